@@ -1,0 +1,64 @@
+import { z } from 'zod';
+
+/** Raised when the environment does not satisfy a service's configuration schema. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/**
+ * Validates environment variables against a zod shape whose keys are the variable names.
+ * Every problem is reported at once, each naming its variable, so a bad start is fixed in one go.
+ */
+export function loadConfig<Shape extends z.ZodRawShape>(
+  shape: Shape,
+  env: NodeJS.ProcessEnv = process.env,
+): z.infer<z.ZodObject<Shape>> {
+  const input: Record<string, string | undefined> = {};
+  for (const key of Object.keys(shape)) {
+    const value = env[key];
+    input[key] = value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+  const parsed = z.object(shape).safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
+    );
+  }
+  return parsed.data;
+}
+
+export const env = {
+  port: (defaultPort: number) => z.coerce.number().int().min(0).max(65535).default(defaultPort),
+  url: () => z.url(),
+  boolean: (defaultValue: boolean) =>
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'])
+      .default(defaultValue ? 'true' : 'false')
+      .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+  int: (defaultValue: number, min = 0) => z.coerce.number().int().min(min).default(defaultValue),
+  list: (defaultValue: string[] = []) =>
+    z
+      .string()
+      .default(defaultValue.join(','))
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      ),
+  /** Shared HMAC secret for the gateway's signed identity; never defaulted, so no two deployments share one. */
+  identitySecret: () =>
+    z.string().min(32, 'must be at least 32 characters (generate one with `openssl rand -hex 32`)'),
+  host: () => z.string().min(1).default('127.0.0.1'),
+  logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  nodeEnv: () => z.enum(['development', 'production', 'test']).default('development'),
+  /** PostgreSQL schema names are interpolated into DDL, so only plain identifiers are accepted. */
+  pgSchema: (defaultSchema: string) =>
+    z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
+      .default(defaultSchema),
+};

@@ -1,0 +1,103 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { Logger } from './logger';
+
+/** Every code a client can see in `extensions.code`; the contract in docs/errors.md. */
+export type ErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'RATE_LIMITED'
+  | 'QUOTA_EXCEEDED'
+  | 'UPSTREAM_UNAVAILABLE'
+  | 'INTERNAL';
+
+/** Codes produced by graphql-js and Apollo Server themselves, passed through unchanged. */
+const FRAMEWORK_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
+
+const PUBLIC_CODES = new Set<string>([
+  'BAD_USER_INPUT',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'RATE_LIMITED',
+  'QUOTA_EXCEEDED',
+  'UPSTREAM_UNAVAILABLE',
+  'INTERNAL',
+]);
+
+/** The one error family services throw; its code and details become `extensions`. */
+export class AppError extends Error {
+  override name = 'AppError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const badUserInput = (field: string, message: string) =>
+  new AppError('BAD_USER_INPUT', message, { field });
+export const unauthenticated = (message = 'Authentication required') =>
+  new AppError('UNAUTHENTICATED', message);
+export const forbidden = (message = 'Not allowed') => new AppError('FORBIDDEN', message);
+export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
+export const upstreamUnavailable = (dependency: string) =>
+  new AppError('UPSTREAM_UNAVAILABLE', `${dependency} is unavailable, try again shortly`, { dependency });
+
+/** HTTP status for errors that end a request before GraphQL execution. */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  BAD_USER_INPUT: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  RATE_LIMITED: 429,
+  QUOTA_EXCEEDED: 429,
+  UPSTREAM_UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+export function toGraphQLError(error: AppError): GraphQLError {
+  return new GraphQLError(error.message, { extensions: { ...error.details, code: error.code } });
+}
+
+/**
+ * Builds Apollo's `formatError`: known errors keep their code, anything else becomes INTERNAL
+ * with no detail (the request id is added by the request-id plugin); the detail goes to the log.
+ */
+export function createErrorFormatter(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    if (original instanceof AppError) {
+      return {
+        message: original.message,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: { ...original.details, code: original.code },
+      };
+    }
+    const code = formatted.extensions?.code;
+    if (typeof code === 'string' && (PUBLIC_CODES.has(code) || FRAMEWORK_CODES.has(code))) {
+      const { stacktrace: _stacktrace, exception: _exception, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions };
+    }
+    logger.error({ err: original, path: formatted.path }, 'unexpected error');
+    return {
+      message: 'Internal server error',
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: 'INTERNAL' },
+    };
+  };
+}

@@ -1,0 +1,39 @@
+import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
+import { printSchemaWithDirectives } from '@graphql-tools/utils';
+import { type GraphQLSchema, parse } from 'graphql';
+import { type BuildSchemaOptions, buildSchema, createResolversMap } from 'type-graphql';
+
+/** The Federation 2 directives the subgraphs use, imported once through `@link`. */
+const FEDERATION_LINK =
+  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable", "@external", "@requires", "@inaccessible"])';
+
+export type ReferenceResolvers = Record<string, { __resolveReference: (...args: never[]) => unknown }>;
+
+/**
+ * Builds a Federation 2 subgraph schema from type-graphql classes: type-graphql produces the
+ * types (with `@key` and friends attached through `@Directive`), `@apollo/subgraph` adds
+ * `_service`, `_entities` and the reference resolvers.
+ */
+export async function buildFederatedSchema(
+  options: Omit<BuildSchemaOptions, 'skipCheck'>,
+  referenceResolvers: ReferenceResolvers = {},
+): Promise<GraphQLSchema> {
+  const schema = await buildSchema({ ...options, skipCheck: true });
+  const resolvers = createResolversMap(schema) as GraphQLResolverMap<unknown>;
+  for (const [typeName, reference] of Object.entries(referenceResolvers)) {
+    resolvers[typeName] = {
+      ...(resolvers[typeName] as object),
+      ...reference,
+    } as GraphQLResolverMap<unknown>[string];
+  }
+  return buildSubgraphSchema({
+    typeDefs: parse(`${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}`),
+    resolvers,
+  });
+}
+
+/** The subgraph's SDL as Rover and composition see it (what `_service { sdl }` returns). */
+export function printFederatedSdl(schema: GraphQLSchema): string {
+  return `${printSubgraphSchema(schema).trim()}\n`;
+}

@@ -1,0 +1,41 @@
+import type { Redis } from 'ioredis';
+import { type ComponentHealth, probe } from '../common/health';
+import { SUBGRAPHS } from '../common/topology';
+import { type GatewayConfig, subgraphUrl } from './config';
+
+export interface PlatformHealth {
+  status: 'ok' | 'down';
+  /** Flat names, `auth` for a subgraph, `auth.postgres` for its data store, `gateway.redis`. */
+  components: Record<string, ComponentHealth>;
+}
+
+interface SubgraphHealthBody {
+  status?: string;
+  components?: Record<string, ComponentHealth>;
+}
+
+/** `/health/all`: every subgraph and every data store behind them. It never calls the LLM. */
+export async function platformHealth(config: GatewayConfig, redis: Redis): Promise<PlatformHealth> {
+  const timeoutMs = config.HEALTH_TIMEOUT_MS;
+  const components: Record<string, ComponentHealth> = {};
+  const gatewayRedis = probe(() => redis.ping(), timeoutMs).then((health) => {
+    components['gateway.redis'] = health;
+  });
+  const subgraphs = SUBGRAPHS.map(async ({ name }) => {
+    const healthUrl = new URL('/health', subgraphUrl(config, name)).toString();
+    let body: SubgraphHealthBody = {};
+    components[name] = await probe(async () => {
+      const response = await fetch(healthUrl, { signal: AbortSignal.timeout(timeoutMs) });
+      body = (await response.json()) as SubgraphHealthBody;
+      if (body.status !== 'ok') throw new Error(`${name} reports ${body.status ?? response.status}`);
+    }, timeoutMs);
+    for (const [store, health] of Object.entries(body.components ?? {}))
+      components[`${name}.${store}`] = health;
+  });
+  await Promise.all([gatewayRedis, ...subgraphs]);
+  const status = Object.values(components).every((c) => c.status === 'ok') ? 'ok' : 'down';
+  return {
+    status,
+    components: Object.fromEntries(Object.entries(components).sort(([a], [b]) => a.localeCompare(b))),
+  };
+}

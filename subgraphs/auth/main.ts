@@ -1,0 +1,6 @@
+import 'reflect-metadata';
+import { runService } from '../../common/lifecycle';
+import { startAuthSubgraph } from './app';
+import { loadAuthConfig } from './config';
+
+runService('auth', () => loadAuthConfig(), startAuthSubgraph);

@@ -1,0 +1,23 @@
+import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Role } from '../entities/user.entity';
+
+registerEnumType(Role, { name: 'Role', description: 'What a user may do.' });
+
+@ObjectType({ description: 'A person with an account. Other subgraphs extend it.' })
+@Directive('@key(fields: "id")')
+export class User {
+  @Field(() => ID)
+  id!: string;
+
+  @Field()
+  email!: string;
+
+  @Field()
+  displayName!: string;
+
+  @Field(() => Role)
+  role!: Role;
+
+  @Field()
+  createdAt!: Date;
+}

@@ -1,0 +1,6 @@
+import 'reflect-metadata';
+import { runService } from '../../common/lifecycle';
+import { startChatSubgraph } from './app';
+import { loadChatConfig } from './config';
+
+runService('chat', () => loadChatConfig(), startChatSubgraph);
