@@ -1,3 +1,4 @@
+import type { GraphQLError } from 'graphql';
 import type { Identity } from '../common/identity';
 import type { Logger } from '../common/logger';
 
@@ -7,4 +8,24 @@ export interface GatewayContext {
   /** Who the caller is, as verified by the gateway; anonymous callers have a null userId. */
   identity: Identity;
   logger: Logger;
+}
+
+/** What a transport knows of a caller when it asks for a context. */
+export interface ContextInput {
+  /** The `Authorization` header (HTTP, SSE) or `connection_init` field (WebSocket). */
+  authorization?: string;
+  requestId?: string;
+  /** The direct peer's address; `forwardedFor` counts only from a trusted proxy. */
+  ip?: string;
+  forwardedFor?: string | string[];
+  userAgent?: string;
+}
+
+/** Verifies the caller and builds the request context; rejects when it cannot verify. */
+export type ContextFactory = (input: ContextInput) => Promise<GatewayContext>;
+
+/** A watch on a session for long-lived operations: `ended` settles when it is revoked. */
+export interface SessionWatch {
+  ended: Promise<GraphQLError>;
+  stop: () => void;
 }

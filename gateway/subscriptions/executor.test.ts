@@ -1,0 +1,275 @@
+import { composeServices } from '@apollo/composition';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { type ExecutionResult, parse } from 'graphql';
+import type { Identity } from '../../common/identity';
+import { TEST_IDENTITY_SECRET } from '../../common/testing/env';
+import { silentLogger } from '../../common/testing/logger';
+import { type RunningSubgraph, startSubgraphServer } from '../../common/subgraph-server';
+import type { GatewayContext } from '../context';
+import { SignedDataSource } from '../signed-data-source';
+import { SubscriptionExecutor } from './executor';
+import { SupergraphPlanner } from './planner';
+import { UpstreamPool } from './upstream-pool';
+
+const link = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])';
+const eventsSdl = `${link}
+  type Query { ping: String }
+  type Subscription { ticks(count: Int!, failAt: Int, holdOpen: Boolean = false): Tick! }
+  type Tick { n: Int!, label: String, author: Author!, caller: String }
+  type Author @key(fields: "id") { id: ID! }`;
+const peopleSdl = `${link}
+  type Query { author(id: ID!): Author }
+  type Author @key(fields: "id") { id: ID!, name: String!, bio: String }`;
+
+/** Subscriptions the events subgraph is serving right now, to see upstream cleanup. */
+let openTicks = 0;
+let upgrades = 0;
+
+interface TicksArgs {
+  count: number;
+  failAt?: number | null;
+  holdOpen: boolean;
+}
+
+/** A hand-written iterator, so that `return()` ends it even while it waits (holdOpen). */
+function ticks(
+  { count, failAt, holdOpen }: TicksArgs,
+  caller: string | null,
+): AsyncIterableIterator<unknown> {
+  openTicks += 1;
+  let n = 0;
+  let closed = false;
+  let wake: (() => void) | undefined;
+  const close = () => {
+    if (!closed) openTicks -= 1;
+    closed = true;
+    wake?.();
+    return Promise.resolve({ done: true as const, value: undefined });
+  };
+  const iterator: AsyncIterableIterator<unknown> = {
+    next: async () => {
+      n += 1;
+      if (n === failAt) {
+        await close();
+        throw new Error('tick source failed');
+      }
+      if (n <= count)
+        return {
+          done: false,
+          value: { ticks: { n, label: n % 2 ? 'odd' : null, author: { id: `a${n % 2}` }, caller } },
+        };
+      if (holdOpen && !closed) await new Promise<void>((resolve) => (wake = resolve));
+      return close();
+    },
+    return: close,
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}
+
+const authors: Record<string, { id: string; name: string; bio: string | null }> = {
+  a0: { id: 'a0', name: 'Ada', bio: 'even' },
+  a1: { id: 'a1', name: 'Brian', bio: null },
+};
+
+const identity: Identity = {
+  userId: 'u-1',
+  role: 'USER',
+  sessionId: 's-1',
+  requestId: 'r-1',
+  issuer: 'gateway',
+};
+const context: GatewayContext = { requestId: 'r-1', identity, logger: silentLogger() };
+
+describe('SubscriptionExecutor', () => {
+  let events: RunningSubgraph;
+  let people: RunningSubgraph;
+  let upstream: UpstreamPool;
+  let executor: SubscriptionExecutor;
+
+  beforeAll(async () => {
+    const base = {
+      host: '127.0.0.1',
+      port: 0,
+      logger: silentLogger(),
+      identitySecret: TEST_IDENTITY_SECRET,
+      healthChecks: {},
+    };
+    events = await startSubgraphServer({
+      ...base,
+      name: 'events',
+      subscriptions: true,
+      schema: buildSubgraphSchema({
+        typeDefs: parse(eventsSdl),
+        resolvers: {
+          Subscription: {
+            ticks: {
+              subscribe: (_: unknown, args: TicksArgs, ctx: GatewayContext) =>
+                ticks(args, ctx.identity.userId),
+            },
+          },
+        },
+      }),
+      createContext: (ctx) => ({ ...ctx, logger: silentLogger() }),
+    });
+    events.httpServer.on('upgrade', () => (upgrades += 1));
+    people = await startSubgraphServer({
+      ...base,
+      name: 'people',
+      schema: buildSubgraphSchema({
+        typeDefs: parse(peopleSdl),
+        resolvers: { Author: { __resolveReference: (ref: { id: string }) => authors[ref.id] ?? null } },
+      }),
+      createContext: (ctx) => ctx,
+    });
+    const composed = composeServices([
+      { name: 'events', url: events.url, typeDefs: parse(eventsSdl) },
+      { name: 'people', url: people.url, typeDefs: parse(peopleSdl) },
+    ]);
+    if (composed.errors) throw composed.errors[0];
+    const planner = new SupergraphPlanner(composed.supergraphSdl);
+    upstream = new UpstreamPool({
+      urls: { events: events.url, people: people.url },
+      socketsPerSubgraph: 2,
+      keepAliveMs: 10_000,
+      logger: silentLogger(),
+    });
+    executor = new SubscriptionExecutor({
+      planner: () => planner,
+      upstream,
+      dataSources: {
+        events: new SignedDataSource(events.url, TEST_IDENTITY_SECRET),
+        people: new SignedDataSource(people.url, TEST_IDENTITY_SECRET),
+      },
+      identitySecret: TEST_IDENTITY_SECRET,
+    });
+  });
+
+  afterAll(async () => {
+    await upstream?.dispose();
+    await events?.stop();
+    await people?.stop();
+  });
+
+  const subscribe = (query: string, variables: Record<string, unknown> = {}, operationName?: string) =>
+    executor.subscribe({ document: parse(query), source: query, variables, operationName, context });
+
+  async function collect(query: string, variables: Record<string, unknown> = {}): Promise<ExecutionResult[]> {
+    const result = subscribe(query, variables);
+    if (!(Symbol.asyncIterator in result)) return [result];
+    const results: ExecutionResult[] = [];
+    for await (const event of result) results.push(event);
+    return results;
+  }
+
+  const until = async (condition: () => boolean) => {
+    while (!condition()) await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  it('streams every event in order, joined with entity fields from another subgraph', async () => {
+    const results = await collect('subscription { ticks(count: 3) { n author { id name } } }');
+    expect(results).toEqual([
+      { data: { ticks: { n: 1, author: { id: 'a1', name: 'Brian' } } } },
+      { data: { ticks: { n: 2, author: { id: 'a0', name: 'Ada' } } } },
+      { data: { ticks: { n: 3, author: { id: 'a1', name: 'Brian' } } } },
+    ]);
+  });
+
+  it('shapes results like ordinary execution: aliases, fragments, variables, __typename, @include and @skip', async () => {
+    const query = `
+      subscription Ticks($count: Int!, $withBio: Boolean!, $skipLabel: Boolean!) {
+        tick: ticks(count: $count) {
+          __typename
+          number: n
+          label @skip(if: $skipLabel)
+          ...Writer
+        }
+      }
+      fragment Writer on Tick { writer: author { ... on Author { displayName: name bio @include(if: $withBio) } } }`;
+    const results = await collect(query, { count: 2, withBio: true, skipLabel: false });
+    expect(results).toEqual([
+      {
+        data: {
+          tick: { __typename: 'Tick', number: 1, label: 'odd', writer: { displayName: 'Brian', bio: null } },
+        },
+      },
+      {
+        data: {
+          tick: { __typename: 'Tick', number: 2, label: null, writer: { displayName: 'Ada', bio: 'even' } },
+        },
+      },
+    ]);
+    const skipped = await collect(query, { count: 1, withBio: false, skipLabel: true });
+    expect(skipped).toEqual([
+      { data: { tick: { __typename: 'Tick', number: 1, writer: { displayName: 'Brian' } } } },
+    ]);
+  });
+
+  it('sends the signed identity of the caller with the upstream subscription', async () => {
+    const results = await collect('subscription { ticks(count: 1) { caller } }');
+    expect(results).toEqual([{ data: { ticks: { caller: 'u-1' } } }]);
+  });
+
+  it('delivers an upstream error as a GraphQL error and then completes', async () => {
+    const results = await collect('subscription { ticks(count: 5, failAt: 3) { n } }');
+    expect(results.slice(0, 2)).toEqual([{ data: { ticks: { n: 1 } } }, { data: { ticks: { n: 2 } } }]);
+    expect(results).toHaveLength(3);
+    expect(results[2].errors?.[0].message).toMatch(/tick source failed/);
+  });
+
+  it('answers validation errors as GraphQL errors without opening anything upstream', () => {
+    const result = subscribe('subscription { ticks(count: 1) { nope } }');
+    expect(Symbol.asyncIterator in result).toBe(false);
+    expect((result as ExecutionResult).errors?.[0].message).toMatch(/Cannot query field "nope"/);
+  });
+
+  it('answers bad variables as GraphQL errors', () => {
+    const result = subscribe('subscription ($c: Int!) { ticks(count: $c) { n } }', { c: 'many' });
+    expect((result as ExecutionResult).errors?.[0].message).toMatch(/\$c/);
+  });
+
+  it('closes the upstream subscription as soon as the client unsubscribes', async () => {
+    const result = subscribe(
+      'subscription { ticks(count: 1, holdOpen: true) { n } }',
+    ) as AsyncIterableIterator<ExecutionResult>;
+    expect((await result.next()).value).toEqual({ data: { ticks: { n: 1 } } });
+    await until(() => openTicks === 1);
+    const pending = result.next();
+    await result.return?.();
+    expect(await pending).toEqual({ done: true, value: undefined });
+    await until(() => openTicks === 0);
+    expect(upstream.openSubscriptions('events')).toBe(0);
+  });
+
+  it('ends a subscription with the given error when its session ends', async () => {
+    let endSession!: (error: Error) => void;
+    const query = 'subscription { ticks(count: 1, holdOpen: true) { n } }';
+    const result = executor.subscribe({
+      document: parse(query),
+      source: query,
+      context,
+      endWith: new Promise((resolve) => (endSession = resolve)),
+    }) as AsyncIterableIterator<ExecutionResult>;
+    expect((await result.next()).value).toEqual({ data: { ticks: { n: 1 } } });
+    const { GraphQLError } = await import('graphql');
+    endSession(new GraphQLError('Session revoked', { extensions: { code: 'UNAUTHENTICATED' } }));
+    const ended = await result.next();
+    expect(ended.value?.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    expect(await result.next()).toEqual({ done: true, value: undefined });
+    await until(() => openTicks === 0);
+  });
+
+  it('multiplexes many subscriptions over a few upstream sockets', async () => {
+    const before = upgrades;
+    const query = 'subscription { ticks(count: 1, holdOpen: true) { n } }';
+    const iterators = Array.from(
+      { length: 40 },
+      () => subscribe(query) as AsyncIterableIterator<ExecutionResult>,
+    );
+    await Promise.all(iterators.map((iterator) => iterator.next()));
+    expect(upstream.openSubscriptions('events')).toBe(40);
+    expect(upgrades - before).toBeLessThanOrEqual(2);
+    await Promise.all(iterators.map((iterator) => iterator.return?.()));
+    await until(() => openTicks === 0);
+  });
+});

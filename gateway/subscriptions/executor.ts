@@ -1,0 +1,211 @@
+import {
+  buildOperationContext,
+  executeQueryPlan,
+  type GraphQLDataSource,
+  type ServiceMap,
+} from '@apollo/gateway';
+import type { GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
+import type { FetchNode, PlanNode, QueryPlan } from '@apollo/query-planner';
+import {
+  type DocumentNode,
+  type ExecutionResult,
+  type FormattedExecutionResult,
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  validate,
+} from 'graphql';
+import { IDENTITY_HEADER, signIdentity } from '../../common/identity';
+import type { GatewayContext } from '../context';
+import type { SupergraphPlanner } from './planner';
+import type { UpstreamPool } from './upstream-pool';
+
+/** The name under which each upstream event is fed into the per-event plan. */
+const EVENT_SERVICE = '__subscription_event__';
+
+export interface SubscriptionRequest {
+  document: DocumentNode;
+  /** The operation's source text: the plan cache key. */
+  source: string;
+  operationName?: string | null;
+  variables?: Record<string, unknown> | null;
+  context: GatewayContext;
+  /** Ends the subscription with this error when it settles (say, the session was revoked). */
+  endWith?: Promise<GraphQLError>;
+}
+
+export type SubscriptionResult = AsyncIterableIterator<ExecutionResult> | ExecutionResult;
+
+export interface SubscriptionExecutorOptions {
+  /** The current supergraph (it can change under IntrospectAndCompose). */
+  planner: () => SupergraphPlanner;
+  upstream: UpstreamPool;
+  /** The gateway's subgraph data sources, used for the entity fetches of each event. */
+  dataSources: ServiceMap;
+  identitySecret: string;
+}
+
+const upstreamClosed = () =>
+  new GraphQLError('The subscription ended upstream unexpectedly', {
+    extensions: { code: 'UPSTREAM_UNAVAILABLE' },
+  });
+
+/** graphql-ws rejects an iteration with the server's error list, or with the close event. */
+function upstreamErrors(reason: unknown): GraphQLError[] {
+  if (Array.isArray(reason)) {
+    return reason.map(
+      (error: {
+        message?: string;
+        path?: readonly (string | number)[];
+        extensions?: Record<string, unknown>;
+      }) =>
+        new GraphQLError(error.message ?? 'Subscription failed', {
+          path: error.path,
+          extensions: error.extensions,
+        }),
+    );
+  }
+  return [upstreamClosed()];
+}
+
+function restNodes(rest: PlanNode | undefined): PlanNode[] {
+  if (!rest) return [];
+  return rest.kind === 'Sequence' ? rest.nodes : [rest];
+}
+
+/**
+ * Federated subscriptions, which `@apollo/gateway` refuses to execute. The query planner splits
+ * a subscription into a `primary` fetch (the owning subgraph's subscription) and the `rest`
+ * (entity fetches elsewhere). The primary is opened over graphql-ws through the upstream pool,
+ * carrying the signed identity; each event it yields is fed, as the result of that fetch, into
+ * an ordinary plan `[primary, ...rest]` run by the gateway's own `executeQueryPlan`, so every
+ * event is shaped exactly like ordinary execution (aliases, fragments, `@include`, errors).
+ */
+export class SubscriptionExecutor {
+  constructor(private readonly options: SubscriptionExecutorOptions) {}
+
+  subscribe(request: SubscriptionRequest): SubscriptionResult {
+    const planner = this.options.planner();
+    const validationErrors = validate(planner.schema, request.document);
+    if (validationErrors.length > 0) return { errors: validationErrors };
+    const operationName = request.operationName ?? undefined;
+    const operation = getOperationAST(request.document, operationName);
+    if (!operation) return { errors: [new GraphQLError('Unknown operation')] };
+    if (operation.operation !== 'subscription') {
+      return { errors: [new GraphQLError('Only subscription operations are executed here')] };
+    }
+    const coerced = getVariableValues(
+      planner.schema,
+      operation.variableDefinitions ?? [],
+      request.variables ?? {},
+    );
+    if (coerced.errors) return { errors: coerced.errors };
+    const variables = coerced.coerced;
+
+    let plan: QueryPlan;
+    try {
+      plan = planner.plan(request.document, operationName, request.source);
+    } catch (error) {
+      return {
+        errors: [error instanceof GraphQLError ? error : new GraphQLError('Could not plan the operation')],
+      };
+    }
+    const node = plan.node;
+    if (node?.kind !== 'Subscription')
+      return { errors: [new GraphQLError('Could not plan the subscription')] };
+
+    const primary = node.primary;
+    const eventPlan: QueryPlan = {
+      kind: 'QueryPlan',
+      node: {
+        kind: 'Sequence',
+        nodes: [{ ...primary, serviceName: EVENT_SERVICE } satisfies FetchNode, ...restNodes(node.rest)],
+      },
+    };
+    const operationContext = buildOperationContext({
+      schema: planner.schema,
+      operationDocument: request.document,
+      operationName,
+    });
+    // executeQueryPlan reads only these members of Apollo's request context.
+    const requestContext = {
+      request: { query: request.source, operationName, variables },
+      context: request.context,
+      logger: request.context.logger,
+      metrics: {},
+      document: request.document,
+      operation,
+      operationName: operationName ?? null,
+      schema: planner.schema,
+      source: request.source,
+    } as unknown as GatewayGraphQLRequestContext<GatewayContext>;
+
+    const upstream = this.options.upstream.subscribe(primary.serviceName, {
+      query: primary.operation,
+      operationName: primary.operationName,
+      variables: Object.fromEntries((primary.variableUsages ?? []).map((name) => [name, variables[name]])),
+      extensions: { [IDENTITY_HEADER]: signIdentity(request.context.identity, this.options.identitySecret) },
+    });
+
+    const executeEvent = async (event: FormattedExecutionResult): Promise<ExecutionResult> => {
+      const eventSource: GraphQLDataSource = {
+        process: async () => ({ data: event.data ?? null, errors: event.errors }),
+      };
+      const serviceMap: ServiceMap = { ...this.options.dataSources, [EVENT_SERVICE]: eventSource };
+      const result = await executeQueryPlan(
+        eventPlan,
+        serviceMap,
+        requestContext,
+        operationContext,
+        planner.supergraphSchema,
+        planner.apiSchema,
+      );
+      return {
+        data: result.data as ExecutionResult['data'],
+        errors: result.errors as GraphQLError[] | undefined,
+      };
+    };
+
+    type Step =
+      | { kind: 'event'; result: IteratorResult<FormattedExecutionResult> }
+      | { kind: 'ended'; error: GraphQLError };
+    const ended: Promise<Step> = request.endWith
+      ? request.endWith.then((error) => ({ kind: 'ended', error }))
+      : new Promise(() => undefined);
+    let finished = false;
+    const finish = (): IteratorResult<ExecutionResult> => {
+      finished = true;
+      return { done: true, value: undefined };
+    };
+    // A hand-written iterator rather than an async generator: `return()` must reach the upstream
+    // at once, even while a `next()` is still waiting for an event.
+    const iterator: AsyncIterableIterator<ExecutionResult> = {
+      next: async () => {
+        if (finished) return finish();
+        try {
+          const step = await Promise.race([
+            upstream.next().then((result): Step => ({ kind: 'event', result })),
+            ended,
+          ]);
+          if (step.kind === 'ended') {
+            finished = true;
+            await upstream.return?.();
+            return { done: false, value: { errors: [step.error] } };
+          }
+          if (step.result.done) return finish();
+          return { done: false, value: await executeEvent(step.result.value) };
+        } catch (reason) {
+          finished = true;
+          return { done: false, value: { errors: upstreamErrors(reason) } };
+        }
+      },
+      return: async () => {
+        finished = true;
+        await upstream.return?.();
+        return finish();
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+}

@@ -1,0 +1,39 @@
+import { operationFromDocument, type Schema, Supergraph } from '@apollo/federation-internals';
+import { QueryPlanner, type QueryPlan } from '@apollo/query-planner';
+import type { DocumentNode, GraphQLSchema } from 'graphql';
+
+const PLAN_CACHE_SIZE = 1000;
+
+/**
+ * The supergraph as the subscription executor needs it: the API schema clients validate
+ * against, the supergraph schema the plan executor shapes results with, and a query planner
+ * whose plans are cached per operation (planning costs far more than executing).
+ */
+export class SupergraphPlanner {
+  readonly apiSchema: Schema;
+  readonly schema: GraphQLSchema;
+  readonly supergraphSchema: GraphQLSchema;
+  private readonly planner: QueryPlanner;
+  private readonly plans = new Map<string, QueryPlan>();
+
+  constructor(supergraphSdl: string) {
+    const supergraph = Supergraph.build(supergraphSdl);
+    this.apiSchema = supergraph.apiSchema();
+    this.schema = this.apiSchema.toGraphQLJSSchema();
+    this.supergraphSchema = supergraph.schema.toGraphQLJSSchema();
+    this.planner = new QueryPlanner(supergraph);
+  }
+
+  /** `cacheKey` identifies the document (its source text); the operation name completes it. */
+  plan(document: DocumentNode, operationName: string | undefined, cacheKey: string): QueryPlan {
+    const key = `${operationName ?? ''}\n${cacheKey}`;
+    const cached = this.plans.get(key);
+    if (cached) return cached;
+    const plan = this.planner.buildQueryPlan(
+      operationFromDocument(this.apiSchema, document, { operationName }),
+    );
+    if (this.plans.size >= PLAN_CACHE_SIZE) this.plans.delete(this.plans.keys().next().value as string);
+    this.plans.set(key, plan);
+    return plan;
+  }
+}

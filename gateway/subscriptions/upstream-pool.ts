@@ -1,0 +1,111 @@
+import { type Client, createClient, type FormattedExecutionResult } from 'graphql-ws';
+import WebSocket from 'ws';
+import type { Logger } from '../../common/logger';
+
+export interface UpstreamPoolOptions {
+  /** Subgraph name → its HTTP GraphQL URL; the WebSocket URL is derived from it. */
+  urls: Record<string, string>;
+  /** WebSocket connections per subgraph; subscriptions are multiplexed over them. */
+  socketsPerSubgraph: number;
+  /** Ping interval keeping idle upstream sockets (and proxies between) alive. */
+  keepAliveMs: number;
+  logger: Logger;
+}
+
+export interface UpstreamRequest {
+  query: string;
+  variables: Record<string, unknown>;
+  operationName?: string;
+  extensions: Record<string, unknown>;
+}
+
+interface Socket {
+  client: Client;
+  open: number;
+}
+
+const toWebSocketUrl = (url: string) => url.replace(/^http/, 'ws');
+
+/**
+ * A few graphql-ws connections per subgraph, shared by every client subscription: graphql-ws
+ * multiplexes subscriptions on one socket, so upstream sockets grow far slower than clients.
+ * A subscription goes to the socket carrying the fewest; sockets connect lazily and close
+ * when idle. An upstream drop ends the subscriptions on it with an error (no silent retry,
+ * which could replay events): clients resume with their own cursor.
+ */
+export class UpstreamPool {
+  private readonly sockets = new Map<string, Socket[]>();
+
+  constructor(private readonly options: UpstreamPoolOptions) {}
+
+  subscribe(service: string, request: UpstreamRequest): AsyncIterableIterator<FormattedExecutionResult> {
+    const socket = this.leastLoaded(service);
+    socket.open += 1;
+    const upstream = socket.client.iterate<Record<string, unknown>, Record<string, unknown>>(request);
+    let released = false;
+    const release = () => {
+      if (!released) socket.open -= 1;
+      released = true;
+    };
+    const iterator: AsyncIterableIterator<FormattedExecutionResult> = {
+      next: async () => {
+        try {
+          const result = await upstream.next();
+          if (result.done) release();
+          return result;
+        } catch (error) {
+          release();
+          throw error;
+        }
+      },
+      return: async () => {
+        release();
+        await upstream.return?.();
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /** Open upstream subscriptions to a subgraph (for metrics and tests). */
+  openSubscriptions(service: string): number {
+    return (this.sockets.get(service) ?? []).reduce((sum, socket) => sum + socket.open, 0);
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all([...this.sockets.values()].flat().map((socket) => socket.client.dispose()));
+    this.sockets.clear();
+  }
+
+  private leastLoaded(service: string): Socket {
+    const url = this.options.urls[service];
+    if (!url) throw new Error(`No URL for subgraph ${service}`);
+    let sockets = this.sockets.get(service);
+    if (!sockets) {
+      sockets = Array.from({ length: this.options.socketsPerSubgraph }, () => ({
+        client: this.createClient(service, url),
+        open: 0,
+      }));
+      this.sockets.set(service, sockets);
+    }
+    return sockets.reduce((least, socket) => (socket.open < least.open ? socket : least));
+  }
+
+  private createClient(service: string, url: string): Client {
+    return createClient({
+      url: toWebSocketUrl(url),
+      webSocketImpl: WebSocket,
+      lazy: true,
+      lazyCloseTimeout: 5_000,
+      keepAlive: this.options.keepAliveMs,
+      retryAttempts: 0,
+      on: {
+        closed: (event) => {
+          const { code, reason } = event as { code?: number; reason?: string };
+          if (code !== 1000) this.options.logger.warn({ service, code, reason }, 'upstream websocket closed');
+        },
+      },
+    });
+  }
+}

@@ -1,0 +1,110 @@
+import type { ExecutionArgs, GraphQLSchema } from 'graphql';
+import type { Context } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { IncomingMessage, Server } from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../../common/logger';
+import type { ContextFactory, GatewayContext, SessionWatch } from '../context';
+import { type OperationRouter, type ParsedStreamingRequest, parseStreamingRequest } from './operation-router';
+
+/** Close codes this gateway adds to graphql-ws's own (docs/protocol.md). */
+export const GatewayCloseCode = {
+  /** The client read too slowly and its send buffer passed the bound. */
+  SlowConsumer: 4413,
+} as const;
+
+export interface WebSocketTransportOptions {
+  httpServer: Server;
+  path: string;
+  /** The API schema, for graphql-ws's execution arguments. */
+  schema: () => GraphQLSchema;
+  createContext: ContextFactory;
+  route: OperationRouter;
+  /** Server ping interval; also detects dead clients. */
+  keepAliveMs: number;
+  /** A client whose unsent data passes this many bytes is disconnected. */
+  maxBufferedBytes: number;
+  /** Watches the connection's session, to end its subscriptions once it is revoked. */
+  watchSession?: (context: GatewayContext) => SessionWatch;
+  logger: Logger;
+}
+
+type ConnectionExtra = {
+  socket: WebSocket;
+  request: IncomingMessage;
+  context?: GatewayContext;
+  session?: SessionWatch;
+};
+
+interface OperationValue {
+  context: GatewayContext;
+  request: ParsedStreamingRequest;
+  connection: object;
+}
+
+/**
+ * GraphQL over WebSocket (graphql-ws protocol) on the gateway's own port and path. The access
+ * token comes in `connection_init`'s payload as `{ "authorization": "Bearer …" }` and is
+ * verified exactly as for HTTP; an invalid token closes the socket with 4403 Forbidden.
+ */
+export function serveWebSocket(options: WebSocketTransportOptions): { dispose: () => Promise<void> } {
+  const wsServer = new WebSocketServer({ server: options.httpServer, path: options.path });
+  const run = (args: ExecutionArgs) => {
+    const { context, request, connection } = args.contextValue as OperationValue;
+    const extra = (connection as Context<Record<string, unknown>, ConnectionExtra>).extra;
+    return options.route(request, context, { connection, endWith: extra.session?.ended });
+  };
+  const server = useServer<Record<string, unknown>, ConnectionExtra>(
+    {
+      onConnect: async (ctx) => {
+        const authorization = ctx.connectionParams?.authorization;
+        try {
+          ctx.extra.context = await options.createContext({
+            authorization: typeof authorization === 'string' ? authorization : undefined,
+            ip: ctx.extra.request.socket.remoteAddress,
+            forwardedFor: ctx.extra.request.headers['x-forwarded-for'],
+            userAgent: ctx.extra.request.headers['user-agent'],
+          });
+        } catch (error) {
+          options.logger.info({ err: (error as Error).message }, 'websocket connection refused');
+          return false;
+        }
+        ctx.extra.session = options.watchSession?.(ctx.extra.context);
+        return true;
+      },
+      onSubscribe: (ctx, _id, payload) => {
+        const parsed = parseStreamingRequest(payload);
+        if (!('document' in parsed)) return parsed;
+        const value: OperationValue = {
+          context: ctx.extra.context as GatewayContext,
+          request: parsed,
+          connection: ctx,
+        };
+        return {
+          schema: options.schema(),
+          document: parsed.document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: value,
+        };
+      },
+      execute: run,
+      subscribe: run,
+      onNext: (ctx) => {
+        if (ctx.extra.socket.bufferedAmount > options.maxBufferedBytes) {
+          ctx.extra.socket.close(GatewayCloseCode.SlowConsumer, 'Slow consumer: send buffer limit exceeded');
+        }
+      },
+      onClose: (ctx) => {
+        ctx.extra.session?.stop();
+      },
+    },
+    wsServer,
+    options.keepAliveMs,
+  );
+  return {
+    dispose: async () => {
+      await server.dispose();
+    },
+  };
+}
