@@ -9,28 +9,60 @@ import { createErrorFormatter } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { createRedis } from '../common/redis';
 import { REQUEST_ID_HEADER, requestIdFrom, requestIdPlugin } from '../common/request-id';
+import { SUBGRAPHS } from '../common/topology';
 import { type GatewayConfig, subgraphUrl } from './config';
-import type { GatewayContext } from './context';
+import type { ContextFactory, GatewayContext } from './context';
 import { platformHealth } from './health';
 import { SignedDataSource } from './signed-data-source';
+import { SubscriptionExecutor } from './subscriptions/executor';
+import { SubscriptionLimits } from './subscriptions/limits';
+import { SupergraphPlanner } from './subscriptions/planner';
+import { UpstreamPool } from './subscriptions/upstream-pool';
 import { supergraphSource } from './supergraph';
+import { createOperationRouter } from './transports/operation-router';
+import { sseHandler } from './transports/sse';
+import { serveWebSocket } from './transports/websocket';
 
 export interface RunningGateway {
   url: string;
   port: number;
   httpServer: Server;
+  upstream: UpstreamPool;
   stop: () => Promise<void>;
 }
 
-/** Wires the gateway: supergraph, signed subgraph fetches, health, HTTP. */
+const acceptsEventStream = (accept: string | undefined) => accept?.includes('text/event-stream') ?? false;
+
+/** Wires the gateway: supergraph, signed subgraph fetches, subscriptions, health, HTTP and WebSocket. */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
   const redis = createRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, logger });
+  const urls = Object.fromEntries(SUBGRAPHS.map(({ name }) => [name, subgraphUrl(config, name) as string]));
+  const dataSources = Object.fromEntries(
+    Object.entries(urls).map(([name, url]) => [name, new SignedDataSource(url, config.IDENTITY_SECRET)]),
+  );
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphSource(config),
     buildService: ({ name, url }) =>
-      new SignedDataSource(subgraphUrl(config, name) ?? (url as string), config.IDENTITY_SECRET),
+      dataSources[name] ?? new SignedDataSource(url as string, config.IDENTITY_SECRET),
     logger,
   });
+  let planner: SupergraphPlanner | undefined;
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
+    planner = new SupergraphPlanner(coreSupergraphSdl);
+  });
+  const currentPlanner = () => {
+    if (!planner) throw new Error('The supergraph is not loaded yet');
+    return planner;
+  };
+
+  const createContext: ContextFactory = async ({ requestId }) => {
+    const id = requestIdFrom(requestId);
+    return {
+      requestId: id,
+      identity: { userId: null, role: null, sessionId: null, requestId: id, issuer: 'gateway' },
+      logger: logger.child({ requestId: id }),
+    };
+  };
 
   const app = express();
   app.disable('x-powered-by');
@@ -40,12 +72,41 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     formatError: createErrorFormatter(logger),
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), requestIdPlugin()],
   });
+  const upstream = new UpstreamPool({
+    urls,
+    socketsPerSubgraph: config.SUBSCRIPTION_SOCKETS_PER_SUBGRAPH,
+    keepAliveMs: config.WS_KEEPALIVE_MS,
+    logger,
+  });
+  const route = createOperationRouter(
+    apollo,
+    new SubscriptionExecutor({
+      planner: currentPlanner,
+      upstream,
+      dataSources,
+      identitySecret: config.IDENTITY_SECRET,
+    }),
+    new SubscriptionLimits({
+      perConnection: config.SUBSCRIPTIONS_PER_CONNECTION,
+      perUser: config.SUBSCRIPTIONS_PER_USER,
+    }),
+  );
   try {
     await apollo.start();
   } catch (error) {
     redis.disconnect();
     throw error;
   }
+  const webSocket = serveWebSocket({
+    httpServer,
+    path: '/graphql',
+    schema: () => currentPlanner().schema,
+    createContext,
+    route,
+    keepAliveMs: config.WS_KEEPALIVE_MS,
+    maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
+    logger,
+  });
 
   app.get('/health', (_req, res) => {
     res.json({ service: 'gateway', status: 'ok' });
@@ -54,18 +115,27 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const report = await platformHealth(config, redis);
     res.status(report.status === 'ok' ? 200 : 503).json(report);
   });
+  const serveSse = sseHandler({
+    schema: () => currentPlanner().schema,
+    createContext,
+    route,
+    maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
+  });
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),
+    (req, res, next) => (acceptsEventStream(req.headers.accept) ? serveSse(req, res, next) : next()),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
-        const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
-        res.setHeader(REQUEST_ID_HEADER, requestId);
-        return {
-          requestId,
-          identity: { userId: null, role: null, sessionId: null, requestId, issuer: 'gateway' },
-          logger: logger.child({ requestId }),
-        };
+        const context = await createContext({
+          authorization: req.headers.authorization,
+          requestId: req.headers[REQUEST_ID_HEADER] as string | undefined,
+          ip: req.socket.remoteAddress,
+          forwardedFor: req.headers['x-forwarded-for'],
+          userAgent: req.headers['user-agent'],
+        });
+        res.setHeader(REQUEST_ID_HEADER, context.requestId);
+        return context;
       },
     }),
   );
@@ -81,8 +151,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
+      await webSocket.dispose();
       await apollo.stop();
+      await upstream.dispose();
       redis.disconnect();
     })());
-  return { url, port, httpServer, stop };
+  return { url, port, httpServer, upstream, stop };
 }

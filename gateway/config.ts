@@ -20,6 +20,14 @@ export const gatewayEnv = {
   SUPERGRAPH_PATH: z.string().default('schema/supergraph.graphql'),
   /** Health probes of subgraphs give up after this long, so /health/all always answers. */
   HEALTH_TIMEOUT_MS: env.int(2000, 100),
+  /** Upstream graphql-ws sockets per subgraph; client subscriptions are multiplexed over them. */
+  SUBSCRIPTION_SOCKETS_PER_SUBGRAPH: env.int(2, 1),
+  SUBSCRIPTIONS_PER_CONNECTION: env.int(25, 1),
+  SUBSCRIPTIONS_PER_USER: env.int(100, 1),
+  /** Ping interval on client and upstream WebSockets. */
+  WS_KEEPALIVE_MS: env.int(12_000, 1000),
+  /** A streaming client whose unsent data passes this is disconnected (slow consumer). */
+  STREAM_MAX_BUFFERED_BYTES: env.int(1024 * 1024, 1024),
 };
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;

@@ -1,10 +1,10 @@
 import { composeServices } from '@apollo/composition';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { type ExecutionResult, parse } from 'graphql';
+import { type ExecutionResult, GraphQLError, parse } from 'graphql';
 import type { Identity } from '../../common/identity';
 import { TEST_IDENTITY_SECRET } from '../../common/testing/env';
 import { silentLogger } from '../../common/testing/logger';
-import { type RunningSubgraph, startSubgraphServer } from '../../common/subgraph-server';
+import { type BaseContext, type RunningSubgraph, startSubgraphServer } from '../../common/subgraph-server';
 import type { GatewayContext } from '../context';
 import { SignedDataSource } from '../signed-data-source';
 import { SubscriptionExecutor } from './executor';
@@ -104,8 +104,8 @@ describe('SubscriptionExecutor', () => {
         resolvers: {
           Subscription: {
             ticks: {
-              subscribe: (_: unknown, args: TicksArgs, ctx: GatewayContext) =>
-                ticks(args, ctx.identity.userId),
+              subscribe: (_: unknown, args: TicksArgs, ctx: unknown) =>
+                ticks(args, (ctx as BaseContext).identity.userId),
             },
           },
         },
@@ -242,7 +242,7 @@ describe('SubscriptionExecutor', () => {
   });
 
   it('ends a subscription with the given error when its session ends', async () => {
-    let endSession!: (error: Error) => void;
+    let endSession!: (error: GraphQLError) => void;
     const query = 'subscription { ticks(count: 1, holdOpen: true) { n } }';
     const result = executor.subscribe({
       document: parse(query),
@@ -251,7 +251,6 @@ describe('SubscriptionExecutor', () => {
       endWith: new Promise((resolve) => (endSession = resolve)),
     }) as AsyncIterableIterator<ExecutionResult>;
     expect((await result.next()).value).toEqual({ data: { ticks: { n: 1 } } });
-    const { GraphQLError } = await import('graphql');
     endSession(new GraphQLError('Session revoked', { extensions: { code: 'UNAUTHENTICATED' } }));
     const ended = await result.next();
     expect(ended.value?.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
