@@ -3,6 +3,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { type GraphQLSchema, parse } from 'graphql';
 import { type BuildSchemaOptions, buildSchema, createResolversMap } from 'type-graphql';
+import { AUTHORIZATION_DIRECTIVES, enforceAuthorization } from './authorization';
 
 /** The Federation 2 directives the subgraphs use, imported once through `@link`. */
 const FEDERATION_LINK =
@@ -13,13 +14,18 @@ export type ReferenceResolvers = Record<string, { __resolveReference: (...args: 
 /**
  * Builds a Federation 2 subgraph schema from type-graphql classes: type-graphql produces the
  * types (with `@key` and friends attached through `@Directive`), `@apollo/subgraph` adds
- * `_service`, `_entities` and the reference resolvers.
+ * `_service`, `_entities` and the reference resolvers. Every subgraph gets the authorization
+ * directives (`@authenticated`, `@requiresRole`), enforced here so no subgraph can forget to.
  */
 export async function buildFederatedSchema(
   options: Omit<BuildSchemaOptions, 'skipCheck'>,
   referenceResolvers: ReferenceResolvers = {},
 ): Promise<GraphQLSchema> {
-  const schema = await buildSchema({ ...options, skipCheck: true });
+  const schema = await buildSchema({
+    ...options,
+    directives: [...(options.directives ?? []), ...AUTHORIZATION_DIRECTIVES],
+    skipCheck: true,
+  });
   const resolvers = createResolversMap(schema) as GraphQLResolverMap<unknown>;
   for (const [typeName, reference] of Object.entries(referenceResolvers)) {
     resolvers[typeName] = {
@@ -27,10 +33,12 @@ export async function buildFederatedSchema(
       ...reference,
     } as GraphQLResolverMap<unknown>[string];
   }
-  return buildSubgraphSchema({
-    typeDefs: parse(`${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}`),
-    resolvers,
-  });
+  return enforceAuthorization(
+    buildSubgraphSchema({
+      typeDefs: parse(`${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}`),
+      resolvers,
+    }),
+  );
 }
 
 /** The subgraph's SDL as Rover and composition see it (what `_service { sdl }` returns). */

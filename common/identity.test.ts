@@ -22,6 +22,21 @@ describe('signed identity', () => {
     expect(verifyIdentity(signIdentity(anonymous, secret), secret)).toEqual(anonymous);
   });
 
+  it('carries the client address and user agent the gateway saw', () => {
+    const fromClient = {
+      ...identity,
+      clientAddress: '203.0.113.7',
+      userAgent: 'Mozilla/5.0 (X11; Linux x86_64)',
+    };
+    expect(verifyIdentity(signIdentity(fromClient, secret), secret)).toEqual(fromClient);
+  });
+
+  it('leaves the client address and user agent out when the signer had none (service calls)', () => {
+    const verified = verifyIdentity(signIdentity(identity, secret), secret);
+    expect(verified).not.toHaveProperty('clientAddress');
+    expect(verified).not.toHaveProperty('userAgent');
+  });
+
   it('refuses a missing header', () => {
     expectRefused(() => verifyIdentity(undefined, secret));
     expectRefused(() => verifyIdentity('', secret));

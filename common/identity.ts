@@ -13,6 +13,10 @@ export interface Identity {
   requestId: string;
   /** The service that signed it: `gateway`, or a subgraph calling another. */
   issuer: string;
+  /** The client's network address as the gateway saw it (login throttling); absent on service calls. */
+  clientAddress?: string;
+  /** The client's User-Agent header, for the session list; absent when the client sent none. */
+  userAgent?: string;
 }
 
 export type Role = 'USER' | 'ADMIN';
@@ -29,6 +33,8 @@ interface WirePayload {
   rid: string;
   iss: string;
   iat: number;
+  ip?: string;
+  ua?: string;
 }
 
 const mac = (secret: string, data: string) => createHmac('sha256', secret).update(data).digest('base64url');
@@ -41,10 +47,14 @@ export function signIdentity(identity: Identity, secret: string, now = Date.now(
     rid: identity.requestId,
     iss: identity.issuer,
     iat: now,
+    ...(identity.clientAddress === undefined ? {} : { ip: identity.clientAddress }),
+    ...(identity.userAgent === undefined ? {} : { ua: identity.userAgent }),
   };
   const body = `${VERSION}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
   return `${body}.${mac(secret, body)}`;
 }
+
+const isOptionalString = (value: unknown) => value === undefined || typeof value === 'string';
 
 const invalid = () => new AppError('UNAUTHENTICATED', 'Missing or invalid gateway identity');
 
@@ -67,11 +77,14 @@ export function verifyIdentity(header: string | undefined, secret: string, now =
   if (typeof payload.rid !== 'string' || typeof payload.iss !== 'string') throw invalid();
   if (payload.sub !== null && typeof payload.sub !== 'string') throw invalid();
   if (payload.role !== null && payload.role !== 'USER' && payload.role !== 'ADMIN') throw invalid();
+  if (!isOptionalString(payload.ip) || !isOptionalString(payload.ua)) throw invalid();
   return {
     userId: payload.sub,
     role: payload.role,
     sessionId: typeof payload.sid === 'string' ? payload.sid : null,
     requestId: payload.rid,
     issuer: payload.iss,
+    ...(payload.ip === undefined ? {} : { clientAddress: payload.ip }),
+    ...(payload.ua === undefined ? {} : { userAgent: payload.ua }),
   };
 }

@@ -37,6 +37,8 @@ export interface SubgraphServerOptions<Context extends BaseContext> {
   createContext: (base: BaseContext) => Context;
   /** Serve subscriptions over graphql-ws on the same path (identity per subscribe message). */
   subscriptions?: boolean;
+  /** Adds routes outside `/graphql` (no signed identity needed), e.g. auth's JWKS. */
+  routes?: (app: express.Express) => void;
   /** Closes the subgraph's pools once HTTP and WebSocket have drained. */
   onStop?: () => Promise<void>;
 }
@@ -69,20 +71,27 @@ export async function startSubgraphServer<Context extends BaseContext>(
   let wsCleanup: { dispose: () => Promise<void> | void } | undefined;
   if (options.subscriptions) {
     const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
-    wsCleanup = useServer<Record<string, unknown>, { identity?: Identity }>(
+    const formatError = createErrorFormatter(logger);
+    // The identity belongs to each subscribe message, not to the socket: one socket (the
+    // gateway's) multiplexes many users' subscriptions, so it is read from the message itself.
+    const identityOf = (payload: { extensions?: Record<string, unknown> | null }) =>
+      verifyIdentity(payload.extensions?.[IDENTITY_HEADER] as string | undefined, identitySecret);
+    wsCleanup = useServer(
       {
         schema,
-        onSubscribe: (ctx, _id, payload) => {
+        onSubscribe: (_ctx, _id, payload) => {
           try {
-            ctx.extra.identity = verifyIdentity(
-              payload.extensions?.[IDENTITY_HEADER] as string | undefined,
-              identitySecret,
-            );
+            identityOf(payload);
           } catch (error) {
             return [toGraphQLError(error as AppError)];
           }
         },
-        context: (ctx) => options.createContext(baseContext(ctx.extra.identity as Identity)),
+        context: (_ctx, _id, payload) => options.createContext(baseContext(identityOf(payload))),
+        // Errors in events get the same codes and masking as over HTTP.
+        onNext: (_ctx, _id, _payload, _args, result) =>
+          result.errors
+            ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) }
+            : undefined,
         onError: (_ctx, _id, _payload, errors) => {
           logger.warn({ errors: errors.map((e) => e.message) }, 'subscription error');
         },
@@ -94,6 +103,9 @@ export async function startSubgraphServer<Context extends BaseContext>(
   const apollo = new ApolloServer<Context>({
     schema,
     introspection: true,
+    // runService (common/lifecycle.ts) owns SIGTERM/SIGINT: Apollo's own handler would stop the
+    // server and send the signal again, which the lifecycle takes for an impatient second one.
+    stopOnTerminationSignals: false,
     formatError: createErrorFormatter(logger),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
@@ -111,6 +123,7 @@ export async function startSubgraphServer<Context extends BaseContext>(
     const report = await checkHealth(options.healthChecks);
     res.status(report.status === 'down' ? 503 : 200).json({ service: name, ...report });
   });
+  options.routes?.(app);
 
   app.use(
     '/graphql',

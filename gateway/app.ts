@@ -10,6 +10,7 @@ import type { Logger } from '../common/logger';
 import { createRedis } from '../common/redis';
 import { REQUEST_ID_HEADER, requestIdFrom, requestIdPlugin } from '../common/request-id';
 import { SUBGRAPHS } from '../common/topology';
+import { contextRefusal, createGatewayAuthentication } from './auth';
 import { type GatewayConfig, subgraphUrl } from './config';
 import type { ContextFactory, GatewayContext } from './context';
 import { platformHealth } from './health';
@@ -55,11 +56,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     return planner;
   };
 
-  const createContext: ContextFactory = async ({ requestId }) => {
-    const id = requestIdFrom(requestId);
+  const authentication = createGatewayAuthentication(config, logger);
+  const createContext: ContextFactory = async (input) => {
+    const id = requestIdFrom(input.requestId);
     return {
       requestId: id,
-      identity: { userId: null, role: null, sessionId: null, requestId: id, issuer: 'gateway' },
+      identity: await authentication.identify(input, id),
       logger: logger.child({ requestId: id }),
     };
   };
@@ -95,6 +97,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     await apollo.start();
   } catch (error) {
     redis.disconnect();
+    authentication.stop();
     throw error;
   }
   const webSocket = serveWebSocket({
@@ -105,6 +108,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     route,
     keepAliveMs: config.WS_KEEPALIVE_MS,
     maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
+    watchSession: authentication.watchSession,
     logger,
   });
 
@@ -120,6 +124,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     createContext,
     route,
     maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
+    watchSession: authentication.watchSession,
   });
   app.use(
     '/graphql',
@@ -127,15 +132,17 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     (req, res, next) => (acceptsEventStream(req.headers.accept) ? serveSse(req, res, next) : next()),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
-        const context = await createContext({
+        const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER] as string | undefined);
+        res.setHeader(REQUEST_ID_HEADER, requestId);
+        return createContext({
           authorization: req.headers.authorization,
-          requestId: req.headers[REQUEST_ID_HEADER] as string | undefined,
+          requestId,
           ip: req.socket.remoteAddress,
           forwardedFor: req.headers['x-forwarded-for'],
           userAgent: req.headers['user-agent'],
+        }).catch((error: unknown) => {
+          throw contextRefusal(error, requestId);
         });
-        res.setHeader(REQUEST_ID_HEADER, context.requestId);
-        return context;
       },
     }),
   );
@@ -155,6 +162,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       await apollo.stop();
       await upstream.dispose();
       redis.disconnect();
+      authentication.stop();
     })());
   return { url, port, httpServer, upstream, stop };
 }

@@ -65,6 +65,7 @@ describe('the platform through the gateway', () => {
     expect(Object.keys(body.components)).toEqual([
       'auth',
       'auth.postgres',
+      'auth.redis',
       'chat',
       'chat.redis',
       'conversation',

@@ -53,6 +53,11 @@ export async function startTestPlatform(
     CONVERSATION_PORT: '0',
     CHAT_PORT: '0',
     GATEWAY_PORT: '0',
+    // Auth writes and the gateway reads the same revocation keys, so both get this prefix.
+    SESSION_REVOCATION_PREFIX: `${namespace}:revoked-session:`,
+    // Cheap password hashing: tests check behaviour, not the cost of a guess.
+    PASSWORD_HASH_MEMORY_KIB: '1024',
+    PASSWORD_HASH_ITERATIONS: '1',
     ...options.env,
   };
   const prefixed = (service: string) => ({ ...env, REDIS_KEY_PREFIX: `${namespace}:${service}:` });
@@ -69,12 +74,17 @@ export async function startTestPlatform(
         loadConversationConfig(prefixed('conversation')),
         logger.child({ service: 'conversation' }),
       ),
-      startChatSubgraph(loadChatConfig(prefixed('chat')), logger.child({ service: 'chat' })),
     ]);
     for (const result of results) if (result.status === 'fulfilled') started.push(result.value);
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
-    const [auth, conversation, chat] = started as RunningSubgraph[];
+    const [auth, conversation] = started as RunningSubgraph[];
+    // Chat calls the conversation subgraph directly, so it starts once that one's URL is known.
+    const chat = await startChatSubgraph(
+      loadChatConfig({ ...prefixed('chat'), CONVERSATION_URL: conversation.url }),
+      logger.child({ service: 'chat' }),
+    );
+    started.push(chat);
     const gateway = await startGateway(
       loadGatewayConfig({
         ...prefixed('gateway'),

@@ -1,16 +1,27 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import type { BaseContext } from '../../common/subgraph-server';
 import type { UserEntity } from './entities/user.entity';
-import { UserService } from './services/user.service';
+import type { AccountService } from './services/account.service';
+import type { PasswordResetService } from './services/password-reset.service';
+import type { RoleService } from './services/role.service';
+import type { SessionService } from './services/session.service';
+import type { UserService } from './services/user.service';
+
+/** The auth subgraph's services; each opens its own unit of work per call. */
+export interface AuthServices {
+  accounts: AccountService;
+  sessions: SessionService;
+  passwordResets: PasswordResetService;
+  users: UserService;
+  roles: RoleService;
+}
 
 export interface AuthContext extends BaseContext {
-  users: UserService;
+  services: AuthServices;
+  /** Per request, so entity fetches for many users cost one query and nothing leaks between callers. */
   userById: DataLoader<string, UserEntity | null>;
 }
 
-/** A fresh EntityManager fork and DataLoaders per request, so nothing leaks between callers. */
-export function createAuthContext(em: EntityManager, base: BaseContext): AuthContext {
-  const users = new UserService(em.fork());
-  return { ...base, users, userById: new DataLoader((ids) => users.findByIds(ids)) };
+export function createAuthContext(services: AuthServices, base: BaseContext): AuthContext {
+  return { ...base, services, userById: new DataLoader((ids) => services.users.findByIds(ids)) };
 }

@@ -20,6 +20,10 @@ export class UserEntity {
   @Property({ type: 'string', length: 100 })
   displayName!: string;
 
+  /** argon2id, in its self-describing PHC string format (algorithm, parameters, salt, hash). */
+  @Property({ type: 'string', length: 255, hidden: true })
+  passwordHash!: string;
+
   @Enum({ items: () => Role, nativeEnumName: 'user_role' })
   role: Role = Role.USER;
 

@@ -1,0 +1,49 @@
+import {
+  ACCESS_TOKEN_ALGORITHMS,
+  ACCESS_TOKEN_CLOCK_TOLERANCE_SECONDS,
+  ACCESS_TOKEN_TYPE,
+  type AccessTokenSubject,
+  subjectOf,
+} from '../../common/access-token';
+import { AppError, upstreamUnavailable } from '../../common/errors';
+import { loadJose } from '../../common/jose';
+import { type JwksCache, KeySetUnavailableError } from './jwks-cache';
+
+export interface AccessTokenVerifierOptions {
+  keys: Pick<JwksCache, 'getKey'>;
+  issuer: string;
+  audience: string;
+}
+
+export type AccessTokenVerifier = (token: string) => Promise<AccessTokenSubject>;
+
+/**
+ * Checks signature (against auth's published keys), algorithm, type, issuer, audience and
+ * expiry. Every defect is one vague UNAUTHENTICATED; only missing keys are UPSTREAM_UNAVAILABLE.
+ */
+export function createAccessTokenVerifier({
+  keys,
+  issuer,
+  audience,
+}: AccessTokenVerifierOptions): AccessTokenVerifier {
+  return async (token) => {
+    const { jwtVerify, errors } = await loadJose();
+    try {
+      const { payload } = await jwtVerify(token, keys.getKey, {
+        issuer,
+        audience,
+        algorithms: [...ACCESS_TOKEN_ALGORITHMS],
+        typ: ACCESS_TOKEN_TYPE,
+        clockTolerance: ACCESS_TOKEN_CLOCK_TOLERANCE_SECONDS,
+        requiredClaims: ['exp', 'iat', 'sub', 'jti'],
+      });
+      return subjectOf(payload);
+    } catch (error) {
+      if (error instanceof KeySetUnavailableError) throw upstreamUnavailable('auth');
+      if (error instanceof errors.JOSEError) {
+        throw new AppError('UNAUTHENTICATED', 'Invalid or expired access token');
+      }
+      throw error;
+    }
+  };
+}

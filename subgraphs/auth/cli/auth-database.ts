@@ -1,0 +1,39 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { createDatabase, migrate } from '../../../common/database';
+import { createLogger } from '../../../common/logger';
+import type { AuthConfig } from '../config';
+import { authEntities } from '../entities';
+import { authMigrations } from '../migrations';
+
+/** Runs a command-line task on auth's schema (migrated first, as auth would at start). */
+export async function withAuthDatabase<Result>(
+  config: AuthConfig,
+  task: (em: EntityManager) => Promise<Result>,
+): Promise<Result> {
+  const orm = await createDatabase({
+    url: config.DATABASE_URL,
+    schema: config.AUTH_DB_SCHEMA,
+    entities: authEntities,
+    migrations: authMigrations,
+    logger: createLogger({ service: 'auth-cli', level: 'warn' }),
+    poolSize: 1,
+  });
+  try {
+    await migrate(orm, config.AUTH_DB_SCHEMA);
+    return await task(orm.em as EntityManager);
+  } finally {
+    await orm.close();
+  }
+}
+
+/** Runs a command's main function: usage errors and failures go to stderr with a non-zero exit. */
+export function runCli(main: (args: string[]) => Promise<void>): void {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}

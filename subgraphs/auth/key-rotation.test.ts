@@ -1,0 +1,111 @@
+import { loadJose } from '../../common/jose';
+import { bearer, registerUser } from '../../common/testing/auth';
+import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
+import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { runKeysCommand } from './cli/keys';
+import { loadAuthConfig } from './config';
+
+const LOGIN = `mutation($email: String!, $password: String!) {
+  login(input: { email: $email, password: $password }) { accessToken }
+}`;
+const REFRESH = 'mutation($token: String!) { refreshToken(token: $token) { accessToken } }';
+const ME = '{ me { id } }';
+
+const kidOf = async (token: string) => (await loadJose()).decodeProtectedHeader(token).kid as string;
+
+describe('signing key rotation', () => {
+  let platform: TestPlatform;
+
+  beforeAll(async () => {
+    // A rotated key signs at once here, and the gateway refetches at once, so no test waits.
+    platform = await startTestPlatform('auth-keys', {
+      env: { JWT_KEY_ACTIVATION_DELAY_SECONDS: '0', JWKS_COOLDOWN_MS: '0' },
+    });
+  });
+  afterAll(() => platform?.stop());
+
+  const authConfig = (env: Record<string, string> = {}) => loadAuthConfig({ ...platform.env, ...env });
+  const keys = async (args: string[], env: Record<string, string> = {}) => {
+    const lines: string[] = [];
+    await runKeysCommand(args, authConfig(env), (line) => lines.push(line));
+    return lines;
+  };
+  const publishedKids = async () => {
+    const response = await fetch(new URL('/.well-known/jwks.json', platform.subgraphs.auth.url));
+    expect(response.headers.get('content-type')).toMatch(/^application\/jwk-set\+json/);
+    const body = (await response.json()) as { keys: { kid: string; d?: string; use: string }[] };
+    for (const key of body.keys) {
+      expect(key).not.toHaveProperty('d');
+      expect(key.use).toBe('sig');
+    }
+    return body.keys.map((key) => key.kid);
+  };
+  const login = async (email: string, password: string) =>
+    (await postGraphQL<{ login: { accessToken: string } }>(platform.gatewayUrl, LOGIN, { email, password }))
+      .data!.login.accessToken;
+  const me = (accessToken: string) => postGraphQL(platform.gatewayUrl, ME, {}, bearer(accessToken));
+
+  it('generates a key on first start and publishes it at /.well-known/jwks.json', async () => {
+    const user = await registerUser(platform);
+    expect(await publishedKids()).toEqual([await kidOf(user.accessToken)]);
+  });
+
+  it('logs nobody out: tokens of the previous key keep working while new ones use the new key', async () => {
+    const user = await registerUser(platform);
+    const oldKid = await kidOf(user.accessToken);
+    expect((await me(user.accessToken)).errors).toBeUndefined();
+
+    const [added] = await keys(['rotate']);
+    expect(added).toMatch(/^added key \S+ \(EdDSA\); it signs from /);
+
+    const fresh = await login(user.email, user.password);
+    const newKid = await kidOf(fresh);
+    expect(newKid).not.toBe(oldKid);
+    expect((await me(fresh)).errors).toBeUndefined();
+    expect((await me(user.accessToken)).errors).toBeUndefined();
+    expect(await publishedKids()).toEqual(expect.arrayContaining([oldKid, newKid]));
+
+    const refreshed = await postGraphQL<{ refreshToken: { accessToken: string } }>(
+      platform.gatewayUrl,
+      REFRESH,
+      {
+        token: user.refreshToken,
+      },
+    );
+    expect(await kidOf(refreshed.data!.refreshToken.accessToken)).toBe(newKid);
+    expect((await me(refreshed.data!.refreshToken.accessToken)).errors).toBeUndefined();
+  });
+
+  it('publishes a rotated-in key before it signs anything, when rotation has an activation delay', async () => {
+    const user = await registerUser(platform);
+    const signing = await kidOf(user.accessToken);
+    const [added] = await keys(['rotate'], { JWT_KEY_ACTIVATION_DELAY_SECONDS: '3600' });
+    const pending = /^added key (\S+)/.exec(added)![1];
+    expect(await publishedKids()).toEqual(expect.arrayContaining([signing, pending]));
+    expect(await kidOf(await login(user.email, user.password))).toBe(signing);
+    const listing = await keys(['list']);
+    expect(listing.find((line) => line.startsWith(pending))).toMatch(/published, signs later$/);
+    expect(listing.find((line) => line.startsWith(signing))).toMatch(/signing$/);
+  });
+
+  it('prints a private JWK for JWT_PRIVATE_JWK that auth accepts', async () => {
+    const [jwk] = await keys(['generate', 'ES256']);
+    expect(JSON.parse(jwk)).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', d: expect.any(String) });
+    expect(authConfig({ JWT_PRIVATE_JWK: jwk }).JWT_PRIVATE_JWK).toMatchObject({ kty: 'EC' });
+    await expect(keys(['rotate'], { JWT_PRIVATE_JWK: jwk })).rejects.toThrow(/JWT_PRIVATE_JWK/);
+    await expect(keys(['spin'])).rejects.toThrow(/usage:/);
+  });
+
+  it('refuses a token signed by a key it has never published', async () => {
+    const { SignJWT, generateKeyPair } = await loadJose();
+    const { privateKey } = await generateKeyPair('EdDSA');
+    const user = await registerUser(platform);
+    const foreign = await new SignJWT({ sid: '00000000-0000-4000-8000-000000000000', role: 'ADMIN' })
+      .setProtectedHeader({ alg: 'EdDSA', kid: 'not-a-published-key', typ: 'at+jwt' })
+      .setSubject(user.id)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(privateKey);
+    expect(errorCodes(await me(foreign))).toEqual(['UNAUTHENTICATED']);
+  });
+});

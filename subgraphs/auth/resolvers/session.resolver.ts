@@ -1,0 +1,46 @@
+import { Arg, Ctx, Directive, ID, Mutation, Query, Resolver } from 'type-graphql';
+import type { AuthContext } from '../context';
+import { AuthPayload } from '../schema/auth-payload';
+import { Session } from '../schema/session';
+
+@Resolver(() => Session)
+export class SessionResolver {
+  @Query(() => [Session], { description: 'Your signed-in devices, most recently used first.' })
+  @Directive('@authenticated')
+  sessions(@Ctx() { identity, services }: AuthContext): Promise<Session[]> {
+    return services.sessions.list(identity);
+  }
+
+  @Mutation(() => AuthPayload, {
+    description: 'New tokens for a refresh token, which is then spent. Reusing a spent one ends its session.',
+  })
+  refreshToken(@Arg('token') token: string, @Ctx() { services }: AuthContext): Promise<AuthPayload> {
+    return services.sessions.refresh(token);
+  }
+
+  @Mutation(() => Boolean, {
+    description: 'Ends one of your sessions; its access tokens stop working at once.',
+  })
+  @Directive('@authenticated')
+  async revokeSession(
+    @Arg('id', () => ID) id: string,
+    @Ctx() { identity, services }: AuthContext,
+  ): Promise<boolean> {
+    await services.sessions.revoke(identity, id);
+    return true;
+  }
+
+  @Mutation(() => Boolean, { description: 'Ends the current session.' })
+  @Directive('@authenticated')
+  async logout(@Ctx() { identity, services }: AuthContext): Promise<boolean> {
+    await services.sessions.logout(identity);
+    return true;
+  }
+
+  @Mutation(() => Boolean, { description: 'Ends every one of your sessions, this one included.' })
+  @Directive('@authenticated')
+  async logoutAll(@Ctx() { identity, services }: AuthContext): Promise<boolean> {
+    await services.sessions.logoutAll(identity);
+    return true;
+  }
+}

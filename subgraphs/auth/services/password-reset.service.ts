@@ -1,0 +1,118 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { badUserInput } from '../../../common/errors';
+import type { Logger } from '../../../common/logger';
+import { PasswordResetTokenEntity } from '../entities/password-reset-token.entity';
+import { UserEntity } from '../entities/user.entity';
+import { normalizeEmail } from './account-input';
+import type { BackgroundTasks } from './background-tasks';
+import type { Mail, Mailer } from './mailer';
+import { hashOpaqueToken, newOpaqueToken } from './opaque-token';
+import type { PasswordHasher } from './password-hasher';
+import { checkNewPassword } from './password-policy';
+import type { SessionService } from './session.service';
+import type { ResetMailThrottle } from './throttles';
+
+export interface PasswordResetOptions {
+  tokenTtlSeconds: number;
+  /** The client page that takes the token; the mail links to `<url>#token=<token>`. */
+  resetUrl: string;
+}
+
+const invalidResetToken = () => badUserInput('token', 'This reset link is invalid, used or expired');
+
+/** "Forgot password": a single-use token mailed to the account's address. */
+export class PasswordResetService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly passwords: PasswordHasher,
+    private readonly sessions: SessionService,
+    private readonly mailer: Mailer,
+    private readonly throttle: ResetMailThrottle,
+    private readonly background: BackgroundTasks,
+    private readonly options: PasswordResetOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Mails a reset token when the account exists. The caller learns nothing either way: the answer
+   * is the same, and the mail is sent after it. A new token replaces any earlier one.
+   */
+  async request(email: string): Promise<void> {
+    const em = this.em.fork();
+    const user = await em.findOne(UserEntity, { email: normalizeEmail(email) });
+    if (!user) return;
+    if (!(await this.throttle.allow(user.email))) {
+      this.logger.warn({ userId: user.id }, 'password reset mail not sent: hourly limit reached');
+      return;
+    }
+    const token = newOpaqueToken();
+    await em.transactional(async (tx) => {
+      await tx.nativeUpdate(
+        PasswordResetTokenEntity,
+        { userId: user.id, usedAt: null },
+        { usedAt: new Date() },
+      );
+      tx.persist(
+        Object.assign(new PasswordResetTokenEntity(), {
+          tokenHash: hashOpaqueToken(token),
+          userId: user.id,
+          expiresAt: new Date(Date.now() + this.options.tokenTtlSeconds * 1000),
+        }),
+      );
+    });
+    const mail = this.resetMail(user, token);
+    this.background.run('password reset mail', () => this.mailer.send(mail));
+  }
+
+  /**
+   * Consumes the token, sets the password, and signs the account out everywhere. Sessions are
+   * revoked before the token is spent, so a failure there leaves the link usable for a retry.
+   */
+  async reset(token: string, newPassword: string): Promise<void> {
+    checkNewPassword(newPassword, 'newPassword');
+    const tokenHash = hashOpaqueToken(token);
+    const pending = await this.em.fork().findOne(PasswordResetTokenEntity, this.usable(tokenHash));
+    if (!pending) throw invalidResetToken();
+    const passwordHash = await this.passwords.hash(newPassword);
+    await this.sessions.revokeAllOf(pending.userId);
+    const consumed = await this.em.fork().transactional(async (em) => {
+      const spent = await em.nativeUpdate(PasswordResetTokenEntity, this.usable(tokenHash), {
+        usedAt: new Date(),
+      });
+      if (spent === 0) return false;
+      await em.nativeUpdate(UserEntity, { id: pending.userId }, { passwordHash });
+      return true;
+    });
+    if (!consumed) throw invalidResetToken();
+  }
+
+  private usable(tokenHash: string) {
+    return { tokenHash, usedAt: null, expiresAt: { $gt: new Date() } };
+  }
+
+  /** Deletes tokens that can no longer be used. */
+  deleteDead(): Promise<number> {
+    return this.em.fork().nativeDelete(PasswordResetTokenEntity, {
+      $or: [{ expiresAt: { $lt: new Date() } }, { usedAt: { $ne: null } }],
+    });
+  }
+
+  private resetMail(user: UserEntity, token: string): Mail {
+    const minutes = Math.round(this.options.tokenTtlSeconds / 60);
+    // The token travels in the fragment, which browsers never send to a server or in a Referer.
+    const link = `${this.options.resetUrl}#token=${token}`;
+    return {
+      to: user.email,
+      subject: 'Reset your password',
+      text: [
+        `Hello ${user.displayName},`,
+        '',
+        `Someone asked to reset the password of your account. To choose a new one, open this link within ${minutes} minutes:`,
+        '',
+        link,
+        '',
+        'If it was not you, ignore this mail: your password stays as it is.',
+      ].join('\n'),
+    };
+  }
+}

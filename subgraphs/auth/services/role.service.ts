@@ -1,0 +1,32 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { callerId } from '../../../common/authorization';
+import { badUserInput, notFound } from '../../../common/errors';
+import { isUuid } from '../../../common/ids';
+import type { Identity } from '../../../common/identity';
+import { Role, UserEntity } from '../entities/user.entity';
+import type { SessionService } from './session.service';
+
+/** Role changes by an admin. */
+export class RoleService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly sessions: SessionService,
+  ) {}
+
+  /**
+   * A promotion shows in the user's next access token (at their next refresh). A demotion signs
+   * them out everywhere first, since their current tokens still carry the old role.
+   */
+  async setRole(caller: Identity, userId: string, role: Role): Promise<UserEntity> {
+    if (userId === callerId(caller)) {
+      throw badUserInput('userId', 'You cannot change your own role; ask another admin');
+    }
+    const em = this.em.fork();
+    const user = isUuid(userId) ? await em.findOne(UserEntity, { id: userId }) : null;
+    if (!user) throw notFound('User');
+    if (user.role === Role.ADMIN && role !== Role.ADMIN) await this.sessions.revokeAllOf(user.id);
+    user.role = role;
+    await em.flush();
+    return user;
+  }
+}
