@@ -30,7 +30,14 @@ export async function createDatabase({
     schema,
     entities,
     extensions: [Migrator],
-    migrations: { migrationsList: migrations, tableName: 'mikro_orm_migrations', transactional: true },
+    migrations: {
+      migrationsList: migrations,
+      tableName: 'mikro_orm_migrations',
+      transactional: true,
+      // The snapshot reads the catalog of every schema in the database after each migration: of no
+      // use with hand-written migrations, and it fails when another schema is dropped meanwhile.
+      snapshot: false,
+    },
     pool: { min: 0, max: poolSize },
     driverOptions: { connection: { options: `-c search_path=${schema}` } },
     allowGlobalContext: false,

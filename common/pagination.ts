@@ -76,3 +76,20 @@ export function checkPageSize(value: number | null | undefined, field: string): 
     throw badUserInput(field, `${field} must be between 1 and ${MAX_PAGE_SIZE}`);
   }
 }
+
+/** A connection over one page of nodes, each cursor made from its node. */
+export function buildConnection<Node>(
+  nodes: Node[],
+  cursorOf: (node: Node) => string,
+  page: { hasNextPage: boolean; hasPreviousPage: boolean },
+): Connection<Node> {
+  const edges = nodes.map((node) => ({ node, cursor: cursorOf(node) }));
+  return {
+    edges,
+    pageInfo: {
+      ...page,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}

@@ -1,16 +1,44 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { MikroORM } from '@mikro-orm/core';
+import type { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { createDatabase, migrate, pingDatabase } from '../../common/database';
 import type { Logger } from '../../common/logger';
 import { createRedis } from '../../common/redis';
 import { startSubgraphServer, type RunningSubgraph } from '../../common/subgraph-server';
+import { ConversationCache } from './cache/conversation-cache';
+import { GenerationalCache } from './cache/generational-cache';
 import type { ConversationConfig } from './config';
 import { createConversationContext } from './context';
 import { ConversationEntity } from './entities/conversation.entity';
+import { MessageEntity } from './entities/message.entity';
+import { SearchOutboxEntity } from './entities/search-outbox.entity';
 import { conversationMigrations } from './migrations';
 import { buildConversationSchema } from './schema';
 import { createChromaClient } from './search/chroma-client';
+import { createEmbeddingModel } from './search/embeddings';
+import { SearchIndexer } from './search/indexer';
+import { ChromaVectorIndex, collectionName } from './search/vector-index';
 
-/** Wires the conversation subgraph: database (migrated), Redis, Chroma, schema, server. */
+export const conversationEntities = [ConversationEntity, MessageEntity, SearchOutboxEntity];
+
+/** The search side of the service: embedding model, Chroma collection, outbox indexer. */
+export function createSearch(config: ConversationConfig, orm: MikroORM<PostgreSqlDriver>, logger: Logger) {
+  const chroma = createChromaClient(config.CHROMA_URL);
+  const embedding = createEmbeddingModel(config, logger);
+  const index = new ChromaVectorIndex(
+    chroma,
+    collectionName(config.CHROMA_COLLECTION_PREFIX, embedding),
+    config.SEARCH_TIMEOUT_MS,
+  );
+  const indexer = new SearchIndexer(orm, embedding, index, {
+    batchSize: config.SEARCH_INDEXER_BATCH_SIZE,
+    pollMs: config.SEARCH_INDEXER_POLL_MS,
+    maxBackoffMs: config.SEARCH_INDEXER_MAX_BACKOFF_MS,
+    logger: logger.child({ component: 'search-indexer' }),
+  });
+  return { chroma, embedding, index, indexer };
+}
+
+/** Wires the conversation subgraph: database (migrated), Redis cache, search, schema, server. */
 export async function startConversationSubgraph(
   config: ConversationConfig,
   logger: Logger,
@@ -18,18 +46,30 @@ export async function startConversationSubgraph(
   const orm = await createDatabase({
     url: config.DATABASE_URL,
     schema: config.CONVERSATION_DB_SCHEMA,
-    entities: [ConversationEntity],
+    entities: conversationEntities,
     migrations: conversationMigrations,
     logger,
   });
   const redis = createRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, logger });
-  const chroma = createChromaClient(config.CHROMA_URL);
+  const search = createSearch(config, orm, logger);
   const close = async () => {
+    await search.indexer.stop();
     redis.disconnect();
     await orm.close();
   };
   try {
     await migrate(orm, config.CONVERSATION_DB_SCHEMA);
+    if (config.SEARCH_INDEXER_ENABLED) search.indexer.start();
+    const module = {
+      orm,
+      cache: new ConversationCache(
+        new GenerationalCache(redis, config.CONVERSATION_CACHE_TTL_SECONDS, logger),
+      ),
+      indexer: search.indexer,
+      search: { embedding: search.embedding, index: search.index, logger },
+      internalCallers: config.INTERNAL_CALLERS,
+      messageMaxChars: config.MESSAGE_MAX_CHARS,
+    };
     return await startSubgraphServer({
       name: 'conversation',
       schema: await buildConversationSchema(),
@@ -40,9 +80,9 @@ export async function startConversationSubgraph(
       healthChecks: {
         postgres: { check: () => pingDatabase(orm), critical: true },
         redis: { check: () => redis.ping(), critical: false },
-        chroma: { check: () => chroma.heartbeat(), critical: false },
+        chroma: { check: () => search.chroma.heartbeat(), critical: false },
       },
-      createContext: (base) => createConversationContext(orm.em as EntityManager, base),
+      createContext: (base) => createConversationContext(module, base),
       onStop: close,
     });
   } catch (error) {

@@ -1,11 +1,54 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { MikroORM } from '@mikro-orm/core';
+import type { EntityManager, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { BaseContext } from '../../common/subgraph-server';
+import type { ConversationCache } from './cache/conversation-cache';
+import { repositoriesFor } from './repositories';
 import { ConversationService } from './services/conversation.service';
+import { createLoaders } from './services/loaders';
+import { MessageService } from './services/message.service';
+import { type SearchDependencies, SearchService } from './services/search.service';
+import type { IndexerTrigger } from './services/service-context';
+import { ownerScope, type Viewer, viewerOf } from './services/viewer';
 
-export interface ConversationContext extends BaseContext {
-  conversations: ConversationService;
+/** What lives as long as the process and every request shares. */
+export interface ConversationModule {
+  orm: MikroORM<PostgreSqlDriver>;
+  cache: ConversationCache;
+  indexer: IndexerTrigger;
+  search: SearchDependencies;
+  internalCallers: readonly string[];
+  messageMaxChars: number;
 }
 
-export function createConversationContext(em: EntityManager, base: BaseContext): ConversationContext {
-  return { ...base, conversations: new ConversationService(em.fork()) };
+export interface ConversationContext extends BaseContext {
+  viewer: Viewer;
+  conversations: ConversationService;
+  messages: MessageService;
+  search: SearchService;
+}
+
+/** A request's context: its own EntityManager fork and DataLoaders, services over them. */
+export function createConversationContext(
+  module: ConversationModule,
+  base: BaseContext,
+): ConversationContext {
+  const viewer = viewerOf(base.identity, module.internalCallers);
+  const em = module.orm.em.fork() as EntityManager;
+  const repositories = repositoriesFor(em);
+  const serviceContext = {
+    em,
+    repositories,
+    loaders: createLoaders(repositories, ownerScope(viewer)),
+    cache: module.cache,
+    indexer: module.indexer,
+    messageMaxChars: module.messageMaxChars,
+  };
+  const conversations = new ConversationService(serviceContext);
+  return {
+    ...base,
+    viewer,
+    conversations,
+    messages: new MessageService(serviceContext),
+    search: new SearchService(serviceContext, module.search, conversations),
+  };
 }

@@ -1,11 +1,24 @@
 import type { GraphQLSchema } from 'graphql';
 import { buildFederatedSchema } from '../../common/federation';
-import { ConversationResolver, conversationReferenceResolver } from './resolvers/conversation.resolver';
-import { UserConversationsResolver, userReferenceResolver } from './resolvers/user.resolver';
+import { ConversationResolver } from './resolvers/conversation.resolver';
+import { InternalResolver } from './resolvers/internal.resolver';
+import { MessageResolver } from './resolvers/message.resolver';
+import { referenceResolvers } from './resolvers/references';
+import { SearchResolver } from './resolvers/search.resolver';
+import { UserConversationsResolver } from './resolvers/user.resolver';
 import { User } from './schema/user';
 
 export const buildConversationSchema = (): Promise<GraphQLSchema> =>
   buildFederatedSchema(
-    { resolvers: [ConversationResolver, UserConversationsResolver], orphanedTypes: [User] },
-    { ...userReferenceResolver, ...conversationReferenceResolver },
+    {
+      resolvers: [
+        ConversationResolver,
+        MessageResolver,
+        SearchResolver,
+        InternalResolver,
+        UserConversationsResolver,
+      ],
+      orphanedTypes: [User],
+    },
+    referenceResolvers,
   );

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 @Entity({ tableName: 'conversations' })
 @Index({ name: 'conversations_owner_activity_idx', properties: ['ownerId', 'lastActivityAt', 'id'] })
 export class ConversationEntity {
-  [OptionalProps]?: 'createdAt' | 'updatedAt' | 'lastActivityAt';
+  [OptionalProps]?: 'createdAt' | 'updatedAt' | 'lastActivityAt' | 'activeLeafId';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -25,4 +25,8 @@ export class ConversationEntity {
   /** Orders a user's conversations, most recently active first. */
   @Property({ type: 'Date' })
   lastActivityAt: Date = new Date();
+
+  /** The newest message of the branch being shown; the active branch runs from the root to it. */
+  @Property({ type: 'uuid', nullable: true })
+  activeLeafId: string | null = null;
 }

@@ -1,36 +1,80 @@
-import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
-import { unauthenticated } from '../../../common/errors';
-import type { BaseContext } from '../../../common/subgraph-server';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { ConversationContext } from '../context';
+import type { ConversationRecord } from '../records';
 import { Conversation } from '../schema/conversation';
-
-export const requireUser = ({ identity }: BaseContext): string => {
-  if (!identity.userId) throw unauthenticated();
-  return identity.userId;
-};
+import { MessageConnection } from '../schema/connections';
+import { ConversationExport } from '../schema/export';
+import { Message } from '../schema/message';
+import { ExportFormat } from '../services/export';
 
 @Resolver(() => Conversation)
 export class ConversationResolver {
   @Query(() => Conversation, { description: 'One of your conversations.' })
-  conversation(@Arg('id', () => ID) id: string, @Ctx() ctx: ConversationContext): Promise<Conversation> {
-    return ctx.conversations.getOwned(requireUser(ctx), id);
+  conversation(@Arg('id', () => ID) id: string, @Ctx() ctx: ConversationContext) {
+    return ctx.conversations.get(ctx.viewer, id);
+  }
+
+  @Query(() => ConversationExport, { description: 'One of your conversations as a file.' })
+  exportConversation(
+    @Arg('id', () => ID) id: string,
+    @Arg('format', () => ExportFormat) format: ExportFormat,
+    @Ctx() ctx: ConversationContext,
+  ) {
+    return ctx.conversations.export(ctx.viewer, id, format);
   }
 
   @Mutation(() => Conversation, { description: 'Starts an empty conversation.' })
   createConversation(
     @Arg('title', () => String, { nullable: true }) title: string | null,
     @Ctx() ctx: ConversationContext,
-  ): Promise<Conversation> {
-    return ctx.conversations.create(requireUser(ctx), title);
+  ) {
+    return ctx.conversations.create(ctx.viewer, title);
+  }
+
+  @Mutation(() => Conversation)
+  renameConversation(
+    @Arg('id', () => ID) id: string,
+    @Arg('title', () => String) title: string,
+    @Ctx() ctx: ConversationContext,
+  ) {
+    return ctx.conversations.rename(ctx.viewer, id, title);
+  }
+
+  @Mutation(() => ID, {
+    description: 'Deletes a conversation with all its messages (from search too); returns its id.',
+  })
+  deleteConversation(@Arg('id', () => ID) id: string, @Ctx() ctx: ConversationContext) {
+    return ctx.conversations.delete(ctx.viewer, id);
+  }
+
+  @Mutation(() => Conversation, {
+    description:
+      'Makes the branch through this message the active one, down to its newest message (e.g. to show another sibling).',
+  })
+  switchBranch(@Arg('messageId', () => ID) messageId: string, @Ctx() ctx: ConversationContext) {
+    return ctx.conversations.switchBranch(ctx.viewer, messageId);
+  }
+
+  @FieldResolver(() => MessageConnection, {
+    description:
+      'The active branch, root first. Page forward with first/after or backward with last/before; neither gives the first 50.',
+  })
+  messages(
+    @Root() conversation: ConversationRecord,
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('last', () => Int, { nullable: true }) last: number | null,
+    @Arg('before', () => String, { nullable: true }) before: string | null,
+    @Ctx() ctx: ConversationContext,
+  ) {
+    return ctx.messages.branch(conversation, { first, after, last, before });
+  }
+
+  @FieldResolver(() => Message, {
+    nullable: true,
+    description: 'The newest message of the active branch (its leaf); null while the conversation is empty.',
+  })
+  lastMessage(@Root() conversation: ConversationRecord, @Ctx() ctx: ConversationContext) {
+    return conversation.activeLeafId ? ctx.messages.visible(conversation.activeLeafId) : null;
   }
 }
-
-export const conversationReferenceResolver = {
-  Conversation: {
-    /** Entity fetches obey ownership too: a foreign or missing conversation resolves to null. */
-    __resolveReference: (reference: { id: string }, ctx: ConversationContext) =>
-      ctx.identity.userId
-        ? ctx.conversations.getOwned(ctx.identity.userId, reference.id).catch(() => null)
-        : null,
-  },
-};

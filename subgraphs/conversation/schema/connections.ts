@@ -1,4 +1,6 @@
 import { ConnectionType } from '../../../common/pagination';
 import { Conversation } from './conversation';
+import { Message } from './message';
 
 export const ConversationConnection = ConnectionType('Conversation', Conversation);
+export const MessageConnection = ConnectionType('Message', Message);

@@ -1,16 +1,25 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { badUserInput, notFound } from '../../../common/errors';
+import { badUserInput, forbidden, notFound } from '../../../common/errors';
 import { isUuid } from '../../../common/ids';
-import { type Connection, encodeCursor } from '../../../common/pagination';
-import { ConversationEntity } from '../entities/conversation.entity';
+import {
+  buildConnection,
+  checkPageSize,
+  type Connection,
+  decodeCursor,
+  encodeCursor,
+} from '../../../common/pagination';
+import type { ConversationRecord } from '../records';
+import { repositoriesFor } from '../repositories';
+import { type ExportedConversation, type ExportFormat, exportConversation } from './export';
+import type { ServiceContext } from './service-context';
+import { requireUser, type Viewer } from './viewer';
 
 export const MAX_TITLE_LENGTH = 200;
 export const DEFAULT_TITLE = 'New conversation';
 
 /** Position of a conversation in its owner's list: most recently active first, id breaks ties. */
-export type ConversationCursor = [lastActivityAt: string, id: string];
+type ListCursor = [lastActivityAt: string, id: string];
 
-export const isConversationCursor = (value: unknown): value is ConversationCursor =>
+const isListCursor = (value: unknown): value is ListCursor =>
   Array.isArray(value) &&
   value.length === 2 &&
   typeof value[0] === 'string' &&
@@ -26,53 +35,114 @@ export function normaliseTitle(title: string | null | undefined): string {
   return trimmed;
 }
 
+/** Conversations: their lifecycle, listing and export. Every method checks ownership. */
 export class ConversationService {
-  constructor(private readonly em: EntityManager) {}
+  constructor(private readonly context: ServiceContext) {}
 
-  async create(ownerId: string, title?: string | null): Promise<ConversationEntity> {
-    const conversation = this.em.create(ConversationEntity, { ownerId, title: normaliseTitle(title) });
-    await this.em.persistAndFlush(conversation);
+  async create(viewer: Viewer, title?: string | null): Promise<ConversationRecord> {
+    const ownerId = requireUser(viewer);
+    const conversation = await this.context.repositories.conversations.insert(ownerId, normaliseTitle(title));
+    await this.context.cache.conversationChanged(ownerId, conversation.id);
     return conversation;
   }
 
-  /** The conversation if the caller owns it; a foreign id is indistinguishable from a missing one. */
-  async getOwned(ownerId: string, id: string): Promise<ConversationEntity> {
-    const conversation = isUuid(id) ? await this.em.findOne(ConversationEntity, { id, ownerId }) : null;
-    if (!conversation) throw notFound('Conversation');
+  /** The conversation if the viewer owns it; a foreign id is indistinguishable from a missing one. */
+  async get(viewer: Viewer, id: string): Promise<ConversationRecord> {
+    const ownerId = requireUser(viewer);
+    // Cached whoever owns it (ownership never changes), and checked here on every read.
+    const conversation = isUuid(id)
+      ? await this.context.cache.conversation(id, async () => {
+          const [row] = await this.context.repositories.conversations.findByIds([id], null);
+          return row ?? null;
+        })
+      : null;
+    if (!conversation || conversation.ownerId !== ownerId) throw notFound('Conversation');
     return conversation;
   }
 
-  async listForOwner(
-    ownerId: string,
+  /** For entity references and fields of other types: null when missing or not the viewer's. */
+  visible(id: string): Promise<ConversationRecord | null> {
+    return this.context.loaders.conversation.load(id);
+  }
+
+  async list(
+    viewer: Viewer,
+    userId: string,
     first: number,
-    after: ConversationCursor | null,
-  ): Promise<Connection<ConversationEntity>> {
-    const rows = await this.em.find(
-      ConversationEntity,
-      after
-        ? {
-            ownerId,
-            $or: [
-              { lastActivityAt: { $lt: new Date(after[0]) } },
-              { lastActivityAt: new Date(after[0]), id: { $lt: after[1] } },
-            ],
-          }
-        : { ownerId },
-      { orderBy: { lastActivityAt: 'desc', id: 'desc' }, limit: first + 1 },
-    );
-    const page = rows.slice(0, first);
-    const edges = page.map((node) => ({
-      node,
-      cursor: encodeCursor([node.lastActivityAt.toISOString(), node.id] satisfies ConversationCursor),
-    }));
-    return {
-      edges,
-      pageInfo: {
-        hasNextPage: rows.length > first,
-        hasPreviousPage: after !== null,
-        startCursor: edges[0]?.cursor ?? null,
-        endCursor: edges.at(-1)?.cursor ?? null,
-      },
-    };
+    after: string | null,
+  ): Promise<Connection<ConversationRecord>> {
+    const ownerId = requireUser(viewer);
+    if (ownerId !== userId) throw forbidden('You can only list your own conversations');
+    checkPageSize(first, 'first');
+    const position = after ? decodeCursor(after, 'after', isListCursor) : null;
+    const page = await this.context.cache.listPage(ownerId, `${first}:${after ?? ''}`, async () => {
+      const rows = await this.context.repositories.conversations.listByOwner(
+        ownerId,
+        first + 1,
+        position && { lastActivityAt: new Date(position[0]), id: position[1] },
+      );
+      return buildConnection(
+        rows.slice(0, first),
+        (row) => encodeCursor([row.lastActivityAt.toISOString(), row.id] satisfies ListCursor),
+        { hasNextPage: rows.length > first, hasPreviousPage: position !== null },
+      );
+    });
+    // Fields below the list (a message's conversation) then need no query of their own.
+    for (const { node } of page.edges) this.context.loaders.conversation.prime(node.id, node);
+    return page;
+  }
+
+  async rename(viewer: Viewer, id: string, title: string): Promise<ConversationRecord> {
+    const ownerId = requireUser(viewer);
+    const normalised = normaliseTitle(title);
+    await this.get(viewer, id);
+    await this.context.repositories.conversations.rename(id, normalised);
+    await this.context.cache.conversationChanged(ownerId, id);
+    return this.fresh(ownerId, id);
+  }
+
+  /** Deletes the conversation and its messages; their vectors follow through the outbox. */
+  async delete(viewer: Viewer, id: string): Promise<string> {
+    const ownerId = requireUser(viewer);
+    if (!isUuid(id)) throw notFound('Conversation');
+    await this.context.em.transactional(async (em) => {
+      const { conversations, outbox } = repositoriesFor(em);
+      if (!(await conversations.lockOwned(ownerId, id))) throw notFound('Conversation');
+      await conversations.delete(id);
+      await outbox.enqueueConversationDeletion(id);
+    });
+    await this.context.cache.conversationChanged(ownerId, id);
+    this.context.indexer.wake();
+    return id;
+  }
+
+  /**
+   * Makes the branch through `messageId` the active one, down to its newest leaf (always
+   * following the most recent child), as a client does when it shows another sibling.
+   */
+  async switchBranch(viewer: Viewer, messageId: string): Promise<ConversationRecord> {
+    const ownerId = requireUser(viewer);
+    const message = await this.context.loaders.message.load(messageId);
+    if (!message || message.ownerId !== ownerId) throw notFound('Message');
+    await this.context.em.transactional(async (em) => {
+      const { conversations, messages } = repositoriesFor(em);
+      if (!(await conversations.lockOwned(ownerId, message.conversationId))) throw notFound('Message');
+      await conversations.setActiveLeaf(message.conversationId, await messages.newestLeafUnder(messageId));
+    });
+    await this.context.cache.conversationChanged(ownerId, message.conversationId);
+    return this.fresh(ownerId, message.conversationId);
+  }
+
+  async export(viewer: Viewer, id: string, format: ExportFormat): Promise<ExportedConversation> {
+    const conversation = await this.get(viewer, id);
+    const messages = await this.context.repositories.messages.allInConversation(id);
+    return exportConversation(conversation, messages, format);
+  }
+
+  /** Re-reads a conversation after a write (it may have been deleted meanwhile). */
+  private async fresh(ownerId: string, id: string): Promise<ConversationRecord> {
+    const [row] = await this.context.repositories.conversations.findByIds([id], ownerId);
+    if (!row) throw notFound('Conversation');
+    return row;
   }
 }

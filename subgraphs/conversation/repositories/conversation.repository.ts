@@ -1,0 +1,106 @@
+import { LockMode } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { ConversationEntity } from '../entities/conversation.entity';
+import type { ConversationRecord } from '../records';
+
+/** Position in an owner's list: most recently active first, the id breaking ties. */
+export interface ActivityPosition {
+  lastActivityAt: Date;
+  id: string;
+}
+
+const toRecord = (entity: ConversationEntity): ConversationRecord => ({
+  id: entity.id,
+  ownerId: entity.ownerId,
+  title: entity.title,
+  createdAt: entity.createdAt,
+  updatedAt: entity.updatedAt,
+  lastActivityAt: entity.lastActivityAt,
+  activeLeafId: entity.activeLeafId,
+});
+
+/**
+ * The only code that touches the `conversations` table. Reads bypass the identity map: the
+ * records go to callers and to the cache, and must reflect the row as it is now.
+ */
+export class ConversationRepository {
+  constructor(private readonly em: EntityManager) {}
+
+  async insert(ownerId: string, title: string): Promise<ConversationRecord> {
+    const now = new Date();
+    const entity = this.em.create(ConversationEntity, {
+      ownerId,
+      title,
+      createdAt: now,
+      updatedAt: now,
+      lastActivityAt: now,
+    });
+    await this.em.insert(ConversationEntity, entity);
+    return toRecord(entity);
+  }
+
+  /** The conversations among `ids` that exist (and belong to `ownerId`, unless it is null). */
+  async findByIds(ids: readonly string[], ownerId: string | null): Promise<ConversationRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.em.find(
+      ConversationEntity,
+      ownerId === null ? { id: { $in: [...ids] } } : { id: { $in: [...ids] }, ownerId },
+      { disableIdentityMap: true },
+    );
+    return rows.map(toRecord);
+  }
+
+  /** Reads and locks an owned conversation until the transaction ends, so writers queue up. */
+  async lockOwned(ownerId: string, id: string): Promise<ConversationRecord | null> {
+    const row = await this.em.findOne(
+      ConversationEntity,
+      { id, ownerId },
+      { lockMode: LockMode.PESSIMISTIC_WRITE, disableIdentityMap: true },
+    );
+    return row ? toRecord(row) : null;
+  }
+
+  /** Up to `limit` conversations of an owner after `after`, most recently active first. */
+  async listByOwner(
+    ownerId: string,
+    limit: number,
+    after: ActivityPosition | null,
+  ): Promise<ConversationRecord[]> {
+    const rows = await this.em.find(
+      ConversationEntity,
+      after
+        ? {
+            ownerId,
+            $or: [
+              { lastActivityAt: { $lt: after.lastActivityAt } },
+              { lastActivityAt: after.lastActivityAt, id: { $lt: after.id } },
+            ],
+          }
+        : { ownerId },
+      { orderBy: { lastActivityAt: 'desc', id: 'desc' }, limit, disableIdentityMap: true },
+    );
+    return rows.map(toRecord);
+  }
+
+  async rename(id: string, title: string): Promise<void> {
+    await this.em.nativeUpdate(ConversationEntity, { id }, { title, updatedAt: new Date() });
+  }
+
+  /** A new message became the active leaf: it is the conversation's latest activity. */
+  async recordActivity(id: string, activeLeafId: string, at: Date): Promise<void> {
+    await this.em.nativeUpdate(
+      ConversationEntity,
+      { id },
+      { activeLeafId, lastActivityAt: at, updatedAt: at },
+    );
+  }
+
+  async setActiveLeaf(id: string, activeLeafId: string): Promise<void> {
+    await this.em.nativeUpdate(ConversationEntity, { id }, { activeLeafId, updatedAt: new Date() });
+  }
+
+  /** Deletes the conversation; its messages go with it (foreign keys cascade). */
+  async delete(id: string): Promise<void> {
+    await this.em.nativeDelete(ConversationEntity, { id });
+  }
+}

@@ -1,0 +1,211 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { MessageEntity, type MessageRole, MessageStatus } from '../entities/message.entity';
+import type { MessageRecord, OwnedMessageRecord } from '../records';
+
+/** A raw `messages` row as PostgreSQL returns it (timestamps may arrive as strings). */
+interface MessageRow {
+  id: string;
+  conversation_id: string;
+  parent_id: string | null;
+  depth: number;
+  role: MessageRole;
+  content: string;
+  status: MessageStatus;
+  model: string | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+const COLUMNS = `m.id, m.conversation_id, m.parent_id, m.depth, m.role, m.content, m.status, m.model,
+  m.prompt_tokens, m.completion_tokens, m.created_at, m.updated_at`;
+
+const toRecord = (row: MessageRow): MessageRecord => ({
+  id: row.id,
+  conversationId: row.conversation_id,
+  parentId: row.parent_id,
+  depth: row.depth,
+  role: row.role,
+  content: row.content,
+  status: row.status,
+  model: row.model,
+  promptTokens: row.prompt_tokens,
+  completionTokens: row.completion_tokens,
+  createdAt: new Date(row.created_at),
+  updatedAt: new Date(row.updated_at),
+});
+
+const toOwnedRecord = (row: MessageRow & { owner_id: string }): OwnedMessageRecord => ({
+  ...toRecord(row),
+  ownerId: row.owner_id,
+});
+
+export interface NewMessage {
+  conversationId: string;
+  parent: { id: string; depth: number } | null;
+  role: MessageRole;
+  content: string;
+  status: MessageStatus;
+  model: string | null;
+  createdAt: Date;
+}
+
+export interface MessagePatch {
+  content?: string;
+  status?: MessageStatus;
+  promptTokens?: number;
+  completionTokens?: number;
+}
+
+/** The only code that touches the `messages` table; branch walks are recursive CTEs. */
+export class MessageRepository {
+  constructor(private readonly em: EntityManager) {}
+
+  async insert(message: NewMessage): Promise<MessageRecord> {
+    const entity = this.em.create(MessageEntity, {
+      conversationId: message.conversationId,
+      parentId: message.parent?.id ?? null,
+      depth: message.parent ? message.parent.depth + 1 : 0,
+      role: message.role,
+      content: message.content,
+      status: message.status,
+      model: message.model,
+      createdAt: message.createdAt,
+      updatedAt: message.createdAt,
+    });
+    await this.em.insert(MessageEntity, entity);
+    return {
+      id: entity.id,
+      conversationId: entity.conversationId,
+      parentId: entity.parentId,
+      depth: entity.depth,
+      role: entity.role,
+      content: entity.content,
+      status: entity.status,
+      model: entity.model,
+      promptTokens: entity.promptTokens,
+      completionTokens: entity.completionTokens,
+      createdAt: entity.createdAt,
+      updatedAt: entity.updatedAt,
+    };
+  }
+
+  /** The messages among `ids` that exist (in conversations of `ownerId`, unless it is null). */
+  async findByIds(ids: readonly string[], ownerId: string | null): Promise<OwnedMessageRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.em.execute<(MessageRow & { owner_id: string })[]>(
+      `select ${COLUMNS}, c.owner_id from messages m join conversations c on c.id = m.conversation_id
+       where m.id in (?) ${ownerId === null ? '' : 'and c.owner_id = ?'}`,
+      ownerId === null ? [ids] : [ids, ownerId],
+    );
+    return rows.map(toOwnedRecord);
+  }
+
+  /** Reads and locks a message until the transaction ends, so concurrent updates apply in turn. */
+  async lockOwned(ownerId: string, id: string): Promise<OwnedMessageRecord | null> {
+    const rows = await this.em.execute<(MessageRow & { owner_id: string })[]>(
+      `select ${COLUMNS}, c.owner_id from messages m join conversations c on c.id = m.conversation_id
+       where m.id = ? and c.owner_id = ? for update of m`,
+      [id, ownerId],
+    );
+    return rows[0] ? toOwnedRecord(rows[0]) : null;
+  }
+
+  async update(id: string, patch: MessagePatch, at: Date): Promise<void> {
+    await this.em.nativeUpdate(MessageEntity, { id }, { ...patch, updatedAt: at });
+  }
+
+  /**
+   * The messages at depths `fromDepth`..`toDepth` of the branch ending at `leafId`, root side
+   * first. The walk climbs from the leaf and stops at `fromDepth`, never visiting the rest.
+   */
+  async branchSlice(leafId: string, fromDepth: number, toDepth: number): Promise<MessageRecord[]> {
+    const rows = await this.em.execute<MessageRow[]>(
+      `with recursive branch as (
+         select * from messages where id = ?
+         union all
+         select p.* from messages p join branch b on p.id = b.parent_id where b.depth > ?
+       )
+       select ${COLUMNS} from branch m where m.depth between ? and ? order by m.depth`,
+      [leafId, fromDepth, fromDepth, toDepth],
+    );
+    return rows.map(toRecord);
+  }
+
+  /** The last `limit` messages of the branch ending at `leafId` (the leaf included), oldest first. */
+  async pathToLeaf(leafId: string, limit: number): Promise<MessageRecord[]> {
+    const rows = await this.em.execute<MessageRow[]>(
+      `with recursive path as (
+         select messages.*, 1 as steps from messages where id = ?
+         union all
+         select p.*, path.steps + 1 from messages p join path on p.id = path.parent_id where path.steps < ?
+       )
+       select ${COLUMNS} from path m order by m.depth`,
+      [leafId, limit],
+    );
+    return rows.map(toRecord);
+  }
+
+  /**
+   * Every message whose parent is one of `parentIds`, plus the roots of `rootConversationIds`
+   * (the children of "no parent"), in creation order: the siblings of a batch of messages.
+   */
+  async childrenOf(
+    parentIds: readonly string[],
+    rootConversationIds: readonly string[],
+  ): Promise<MessageRecord[]> {
+    const conditions: string[] = [];
+    const params: unknown[] = [];
+    if (parentIds.length > 0) {
+      conditions.push('m.parent_id in (?)');
+      params.push(parentIds);
+    }
+    if (rootConversationIds.length > 0) {
+      conditions.push('(m.parent_id is null and m.conversation_id in (?))');
+      params.push(rootConversationIds);
+    }
+    if (conditions.length === 0) return [];
+    const rows = await this.em.execute<MessageRow[]>(
+      `select ${COLUMNS} from messages m where ${conditions.join(' or ')} order by m.seq`,
+      params,
+    );
+    return rows.map(toRecord);
+  }
+
+  /** The leaf reached from `messageId` by always taking the newest child: where its branch ends now. */
+  async newestLeafUnder(messageId: string): Promise<string> {
+    const rows = await this.em.execute<{ id: string }[]>(
+      `with recursive down as (
+         select id, depth from messages where id = ?
+         union all
+         select child.id, child.depth from down
+         cross join lateral (
+           select id, depth from messages where parent_id = down.id order by seq desc limit 1
+         ) child
+       )
+       select id from down order by depth desc limit 1`,
+      [messageId],
+    );
+    return rows[0].id;
+  }
+
+  /** Every message of a conversation (all branches), in creation order. */
+  async allInConversation(conversationId: string): Promise<MessageRecord[]> {
+    const rows = await this.em.execute<MessageRow[]>(
+      `select ${COLUMNS} from messages m where m.conversation_id = ? order by m.seq`,
+      [conversationId],
+    );
+    return rows.map(toRecord);
+  }
+
+  /** Messages still being written by a model, oldest first (of one owner, unless null). */
+  async streaming(ownerId: string | null): Promise<OwnedMessageRecord[]> {
+    const rows = await this.em.execute<(MessageRow & { owner_id: string })[]>(
+      `select ${COLUMNS}, c.owner_id from messages m join conversations c on c.id = m.conversation_id
+       where m.status = ? ${ownerId === null ? '' : 'and c.owner_id = ?'} order by m.seq`,
+      ownerId === null ? [MessageStatus.STREAMING] : [MessageStatus.STREAMING, ownerId],
+    );
+    return rows.map(toOwnedRecord);
+  }
+}

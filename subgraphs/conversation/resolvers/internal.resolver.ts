@@ -1,0 +1,64 @@
+import { Arg, Ctx, Directive, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { ConversationContext } from '../context';
+import { AppendMessageInput, UpdateMessageInput } from '../schema/internal-inputs';
+import { Message } from '../schema/message';
+import { SearchHit } from '../schema/search-hit';
+
+/**
+ * Operations for the chat subgraph, which calls this subgraph directly with a signed service
+ * identity. `@inaccessible` keeps them out of the gateway's API; the services refuse any other
+ * caller. The contract is in docs/conversation.md#internal-operations.
+ */
+@Resolver()
+export class InternalResolver {
+  @Mutation(() => Message, { description: 'Internal: adds a message as the active leaf.' })
+  @Directive('@inaccessible')
+  appendMessage(
+    @Arg('input', () => AppendMessageInput) input: AppendMessageInput,
+    @Ctx() ctx: ConversationContext,
+  ) {
+    return ctx.messages.append(ctx.viewer, input);
+  }
+
+  @Mutation(() => Message, { description: "Internal: a streaming message's checkpoint or final state." })
+  @Directive('@inaccessible')
+  updateMessage(
+    @Arg('input', () => UpdateMessageInput) input: UpdateMessageInput,
+    @Ctx() ctx: ConversationContext,
+  ) {
+    return ctx.messages.update(ctx.viewer, input);
+  }
+
+  @Query(() => [Message], {
+    description: 'Internal: the branch from the root to the leaf, oldest first, at most the newest `limit`.',
+  })
+  @Directive('@inaccessible')
+  messagePath(
+    @Arg('leafId', () => ID) leafId: string,
+    @Arg('limit', () => Int, { nullable: true, defaultValue: 50 }) limit: number | null,
+    @Ctx() ctx: ConversationContext,
+  ) {
+    return ctx.messages.path(ctx.viewer, leafId, limit ?? 50);
+  }
+
+  @Query(() => [SearchHit], {
+    description: "Internal: the user's messages in other conversations closest in meaning to the query.",
+  })
+  @Directive('@inaccessible')
+  recallMessages(
+    @Arg('query', () => String) query: string,
+    @Arg('excludeConversationId', () => ID, { nullable: true }) excludeConversationId: string | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 3 }) first: number | null,
+    @Ctx() ctx: ConversationContext,
+  ) {
+    return ctx.search.recallMessages(ctx.viewer, query, excludeConversationId, first ?? 3);
+  }
+
+  @Query(() => [Message], {
+    description: "Internal: messages still STREAMING (the acting user's, or everyone's), for crash recovery.",
+  })
+  @Directive('@inaccessible')
+  streamingMessages(@Ctx() ctx: ConversationContext) {
+    return ctx.messages.streaming(ctx.viewer);
+  }
+}

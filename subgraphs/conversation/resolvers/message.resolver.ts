@@ -1,0 +1,29 @@
+import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import type { ConversationContext } from '../context';
+import type { MessageRecord } from '../records';
+import { Conversation } from '../schema/conversation';
+import { Message } from '../schema/message';
+
+@Resolver(() => Message)
+export class MessageResolver {
+  @FieldResolver(() => Conversation)
+  conversation(@Root() message: MessageRecord, @Ctx() ctx: ConversationContext) {
+    return ctx.conversations.visible(message.conversationId);
+  }
+
+  @FieldResolver(() => Message, {
+    nullable: true,
+    description: 'The message this one answers; null for the first.',
+  })
+  parent(@Root() message: MessageRecord, @Ctx() ctx: ConversationContext) {
+    return message.parentId ? ctx.messages.visible(message.parentId) : null;
+  }
+
+  @FieldResolver(() => [Message], {
+    description:
+      'Every version of this message (the same parent), this one included, oldest first: the branches a client can switch between.',
+  })
+  siblings(@Root() message: MessageRecord, @Ctx() ctx: ConversationContext) {
+    return ctx.messages.siblings(message);
+  }
+}

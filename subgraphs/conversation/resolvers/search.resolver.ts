@@ -1,0 +1,26 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import type { ConversationContext } from '../context';
+import { Conversation } from '../schema/conversation';
+import { SearchHit } from '../schema/search-hit';
+import type { SearchHit as SearchHitRecord } from '../services/search.service';
+
+@Resolver(() => SearchHit)
+export class SearchResolver {
+  @Query(() => [SearchHit], {
+    description:
+      'Your messages closest in meaning to the query, best first; within one conversation when given.',
+  })
+  searchMessages(
+    @Arg('query', () => String) query: string,
+    @Arg('conversationId', () => ID, { nullable: true }) conversationId: string | null,
+    @Arg('first', () => Int, { defaultValue: 10 }) first: number,
+    @Ctx() ctx: ConversationContext,
+  ) {
+    return ctx.search.searchMessages(ctx.viewer, query, conversationId, first);
+  }
+
+  @FieldResolver(() => Conversation)
+  conversation(@Root() hit: SearchHitRecord, @Ctx() ctx: ConversationContext) {
+    return ctx.conversations.visible(hit.message.conversationId);
+  }
+}

@@ -1,0 +1,201 @@
+import { badUserInput, notFound } from '../../../common/errors';
+import { isUuid } from '../../../common/ids';
+import { buildConnection, checkPageSize, type Connection, encodeCursor } from '../../../common/pagination';
+import { type MessageRole, MessageStatus } from '../entities/message.entity';
+import type { ConversationRecord, MessageRecord, OwnedMessageRecord } from '../records';
+import { repositoriesFor } from '../repositories';
+import type { MessagePatch } from '../repositories/message.repository';
+import { type BranchPage, type BranchPageArgs, branchPageKey, parseBranchPage } from './branch-page';
+import { DEFAULT_TITLE } from './conversation.service';
+import { siblingGroup } from './loaders';
+import type { ServiceContext } from './service-context';
+import { ownerScope, requireService, requireUser, type Viewer } from './viewer';
+
+export const MAX_MODEL_NAME_LENGTH = 100;
+
+export interface AppendMessage {
+  conversationId?: string | null;
+  parentId?: string | null;
+  role: MessageRole;
+  content: string;
+  status?: MessageStatus | null;
+  model?: string | null;
+}
+
+export interface UpdateMessage {
+  id: string;
+  content?: string | null;
+  status?: MessageStatus | null;
+  promptTokens?: number | null;
+  completionTokens?: number | null;
+}
+
+/** A message the model is no longer writing: what the search index holds. */
+const isFinal = (status: MessageStatus) => status !== MessageStatus.STREAMING;
+const isIndexable = (message: Pick<MessageRecord, 'status' | 'content'>) =>
+  isFinal(message.status) && message.content.trim().length > 0;
+
+/** Messages: the active branch, branch navigation, and the writes the chat service makes. */
+export class MessageService {
+  constructor(private readonly context: ServiceContext) {}
+
+  /** A page of the conversation's active branch (root → active leaf); the caller checked access. */
+  async branch(conversation: ConversationRecord, args: BranchPageArgs): Promise<Connection<MessageRecord>> {
+    const page = parseBranchPage(args);
+    const leafId = conversation.activeLeafId;
+    if (!leafId) return buildConnection([], () => '', { hasNextPage: false, hasPreviousPage: false });
+    return this.context.cache.branchPage(conversation.id, `${leafId}:${branchPageKey(page)}`, () =>
+      this.loadBranchPage(leafId, page),
+    );
+  }
+
+  /** For entity references and fields of other types: null when missing or not visible. */
+  visible(id: string): Promise<OwnedMessageRecord | null> {
+    return this.context.loaders.message.load(id);
+  }
+
+  /** Every message with the same parent (this one included), oldest first. */
+  siblings(message: MessageRecord): Promise<MessageRecord[]> {
+    return this.context.loaders.siblings.load(siblingGroup(message));
+  }
+
+  /** Internal: adds a message (in a new conversation when none is named) as the active leaf. */
+  async append(viewer: Viewer, input: AppendMessage): Promise<MessageRecord> {
+    requireService(viewer);
+    const ownerId = requireUser(viewer);
+    this.checkContent(input.content);
+    if (input.model && input.model.length > MAX_MODEL_NAME_LENGTH) {
+      throw badUserInput('model', `model must be at most ${MAX_MODEL_NAME_LENGTH} characters`);
+    }
+    if (input.parentId && !input.conversationId) {
+      throw badUserInput('conversationId', 'conversationId is required when parentId is given');
+    }
+    const status = input.status ?? MessageStatus.COMPLETE;
+    const message = await this.context.em.transactional(async (em) => {
+      const { conversations, messages, outbox } = repositoriesFor(em);
+      const conversation = input.conversationId
+        ? isUuid(input.conversationId)
+          ? await conversations.lockOwned(ownerId, input.conversationId)
+          : null
+        : await conversations.insert(ownerId, DEFAULT_TITLE);
+      if (!conversation) throw notFound('Conversation');
+      const parentId = input.parentId ?? conversation.activeLeafId;
+      const [parent] = parentId && isUuid(parentId) ? await messages.findByIds([parentId], ownerId) : [];
+      if (parentId && parent?.conversationId !== conversation.id) throw notFound('Message');
+      const created = await messages.insert({
+        conversationId: conversation.id,
+        parent: parent ?? null,
+        role: input.role,
+        content: input.content,
+        status,
+        model: input.model ?? null,
+        createdAt: new Date(),
+      });
+      await conversations.recordActivity(conversation.id, created.id, created.createdAt);
+      if (isIndexable(created)) await outbox.enqueueMessage(created.id, conversation.id);
+      return created;
+    });
+    await this.context.cache.conversationChanged(ownerId, message.conversationId);
+    if (isIndexable(message)) this.context.indexer.wake();
+    return message;
+  }
+
+  /**
+   * Internal: a checkpoint of a streaming message, or its final state. Once final (any status
+   * but STREAMING), its content and status no longer change; token counts still may.
+   */
+  async update(viewer: Viewer, input: UpdateMessage): Promise<MessageRecord> {
+    requireService(viewer);
+    const ownerId = requireUser(viewer);
+    if (input.content !== undefined && input.content !== null) this.checkContent(input.content);
+    for (const field of ['promptTokens', 'completionTokens'] as const) {
+      const value = input[field];
+      if (value !== undefined && value !== null && (!Number.isInteger(value) || value < 0)) {
+        throw badUserInput(field, `${field} must be a non-negative integer`);
+      }
+    }
+    const { message, reindex } = await this.context.em.transactional(async (em) => {
+      const { messages, outbox } = repositoriesFor(em);
+      const current = isUuid(input.id) ? await messages.lockOwned(ownerId, input.id) : null;
+      if (!current) throw notFound('Message');
+      const patch = changesOf(current, input);
+      if (!isFinal(current.status) || (patch.content === undefined && patch.status === undefined)) {
+        const updatedAt = new Date();
+        await messages.update(current.id, patch, updatedAt);
+        const updated = { ...current, ...patch, updatedAt };
+        const reindex = (patch.content !== undefined || patch.status !== undefined) && isIndexable(updated);
+        if (reindex) await outbox.enqueueMessage(updated.id, updated.conversationId);
+        return { message: updated, reindex };
+      }
+      throw badUserInput(
+        patch.status === undefined ? 'content' : 'status',
+        `the message is ${current.status}; only a STREAMING message changes its content or status`,
+      );
+    });
+    await this.context.cache.messagesChanged(message.conversationId);
+    if (reindex) this.context.indexer.wake();
+    return message;
+  }
+
+  /** Internal: the branch from the root to `leafId`, oldest first, at most the newest `limit`. */
+  async path(viewer: Viewer, leafId: string, limit: number): Promise<MessageRecord[]> {
+    requireService(viewer);
+    const ownerId = requireUser(viewer);
+    checkPageSize(limit, 'limit');
+    const leaf = await this.context.loaders.message.load(leafId);
+    if (!leaf || leaf.ownerId !== ownerId) throw notFound('Message');
+    return this.context.repositories.messages.pathToLeaf(leafId, limit);
+  }
+
+  /** Internal: messages still STREAMING (the acting user's, or everyone's for a service alone). */
+  async streaming(viewer: Viewer): Promise<MessageRecord[]> {
+    requireService(viewer);
+    const scope = ownerScope(viewer);
+    return this.context.repositories.messages.streaming(typeof scope === 'object' ? scope.ownerId : null);
+  }
+
+  private checkContent(content: string): void {
+    if (content.length > this.context.messageMaxChars) {
+      throw badUserInput('content', `content must be at most ${this.context.messageMaxChars} characters`);
+    }
+  }
+
+  private async loadBranchPage(leafId: string, page: BranchPage): Promise<Connection<MessageRecord>> {
+    const { messages } = this.context.repositories;
+    const cursorOf = (message: MessageRecord) => encodeCursor(message.depth);
+    if (page.direction === 'forward') {
+      // One message beyond the page tells whether there is a next page.
+      const from = (page.afterDepth ?? -1) + 1;
+      const rows = await messages.branchSlice(leafId, from, from + page.size);
+      return buildConnection(rows.slice(0, page.size), cursorOf, {
+        hasNextPage: rows.length > page.size,
+        hasPreviousPage: from > 0,
+      });
+    }
+    if (page.beforeDepth === null) {
+      const rows = await messages.pathToLeaf(leafId, page.size);
+      return buildConnection(rows, cursorOf, {
+        hasNextPage: false,
+        hasPreviousPage: (rows[0]?.depth ?? 0) > 0,
+      });
+    }
+    // The message at `before` itself comes too: its presence tells whether there is a next page.
+    const from = Math.max(0, page.beforeDepth - page.size);
+    const rows = await messages.branchSlice(leafId, from, page.beforeDepth);
+    const hasNextPage = rows.at(-1)?.depth === page.beforeDepth;
+    return buildConnection(hasNextPage ? rows.slice(0, -1) : rows, cursorOf, {
+      hasNextPage,
+      hasPreviousPage: from > 0,
+    });
+  }
+}
+
+/** The fields of `input` that differ from `current`. */
+function changesOf(current: MessageRecord, input: UpdateMessage): MessagePatch {
+  const patch: MessagePatch = {};
+  if (input.content != null && input.content !== current.content) patch.content = input.content;
+  if (input.status != null && input.status !== current.status) patch.status = input.status;
+  if (input.promptTokens != null) patch.promptTokens = input.promptTokens;
+  if (input.completionTokens != null) patch.completionTokens = input.completionTokens;
+  return patch;
+}

@@ -1,0 +1,96 @@
+import { badUserInput, upstreamUnavailable } from '../../../common/errors';
+import { isUuid } from '../../../common/ids';
+import type { Logger } from '../../../common/logger';
+import { checkPageSize } from '../../../common/pagination';
+import type { OwnedMessageRecord } from '../records';
+import type { EmbeddingModel } from '../search/embeddings/embedding-model';
+import type { ChromaVectorIndex, VectorScope } from '../search/vector-index';
+import type { ConversationService } from './conversation.service';
+import type { ServiceContext } from './service-context';
+import { requireService, requireUser, type Viewer } from './viewer';
+
+export const MAX_QUERY_LENGTH = 1_000;
+
+export interface SearchHit {
+  score: number;
+  message: OwnedMessageRecord;
+}
+
+export interface SearchDependencies {
+  embedding: EmbeddingModel;
+  index: ChromaVectorIndex;
+  logger: Logger;
+}
+
+/** Semantic search over the viewer's own messages, answered by Chroma and checked in PostgreSQL. */
+export class SearchService {
+  constructor(
+    private readonly context: ServiceContext,
+    private readonly search: SearchDependencies,
+    private readonly conversations: ConversationService,
+  ) {}
+
+  /** The viewer's messages nearest in meaning to `query`, optionally within one conversation. */
+  async searchMessages(
+    viewer: Viewer,
+    query: string,
+    conversationId: string | null,
+    first: number,
+  ): Promise<SearchHit[]> {
+    const ownerId = requireUser(viewer);
+    checkPageSize(first, 'first');
+    const text = checkQuery(query);
+    if (conversationId) await this.conversations.get(viewer, conversationId);
+    return this.nearest(text, { ownerId, conversationId: conversationId || undefined }, first);
+  }
+
+  /** Internal: the user's messages from other conversations that relate to `query` (for a prompt). */
+  async recallMessages(
+    viewer: Viewer,
+    query: string,
+    excludeConversationId: string | null,
+    first: number,
+  ): Promise<SearchHit[]> {
+    requireService(viewer);
+    const ownerId = requireUser(viewer);
+    checkPageSize(first, 'first');
+    const text = checkQuery(query);
+    const exclude = isUuid(excludeConversationId) ? excludeConversationId : undefined;
+    return this.nearest(text, { ownerId, excludeConversationId: exclude }, first);
+  }
+
+  private async nearest(query: string, scope: VectorScope, limit: number): Promise<SearchHit[]> {
+    const [vector] = await this.upstream('embedding model', () =>
+      this.search.embedding.embed([query], 'query'),
+    );
+    // A query of only unknown words means nothing to the offline model, so nothing matches it.
+    if (!vector) return [];
+    const matches = await this.upstream('search index', () => this.search.index.query(vector, scope, limit));
+    // PostgreSQL has the last word: a vector whose message is gone (or not the viewer's) is dropped.
+    const messages = await this.context.loaders.message.loadMany(matches.map((match) => match.messageId));
+    return matches.flatMap((match, i) => {
+      const message = messages[i];
+      return message && !(message instanceof Error) && message.ownerId === scope.ownerId
+        ? [{ score: match.score, message }]
+        : [];
+    });
+  }
+
+  /** Runs a call to a search dependency; its failure is UPSTREAM_UNAVAILABLE, logged with the cause. */
+  private async upstream<T>(dependency: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      this.search.logger.warn({ err: error, dependency }, 'search dependency failed');
+      throw upstreamUnavailable(dependency);
+    }
+  }
+}
+
+function checkQuery(query: string): string {
+  const trimmed = query.trim();
+  if (trimmed.length < 1 || trimmed.length > MAX_QUERY_LENGTH) {
+    throw badUserInput('query', `query must be 1 to ${MAX_QUERY_LENGTH} characters`);
+  }
+  return trimmed;
+}
