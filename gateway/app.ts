@@ -73,6 +73,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     gateway,
     formatError: createErrorFormatter(logger),
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), requestIdPlugin()],
+    // common/lifecycle.ts handles signals; Apollo's own handler would re-signal and look like a second Ctrl-C.
+    stopOnTerminationSignals: false,
   });
   const upstream = new UpstreamPool({
     urls,
