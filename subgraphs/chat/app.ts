@@ -1,28 +1,34 @@
 import type { Logger } from '../../common/logger';
-import { createRedis } from '../../common/redis';
 import { startSubgraphServer, type RunningSubgraph } from '../../common/subgraph-server';
 import type { ChatConfig } from './config';
+import { type ChatOverrides, createChatRuntime } from './runtime';
 import { buildChatSchema } from './schema';
-import { configuredModels } from './services/model-catalog';
 
-/** Wires the chat subgraph: Redis (generation streams), the model catalogue, schema, server. */
-export async function startChatSubgraph(config: ChatConfig, logger: Logger): Promise<RunningSubgraph> {
-  const redis = createRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, logger });
-  const models = configuredModels(config);
+/** Starts the chat subgraph: the pipeline (runtime.ts), then HTTP and graphql-ws on /graphql. */
+export async function startChatSubgraph(
+  config: ChatConfig,
+  logger: Logger,
+  overrides: ChatOverrides = {},
+): Promise<RunningSubgraph> {
+  const runtime = createChatRuntime(config, logger, overrides);
   try {
-    return await startSubgraphServer({
+    await runtime.ready();
+    const server = await startSubgraphServer({
       name: 'chat',
       schema: await buildChatSchema(),
       host: config.HOST,
       port: config.CHAT_PORT,
       logger,
       identitySecret: config.IDENTITY_SECRET,
-      healthChecks: { redis: { check: () => redis.ping(), critical: true } },
-      createContext: (base) => ({ ...base, models }),
-      onStop: async () => void redis.disconnect(),
+      healthChecks: { redis: { check: () => runtime.redis.ping(), critical: true } },
+      createContext: (base) => ({ ...base, ...runtime.services }),
+      subscriptions: true,
+      onStop: runtime.stop,
     });
+    runtime.startRecovery();
+    return server;
   } catch (error) {
-    redis.disconnect();
+    await runtime.stop();
     throw error;
   }
 }

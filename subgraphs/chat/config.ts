@@ -5,18 +5,64 @@ import { commonEnv } from '../../common/service-config';
 const providerName = z.enum(['offline', 'gemini', 'openai-compatible']);
 export type ProviderName = z.infer<typeof providerName>;
 
+export const DEFAULT_SYSTEM_PROMPT =
+  'You are a helpful assistant in a chat application. Answer clearly and concisely, use Markdown ' +
+  'where it helps, and say so when you are unsure rather than inventing facts.';
+
 export const chatEnv = {
   ...commonEnv,
   CHAT_PORT: env.port(4003),
   REDIS_URL: z.string().startsWith('redis', 'must be a redis:// URL'),
   REDIS_KEY_PREFIX: z.string().default('chat:'),
+  /** The conversation subgraph, called directly (not through the gateway) for history and message writes. */
+  CONVERSATION_URL: env.url().default('http://localhost:4002/graphql'),
+  CONVERSATION_TIMEOUT_MS: env.int(5_000, 1),
+
   /** Unset means: Gemini when GEMINI_API_KEY is set, else the offline model. */
   LLM_PROVIDER: providerName.optional(),
   GEMINI_API_KEY: z.string().optional(),
   GEMINI_MODEL: z.string().default('gemini-2.5-flash'),
+  /** Another Gemini-compatible endpoint (a proxy, or a loopback server in tests). */
+  GEMINI_BASE_URL: env.url().optional(),
   LLM_BASE_URL: env.url().optional(),
   LLM_API_KEY: z.string().optional(),
   LLM_MODEL: z.string().default('llama3.1'),
+  SYSTEM_PROMPT: z.string().default(DEFAULT_SYSTEM_PROMPT),
+  LLM_TEMPERATURE: z.coerce.number().min(0).max(2).default(0.7),
+  LLM_MAX_OUTPUT_TOKENS: env.int(2_048, 1),
+  /** The model's context window; history is trimmed (oldest first) to fit it with the reply. */
+  LLM_CONTEXT_TOKENS: env.int(8_192, 512),
+  /** A provider that sends nothing for this long before the first token, or between two chunks, has failed. */
+  LLM_FIRST_TOKEN_TIMEOUT_MS: env.int(30_000, 1),
+  LLM_IDLE_TIMEOUT_MS: env.int(30_000, 1),
+  /** Retries of a rate-limited or unavailable provider, only before the first token (never duplicates text). */
+  LLM_MAX_RETRIES: env.int(2, 0),
+  LLM_RETRY_BASE_MS: env.int(500, 1),
+  /** The offline model's pace: one word per interval, like a real model streaming. */
+  OFFLINE_TOKEN_INTERVAL_MS: env.int(30, 0),
+
+  /** How many messages of the active branch are fetched for a prompt (before token trimming). */
+  HISTORY_MAX_MESSAGES: z.coerce.number().int().min(1).max(100, 'must be at most 100 (a page)').default(50),
+  /** Add the most similar messages from the user's other conversations to the prompt. */
+  RECALL_ENABLED: env.boolean(true),
+  RECALL_LIMIT: z.coerce.number().int().min(1).max(100, 'must be at most 100 (a page)').default(3),
+  MESSAGE_MAX_CHARS: env.int(32_000, 1),
+
+  /** How often a streaming reply is saved to the conversation subgraph and its lease renewed. */
+  CHECKPOINT_INTERVAL_MS: env.int(1_000, 10),
+  /** A generation whose process has not renewed its lease for this long is taken to be abandoned. */
+  GENERATION_LEASE_MS: env.int(15_000, 100),
+  /** How often every replica looks for abandoned generations to settle as INTERRUPTED. */
+  RECOVERY_INTERVAL_MS: env.int(10_000, 100),
+  /** How long a finished generation's event stream stays replayable. */
+  GENERATION_STREAM_TTL_SECONDS: env.int(3_600, 1),
+  /** How long a generation's record (Message.generation, usage, timings) is kept. */
+  GENERATION_RETENTION_DAYS: env.int(30, 1),
+  /** How long shutdown waits for running generations before saving them as INTERRUPTED. */
+  SHUTDOWN_GRACE_MS: env.int(10_000, 0),
+
+  QUOTA_CONCURRENT_GENERATIONS: env.int(3, 1),
+  QUOTA_DAILY_TOKENS: env.int(200_000, 1),
 };
 
 export type ChatConfig = Omit<ReturnType<typeof loadConfig<typeof chatEnv>>, 'LLM_PROVIDER'> & {
@@ -26,11 +72,21 @@ export type ChatConfig = Omit<ReturnType<typeof loadConfig<typeof chatEnv>>, 'LL
 export function loadChatConfig(source: NodeJS.ProcessEnv = process.env): ChatConfig {
   const config = loadConfig(chatEnv, source);
   const provider: ProviderName = config.LLM_PROVIDER ?? (config.GEMINI_API_KEY ? 'gemini' : 'offline');
+  const problems: string[] = [];
   if (provider === 'gemini' && !config.GEMINI_API_KEY) {
-    throw new ConfigError(['GEMINI_API_KEY: required when LLM_PROVIDER is gemini']);
+    problems.push('GEMINI_API_KEY: required when LLM_PROVIDER is gemini');
   }
   if (provider === 'openai-compatible' && !config.LLM_BASE_URL) {
-    throw new ConfigError(['LLM_BASE_URL: required when LLM_PROVIDER is openai-compatible']);
+    problems.push('LLM_BASE_URL: required when LLM_PROVIDER is openai-compatible');
   }
+  if (config.LLM_MAX_OUTPUT_TOKENS >= config.LLM_CONTEXT_TOKENS) {
+    problems.push('LLM_MAX_OUTPUT_TOKENS: must be smaller than LLM_CONTEXT_TOKENS');
+  }
+  if (config.GENERATION_LEASE_MS < 3 * config.CHECKPOINT_INTERVAL_MS) {
+    problems.push(
+      'GENERATION_LEASE_MS: must be at least 3 × CHECKPOINT_INTERVAL_MS, or live generations look abandoned',
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   return { ...config, LLM_PROVIDER: provider };
 }

@@ -1,10 +1,44 @@
 import type { GraphQLSchema } from 'graphql';
+import type { PubSub } from 'type-graphql';
 import { buildFederatedSchema } from '../../common/federation';
+import { ChatResolver } from './resolvers/chat.resolver';
+import {
+  ConversationGenerationResolver,
+  MessageGenerationResolver,
+  referenceResolvers,
+  UserUsageResolver,
+} from './resolvers/entity.resolvers';
 import { ModelResolver } from './resolvers/model.resolver';
-import { Generation } from './schema/generation';
+import { SubscriptionResolver } from './resolvers/subscription.resolver';
+import { User } from './schema/entities';
+
+/**
+ * type-graphql insists on a PubSub once there are subscriptions, even when every subscription
+ * brings its own `subscribe` (ours read Redis Streams); this one says so if anything reaches it.
+ */
+const NO_PUB_SUB: PubSub = {
+  publish: () => {
+    throw new Error('chat subscriptions read Redis Streams; nothing publishes through a PubSub');
+  },
+  subscribe: () => {
+    throw new Error('chat subscriptions read Redis Streams; nothing subscribes through a PubSub');
+  },
+};
 
 export const buildChatSchema = (): Promise<GraphQLSchema> =>
   buildFederatedSchema(
-    { resolvers: [ModelResolver], orphanedTypes: [Generation] },
-    { Generation: { __resolveReference: () => null } },
+    {
+      resolvers: [
+        ModelResolver,
+        ChatResolver,
+        SubscriptionResolver,
+        MessageGenerationResolver,
+        ConversationGenerationResolver,
+        UserUsageResolver,
+      ],
+      // User appears in no chat field's type, only as the owner of `usage`.
+      orphanedTypes: [User],
+      pubSub: NO_PUB_SUB,
+    },
+    referenceResolvers,
   );

@@ -1,4 +1,5 @@
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import type { ProviderName } from '../config';
 
 export enum Provider {
   OFFLINE = 'OFFLINE',
@@ -6,6 +7,14 @@ export enum Provider {
   OPENAI_COMPATIBLE = 'OPENAI_COMPATIBLE',
 }
 registerEnumType(Provider, { name: 'Provider', description: 'Where a model runs.' });
+
+const PROVIDERS: Record<ProviderName, Provider> = {
+  offline: Provider.OFFLINE,
+  gemini: Provider.GEMINI,
+  'openai-compatible': Provider.OPENAI_COMPATIBLE,
+};
+
+export const providerOf = (name: ProviderName): Provider => PROVIDERS[name];
 
 @ObjectType({ description: 'A model this deployment can generate with.' })
 export class Model {

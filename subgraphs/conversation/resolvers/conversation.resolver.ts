@@ -5,6 +5,7 @@ import { Conversation } from '../schema/conversation';
 import { MessageConnection } from '../schema/connections';
 import { ConversationExport } from '../schema/export';
 import { Message } from '../schema/message';
+import { User } from '../schema/user';
 import { ExportFormat } from '../services/export';
 
 @Resolver(() => Conversation)
@@ -76,5 +77,10 @@ export class ConversationResolver {
   })
   lastMessage(@Root() conversation: ConversationRecord, @Ctx() ctx: ConversationContext) {
     return conversation.activeLeafId ? ctx.messages.visible(conversation.activeLeafId) : null;
+  }
+
+  @FieldResolver(() => User, { description: 'Who owns it; the auth subgraph resolves the rest of the user.' })
+  owner(@Root() conversation: ConversationRecord): User {
+    return { id: conversation.ownerId };
   }
 }

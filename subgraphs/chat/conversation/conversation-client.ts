@@ -1,0 +1,181 @@
+import { z } from 'zod';
+import { AppError, type ErrorCode, upstreamUnavailable } from '../../../common/errors';
+import { IDENTITY_HEADER, type Identity, signIdentity } from '../../../common/identity';
+import type { Logger } from '../../../common/logger';
+import { REQUEST_ID_HEADER } from '../../../common/request-id';
+import type {
+  Actor,
+  AppendMessageInput,
+  ConversationStore,
+  RecallHit,
+  StoredMessage,
+  UpdateMessageInput,
+} from './conversation-store';
+
+export interface ConversationClientOptions {
+  url: string;
+  identitySecret: string;
+  timeoutMs: number;
+  logger: Logger;
+}
+
+const MESSAGE_FIELDS = `id role content status createdAt conversation { id title } parent { id }
+  promptTokens completionTokens model`;
+
+const wireMessage = z
+  .object({
+    id: z.string(),
+    role: z.enum(['USER', 'ASSISTANT', 'SYSTEM']),
+    content: z.string(),
+    status: z.enum(['COMPLETE', 'STREAMING', 'STOPPED', 'INTERRUPTED', 'FAILED']),
+    createdAt: z.coerce.date(),
+    conversation: z.object({ id: z.string(), title: z.string() }),
+    parent: z.object({ id: z.string() }).nullable(),
+    promptTokens: z.number().int().nullable(),
+    completionTokens: z.number().int().nullable(),
+    model: z.string().nullable(),
+  })
+  .transform(({ parent, ...message }): StoredMessage => ({ ...message, parentId: parent?.id ?? null }));
+
+const wireRecallHit = z.object({ score: z.number(), message: wireMessage });
+
+/** Codes the conversation subgraph may answer with that mean the same to chat's callers. */
+const PASSED_THROUGH: ReadonlySet<ErrorCode> = new Set(['BAD_USER_INPUT', 'NOT_FOUND', 'FORBIDDEN']);
+
+interface GraphQLReply {
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}
+
+/**
+ * The conversation subgraph's internal operations, called directly (not through the gateway)
+ * with an identity signed as `chat` on behalf of the acting user. Replies are validated here, at
+ * the edge; its NOT_FOUND and BAD_USER_INPUT reach chat's callers unchanged, anything else
+ * (timeouts, 5xx, a refused signature) becomes UPSTREAM_UNAVAILABLE.
+ */
+export class ConversationClient implements ConversationStore {
+  constructor(private readonly options: ConversationClientOptions) {}
+
+  async appendMessage(actor: Actor, input: AppendMessageInput): Promise<StoredMessage> {
+    const data = await this.request(
+      actor,
+      `mutation AppendMessage($input: AppendMessageInput!) { appendMessage(input: $input) { ${MESSAGE_FIELDS} } }`,
+      { input },
+    );
+    return this.parse(wireMessage, data.appendMessage, 'appendMessage');
+  }
+
+  async updateMessage(actor: Actor, input: UpdateMessageInput): Promise<StoredMessage> {
+    const data = await this.request(
+      actor,
+      `mutation UpdateMessage($input: UpdateMessageInput!) { updateMessage(input: $input) { ${MESSAGE_FIELDS} } }`,
+      { input },
+    );
+    return this.parse(wireMessage, data.updateMessage, 'updateMessage');
+  }
+
+  async messagePath(actor: Actor, leafId: string, limit: number): Promise<StoredMessage[]> {
+    const data = await this.request(
+      actor,
+      `query MessagePath($leafId: ID!, $limit: Int) { messagePath(leafId: $leafId, limit: $limit) { ${MESSAGE_FIELDS} } }`,
+      { leafId, limit },
+    );
+    return this.parse(z.array(wireMessage), data.messagePath, 'messagePath');
+  }
+
+  async recallMessages(
+    actor: Actor,
+    query: string,
+    excludeConversationId: string,
+    first: number,
+  ): Promise<RecallHit[]> {
+    const data = await this.request(
+      actor,
+      `query RecallMessages($query: String!, $exclude: ID, $first: Int) {
+        recallMessages(query: $query, excludeConversationId: $exclude, first: $first) {
+          score message { ${MESSAGE_FIELDS} }
+        }
+      }`,
+      { query, exclude: excludeConversationId, first },
+    );
+    return this.parse(z.array(wireRecallHit), data.recallMessages, 'recallMessages');
+  }
+
+  async renameConversation(actor: Actor, conversationId: string, title: string): Promise<void> {
+    await this.request(
+      actor,
+      'mutation RenameConversation($id: ID!, $title: String!) { renameConversation(id: $id, title: $title) { id } }',
+      { id: conversationId, title },
+    );
+  }
+
+  async streamingMessages(requestId: string): Promise<StoredMessage[]> {
+    const data = await this.send(
+      { userId: null, role: null, sessionId: null, requestId, issuer: 'chat' },
+      `query StreamingMessages { streamingMessages { ${MESSAGE_FIELDS} } }`,
+      {},
+    );
+    return this.parse(z.array(wireMessage), data.streamingMessages, 'streamingMessages');
+  }
+
+  private request(actor: Actor, query: string, variables: Record<string, unknown>) {
+    return this.send(
+      { userId: actor.userId, role: actor.role, sessionId: null, requestId: actor.requestId, issuer: 'chat' },
+      query,
+      variables,
+    );
+  }
+
+  private async send(
+    identity: Identity,
+    query: string,
+    variables: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    let reply: GraphQLReply;
+    let status: number;
+    try {
+      const response = await fetch(this.options.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          [IDENTITY_HEADER]: signIdentity(identity, this.options.identitySecret),
+          [REQUEST_ID_HEADER]: identity.requestId,
+        },
+        body: JSON.stringify({ query, variables }),
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+      status = response.status;
+      reply = (await response.json()) as GraphQLReply;
+    } catch (error) {
+      this.options.logger.warn({ err: (error as Error).message }, 'conversation subgraph unreachable');
+      throw upstreamUnavailable('conversation');
+    }
+    const [first] = reply.errors ?? [];
+    if (first) {
+      const code = first.extensions?.code as ErrorCode | undefined;
+      if (code && PASSED_THROUGH.has(code)) {
+        const { code: _code, requestId: _requestId, ...details } = first.extensions ?? {};
+        throw new AppError(code, first.message, details);
+      }
+      this.options.logger.error({ status, code, message: first.message }, 'conversation subgraph failed');
+      throw upstreamUnavailable('conversation');
+    }
+    if (!reply.data) throw upstreamUnavailable('conversation');
+    return reply.data;
+  }
+
+  private parse<T>(schema: z.ZodType<T>, value: unknown, operation: string): T {
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      this.options.logger.error(
+        {
+          operation,
+          problems: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+        },
+        'conversation subgraph sent an unexpected reply',
+      );
+      throw upstreamUnavailable('conversation');
+    }
+    return parsed.data;
+  }
+}

@@ -1,0 +1,53 @@
+import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import type { ChatContext } from '../context';
+import { Generation } from '../schema/generation';
+import { SendMessageInput, SendMessagePayload } from '../schema/send-message';
+import { toGeneration, toSendMessagePayload } from './views';
+
+@Resolver()
+export class ChatResolver {
+  @Mutation(() => SendMessagePayload, {
+    description:
+      'Stores your message and starts the reply; answers at once. Follow the reply with `Subscription.generation`.',
+  })
+  async sendMessage(
+    @Arg('input', () => SendMessageInput) input: SendMessageInput,
+    @Ctx() ctx: ChatContext,
+  ): Promise<SendMessagePayload> {
+    return toSendMessagePayload(await ctx.chat.send(ctx.identity, input));
+  }
+
+  @Mutation(() => Generation, {
+    description: 'A new reply beside this one (or to this message of yours), as a new branch.',
+  })
+  async regenerate(
+    @Arg('messageId', () => ID) messageId: string,
+    @Arg('model', () => String, { nullable: true }) model: string | null,
+    @Ctx() ctx: ChatContext,
+  ): Promise<Generation> {
+    return toGeneration(await ctx.chat.regenerate(ctx.identity, messageId, model));
+  }
+
+  @Mutation(() => SendMessagePayload, {
+    description: 'Your message rewritten, as a new branch beside the original, and a reply to it.',
+  })
+  async editMessage(
+    @Arg('messageId', () => ID) messageId: string,
+    @Arg('content') content: string,
+    @Ctx() ctx: ChatContext,
+  ): Promise<SendMessagePayload> {
+    return toSendMessagePayload(await ctx.chat.edit(ctx.identity, messageId, content));
+  }
+
+  @Mutation(() => Generation, {
+    description: 'Stops a generation (from any replica) and saves the reply so far as STOPPED.',
+  })
+  async stopGeneration(@Arg('id', () => ID) id: string, @Ctx() ctx: ChatContext): Promise<Generation> {
+    return toGeneration(await ctx.generations.stop(ctx.identity, id));
+  }
+
+  @Query(() => Generation, { description: 'One of your generations.' })
+  async generation(@Arg('id', () => ID) id: string, @Ctx() ctx: ChatContext): Promise<Generation> {
+    return toGeneration(await ctx.generations.get(ctx.identity, id));
+  }
+}

@@ -1,0 +1,43 @@
+import { Arg, ID, Int, Resolver, Root, type SubscribeResolverData, Subscription } from 'type-graphql';
+import type { ChatContext } from '../context';
+import type { FollowedEvent } from '../services/generation-service';
+import { GenerationEvent } from '../schema/generation-event';
+import { SendMessageInput } from '../schema/send-message';
+import { toGenerationEvent } from './views';
+
+type Subscribe<Args> = SubscribeResolverData<unknown, Args, ChatContext>;
+
+/**
+ * Events come from the generation's Redis Stream (services/generation-service.ts), not from a
+ * type-graphql PubSub: `subscribe` returns the stream follower, these methods shape each event.
+ */
+@Resolver(() => GenerationEvent)
+export class SubscriptionResolver {
+  @Subscription(() => GenerationEvent, {
+    description:
+      'A generation’s events after `after` (0: from the start), then live ones until DONE, ERROR or STOPPED.',
+    subscribe: ({ args, context }: Subscribe<{ id: string; after: number }>) =>
+      context.generations.follow(context.identity, args.id, args.after),
+  })
+  generation(
+    @Root() followed: FollowedEvent,
+    @Arg('id', () => ID) _id: string,
+    @Arg('after', () => Int, { defaultValue: 0 }) _after: number,
+  ): GenerationEvent {
+    return toGenerationEvent(followed);
+  }
+
+  @Subscription(() => GenerationEvent, {
+    description: 'Sends a message and streams the reply in one operation (sendMessage, then generation).',
+    subscribe: async ({ args, context }: Subscribe<{ input: SendMessageInput }>) => {
+      const started = await context.chat.send(context.identity, args.input);
+      return context.generations.follow(context.identity, started.generation.id, 0);
+    },
+  })
+  chat(
+    @Root() followed: FollowedEvent,
+    @Arg('input', () => SendMessageInput) _input: SendMessageInput,
+  ): GenerationEvent {
+    return toGenerationEvent(followed);
+  }
+}

@@ -1,0 +1,155 @@
+import { badUserInput, notFound, toGraphQLError, upstreamUnavailable } from '../../../common/errors';
+import { isUuid } from '../../../common/ids';
+import type { Identity } from '../../../common/identity';
+import type { Logger } from '../../../common/logger';
+import { type GenerationRecord, GenerationStatus, isFinal } from '../domain/generation';
+import type { GenerationSupervisor } from '../pipeline/generation-supervisor';
+import type { StopSignals } from '../pipeline/stop-signals';
+import type { GenerationRepository } from '../repositories/generation-repository';
+import { AsyncQueue } from '../streams/async-queue';
+import type { GenerationEventLog } from '../streams/event-log';
+import { type GenerationEvent, GenerationEventType, isTerminal } from '../streams/generation-event';
+import type { GenerationStreamHub } from '../streams/stream-hub';
+import { actorOf } from './access';
+
+/** An event with the generation as its subscriber knows it on delivery. */
+export interface FollowedEvent {
+  event: GenerationEvent;
+  generation: GenerationRecord;
+}
+
+export interface GenerationServiceDependencies {
+  generations: GenerationRepository;
+  events: GenerationEventLog;
+  hub: GenerationStreamHub;
+  supervisor: GenerationSupervisor;
+  stopSignals: StopSignals;
+  logger: Logger;
+}
+
+/** How long stopGeneration waits for the generation to end before answering with its state. */
+const STOP_WAIT_MS = 5_000;
+
+/**
+ * A subscriber's copy of the generation after an event. Status only ever moves from STREAMING to
+ * final, so a replayed event never makes a finished generation look live. Most events (tokens)
+ * change nothing and get the same object back: every event shares one copy until something changes.
+ */
+function apply(generation: GenerationRecord, event: GenerationEvent): GenerationRecord {
+  const end = (status: GenerationStatus, error: string | null = null): GenerationRecord =>
+    isFinal(generation.status)
+      ? generation
+      : { ...generation, status, error, finishedAt: generation.finishedAt ?? new Date() };
+  switch (event.type) {
+    case GenerationEventType.USAGE:
+      return generation.usage
+        ? generation
+        : {
+            ...generation,
+            usage: {
+              promptTokens: event.promptTokens,
+              completionTokens: event.completionTokens,
+              estimated: event.estimated,
+            },
+          };
+    case GenerationEventType.DONE:
+      return end(GenerationStatus.COMPLETE);
+    case GenerationEventType.STOPPED:
+      return end(GenerationStatus.STOPPED);
+    case GenerationEventType.ERROR:
+      return end(event.interrupted ? GenerationStatus.INTERRUPTED : GenerationStatus.FAILED, event.error);
+    default:
+      return generation;
+  }
+}
+
+/** Reading, following and stopping generations; only their owner knows they exist. */
+export class GenerationService {
+  constructor(private readonly deps: GenerationServiceDependencies) {}
+
+  async get(identity: Identity, id: string): Promise<GenerationRecord> {
+    actorOf(identity);
+    const generation = await this.findOwned(identity, id);
+    if (!generation) throw notFound('Generation');
+    return generation;
+  }
+
+  /** The generation if the caller owns it, else null (entity references, nullable fields). */
+  async findOwned(identity: Identity, id: string): Promise<GenerationRecord | null> {
+    if (!identity.userId || !isUuid(id)) return null;
+    const generation = await this.deps.generations.get(id);
+    return generation?.userId === identity.userId ? generation : null;
+  }
+
+  async forMessage(identity: Identity, messageId: string): Promise<GenerationRecord | null> {
+    if (!identity.userId || !isUuid(messageId)) return null;
+    const generation = await this.deps.generations.findByMessage(messageId);
+    return generation?.userId === identity.userId ? generation : null;
+  }
+
+  async activeInConversation(identity: Identity, conversationId: string): Promise<GenerationRecord | null> {
+    if (!identity.userId || !isUuid(conversationId)) return null;
+    const generation = await this.deps.generations.activeInConversation(conversationId);
+    return generation?.userId === identity.userId && !isFinal(generation.status) ? generation : null;
+  }
+
+  /**
+   * Every event after `after`, then live ones until the terminal event; each exactly once, in
+   * order, from whichever replica runs the generation. A finished generation whose stream has
+   * expired (GENERATION_STREAM_TTL_SECONDS) completes at once; `generation(id)` still tells how it ended.
+   */
+  async follow(identity: Identity, id: string, after: number): Promise<AsyncIterableIterator<FollowedEvent>> {
+    if (!Number.isInteger(after) || after < 0)
+      throw badUserInput('after', 'after must be a seq of 0 or more');
+    let generation = await this.get(identity, id);
+    const queue = new AsyncQueue<FollowedEvent>(() => watch.close());
+    const watch = this.deps.hub.watch(
+      id,
+      after,
+      (event) => {
+        generation = apply(generation, event);
+        queue.push({ event, generation });
+        if (isTerminal(event)) queue.end();
+      },
+      (error) => {
+        this.deps.logger.warn(
+          { generationId: id, err: (error as Error).message },
+          'generation events unreadable',
+        );
+        // Thrown mid-stream, graphql-ws sends an `error` message; a GraphQLError keeps the code in it.
+        queue.fail(toGraphQLError(upstreamUnavailable('generation events')));
+      },
+    );
+    if (isFinal(generation.status) && !(await this.deps.events.last(id))) queue.end();
+    return queue;
+  }
+
+  /**
+   * Asks whichever replica runs it to stop (pub/sub, and a flag its heartbeat reads), then waits
+   * briefly for the generation to end so the answer shows it STOPPED with the partial reply saved.
+   */
+  async stop(identity: Identity, id: string): Promise<GenerationRecord> {
+    const generation = await this.get(identity, id);
+    if (isFinal(generation.status)) return generation;
+    const last = await this.deps.events.last(id);
+    if (!last || !isTerminal(last)) {
+      await this.deps.generations.requestStop(id);
+      if (!this.deps.supervisor.stop(id)) await this.deps.stopSignals.publish(id);
+      // The hub replays from `last`, so an end written meanwhile is not missed.
+      await this.waitForEnd(id, last?.seq ?? 0);
+    }
+    return (await this.deps.generations.get(id)) ?? generation;
+  }
+
+  private waitForEnd(id: string, afterSeq: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        watch.close();
+        resolve();
+      };
+      const timer = setTimeout(done, STOP_WAIT_MS);
+      const watch = this.deps.hub.watch(id, afterSeq, (event) => isTerminal(event) && done(), done);
+    });
+  }
+}

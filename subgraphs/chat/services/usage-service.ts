@@ -1,0 +1,20 @@
+import { badUserInput, forbidden } from '../../../common/errors';
+import type { Identity } from '../../../common/identity';
+import type { QuotaService, UsageReport } from '../quotas/quota-service';
+import { USAGE_HISTORY_DAYS } from '../quotas/usage-ledger';
+import { actorOf } from './access';
+
+/** Token usage; a user sees their own, an admin anyone's. */
+export class UsageService {
+  constructor(private readonly quotas: QuotaService) {}
+
+  report(identity: Identity, userId: string, days: number): Promise<UsageReport> {
+    const actor = actorOf(identity);
+    if (actor.userId !== userId && identity.role !== 'ADMIN')
+      throw forbidden('You can only see your own usage');
+    if (!Number.isInteger(days) || days < 1 || days > USAGE_HISTORY_DAYS) {
+      throw badUserInput('days', `days must be between 1 and ${USAGE_HISTORY_DAYS}`);
+    }
+    return this.quotas.report(userId, days);
+  }
+}

@@ -1,0 +1,258 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../../common/logger';
+import { redisKeys } from '../redis-keys';
+import { backoffDelay, sleep } from '../support/sleep';
+import type { GenerationEventLog } from './event-log';
+import { decodeEvent, entryId, type GenerationEvent } from './generation-event';
+
+export interface StreamHubOptions {
+  /** REDIS_KEY_PREFIX: XREAD answers with full key names. */
+  keyPrefix: string;
+  logger: Logger;
+  /** The longest one XREAD waits; new streams interrupt it (CLIENT UNBLOCK), so this only bounds idling. */
+  blockMs?: number;
+  /** Entries read per stream per XREAD. */
+  batchSize?: number;
+}
+
+export interface Watch {
+  /** Stops delivery; safe to call more than once. */
+  close: () => void;
+}
+
+type XReadReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
+
+const seqOfEntry = (id: string) => Number(id.slice(0, id.indexOf('-')));
+
+/**
+ * Delivers one watcher every event after its `afterSeq`, each exactly once and in order, then
+ * live ones. When it joins a stream the hub already follows further along, or finds a gap, it
+ * reads the missing range itself and holds live events back until that range is delivered.
+ */
+class Watcher {
+  private lastSeq: number;
+  private held: GenerationEvent[] | null = null;
+  closed = false;
+
+  constructor(
+    private readonly generationId: string,
+    afterSeq: number,
+    private readonly log: GenerationEventLog,
+    private readonly onEvent: (event: GenerationEvent) => void,
+    private readonly onError: (error: unknown) => void,
+  ) {
+    this.lastSeq = afterSeq;
+  }
+
+  receive(events: GenerationEvent[]): void {
+    if (this.held) {
+      this.held.push(...events);
+      return;
+    }
+    for (let i = 0; i < events.length && !this.closed; i++) {
+      const event = events[i];
+      if (event.seq <= this.lastSeq) continue;
+      if (event.seq > this.lastSeq + 1) {
+        this.catchUp(event.seq - 1, events.slice(i));
+        return;
+      }
+      this.lastSeq = event.seq;
+      this.onEvent(event);
+    }
+  }
+
+  catchUp(toSeq: number, held: GenerationEvent[] = []): void {
+    this.held = held;
+    this.log.read(this.generationId, this.lastSeq, toSeq).then(
+      (missing) => {
+        const pending = this.held ?? [];
+        this.held = null;
+        this.receive(missing);
+        // receive() may have set it again: the range itself began with a gap (trimmed).
+        const nested = this.held as GenerationEvent[] | null;
+        if (nested) {
+          nested.push(...pending);
+          return;
+        }
+        // Whatever the range lacked is gone for good (expired); going on beats waiting forever.
+        this.lastSeq = Math.max(this.lastSeq, toSeq);
+        this.receive(pending);
+      },
+      (error: unknown) => {
+        this.held = null;
+        if (!this.closed) this.onError(error);
+      },
+    );
+  }
+}
+
+interface FollowedStream {
+  /** The seq of the last entry the hub has read from this stream. */
+  cursor: number;
+  watchers: Set<Watcher>;
+}
+
+/**
+ * Follows every generation stream that has subscribers in this process with a single blocking
+ * XREAD on a connection of its own, and fans each entry out to all its watchers. So any number
+ * of subscribers costs one Redis connection and one round trip per batch of events, not one
+ * blocked connection each.
+ */
+export class GenerationStreamHub {
+  private readonly streams = new Map<string, FollowedStream>();
+  private readonly generationByKey = new Map<string, string>();
+  private readonly blockMs: number;
+  private readonly batchSize: number;
+  private readerId: string | null = null;
+  private blocking = false;
+  private waking = false;
+  /** Bumped whenever a stream is added; the loop records which version its XREAD covers. */
+  private streamsVersion = 0;
+  private readingVersion = 0;
+  private resumeIdle: (() => void) | null = null;
+  private running = true;
+  private readonly loop: Promise<void>;
+
+  constructor(
+    private readonly reader: Redis,
+    private readonly control: Redis,
+    private readonly log: GenerationEventLog,
+    private readonly options: StreamHubOptions,
+  ) {
+    this.blockMs = options.blockMs ?? 10_000;
+    this.batchSize = options.batchSize ?? 500;
+    this.loop = this.run();
+  }
+
+  /** How many generation streams this process follows now. */
+  get followedStreams(): number {
+    return this.streams.size;
+  }
+
+  watch(
+    generationId: string,
+    afterSeq: number,
+    onEvent: (event: GenerationEvent) => void,
+    onError: (error: unknown) => void,
+  ): Watch {
+    let stream = this.streams.get(generationId);
+    const added = !stream;
+    if (!stream) {
+      stream = { cursor: afterSeq, watchers: new Set() };
+      this.streams.set(generationId, stream);
+      this.generationByKey.set(`${this.options.keyPrefix}${redisKeys.events(generationId)}`, generationId);
+    }
+    const watcher = new Watcher(generationId, afterSeq, this.log, onEvent, onError);
+    stream.watchers.add(watcher);
+    if (stream.cursor > afterSeq) watcher.catchUp(stream.cursor);
+    if (added) {
+      this.streamsVersion++;
+      void this.wake();
+    }
+    const followed = stream;
+    return {
+      close: () => {
+        watcher.closed = true;
+        followed.watchers.delete(watcher);
+        if (followed.watchers.size === 0 && this.streams.get(generationId) === followed) {
+          this.streams.delete(generationId);
+          this.generationByKey.delete(`${this.options.keyPrefix}${redisKeys.events(generationId)}`);
+        }
+      },
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.resumeIdle?.();
+    if (this.blocking && this.readerId !== null) {
+      await this.control.client('UNBLOCK', this.readerId).catch(() => undefined);
+    }
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      if (this.streams.size === 0) {
+        await new Promise<void>((resolve) => (this.resumeIdle = resolve));
+        this.resumeIdle = null;
+        continue;
+      }
+      this.readingVersion = this.streamsVersion;
+      const ids = [...this.streams.keys()];
+      const cursors = ids.map((id) => entryId((this.streams.get(id) as FollowedStream).cursor));
+      let reply: XReadReply;
+      try {
+        this.readerId ??= String(await this.reader.client('ID'));
+        this.blocking = true;
+        // xread (not `call`): ioredis adds the key prefix to the stream names only for known commands.
+        reply = await this.reader.xread(
+          'COUNT',
+          this.batchSize,
+          'BLOCK',
+          this.blockMs,
+          'STREAMS',
+          ...ids.map(redisKeys.events),
+          ...cursors,
+        );
+        failures = 0;
+      } catch (error) {
+        this.readerId = null;
+        if (!this.running) break;
+        if (failures === 0)
+          this.options.logger.warn({ err: (error as Error).message }, 'generation stream reader failed');
+        await sleep(backoffDelay(failures++, 100, 2_000));
+        continue;
+      } finally {
+        this.blocking = false;
+      }
+      if (reply) this.dispatch(reply);
+    }
+  }
+
+  private dispatch(reply: NonNullable<XReadReply>): void {
+    for (const [key, entries] of reply) {
+      const generationId = this.generationByKey.get(key);
+      const stream = generationId === undefined ? undefined : this.streams.get(generationId);
+      if (!stream || entries.length === 0) continue;
+      const events: GenerationEvent[] = [];
+      for (const [id, fields] of entries) {
+        try {
+          events.push(decodeEvent(id, fields));
+        } catch (error) {
+          this.options.logger.error(
+            { generationId, err: (error as Error).message },
+            'unreadable generation event',
+          );
+        }
+      }
+      stream.cursor = seqOfEntry(entries[entries.length - 1][0]);
+      for (const watcher of [...stream.watchers]) watcher.receive(events);
+    }
+  }
+
+  /**
+   * Makes the loop pick up a newly added stream now rather than when its XREAD times out. The
+   * XREAD may not have reached Redis yet when UNBLOCK is sent, so this retries until the loop has
+   * started a read that includes the new stream.
+   */
+  private async wake(): Promise<void> {
+    if (this.resumeIdle) {
+      this.resumeIdle();
+      return;
+    }
+    if (this.waking) return;
+    this.waking = true;
+    try {
+      while (this.running && this.readingVersion < this.streamsVersion) {
+        if (this.blocking && this.readerId !== null) {
+          await this.control.client('UNBLOCK', this.readerId).catch(() => 0);
+        }
+        await sleep(1);
+      }
+    } finally {
+      this.waking = false;
+    }
+  }
+}

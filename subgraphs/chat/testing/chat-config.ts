@@ -1,0 +1,31 @@
+import type { Identity } from '../../../common/identity';
+import { TEST_IDENTITY_SECRET, testServers } from '../../../common/testing/env';
+import { type ChatConfig, loadChatConfig } from '../config';
+
+/** The chat subgraph's configuration for tests: offline and fast, on the real Redis under `prefix`. */
+export function testChatConfig(prefix: string, env: Record<string, string> = {}): ChatConfig {
+  return loadChatConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    IDENTITY_SECRET: TEST_IDENTITY_SECRET,
+    REDIS_URL: testServers().redisUrl,
+    REDIS_KEY_PREFIX: prefix,
+    CHAT_PORT: '0',
+    OFFLINE_TOKEN_INTERVAL_MS: '0',
+    CHECKPOINT_INTERVAL_MS: '50',
+    GENERATION_LEASE_MS: '5000',
+    RECOVERY_INTERVAL_MS: '60000',
+    SHUTDOWN_GRACE_MS: '2000',
+    LLM_RETRY_BASE_MS: '5',
+    ...env,
+  });
+}
+
+/** The identity the gateway would sign for a signed-in user. */
+export const userIdentity = (userId: string, requestId = 'test'): Identity => ({
+  userId,
+  role: 'USER',
+  sessionId: null,
+  requestId,
+  issuer: 'gateway',
+});
