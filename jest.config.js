@@ -19,6 +19,7 @@ module.exports = {
     '<rootDir>/gateway',
     '<rootDir>/scripts',
     '<rootDir>/test',
+    '<rootDir>/clients',
   ],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', swc] },

@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import { registerUser, type TestUser } from '../../common/testing/auth';
+import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { startTcpProxy, type TcpProxy } from '../../common/testing/tcp-proxy';
+import { ConversationMessagesDocument, MeDocument } from '../generated/graphql';
+import { ChatClient, type GenerationEvent } from './chat-client';
+import { GraphQLRequestError, SignedOutError } from './errors';
+import { MemoryTokenStore, type Tokens } from './token-store';
+
+let platform: TestPlatform;
+let proxy: TcpProxy;
+const clients: ChatClient[] = [];
+
+beforeAll(async () => {
+  // A reply of many short steps, so a test can act in the middle of one.
+  platform = await startTestPlatform('chat-client', { env: { OFFLINE_TOKEN_INTERVAL_MS: '20' } });
+  proxy = await startTcpProxy(new URL(platform.gatewayUrl).host);
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+});
+afterAll(async () => {
+  await proxy?.close();
+  await platform?.stop();
+});
+
+function clientFor(options: { tokens?: MemoryTokenStore; throughProxy?: boolean } = {}): ChatClient {
+  const webSocketUrl = new URL(platform.gatewayUrl);
+  webSocketUrl.protocol = 'ws:';
+  if (options.throughProxy) webSocketUrl.host = proxy.host;
+  const client = new ChatClient({
+    url: platform.gatewayUrl,
+    webSocketUrl: webSocketUrl.toString(),
+    tokens: options.tokens,
+    reconnectDelayMs: 10,
+  });
+  clients.push(client);
+  return client;
+}
+
+const tokensOf = (user: TestUser, accessTokenExpiresAt: Date): Tokens => ({
+  accessToken: user.accessToken,
+  accessTokenExpiresAt: accessTokenExpiresAt.toISOString(),
+  refreshToken: user.refreshToken,
+  refreshTokenExpiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+});
+
+const soon = () => new Date(Date.now() + 1_000);
+const later = () => new Date(Date.now() + 600_000);
+
+async function collect(events: AsyncIterable<GenerationEvent>, onEvent?: (event: GenerationEvent) => void) {
+  const seen: GenerationEvent[] = [];
+  for await (const event of events) {
+    seen.push(event);
+    onEvent?.(event);
+  }
+  return seen;
+}
+
+const replyText = (events: GenerationEvent[]) => events.map((event) => event.delta ?? '').join('');
+
+async function savedMessage(client: ChatClient, conversationId: string, messageId: string) {
+  const { conversation } = await client.request(ConversationMessagesDocument, { id: conversationId });
+  return conversation.messages.edges.map((edge) => edge.node).find((message) => message.id === messageId);
+}
+
+describe('signing in', () => {
+  test('register signs the client in, and typed queries then run as the new user', async () => {
+    const client = clientFor();
+    const email = `typed-${randomUUID()}@example.test`;
+
+    const user = await client.register({ email, password: 'a long passphrase 1', displayName: 'Typed' });
+
+    expect(user.email).toBe(email);
+    expect(await client.isSignedIn()).toBe(true);
+    expect((await client.request(MeDocument)).me).toMatchObject({ id: user.id, email, displayName: 'Typed' });
+  });
+
+  test('a wrong password is refused with UNAUTHENTICATED and leaves the client signed out', async () => {
+    const user = await registerUser(platform);
+    const client = clientFor();
+
+    const failure = client.login(user.email, 'not the password at all');
+
+    await expect(failure).rejects.toBeInstanceOf(GraphQLRequestError);
+    await expect(failure).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect(await client.isSignedIn()).toBe(false);
+  });
+
+  test('logout ends the session on the platform and forgets the tokens', async () => {
+    const user = await registerUser(platform);
+    const tokens = new MemoryTokenStore();
+    const client = clientFor({ tokens });
+    await client.login(user.email, user.password);
+    const session = await tokens.load();
+
+    await client.logout();
+
+    expect(await client.isSignedIn()).toBe(false);
+    const stillHoldingThem = clientFor({ tokens: new MemoryTokenStore(session) });
+    await expect(stillHoldingThem.request(MeDocument)).rejects.toBeInstanceOf(SignedOutError);
+  });
+});
+
+describe('automatic refresh', () => {
+  test('an access token about to expire is refreshed before the request, and the new tokens are stored', async () => {
+    const user = await registerUser(platform);
+    const tokens = new MemoryTokenStore(tokensOf(user, soon()));
+    const client = clientFor({ tokens });
+
+    expect((await client.request(MeDocument)).me.id).toBe(user.id);
+
+    const stored = await tokens.load();
+    expect(stored?.accessToken).not.toBe(user.accessToken);
+    expect(stored?.refreshToken).not.toBe(user.refreshToken);
+  });
+
+  test('an access token the gateway refuses is refreshed once and the request sent again', async () => {
+    const user = await registerUser(platform);
+    const refused = { ...tokensOf(user, later()), accessToken: `${user.accessToken}tampered` };
+    const client = clientFor({ tokens: new MemoryTokenStore(refused) });
+
+    expect((await client.request(MeDocument)).me.id).toBe(user.id);
+  });
+
+  test('concurrent requests share one refresh, so the session survives (a refresh token is good once)', async () => {
+    const user = await registerUser(platform);
+    const client = clientFor({ tokens: new MemoryTokenStore(tokensOf(user, soon())) });
+
+    const answers = await Promise.all([1, 2, 3, 4].map(() => client.request(MeDocument)));
+
+    expect(answers.map((answer) => answer.me.id)).toEqual([user.id, user.id, user.id, user.id]);
+    expect((await client.request(MeDocument)).me.id).toBe(user.id);
+  });
+
+  test('a refresh token the platform refuses signs the client out', async () => {
+    const user = await registerUser(platform);
+    const tokens = new MemoryTokenStore({ ...tokensOf(user, soon()), refreshToken: 'spent-or-made-up' });
+    const client = clientFor({ tokens });
+
+    await expect(client.request(MeDocument)).rejects.toBeInstanceOf(SignedOutError);
+    expect(await tokens.load()).toBeUndefined();
+  });
+});
+
+describe('streamChat', () => {
+  test('streams the reply token by token, ends with DONE, and the text is the saved reply', async () => {
+    const user = await registerUser(platform);
+    const client = clientFor();
+    await client.login(user.email, user.password);
+
+    const stream = client.streamChat({ content: 'Tell me about supergraphs' });
+    const events = await collect(stream);
+    const sent = await stream.sent;
+
+    expect(events[0].type).toBe('START');
+    expect(events.filter((event) => event.type === 'TOKEN').length).toBeGreaterThan(1);
+    expect(events.at(-1)?.type).toBe('DONE');
+    expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
+    const saved = await savedMessage(client, sent.conversation.id, events[0].message.id);
+    expect(saved).toMatchObject({ role: 'ASSISTANT', status: 'COMPLETE', content: replyText(events) });
+  });
+
+  test('resumes after the socket drops mid-reply, losing and repeating no event', async () => {
+    const user = await registerUser(platform);
+    const client = clientFor({ throughProxy: true });
+    await client.login(user.email, user.password);
+    const connectionsBefore = proxy.connections();
+
+    const stream = client.streamChat({ content: 'Explain federation in some detail, please' });
+    let dropped = false;
+    const events = await collect(stream, (event) => {
+      if (event.type === 'TOKEN' && !dropped) {
+        dropped = true;
+        proxy.dropAll();
+      }
+    });
+    const sent = await stream.sent;
+
+    expect(proxy.connections() - connectionsBefore).toBeGreaterThanOrEqual(2);
+    expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
+    expect(events.at(-1)?.type).toBe('DONE');
+    const saved = await savedMessage(client, sent.conversation.id, events[0].message.id);
+    expect(saved?.content).toBe(replyText(events));
+  });
+
+  test('aborting the signal stops the generation: the stream ends with STOPPED and the partial reply is saved', async () => {
+    const user = await registerUser(platform);
+    const client = clientFor();
+    await client.login(user.email, user.password);
+    const abort = new AbortController();
+
+    const stream = client.streamChat(
+      { content: 'Write a long story about graphs' },
+      { signal: abort.signal },
+    );
+    const events = await collect(stream, (event) => {
+      if (event.type === 'TOKEN') abort.abort();
+    });
+    const sent = await stream.sent;
+
+    expect(events.at(-1)?.type).toBe('STOPPED');
+    expect(events.at(-1)?.generation.status).toBe('STOPPED');
+    const saved = await savedMessage(client, sent.conversation.id, events[0].message.id);
+    expect(saved).toMatchObject({ status: 'STOPPED', content: replyText(events) });
+  });
+
+  test('following a generation from `after` delivers only the events after it', async () => {
+    const user = await registerUser(platform);
+    const client = clientFor();
+    await client.login(user.email, user.password);
+    const stream = client.streamChat({ content: 'Hello there' });
+    const all = await collect(stream);
+    const { generation } = await stream.sent;
+
+    const rest = await collect(client.followGeneration(generation.id, { after: 2 }));
+
+    // The generation's fields are read as of now; what each event says is as it was.
+    const said = (events: GenerationEvent[]) => events.map(({ seq, type, delta }) => ({ seq, type, delta }));
+    expect(said(rest)).toEqual(said(all.slice(2)));
+  });
+});

@@ -1,0 +1,257 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { type Client as WebSocketClient, createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import {
+  type AuthSessionFragment,
+  type GenerationEventFieldsFragment,
+  GenerationEventsDocument,
+  LoginDocument,
+  LogoutDocument,
+  RefreshTokenDocument,
+  RegisterDocument,
+  type RegisterInput,
+  SendMessageDocument,
+  type SendMessageInput,
+  type SendMessageMutation,
+  StopGenerationDocument,
+  type StopGenerationMutation,
+} from '../generated/graphql';
+import { GraphQLRequestError, isUnauthenticated, type ResponseError } from './errors';
+import { requestBody } from './operation';
+import { Session } from './session';
+import { resumableEvents, toStreamError } from './resumable-events';
+import { MemoryTokenStore, type Tokens, type TokenStore } from './token-store';
+
+export type GenerationEvent = GenerationEventFieldsFragment;
+export type SentMessage = SendMessageMutation['sendMessage'];
+export type SignedInUser = AuthSessionFragment['user'];
+
+export interface ChatClientOptions {
+  /** The gateway's GraphQL endpoint, e.g. `http://localhost:4000/graphql`. */
+  url: string;
+  /** The graphql-ws endpoint; by default `url` with `ws:` or `wss:`. */
+  webSocketUrl?: string;
+  /** Where the tokens live; in memory by default. A `FileTokenStore` keeps a sign-in across runs. */
+  tokens?: TokenStore;
+  /** Refresh the access token when it expires within this long (default 60 s). */
+  refreshMarginMs?: number;
+  /** How often a dropped event stream is resumed in a row before it fails (default 5). */
+  maxReconnects?: number;
+  /** The first pause before resuming a dropped stream; doubled each time (default 250 ms). */
+  reconnectDelayMs?: number;
+  /** Sent as `User-Agent`, which the session list shows (default `llm-chat-client`). */
+  userAgent?: string;
+}
+
+export interface FollowOptions {
+  /** The last `seq` already seen: events after it are delivered (default 0, from the start). */
+  after?: number;
+  /** Aborting asks the platform to stop the generation; the stream goes on to its STOPPED event. */
+  signal?: AbortSignal;
+}
+
+/** The events of one reply, and what `sendMessage` answered before the first of them. */
+export interface ChatStream extends AsyncIterable<GenerationEvent> {
+  /** The stored user message, its conversation (new when none was given) and the generation. */
+  readonly sent: Promise<SentMessage>;
+}
+
+interface ExecutionResponse<Result> {
+  data?: Result | null;
+  errors?: ResponseError[];
+}
+
+/** An operation's variables: required when any of them is, else optional. */
+type VariablesArgument<V> = Record<string, never> extends V ? [variables?: V] : [variables: V];
+
+/**
+ * A typed client of the platform's gateway: sign-up and sign-in with refresh handled for the
+ * caller, the operations of clients/operations with their generated types over HTTP, and
+ * replies streamed over graphql-ws, resuming where they were after a dropped connection.
+ */
+export class ChatClient {
+  private readonly session: Session;
+  private readonly webSocket: WebSocketClient;
+
+  constructor(private readonly options: ChatClientOptions) {
+    this.session = new Session(
+      options.tokens ?? new MemoryTokenStore(),
+      async (refreshToken) =>
+        tokensOf((await this.execute(RefreshTokenDocument, { token: refreshToken })).refreshToken),
+      options.refreshMarginMs ?? 60_000,
+    );
+    this.webSocket = createClient({
+      url: options.webSocketUrl ?? webSocketUrlOf(options.url),
+      webSocketImpl: WebSocket,
+      lazy: true,
+      // Each connection (reconnects included) signs in with a token that is good right now.
+      connectionParams: async () => {
+        const token = await this.session.accessToken();
+        return token ? { authorization: `Bearer ${token}` } : {};
+      },
+      // A drop reaches the stream that was reading, which resumes from its last event itself;
+      // graphql-ws would resubscribe from the variables it started with and repeat events.
+      retryAttempts: 0,
+    });
+  }
+
+  async register(input: RegisterInput): Promise<SignedInUser> {
+    return this.signIn((await this.execute(RegisterDocument, { input })).register);
+  }
+
+  async login(email: string, password: string): Promise<SignedInUser> {
+    return this.signIn((await this.execute(LoginDocument, { input: { email, password } })).login);
+  }
+
+  /** Whether tokens are held (they may still be refused if the session was ended elsewhere). */
+  async isSignedIn(): Promise<boolean> {
+    return (await this.session.tokens()) !== undefined;
+  }
+
+  /** Ends the session on the platform, then forgets the tokens (even if the platform is unreachable). */
+  async logout(): Promise<void> {
+    try {
+      if (await this.isSignedIn()) await this.request(LogoutDocument);
+    } finally {
+      await this.session.end();
+    }
+  }
+
+  /**
+   * Runs a query or mutation as the signed-in user (anonymously when signed out). An access
+   * token the gateway refuses is refreshed once and the request sent again.
+   */
+  async request<Result, V>(
+    document: TypedDocumentNode<Result, V>,
+    ...[variables]: VariablesArgument<V>
+  ): Promise<Result> {
+    const token = await this.session.accessToken();
+    try {
+      return await this.execute(document, variables, token);
+    } catch (error) {
+      if (!token || !isUnauthenticated(error)) throw error;
+      const renewed = await this.session.renew(token);
+      return this.execute(document, variables, renewed.accessToken);
+    }
+  }
+
+  /** One subscription over graphql-ws, as an async iterator of its results. */
+  async *subscribe<Result, V>(
+    document: TypedDocumentNode<Result, V>,
+    ...[variables]: VariablesArgument<V>
+  ): AsyncGenerator<Result> {
+    const body = requestBody(document, variables as Record<string, unknown> | undefined);
+    const results = this.webSocket.iterate<Result>(body);
+    try {
+      for await (const result of results) {
+        if (result.errors?.length || !result.data) {
+          throw new GraphQLRequestError(body.operationName, (result.errors ?? []) as ResponseError[]);
+        }
+        yield result.data;
+      }
+    } catch (error) {
+      throw toStreamError(body.operationName, error);
+    } finally {
+      await results.return?.();
+    }
+  }
+
+  /** A generation's events from `after` on, resumed with `after` = the last `seq` seen whenever the socket drops. */
+  followGeneration(id: string, options: FollowOptions = {}): AsyncIterable<GenerationEvent> {
+    const { signal } = options;
+    let stopping: Promise<void> | undefined;
+    let stopFailure: unknown;
+    // Caught at once (an unhandled rejection would end the process); reported when the stream ends.
+    const onAbort = () =>
+      (stopping ??= this.stopGeneration(id).then(
+        () => undefined,
+        (error: unknown) => {
+          stopFailure = error;
+        },
+      ));
+    return resumableEvents({
+      after: options.after ?? 0,
+      subscribe: (after) => this.eventsAfter(id, after),
+      maxReconnects: this.options.maxReconnects ?? 5,
+      reconnectDelayMs: this.options.reconnectDelayMs ?? 250,
+      onStart: () => {
+        if (signal?.aborted) onAbort();
+        signal?.addEventListener('abort', onAbort, { once: true });
+      },
+      onEnd: async () => {
+        signal?.removeEventListener('abort', onAbort);
+        await stopping;
+        if (stopFailure) throw stopFailure;
+      },
+    });
+  }
+
+  /** Sends a message and streams the reply: `sendMessage` over HTTP, then `followGeneration`. */
+  streamChat(input: SendMessageInput, options: Omit<FollowOptions, 'after'> = {}): ChatStream {
+    const sent = this.request(SendMessageDocument, { input }).then((result) => result.sendMessage);
+    // Awaited by the iterator; this keeps an unread `sent` from being an unhandled rejection.
+    sent.catch(() => undefined);
+    const follow = (generationId: string) => this.followGeneration(generationId, options);
+    return {
+      sent,
+      async *[Symbol.asyncIterator]() {
+        yield* follow((await sent).generation.id);
+      },
+    };
+  }
+
+  async stopGeneration(id: string): Promise<StopGenerationMutation['stopGeneration']> {
+    return (await this.request(StopGenerationDocument, { id })).stopGeneration;
+  }
+
+  /** Closes the WebSocket; the tokens stay in their store. */
+  async close(): Promise<void> {
+    await this.webSocket.dispose();
+  }
+
+  private async *eventsAfter(id: string, after: number): AsyncGenerator<GenerationEvent> {
+    for await (const { generation } of this.subscribe(GenerationEventsDocument, { id, after }))
+      yield generation;
+  }
+
+  private async signIn(payload: AuthSessionFragment): Promise<SignedInUser> {
+    await this.session.start(tokensOf(payload));
+    return payload.user;
+  }
+
+  private async execute<Result, V>(
+    document: TypedDocumentNode<Result, V>,
+    variables: V | undefined,
+    accessToken?: string,
+  ): Promise<Result> {
+    const body = requestBody(document, variables as Record<string, unknown> | undefined);
+    const response = await fetch(this.options.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json, application/json',
+        'user-agent': this.options.userAgent ?? 'llm-chat-client',
+        ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}),
+      },
+      body: JSON.stringify(body),
+    });
+    const result = (await response.json().catch(() => ({}))) as ExecutionResponse<Result>;
+    if (result.errors?.length || !result.data) {
+      throw new GraphQLRequestError(body.operationName, result.errors ?? [], response.status);
+    }
+    return result.data;
+  }
+}
+
+const tokensOf = (payload: AuthSessionFragment): Tokens => ({
+  accessToken: payload.accessToken,
+  accessTokenExpiresAt: payload.accessTokenExpiresAt,
+  refreshToken: payload.refreshToken,
+  refreshTokenExpiresAt: payload.refreshTokenExpiresAt,
+});
+
+function webSocketUrlOf(httpUrl: string): string {
+  const url = new URL(httpUrl);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.toString();
+}

@@ -1,0 +1,19 @@
+export {
+  ChatClient,
+  type ChatClientOptions,
+  type ChatStream,
+  type FollowOptions,
+  type GenerationEvent,
+  type SentMessage,
+  type SignedInUser,
+} from './chat-client';
+export {
+  GraphQLRequestError,
+  isUnauthenticated,
+  type ResponseError,
+  SignedOutError,
+  StreamDisconnectedError,
+} from './errors';
+export { operationText, type OperationText } from './operation';
+export { FileTokenStore, MemoryTokenStore, type Tokens, type TokenStore } from './token-store';
+export * from '../generated/graphql';

@@ -1,0 +1,24 @@
+/**
+ * Example variables of each operation in the Postman collection. `{{name}}` is a collection
+ * variable: the tokens, and ids that earlier requests captured (see CAPTURES in postman.ts).
+ * Codegen refuses an operation without an entry, or one its variables do not fit.
+ */
+export const POSTMAN_EXAMPLES: Record<string, Record<string, unknown>> = {
+  Register: { input: { email: 'ada@example.com', password: 'a long passphrase', displayName: 'Ada' } },
+  Login: { input: { email: 'ada@example.com', password: 'a long passphrase' } },
+  RefreshToken: { token: '{{refreshToken}}' },
+  Logout: {},
+  Me: {},
+  Models: {},
+  SendMessage: { input: { content: 'What is a supergraph?' } },
+  StopGeneration: { id: '{{generationId}}' },
+  Regenerate: { messageId: '{{messageId}}' },
+  EditMessage: { messageId: '{{messageId}}', content: 'What is a subgraph?' },
+  Conversations: { first: 20 },
+  ConversationMessages: { id: '{{conversationId}}', last: 50 },
+  CreateConversation: { title: 'Trying the API' },
+  RenameConversation: { id: '{{conversationId}}', title: 'Renamed from Postman' },
+  DeleteConversation: { id: '{{conversationId}}' },
+  SearchMessages: { query: 'supergraph', first: 10 },
+  ExportConversation: { id: '{{conversationId}}', format: 'MARKDOWN' },
+};

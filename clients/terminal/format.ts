@@ -1,0 +1,68 @@
+import { GraphQLRequestError, SignedOutError, StreamDisconnectedError } from '../chat-client/errors';
+import type {
+  ConversationSummaryFragment,
+  MessageFieldsFragment,
+  SearchMessagesQuery,
+} from '../generated/graphql';
+
+const SPEAKERS: Record<MessageFieldsFragment['role'], string> = {
+  USER: 'you',
+  ASSISTANT: 'assistant',
+  SYSTEM: 'system',
+};
+
+const oneLine = (text: string, max: number) => {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+};
+
+const day = (iso: string) => iso.slice(0, 16).replace('T', ' ');
+
+export function formatConversations(
+  conversations: readonly ConversationSummaryFragment[],
+  openId?: string,
+): string {
+  if (conversations.length === 0) return 'No conversations yet: type a message to start one.';
+  return conversations
+    .map(
+      (c, i) =>
+        `${c.id === openId ? '*' : ' '}${String(i + 1).padStart(3)}. ${c.title}  (${day(c.lastActivityAt)})`,
+    )
+    .join('\n');
+}
+
+export function formatMessages(messages: readonly MessageFieldsFragment[]): string {
+  if (messages.length === 0) return '(no messages yet)';
+  return messages
+    .map(
+      (m) =>
+        `${SPEAKERS[m.role]}: ${m.content}${m.status === 'COMPLETE' ? '' : ` (${m.status.toLowerCase()})`}`,
+    )
+    .join('\n\n');
+}
+
+export function formatSearchHits(hits: SearchMessagesQuery['searchMessages']): string {
+  if (hits.length === 0) return 'Nothing found.';
+  return hits
+    .map(
+      (hit) =>
+        `${hit.score.toFixed(2)}  [${hit.conversation.title}] ${SPEAKERS[hit.message.role]}: ${oneLine(hit.message.content, 100)}`,
+    )
+    .join('\n');
+}
+
+/** A one-line explanation of a failed command; unknown errors are left to the caller. */
+export function describeError(error: unknown): string | undefined {
+  if (error instanceof GraphQLRequestError) {
+    return error.errors
+      .map((e) => (e.extensions?.field ? `${e.message} (${e.extensions.field})` : e.message))
+      .join('; ');
+  }
+  if (error instanceof SignedOutError || error instanceof StreamDisconnectedError) return error.message;
+  // fetch() rejects with a TypeError whose cause says why the gateway could not be reached.
+  if (error instanceof TypeError && error.message === 'fetch failed') {
+    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    return `Cannot reach the gateway${cause}`;
+  }
+  return undefined;
+}

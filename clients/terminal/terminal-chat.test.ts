@@ -1,0 +1,238 @@
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { registerUser, type TestUser } from '../../common/testing/auth';
+import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { spawnTypeScript } from '../../common/testing/typescript-process';
+import { eventually } from '../../subgraphs/conversation/testing/harness';
+import { ChatClient } from '../chat-client';
+import {
+  ConversationMessagesDocument,
+  ConversationsDocument,
+  SearchMessagesDocument,
+} from '../generated/graphql';
+
+const PROMPT_END = '] > ';
+
+/** `npm run chat` in a child process, driven through its standard input like a person typing. */
+class ChatProcess {
+  private output = '';
+  private chunks = 0;
+  private readonly child: ChildProcess;
+  readonly exit: Promise<number | null>;
+
+  constructor(env: Record<string, string>, cwd: string) {
+    this.child = spawnTypeScript(join(__dirname, 'main.ts'), [], { cwd, env: { ...process.env, ...env } });
+    this.exit = once(this.child, 'exit').then(([code]) => code as number | null);
+    for (const stream of [this.child.stdout, this.child.stderr]) {
+      stream?.on('data', (chunk: Buffer) => {
+        this.output += chunk.toString();
+        this.chunks += 1;
+      });
+    }
+  }
+
+  /** Where the output ends now: later waits and reads start from such a mark. */
+  mark(): { at: number; chunks: number } {
+    return { at: this.output.length, chunks: this.chunks };
+  }
+
+  since(mark: { at: number }): string {
+    return this.output.slice(mark.at);
+  }
+
+  chunksSince(mark: { chunks: number }): number {
+    return this.chunks - mark.chunks;
+  }
+
+  /** Resolves with the offset where `text` appears after `from`; fails if the process exits first. */
+  async waitFor(text: string, from = 0): Promise<number> {
+    const found = () => this.output.indexOf(text, from);
+    while (found() === -1) {
+      const ended = await Promise.race([
+        once(this.child.stdout as NodeJS.ReadableStream, 'data').then(() => false),
+        this.exit.then(() => true),
+      ]);
+      if (ended && found() === -1) {
+        throw new Error(`The chat exited before printing ${JSON.stringify(text)}. Output:\n${this.output}`);
+      }
+    }
+    return found();
+  }
+
+  /** Types a line and waits for the next prompt; resolves with what was printed in between. */
+  async enter(line: string): Promise<string> {
+    const mark = this.mark();
+    this.type(line);
+    const prompt = await this.waitFor(PROMPT_END, mark.at);
+    return this.output.slice(mark.at, this.output.lastIndexOf('\n', prompt) + 1).trimEnd();
+  }
+
+  type(line: string): void {
+    this.child.stdin?.write(`${line}\n`);
+  }
+
+  interrupt(): void {
+    this.child.kill('SIGINT');
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+let platform: TestPlatform;
+let dir: string;
+const running: ChatProcess[] = [];
+
+beforeAll(async () => {
+  platform = await startTestPlatform('terminal-chat', {
+    env: { OFFLINE_TOKEN_INTERVAL_MS: '25', SEARCH_INDEXER_POLL_MS: '50' },
+  });
+});
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'terminal-chat-'));
+});
+afterEach(async () => {
+  for (const chat of running.splice(0)) chat.kill();
+  await rm(dir, { recursive: true, force: true });
+});
+afterAll(() => platform?.stop());
+
+const tokenFile = () => join(dir, 'config', 'tokens.json');
+
+function startChat(): ChatProcess {
+  const chat = new ChatProcess({ GRAPHQL_URL: platform.gatewayUrl, CHAT_TOKEN_FILE: tokenFile() }, dir);
+  running.push(chat);
+  return chat;
+}
+
+async function loggedIn(user: TestUser): Promise<ChatProcess> {
+  const chat = startChat();
+  await chat.waitFor('(r)egister or (l)og in? ');
+  chat.type('l');
+  chat.type(user.email);
+  chat.type(user.password);
+  await chat.waitFor(PROMPT_END);
+  return chat;
+}
+
+async function apiClient(user: TestUser): Promise<ChatClient> {
+  const client = new ChatClient({ url: platform.gatewayUrl });
+  await client.login(user.email, user.password);
+  return client;
+}
+
+async function savedMessages(user: TestUser) {
+  const client = await apiClient(user);
+  try {
+    const [newest] = (await client.request(ConversationsDocument)).me.conversations.edges;
+    const { conversation } = await client.request(ConversationMessagesDocument, { id: newest.node.id });
+    return conversation.messages.edges.map((edge) => edge.node);
+  } finally {
+    await client.close();
+  }
+}
+
+test('signs up, keeps the token in a file only its owner can read, and the next run starts signed in', async () => {
+  const email = `terminal-${Date.now()}@example.test`;
+  const chat = startChat();
+  await chat.waitFor('(r)egister or (l)og in? ');
+  for (const answer of ['r', email, 'a long passphrase 2', 'Terminal Tess']) chat.type(answer);
+  const signedIn = await chat.waitFor(`Signed in as Terminal Tess <${email}>.`);
+  await chat.waitFor(PROMPT_END, signedIn);
+  chat.type('/quit');
+  expect(await chat.exit).toBe(0);
+
+  expect((await stat(tokenFile())).mode & 0o777).toBe(0o600);
+  const again = startChat();
+  await again.waitFor(PROMPT_END, await again.waitFor(`Signed in as Terminal Tess <${email}>.`));
+  again.type('/logout');
+  await again.waitFor('(r)egister or (l)og in? ', await again.waitFor('Signed out.'));
+  await expect(stat(tokenFile())).rejects.toMatchObject({ code: 'ENOENT' });
+});
+
+test('a message streams its reply in as it is written, and the printed reply is the saved one', async () => {
+  const user = await registerUser(platform);
+  const chat = await loggedIn(user);
+  const mark = chat.mark();
+
+  const printed = await chat.enter('What is a federated graph?');
+
+  expect(chat.chunksSince(mark)).toBeGreaterThan(3);
+  const [question, answer] = await savedMessages(user);
+  expect(question).toMatchObject({ role: 'USER', content: 'What is a federated graph?' });
+  expect(answer).toMatchObject({ role: 'ASSISTANT', status: 'COMPLETE' });
+  expect(printed).toBe(answer.content.trimEnd());
+});
+
+test('lists, opens, creates and deletes conversations', async () => {
+  const user = await registerUser(platform);
+  const chat = await loggedIn(user);
+  expect(await chat.enter('/list')).toContain('No conversations yet');
+
+  expect(await chat.enter('/new Trip planning')).toContain('Started “Trip planning”.');
+  await chat.enter('Where should I go in spring?');
+  await chat.enter('/new Recipes');
+  const listing = await chat.enter('/list');
+  expect(listing).toMatch(/\*\s+1\. Recipes/);
+  expect(listing).toMatch(/2\. Trip planning/);
+
+  const opened = await chat.enter('/open 2');
+  expect(opened).toContain('— Trip planning —');
+  expect(opened).toContain('you: Where should I go in spring?');
+  expect(opened).toContain('assistant: ');
+
+  chat.type('/delete 1');
+  await chat.waitFor('Delete “Recipes” and all its messages? (y/N) ');
+  expect(await chat.enter('y')).toContain('Deleted “Recipes”.');
+  const after = await chat.enter('/list');
+  expect(after).not.toContain('Recipes');
+  expect(after).toContain('Trip planning');
+});
+
+test('Ctrl-C stops a streaming reply and keeps what was written; Ctrl-C at the prompt exits', async () => {
+  const user = await registerUser(platform);
+  const chat = await loggedIn(user);
+  const mark = chat.mark();
+  chat.type('Tell me a very long story about subgraphs and gateways');
+  // The first words of the reply are out: the generation is streaming.
+  await chat.waitFor(' ', mark.at);
+
+  chat.interrupt();
+  await chat.waitFor(PROMPT_END, await chat.waitFor('\n(stopped)\n', mark.at));
+
+  const [, answer] = await savedMessages(user);
+  expect(answer.status).toBe('STOPPED');
+  expect(chat.since(mark).split('\n(stopped)')[0]).toBe(answer.content);
+  chat.interrupt();
+  expect(await chat.exit).toBe(0);
+});
+
+test('/search finds messages by meaning and /export writes the conversation as Markdown', async () => {
+  const user = await registerUser(platform);
+  const chat = await loggedIn(user);
+  await chat.enter('/new Astronomy');
+  await chat.enter('How far away is the Andromeda galaxy?');
+  const client = await apiClient(user);
+  await eventually(async () => {
+    const { searchMessages } = await client.request(SearchMessagesDocument, {
+      query: 'Andromeda galaxy distance',
+    });
+    return searchMessages.some((hit) => hit.message.role === 'USER') ? true : undefined;
+  });
+  await client.close();
+
+  const hits = await chat.enter('/search Andromeda galaxy distance');
+  expect(hits).toMatch(/\d\.\d\d {2}\[Astronomy\] you: How far away is the Andromeda galaxy\?/);
+
+  const exported = await chat.enter('/export');
+  const path = exported.match(/Wrote (.+)$/m)?.[1] ?? '';
+  expect(path.startsWith(dir)).toBe(true);
+  expect(path.endsWith('.md')).toBe(true);
+  const markdown = await readFile(path, 'utf8');
+  expect(markdown).toContain('Astronomy');
+  expect(markdown).toContain('How far away is the Andromeda galaxy?');
+});

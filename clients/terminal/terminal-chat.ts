@@ -1,0 +1,251 @@
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { ChatClient, GenerationEvent, SignedInUser } from '../chat-client/chat-client';
+import { SignedOutError } from '../chat-client/errors';
+import {
+  ConversationMessagesDocument,
+  ConversationsDocument,
+  type ConversationSummaryFragment,
+  CreateConversationDocument,
+  DeleteConversationDocument,
+  ExportConversationDocument,
+  MeDocument,
+  SearchMessagesDocument,
+} from '../generated/graphql';
+import { type Command, HELP, parseCommand } from './commands';
+import { describeError, formatConversations, formatMessages, formatSearchHits } from './format';
+import { InputClosedError, type Terminal } from './terminal';
+
+export interface TerminalChatOptions {
+  client: ChatClient;
+  terminal: Terminal;
+  /** Where /export writes a file named without a directory. */
+  exportDir: string;
+}
+
+type OpenConversation = Pick<ConversationSummaryFragment, 'id' | 'title'>;
+
+/**
+ * The interactive chat: sign-up or log-in (skipped while the saved session lasts), then a
+ * prompt where a line is a message, whose reply streams in as it is written, or a command.
+ * Ctrl-C stops a reply that is streaming; Ctrl-C at the prompt, or a second one, leaves.
+ */
+export class TerminalChat {
+  private open: OpenConversation | undefined;
+  /** The conversations of the last /list, which /open N and /delete N refer to. */
+  private listed: ConversationSummaryFragment[] = [];
+  private streaming: AbortController | undefined;
+  /** Settles when the user leaves, which ends a reply being printed at once. */
+  private readonly leaving: Promise<void>;
+  private leave: () => void = () => undefined;
+
+  constructor(private readonly options: TerminalChatOptions) {
+    this.leaving = new Promise((resolve) => (this.leave = resolve));
+  }
+
+  private get client() {
+    return this.options.client;
+  }
+
+  private get terminal() {
+    return this.options.terminal;
+  }
+
+  /** Runs until /quit, the end of the input, or Ctrl-C at the prompt. */
+  async run(): Promise<void> {
+    const stopListening = this.terminal.onInterrupt(() => this.interrupt());
+    try {
+      await this.signIn();
+      this.terminal.print('Type a message to chat, or /help.');
+      for (;;) {
+        const command = parseCommand(await this.terminal.ask(this.prompt()));
+        if (command.kind === 'quit') return;
+        await this.perform(command);
+      }
+    } catch (error) {
+      if (!(error instanceof InputClosedError)) throw error;
+    } finally {
+      stopListening();
+    }
+  }
+
+  private interrupt(): void {
+    // The reply's own end reports the stop ("(stopped)"); a notice now would split its text.
+    if (this.streaming && !this.streaming.signal.aborted) return this.streaming.abort();
+    this.leave();
+    this.terminal.close();
+  }
+
+  private prompt(): string {
+    return `[${this.open?.title ?? 'new conversation'}] > `;
+  }
+
+  private async perform(command: Command): Promise<void> {
+    try {
+      await this.dispatch(command);
+    } catch (error) {
+      if (error instanceof SignedOutError) {
+        this.terminal.print('Your session has ended: sign in again.');
+        this.open = undefined;
+        return this.signIn();
+      }
+      const explanation = describeError(error);
+      if (explanation === undefined) throw error;
+      this.terminal.print(`Error: ${explanation}`);
+    }
+  }
+
+  private async dispatch(command: Command): Promise<void> {
+    switch (command.kind) {
+      case 'message':
+        return this.send(command.content);
+      case 'list':
+        return this.list();
+      case 'open':
+        return this.openConversation(command.index);
+      case 'new':
+        return this.create(command.title);
+      case 'delete':
+        return this.delete(command.index);
+      case 'search':
+        return this.search(command.query);
+      case 'export':
+        return this.export(command.path);
+      case 'logout':
+        await this.client.logout();
+        this.open = undefined;
+        this.terminal.print('Signed out.');
+        return this.signIn();
+      case 'help':
+        return this.terminal.print(HELP);
+      case 'invalid':
+        return this.terminal.print(command.problem);
+      case 'empty':
+      case 'quit':
+        return;
+    }
+  }
+
+  private async signIn(): Promise<void> {
+    if (await this.client.isSignedIn()) {
+      try {
+        return this.greet((await this.client.request(MeDocument)).me);
+      } catch (error) {
+        if (!(error instanceof SignedOutError)) throw error;
+        this.terminal.print('Your saved session has ended.');
+      }
+    }
+    for (;;) {
+      const choice = (await this.terminal.ask('(r)egister or (l)og in? ')).trim().toLowerCase();
+      if (!['r', 'register', 'l', 'login'].includes(choice)) continue;
+      const email = (await this.terminal.ask('Email: ')).trim();
+      const password = await this.terminal.askHidden('Password: ');
+      try {
+        if (choice.startsWith('r')) {
+          const displayName = (await this.terminal.ask('Display name: ')).trim();
+          return this.greet(await this.client.register({ email, password, displayName }));
+        }
+        return this.greet(await this.client.login(email, password));
+      } catch (error) {
+        const explanation = describeError(error);
+        if (explanation === undefined) throw error;
+        this.terminal.print(`Error: ${explanation}`);
+      }
+    }
+  }
+
+  private greet(user: Pick<SignedInUser, 'displayName' | 'email'>): void {
+    this.terminal.print(`Signed in as ${user.displayName} <${user.email}>.`);
+  }
+
+  private async send(content: string): Promise<void> {
+    const controller = new AbortController();
+    this.streaming = controller;
+    try {
+      const stream = this.client.streamChat(
+        { content, conversationId: this.open?.id },
+        { signal: controller.signal },
+      );
+      const sent = await stream.sent;
+      this.open ??= sent.conversation;
+      const last = await this.printReply(stream);
+      if (!last) return;
+      this.terminal.print();
+      if (last.type === 'STOPPED') this.terminal.print('(stopped)');
+      if (last.type === 'ERROR') this.terminal.print(`(the reply failed: ${last.error ?? 'unknown error'})`);
+    } finally {
+      this.streaming = undefined;
+    }
+  }
+
+  /** Writes each token as it arrives; resolves with the last event, or nothing if the user left meanwhile. */
+  private async printReply(events: AsyncIterable<GenerationEvent>): Promise<GenerationEvent | undefined> {
+    const iterator = events[Symbol.asyncIterator]();
+    let last: GenerationEvent | undefined;
+    for (;;) {
+      const step = await Promise.race([iterator.next(), this.leaving.then(() => undefined)]);
+      // Leaving: the process ends and its socket with it; the reply goes on and is saved.
+      if (!step) return undefined;
+      if (step.done) return last;
+      last = step.value;
+      if (last.delta) this.terminal.write(last.delta);
+    }
+  }
+
+  private async list(): Promise<void> {
+    const { me } = await this.client.request(ConversationsDocument, { first: 50 });
+    this.listed = me.conversations.edges.map((edge) => edge.node);
+    this.terminal.print(formatConversations(this.listed, this.open?.id));
+  }
+
+  private listedAt(index: number): ConversationSummaryFragment | undefined {
+    const conversation = this.listed[index - 1];
+    if (!conversation) this.terminal.print(`No conversation ${index}: /list shows their numbers.`);
+    return conversation;
+  }
+
+  private async openConversation(index: number): Promise<void> {
+    const target = this.listedAt(index);
+    if (!target) return;
+    const { conversation } = await this.client.request(ConversationMessagesDocument, { id: target.id });
+    this.open = conversation;
+    this.terminal.print(`— ${conversation.title} —`);
+    this.terminal.print(formatMessages(conversation.messages.edges.map((edge) => edge.node)));
+  }
+
+  private async create(title: string | undefined): Promise<void> {
+    this.open = (await this.client.request(CreateConversationDocument, { title })).createConversation;
+    this.terminal.print(`Started “${this.open.title}”.`);
+  }
+
+  private async delete(index: number | undefined): Promise<void> {
+    const target = index === undefined ? this.open : this.listedAt(index);
+    if (!target) {
+      if (index === undefined)
+        this.terminal.print('No conversation is open: /delete N deletes one from /list.');
+      return;
+    }
+    const answer = await this.terminal.ask(`Delete “${target.title}” and all its messages? (y/N) `);
+    if (answer.trim().toLowerCase() !== 'y') return this.terminal.print('Kept.');
+    await this.client.request(DeleteConversationDocument, { id: target.id });
+    this.listed = this.listed.filter((conversation) => conversation.id !== target.id);
+    if (this.open?.id === target.id) this.open = undefined;
+    this.terminal.print(`Deleted “${target.title}”.`);
+  }
+
+  private async search(query: string): Promise<void> {
+    const { searchMessages } = await this.client.request(SearchMessagesDocument, { query, first: 10 });
+    this.terminal.print(formatSearchHits(searchMessages));
+  }
+
+  private async export(path: string | undefined): Promise<void> {
+    if (!this.open) return this.terminal.print('No conversation is open: /open or /new one first.');
+    const { exportConversation } = await this.client.request(ExportConversationDocument, {
+      id: this.open.id,
+      format: 'MARKDOWN',
+    });
+    const file = resolve(this.options.exportDir, path ?? exportConversation.fileName);
+    await writeFile(file, exportConversation.content);
+    this.terminal.print(`Wrote ${file}`);
+  }
+}

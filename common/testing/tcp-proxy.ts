@@ -1,0 +1,47 @@
+import { createServer, type Socket, connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+
+export interface TcpProxy {
+  /** `host:port` of the proxy, to put in place of the target's in a URL. */
+  host: string;
+  /** Connections accepted so far. */
+  connections: () => number;
+  /** Cuts every open connection at once, as a network failure would (no close handshake). */
+  dropAll: () => void;
+  close: () => Promise<void>;
+}
+
+/**
+ * A TCP relay to `target` (`host:port`) on a loopback port, for tests that need a client's
+ * connection to fail mid-stream while the server goes on.
+ */
+export async function startTcpProxy(target: string): Promise<TcpProxy> {
+  const { hostname, port } = new URL(`tcp://${target}`);
+  const open = new Set<Socket>();
+  let accepted = 0;
+  const server = createServer((client) => {
+    accepted += 1;
+    const upstream = connect(Number(port), hostname);
+    for (const socket of [client, upstream]) {
+      open.add(socket);
+      socket.on('close', () => open.delete(socket));
+      socket.on('error', () => undefined);
+    }
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const dropAll = () => {
+    for (const socket of open) socket.resetAndDestroy();
+  };
+  return {
+    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    connections: () => accepted,
+    dropAll,
+    close: async () => {
+      dropAll();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

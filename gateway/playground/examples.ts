@@ -1,0 +1,116 @@
+/** A tab the playground opens with: an operation and its variables, as JSON text. */
+export interface ExampleTab {
+  query: string;
+  variables: string;
+}
+
+const json = (value: unknown) => JSON.stringify(value, null, 2);
+
+const ACCOUNT = { email: 'ada@example.com', password: 'a long passphrase' };
+
+/**
+ * The first steps on the platform, one tab each, in the order a newcomer takes them. A test
+ * validates every one against the supergraph, so they keep up with the schema.
+ */
+export const EXAMPLE_TABS: readonly ExampleTab[] = [
+  {
+    query: `# Welcome! Run these tabs in order: Register (or Login), SendMessage, then
+# GenerationEvents to watch the reply arrive token by token, and SearchMessages.
+#
+# After a register or login, this page sends its access token with every request
+# of this browser tab (Authorization: Bearer …). An Authorization header set in
+# the Headers pane below is sent instead. Tokens last 15 minutes: log in again.
+mutation Register($input: RegisterInput!) {
+  register(input: $input) {
+    accessToken
+    accessTokenExpiresAt
+    refreshToken
+    user {
+      id
+      email
+      displayName
+    }
+  }
+}
+`,
+    variables: json({ input: { ...ACCOUNT, displayName: 'Ada' } }),
+  },
+  {
+    query: `# Signs in on a new session; the page keeps the access token for the other tabs.
+mutation Login($input: LoginInput!) {
+  login(input: $input) {
+    accessToken
+    refreshToken
+    user {
+      id
+      displayName
+    }
+  }
+}
+`,
+    variables: json({ input: ACCOUNT }),
+  },
+  {
+    query: `# Stores your message and starts the reply at once (no conversationId: a new
+# conversation). Copy generation.id into the variables of the GenerationEvents tab.
+mutation SendMessage($input: SendMessageInput!) {
+  sendMessage(input: $input) {
+    conversation {
+      id
+      title
+    }
+    userMessage {
+      id
+      content
+    }
+    generation {
+      id
+      status
+      model
+    }
+  }
+}
+`,
+    variables: json({ input: { content: 'What is a supergraph?' } }),
+  },
+  {
+    query: `# Streams a reply over WebSocket (graphql-ws): START, a TOKEN per piece of text,
+# USAGE, then DONE. Events are kept for an hour: run it again, or resume with
+# "after": <the last seq you saw>.
+subscription GenerationEvents($id: ID!, $after: Int! = 0) {
+  generation(id: $id, after: $after) {
+    seq
+    type
+    delta
+    error
+    generation {
+      status
+      usage {
+        totalTokens
+      }
+    }
+  }
+}
+`,
+    variables: json({ id: 'the generation.id that SendMessage answered', after: 0 }),
+  },
+  {
+    query: `# Your messages closest in meaning to the query, best first, across every
+# conversation (or within one: pass conversationId).
+query SearchMessages($query: String!, $first: Int! = 5) {
+  searchMessages(query: $query, first: $first) {
+    score
+    message {
+      role
+      content
+    }
+    conversation {
+      id
+      title
+    }
+  }
+}
+`,
+    variables: json({ query: 'supergraph', first: 5 }),
+  },
+];
