@@ -1,6 +1,7 @@
 import { MikroORM, type Constructor, type EntityClass } from '@mikro-orm/core';
 import { type Migration, Migrator } from '@mikro-orm/migrations';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { Client } from 'pg';
 import type { Logger } from './logger';
 
 export interface DatabaseOptions {
@@ -49,9 +50,30 @@ export async function createDatabase({
 }
 
 /** Creates the service's schema if needed and applies pending migrations. */
-export async function migrate(orm: MikroORM<PostgreSqlDriver>, schema: string): Promise<void> {
-  await orm.em.getConnection().execute(`create schema if not exists "${schema}"`);
-  await orm.getMigrator().up();
+/**
+ * Key of the PostgreSQL advisory lock held while schemas change shape. Replicas starting together
+ * migrate one at a time, and MikroORM's catalog reads never meet a schema being dropped.
+ */
+export const SCHEMA_CHANGE_LOCK = 7_307_117;
+
+/** Runs `change` while holding the schema-change lock, on a connection of its own. */
+export async function withSchemaChangeLock<T>(url: string, change: () => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [SCHEMA_CHANGE_LOCK]);
+    return await change();
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates the service's schema if needed and applies pending migrations, under the schema-change lock. */
+export async function migrate(orm: MikroORM<PostgreSqlDriver>, url: string, schema: string): Promise<void> {
+  await withSchemaChangeLock(url, async () => {
+    await orm.em.getConnection().execute(`create schema if not exists "${schema}"`);
+    await orm.getMigrator().up();
+  });
 }
 
 export async function pingDatabase(orm: MikroORM<PostgreSqlDriver>): Promise<void> {

@@ -1,15 +1,18 @@
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
+import { withSchemaChangeLock } from '../database';
 
-/** Drops the PostgreSQL schemas a test file created. */
+/** Drops the PostgreSQL schemas a test file created, never while another file migrates. */
 export async function dropSchemas(databaseUrl: string, schemas: string[]): Promise<void> {
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    for (const schema of schemas) await client.query(`drop schema if exists "${schema}" cascade`);
-  } finally {
-    await client.end();
-  }
+  await withSchemaChangeLock(databaseUrl, async () => {
+    const client = new Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      for (const schema of schemas) await client.query(`drop schema if exists "${schema}" cascade`);
+    } finally {
+      await client.end();
+    }
+  });
 }
 
 /** Deletes every Redis key under a test file's prefix. */

@@ -53,7 +53,7 @@ export async function startAuthSubgraph(config: AuthConfig, logger: Logger): Pro
     await orm.close();
   };
   try {
-    await migrate(orm, config.AUTH_DB_SCHEMA);
+    await migrate(orm, config.DATABASE_URL, config.AUTH_DB_SCHEMA);
     const em = orm.em as EntityManager;
     const keys = await createKeyStore(config, em);
     const passwords = await PasswordHasher.create({

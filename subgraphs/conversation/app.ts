@@ -58,7 +58,7 @@ export async function startConversationSubgraph(
     await orm.close();
   };
   try {
-    await migrate(orm, config.CONVERSATION_DB_SCHEMA);
+    await migrate(orm, config.DATABASE_URL, config.CONVERSATION_DB_SCHEMA);
     if (config.SEARCH_INDEXER_ENABLED) search.indexer.start();
     const module = {
       orm,

@@ -19,7 +19,7 @@ export async function withAuthDatabase<Result>(
     poolSize: 1,
   });
   try {
-    await migrate(orm, config.AUTH_DB_SCHEMA);
+    await migrate(orm, config.DATABASE_URL, config.AUTH_DB_SCHEMA);
     return await task(orm.em as EntityManager);
   } finally {
     await orm.close();

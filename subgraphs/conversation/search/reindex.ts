@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     logger,
   });
   try {
-    await migrate(orm, config.CONVERSATION_DB_SCHEMA);
+    await migrate(orm, config.DATABASE_URL, config.CONVERSATION_DB_SCHEMA);
     const { index, indexer } = createSearch(config, orm, logger);
     const outbox = new SearchOutboxRepository(orm.em.fork());
     await index.drop();
