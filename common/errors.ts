@@ -72,11 +72,19 @@ export function toGraphQLError(error: AppError): GraphQLError {
   return new GraphQLError(error.message, { extensions: { ...error.details, code: error.code } });
 }
 
+/** Whether an error reaches clients as it is: an AppError, or one with a public or framework code. */
+export function isExpectedError(formatted: GraphQLFormattedError, error: unknown): boolean {
+  if (unwrapResolverError(error) instanceof AppError) return true;
+  const code = formatted.extensions?.code;
+  return typeof code === 'string' && (PUBLIC_CODES.has(code) || FRAMEWORK_CODES.has(code));
+}
+
 /**
  * Builds Apollo's `formatError`: known errors keep their code, anything else becomes INTERNAL
  * with no detail (the request id is added by the request-id plugin); the detail goes to the log.
+ * Without a logger it logs nothing, for a caller that logs unexpected errors with its request.
  */
-export function createErrorFormatter(logger: Logger) {
+export function createErrorFormatter(logger?: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     if (original instanceof AppError) {
@@ -87,12 +95,11 @@ export function createErrorFormatter(logger: Logger) {
         extensions: { ...original.details, code: original.code },
       };
     }
-    const code = formatted.extensions?.code;
-    if (typeof code === 'string' && (PUBLIC_CODES.has(code) || FRAMEWORK_CODES.has(code))) {
+    if (isExpectedError(formatted, error)) {
       const { stacktrace: _stacktrace, exception: _exception, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions };
     }
-    logger.error({ err: original, path: formatted.path }, 'unexpected error');
+    logger?.error({ err: original, path: formatted.path }, 'unexpected error');
     return {
       message: 'Internal server error',
       locations: formatted.locations,

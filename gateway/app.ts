@@ -2,18 +2,20 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
-import express from 'express';
+import express, { type RequestHandler } from 'express';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createErrorFormatter } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { createRedis } from '../common/redis';
-import { REQUEST_ID_HEADER, requestIdFrom, requestIdPlugin } from '../common/request-id';
+import { requestIdFrom } from '../common/request-id';
 import { SUBGRAPHS } from '../common/topology';
 import { contextRefusal, createGatewayAuthentication } from './auth';
 import { type GatewayConfig, subgraphUrl } from './config';
 import type { ContextFactory, GatewayContext } from './context';
 import { platformHealth } from './health';
+import { composePlugins, gatewayPlugins } from './plugins';
+import { edgeFeaturesFrom } from './plugins/from-config';
+import { requestIdOf } from './plugins/request-id';
 import { SignedDataSource } from './signed-data-source';
 import { SubscriptionExecutor } from './subscriptions/executor';
 import { SubscriptionLimits } from './subscriptions/limits';
@@ -34,17 +36,47 @@ export interface RunningGateway {
 
 const acceptsEventStream = (accept: string | undefined) => accept?.includes('text/event-stream') ?? false;
 
-/** Wires the gateway: supergraph, signed subgraph fetches, subscriptions, health, HTTP and WebSocket. */
+/**
+ * Wires the gateway: supergraph, signed subgraph fetches, subscriptions, health, HTTP and
+ * WebSocket, and the edge plugins (gateway/plugins) in the order gatewayPlugins decides.
+ */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
+  // First, so that a bad setting (an unreadable safelist) fails before any connection is opened.
+  const features = edgeFeaturesFrom(config);
   const redis = createRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, logger });
   const urls = Object.fromEntries(SUBGRAPHS.map(({ name }) => [name, subgraphUrl(config, name) as string]));
+  const upstream = new UpstreamPool({
+    urls,
+    socketsPerSubgraph: config.SUBSCRIPTION_SOCKETS_PER_SUBGRAPH,
+    keepAliveMs: config.WS_KEEPALIVE_MS,
+    maxQueuedEvents: config.STREAM_MAX_QUEUED_EVENTS,
+    logger,
+  });
+  const edge = composePlugins(
+    gatewayPlugins(
+      {
+        logger,
+        redis,
+        schema: () => currentPlanner().schema,
+        subgraphs: Object.keys(urls),
+        upstreamSubscriptions: (subgraph) => upstream.openSubscriptions(subgraph),
+      },
+      features,
+    ),
+  );
+  const dataSource = (name: string, url: string) =>
+    new SignedDataSource(url, config.IDENTITY_SECRET, {
+      name,
+      timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+      maxSockets: config.SUBGRAPH_MAX_SOCKETS,
+      onFetch: edge.subgraphFetch,
+    });
   const dataSources = Object.fromEntries(
-    Object.entries(urls).map(([name, url]) => [name, new SignedDataSource(url, config.IDENTITY_SECRET)]),
+    Object.entries(urls).map(([name, url]) => [name, dataSource(name, url)]),
   );
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphSource(config),
-    buildService: ({ name, url }) =>
-      dataSources[name] ?? new SignedDataSource(url as string, config.IDENTITY_SECRET),
+    buildService: ({ name, url }) => dataSources[name] ?? dataSource(name, url as string),
     logger,
   });
   let planner: SupergraphPlanner | undefined;
@@ -71,16 +103,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const httpServer = createServer(app);
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
-    formatError: createErrorFormatter(logger),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), requestIdPlugin()],
+    ...edge.apolloSettings,
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ...edge.apolloPlugins],
     // common/lifecycle.ts handles signals; Apollo's own handler would re-signal and look like a second Ctrl-C.
     stopOnTerminationSignals: false,
-  });
-  const upstream = new UpstreamPool({
-    urls,
-    socketsPerSubgraph: config.SUBSCRIPTION_SOCKETS_PER_SUBGRAPH,
-    keepAliveMs: config.WS_KEEPALIVE_MS,
-    logger,
   });
   const route = createOperationRouter(
     apollo,
@@ -94,12 +120,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       perConnection: config.SUBSCRIPTIONS_PER_CONNECTION,
       perUser: config.SUBSCRIPTIONS_PER_USER,
     }),
+    edge.subscriptions,
   );
   try {
     await apollo.start();
   } catch (error) {
     redis.disconnect();
     authentication.stop();
+    await edge.stop();
     throw error;
   }
   const webSocket = serveWebSocket({
@@ -114,6 +142,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     logger,
   });
 
+  for (const handler of edge.everyRequest) app.use(handler);
   app.get('/health', (_req, res) => {
     res.json({ service: 'gateway', status: 'ok' });
   });
@@ -128,14 +157,16 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
     watchSession: authentication.watchSession,
   });
+  const sseWhenAccepted: RequestHandler = (req, res, next) =>
+    acceptsEventStream(req.headers.accept) ? serveSse(req, res, next) : next();
+  edge.routes(app);
   app.use(
     '/graphql',
-    express.json({ limit: '1mb' }),
-    (req, res, next) => (acceptsEventStream(req.headers.accept) ? serveSse(req, res, next) : next()),
+    ...edge.graphqlRequest,
+    sseWhenAccepted,
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
-        const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER] as string | undefined);
-        res.setHeader(REQUEST_ID_HEADER, requestId);
+        const requestId = requestIdOf(res);
         return createContext({
           authorization: req.headers.authorization,
           requestId,
@@ -163,6 +194,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       await webSocket.dispose();
       await apollo.stop();
       await upstream.dispose();
+      for (const source of Object.values(dataSources)) source.close();
+      await edge.stop();
       redis.disconnect();
       authentication.stop();
     })());

@@ -1,9 +1,26 @@
 import { z } from 'zod';
 import { accessTokenEnv } from '../common/access-token';
-import { env, loadConfig } from '../common/config';
+import { ConfigError, env, loadConfig } from '../common/config';
 import { commonEnv } from '../common/service-config';
 import { sessionRevocationEnv } from '../common/session-revocation';
 import { SUBGRAPHS } from '../common/topology';
+import { DEFAULT_OPERATION_LIMITS as LIMITS } from './plugins/operation-limits';
+import { DEFAULT_APQ_TTL_SECONDS } from './plugins/persisted-queries';
+import { type BudgetLimit, DEFAULT_RATE_LIMIT_BUDGETS as BUDGETS } from './plugins/rate-limit';
+import { DEFAULT_REQUEST_BODY } from './plugins/request-body';
+import { DEFAULT_SUBGRAPH_CONNECTION } from './signed-data-source';
+
+/** A rate-limit budget written `POINTS/SECONDS`, e.g. `600/60`: 600 operations per minute. */
+const budget = (defaults: BudgetLimit) =>
+  z
+    .string()
+    .regex(/^\d+\/\d+$/, 'must be POINTS/SECONDS, e.g. 600/60')
+    .default(`${defaults.points}/${defaults.durationSeconds}`)
+    .transform((value) => {
+      const [points, durationSeconds] = value.split('/').map(Number);
+      return { points, durationSeconds };
+    })
+    .refine((b) => b.points > 0 && b.durationSeconds > 0, 'points and seconds must be positive');
 
 const subgraphUrls = Object.fromEntries(
   SUBGRAPHS.map((s) => [s.urlVariable, env.url().default(s.defaultUrl)]),
@@ -30,6 +47,8 @@ export const gatewayEnv = {
   WS_KEEPALIVE_MS: env.int(12_000, 1000),
   /** A streaming client whose unsent data passes this is disconnected (slow consumer). */
   STREAM_MAX_BUFFERED_BYTES: env.int(1024 * 1024, 1024),
+  /** Events one subscription may hold for a client reading slower than they come; then it is closed. */
+  STREAM_MAX_QUEUED_EVENTS: env.int(1000, 1),
   ...accessTokenEnv,
   ...sessionRevocationEnv,
   /** Auth's public keys; unset means `/.well-known/jwks.json` at AUTH_URL's origin. */
@@ -43,10 +62,63 @@ export const gatewayEnv = {
   TRUSTED_PROXY_HOPS: env.int(0),
   /** How often open subscriptions are checked for a revoked session. */
   SESSION_WATCH_INTERVAL_MS: env.int(5_000, 50),
+
+  // The edge: docs/gateway.md explains each of these.
+  /** Browser origins allowed to call the API cross-origin (exact matches; `*` for any). */
+  CORS_ORIGINS: env.list(),
+  /** Largest request body; a bigger one is refused with 413 before it is parsed. */
+  MAX_BODY_BYTES: env.int(DEFAULT_REQUEST_BODY.maxBytes, 1024),
+  /** Operations in one batched HTTP request; 0 refuses batches. */
+  MAX_BATCH_SIZE: env.int(DEFAULT_REQUEST_BODY.maxBatchSize),
+  MAX_DEPTH: env.int(LIMITS.maxDepth, 1),
+  MAX_ALIASES: env.int(LIMITS.maxAliases),
+  MAX_ROOT_FIELDS: env.int(LIMITS.maxRootFields, 1),
+  MAX_TOKENS: env.int(LIMITS.maxTokens, 10),
+  /** Estimated cost: each field 1, times the `first`/`last` of every list above it. */
+  MAX_COST: env.int(LIMITS.maxCost, 1),
+  /** `first`/`last` values above this count as this much in the cost estimate. */
+  COST_LIST_SIZE_CAP: env.int(LIMITS.listSizeCap, 1),
+  /** Unset: on, except when NODE_ENV is production. */
+  INTROSPECTION: z.enum(['true', 'false']).optional(),
+  /** The GraphiQL playground (gateway/playground); unset: on, except when NODE_ENV is production. */
+  PLAYGROUND: z.enum(['true', 'false']).optional(),
+  RATE_LIMIT_ENABLED: env.boolean(true),
+  RATE_LIMIT_OPERATIONS: budget(BUDGETS.operations),
+  /** sendMessage, regenerate, editMessage and Subscription.chat, per root field. */
+  RATE_LIMIT_CHAT_SENDS: budget(BUDGETS.chatSends),
+  /** login, register, refreshToken, requestPasswordReset, resetPassword. */
+  RATE_LIMIT_AUTH_ATTEMPTS: budget(BUDGETS.authAttempts),
+  RATE_LIMIT_SUBSCRIPTIONS: budget(BUDGETS.subscriptions),
+  /** `apq`: Apollo's automatic persisted queries in Redis; `safelist`: only the manifest's operations. */
+  PERSISTED_QUERIES: z.enum(['off', 'apq', 'safelist']).default('apq'),
+  /** A `{ "<sha256>": "<query>" }` file, as graphql-codegen's persisted documents write it. */
+  PERSISTED_QUERIES_MANIFEST: z.string().optional(),
+  APQ_TTL_SECONDS: env.int(DEFAULT_APQ_TTL_SECONDS, 1),
+  /** A subgraph request that has not answered by then fails (subscriptions are not bound by it). */
+  SUBGRAPH_TIMEOUT_MS: env.int(DEFAULT_SUBGRAPH_CONNECTION.timeoutMs, 100),
+  /** Kept-alive connections per subgraph, reused across requests. */
+  SUBGRAPH_MAX_SOCKETS: env.int(DEFAULT_SUBGRAPH_CONNECTION.maxSockets, 1),
+  METRICS_ENABLED: env.boolean(true),
+  ACCESS_LOG_ENABLED: env.boolean(true),
+  /** OpenTelemetry spans and W3C trace context to the subgraphs. */
+  TRACING_ENABLED: env.boolean(true),
+  /** Traces go to this OTLP/HTTP collector (e.g. http://otel-collector:4318); unset keeps them in-process. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: env.url().optional(),
+  OTEL_SERVICE_NAME: z.string().default('gateway'),
 };
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;
-export const loadGatewayConfig = (source: NodeJS.ProcessEnv = process.env) => loadConfig(gatewayEnv, source);
+export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env) {
+  const config = loadConfig(gatewayEnv, source);
+  if (config.PERSISTED_QUERIES === 'safelist' && !config.PERSISTED_QUERIES_MANIFEST) {
+    throw new ConfigError(['PERSISTED_QUERIES_MANIFEST: required when PERSISTED_QUERIES=safelist']);
+  }
+  return config;
+}
+
+/** Introspection is on unless turned off, and off by default in production. */
+export const introspectionEnabled = (config: GatewayConfig): boolean =>
+  config.INTROSPECTION === undefined ? config.NODE_ENV !== 'production' : config.INTROSPECTION === 'true';
 
 export const jwksUrl = (config: GatewayConfig): string =>
   config.JWKS_URL ?? new URL('/.well-known/jwks.json', config.AUTH_URL).toString();

@@ -1,7 +1,13 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { context as traceContext, propagation } from '@opentelemetry/api';
+import { GraphQLError } from 'graphql';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import fetch from 'node-fetch';
 import { IDENTITY_HEADER, signIdentity, type Identity } from '../common/identity';
 import { REQUEST_ID_HEADER } from '../common/request-id';
 import type { GatewayContext } from './context';
+import type { SubgraphFetch } from './plugins/plugin';
 
 /** Used for the gateway's own calls that belong to no client request (composition in development). */
 const gatewayIdentity = (): Identity => ({
@@ -12,21 +18,88 @@ const gatewayIdentity = (): Identity => ({
   issuer: 'gateway',
 });
 
+export interface SubgraphConnectionOptions {
+  /** The subgraph's name, for errors and metrics; the URL's host when not given. */
+  name?: string;
+  /** A request that has not answered by then is aborted and fails with UPSTREAM_UNAVAILABLE. */
+  timeoutMs?: number;
+  /** Kept-alive connections to the subgraph; requests beyond wait for one. */
+  maxSockets?: number;
+  onFetch?: (fetch: SubgraphFetch) => void;
+}
+
+export const DEFAULT_SUBGRAPH_CONNECTION = { timeoutMs: 10_000, maxSockets: 128 };
+
+type Fetcher = NonNullable<RemoteGraphQLDataSource['fetcher']>;
+
+const keepAliveAgent = (url: string, maxSockets: number): HttpAgent => {
+  const options = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets };
+  return url.startsWith('https:') ? new HttpsAgent(options) : new HttpAgent(options);
+};
+
+/** node-fetch over a keep-alive agent, so requests reuse warm connections instead of opening one each. */
+const fetcherOver = (agent: HttpAgent, timeoutMs: number): Fetcher =>
+  ((input: string, init: Record<string, unknown>) =>
+    fetch(input, { ...init, agent, signal: AbortSignal.timeout(timeoutMs) })) as unknown as Fetcher;
+
 /**
  * Every request to a subgraph (operations and entity fetches alike) carries the caller's
- * identity signed with the shared secret; subgraphs refuse requests without it.
+ * identity signed with the shared secret; subgraphs refuse requests without it. It also carries
+ * the request id and the W3C trace context, over kept-alive connections, within a timeout.
  */
 export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  private readonly subgraph: string;
+  private readonly agent: HttpAgent;
+
   constructor(
     url: string,
     private readonly identitySecret: string,
+    private readonly connection: SubgraphConnectionOptions = {},
   ) {
-    super({ url });
+    const { timeoutMs, maxSockets } = { ...DEFAULT_SUBGRAPH_CONNECTION, ...connection };
+    const agent = keepAliveAgent(url, maxSockets);
+    super({ url, fetcher: fetcherOver(agent, timeoutMs) });
+    this.agent = agent;
+    this.subgraph = connection.name ?? new URL(url).host;
+  }
+
+  /** Closes the kept-alive connections, once no request is left to send. */
+  close(): void {
+    this.agent.destroy();
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
     const identity = (context as Partial<GatewayContext>).identity ?? gatewayIdentity();
-    request.http?.headers.set(IDENTITY_HEADER, signIdentity(identity, this.identitySecret));
-    request.http?.headers.set(REQUEST_ID_HEADER, identity.requestId);
+    const headers = request.http?.headers;
+    if (!headers) return;
+    headers.set(IDENTITY_HEADER, signIdentity(identity, this.identitySecret));
+    headers.set(REQUEST_ID_HEADER, identity.requestId);
+    // The active span here is @apollo/gateway's fetch span, so the subgraph's work nests under it.
+    propagation.inject(traceContext.active(), headers, {
+      set: (carrier, key, value) => carrier.set(key, value),
+    });
+  }
+
+  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    const started = performance.now();
+    const observe = (outcome: SubgraphFetch['outcome']) =>
+      this.connection.onFetch?.({
+        subgraph: this.subgraph,
+        durationSeconds: (performance.now() - started) / 1000,
+        outcome,
+      });
+    try {
+      const response = await super.process(options);
+      observe(response.errors ? 'errors' : 'ok');
+      return response;
+    } catch (error) {
+      observe('failed');
+      if (error instanceof GraphQLError) throw error;
+      // Refused, reset or timed out: the client learns which dependency, never the socket's details.
+      throw new GraphQLError(`${this.subgraph} is unavailable, try again shortly`, {
+        originalError: error instanceof Error ? error : undefined,
+        extensions: { code: 'UPSTREAM_UNAVAILABLE', dependency: this.subgraph },
+      });
+    }
   }
 }

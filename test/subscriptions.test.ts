@@ -281,3 +281,77 @@ describe('subscriptions through the gateway', () => {
     }
   }, 60_000);
 });
+
+describe('subscription lifecycle through the gateway', () => {
+  let platform: TestPlatform;
+  let ada: TestUser;
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    // Slow replies keep subscriptions open; a quick session watch ends them soon after a revocation.
+    platform = await startTestPlatform('subscription_lifecycle', {
+      env: {
+        OFFLINE_TOKEN_INTERVAL_MS: '200',
+        SESSION_WATCH_INTERVAL_MS: '50',
+        SUBSCRIPTIONS_PER_CONNECTION: '2',
+        QUOTA_CONCURRENT_GENERATIONS: '10',
+      },
+    });
+    ada = await registerUser(platform, { displayName: 'Ada' });
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client.dispose()));
+    await platform?.stop();
+  });
+
+  const connect = (accessToken: string) => {
+    const client = createClient({
+      url: platform.gatewayUrl.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${accessToken}` },
+      retryAttempts: 0,
+    });
+    clients.push(client);
+    return client;
+  };
+
+  async function startReply(accessToken: string): Promise<string> {
+    const response = await postGraphQL<{ sendMessage: { generation: { id: string } } }>(
+      platform.gatewayUrl,
+      SEND,
+      { content: 'A slow reply, please' },
+      { authorization: `Bearer ${accessToken}` },
+    );
+    if (!response.data) throw new Error(JSON.stringify(response.errors));
+    return response.data.sendMessage.generation.id;
+  }
+
+  it('ends a subscription with UNAUTHENTICATED once its session is revoked', async () => {
+    const id = await startReply(ada.accessToken);
+    const iterator = connect(ada.accessToken).iterate<Record<string, unknown>, Record<string, unknown>>({
+      query: TOKENS,
+      variables: { id },
+    });
+    expect((await iterator.next()).value?.data).toMatchObject({ generation: { seq: 1, type: 'START' } });
+    const loggedOut = await postGraphQL(platform.gatewayUrl, 'mutation { logout }', {}, ada.headers);
+    expect(loggedOut.data).toEqual({ logout: true });
+    let last: Result | undefined;
+    for await (const result of { [Symbol.asyncIterator]: () => iterator }) last = result;
+    expect(last?.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses a subscription past the per-connection limit, keeping the others', async () => {
+    const user = await registerUser(platform);
+    const client = connect(user.accessToken);
+    const ids = await Promise.all([startReply(user.accessToken), startReply(user.accessToken)]);
+    const open = ids.map((id) => client.iterate({ query: TOKENS, variables: { id } }));
+    await Promise.all(open.map((iterator) => iterator.next()));
+    const third = client.iterate({ query: TOKENS, variables: { id: ids[0] } });
+    expect((await third.next()).value?.errors?.[0]).toMatchObject({
+      extensions: { code: 'QUOTA_EXCEEDED', limit: 'subscriptionsPerConnection' },
+    });
+    expect((await third.next()).done).toBe(true);
+    expect((await open[0].next()).done).toBe(false);
+    await Promise.all(open.map((iterator) => iterator.return?.()));
+  });
+});

@@ -58,6 +58,11 @@ export async function startTestPlatform(
     // Cheap password hashing: tests check behaviour, not the cost of a guess.
     PASSWORD_HASH_MEMORY_KIB: '1024',
     PASSWORD_HASH_ITERATIONS: '1',
+    // Test files sign up many users from one address; the gateway's rate-limit tests set their own budgets.
+    RATE_LIMIT_OPERATIONS: '1000000/60',
+    RATE_LIMIT_CHAT_SENDS: '1000000/60',
+    RATE_LIMIT_AUTH_ATTEMPTS: '1000000/60',
+    RATE_LIMIT_SUBSCRIPTIONS: '1000000/60',
     ...options.env,
   };
   const prefixed = (service: string) => ({ ...env, REDIS_KEY_PREFIX: `${namespace}:${service}:` });

@@ -132,6 +132,7 @@ describe('SubscriptionExecutor', () => {
       urls: { events: events.url, people: people.url },
       socketsPerSubgraph: 2,
       keepAliveMs: 10_000,
+      maxQueuedEvents: 100,
       logger: silentLogger(),
     });
     executor = new SubscriptionExecutor({
@@ -270,5 +271,20 @@ describe('SubscriptionExecutor', () => {
     expect(upgrades - before).toBeLessThanOrEqual(2);
     await Promise.all(iterators.map((iterator) => iterator.return?.()));
     await until(() => openTicks === 0);
+  });
+
+  it('ends the upstream subscription and reports a slow consumer once its event queue overflows', async () => {
+    let overflowed = false;
+    const query = 'subscription { ticks(count: 1000, holdOpen: true) { n } }';
+    const result = executor.subscribe({
+      document: parse(query),
+      source: query,
+      context,
+      onOverflow: () => (overflowed = true),
+    }) as AsyncIterableIterator<ExecutionResult>;
+    await until(() => overflowed);
+    await until(() => openTicks === 0);
+    expect(upstream.openSubscriptions('events')).toBe(0);
+    expect(await result.next()).toEqual({ done: true, value: undefined });
   });
 });

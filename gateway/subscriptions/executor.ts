@@ -32,6 +32,8 @@ export interface SubscriptionRequest {
   context: GatewayContext;
   /** Ends the subscription with this error when it settles (say, the session was revoked). */
   endWith?: Promise<GraphQLError>;
+  /** Runs when the client reads so slowly that the subscription's event queue overflows. */
+  onOverflow?: () => void;
 }
 
 export type SubscriptionResult = AsyncIterableIterator<ExecutionResult> | ExecutionResult;
@@ -140,12 +142,18 @@ export class SubscriptionExecutor {
       source: request.source,
     } as unknown as GatewayGraphQLRequestContext<GatewayContext>;
 
-    const upstream = this.options.upstream.subscribe(primary.serviceName, {
-      query: primary.operation,
-      operationName: primary.operationName,
-      variables: Object.fromEntries((primary.variableUsages ?? []).map((name) => [name, variables[name]])),
-      extensions: { [IDENTITY_HEADER]: signIdentity(request.context.identity, this.options.identitySecret) },
-    });
+    const upstream = this.options.upstream.subscribe(
+      primary.serviceName,
+      {
+        query: primary.operation,
+        operationName: primary.operationName,
+        variables: Object.fromEntries((primary.variableUsages ?? []).map((name) => [name, variables[name]])),
+        extensions: {
+          [IDENTITY_HEADER]: signIdentity(request.context.identity, this.options.identitySecret),
+        },
+      },
+      request.onOverflow,
+    );
 
     const executeEvent = async (event: FormattedExecutionResult): Promise<ExecutionResult> => {
       const eventSource: GraphQLDataSource = {

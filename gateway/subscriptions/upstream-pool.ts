@@ -1,6 +1,7 @@
 import { type Client, createClient, type FormattedExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { Logger } from '../../common/logger';
+import { BoundedQueue } from './bounded-queue';
 
 export interface UpstreamPoolOptions {
   /** Subgraph name → its HTTP GraphQL URL; the WebSocket URL is derived from it. */
@@ -9,6 +10,8 @@ export interface UpstreamPoolOptions {
   socketsPerSubgraph: number;
   /** Ping interval keeping idle upstream sockets (and proxies between) alive. */
   keepAliveMs: number;
+  /** Events one subscription may hold for a client that reads slower than they come. */
+  maxQueuedEvents: number;
   logger: Logger;
 }
 
@@ -38,29 +41,45 @@ export class UpstreamPool {
 
   constructor(private readonly options: UpstreamPoolOptions) {}
 
-  subscribe(service: string, request: UpstreamRequest): AsyncIterableIterator<FormattedExecutionResult> {
+  /**
+   * Subscribes upstream; events wait in a bounded queue for the consumer. When a slow consumer
+   * lets the queue fill, the upstream subscription ends and `onOverflow` runs.
+   */
+  subscribe(
+    service: string,
+    request: UpstreamRequest,
+    onOverflow: () => void = () => undefined,
+  ): AsyncIterableIterator<FormattedExecutionResult> {
     const socket = this.leastLoaded(service);
     socket.open += 1;
-    const upstream = socket.client.iterate<Record<string, unknown>, Record<string, unknown>>(request);
     let released = false;
     const release = () => {
       if (!released) socket.open -= 1;
       released = true;
     };
-    const iterator: AsyncIterableIterator<FormattedExecutionResult> = {
-      next: async () => {
-        try {
-          const result = await upstream.next();
-          if (result.done) release();
-          return result;
-        } catch (error) {
-          release();
-          throw error;
-        }
+    let unsubscribe = () => undefined as void;
+    const queue = new BoundedQueue<FormattedExecutionResult>(this.options.maxQueuedEvents, () => {
+      release();
+      unsubscribe();
+      onOverflow();
+    });
+    unsubscribe = socket.client.subscribe<Record<string, unknown>, Record<string, unknown>>(request, {
+      next: (result) => queue.push(result),
+      error: (error) => {
+        release();
+        queue.fail(error);
       },
+      complete: () => {
+        release();
+        queue.end();
+      },
+    });
+    const iterator: AsyncIterableIterator<FormattedExecutionResult> = {
+      next: () => queue.next(),
       return: async () => {
         release();
-        await upstream.return?.();
+        unsubscribe();
+        queue.end();
         return { done: true, value: undefined };
       },
       [Symbol.asyncIterator]: () => iterator,

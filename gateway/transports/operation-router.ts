@@ -34,6 +34,21 @@ export interface RouteOptions {
   connection: object;
   /** Ends a subscription with this error when it settles (a revoked session). */
   endWith?: Promise<GraphQLError>;
+  /** Disconnects a client too slow to read its subscription (its event queue overflowed). */
+  onSlowConsumer?: () => void;
+}
+
+/** What the edge plugins (gateway/plugins) do on the subscription path, which Apollo's plugins do not see. */
+export interface SubscriptionHooks {
+  /** Runs before a subscription opens; a thrown AppError or GraphQLError refuses it (operation and rate limits). */
+  admit?: (request: ParsedStreamingRequest, context: GatewayContext) => Promise<void>;
+  /** Watches an opened subscription: may replace each event's result (error masking), and hears its end. */
+  observe?: (request: ParsedStreamingRequest, context: GatewayContext) => SubscriptionObserver;
+}
+
+export interface SubscriptionObserver {
+  result?: (result: ExecutionResult) => ExecutionResult;
+  end?: () => void;
 }
 
 export type OperationRouter = (
@@ -42,20 +57,32 @@ export type OperationRouter = (
   options: RouteOptions,
 ) => Promise<SubscriptionResult>;
 
-/** Releases a limit slot exactly once, however the iteration ends. */
-function releasingOnEnd(result: SubscriptionResult, release: () => void): SubscriptionResult {
-  if (!(Symbol.asyncIterator in result)) {
+/** Releases a limit slot exactly once, however the iteration ends; the observer sees every result. */
+function releasingOnEnd(
+  result: SubscriptionResult,
+  release: () => void,
+  observer: SubscriptionObserver = {},
+): SubscriptionResult {
+  let released = false;
+  const end = () => {
+    if (released) return;
+    released = true;
     release();
+    observer.end?.();
+  };
+  if (!(Symbol.asyncIterator in result)) {
+    end();
     return result;
   }
   const iterator: AsyncIterableIterator<ExecutionResult> = {
     next: async () => {
       const step = await result.next();
-      if (step.done) release();
+      if (step.done) end();
+      else if (observer.result) return { done: false, value: observer.result(step.value) };
       return step;
     },
     return: async () => {
-      release();
+      end();
       return (await result.return?.()) ?? { done: true, value: undefined };
     },
     [Symbol.asyncIterator]: () => iterator,
@@ -72,16 +99,20 @@ export function createOperationRouter(
   apollo: ApolloServer<GatewayContext>,
   executor: SubscriptionExecutor,
   limits: SubscriptionLimits,
+  hooks: SubscriptionHooks = {},
 ): OperationRouter {
-  return async (request, context, { connection, endWith }) => {
+  return async (request, context, { connection, endWith, onSlowConsumer }) => {
     const { document } = request;
     const operation = getOperationAST(document, request.operationName ?? undefined);
     if (operation?.operation === 'subscription') {
       let release: () => void;
       try {
+        await hooks.admit?.(request, context);
         release = limits.open(connection, context.identity.userId);
       } catch (error) {
-        return { errors: [toGraphQLError(error as AppError)] };
+        if (error instanceof AppError) return { errors: [toGraphQLError(error)] };
+        if (error instanceof GraphQLError) return { errors: [error] };
+        throw error;
       }
       return releasingOnEnd(
         executor.subscribe({
@@ -91,8 +122,10 @@ export function createOperationRouter(
           variables: request.variables,
           context,
           endWith,
+          onOverflow: onSlowConsumer,
         }),
         release,
+        hooks.observe?.(request, context),
       );
     }
     const response = await apollo.executeOperation(

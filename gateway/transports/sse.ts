@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import type { ExecutionArgs, GraphQLSchema } from 'graphql';
 import { createHandler } from 'graphql-sse/lib/use/express';
 import { AppError, HTTP_STATUS } from '../../common/errors';
@@ -19,6 +19,7 @@ interface OperationValue {
   request: ParsedStreamingRequest;
   session?: SessionWatch;
   connection: object;
+  response: Response;
 }
 
 const refusal = (error: AppError) =>
@@ -37,8 +38,12 @@ const refusal = (error: AppError) =>
  */
 export function sseHandler(options: SseTransportOptions): RequestHandler {
   const run = (args: ExecutionArgs) => {
-    const { context, request, session, connection } = args.contextValue as OperationValue;
-    return options.route(request, context, { connection, endWith: session?.ended });
+    const { context, request, session, connection, response } = args.contextValue as OperationValue;
+    return options.route(request, context, {
+      connection,
+      endWith: session?.ended,
+      onSlowConsumer: () => response.destroy(),
+    });
   };
   const handler = createHandler<OperationValue & Record<PropertyKey, unknown>>({
     onSubscribe: async (req, params) => {
@@ -64,6 +69,7 @@ export function sseHandler(options: SseTransportOptions): RequestHandler {
         request: parsed,
         session: options.watchSession?.(context),
         connection: raw,
+        response: req.context.res,
       };
       return {
         schema: options.schema(),

@@ -13,6 +13,9 @@ export const GatewayCloseCode = {
   SlowConsumer: 4413,
 } as const;
 
+const closeSlowConsumer = (socket: WebSocket) =>
+  socket.close(GatewayCloseCode.SlowConsumer, 'Slow consumer: too much unread data');
+
 export interface WebSocketTransportOptions {
   httpServer: Server;
   path: string;
@@ -52,7 +55,11 @@ export function serveWebSocket(options: WebSocketTransportOptions): { dispose: (
   const run = (args: ExecutionArgs) => {
     const { context, request, connection } = args.contextValue as OperationValue;
     const extra = (connection as Context<Record<string, unknown>, ConnectionExtra>).extra;
-    return options.route(request, context, { connection, endWith: extra.session?.ended });
+    return options.route(request, context, {
+      connection,
+      endWith: extra.session?.ended,
+      onSlowConsumer: () => closeSlowConsumer(extra.socket),
+    });
   };
   const server = useServer<Record<string, unknown>, ConnectionExtra>(
     {
@@ -91,9 +98,7 @@ export function serveWebSocket(options: WebSocketTransportOptions): { dispose: (
       execute: run,
       subscribe: run,
       onNext: (ctx) => {
-        if (ctx.extra.socket.bufferedAmount > options.maxBufferedBytes) {
-          ctx.extra.socket.close(GatewayCloseCode.SlowConsumer, 'Slow consumer: send buffer limit exceeded');
-        }
+        if (ctx.extra.socket.bufferedAmount > options.maxBufferedBytes) closeSlowConsumer(ctx.extra.socket);
       },
       onClose: (ctx) => {
         ctx.extra.session?.stop();

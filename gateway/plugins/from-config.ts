@@ -1,0 +1,46 @@
+import { isAbsolute, join } from 'node:path';
+import { projectRoot } from '../../common/paths';
+import { type GatewayConfig, introspectionEnabled } from '../config';
+import { playgroundEnabled, usePlayground } from '../playground';
+import type { EdgeFeatures } from './index';
+import { loadSafelist } from './persisted-queries';
+
+const fromProjectRoot = (path: string) => (isAbsolute(path) ? path : join(projectRoot(), path));
+
+/** The edge's features as the environment configures them (docs/gateway.md lists each variable). */
+export function edgeFeaturesFrom(config: GatewayConfig): EdgeFeatures {
+  return {
+    tracing: config.TRACING_ENABLED && {
+      serviceName: config.OTEL_SERVICE_NAME,
+      otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+    },
+    httpSecurity: { corsOrigins: config.CORS_ORIGINS },
+    requestBody: { maxBytes: config.MAX_BODY_BYTES, maxBatchSize: config.MAX_BATCH_SIZE },
+    persistedQueries:
+      config.PERSISTED_QUERIES === 'off'
+        ? false
+        : config.PERSISTED_QUERIES === 'safelist'
+          ? { safelist: loadSafelist(fromProjectRoot(config.PERSISTED_QUERIES_MANIFEST as string)) }
+          : { ttlSeconds: config.APQ_TTL_SECONDS },
+    operationLimits: {
+      maxDepth: config.MAX_DEPTH,
+      maxAliases: config.MAX_ALIASES,
+      maxRootFields: config.MAX_ROOT_FIELDS,
+      maxTokens: config.MAX_TOKENS,
+      maxCost: config.MAX_COST,
+      listSizeCap: config.COST_LIST_SIZE_CAP,
+      introspection: introspectionEnabled(config),
+    },
+    rateLimit: config.RATE_LIMIT_ENABLED && {
+      budgets: {
+        operations: config.RATE_LIMIT_OPERATIONS,
+        chatSends: config.RATE_LIMIT_CHAT_SENDS,
+        authAttempts: config.RATE_LIMIT_AUTH_ATTEMPTS,
+        subscriptions: config.RATE_LIMIT_SUBSCRIPTIONS,
+      },
+    },
+    metrics: config.METRICS_ENABLED,
+    accessLog: config.ACCESS_LOG_ENABLED,
+    playground: usePlayground(playgroundEnabled(config)),
+  };
+}

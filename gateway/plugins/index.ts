@@ -1,0 +1,162 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
+import type { GraphQLSchema } from 'graphql';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../common/logger';
+import type { GatewayContext } from '../context';
+import type { SubscriptionHooks, SubscriptionObserver } from '../transports/operation-router';
+import { useAccessLog } from './access-log';
+import { useErrorMasking } from './error-masking';
+import { DEFAULT_HTTP_SECURITY, type HttpSecurityOptions, useHttpSecurity } from './http-security';
+import { DEFAULT_METRICS, type MetricsOptions, useMetrics } from './metrics';
+import {
+  DEFAULT_OPERATION_LIMITS,
+  type OperationLimitsOptions,
+  useOperationLimits,
+} from './operation-limits';
+import { DEFAULT_APQ_TTL_SECONDS, type Safelist, usePersistedQueries } from './persisted-queries';
+import {
+  type ApolloSettings,
+  type GatewayPlugin,
+  optionsOf,
+  type SubgraphFetch,
+  type Toggle,
+} from './plugin';
+import { type Budget, type BudgetLimit, DEFAULT_RATE_LIMIT_BUDGETS, useRateLimit } from './rate-limit';
+import { DEFAULT_REQUEST_BODY, type RequestBodyOptions, useRequestBody } from './request-body';
+import { useRequestId } from './request-id';
+import { DEFAULT_TRACING, type TracingOptions, useTracing } from './tracing';
+
+/** What the edge plugins need from the gateway around them. */
+export interface EdgeDependencies {
+  logger: Logger;
+  /** The gateway's Redis (rate limits, the APQ cache). */
+  redis: Redis;
+  /** The current API schema. */
+  schema: () => GraphQLSchema;
+  subgraphs: readonly string[];
+  upstreamSubscriptions: (subgraph: string) => number;
+}
+
+/** Each feature of the edge: off, on with its defaults, or on with options over them. */
+export interface EdgeFeatures {
+  tracing?: Toggle<Partial<TracingOptions>>;
+  httpSecurity?: Toggle<Partial<HttpSecurityOptions>>;
+  requestBody?: Partial<RequestBodyOptions>;
+  persistedQueries?: Toggle<{ ttlSeconds?: number } | { safelist: Safelist }>;
+  operationLimits?: Toggle<Partial<Omit<OperationLimitsOptions, 'schema'>>>;
+  rateLimit?: Toggle<{ budgets?: Partial<Record<Budget, BudgetLimit>> }>;
+  metrics?: Toggle<Partial<Pick<MetricsOptions, 'path' | 'maxOperationNames' | 'processMetrics'>>>;
+  accessLog?: boolean;
+  /** The GraphiQL playground (gateway/playground): routes of its own, placed after the edge's plugins. */
+  playground?: GatewayPlugin;
+}
+
+/**
+ * The one place the order of the gateway's plugins is decided. Express runs their middleware
+ * in this order, Apollo calls their hooks in it, and on the subscription path each `admit` runs
+ * in it and each observer sees the results of the one before.
+ */
+export function gatewayPlugins(deps: EdgeDependencies, features: EdgeFeatures): GatewayPlugin[] {
+  const tracing = optionsOf(features.tracing, DEFAULT_TRACING);
+  const httpSecurity = optionsOf(features.httpSecurity, DEFAULT_HTTP_SECURITY);
+  const persisted = features.persistedQueries === true ? {} : features.persistedQueries || undefined;
+  const limits = optionsOf(features.operationLimits, DEFAULT_OPERATION_LIMITS);
+  const rateLimit = optionsOf<{ budgets?: Partial<Record<Budget, BudgetLimit>> }>(features.rateLimit, {});
+  const metricsOptions = optionsOf(features.metrics, DEFAULT_METRICS);
+  const metrics = metricsOptions
+    ? useMetrics({
+        ...metricsOptions,
+        schema: deps.schema,
+        subgraphs: deps.subgraphs,
+        upstreamSubscriptions: deps.upstreamSubscriptions,
+      })
+    : undefined;
+  const plugins: (GatewayPlugin | undefined)[] = [
+    // The caller's trace context around everything after it.
+    tracing && useTracing(tracing),
+    // Preflights are answered, and headers set, before any work is done.
+    httpSecurity && useHttpSecurity(httpSecurity),
+    // An id before anything can fail and need to report it.
+    useRequestId(),
+    // The body is bounded and parsed before anything reads it.
+    useRequestBody({ ...DEFAULT_REQUEST_BODY, ...features.requestBody }),
+    // Before the observers, so that they see what the client sees.
+    useErrorMasking(),
+    // A hash becomes its document; the safelist refuses before any limit is measured.
+    persisted &&
+      usePersistedQueries(
+        'safelist' in persisted
+          ? { mode: 'safelist', safelist: persisted.safelist }
+          : { mode: 'apq', redis: deps.redis, ttlSeconds: persisted.ttlSeconds ?? DEFAULT_APQ_TTL_SECONDS },
+      ),
+    // Its token refusal rewrites the response before the observers read it.
+    limits && useOperationLimits({ ...limits, schema: deps.schema }),
+    rateLimit &&
+      useRateLimit({
+        redis: deps.redis,
+        keyPrefix: 'rate-limit:',
+        budgets: { ...DEFAULT_RATE_LIMIT_BUDGETS, ...rateLimit.budgets },
+        onRefused: metrics?.countRateLimitRefusal,
+      }),
+    // Observers last: they record the final outcome.
+    metrics,
+    features.accessLog === false ? undefined : useAccessLog({ logger: deps.logger }),
+    features.playground,
+  ];
+  return plugins.filter((plugin): plugin is GatewayPlugin => plugin !== undefined);
+}
+
+/** The plugins' parts, each where the gateway runs it. */
+export interface Edge {
+  everyRequest: RequestHandler[];
+  routes: (app: Express) => void;
+  graphqlRequest: (RequestHandler | ErrorRequestHandler)[];
+  apolloPlugins: ApolloServerPlugin<GatewayContext>[];
+  apolloSettings: ApolloSettings;
+  subscriptions: SubscriptionHooks;
+  subgraphFetch: (fetch: SubgraphFetch) => void;
+  stop: () => Promise<void>;
+}
+
+const present = <T>(values: (T | undefined)[]): T[] =>
+  values.filter((value): value is T => value !== undefined);
+
+/** Splits ordered plugins into their parts; two plugins setting the same Apollo setting is a bug. */
+export function composePlugins(plugins: readonly GatewayPlugin[]): Edge {
+  const apolloSettings: Record<string, unknown> = {};
+  for (const plugin of plugins) {
+    for (const [key, value] of Object.entries(plugin.apolloSettings ?? {})) {
+      if (key in apolloSettings)
+        throw new Error(`Two gateway plugins set Apollo's ${key} (${plugin.name} and another)`);
+      apolloSettings[key] = value;
+    }
+  }
+  const admits = present(plugins.map((plugin) => plugin.subscriptions?.admit));
+  const observes = present(plugins.map((plugin) => plugin.subscriptions?.observe));
+  const fetchObservers = present(plugins.map((plugin) => plugin.subgraphFetch));
+  return {
+    everyRequest: present(plugins.map((plugin) => plugin.everyRequest)),
+    routes: (app) => plugins.forEach((plugin) => plugin.routes?.(app)),
+    graphqlRequest: plugins.flatMap((plugin) => plugin.graphqlRequest ?? []),
+    apolloPlugins: present(plugins.map((plugin) => plugin.apollo)),
+    apolloSettings: apolloSettings as ApolloSettings,
+    subscriptions: {
+      admit: async (request, context) => {
+        for (const admit of admits) await admit(request, context);
+      },
+      observe: (request, context): SubscriptionObserver => {
+        const observers = observes.map((observe) => observe(request, context));
+        return {
+          result: (result) =>
+            observers.reduce((current, observer) => observer.result?.(current) ?? current, result),
+          end: () => observers.forEach((observer) => observer.end?.()),
+        };
+      },
+    },
+    subgraphFetch: (fetch) => fetchObservers.forEach((observe) => observe(fetch)),
+    stop: async () => {
+      for (const plugin of [...plugins].reverse()) await plugin.stop?.();
+    },
+  };
+}

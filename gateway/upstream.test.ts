@@ -1,0 +1,178 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { IDENTITY_HEADER, verifyIdentity } from '../common/identity';
+import { REQUEST_ID_HEADER } from '../common/request-id';
+import { testServers, TEST_IDENTITY_SECRET } from '../common/testing/env';
+import { errorCodes, postGraphQL } from '../common/testing/graphql-client';
+import { captureLogs } from '../common/testing/logger';
+import { testNamespace } from '../common/testing/namespace';
+import { freePort } from '../common/testing/ports';
+import { deleteRedisKeys } from '../common/testing/cleanup';
+import { type RunningGateway, startGateway } from './app';
+import { loadGatewayConfig } from './config';
+
+/** What the stub subgraph answers to the next request, and what it received. */
+interface Stub {
+  answer: { status: number; body: unknown } | 'never';
+  received: IncomingHttpHeaders[];
+}
+
+/** A stand-in for the auth subgraph that records each request's headers and answers as told. */
+async function startStubSubgraph(stub: Stub): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    stub.received.push(req.headers);
+    req.resume();
+    req.on('end', () => {
+      if (stub.answer === 'never') return;
+      res.writeHead(stub.answer.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(stub.answer.body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, server };
+}
+
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
+
+describe('what reaches a subgraph, and what comes back from one', () => {
+  const stub: Stub = { answer: { status: 200, body: { data: { me: { id: 'u-1' } } } }, received: [] };
+  const logs = captureLogs('gateway', 'info');
+  const namespace = testNamespace('upstream');
+  let subgraph: { url: string; server: Server };
+  let gateway: RunningGateway;
+
+  beforeAll(async () => {
+    subgraph = await startStubSubgraph(stub);
+    const nowhere = `http://127.0.0.1:${await freePort()}/graphql`;
+    gateway = await startGateway(
+      loadGatewayConfig({
+        NODE_ENV: 'test',
+        IDENTITY_SECRET: TEST_IDENTITY_SECRET,
+        REDIS_URL: testServers().redisUrl,
+        REDIS_KEY_PREFIX: `${namespace}:gateway:`,
+        SESSION_REVOCATION_PREFIX: `${namespace}:revoked-session:`,
+        GATEWAY_PORT: '0',
+        AUTH_URL: subgraph.url,
+        CONVERSATION_URL: nowhere,
+        CHAT_URL: nowhere,
+        SUBGRAPH_TIMEOUT_MS: '500',
+      }),
+      logs.logger,
+    );
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    subgraph?.server.closeAllConnections();
+    await new Promise((resolve) => subgraph?.server.close(resolve));
+    await deleteRedisKeys(testServers().redisUrl, `${namespace}:`);
+  });
+  beforeEach(() => {
+    stub.answer = { status: 200, body: { data: { me: { id: 'u-1' } } } };
+    stub.received.length = 0;
+  });
+
+  it('sends the request id, the signed identity and the caller’s trace on to the subgraph', async () => {
+    const response = await postGraphQL(
+      gateway.url,
+      '{ me { id } }',
+      {},
+      {
+        [REQUEST_ID_HEADER]: 'req-upstream-1',
+        traceparent: TRACEPARENT,
+      },
+    );
+    expect(response.data).toEqual({ me: { id: 'u-1' } });
+    const [headers] = stub.received;
+    expect(headers[REQUEST_ID_HEADER]).toBe('req-upstream-1');
+    expect(verifyIdentity(headers[IDENTITY_HEADER] as string, TEST_IDENTITY_SECRET)).toMatchObject({
+      userId: null,
+      requestId: 'req-upstream-1',
+      issuer: 'gateway',
+    });
+    // Same trace; the parent is now the gateway's own fetch span, not the caller's.
+    const [version, traceId, parentId] = String(headers.traceparent).split('-');
+    expect({ version, traceId }).toEqual({ version: '00', traceId: TRACE_ID });
+    expect(parentId).toMatch(/^[0-9a-f]{16}$/);
+    expect(parentId).not.toBe('00f067aa0ba902b7');
+  });
+
+  it('starts a trace for a caller that sent none (unsampled, as no collector is configured)', async () => {
+    await postGraphQL(gateway.url, '{ me { id } }');
+    expect(stub.received[0].traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+  });
+
+  it('reuses its connection to the subgraph across requests', async () => {
+    await postGraphQL(gateway.url, '{ me { id } }');
+    await postGraphQL(gateway.url, '{ me { id } }');
+    expect(stub.received.map((headers) => headers.connection)).toEqual(['keep-alive', 'keep-alive']);
+  });
+
+  it('masks an unexpected subgraph error as INTERNAL with the request id, and logs the detail with it', async () => {
+    stub.answer = {
+      status: 200,
+      body: { data: null, errors: [{ message: 'relation "users" does not exist at db-7' }] },
+    };
+    const response = await postGraphQL(
+      gateway.url,
+      '{ me { id } }',
+      {},
+      { [REQUEST_ID_HEADER]: 'req-masked-1' },
+    );
+    expect(response.errors).toEqual([
+      expect.objectContaining({
+        message: 'Internal server error',
+        extensions: { code: 'INTERNAL', requestId: 'req-masked-1' },
+      }),
+    ]);
+    expect(JSON.stringify(response)).not.toContain('db-7');
+    const logged = logs.lines().find((line) => line.includes('db-7'));
+    expect(JSON.parse(logged ?? '{}')).toMatchObject({ requestId: 'req-masked-1', msg: 'unexpected error' });
+  });
+
+  it('passes a subgraph’s own coded error through unchanged', async () => {
+    stub.answer = {
+      status: 200,
+      body: { data: null, errors: [{ message: 'Sign in first', extensions: { code: 'UNAUTHENTICATED' } }] },
+    };
+    const response = await postGraphQL(gateway.url, '{ me { id } }');
+    expect(response.errors?.[0]).toMatchObject({
+      message: 'Sign in first',
+      extensions: { code: 'UNAUTHENTICATED' },
+    });
+  });
+
+  it('answers UPSTREAM_UNAVAILABLE, naming the subgraph, when it cannot be reached', async () => {
+    const response = await postGraphQL(gateway.url, '{ models { id } }');
+    expect(errorCodes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(response.errors?.[0].extensions?.dependency).toBe('chat');
+  });
+
+  it('gives up on a subgraph that does not answer within the timeout', async () => {
+    stub.answer = 'never';
+    const response = await postGraphQL(gateway.url, '{ me { id } }');
+    expect(errorCodes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(response.errors?.[0].extensions?.dependency).toBe('auth');
+  });
+
+  it('writes one access-log line per operation, without variables or tokens', async () => {
+    await postGraphQL(
+      gateway.url,
+      'query Me($hide: Boolean!) { me { id @skip(if: $hide) } }',
+      { hide: false, password: 'hunter2' },
+      { [REQUEST_ID_HEADER]: 'req-logged-1', authorization: '' },
+    );
+    const lines = logs.lines().filter((line) => line.includes('req-logged-1'));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({
+      msg: 'operation',
+      operationName: 'Me',
+      operationType: 'query',
+      status: 200,
+      outcome: 'ok',
+      userId: null,
+      durationMs: expect.any(Number),
+    });
+    expect(lines[0]).not.toContain('hunter2');
+  });
+});
