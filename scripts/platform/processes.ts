@@ -13,6 +13,8 @@ export interface SpawnLoggedOptions {
   /** The server's stdout and stderr are appended here, so its own messages survive for diagnosis. */
   logPath: string;
   cwd?: string;
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
   runAs?: RunAs;
   /** 'pipe' gives the child a stdin that closes when this process dies, however it dies. */
   stdin?: 'ignore' | 'pipe';
@@ -28,6 +30,7 @@ export function spawnLogged(command: string, args: string[], options: SpawnLogge
   try {
     return spawn(command, args, {
       cwd: options.cwd,
+      env: options.env && { ...process.env, ...options.env },
       stdio: [options.stdin ?? 'ignore', log, log],
       detached: true,
       uid: options.runAs?.uid,

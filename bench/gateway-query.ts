@@ -1,0 +1,183 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { IDENTITY_HEADER, type Identity, signIdentity } from '../common/identity';
+import { registerUser } from '../common/testing/auth';
+import { postGraphQL } from '../common/testing/graphql-client';
+import { formatTable, type LoadResult, type LoadTarget, measure } from './support/load';
+import { BenchServices } from './support/services';
+
+/*
+ * `npm run bench:gateway`: one realistic query that spans the three subgraphs (the caller, their
+ * 20 latest conversations each with its last message, and their usage), under the same load
+ * (autocannon, same connections and duration), against this gateway, Hive Gateway 2.15.1
+ * serving the same committed supergraph, and each subgraph directly with its part of the query
+ * (the fetches of the plan). Every server runs in a process of its own; the load comes from this
+ * one. Figures and what limited them: docs/gateway.md.
+ */
+
+const { values: args } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '20' },
+    duration: { type: 'string', default: '15' },
+    warmup: { type: 'string', default: '5' },
+    conversations: { type: 'string', default: '20' },
+    rounds: { type: 'string', default: '2' },
+  },
+});
+
+const QUERY = `query Dashboard {
+  me {
+    id
+    displayName
+    conversations(first: 20) { edges { node { id title messages(last: 1) { edges { node { content } } } } } }
+    usage { totalTokens dailyTokensRemaining today { totalTokens } }
+  }
+}`;
+const CONVERSATIONS_PART = `conversations(first: 20) { edges { node { id title messages(last: 1) { edges { node { content } } } } } }`;
+const ENTITIES = (fields: string) =>
+  `query($representations: [_Any!]!) { _entities(representations: $representations) { ... on User { ${fields} } } }`;
+
+/** A user with conversations, each with a message and its (offline) reply. */
+async function seed(url: string, conversations: number) {
+  const user = await registerUser({ gatewayUrl: url }, { displayName: 'Bench User' });
+  for (let i = 0; i < conversations; i++) {
+    const created = await postGraphQL<{ createConversation: { id: string } }>(
+      url,
+      'mutation($title: String) { createConversation(title: $title) { id } }',
+      { title: `Conversation ${i + 1}` },
+      user.headers,
+    );
+    const conversationId = created.data?.createConversation.id;
+    const sent = await postGraphQL(
+      url,
+      'mutation($input: SendMessageInput!) { sendMessage(input: $input) { __typename } }',
+      { input: { conversationId, content: `Question number ${i + 1}: what is the capital of France?` } },
+      user.headers,
+    );
+    if (!conversationId || sent.errors)
+      throw new Error(`seeding failed: ${JSON.stringify(created.errors ?? sent.errors)}`);
+  }
+  // No reply may still be written while the load runs.
+  for (let attempt = 0; ; attempt++) {
+    const status = await postGraphQL<{
+      me: { conversations: { edges: { node: { lastMessage: { status: string } | null } }[] } };
+    }>(
+      url,
+      '{ me { conversations(first: 50) { edges { node { lastMessage { status } } } } } }',
+      {},
+      user.headers,
+    );
+    const edges = status.data?.me.conversations.edges ?? [];
+    if (
+      edges.length === conversations &&
+      edges.every((edge) => edge.node.lastMessage?.status !== 'STREAMING')
+    )
+      break;
+    if (attempt > 300) throw new Error('the seeded replies did not finish');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return user;
+}
+
+/** Fails the run unless the target answers the query without errors (a fast error is no result). */
+async function checkAnswers(target: LoadTarget): Promise<unknown> {
+  const response = await fetch(target.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...target.headers?.() },
+    body: target.body,
+  });
+  const body = (await response.json()) as { data?: unknown; errors?: unknown };
+  if (!response.ok || body.errors)
+    throw new Error(`${target.name} answered ${response.status}: ${JSON.stringify(body)}`);
+  return body.data;
+}
+
+async function main(): Promise<void> {
+  const options = {
+    connections: Number(args.connections),
+    durationSeconds: Number(args.duration),
+    warmupSeconds: Number(args.warmup),
+  };
+  const workDir = await mkdtemp(join(tmpdir(), 'bench-gateway-'));
+  const services = new BenchServices(workDir);
+  try {
+    console.log('Starting the subgraphs and seeding data...');
+    const subgraphs = await services.startSubgraphs();
+    const user = await seed(subgraphs.seedUrl, Number(args.conversations));
+    const sessionId = JSON.parse(Buffer.from(user.accessToken.split('.')[1], 'base64url').toString())
+      .sid as string;
+    const identity: Identity = {
+      userId: user.id,
+      role: 'USER',
+      sessionId,
+      requestId: 'bench',
+      issuer: 'gateway',
+    };
+    const signed = () => ({ [IDENTITY_HEADER]: signIdentity(identity, subgraphs.env.IDENTITY_SECRET) });
+    const body = (query: string, variables: Record<string, unknown> = {}) =>
+      JSON.stringify({ query, variables });
+    const representations = { representations: [{ __typename: 'User', id: user.id }] };
+
+    console.log('Starting this gateway and Hive Gateway...');
+    const [ours, hive] = await Promise.all([
+      services.startOurGateway(subgraphs),
+      services.startHiveGateway(subgraphs, identity),
+    ]);
+    const gateways: LoadTarget[] = [
+      { name: 'this gateway', url: ours.url, body: body(QUERY), headers: () => user.headers },
+      { name: 'Hive Gateway 2.15.1', url: hive.url, body: body(QUERY) },
+    ];
+    const direct: LoadTarget[] = [
+      {
+        name: 'auth alone (me)',
+        url: subgraphs.subgraphs.auth,
+        body: body('{ me { id displayName } }'),
+        headers: signed,
+      },
+      {
+        name: 'conversation alone (_entities)',
+        url: subgraphs.subgraphs.conversation,
+        body: body(ENTITIES(CONVERSATIONS_PART), representations),
+        headers: signed,
+      },
+      {
+        name: 'chat alone (_entities)',
+        url: subgraphs.subgraphs.chat,
+        body: body(
+          ENTITIES('usage { totalTokens dailyTokensRemaining today { totalTokens } }'),
+          representations,
+        ),
+        headers: signed,
+      },
+    ];
+    const [ourAnswer, hiveAnswer] = await Promise.all(gateways.map(checkAnswers));
+    if (JSON.stringify(ourAnswer) !== JSON.stringify(hiveAnswer))
+      throw new Error('the two gateways answer differently');
+    await Promise.all(direct.map(checkAnswers));
+
+    console.log(
+      `Load: ${options.connections} connections, ${options.warmupSeconds}s warm-up then ${options.durationSeconds}s per target.`,
+    );
+    // Rounds alternate which gateway goes first, so that neither always meets a warmer machine.
+    const results: LoadResult[] = [];
+    for (let round = 1; round <= Number(args.rounds); round++) {
+      const order = round % 2 === 1 ? gateways : [...gateways].reverse();
+      for (const target of [...order, ...direct]) {
+        console.log(`  round ${round}: ${target.name}...`);
+        const result = await services.whileRunning(measure(target, options));
+        results.push({ ...result, name: `${target.name} (round ${round})` });
+      }
+    }
+    console.log(`\n${formatTable(results)}\n`);
+  } finally {
+    await services.stop();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

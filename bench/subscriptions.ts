@@ -1,0 +1,205 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { IDENTITY_HEADER, type Identity, signIdentity } from '../common/identity';
+import { registerUser } from '../common/testing/auth';
+import { PacedModel } from './support/paced-model';
+import { CpuWindow, watchMemory } from './support/process-usage';
+import { type BenchServer, BenchServices } from './support/services';
+import { formatStreamRow, STREAM_TABLE_HEADER } from './support/stream-report';
+import { runStreams, type StreamEndpoint, summarize } from './support/streams';
+
+/*
+ * `npm run bench:subscriptions`: N concurrent reply streams at a fixed token pace, followed
+ * through this gateway, through Hive Gateway 2.15.1 (same committed supergraph) and directly on
+ * the chat subgraph over graphql-ws (the baseline). For each: tokens delivered and lost, each
+ * token's latency, what the path adds to it (p50/p99), the gateway's CPU and memory, and the
+ * delivered throughput. Each server runs in a process of its own; the model stand-in and the
+ * subscribers run here.
+ *
+ * The chat subgraph streams from a paced model stand-in (support/paced-model.ts) that holds the
+ * N replies until every subscription is live, then sends them at once, each token's text being the
+ * time it was sent: latency is arrival minus that. What a gateway adds is measured per token too:
+ * every `--reference-every`-th stream is also followed directly on the chat subgraph in the same
+ * run, and each token's arrival through the gateway is compared with its arrival there (both
+ * copies leave the chat process's one Redis read together). Figures and method: docs/subscriptions.md.
+ */
+
+const { values: args } = parseArgs({
+  options: {
+    streams: { type: 'string', default: '100,1000' },
+    tokens: { type: 'string', default: '60' },
+    'interval-ms': { type: 'string', default: '50' },
+    'per-socket': { type: 'string', default: '10' },
+    'reference-every': { type: 'string', default: '5' },
+    'cross-streams': { type: 'string', default: '100' },
+    'start-concurrency': { type: 'string', default: '16' },
+  },
+});
+
+const CONTENT = 'How does a federated gateway stream the tokens of a reply to many clients at once?';
+
+const SEND = `mutation Send($input: SendMessageInput!) { sendMessage(input: $input) { generation { id } } }`;
+/** Chat's own fields: the subscription's primary fetch alone. */
+const TOKENS = `subscription Tokens($id: ID!) { generation(id: $id) { seq type delta } }`;
+/** Each event also needs an entity fetch from the conversation subgraph. */
+const WITH_TITLE = `subscription TokensWithTitle($id: ID!) {
+  generation(id: $id) { seq type delta message { conversation { title } } }
+}`;
+const WARM_UP_STREAMS = 20;
+
+interface Target {
+  name: string;
+  endpoint: StreamEndpoint;
+  /** The gateway's process; none when subscribing to the subgraph directly. */
+  server?: BenchServer;
+}
+
+async function main(): Promise<void> {
+  const tokens = Number(args.tokens);
+  const intervalMs = Number(args['interval-ms']);
+  const perSocket = Number(args['per-socket']);
+  const levels = (args.streams as string).split(',').map(Number);
+  const crossStreams = Number(args['cross-streams']);
+  const largest = Math.max(...levels, crossStreams, WARM_UP_STREAMS);
+  const workDir = await mkdtemp(join(tmpdir(), 'bench-subscriptions-'));
+  const services = new BenchServices(workDir);
+  const model = await PacedModel.start();
+  try {
+    console.log('Starting the subgraphs, this gateway and Hive Gateway...');
+    const subgraphs = await services.startSubgraphs({
+      LLM_PROVIDER: 'openai-compatible',
+      LLM_BASE_URL: model.url,
+      // Replies are held until every stream of a run has started (seconds, at 1,000 streams).
+      LLM_FIRST_TOKEN_TIMEOUT_MS: '600000',
+      // One user owns every stream (Hive Gateway signs one fixed identity), so its quotas go.
+      QUOTA_CONCURRENT_GENERATIONS: String(largest * 2),
+      QUOTA_DAILY_TOKENS: '1000000000',
+      // Not what is measured, and they load the two cores the gateways share: the prompt's recall
+      // (a Chroma search per reply) off, and content saved every 5 s rather than every second.
+      RECALL_ENABLED: 'false',
+      CHECKPOINT_INTERVAL_MS: '5000',
+      GENERATION_LEASE_MS: '30000',
+      // The runs outlast the default 15 minutes, and every run connects with the same token.
+      ACCESS_TOKEN_TTL_SECONDS: '86400',
+    });
+    const user = await registerUser({ gatewayUrl: subgraphs.seedUrl }, { displayName: 'Bench User' });
+    const identity: Identity = {
+      userId: user.id,
+      role: 'USER',
+      sessionId: JSON.parse(Buffer.from(user.accessToken.split('.')[1], 'base64url').toString()).sid,
+      requestId: 'bench-subscriptions',
+      issuer: 'gateway',
+    };
+    const signed = () => signIdentity(identity, subgraphs.env.IDENTITY_SECRET);
+    const [ours, hive] = await Promise.all([
+      services.startOurGateway(subgraphs, {
+        SUBSCRIPTIONS_PER_CONNECTION: String(perSocket),
+        SUBSCRIPTIONS_PER_USER: String(largest * 2),
+      }),
+      services.startHiveGateway(subgraphs, identity),
+    ]);
+    const direct: StreamEndpoint = {
+      url: subgraphs.subgraphs.chat,
+      extensions: () => ({ [IDENTITY_HEADER]: signed() }),
+    };
+    const targets: Target[] = [
+      { name: 'chat subgraph, direct', endpoint: direct },
+      {
+        name: 'this gateway',
+        endpoint: { url: ours.url, connectionParams: { authorization: `Bearer ${user.accessToken}` } },
+        server: ours,
+      },
+      { name: 'Hive Gateway 2.15.1', endpoint: { url: hive.url }, server: hive },
+    ];
+
+    // sendMessage goes to the chat subgraph itself, so the gateway under test carries only the streams.
+    const startGeneration = async (): Promise<string> => {
+      const response = await fetch(subgraphs.subgraphs.chat, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: signed() },
+        body: JSON.stringify({ query: SEND, variables: { input: { content: CONTENT } } }),
+      });
+      const body = (await response.json()) as {
+        data?: { sendMessage: { generation: { id: string } } };
+        errors?: unknown;
+      };
+      if (!body.data) throw new Error(`sendMessage failed: ${JSON.stringify(body.errors)}`);
+      return body.data.sendMessage.generation.id;
+    };
+    /** One run; `onTokens` runs as the tokens begin to flow, every subscription being live. */
+    const run = (target: Target, streams: number, query: string, onTokens = () => undefined as void) =>
+      services.whileRunning(
+        runStreams({
+          target: target.endpoint,
+          reference: direct,
+          streams,
+          perSocket,
+          referenceEvery: Number(args['reference-every']),
+          query,
+          referenceQuery: TOKENS,
+          startGeneration,
+          startConcurrency: Number(args['start-concurrency']),
+          beforeTokens: async () => {
+            await model.waitForStreams(streams);
+            onTokens();
+            model.release({ tokens, intervalMs });
+          },
+          // Starting takes about 40 ms a stream (sendMessage); then the reply; then a wide margin.
+          timeoutMs: streams * 200 + tokens * intervalMs * 10 + 30_000,
+        }),
+      );
+
+    /**
+     * CPU is counted while the tokens flow (the streams are set up before, one sendMessage at a
+     * time); memory from before the subscriptions open to its peak.
+     */
+    const measure = async (target: Target, streams: number, query: string, selection: string) => {
+      const memory = target.server && watchMemory(target.server.pid);
+      const window = new CpuWindow([subgraphs.pid, ...(target.server ? [target.server.pid] : [])]);
+      const result = await run(target, streams, query, () => window.begin());
+      const used = window.end();
+      const [subgraphsCpu, gatewayCpu] = used.cpuSeconds;
+      console.log(
+        formatStreamRow({
+          target: target.name,
+          selection,
+          streams,
+          tokensPerSecondEach: 1000 / intervalMs,
+          summary: summarize(result, tokens),
+          cpu: {
+            seconds: used.seconds,
+            subgraphs: subgraphsCpu,
+            bench: used.ownCpuSeconds,
+            gateway: gatewayCpu,
+          },
+          gatewayMemory: memory?.stop(),
+          load: loadavg()[0],
+        }),
+      );
+    };
+
+    // Every path warmed up (JIT, plan caches, upstream sockets) before anything is measured.
+    for (const target of targets) await run(target, WARM_UP_STREAMS, TOKENS);
+    console.log(
+      `\n${tokens} tokens per reply, one every ${intervalMs} ms; ${perSocket} subscriptions per client WebSocket; every ${args['reference-every']}th stream also followed directly; Node ${process.version}; load ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}\n`,
+    );
+    console.log(STREAM_TABLE_HEADER);
+    for (const streams of levels)
+      for (const target of targets) await measure(target, streams, TOKENS, 'seq type delta');
+    for (const target of targets.filter((t) => t.server))
+      await measure(target, crossStreams, WITH_TITLE, '+ message { conversation { title } }');
+  } finally {
+    await services.stop();
+    await model.close();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
