@@ -294,6 +294,7 @@ describe('subscription lifecycle through the gateway', () => {
         OFFLINE_TOKEN_INTERVAL_MS: '200',
         SESSION_WATCH_INTERVAL_MS: '50',
         SUBSCRIPTIONS_PER_CONNECTION: '2',
+        SUBSCRIPTIONS_PER_USER: '3',
         QUOTA_CONCURRENT_GENERATIONS: '10',
       },
     });
@@ -353,5 +354,31 @@ describe('subscription lifecycle through the gateway', () => {
     expect((await third.next()).done).toBe(true);
     expect((await open[0].next()).done).toBe(false);
     await Promise.all(open.map((iterator) => iterator.return?.()));
+  });
+
+  it('refuses a subscription past the per-user limit on any connection, and frees a slot on unsubscribe', async () => {
+    const user = await registerUser(platform);
+    const [first, second] = [connect(user.accessToken), connect(user.accessToken)];
+    const id = await startReply(user.accessToken);
+    const open = [first, first, second].map((client) => client.iterate({ query: TOKENS, variables: { id } }));
+    await Promise.all(open.map((iterator) => iterator.next()));
+
+    const fourth = second.iterate({ query: TOKENS, variables: { id } });
+    expect((await fourth.next()).value?.errors?.[0]).toMatchObject({
+      extensions: { code: 'QUOTA_EXCEEDED', limit: 'subscriptionsPerUser' },
+    });
+    // Another user is not affected by this one's subscriptions.
+    const other = await registerUser(platform);
+    const theirs = connect(other.accessToken).iterate({
+      query: TOKENS,
+      variables: { id: await startReply(other.accessToken) },
+    });
+    expect((await theirs.next()).value?.data).toMatchObject({ generation: { type: 'START' } });
+
+    // On the same connection, so that the server hears the unsubscribe first.
+    await open[0].return?.();
+    const again = first.iterate({ query: TOKENS, variables: { id } });
+    expect((await again.next()).value?.data).toMatchObject({ generation: { seq: 1 } });
+    await Promise.all([...open, again, theirs].map((iterator) => iterator.return?.()));
   });
 });
