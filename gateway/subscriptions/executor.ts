@@ -177,9 +177,23 @@ export class SubscriptionExecutor {
     type Step =
       | { kind: 'event'; result: IteratorResult<FormattedExecutionResult> }
       | { kind: 'ended'; error: GraphQLError };
-    const ended: Promise<Step> = request.endWith
-      ? request.endWith.then((error) => ({ kind: 'ended', error }))
-      : new Promise(() => undefined);
+    // One reaction on `endWith` for the whole subscription: racing it afresh for every event would
+    // leave a reaction per event on a promise that may never settle.
+    let endedWith: GraphQLError | undefined;
+    let wake: ((step: Step) => void) | undefined;
+    void request.endWith?.then((error) => {
+      endedWith = error;
+      wake?.({ kind: 'ended', error });
+    });
+    const nextStep = (): Promise<Step> => {
+      if (endedWith) return Promise.resolve({ kind: 'ended', error: endedWith });
+      return new Promise<Step>((resolve, reject) => {
+        wake = resolve;
+        upstream.next().then((result) => resolve({ kind: 'event', result }), reject);
+      }).finally(() => {
+        wake = undefined;
+      });
+    };
     let finished = false;
     const finish = (): IteratorResult<ExecutionResult> => {
       finished = true;
@@ -191,10 +205,7 @@ export class SubscriptionExecutor {
       next: async () => {
         if (finished) return finish();
         try {
-          const step = await Promise.race([
-            upstream.next().then((result): Step => ({ kind: 'event', result })),
-            ended,
-          ]);
+          const step = await nextStep();
           if (step.kind === 'ended') {
             finished = true;
             await upstream.return?.();
