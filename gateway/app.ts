@@ -16,6 +16,7 @@ import { platformHealth } from './health';
 import { composePlugins, gatewayPlugins } from './plugins';
 import { edgeFeaturesFrom } from './plugins/from-config';
 import { requestIdOf } from './plugins/request-id';
+import { traceHeadersOf } from './plugins/tracing';
 import { SignedDataSource } from './signed-data-source';
 import { SubscriptionExecutor } from './subscriptions/executor';
 import { SubscriptionLimits } from './subscriptions/limits';
@@ -95,6 +96,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       requestId: id,
       identity: await authentication.identify(input, id),
       logger: logger.child({ requestId: id }),
+      traceHeaders: input.traceHeaders,
     };
   };
 
@@ -173,6 +175,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
           ip: req.socket.remoteAddress,
           forwardedFor: req.headers['x-forwarded-for'],
           userAgent: req.headers['user-agent'],
+          traceHeaders: traceHeadersOf(req.headers),
         }).catch((error: unknown) => {
           throw contextRefusal(error, requestId);
         });

@@ -1,6 +1,7 @@
 import type { GraphQLError } from 'graphql';
 import type { Identity } from '../common/identity';
 import type { Logger } from '../common/logger';
+import type { TraceHeaders } from './plugins/tracing';
 
 /** Per-request state of the gateway, handed to every subgraph fetch of the request. */
 export interface GatewayContext {
@@ -8,6 +9,8 @@ export interface GatewayContext {
   /** Who the caller is, as verified by the gateway; anonymous callers have a null userId. */
   identity: Identity;
   logger: Logger;
+  /** The caller's trace, continued in every subgraph request (gateway/plugins/tracing.ts). */
+  traceHeaders?: TraceHeaders;
 }
 
 /** What a transport knows of a caller when it asks for a context. */
@@ -19,6 +22,7 @@ export interface ContextInput {
   ip?: string;
   forwardedFor?: string | string[];
   userAgent?: string;
+  traceHeaders?: TraceHeaders;
 }
 
 /** Verifies the caller and builds the request context; rejects when it cannot verify. */

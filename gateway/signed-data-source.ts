@@ -1,5 +1,5 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { context as traceContext, propagation } from '@opentelemetry/api';
+import { propagation } from '@opentelemetry/api';
 import { GraphQLError } from 'graphql';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -8,6 +8,7 @@ import { IDENTITY_HEADER, signIdentity, type Identity } from '../common/identity
 import { REQUEST_ID_HEADER } from '../common/request-id';
 import type { GatewayContext } from './context';
 import type { SubgraphFetch } from './plugins/plugin';
+import { outgoingTraceContext } from './plugins/tracing';
 
 /** Used for the gateway's own calls that belong to no client request (composition in development). */
 const gatewayIdentity = (): Identity => ({
@@ -69,13 +70,12 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
-    const identity = (context as Partial<GatewayContext>).identity ?? gatewayIdentity();
+    const { identity = gatewayIdentity(), traceHeaders } = context as Partial<GatewayContext>;
     const headers = request.http?.headers;
     if (!headers) return;
     headers.set(IDENTITY_HEADER, signIdentity(identity, this.identitySecret));
     headers.set(REQUEST_ID_HEADER, identity.requestId);
-    // The active span here is @apollo/gateway's fetch span, so the subgraph's work nests under it.
-    propagation.inject(traceContext.active(), headers, {
+    propagation.inject(outgoingTraceContext(traceHeaders), headers, {
       set: (carrier, key, value) => carrier.set(key, value),
     });
   }

@@ -1,36 +1,17 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { IDENTITY_HEADER, verifyIdentity } from '../common/identity';
 import { REQUEST_ID_HEADER } from '../common/request-id';
 import { testServers, TEST_IDENTITY_SECRET } from '../common/testing/env';
 import { errorCodes, postGraphQL } from '../common/testing/graphql-client';
 import { captureLogs } from '../common/testing/logger';
 import { testNamespace } from '../common/testing/namespace';
-import { freePort } from '../common/testing/ports';
 import { deleteRedisKeys } from '../common/testing/cleanup';
-import { type RunningGateway, startGateway } from './app';
-import { loadGatewayConfig } from './config';
-
-/** What the stub subgraph answers to the next request, and what it received. */
-interface Stub {
-  answer: { status: number; body: unknown } | 'never';
-  received: IncomingHttpHeaders[];
-}
-
-/** A stand-in for the auth subgraph that records each request's headers and answers as told. */
-async function startStubSubgraph(stub: Stub): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
-    stub.received.push(req.headers);
-    req.resume();
-    req.on('end', () => {
-      if (stub.answer === 'never') return;
-      res.writeHead(stub.answer.status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(stub.answer.body));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, server };
-}
+import type { RunningGateway } from './app';
+import {
+  type Stub,
+  type StubSubgraph,
+  startGatewayInFront,
+  startStubSubgraph,
+} from './testing/stub-subgraph';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
@@ -39,32 +20,16 @@ describe('what reaches a subgraph, and what comes back from one', () => {
   const stub: Stub = { answer: { status: 200, body: { data: { me: { id: 'u-1' } } } }, received: [] };
   const logs = captureLogs('gateway', 'info');
   const namespace = testNamespace('upstream');
-  let subgraph: { url: string; server: Server };
+  let subgraph: StubSubgraph;
   let gateway: RunningGateway;
 
   beforeAll(async () => {
     subgraph = await startStubSubgraph(stub);
-    const nowhere = `http://127.0.0.1:${await freePort()}/graphql`;
-    gateway = await startGateway(
-      loadGatewayConfig({
-        NODE_ENV: 'test',
-        IDENTITY_SECRET: TEST_IDENTITY_SECRET,
-        REDIS_URL: testServers().redisUrl,
-        REDIS_KEY_PREFIX: `${namespace}:gateway:`,
-        SESSION_REVOCATION_PREFIX: `${namespace}:revoked-session:`,
-        GATEWAY_PORT: '0',
-        AUTH_URL: subgraph.url,
-        CONVERSATION_URL: nowhere,
-        CHAT_URL: nowhere,
-        SUBGRAPH_TIMEOUT_MS: '500',
-      }),
-      logs.logger,
-    );
+    gateway = await startGatewayInFront(subgraph.url, namespace, logs.logger, { SUBGRAPH_TIMEOUT_MS: '500' });
   });
   afterAll(async () => {
     await gateway?.stop();
-    subgraph?.server.closeAllConnections();
-    await new Promise((resolve) => subgraph?.server.close(resolve));
+    await subgraph?.close();
     await deleteRedisKeys(testServers().redisUrl, `${namespace}:`);
   });
   beforeEach(() => {
@@ -90,7 +55,7 @@ describe('what reaches a subgraph, and what comes back from one', () => {
       requestId: 'req-upstream-1',
       issuer: 'gateway',
     });
-    // Same trace; the parent is now the gateway's own fetch span, not the caller's.
+    // Same trace; the parent is a span of the gateway's own, not the caller's.
     const [version, traceId, parentId] = String(headers.traceparent).split('-');
     expect({ version, traceId }).toEqual({ version: '00', traceId: TRACE_ID });
     expect(parentId).toMatch(/^[0-9a-f]{16}$/);

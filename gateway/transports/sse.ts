@@ -3,6 +3,7 @@ import type { ExecutionArgs, GraphQLSchema } from 'graphql';
 import { createHandler } from 'graphql-sse/lib/use/express';
 import { AppError, HTTP_STATUS } from '../../common/errors';
 import type { ContextFactory, GatewayContext, SessionWatch } from '../context';
+import { traceHeadersOf } from '../plugins/tracing';
 import { type OperationRouter, type ParsedStreamingRequest, parseStreamingRequest } from './operation-router';
 
 export interface SseTransportOptions {
@@ -56,6 +57,7 @@ export function sseHandler(options: SseTransportOptions): RequestHandler {
           ip: raw.socket.remoteAddress,
           forwardedFor: raw.headers['x-forwarded-for'],
           userAgent: raw.headers['user-agent'],
+          traceHeaders: traceHeadersOf(raw.headers),
         });
       } catch (error) {
         return error instanceof AppError

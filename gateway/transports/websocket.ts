@@ -5,6 +5,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../../common/logger';
 import type { ContextFactory, GatewayContext, SessionWatch } from '../context';
+import { traceHeadersOf } from '../plugins/tracing';
 import { type OperationRouter, type ParsedStreamingRequest, parseStreamingRequest } from './operation-router';
 
 /** Close codes this gateway adds to graphql-ws's own (docs/protocol.md). */
@@ -71,6 +72,7 @@ export function serveWebSocket(options: WebSocketTransportOptions): { dispose: (
             ip: ctx.extra.request.socket.remoteAddress,
             forwardedFor: ctx.extra.request.headers['x-forwarded-for'],
             userAgent: ctx.extra.request.headers['user-agent'],
+            traceHeaders: traceHeadersOf(ctx.extra.request.headers),
           });
         } catch (error) {
           options.logger.info({ err: (error as Error).message }, 'websocket connection refused');

@@ -1,0 +1,75 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../../common/logger';
+import { testServers, TEST_IDENTITY_SECRET } from '../../common/testing/env';
+import { freePort } from '../../common/testing/ports';
+import { type RunningGateway, startGateway } from '../app';
+import { loadGatewayConfig } from '../config';
+
+/** What the stub subgraph answers to the next request, and what it received. */
+export interface Stub {
+  answer: { status: number; body: unknown } | 'never';
+  received: IncomingHttpHeaders[];
+}
+
+export interface StubSubgraph {
+  url: string;
+  server: Server;
+  close: () => Promise<void>;
+}
+
+/** A stand-in for the auth subgraph that records each request's headers and answers as told. */
+export async function startStubSubgraph(stub: Stub): Promise<StubSubgraph> {
+  const server = createServer((req, res) => {
+    stub.received.push(req.headers);
+    req.resume();
+    req.on('end', () => {
+      if (stub.answer === 'never') return;
+      res.writeHead(stub.answer.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(stub.answer.body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
+    server,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/**
+ * The settings of a gateway whose auth subgraph is `authUrl` (the other subgraphs are
+ * unreachable), its Redis keys under `namespace`; `env` adds to them.
+ */
+export async function gatewayInFrontEnv(
+  authUrl: string,
+  namespace: string,
+  env: Record<string, string> = {},
+): Promise<Record<string, string>> {
+  const nowhere = `http://127.0.0.1:${await freePort()}/graphql`;
+  return {
+    NODE_ENV: 'test',
+    IDENTITY_SECRET: TEST_IDENTITY_SECRET,
+    REDIS_URL: testServers().redisUrl,
+    REDIS_KEY_PREFIX: `${namespace}:gateway:`,
+    SESSION_REVOCATION_PREFIX: `${namespace}:revoked-session:`,
+    GATEWAY_PORT: '0',
+    AUTH_URL: authUrl,
+    CONVERSATION_URL: nowhere,
+    CHAT_URL: nowhere,
+    ...env,
+  };
+}
+
+/** Such a gateway, in this process. */
+export async function startGatewayInFront(
+  authUrl: string,
+  namespace: string,
+  logger: Logger,
+  env: Record<string, string> = {},
+): Promise<RunningGateway> {
+  return startGateway(loadGatewayConfig(await gatewayInFrontEnv(authUrl, namespace, env)), logger);
+}
