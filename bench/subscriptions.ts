@@ -30,7 +30,9 @@ const { values: args } = parseArgs({
   options: {
     streams: { type: 'string', default: '100,1000' },
     tokens: { type: 'string', default: '60' },
-    'interval-ms': { type: 'string', default: '50' },
+    // One per level: 1,000 streams at 2 tokens/s carry the same 2,000 tokens/s as 100 at 20, so that
+    // the second level measures many subscriptions rather than the chat subgraph's token ceiling.
+    'interval-ms': { type: 'string', default: '50,500' },
     'per-socket': { type: 'string', default: '10' },
     'reference-every': { type: 'string', default: '5' },
     'cross-streams': { type: 'string', default: '100' },
@@ -58,7 +60,9 @@ interface Target {
 
 async function main(): Promise<void> {
   const tokens = Number(args.tokens);
-  const intervalMs = Number(args['interval-ms']);
+  const intervals = (args['interval-ms'] as string).split(',').map(Number);
+  /** Each level's token interval: the one at its position in the list, or the last one. */
+  const intervalAt = (level: number) => intervals[Math.min(level, intervals.length - 1)];
   const perSocket = Number(args['per-socket']);
   const levels = (args.streams as string).split(',').map(Number);
   const crossStreams = Number(args['cross-streams']);
@@ -129,7 +133,13 @@ async function main(): Promise<void> {
       return body.data.sendMessage.generation.id;
     };
     /** One run; `onTokens` runs as the tokens begin to flow, every subscription being live. */
-    const run = (target: Target, streams: number, query: string, onTokens = () => undefined as void) =>
+    const run = (
+      target: Target,
+      streams: number,
+      query: string,
+      intervalMs: number,
+      onTokens = () => undefined as void,
+    ) =>
       services.whileRunning(
         runStreams({
           target: target.endpoint,
@@ -155,10 +165,16 @@ async function main(): Promise<void> {
      * CPU is counted while the tokens flow (the streams are set up before, one sendMessage at a
      * time); memory from before the subscriptions open to its peak.
      */
-    const measure = async (target: Target, streams: number, query: string, selection: string) => {
+    const measure = async (
+      target: Target,
+      streams: number,
+      intervalMs: number,
+      query: string,
+      selection: string,
+    ) => {
       const memory = target.server && watchMemory(target.server.pid);
       const window = new CpuWindow([subgraphs.pid, ...(target.server ? [target.server.pid] : [])]);
-      const result = await run(target, streams, query, () => window.begin());
+      const result = await run(target, streams, query, intervalMs, () => window.begin());
       const used = window.end();
       const [subgraphsCpu, gatewayCpu] = used.cpuSeconds;
       console.log(
@@ -181,17 +197,18 @@ async function main(): Promise<void> {
     };
 
     // Every path warmed up (JIT, plan caches, upstream sockets) before anything is measured.
-    for (const target of targets) await run(target, WARM_UP_STREAMS, TOKENS);
+    for (const target of targets) await run(target, WARM_UP_STREAMS, TOKENS, intervalAt(0));
     console.log(
-      `\n${tokens} tokens per reply, one every ${intervalMs} ms; ${perSocket} subscriptions per client WebSocket; every ${args['reference-every']}th stream also followed directly; Node ${process.version}; load ${loadavg()
+      `\n${tokens} tokens per reply; ${perSocket} subscriptions per client WebSocket; every ${args['reference-every']}th stream also followed directly; Node ${process.version}; load ${loadavg()
         .map((l) => l.toFixed(1))
         .join(' ')}\n`,
     );
     console.log(STREAM_TABLE_HEADER);
-    for (const streams of levels)
-      for (const target of targets) await measure(target, streams, TOKENS, 'seq type delta');
+    for (const [level, streams] of levels.entries())
+      for (const target of targets)
+        await measure(target, streams, intervalAt(level), TOKENS, 'seq type delta');
     for (const target of targets.filter((t) => t.server))
-      await measure(target, crossStreams, WITH_TITLE, '+ message { conversation { title } }');
+      await measure(target, crossStreams, intervalAt(0), WITH_TITLE, '+ message { conversation { title } }');
   } finally {
     await services.stop();
     await model.close();
