@@ -161,15 +161,7 @@ export function createChatRuntime(
       ]).catch(() => undefined);
       waiting.abort();
     },
-    startRecovery: () => {
-      recovery.reconcileMessages().catch((error: Error) => {
-        logger.warn(
-          { err: error.message },
-          'could not check the conversation subgraph for interrupted replies',
-        );
-      });
-      recovery.start(config.RECOVERY_INTERVAL_MS);
-    },
+    startRecovery: () => recovery.start(config.RECOVERY_INTERVAL_MS),
     stop: () =>
       (stopped ??= (async () => {
         await recovery.stop();

@@ -34,13 +34,18 @@ const SWEEP_BATCH = 50;
 export class GenerationRecovery {
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<unknown> | null = null;
+  private reconciled = false;
 
   constructor(private readonly deps: RecoveryDependencies) {}
 
-  /** Starts the periodic sweep; the first one runs at once. */
+  /**
+   * Starts the periodic sweep; the first one runs at once. Until the start-up reconciliation has
+   * succeeded once, each sweep tries it first: the conversation subgraph may come up after this one.
+   */
   start(intervalMs: number): void {
     const run = () => {
-      this.sweeping ??= this.sweep()
+      this.sweeping ??= this.reconcileOnce()
+        .then(() => this.sweep())
         .catch((error: Error) => this.deps.logger.warn({ err: error.message }, 'recovery sweep failed'))
         .finally(() => (this.sweeping = null));
     };
@@ -52,6 +57,19 @@ export class GenerationRecovery {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.sweeping;
+  }
+
+  private async reconcileOnce(): Promise<void> {
+    if (this.reconciled) return;
+    try {
+      await this.reconcileMessages();
+      this.reconciled = true;
+    } catch (error) {
+      this.deps.logger.warn(
+        { err: (error as Error).message },
+        'could not check the conversation subgraph for interrupted replies; trying again at the next sweep',
+      );
+    }
   }
 
   /** Settles every abandoned generation it can claim; returns how many it settled. */
@@ -81,6 +99,7 @@ export class GenerationRecovery {
    * lists as unsettled is listed again (without touching a live lease) and the sweep settles it.
    * A message whose generation record is gone too (Redis lost its data) is reported: the
    * conversation subgraph updates a message only on behalf of its owner, whom only that record names.
+   * Returns how many it listed again.
    */
   async reconcileMessages(): Promise<number> {
     const messages = await this.deps.conversations.streamingMessages('chat-recovery');
@@ -96,7 +115,7 @@ export class GenerationRecovery {
         'a STREAMING message has no generation record left; it cannot be marked INTERRUPTED',
       );
     }
-    return requeued > 0 ? this.sweep() : 0;
+    return requeued;
   }
 
   private async settle(id: string): Promise<boolean> {
