@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import WebSocket from 'ws';
 import { IDENTITY_HEADER, IDENTITY_MAX_AGE_MS, signIdentity } from '../../common/identity';
 import { loadJose } from '../../common/jose';
 import { bearer, registerUser, type TestUser } from '../../common/testing/auth';
@@ -10,6 +12,7 @@ import { AccessTokenIssuer } from '../../subgraphs/auth/services/access-token-is
 import { generateKeyPairJwk, StaticKeyStore } from '../../subgraphs/auth/services/signing-keys';
 import { startGateway } from '../app';
 import { loadGatewayConfig } from '../config';
+import { GatewayCloseCode } from '../transports/websocket';
 
 const ISSUER = 'urn:llm-chat:auth';
 const AUDIENCE = 'urn:llm-chat:api';
@@ -123,6 +126,18 @@ describe('authentication at the gateway', () => {
           { e: user.email, p: user.password },
         );
         expect(login.data).toEqual({ login: { user: { id: user.id } } });
+        // Over WebSocket: "try again later", not 4403, which would tell a client its token is bad.
+        const socket = new WebSocket(gateway.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+        socket.on('open', () =>
+          socket.send(
+            JSON.stringify({
+              type: 'connection_init',
+              payload: { authorization: user.headers.authorization },
+            }),
+          ),
+        );
+        const [code] = (await once(socket, 'close')) as [number];
+        expect(code).toBe(GatewayCloseCode.TryAgainLater);
       } finally {
         await gateway.stop();
       }

@@ -3,6 +3,7 @@ import type { Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { AppError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { ContextFactory, GatewayContext, SessionWatch } from '../context';
 import { traceHeadersOf } from '../plugins/tracing';
@@ -10,6 +11,8 @@ import { type OperationRouter, type ParsedStreamingRequest, parseStreamingReques
 
 /** Close codes this gateway adds to graphql-ws's own (docs/protocol.md). */
 export const GatewayCloseCode = {
+  /** WebSocket's own "Try Again Later": the token could not be checked now (JWKS or revocation list unreachable). */
+  TryAgainLater: 1013,
   /** The client read too slowly and its send buffer passed the bound. */
   SlowConsumer: 4413,
 } as const;
@@ -49,7 +52,8 @@ interface OperationValue {
 /**
  * GraphQL over WebSocket (graphql-ws protocol) on the gateway's own port and path. The access
  * token comes in `connection_init`'s payload as `{ "authorization": "Bearer …" }` and is
- * verified exactly as for HTTP; an invalid token closes the socket with 4403 Forbidden.
+ * verified exactly as for HTTP; an invalid token closes the socket with 4403 Forbidden, and one
+ * that cannot be checked now with 1013 Try Again Later.
  */
 export function serveWebSocket(options: WebSocketTransportOptions): { dispose: () => Promise<void> } {
   const wsServer = new WebSocketServer({ server: options.httpServer, path: options.path });
@@ -76,6 +80,13 @@ export function serveWebSocket(options: WebSocketTransportOptions): { dispose: (
           });
         } catch (error) {
           options.logger.info({ err: (error as Error).message }, 'websocket connection refused');
+          // Not the client's fault: a client that hears 4403 would drop a good token and sign out.
+          if (error instanceof AppError && error.code === 'UPSTREAM_UNAVAILABLE') {
+            ctx.extra.socket.close(
+              GatewayCloseCode.TryAgainLater,
+              'The token cannot be checked now; try again later',
+            );
+          }
           return false;
         }
         ctx.extra.session = options.watchSession?.(ctx.extra.context);
