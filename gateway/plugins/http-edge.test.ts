@@ -107,6 +107,26 @@ describe('the gateway over HTTP', () => {
     });
   });
 
+  it('answers a document whose operation cannot be picked out with 400 and OPERATION_RESOLUTION_FAILURE', async () => {
+    const twoOperations = 'query A { __typename } query B { __typename }';
+    const unnamed = await postGraphQL(gateway.url, twoOperations);
+    const unknown = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: twoOperations, operationName: 'C' }),
+    });
+    expect(unnamed.status).toBe(400);
+    expect(unnamed.errors?.[0]).toMatchObject({
+      message: 'Must provide operationName when the document holds several operations',
+      extensions: { code: 'OPERATION_RESOLUTION_FAILURE' },
+    });
+    expect(unknown.status).toBe(400);
+    expect(((await unknown.json()) as { errors: unknown[] }).errors[0]).toMatchObject({
+      message: 'Unknown operation named "C"',
+      extensions: { code: 'OPERATION_RESOLUTION_FAILURE' },
+    });
+  });
+
   describe('/metrics', () => {
     const scrape = async () => {
       const response = await fetch(new URL('/metrics', gateway.url));

@@ -14,6 +14,7 @@ import {
   type OperationLimitsOptions,
   useOperationLimits,
 } from './operation-limits';
+import { useOperationResolution } from './operation-resolution';
 import { DEFAULT_APQ_TTL_SECONDS, type Safelist, usePersistedQueries } from './persisted-queries';
 import {
   type ApolloSettings,
@@ -83,6 +84,8 @@ export function gatewayPlugins(deps: EdgeDependencies, features: EdgeFeatures): 
     useRequestBody({ ...DEFAULT_REQUEST_BODY, ...features.requestBody }),
     // Before the observers, so that they see what the client sees.
     useErrorMasking(),
+    // An operation that cannot be picked out is the client's error, before anything measures it.
+    useOperationResolution(),
     // A hash becomes its document; the safelist refuses before any limit is measured.
     persisted &&
       usePersistedQueries(
