@@ -34,6 +34,8 @@ export interface AppendMessageInput {
   conversationId: string | null;
   /** null: under the conversation's active leaf. */
   parentId: string | null;
+  /** A new root beside the conversation's first message (parentId null). */
+  asRoot?: boolean;
   role: MessageRole;
   content: string;
   status?: MessageStatus;

@@ -32,7 +32,7 @@ export class MemoryConversationStore implements ConversationStore {
     const conversation = input.conversationId
       ? this.ownedConversation(actor, input.conversationId)
       : this.createConversation(actor.userId);
-    const parentId = input.parentId ?? conversation.activeLeafId;
+    const parentId = input.asRoot ? null : (input.parentId ?? conversation.activeLeafId);
     if (parentId !== null && this.messages.get(parentId)?.conversation.id !== conversation.id) {
       throw badUserInput('parentId', 'parentId is not a message of this conversation');
     }

@@ -95,15 +95,12 @@ export class ChatService {
     const model = this.resolveModel(null);
     const [, message] = await this.messageWithParent(actor, messageId);
     if (message.role !== 'USER') throw badUserInput('messageId', 'Only your own messages can be edited');
-    if (message.parentId === null) {
-      // The conversation subgraph reads a null parent as "the active leaf", so a second root
-      // cannot be asked for; see docs/chat.md#branches.
-      throw badUserInput('messageId', 'The first message of a conversation cannot be edited yet');
-    }
     return this.reserve(actor, message.conversation.id, async (reservation) => {
       const userMessage = await this.deps.conversations.appendMessage(actor, {
         conversationId: message.conversation.id,
         parentId: message.parentId,
+        // An edited first message is a second root: a null parent alone would mean "the active leaf".
+        asRoot: message.parentId === null,
         role: 'USER',
         content,
       });

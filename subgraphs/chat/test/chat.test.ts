@@ -356,6 +356,32 @@ describe('the chat subgraph with the conversation subgraph and several replicas'
     });
   });
 
+  it('edits the first message of a conversation as a second root, with its own reply', async () => {
+    const user = randomUUID();
+    const first = await send(chat.url, user, { content: 'Hello' });
+    await replay(user, first.generation.id);
+
+    const edited = await callAs<{ editMessage: Started }>(
+      chat.url,
+      user,
+      `mutation E($id: ID!, $content: String!) {
+        editMessage(messageId: $id, content: $content) { conversation { id } userMessage { id } generation { id status model message { id } } }
+      }`,
+      { id: first.userMessage.id, content: 'Good morning' },
+    );
+    expect(edited.errors).toBeUndefined();
+    const edit = edited.data?.editMessage as Started;
+    expect(edit.conversation.id).toBe(first.conversation.id);
+    await replay(user, edit.generation.id);
+    const newRoot = await storedMessage(user, edit.userMessage.id);
+    expect(newRoot).toMatchObject({ role: 'USER', content: 'Good morning', parent: null });
+    expect(newRoot.siblings.map((s) => s.id)).toEqual([first.userMessage.id, edit.userMessage.id]);
+    expect(await storedMessage(user, edit.generation.message.id)).toMatchObject({
+      status: 'COMPLETE',
+      parent: { id: edit.userMessage.id },
+    });
+  });
+
   it('reports usage on User and refuses a generation over the quota with QUOTA_EXCEEDED', async () => {
     const limited = await startReplica({
       QUOTA_CONCURRENT_GENERATIONS: '1',

@@ -17,6 +17,13 @@ export class AppendMessageInput {
   })
   parentId!: string | null;
 
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description: 'A new root beside the first message (an edited first message); parentId must then be null.',
+  })
+  asRoot!: boolean | null;
+
   @Field(() => MessageRole)
   role!: MessageRole;
 

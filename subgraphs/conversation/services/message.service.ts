@@ -16,6 +16,8 @@ export const MAX_MODEL_NAME_LENGTH = 100;
 export interface AppendMessage {
   conversationId?: string | null;
   parentId?: string | null;
+  /** A new root: a sibling of the conversation's first message. */
+  asRoot?: boolean | null;
   role: MessageRole;
   content: string;
   status?: MessageStatus | null;
@@ -67,8 +69,11 @@ export class MessageService {
     if (input.model && input.model.length > MAX_MODEL_NAME_LENGTH) {
       throw badUserInput('model', `model must be at most ${MAX_MODEL_NAME_LENGTH} characters`);
     }
-    if (input.parentId && !input.conversationId) {
-      throw badUserInput('conversationId', 'conversationId is required when parentId is given');
+    if ((input.parentId || input.asRoot) && !input.conversationId) {
+      throw badUserInput('conversationId', 'conversationId is required with parentId or asRoot');
+    }
+    if (input.asRoot && input.parentId) {
+      throw badUserInput('asRoot', 'a message with a parent is not a root');
     }
     const status = input.status ?? MessageStatus.COMPLETE;
     const message = await this.context.em.transactional(async (em) => {
@@ -79,7 +84,7 @@ export class MessageService {
           : null
         : await conversations.insert(ownerId, DEFAULT_TITLE);
       if (!conversation) throw notFound('Conversation');
-      const parentId = input.parentId ?? conversation.activeLeafId;
+      const parentId = input.asRoot ? null : (input.parentId ?? conversation.activeLeafId);
       const [parent] = parentId && isUuid(parentId) ? await messages.findByIds([parentId], ownerId) : [];
       if (parentId && parent?.conversationId !== conversation.id) throw notFound('Message');
       const created = await messages.insert({

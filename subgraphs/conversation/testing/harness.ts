@@ -201,6 +201,7 @@ export async function append(
   input: {
     conversationId?: string | null;
     parentId?: string | null;
+    asRoot?: boolean;
     role?: string;
     content: string;
     status?: string;

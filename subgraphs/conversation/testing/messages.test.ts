@@ -68,6 +68,28 @@ describe('messages', () => {
       expect(second.parent).toEqual({ id: first.id });
     });
 
+    it('adds a second root with asRoot, and refuses asRoot with a parent or without a conversation', async () => {
+      const first = await append(harness, alice, { content: 'Hello' });
+      const conversationId = first.conversation.id;
+      await append(harness, alice, { conversationId, role: 'ASSISTANT', content: 'Hi' });
+      const root = await append(harness, alice, { conversationId, asRoot: true, content: 'Good morning' });
+      expect(root.parent).toBeNull();
+      expect(contents(await branch(alice, conversationId, { first: 10 }))).toEqual(['Good morning']);
+
+      const chat = harness.chatFor(alice.userId);
+      const appendAs = (input: Record<string, unknown>) =>
+        chat.request(`mutation($input: AppendMessageInput!) { appendMessage(input: $input) { id } }`, {
+          input: { role: 'USER', content: 'x', ...input },
+        });
+      expect(
+        (await appendAs({ conversationId, parentId: first.id, asRoot: true })).errors?.[0].extensions,
+      ).toMatchObject({ code: 'BAD_USER_INPUT', field: 'asRoot' });
+      expect((await appendAs({ asRoot: true })).errors?.[0].extensions).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        field: 'conversationId',
+      });
+    });
+
     it("refuses a conversation or a parent that is not the acting user's", async () => {
       const mine = await append(harness, alice, { content: 'mine' });
       const chat = harness.chatFor(bob.userId);
