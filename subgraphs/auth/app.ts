@@ -102,6 +102,15 @@ export async function startAuthSubgraph(config: AuthConfig, logger: Logger): Pro
     if (promoted.length > 0)
       logger.info({ userIds: promoted.map((user) => user.id) }, 'ADMIN_EMAILS promoted');
 
+    const republish = () =>
+      sessions.republishRevocations().then(
+        (count) => count > 0 && logger.info({ count }, 'session revocations written to Redis again'),
+        (error: Error) => logger.warn({ err: error.message }, 'could not write session revocations again'),
+      );
+    // Every (re)connection: a Redis that restarted has lost the list.
+    revocationRedis.on('ready', republish);
+    if (revocationRedis.status === 'ready') void republish();
+
     const sweeps: Record<string, Sweepable> = { sessions, 'password reset tokens': passwordResets };
     if (keys.kind === 'database') sweeps['signing keys'] = keys.store;
     stopMaintenance = startMaintenance(sweeps, logger);

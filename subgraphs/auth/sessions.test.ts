@@ -1,6 +1,9 @@
 import { bearer, registerUser, type TestUser } from '../../common/testing/auth';
 import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
+import { deleteRedisKeys } from '../../common/testing/cleanup';
+import { testServers } from '../../common/testing/env';
 import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { startTcpProxy, type TcpProxy } from '../../common/testing/tcp-proxy';
 
 interface Tokens {
   accessToken: string;
@@ -166,5 +169,46 @@ describe('sessions through the gateway', () => {
       }
       expect((await me(owner.accessToken)).errors).toBeUndefined();
     });
+  });
+});
+
+describe('revocations when Redis loses its data', () => {
+  let proxy: TcpProxy;
+  let platform: TestPlatform;
+
+  beforeAll(async () => {
+    // Every service reaches Redis through a relay this test can cut, as a Redis restart would.
+    const redis = new URL(testServers().redisUrl);
+    proxy = await startTcpProxy(redis.host);
+    platform = await startTestPlatform('auth-revocation-restore', {
+      env: { REDIS_URL: `redis://${proxy.host}${redis.pathname}` },
+    });
+  });
+  afterAll(async () => {
+    await platform?.stop();
+    await proxy?.close();
+  });
+
+  const me = (accessToken: string) => postGraphQL(platform.gatewayUrl, ME, {}, bearer(accessToken));
+
+  it('writes the revocations back from PostgreSQL once auth reconnects, so revoked tokens stay refused', async () => {
+    const user = await registerUser(platform);
+    const other = await registerUser(platform);
+    await postGraphQL(platform.gatewayUrl, 'mutation { logout }', {}, bearer(user.accessToken));
+    expect(errorCodes(await me(user.accessToken))).toEqual(['UNAUTHENTICATED']);
+
+    // Redis comes back empty: the revoked session's access token would be good again...
+    await deleteRedisKeys(testServers().redisUrl, platform.env.SESSION_REVOCATION_PREFIX);
+    expect((await me(user.accessToken)).errors).toBeUndefined();
+    // ...until auth's connection to it is re-established.
+    proxy.dropAll();
+    const deadline = Date.now() + 10_000;
+    let codes = errorCodes(await me(user.accessToken));
+    while (codes[0] !== 'UNAUTHENTICATED' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      codes = errorCodes(await me(user.accessToken));
+    }
+    expect(codes).toEqual(['UNAUTHENTICATED']);
+    expect((await me(other.accessToken)).errors).toBeUndefined();
   });
 });

@@ -172,6 +172,23 @@ export class SessionService {
     await this.revokeSessions(sessions.map((session) => session.id).filter((id) => id !== keep));
   }
 
+  /**
+   * Writes the revocations whose access tokens may still be live to Redis again, from PostgreSQL.
+   * Redis keeps the list in memory: restarted empty, it would let those tokens through again for
+   * the rest of their lifetime. Runs whenever the revocation list's connection becomes ready.
+   */
+  async republishRevocations(): Promise<number> {
+    const tokensLive = new Date(Date.now() - this.options.accessTokenTtlSeconds * 1000);
+    const revoked = await this.em
+      .fork()
+      .find(SessionEntity, { revokedAt: { $gte: tokensLive } }, { fields: ['id'] });
+    await this.revocations.revoke(
+      revoked.map((session) => session.id),
+      this.options.accessTokenTtlSeconds,
+    );
+    return revoked.length;
+  }
+
   /** Deletes sessions nobody can use any more: expired, or revoked longer ago than an access token lives. */
   async deleteDead(): Promise<number> {
     const tokensOutlived = new Date(Date.now() - this.options.accessTokenTtlSeconds * 1000);
