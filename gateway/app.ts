@@ -140,6 +140,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     route,
     keepAliveMs: config.WS_KEEPALIVE_MS,
     maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
+    maxMessageBytes: config.MAX_BODY_BYTES,
+    maxTokens: config.MAX_TOKENS,
     watchSession: authentication.watchSession,
     logger,
   });
@@ -157,7 +159,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     createContext,
     route,
     maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
+    maxTokens: config.MAX_TOKENS,
     watchSession: authentication.watchSession,
+    logger,
   });
   const sseWhenAccepted: RequestHandler = (req, res, next) =>
     acceptsEventStream(req.headers.accept) ? serveSse(req, res, next) : next();
@@ -183,14 +187,6 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     }),
   );
 
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(config.GATEWAY_PORT, config.HOST, resolve);
-  });
-  const { port } = httpServer.address() as AddressInfo;
-  const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}/graphql`;
-  logger.info({ url }, 'gateway ready');
-
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
@@ -202,5 +198,22 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       redis.disconnect();
       authentication.stop();
     })());
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(config.GATEWAY_PORT, config.HOST, () => {
+        httpServer.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    // The port is taken, say: nothing opened so far may be left behind.
+    await stop();
+    throw error;
+  }
+  const { port } = httpServer.address() as AddressInfo;
+  const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}/graphql`;
+  logger.info({ url }, 'gateway ready');
   return { url, port, httpServer, upstream, stop };
 }

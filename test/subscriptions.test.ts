@@ -341,6 +341,27 @@ describe('subscription lifecycle through the gateway', () => {
     expect(last?.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
   });
 
+  it('checks the token again for every operation on an open WebSocket: a revoked session gets nothing more', async () => {
+    const user = await registerUser(platform);
+    // Not lazy: the same socket stays open between the two operations.
+    const client = createClient({
+      url: platform.gatewayUrl.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${user.accessToken}` },
+      lazy: false,
+      retryAttempts: 0,
+    });
+    clients.push(client);
+    const me = async () =>
+      (await client.iterate<{ me: { id: string } | null }>({ query: '{ me { id } }' }).next()).value;
+    expect((await me())?.data).toEqual({ me: { id: user.id } });
+    await postGraphQL(platform.gatewayUrl, 'mutation { logout }', {}, user.headers);
+    // graphql-ws answers a refused operation with an `error` message, which the iterator throws.
+    await expect(me()).rejects.toEqual([
+      expect.objectContaining({ extensions: { code: 'UNAUTHENTICATED' } }),
+    ]);
+  });
+
   it('refuses a subscription past the per-connection limit, keeping the others', async () => {
     const user = await registerUser(platform);
     const client = connect(user.accessToken);

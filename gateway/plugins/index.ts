@@ -86,7 +86,8 @@ export function gatewayPlugins(deps: EdgeDependencies, features: EdgeFeatures): 
     useErrorMasking(),
     // An operation that cannot be picked out is the client's error, before anything measures it.
     useOperationResolution(),
-    // A hash becomes its document; the safelist refuses before any limit is measured.
+    // A hash becomes its document (before Apollo parses it); on the subscription path the safelist
+    // refuses before any limit is measured (Apollo runs didResolveOperation hooks together).
     persisted &&
       usePersistedQueries(
         'safelist' in persisted

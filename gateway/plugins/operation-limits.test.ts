@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import WebSocket from 'ws';
 import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
 import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
 import type { RunningGateway } from '../app';
@@ -89,6 +91,49 @@ describe('operation limits at the gateway', () => {
     expect(response.status).toBe(413);
     expect(response.body).toMatchObject({
       errors: [{ extensions: { code: 'BAD_REQUEST', limit: 'bodySize' } }],
+    });
+  });
+
+  it('closes a WebSocket that sends a message larger than the body limit (1009), before parsing it', async () => {
+    const socket = new WebSocket(gateway.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    await once(socket, 'open');
+    socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+    await once(socket, 'message');
+    socket.send(
+      JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `{ __typename }${' '.repeat(4096)}` } }),
+    );
+    const [code] = (await once(socket, 'close')) as [number];
+    expect(code).toBe(1009);
+  });
+
+  it('refuses a document over the token limit over WebSocket and SSE too', async () => {
+    const query = `{ ${Array.from({ length: 40 }, (_, i) => `a${i}: __typename`).join(' ')} }`;
+    const client = webSocketClient(gateway);
+    try {
+      expect((await firstResultOf(client, query)).errors?.[0].extensions).toMatchObject({
+        limit: 'tokens',
+        max: 60,
+      });
+    } finally {
+      await client.dispose();
+    }
+    const sse = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query }),
+    });
+    expect(await sse.text()).toContain('"limit":"tokens"');
+  });
+
+  it('refuses an SSE POST that is not JSON (415), so no body escapes the parser or CSRF prevention', async () => {
+    const response = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain; x=application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: `mutation { logout }${' '.repeat(4096)}` }),
+    });
+    expect(response.status).toBe(415);
+    expect(await response.json()).toMatchObject({
+      errors: [{ extensions: { code: 'BAD_REQUEST', requestId: expect.any(String) } }],
     });
   });
 

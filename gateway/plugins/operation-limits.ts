@@ -32,8 +32,9 @@ export const DEFAULT_OPERATION_LIMITS = {
 
 type Limits = Omit<OperationLimitsOptions, 'introspection' | 'schema'>;
 
-const tooManyTokens = (limits: Limits) =>
-  limitExceeded('tokens', limits.maxTokens, `The document has more than ${limits.maxTokens} tokens`);
+/** The refusal of a document with more than `maxTokens` tokens, wherever it arrives. */
+export const tokenLimitRefusal = (maxTokens: number) =>
+  limitExceeded('tokens', maxTokens, `The document has more than ${maxTokens} tokens`);
 
 /** The first limit an operation passes, as a refusal; undefined when it is within all of them. */
 export function checkOperationLimits(
@@ -98,7 +99,7 @@ export function useOperationLimits(options: OperationLimitsOptions): GatewayPlug
           // before the plugins that read the response (index.ts orders them).
           async willSendResponse(context) {
             if (!hitTokenLimit(context, limits.maxTokens)) return;
-            const { message, extensions } = tooManyTokens(limits);
+            const { message, extensions } = tokenLimitRefusal(limits.maxTokens);
             context.response.body = {
               kind: 'single',
               singleResult: {
@@ -113,7 +114,8 @@ export function useOperationLimits(options: OperationLimitsOptions): GatewayPlug
     },
     subscriptions: {
       admit: async (request) => {
-        if (countTokens(request.query, limits.maxTokens) > limits.maxTokens) throw tooManyTokens(limits);
+        if (countTokens(request.query, limits.maxTokens) > limits.maxTokens)
+          throw tokenLimitRefusal(limits.maxTokens);
         const refusal = checkOperationLimits(
           options.schema(),
           request.document,

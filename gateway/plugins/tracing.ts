@@ -89,8 +89,8 @@ export function outgoingTraceContext(caller: TraceHeaders | undefined): Context 
  */
 export function useTracing(options: TracingOptions): GatewayPlugin {
   const provider = installTracerProvider(options);
-  // With spans exported, everything Apollo does for this request runs inside the caller’s trace. It must sit
-  // after body parsing: stream callbacks do not carry the async context of the middleware.
+  // With spans exported, everything Apollo does for this request runs inside the caller’s trace
+  // (tracing.test.ts checks it; the body parser after it keeps the async context).
   const continueTrace: RequestHandler = (req, _res, next) =>
     context.with(propagation.extract(ROOT_CONTEXT, req.headers), next);
   return {

@@ -2,6 +2,8 @@ import type { ApolloServer } from '@apollo/server';
 import { type ExecutionResult, getOperationAST, GraphQLError, parse, type DocumentNode } from 'graphql';
 import { AppError, toGraphQLError } from '../../common/errors';
 import type { GatewayContext } from '../context';
+import { tokenLimitRefusal } from '../plugins/operation-limits';
+import { countTokens } from '../plugins/operation-shape';
 import type { SubscriptionExecutor, SubscriptionResult } from '../subscriptions/executor';
 import type { SubscriptionLimits } from '../subscriptions/limits';
 
@@ -17,13 +19,19 @@ export interface ParsedStreamingRequest extends StreamingRequest {
   document: DocumentNode;
 }
 
-/** Parses where the request arrives; a syntax error is answered as a GraphQL error. */
+/**
+ * Parses where the request arrives; a syntax error is answered as a GraphQL error. A document of
+ * more than `maxTokens` tokens is refused after counting that many, never parsed in full.
+ */
 export function parseStreamingRequest(
   request: StreamingRequest,
+  maxTokens?: number,
 ): ParsedStreamingRequest | readonly GraphQLError[] {
   if (typeof request.query !== 'string') return [new GraphQLError('query must be a string')];
+  if (maxTokens !== undefined && countTokens(request.query, maxTokens) > maxTokens)
+    return [tokenLimitRefusal(maxTokens)];
   try {
-    return { ...request, document: parse(request.query) };
+    return { ...request, document: parse(request.query, { maxTokens }) };
   } catch (error) {
     return [error instanceof GraphQLError ? error : new GraphQLError('Could not parse the query')];
   }

@@ -1,8 +1,10 @@
 import type { RequestHandler, Response } from 'express';
-import type { ExecutionArgs, GraphQLSchema } from 'graphql';
+import type { ExecutionArgs, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { createHandler } from 'graphql-sse/lib/use/express';
 import { AppError, HTTP_STATUS } from '../../common/errors';
+import type { Logger } from '../../common/logger';
 import type { ContextFactory, GatewayContext, SessionWatch } from '../context';
+import { requestIdOf } from '../plugins/request-id';
 import { traceHeadersOf } from '../plugins/tracing';
 import { type OperationRouter, type ParsedStreamingRequest, parseStreamingRequest } from './operation-router';
 
@@ -12,7 +14,10 @@ export interface SseTransportOptions {
   route: OperationRouter;
   /** A client whose unsent data passes this many bytes is disconnected. */
   maxBufferedBytes: number;
+  /** A document with more tokens is refused before it is parsed in full (none: unbounded). */
+  maxTokens?: number;
   watchSession?: (context: GatewayContext) => SessionWatch;
+  logger: Logger;
 }
 
 interface OperationValue {
@@ -23,53 +28,71 @@ interface OperationValue {
   response: Response;
 }
 
-const refusal = (error: AppError) =>
+/** An answer before any event: a JSON body of errors and its status, as graphql-sse takes it. */
+const errorResponse = (status: number, errors: readonly GraphQLFormattedError[]) =>
   [
-    JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.code } }] }),
+    JSON.stringify({ errors }),
     {
-      status: HTTP_STATUS[error.code],
-      statusText: error.code,
+      status,
+      statusText: String(status),
       headers: { 'content-type': 'application/json; charset=utf-8' },
     },
   ] as const;
 
+const refusal = (error: AppError, requestId: string) =>
+  errorResponse(HTTP_STATUS[error.code], [
+    { message: error.message, extensions: { ...error.details, code: error.code, requestId } },
+  ]);
+
 /**
  * GraphQL over Server-Sent Events (graphql-sse, distinct connections mode) on `/graphql` for
- * requests that accept `text/event-stream`. The access token is the `Authorization` header.
+ * requests that accept `text/event-stream`. The access token is the `Authorization` header. A POST
+ * must be `application/json`: the body parser, with its size bound, has then read it, and a browser
+ * cannot send it cross-site without a CORS preflight.
  */
 export function sseHandler(options: SseTransportOptions): RequestHandler {
-  const run = (args: ExecutionArgs) => {
-    const { context, request, session, connection, response } = args.contextValue as OperationValue;
-    return options.route(request, context, {
-      connection,
-      endWith: session?.ended,
-      onSlowConsumer: () => response.destroy(),
+  const run = async (args: ExecutionArgs) => {
+    const value = args.contextValue as OperationValue;
+    // Watched from the moment it runs: graphql-sse reports the end (onComplete) only from here on.
+    value.session = options.watchSession?.(value.context);
+    const result = await options.route(value.request, value.context, {
+      connection: value.connection,
+      endWith: value.session?.ended,
+      onSlowConsumer: () => value.response.destroy(),
     });
+    if (!(Symbol.asyncIterator in result)) value.session?.stop();
+    return result;
   };
   const handler = createHandler<OperationValue & Record<PropertyKey, unknown>>({
     onSubscribe: async (req, params) => {
       const raw = req.raw;
+      const requestId = requestIdOf(req.context.res);
       let context: GatewayContext;
       try {
         context = await options.createContext({
           authorization: req.headers.get('authorization') ?? undefined,
-          requestId: req.headers.get('x-request-id') ?? undefined,
+          requestId,
           ip: raw.socket.remoteAddress,
           forwardedFor: raw.headers['x-forwarded-for'],
           userAgent: raw.headers['user-agent'],
           traceHeaders: traceHeadersOf(raw.headers),
         });
       } catch (error) {
-        return error instanceof AppError
-          ? refusal(error)
-          : refusal(new AppError('UNAUTHENTICATED', 'Invalid token'));
+        if (error instanceof AppError) return refusal(error, requestId);
+        options.logger.error({ err: error, requestId }, 'unexpected error');
+        return refusal(new AppError('INTERNAL', 'Internal server error'), requestId);
       }
-      const parsed = parseStreamingRequest(params);
-      if (!('document' in parsed)) return { errors: parsed };
+      const parsed = parseStreamingRequest(params, options.maxTokens);
+      if (!('document' in parsed)) {
+        const errors = parsed.map((error) => error.toJSON());
+        return errorResponse(
+          400,
+          errors.map((error) => ({ ...error, extensions: { ...error.extensions, requestId } })),
+        );
+      }
       const value: OperationValue = {
         context,
         request: parsed,
-        session: options.watchSession?.(context),
         connection: raw,
         response: req.context.res,
       };
@@ -91,6 +114,17 @@ export function sseHandler(options: SseTransportOptions): RequestHandler {
     },
   });
   return (req, res, next) => {
+    if (req.method === 'POST' && !req.is('application/json')) {
+      res.status(415).json({
+        errors: [
+          {
+            message: 'A POST must be application/json',
+            extensions: { code: 'BAD_REQUEST', requestId: requestIdOf(res) },
+          },
+        ],
+      });
+      return;
+    }
     handler(req, res).catch(next);
   };
 }

@@ -63,6 +63,7 @@ describe('the WebSocket transport with a slow client', () => {
       route: flood(produced),
       keepAliveMs: 60_000,
       maxBufferedBytes: 64 * 1024 * 1024,
+      maxMessageBytes: 64 * 1024,
       logger: silentLogger(),
     });
     await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));

@@ -3,9 +3,9 @@ import type { Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AppError } from '../../common/errors';
+import { AppError, toGraphQLError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
-import type { ContextFactory, GatewayContext, SessionWatch } from '../context';
+import type { ContextFactory, ContextInput, GatewayContext, SessionWatch } from '../context';
 import { traceHeadersOf } from '../plugins/tracing';
 import { type OperationRouter, type ParsedStreamingRequest, parseStreamingRequest } from './operation-router';
 
@@ -31,6 +31,10 @@ export interface WebSocketTransportOptions {
   keepAliveMs: number;
   /** A client whose unsent data passes this many bytes is disconnected. */
   maxBufferedBytes: number;
+  /** Largest message a client may send; a bigger one closes the socket (1009) before it is parsed. */
+  maxMessageBytes: number;
+  /** A document with more tokens is refused before it is parsed in full (none: unbounded). */
+  maxTokens?: number;
   /** Watches the connection's session, to end its subscriptions once it is revoked. */
   watchSession?: (context: GatewayContext) => SessionWatch;
   logger: Logger;
@@ -39,7 +43,8 @@ export interface WebSocketTransportOptions {
 type ConnectionExtra = {
   socket: WebSocket;
   request: IncomingMessage;
-  context?: GatewayContext;
+  /** What `connection_init` and the upgrade request told of the caller, checked again per operation. */
+  caller?: ContextInput;
   session?: SessionWatch;
 };
 
@@ -53,10 +58,15 @@ interface OperationValue {
  * GraphQL over WebSocket (graphql-ws protocol) on the gateway's own port and path. The access
  * token comes in `connection_init`'s payload as `{ "authorization": "Bearer …" }` and is
  * verified exactly as for HTTP; an invalid token closes the socket with 4403 Forbidden, and one
- * that cannot be checked now with 1013 Try Again Later.
+ * that cannot be checked now with 1013 Try Again Later. Each operation is then verified again, as
+ * an HTTP request would be (expiry, revocation), and gets a request id of its own.
  */
 export function serveWebSocket(options: WebSocketTransportOptions): { dispose: () => Promise<void> } {
-  const wsServer = new WebSocketServer({ server: options.httpServer, path: options.path });
+  const wsServer = new WebSocketServer({
+    server: options.httpServer,
+    path: options.path,
+    maxPayload: options.maxMessageBytes,
+  });
   const run = (args: ExecutionArgs) => {
     const { context, request, connection } = args.contextValue as OperationValue;
     const extra = (connection as Context<Record<string, unknown>, ConnectionExtra>).extra;
@@ -70,14 +80,16 @@ export function serveWebSocket(options: WebSocketTransportOptions): { dispose: (
     {
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.authorization;
+        const caller: ContextInput = {
+          authorization: typeof authorization === 'string' ? authorization : undefined,
+          ip: ctx.extra.request.socket.remoteAddress,
+          forwardedFor: ctx.extra.request.headers['x-forwarded-for'],
+          userAgent: ctx.extra.request.headers['user-agent'],
+          traceHeaders: traceHeadersOf(ctx.extra.request.headers),
+        };
+        let context: GatewayContext;
         try {
-          ctx.extra.context = await options.createContext({
-            authorization: typeof authorization === 'string' ? authorization : undefined,
-            ip: ctx.extra.request.socket.remoteAddress,
-            forwardedFor: ctx.extra.request.headers['x-forwarded-for'],
-            userAgent: ctx.extra.request.headers['user-agent'],
-            traceHeaders: traceHeadersOf(ctx.extra.request.headers),
-          });
+          context = await options.createContext(caller);
         } catch (error) {
           options.logger.info({ err: (error as Error).message }, 'websocket connection refused');
           // Not the client's fault: a client that hears 4403 would drop a good token and sign out.
@@ -89,17 +101,22 @@ export function serveWebSocket(options: WebSocketTransportOptions): { dispose: (
           }
           return false;
         }
-        ctx.extra.session = options.watchSession?.(ctx.extra.context);
+        ctx.extra.caller = caller;
+        ctx.extra.session = options.watchSession?.(context);
         return true;
       },
-      onSubscribe: (ctx, _id, payload) => {
-        const parsed = parseStreamingRequest(payload);
+      onSubscribe: async (ctx, _id, payload) => {
+        const parsed = parseStreamingRequest(payload, options.maxTokens);
         if (!('document' in parsed)) return parsed;
-        const value: OperationValue = {
-          context: ctx.extra.context as GatewayContext,
-          request: parsed,
-          connection: ctx,
-        };
+        let context: GatewayContext;
+        try {
+          // A token that has since expired, or a session since revoked, is refused as over HTTP.
+          context = await options.createContext(ctx.extra.caller as ContextInput);
+        } catch (error) {
+          if (error instanceof AppError) return [toGraphQLError(error)];
+          throw error;
+        }
+        const value: OperationValue = { context, request: parsed, connection: ctx };
         return {
           schema: options.schema(),
           document: parsed.document,
@@ -120,6 +137,16 @@ export function serveWebSocket(options: WebSocketTransportOptions): { dispose: (
     wsServer,
     options.keepAliveMs,
   );
+  // graphql-ws prints socket errors to the console; they are the client's doing (a message over the
+  // size bound, which ws answers with 1009; a reset) and go to the log instead. Registered after
+  // graphql-ws's own listener, so it can replace it.
+  wsServer.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (error) => options.logger.info({ err: error.message }, 'websocket error'));
+  });
+  // The server's own errors are the HTTP server's (a port in use), which its owner reports.
+  wsServer.removeAllListeners('error');
+  wsServer.on('error', (error) => options.logger.debug({ err: error.message }, 'websocket server error'));
   return {
     dispose: async () => {
       await server.dispose();
