@@ -12,7 +12,7 @@ import { SUBGRAPHS } from '../common/topology';
 import { contextRefusal, createGatewayAuthentication } from './auth';
 import { type GatewayConfig, subgraphUrl } from './config';
 import type { ContextFactory, GatewayContext } from './context';
-import { platformHealth } from './health';
+import { servedPlatformHealth } from './health';
 import { composePlugins, gatewayPlugins } from './plugins';
 import { edgeFeaturesFrom } from './plugins/from-config';
 import { requestIdOf } from './plugins/request-id';
@@ -150,8 +150,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   app.get('/health', (_req, res) => {
     res.json({ service: 'gateway', status: 'ok' });
   });
+  const health = servedPlatformHealth(config, redis, logger);
   app.get('/health/all', async (_req, res) => {
-    const report = await platformHealth(config, redis);
+    const report = await health();
     res.status(report.status === 'ok' ? 200 : 503).json(report);
   });
   const serveSse = sseHandler({

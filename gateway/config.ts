@@ -99,6 +99,8 @@ export const gatewayEnv = {
   /** Kept-alive connections per subgraph, reused across requests. */
   SUBGRAPH_MAX_SOCKETS: env.int(DEFAULT_SUBGRAPH_CONNECTION.maxSockets, 1),
   METRICS_ENABLED: env.boolean(true),
+  /** Bearer token required by /metrics and /health/all (at least 16 characters); unset leaves them open. */
+  OPERATOR_TOKEN: z.string().min(16).optional(),
   ACCESS_LOG_ENABLED: env.boolean(true),
   /** OpenTelemetry spans and W3C trace context to the subgraphs. */
   TRACING_ENABLED: env.boolean(true),

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { type ComponentHealth, probe } from '../common/health';
+import type { Logger } from '../common/logger';
 import { SUBGRAPHS } from '../common/topology';
 import { type GatewayConfig, subgraphUrl } from './config';
 
@@ -15,7 +16,7 @@ interface SubgraphHealthBody {
 }
 
 /** `/health/all`: every subgraph and every data store behind them. It never calls the LLM. */
-export async function platformHealth(config: GatewayConfig, redis: Redis): Promise<PlatformHealth> {
+async function platformHealth(config: GatewayConfig, redis: Redis): Promise<PlatformHealth> {
   const timeoutMs = config.HEALTH_TIMEOUT_MS;
   const components: Record<string, ComponentHealth> = {};
   const gatewayRedis = probe(() => redis.ping(), timeoutMs).then((health) => {
@@ -37,5 +38,34 @@ export async function platformHealth(config: GatewayConfig, redis: Redis): Promi
   return {
     status,
     components: Object.fromEntries(Object.entries(components).sort(([a], [b]) => a.localeCompare(b))),
+  };
+}
+
+/** How long one `/health/all` report is reused: each one costs a request to every subgraph and store. */
+const REPORT_REUSE_MS = 1000;
+
+/**
+ * `/health/all` as served: one report at a time, reused for a second, so callers cannot multiply
+ * the probes; what went wrong with a component is logged, and the answer says only which one.
+ */
+export function servedPlatformHealth(
+  config: GatewayConfig,
+  redis: Redis,
+  logger: Logger,
+): () => Promise<PlatformHealth> {
+  let latest: { at: number; report: Promise<PlatformHealth> } | undefined;
+  const fresh = async (): Promise<PlatformHealth> => {
+    const report = await platformHealth(config, redis);
+    const components: Record<string, ComponentHealth> = {};
+    for (const [name, { error, ...health }] of Object.entries(report.components)) {
+      if (error) logger.warn({ component: name, err: error }, 'health check failed');
+      components[name] = health;
+    }
+    return { status: report.status, components };
+  };
+  return () => {
+    if (!latest || performance.now() - latest.at > REPORT_REUSE_MS)
+      latest = { at: performance.now(), report: fresh() };
+    return latest.report;
   };
 }

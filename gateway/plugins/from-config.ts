@@ -16,6 +16,7 @@ export function edgeFeaturesFrom(config: GatewayConfig): EdgeFeatures {
     },
     httpSecurity: { corsOrigins: config.CORS_ORIGINS },
     requestBody: { maxBytes: config.MAX_BODY_BYTES, maxBatchSize: config.MAX_BATCH_SIZE },
+    operatorToken: config.OPERATOR_TOKEN,
     persistedQueries:
       config.PERSISTED_QUERIES === 'off'
         ? false

@@ -15,6 +15,7 @@ import {
   useOperationLimits,
 } from './operation-limits';
 import { useOperationResolution } from './operation-resolution';
+import { OPERATOR_PATHS, useOperatorAccess } from './operator-access';
 import { DEFAULT_APQ_TTL_SECONDS, type Safelist, usePersistedQueries } from './persisted-queries';
 import {
   type ApolloSettings,
@@ -44,6 +45,8 @@ export interface EdgeFeatures {
   tracing?: Toggle<Partial<TracingOptions>>;
   httpSecurity?: Toggle<Partial<HttpSecurityOptions>>;
   requestBody?: Partial<RequestBodyOptions>;
+  /** A bearer token for `/metrics` and `/health/all`; none leaves them open. */
+  operatorToken?: string;
   persistedQueries?: Toggle<{ ttlSeconds?: number } | { safelist: Safelist }>;
   operationLimits?: Toggle<Partial<Omit<OperationLimitsOptions, 'schema'>>>;
   rateLimit?: Toggle<{ budgets?: Partial<Record<Budget, BudgetLimit>> }>;
@@ -78,6 +81,10 @@ export function gatewayPlugins(deps: EdgeDependencies, features: EdgeFeatures): 
     tracing && useTracing(tracing),
     // Preflights are answered, and headers set, before any work is done.
     httpSecurity && useHttpSecurity(httpSecurity),
+    // Before the routes it guards.
+    features.operatorToken
+      ? useOperatorAccess({ token: features.operatorToken, paths: OPERATOR_PATHS })
+      : undefined,
     // An id before anything can fail and need to report it.
     useRequestId(),
     // The body is bounded and parsed before anything reads it.
