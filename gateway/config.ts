@@ -4,6 +4,7 @@ import { ConfigError, env, loadConfig } from '../common/config';
 import { commonEnv } from '../common/service-config';
 import { sessionRevocationEnv } from '../common/session-revocation';
 import { SUBGRAPHS } from '../common/topology';
+import { isAddressOrRange } from './auth/client-details';
 import { DEFAULT_OPERATION_LIMITS as LIMITS } from './plugins/operation-limits';
 import { DEFAULT_APQ_TTL_SECONDS } from './plugins/persisted-queries';
 import { type BudgetLimit, DEFAULT_RATE_LIMIT_BUDGETS as BUDGETS } from './plugins/rate-limit';
@@ -58,8 +59,13 @@ export const gatewayEnv = {
   /** Least time between two JWKS fetches; auth's JWT_KEY_ACTIVATION_DELAY_SECONDS must exceed it. */
   JWKS_COOLDOWN_MS: env.int(5_000),
   JWKS_TIMEOUT_MS: env.int(2_000, 100),
-  /** Proxies of ours in front of the gateway whose X-Forwarded-For entries give the client address. */
-  TRUSTED_PROXY_HOPS: env.int(0),
+  /**
+   * Addresses and CIDR ranges of our own proxies in front of the gateway: only through them does
+   * X-Forwarded-For give the client address (e.g. `10.0.0.0/8, 127.0.0.1`).
+   */
+  TRUSTED_PROXIES: env
+    .list()
+    .refine((entries) => entries.every(isAddressOrRange), 'each entry must be an IP address or CIDR range'),
   /** How often open subscriptions are checked for a revoked session. */
   SESSION_WATCH_INTERVAL_MS: env.int(5_000, 50),
 

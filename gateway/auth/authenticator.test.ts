@@ -1,5 +1,6 @@
 import { AppError } from '../../common/errors';
 import { silentLogger } from '../../common/testing/logger';
+import { TrustedProxies } from './client-details';
 import { Authenticator, bearerToken } from './authenticator';
 
 const subject = {
@@ -12,7 +13,7 @@ function authenticator(revoked: () => Promise<boolean>, verify = async () => sub
   return new Authenticator({
     verify,
     revocations: { isRevoked: revoked },
-    trustedProxyHops: 0,
+    trustedProxies: new TrustedProxies([]),
     logger: silentLogger(),
   });
 }

@@ -4,7 +4,7 @@ import type { Logger } from '../../common/logger';
 import type { SessionRevocationList } from '../../common/session-revocation';
 import type { ContextInput } from '../context';
 import type { AccessTokenVerifier } from './access-token-verifier';
-import { clientDetails } from './client-details';
+import { clientDetails, type TrustedProxies } from './client-details';
 
 const BEARER = /^Bearer +([A-Za-z0-9\-_.]+)$/;
 
@@ -22,7 +22,7 @@ export function bearerToken(authorization: string | undefined): string | null {
 export interface AuthenticatorOptions {
   verify: AccessTokenVerifier;
   revocations: Pick<SessionRevocationList, 'isRevoked'>;
-  trustedProxyHops: number;
+  trustedProxies: TrustedProxies;
   logger: Logger;
 }
 
@@ -36,7 +36,7 @@ export class Authenticator {
    * the keys or the revocation list cannot be read. Never anonymous for a token it cannot check.
    */
   async identify(input: ContextInput, requestId: string): Promise<Identity> {
-    const client = { requestId, issuer: 'gateway', ...clientDetails(input, this.options.trustedProxyHops) };
+    const client = { requestId, issuer: 'gateway', ...clientDetails(input, this.options.trustedProxies) };
     const token = bearerToken(input.authorization);
     if (token === null) return { userId: null, role: null, sessionId: null, ...client };
     const subject = await this.options.verify(token);

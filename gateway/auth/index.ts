@@ -8,6 +8,7 @@ import { type GatewayConfig, jwksUrl } from '../config';
 import type { ContextInput, GatewayContext, SessionWatch } from '../context';
 import { createAccessTokenVerifier } from './access-token-verifier';
 import { Authenticator } from './authenticator';
+import { TrustedProxies } from './client-details';
 import { httpKeySet, JwksCache } from './jwks-cache';
 import { SessionWatcher } from './session-watcher';
 
@@ -32,7 +33,7 @@ export function createGatewayAuthentication(config: GatewayConfig, logger: Logge
   const authenticator = new Authenticator({
     verify: createAccessTokenVerifier({ keys, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }),
     revocations,
-    trustedProxyHops: config.TRUSTED_PROXY_HOPS,
+    trustedProxies: new TrustedProxies(config.TRUSTED_PROXIES),
     logger,
   });
   const watcher = new SessionWatcher(revocations, config.SESSION_WATCH_INTERVAL_MS, logger);

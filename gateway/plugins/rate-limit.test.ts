@@ -93,7 +93,7 @@ describe('rate limits at the gateway', () => {
 
   describe('the client address', () => {
     it('ignores X-Forwarded-For when no proxy is trusted, so a client cannot make up addresses', async () => {
-      const gateway = await gatewayWith({ RATE_LIMIT_OPERATIONS: '2/60', TRUSTED_PROXY_HOPS: '0' });
+      const gateway = await gatewayWith({ RATE_LIMIT_OPERATIONS: '2/60', TRUSTED_PROXIES: '' });
       await postGraphQL(gateway.url, PING, {}, { 'x-forwarded-for': '198.51.100.1' });
       await postGraphQL(gateway.url, PING, {}, { 'x-forwarded-for': '198.51.100.2' });
       expectRateLimited(
@@ -103,7 +103,7 @@ describe('rate limits at the gateway', () => {
     });
 
     it('reads the address our trusted proxy added, and only that entry', async () => {
-      const gateway = await gatewayWith({ RATE_LIMIT_OPERATIONS: '2/60', TRUSTED_PROXY_HOPS: '1' });
+      const gateway = await gatewayWith({ RATE_LIMIT_OPERATIONS: '2/60', TRUSTED_PROXIES: '127.0.0.1, ::1' });
       const from = (forwardedFor: string) =>
         postGraphQL(gateway.url, PING, {}, { 'x-forwarded-for': forwardedFor });
       await from('198.51.100.1');

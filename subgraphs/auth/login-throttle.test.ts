@@ -20,7 +20,7 @@ describe('login throttling through the gateway', () => {
         LOGIN_FAILURES_PER_EMAIL: '3',
         LOGIN_FAILURES_PER_ADDRESS: '5',
         // The test plays clients behind the gateway's (trusted) proxy, one address each.
-        TRUSTED_PROXY_HOPS: '1',
+        TRUSTED_PROXIES: '127.0.0.1, ::1',
       },
     });
   });
