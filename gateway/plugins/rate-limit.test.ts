@@ -126,6 +126,11 @@ describe('rate limits at the gateway', () => {
       const second = await firstResultOf(client, query);
       expect(second.errors?.[0].extensions).toMatchObject({ code: 'RATE_LIMITED', limit: 'subscriptions' });
       expect(second.errors?.[0].extensions?.retryAfter).toEqual(expect.any(Number));
+      // Refused, it is still an operation for the metrics (and the access log).
+      const metrics = await (await fetch(new URL('/metrics', gateway.url))).text();
+      expect(metrics).toMatch(
+        /gateway_operations_total\{operation="anonymous",type="subscription",outcome="RATE_LIMITED"\} 1/,
+      );
     });
   });
 

@@ -118,9 +118,18 @@ export function createOperationRouter(
         await hooks.admit?.(request, context);
         release = limits.open(connection, context.identity.userId);
       } catch (error) {
-        if (error instanceof AppError) return { errors: [toGraphQLError(error)] };
-        if (error instanceof GraphQLError) return { errors: [error] };
-        throw error;
+        const refusal =
+          error instanceof AppError
+            ? toGraphQLError(error)
+            : error instanceof GraphQLError
+              ? error
+              : undefined;
+        if (!refusal) throw error;
+        // A refused subscription is still an operation: the observers log and count it.
+        const observer = hooks.observe?.(request, context);
+        const refused = observer?.result?.({ errors: [refusal] }) ?? { errors: [refusal] };
+        observer?.end?.();
+        return refused;
       }
       return releasingOnEnd(
         executor.subscribe({
