@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { registerUser, type TestUser } from '../../common/testing/auth';
 import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
 import { startTcpProxy, type TcpProxy } from '../../common/testing/tcp-proxy';
-import { ConversationMessagesDocument, MeDocument } from '../generated/graphql';
+import { ConversationMessagesDocument, GenerationEventsDocument, MeDocument } from '../generated/graphql';
 import { ChatClient, type GenerationEvent } from './chat-client';
 import { GraphQLRequestError, SignedOutError } from './errors';
 import { MemoryTokenStore, type Tokens } from './token-store';
@@ -219,4 +219,40 @@ describe('streamChat', () => {
     const said = (events: GenerationEvent[]) => events.map(({ seq, type, delta }) => ({ seq, type, delta }));
     expect(said(rest)).toEqual(said(all.slice(2)));
   });
+});
+
+describe('a socket that outlives its access token', () => {
+  let shortLived: TestPlatform;
+  beforeAll(async () => {
+    // One-second access tokens, and replies slow enough to keep a socket open past them.
+    shortLived = await startTestPlatform('chat-client-expiry', {
+      env: { ACCESS_TOKEN_TTL_SECONDS: '1', OFFLINE_TOKEN_INTERVAL_MS: '400' },
+    });
+  });
+  afterAll(() => shortLived?.stop());
+
+  test('a new subscription refused for the expired token renews it, signs the socket in again and is served', async () => {
+    const user = await registerUser(shortLived);
+    const client = new ChatClient({ url: shortLived.gatewayUrl, reconnectDelayMs: 10, refreshMarginMs: 0 });
+    clients.push(client);
+    await client.login(user.email, user.password);
+    const abort = new AbortController();
+    const first = client.streamChat({ content: 'A long answer, please' }, { signal: abort.signal });
+    const firstEvents: GenerationEvent[] = [];
+    const following = collect(first, (event) => firstEvents.push(event));
+    const { generation } = await first.sent;
+    while (firstEvents.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+
+    // Past the token's lifetime and the gateway's clock tolerance, on the same open socket.
+    await new Promise((resolve) => setTimeout(resolve, 6_500));
+    const second = client.subscribe(GenerationEventsDocument, { id: generation.id, after: 0 });
+    const { value } = await second.next();
+    expect(value?.generation).toMatchObject({ seq: 1, type: 'START' });
+    await second.return(undefined);
+
+    abort.abort();
+    const events = await following;
+    // The first stream went on across the new sign-in, losing and repeating nothing.
+    expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
+  }, 30_000);
 });

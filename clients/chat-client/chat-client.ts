@@ -71,7 +71,7 @@ type VariablesArgument<V> = Record<string, never> extends V ? [variables?: V] : 
  */
 export class ChatClient {
   private readonly session: Session;
-  private readonly webSocket: WebSocketClient;
+  private webSocket: WebSocketClient;
 
   constructor(private readonly options: ChatClientOptions) {
     this.session = new Session(
@@ -80,8 +80,13 @@ export class ChatClient {
         tokensOf((await this.execute(RefreshTokenDocument, { token: refreshToken })).refreshToken),
       options.refreshMarginMs ?? 60_000,
     );
-    this.webSocket = createClient({
-      url: options.webSocketUrl ?? webSocketUrlOf(options.url),
+    this.webSocket = this.connectWebSocket();
+  }
+
+  /** A lazy graphql-ws client: it connects on the first subscription and signs in then. */
+  private connectWebSocket(): WebSocketClient {
+    return createClient({
+      url: this.options.webSocketUrl ?? webSocketUrlOf(this.options.url),
       webSocketImpl: WebSocket,
       lazy: true,
       // Each connection (reconnects included) signs in with a token that is good right now.
@@ -135,24 +140,41 @@ export class ChatClient {
     }
   }
 
-  /** One subscription over graphql-ws, as an async iterator of its results. */
+  /**
+   * One subscription over graphql-ws, as an async iterator of its results. The gateway checks the
+   * token of the socket's sign-in again for every operation: refused before any result (it expired
+   * while the socket stayed open), the token is refreshed and the socket signs in again, once.
+   */
   async *subscribe<Result, V>(
     document: TypedDocumentNode<Result, V>,
     ...[variables]: VariablesArgument<V>
   ): AsyncGenerator<Result> {
     const body = requestBody(document, variables as Record<string, unknown> | undefined);
-    const results = this.webSocket.iterate<Result>(body);
-    try {
-      for await (const result of results) {
-        if (result.errors?.length || !result.data) {
-          throw new GraphQLRequestError(body.operationName, (result.errors ?? []) as ResponseError[]);
+    for (let attempt = 1; ; attempt++) {
+      const token = await this.session.accessToken();
+      const results = this.webSocket.iterate<Result>(body);
+      let delivered = false;
+      try {
+        for await (const result of results) {
+          if (result.errors?.length || !result.data) {
+            throw new GraphQLRequestError(body.operationName, (result.errors ?? []) as ResponseError[]);
+          }
+          delivered = true;
+          yield result.data;
         }
-        yield result.data;
+        return;
+      } catch (error) {
+        const failure = toStreamError(body.operationName, error);
+        if (attempt > 1 || delivered || !token || !isUnauthenticated(failure)) throw failure;
+        await this.session.renew(token);
+        // A new socket signs in with the new token; streams on the old one end with a normal
+        // close (resumable) and follow on the new one.
+        const stale = this.webSocket;
+        this.webSocket = this.connectWebSocket();
+        void stale.dispose();
+      } finally {
+        await results.return?.();
       }
-    } catch (error) {
-      throw toStreamError(body.operationName, error);
-    } finally {
-      await results.return?.();
     }
   }
 
