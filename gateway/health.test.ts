@@ -1,3 +1,4 @@
+import { type ChromaServer, startChromaServer } from '../common/testing/chroma';
 import { freePort } from '../common/testing/ports';
 import { startTestPlatform, type TestPlatform } from '../common/testing/platform';
 import type { RunningGateway } from './app';
@@ -66,4 +67,47 @@ describe('the gateway’s health and operator endpoints', () => {
       expect(response.status).toBe(200);
     });
   });
+});
+
+describe('a data store that goes down and comes back', () => {
+  let chroma: ChromaServer;
+  let platform: TestPlatform;
+
+  beforeAll(async () => {
+    // A Chroma server of this test's own, so that stopping it disturbs no other test file.
+    chroma = await startChromaServer();
+    platform = await startTestPlatform('gateway-health-chroma', { env: { CHROMA_URL: chroma.url } });
+  });
+  afterAll(async () => {
+    await platform?.stop();
+    await chroma?.dispose();
+  });
+
+  const healthUntil = async (status: number): Promise<Report> => {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const response = await fetch(new URL('/health/all', platform.gatewayUrl));
+      if (response.status === status || Date.now() > deadline) {
+        expect(response.status).toBe(status);
+        return (await response.json()) as Report;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  };
+
+  it('turns /health/all to 503 naming Chroma while it is down, and back to 200, with every process up', async () => {
+    await healthUntil(200);
+    await chroma.stop();
+    const down = await healthUntil(503);
+    expect(down.components['conversation.chroma'].status).toBe('down');
+    expect(down.components.conversation.status).toBe('ok');
+    expect(
+      Object.entries(down.components)
+        .filter(([, c]) => c.status === 'down')
+        .map(([name]) => name),
+    ).toEqual(['conversation.chroma']);
+    await chroma.start();
+    const back = await healthUntil(200);
+    expect(back.status).toBe('ok');
+  }, 60_000);
 });

@@ -28,7 +28,9 @@ async function platformHealth(config: GatewayConfig, redis: Redis): Promise<Plat
     components[name] = await probe(async () => {
       const response = await fetch(healthUrl, { signal: AbortSignal.timeout(timeoutMs) });
       body = (await response.json()) as SubgraphHealthBody;
-      if (body.status !== 'ok') throw new Error(`${name} reports ${body.status ?? response.status}`);
+      // Degraded means up, with a dependency down: that dependency is listed on its own below.
+      if (body.status !== 'ok' && body.status !== 'degraded')
+        throw new Error(`${name} reports ${body.status ?? response.status}`);
     }, timeoutMs);
     for (const [store, health] of Object.entries(body.components ?? {}))
       components[`${name}.${store}`] = health;
