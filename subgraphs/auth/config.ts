@@ -48,6 +48,14 @@ export const authEnv = {
   /** With JWT_PRIVATE_JWK: public JWKs still published, e.g. the previous key after a rotation. */
   JWT_PREVIOUS_PUBLIC_JWKS: json(z.array(publicJwk)).optional(),
   /**
+   * 32 bytes in hex (`openssl rand -hex 32`) that encrypt the private keys auth keeps in PostgreSQL,
+   * so a copy of the database cannot sign tokens. Keys stored before it was set stay readable.
+   */
+  SIGNING_KEY_ENCRYPTION_KEY: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'must be 32 bytes in hex (openssl rand -hex 32)')
+    .optional(),
+  /**
    * A rotated-in key is published at once but signs only after this delay, so every verifier
    * (the gateway refetches at most every JWKS_COOLDOWN_MS) knows it before it meets a token.
    */

@@ -2,8 +2,11 @@ import { loadJose } from '../../common/jose';
 import { bearer, registerUser } from '../../common/testing/auth';
 import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
 import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { withAuthDatabase } from './cli/auth-database';
 import { runKeysCommand } from './cli/keys';
 import { loadAuthConfig } from './config';
+import { SigningKeyEntity } from './entities/signing-key.entity';
+import { createKeyStore } from './keys';
 
 const LOGIN = `mutation($email: String!, $password: String!) {
   login(input: { email: $email, password: $password }) { accessToken }
@@ -107,5 +110,47 @@ describe('signing key rotation', () => {
       .setExpirationTime('5m')
       .sign(privateKey);
     expect(errorCodes(await me(foreign))).toEqual(['UNAUTHENTICATED']);
+  });
+});
+
+describe('signing keys encrypted at rest', () => {
+  const ENCRYPTION_KEY = 'a1'.repeat(32);
+  let platform: TestPlatform;
+
+  beforeAll(async () => {
+    platform = await startTestPlatform('auth-sealed-keys', {
+      env: { SIGNING_KEY_ENCRYPTION_KEY: ENCRYPTION_KEY },
+    });
+  });
+  afterAll(() => platform?.stop());
+
+  const config = (env: Record<string, string | undefined>) =>
+    loadAuthConfig({ ...platform.env, ...env } as NodeJS.ProcessEnv);
+  const storedPrivateKeys = () =>
+    withAuthDatabase(config({}), async (em) =>
+      (await em.fork().find(SigningKeyEntity, {})).map(
+        (key) => key.privateJwk as unknown as Record<string, unknown>,
+      ),
+    );
+
+  it('keeps only ciphertext of the private key in PostgreSQL, and signs tokens the gateway accepts', async () => {
+    const user = await registerUser(platform);
+    expect((await postGraphQL(platform.gatewayUrl, ME, {}, bearer(user.accessToken))).errors).toBeUndefined();
+    const [stored] = await storedPrivateKeys();
+    expect(stored).toMatchObject({ sealed: 'A256GCM', ciphertext: expect.any(String) });
+    expect(stored).not.toHaveProperty('d');
+    expect(JSON.stringify(stored)).not.toContain('"kty"');
+  });
+
+  it('will not start with another encryption key, or none, naming the reason', async () => {
+    const start = (env: Record<string, string | undefined>) =>
+      withAuthDatabase(config(env), (em) => createKeyStore(config(env), em));
+    await expect(start({ SIGNING_KEY_ENCRYPTION_KEY: 'b2'.repeat(32) })).rejects.toThrow(
+      /does not open with SIGNING_KEY_ENCRYPTION_KEY/,
+    );
+    await expect(start({ SIGNING_KEY_ENCRYPTION_KEY: undefined })).rejects.toThrow(
+      /is encrypted: set SIGNING_KEY_ENCRYPTION_KEY/,
+    );
+    await expect(start({})).resolves.toMatchObject({ kind: 'database' });
   });
 });

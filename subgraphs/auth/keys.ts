@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { JWK } from 'jose' with { 'resolution-mode': 'import' };
 import type { AuthConfig } from './config';
+import { JwkSealer } from './services/key-sealing';
 import { DatabaseKeyStore, type KeyStore, StaticKeyStore } from './services/signing-keys';
 
 export type ConfiguredKeyStore =
@@ -13,6 +14,7 @@ export const databaseKeyStore = (config: AuthConfig, em: EntityManager) =>
     algorithm: config.JWT_ALGORITHM,
     accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
     activationDelaySeconds: config.JWT_KEY_ACTIVATION_DELAY_SECONDS,
+    sealer: new JwkSealer(config.SIGNING_KEY_ENCRYPTION_KEY),
   });
 
 /** The key given in JWT_PRIVATE_JWK when there is one, else keys generated into PostgreSQL. */
@@ -26,5 +28,7 @@ export async function createKeyStore(config: AuthConfig, em: EntityManager): Pro
   }
   const store = databaseKeyStore(config, em);
   await store.ensureKey();
+  // Fails the start, with the reason, when the stored key cannot be opened with the one configured.
+  await store.signingKey();
   return { kind: 'database', store };
 }

@@ -1,6 +1,7 @@
 import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import type { JWK } from 'jose' with { 'resolution-mode': 'import' };
 import type { AccessTokenAlgorithm } from '../../../common/access-token';
+import type { SealedJwk } from '../services/key-sealing';
 
 /** An access-token signing key pair, as JWKs. The newest active one signs; see signing-keys.ts. */
 @Entity({ tableName: 'signing_keys' })
@@ -16,8 +17,9 @@ export class SigningKeyEntity {
   @Property({ type: 'json' })
   publicJwk!: JWK;
 
+  /** Sealed (encrypted) when SIGNING_KEY_ENCRYPTION_KEY is set; see services/key-sealing.ts. */
   @Property({ type: 'json', hidden: true })
-  privateJwk!: JWK;
+  privateJwk!: JWK | SealedJwk;
 
   @Property({ type: 'Date', defaultRaw: 'now()' })
   createdAt: Date = new Date();

@@ -6,6 +6,7 @@ import {
 } from '../../../common/access-token';
 import { loadJose } from '../../../common/jose';
 import { SigningKeyEntity } from '../entities/signing-key.entity';
+import type { JwkSealer } from './key-sealing';
 
 /** The key access tokens are signed with now. */
 export interface SigningKey {
@@ -110,6 +111,8 @@ class ImportedKeys {
 
 export interface DatabaseKeyStoreOptions {
   algorithm: AccessTokenAlgorithm;
+  /** Seals private keys before they are stored (SIGNING_KEY_ENCRYPTION_KEY). */
+  sealer: JwkSealer;
   accessTokenTtlSeconds: number;
   activationDelaySeconds: number;
   now?: () => Date;
@@ -158,7 +161,7 @@ export class DatabaseKeyStore implements KeyStore {
   async signingKey(): Promise<SigningKey> {
     const key = activeKey(await this.list(), this.now());
     if (!key) throw new Error('no active signing key (auth creates one at start)');
-    return this.imported.get(key);
+    return this.imported.get({ ...key, privateJwk: this.options.sealer.open(key.privateJwk, key.kid) });
   }
 
   async publicKeys(): Promise<JWK[]> {
@@ -180,7 +183,8 @@ export class DatabaseKeyStore implements KeyStore {
 
   private async newKey(activatesAt: Date): Promise<SigningKeyEntity> {
     const pair = await generateKeyPairJwk(this.options.algorithm);
-    return Object.assign(new SigningKeyEntity(), { ...pair, activatesAt });
+    const privateJwk = this.options.sealer.seal(pair.privateJwk, pair.kid);
+    return Object.assign(new SigningKeyEntity(), { ...pair, privateJwk, activatesAt });
   }
 }
 
