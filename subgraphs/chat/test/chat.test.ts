@@ -44,10 +44,10 @@ interface StoredMessage {
 
 const EVENT =
   'seq type delta error generation { id status usage { promptTokens completionTokens } } message { id }';
-const SEND = `mutation Send($input: SendMessageInput!) {
-  sendMessage(input: $input) {
-    conversation { id } userMessage { id } generation { id status model message { id } }
-  }
+const STARTED = 'conversation { id } userMessage { id } generation { id status model message { id } }';
+const SEND = `mutation Send($input: SendMessageInput!) { sendMessage(input: $input) { ${STARTED} } }`;
+const EDIT = `mutation Edit($id: ID!, $content: String!) {
+  editMessage(messageId: $id, content: $content) { ${STARTED} }
 }`;
 const FOLLOW = `subscription Follow($id: ID!, $after: Int!) { generation(id: $id, after: $after) { ${EVENT} } }`;
 
@@ -97,6 +97,14 @@ describe('the chat subgraph with the conversation subgraph and several replicas'
     const response = await callAs<{ sendMessage: Started }>(url, userId, SEND, { input });
     expect(response.errors).toBeUndefined();
     return (response.data as { sendMessage: Started }).sendMessage;
+  };
+  const edit = async (userId: string, messageId: string, content: string) => {
+    const response = await callAs<{ editMessage: Started }>(chat.url, userId, EDIT, {
+      id: messageId,
+      content,
+    });
+    expect(response.errors).toBeUndefined();
+    return (response.data as { editMessage: Started }).editMessage;
   };
   const follow = (url: string, userId: string, id: string, after = 0) =>
     subscribeAs<{ generation: Event }>(socket(url), userId, FOLLOW, { id, after });
@@ -332,27 +340,18 @@ describe('the chat subgraph with the conversation subgraph and several replicas'
       regeneration.message.id,
     ]);
 
-    const edited = await callAs<{ editMessage: Started }>(
-      chat.url,
-      user,
-      `mutation E($id: ID!, $content: String!) {
-        editMessage(messageId: $id, content: $content) { conversation { id } userMessage { id } generation { id status model message { id } } }
-      }`,
-      { id: second.userMessage.id, content: 'Tell me a pun' },
-    );
-    expect(edited.errors).toBeUndefined();
-    const edit = edited.data?.editMessage as Started;
-    await replay(user, edit.generation.id);
-    const newMessage = await storedMessage(user, edit.userMessage.id);
+    const edited = await edit(user, second.userMessage.id, 'Tell me a pun');
+    await replay(user, edited.generation.id);
+    const newMessage = await storedMessage(user, edited.userMessage.id);
     expect(newMessage).toMatchObject({
       role: 'USER',
       content: 'Tell me a pun',
       parent: { id: first.generation.message.id },
     });
-    expect(newMessage.siblings.map((s) => s.id)).toEqual([second.userMessage.id, edit.userMessage.id]);
-    expect(await storedMessage(user, edit.generation.message.id)).toMatchObject({
+    expect(newMessage.siblings.map((s) => s.id)).toEqual([second.userMessage.id, edited.userMessage.id]);
+    expect(await storedMessage(user, edited.generation.message.id)).toMatchObject({
       status: 'COMPLETE',
-      parent: { id: edit.userMessage.id },
+      parent: { id: edited.userMessage.id },
     });
   });
 
@@ -361,24 +360,15 @@ describe('the chat subgraph with the conversation subgraph and several replicas'
     const first = await send(chat.url, user, { content: 'Hello' });
     await replay(user, first.generation.id);
 
-    const edited = await callAs<{ editMessage: Started }>(
-      chat.url,
-      user,
-      `mutation E($id: ID!, $content: String!) {
-        editMessage(messageId: $id, content: $content) { conversation { id } userMessage { id } generation { id status model message { id } } }
-      }`,
-      { id: first.userMessage.id, content: 'Good morning' },
-    );
-    expect(edited.errors).toBeUndefined();
-    const edit = edited.data?.editMessage as Started;
-    expect(edit.conversation.id).toBe(first.conversation.id);
-    await replay(user, edit.generation.id);
-    const newRoot = await storedMessage(user, edit.userMessage.id);
+    const edited = await edit(user, first.userMessage.id, 'Good morning');
+    expect(edited.conversation.id).toBe(first.conversation.id);
+    await replay(user, edited.generation.id);
+    const newRoot = await storedMessage(user, edited.userMessage.id);
     expect(newRoot).toMatchObject({ role: 'USER', content: 'Good morning', parent: null });
-    expect(newRoot.siblings.map((s) => s.id)).toEqual([first.userMessage.id, edit.userMessage.id]);
-    expect(await storedMessage(user, edit.generation.message.id)).toMatchObject({
+    expect(newRoot.siblings.map((s) => s.id)).toEqual([first.userMessage.id, edited.userMessage.id]);
+    expect(await storedMessage(user, edited.generation.message.id)).toMatchObject({
       status: 'COMPLETE',
-      parent: { id: edit.userMessage.id },
+      parent: { id: edited.userMessage.id },
     });
   });
 
