@@ -80,8 +80,9 @@ function hitTokenLimit(context: GraphQLRequestContextWillSendResponse<GatewayCon
 /**
  * Depth, aliases, root fields, tokens and estimated cost, checked before an operation is
  * planned: over HTTP and for queries over WebSocket/SSE in Apollo's `didResolveOperation`, for
- * subscriptions on the operation router's admit hook. Tokens are bounded inside the parser itself
- * (`parseOptions.maxTokens`), so an oversized document is never parsed in full nor validated.
+ * subscriptions on the operation router's admit hook. Tokens are bounded inside the parsers
+ * (Apollo's `parseOptions.maxTokens` here; the streaming transports' parseStreamingRequest, given
+ * MAX_TOKENS), so an oversized document is never parsed in full nor validated.
  */
 export function useOperationLimits(options: OperationLimitsOptions): GatewayPlugin {
   const limits: Limits = options;
@@ -114,8 +115,6 @@ export function useOperationLimits(options: OperationLimitsOptions): GatewayPlug
     },
     subscriptions: {
       admit: async (request) => {
-        if (countTokens(request.query, limits.maxTokens) > limits.maxTokens)
-          throw tokenLimitRefusal(limits.maxTokens);
         const refusal = checkOperationLimits(
           options.schema(),
           request.document,

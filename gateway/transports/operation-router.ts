@@ -20,19 +20,20 @@ export interface ParsedStreamingRequest extends StreamingRequest {
 }
 
 /**
- * Parses where the request arrives; a syntax error is answered as a GraphQL error. A document of
- * more than `maxTokens` tokens is refused after counting that many, never parsed in full.
+ * Parses where the request arrives; a syntax error is answered as a GraphQL error. The parser
+ * stops at `maxTokens`, so an oversized document is never parsed in full, and is refused naming the limit.
  */
 export function parseStreamingRequest(
   request: StreamingRequest,
   maxTokens?: number,
 ): ParsedStreamingRequest | readonly GraphQLError[] {
   if (typeof request.query !== 'string') return [new GraphQLError('query must be a string')];
-  if (maxTokens !== undefined && countTokens(request.query, maxTokens) > maxTokens)
-    return [tokenLimitRefusal(maxTokens)];
   try {
     return { ...request, document: parse(request.query, { maxTokens }) };
   } catch (error) {
+    // The parser stops at maxTokens with a plain syntax error; only then are the tokens counted.
+    if (maxTokens !== undefined && countTokens(request.query, maxTokens) > maxTokens)
+      return [tokenLimitRefusal(maxTokens)];
     return [error instanceof GraphQLError ? error : new GraphQLError('Could not parse the query')];
   }
 }
