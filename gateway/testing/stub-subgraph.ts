@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../common/logger';
 import { testServers, TEST_IDENTITY_SECRET } from '../../common/testing/env';
@@ -14,7 +14,6 @@ export interface Stub {
 
 export interface StubSubgraph {
   url: string;
-  server: Server;
   close: () => Promise<void>;
 }
 
@@ -32,7 +31,6 @@ export async function startStubSubgraph(stub: Stub): Promise<StubSubgraph> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
-    server,
     close: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -9,8 +9,7 @@ export interface SealedJwk {
   ciphertext: string;
 }
 
-export const isSealed = (stored: JWK | SealedJwk): stored is SealedJwk =>
-  (stored as SealedJwk).sealed === 'A256GCM';
+const isSealed = (stored: JWK | SealedJwk): stored is SealedJwk => (stored as SealedJwk).sealed === 'A256GCM';
 
 /**
  * Encrypts private signing keys before they are stored and decrypts them when they sign, so a copy
