@@ -2,9 +2,13 @@
  * `npm start`: the data stores (those the environment does not point at), then the three subgraphs,
  * then the gateway, each waited for until it is healthy. SIGINT/SIGTERM/SIGHUP stop the services
  * (gateway first), then the data stores started here; their data stays in .data/ for the next start.
+ *
+ * `npm start -- --replicas N`: N processes of each service on ports of their own, behind HAProxy on
+ * the usual ports (scripts/platform/replicas.ts).
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
 import { provideChroma } from './platform/chroma';
 import { type DataStore, redactUrl } from './platform/data-store';
 import { portFromEnv } from './platform/env';
@@ -14,6 +18,8 @@ import { providePostgres } from './platform/postgres';
 import { assertPortFree } from './platform/ports';
 import { failWhenExits } from './platform/processes';
 import { provideRedis } from './platform/redis';
+import { type ReplicaSet, startReplicaSet } from './platform/replicas';
+import { entryPoint, PLATFORM_SERVICES, type PlatformService } from './platform/services';
 import { Supervisor } from './platform/supervisor';
 import { waitForHttp } from './platform/wait';
 
@@ -41,12 +47,18 @@ type DataStoreUrls = Record<(typeof DATA_STORES)[number]['urlVariable'], string>
 // Everything started so far, so that a signal or a failure at any point stops exactly that.
 const dataStores: Promise<DataStore>[] = [];
 const supervisor = new Supervisor();
+let replicaSet: Promise<ReplicaSet> | undefined;
 let stopping: Promise<void> | undefined;
 let stopRequested = false;
 
 function stopPlatform(): Promise<void> {
   stopping ??= (async () => {
     await supervisor.stopAll();
+    // A replica set that was starting stops HAProxy itself when its services go; one that started, here.
+    await replicaSet?.then(
+      (set) => set.stop(),
+      () => undefined,
+    );
     const started = await Promise.allSettled(dataStores);
     await Promise.all(
       started.map(async (result, index) => {
@@ -121,13 +133,25 @@ interface Service {
   portVariable: string;
 }
 
-function service(name: string, portVariable: string, defaultPort: number, ...path: string[]): Service {
+function service(platformService: PlatformService): Service {
+  const { name, portVariable, defaultPort } = platformService;
   return {
     name,
-    script: join(root, 'dist', ...path, 'main.js'),
+    script: entryPoint(root, platformService, 'dist').script,
     port: portFromEnv(process.env, portVariable, defaultPort),
     portVariable,
   };
+}
+
+/** `--replicas N`, or undefined for one process of each service without HAProxy. */
+function replicasOption(): number | undefined {
+  const { values } = parseArgs({ options: { replicas: { type: 'string' } } });
+  if (values.replicas === undefined) return undefined;
+  const replicas = Number(values.replicas);
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 16) {
+    throw new Error(`--replicas must be a whole number from 1 to 16, got "${values.replicas}"`);
+  }
+  return replicas;
 }
 
 /** Starts the services together and waits until each answers GET /health, or one exits. */
@@ -150,14 +174,32 @@ async function startServices(services: Service[], env: NodeJS.ProcessEnv): Promi
   );
 }
 
+/** N processes of each service behind HAProxy, which listens on the ports the services would have. */
+async function startReplicas(replicas: number, services: Service[], env: NodeJS.ProcessEnv): Promise<void> {
+  await Promise.all(
+    services.map(({ name, port, portVariable }) =>
+      assertPortFree(port, `HAProxy's ${name} frontend`, `Stop what listens there, or set ${portVariable}.`),
+    ),
+  );
+  console.log(`Starting ${replicas} of each service behind HAProxy...`);
+  replicaSet = startReplicaSet({
+    replicas,
+    env,
+    frontendPorts: Object.fromEntries(services.map((s) => [s.name, s.port])),
+    workDir: dataRoot,
+    supervisor,
+  });
+  const set = await replicaSet;
+  for (const replica of set.replicas) console.log(`  ${replica.name.padEnd(15)} ${replica.origin}`);
+  console.log(`  HAProxy stats   ${set.statsUrl} (log .data/haproxy.log)`);
+}
+
 async function main(): Promise<void> {
   stopOnSignals();
+  const replicas = replicasOption();
   loadDotEnv();
   const env = process.env;
-  const auth = service('auth', 'AUTH_PORT', 4001, 'subgraphs', 'auth');
-  const conversation = service('conversation', 'CONVERSATION_PORT', 4002, 'subgraphs', 'conversation');
-  const chat = service('chat', 'CHAT_PORT', 4003, 'subgraphs', 'chat');
-  const gateway = service('gateway', 'GATEWAY_PORT', 4000, 'gateway');
+  const [auth, conversation, chat, gateway] = PLATFORM_SERVICES.map(service);
   const dataStoreUrls = await startDataStores(env);
   const serviceEnv: NodeJS.ProcessEnv = {
     ...env,
@@ -169,10 +211,14 @@ async function main(): Promise<void> {
     CONVERSATION_URL: env.CONVERSATION_URL ?? `http://127.0.0.1:${conversation.port}/graphql`,
     CHAT_URL: env.CHAT_URL ?? `http://127.0.0.1:${chat.port}/graphql`,
   };
-  console.log('Starting the subgraphs...');
-  await startServices([auth, conversation, chat], serviceEnv);
-  console.log('Starting the gateway...');
-  await startServices([gateway], serviceEnv);
+  if (replicas) {
+    await startReplicas(replicas, [auth, conversation, chat, gateway], serviceEnv);
+  } else {
+    console.log('Starting the subgraphs...');
+    await startServices([auth, conversation, chat], serviceEnv);
+    console.log('Starting the gateway...');
+    await startServices([gateway], serviceEnv);
+  }
   const gatewayUrl = `http://localhost:${gateway.port}`;
   console.log(
     `\nThe platform is up.\n  GraphQL  ${gatewayUrl}/graphql\n  Health   ${gatewayUrl}/health/all\nCtrl-C stops it.`,

@@ -30,17 +30,15 @@ export interface TestPlatformOptions {
 }
 
 /**
- * The whole platform in this process on free ports: three subgraphs and the gateway, on the
- * real PostgreSQL, Redis and Chroma, in a schema/prefix namespace of this test file's own.
+ * The environment every service of a test platform gets, ports aside, in the namespace's own schemas
+ * and revocation keys: for startTestPlatform, and for harnesses that run the services as processes.
  */
-export async function startTestPlatform(
-  label: string,
-  options: TestPlatformOptions = {},
-): Promise<TestPlatform> {
-  const namespace = testNamespace(label);
+export function testPlatformEnv(
+  namespace: string,
+  overrides: Record<string, string> = {},
+): Record<string, string> {
   const servers = testServers();
-  const logger = options.logger ?? silentLogger();
-  const env: Record<string, string> = {
+  return {
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     DATABASE_URL: servers.databaseUrl,
@@ -63,9 +61,26 @@ export async function startTestPlatform(
     RATE_LIMIT_CHAT_SENDS: '1000000/60',
     RATE_LIMIT_AUTH_ATTEMPTS: '1000000/60',
     RATE_LIMIT_SUBSCRIPTIONS: '1000000/60',
-    ...options.env,
+    ...overrides,
   };
-  const prefixed = (service: string) => ({ ...env, REDIS_KEY_PREFIX: `${namespace}:${service}:` });
+}
+
+/** A service's Redis key prefix in the namespace (every key under `<namespace>:`, which cleanup deletes). */
+export const testRedisPrefix = (namespace: string, service: string) => `${namespace}:${service}:`;
+
+/**
+ * The whole platform in this process on free ports: three subgraphs and the gateway, on the
+ * real PostgreSQL, Redis and Chroma, in a schema/prefix namespace of this test file's own.
+ */
+export async function startTestPlatform(
+  label: string,
+  options: TestPlatformOptions = {},
+): Promise<TestPlatform> {
+  const namespace = testNamespace(label);
+  const servers = testServers();
+  const logger = options.logger ?? silentLogger();
+  const env = testPlatformEnv(namespace, options.env);
+  const prefixed = (service: string) => ({ ...env, REDIS_KEY_PREFIX: testRedisPrefix(namespace, service) });
   const started: { stop: () => Promise<void> }[] = [];
   const stop = async () => {
     for (const server of started.reverse()) await server.stop();

@@ -9,6 +9,8 @@ export interface ServiceSpec {
   /** The Node entry point, e.g. dist/gateway/main.js. */
   script: string;
   env: NodeJS.ProcessEnv;
+  /** Node options before the script, e.g. `-r` a hook that compiles TypeScript as it loads. */
+  execArgv?: string[];
 }
 
 export interface SupervisorOptions {
@@ -49,7 +51,7 @@ export class Supervisor {
   }
 
   /** Starts a service; the child is returned so a caller can watch it (e.g. give up waiting when it exits). */
-  start({ name, script, env }: ServiceSpec): ChildProcess {
+  start({ name, script, env, execArgv = [] }: ServiceSpec): ChildProcess {
     // A start that was under way when the stop came must not leave a service behind.
     if (this.stopping) throw new Error(`${name}: not started, the services are being stopped`);
     if (!existsSync(script)) {
@@ -57,7 +59,7 @@ export class Supervisor {
     }
     const prefix = this.prefix(name, this.services.length);
     // Its own process group, so a terminal's Ctrl-C reaches start.ts alone, which stops services in order.
-    const child = spawn(process.execPath, [script], {
+    const child = spawn(process.execPath, [...execArgv, script], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
