@@ -1,14 +1,20 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../common/paths';
 import { toMonotonicMs } from './support/clock';
 import { formatProfileSummary, summariseProfileDirectory } from './support/profile-summary';
-import { CpuWindow } from './support/process-usage';
+import { CpuWindow, type CpuUsed } from './support/process-usage';
 import { BenchServices, nodeEntry } from './support/services';
-import { TurnAftermath, waitForQuiet } from './support/turn-aftermath';
-import { PLATFORM_PROCESSES, type PlatformProcess, startTurnPlatform } from './support/turn-platform';
+import { type PendingWork, TurnAftermath, waitForQuiet } from './support/turn-aftermath';
+import {
+  PLATFORM_PROCESSES,
+  type PlatformProcess,
+  startTurnPlatform,
+  type TurnPlatform,
+} from './support/turn-platform';
 import {
   checkTokens,
   formatRun,
@@ -20,6 +26,7 @@ import {
 import { hopTimes, readTurnMarks } from './support/turn-trace';
 import {
   type BenchUser,
+  type ConnectedUser,
   connectUsers,
   disconnectUsers,
   registerUsers,
@@ -95,159 +102,117 @@ function levelSpecs(): LevelSpec[] {
   ];
 }
 
-async function main(): Promise<void> {
-  const specs = levelSpecs();
-  const profileDir = options.profile && resolve(options.profile);
-  const workDir = await mkdtemp(join(tmpdir(), 'bench-turn-'));
-  const traceDir = join(workDir, 'trace');
-  if (options.trace) await mkdir(traceDir);
-  if (profileDir) {
-    await Promise.all(
-      SERVICES_IN_PROFILE.map((service) => mkdir(join(profileDir, service), { recursive: true })),
-    );
-  }
-  const services = new BenchServices(workDir);
-  const recorder = nodeEntry('bench/support/turn-trace-recorder').script;
-  console.log(`Starting PostgreSQL, Redis, Chroma and the services (work directory ${workDir})...`);
-  const platform = await startTurnPlatform(services, {
-    workDir,
-    env: {
-      LOG_LEVEL: options['log-level'] as string,
-      ...(options.trace ? { BENCH_TURN_TRACE_DIR: traceDir } : {}),
-    },
-    execArgv: (service) => [
-      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, service)}`] : []),
-      ...(options.trace ? ['-r', recorder] : []),
-    ],
-  });
-  const aftermath = await TurnAftermath.open({
-    databaseUrl: platform.databaseUrl,
-    redisUrl: platform.redisUrl,
-    conversationSchema: platform.env.CONVERSATION_DB_SCHEMA ?? 'conversation',
-    chatKeyPrefix: platform.env.REDIS_KEY_PREFIX ?? 'chat:',
-  });
-  const pids = PLATFORM_PROCESSES.map((name) => platform.pids[name]);
-  const levels: { spec: LevelSpec; turns: TurnRecord[]; result: LevelResult }[] = [];
-  let idleCpuMsPerSecond = {} as Record<PlatformProcess, number>;
-  let turnNumber = 1;
+/** What the levels need: the running platform, its stores' reader, the users, the processes to watch. */
+interface Bench {
+  platform: TurnPlatform;
+  services: BenchServices;
+  aftermath: TurnAftermath;
+  users: BenchUser[];
+  pids: number[];
+}
+
+interface Played {
+  turns: TurnRecord[];
+  conversations: string[];
+  used: CpuUsed;
+  drainMs: number;
+  pendingAtTimeout?: PendingWork;
+  quiet: boolean;
+}
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
+/**
+ * Connects the players, then, inside a CPU window: runs their turns, waits until the stores show
+ * every turn's work done, and (when `idleCpuPerSecond` is given) until the processes are idle again.
+ * The connections open before the window and close after it: they are not a turn's cost.
+ */
+async function play(
+  bench: Bench,
+  players: BenchUser[],
+  run: (connected: ConnectedUser[]) => Promise<TurnRecord[]>,
+  idleCpuPerSecond?: number,
+): Promise<Played> {
+  const connected = await connectUsers(bench.platform.gatewayUrl, players);
   try {
-    const largest = Math.max(
-      WARMUP_USERS,
-      ...specs.map((spec) => (spec.kind === 'at-once' ? spec.users : usersForRate(spec.rate))),
-    );
-    console.log(`Registering ${largest} users...`);
-    const users = await services.whileRunning(registerUsers(platform.gatewayUrl, largest));
-
-    /** Connects the users, runs the turns, and waits until the stores show their work done. */
-    const play = async (
-      players: BenchUser[],
-      run: (connected: Awaited<ReturnType<typeof connectUsers>>) => Promise<TurnRecord[]>,
-      window?: CpuWindow,
-    ) => {
-      const connected = await connectUsers(platform.gatewayUrl, players);
-      try {
-        window?.begin();
-        const turns = await services.whileRunning(run(connected));
-        const clientsDone = performance.now();
-        const conversations = turns.flatMap((turn) => turn.conversationId ?? []);
-        const pendingAtTimeout = await aftermath.waitUntilDone(conversations, DRAIN_TIMEOUT_MS);
-        return { turns, conversations, pendingAtTimeout, drainMs: performance.now() - clientsDone };
-      } finally {
-        await disconnectUsers(connected);
-      }
-    };
-
-    const warmupTurns = Number(options.warmup);
-    if (warmupTurns > 0) {
-      console.log(`Warming up: ${warmupTurns} turns...`);
-      const players = users.slice(0, Math.min(WARMUP_USERS, warmupTurns));
-      const rounds = Math.ceil(warmupTurns / players.length);
-      await play(players, (connected) => turnsAtOnce(platform.gatewayUrl, connected, rounds, turnNumber));
-      turnNumber += rounds * players.length;
-    }
-
-    console.log(`Measuring the idle processes for ${options.idle} s...`);
-    const idleWindow = new CpuWindow(pids, { descendants: true });
-    // Whatever the warm-up left running (Chroma, PostgreSQL writing out) ends first: it is not idle.
-    idleWindow.begin();
-    await waitForQuiet(idleWindow, 0);
-    idleWindow.begin();
-    await new Promise((done) => setTimeout(done, Number(options.idle) * 1000));
-    const idle = idleWindow.end();
-    idleCpuMsPerSecond = Object.fromEntries(
-      PLATFORM_PROCESSES.map((name, i) => [name, (idle.cpuSeconds[i] * 1000) / idle.seconds]),
-    ) as Record<PlatformProcess, number>;
-    const idleCpuPerSecond = idle.cpuSeconds.reduce((a, b) => a + b, 0) / idle.seconds;
-
-    for (const spec of specs) {
-      console.log(`Level ${label(spec)}...`);
-      const window = new CpuWindow(pids, { descendants: true });
-      const first = turnNumber;
-      const played =
-        spec.kind === 'at-once'
-          ? await play(
-              users.slice(0, spec.users),
-              (connected) => turnsAtOnce(platform.gatewayUrl, connected, spec.rounds, first),
-              window,
-            )
-          : await play(
-              users.slice(0, usersForRate(spec.rate)),
-              (connected) => turnsAtRate(platform.gatewayUrl, connected, spec.rate, spec.seconds, first),
-              window,
-            );
-      const quiet = await waitForQuiet(window, idleCpuPerSecond);
-      const used = window.end();
-      turnNumber += played.turns.length;
-      const failed = played.turns.filter((turn) => turn.ended !== 'complete');
-      const result: LevelResult = {
-        label: label(spec),
-        ...spec,
-        turns: played.turns.length,
-        failedTurns: failed.length,
-        failures: [...new Set(failed.map((turn) => turn.error ?? turn.ended))].slice(0, 5),
-        ...turnLatencies(played.turns),
-        tokens: checkTokens(played.turns, await aftermath.savedReplies(played.conversations)),
-        window: {
-          from: toMonotonicMs(used.startedAt),
-          to: toMonotonicMs(used.startedAt + used.seconds * 1000),
-          seconds: used.seconds,
-          drainMs: played.drainMs,
-          pendingAtTimeout: played.pendingAtTimeout,
-          quiet,
-        },
-        cpuMs: Object.fromEntries(
-          PLATFORM_PROCESSES.map((name, i) => [name, used.cpuSeconds[i] * 1000]),
-        ) as Record<PlatformProcess, number>,
-        clientCpuMs: used.ownCpuSeconds * 1000,
-        load: loadavg()[0],
-      };
-      levels.push({ spec, turns: played.turns, result });
-      const { tokens } = result;
-      console.log(
-        `  ${result.turns} turns, ${result.failedTurns} failed; tokens ${tokens.received} received / ${tokens.saved} saved, ` +
-          `${tokens.lost} lost, ${tokens.reordered} reordered; window ${used.seconds.toFixed(1)} s`,
-      );
-    }
+    const window = new CpuWindow(bench.pids, { descendants: true });
+    window.begin();
+    const turns = await bench.services.whileRunning(run(connected));
+    const clientsDone = performance.now();
+    const conversations = turns.flatMap((turn) => turn.conversationId ?? []);
+    const pendingAtTimeout = await bench.aftermath.waitUntilDone(conversations, DRAIN_TIMEOUT_MS);
+    const drainMs = performance.now() - clientsDone;
+    const quiet = idleCpuPerSecond === undefined || (await waitForQuiet(window, idleCpuPerSecond));
+    return { turns, conversations, used: window.end(), drainMs, pendingAtTimeout, quiet };
   } finally {
-    await aftermath.close();
-    // The services write their CPU profiles and turn marks as they exit.
-    await platform.stop();
+    await disconnectUsers(connected);
   }
+}
 
-  if (options.trace) {
-    const marks = readTurnMarks(traceDir);
-    for (const level of levels) level.result.hops = hopTimes(level.turns, marks);
-  }
-  const run: TurnRun = {
-    startedAt: new Date().toISOString(),
-    node: process.version,
-    cpus: cpus().length,
-    memoryGb: totalmem() / 2 ** 30,
-    options: Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
-    stores: { PostgreSQL: platform.databaseUrl, Redis: platform.redisUrl, Chroma: platform.chromaUrl },
-    idleCpuMsPerSecond,
-    levels: levels.map((level) => level.result),
+/** CPU ms per second of each process with no turn running, once the warm-up's last work has ended. */
+async function measureIdle(bench: Bench, seconds: number): Promise<Record<PlatformProcess, number>> {
+  const window = new CpuWindow(bench.pids, { descendants: true });
+  window.begin();
+  await waitForQuiet(window, 0);
+  window.begin();
+  await delay(seconds * 1000);
+  const idle = window.end();
+  return Object.fromEntries(
+    PLATFORM_PROCESSES.map((name, i) => [name, (idle.cpuSeconds[i] * 1000) / idle.seconds]),
+  ) as Record<PlatformProcess, number>;
+}
+
+async function runLevel(
+  bench: Bench,
+  spec: LevelSpec,
+  firstNumber: number,
+  idle: Record<PlatformProcess, number>,
+): Promise<{ turns: TurnRecord[]; result: LevelResult }> {
+  const { gatewayUrl } = bench.platform;
+  const idleCpuPerSecond = sum(Object.values(idle)) / 1000;
+  const played =
+    spec.kind === 'at-once'
+      ? await play(
+          bench,
+          bench.users.slice(0, spec.users),
+          (connected) => turnsAtOnce(gatewayUrl, connected, spec.rounds, firstNumber),
+          idleCpuPerSecond,
+        )
+      : await play(
+          bench,
+          bench.users.slice(0, usersForRate(spec.rate)),
+          (connected) => turnsAtRate(gatewayUrl, connected, spec.rate, spec.seconds, firstNumber),
+          idleCpuPerSecond,
+        );
+  const { turns, used } = played;
+  const failed = turns.filter((turn) => turn.ended !== 'complete');
+  const result: LevelResult = {
+    label: label(spec),
+    ...spec,
+    turns: turns.length,
+    failedTurns: failed.length,
+    failures: [...new Set(failed.map((turn) => turn.error ?? turn.ended))].slice(0, 5),
+    ...turnLatencies(turns),
+    tokens: checkTokens(turns, await bench.aftermath.savedReplies(played.conversations)),
+    window: {
+      from: toMonotonicMs(used.startedAt),
+      to: toMonotonicMs(used.startedAt + used.seconds * 1000),
+      seconds: used.seconds,
+      drainMs: played.drainMs,
+      pendingAtTimeout: played.pendingAtTimeout,
+      quiet: played.quiet,
+    },
+    cpuMs: Object.fromEntries(
+      PLATFORM_PROCESSES.map((name, i) => [name, used.cpuSeconds[i] * 1000]),
+    ) as Record<PlatformProcess, number>,
+    clientCpuMs: used.ownCpuSeconds * 1000,
+    load: loadavg()[0],
   };
+  return { turns, result };
+}
+
+/** The report on stdout, the profiles' summary, the raw JSON, and (a full run) the docs' tables. */
+async function writeOutputs(run: TurnRun, profileDir: string | undefined): Promise<void> {
   const report = formatRun(run);
   console.log(`\n${report}\n`);
   if (profileDir) {
@@ -271,6 +236,98 @@ async function main(): Promise<void> {
     await writeDocsSection(join(root, 'docs/performance.md'), report);
     console.log('Wrote the tables into docs/performance.md.');
   }
+}
+
+async function main(): Promise<void> {
+  const specs = levelSpecs();
+  const profileDir = options.profile && resolve(options.profile);
+  const workDir = await mkdtemp(join(tmpdir(), 'bench-turn-'));
+  const traceDir = join(workDir, 'trace');
+  if (options.trace) await mkdir(traceDir);
+  if (profileDir) {
+    for (const service of SERVICES_IN_PROFILE) await mkdir(join(profileDir, service), { recursive: true });
+  }
+  const services = new BenchServices(workDir);
+  const recorder = nodeEntry('bench/support/turn-trace-recorder').script;
+  console.log(`Starting PostgreSQL, Redis, Chroma and the services (work directory ${workDir})...`);
+  const platform = await startTurnPlatform(services, {
+    workDir,
+    env: {
+      LOG_LEVEL: options['log-level'] as string,
+      ...(options.trace ? { BENCH_TURN_TRACE_DIR: traceDir } : {}),
+    },
+    execArgv: (service) => [
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, service)}`] : []),
+      ...(options.trace ? ['-r', recorder] : []),
+    ],
+  });
+  const levels: { turns: TurnRecord[]; result: LevelResult }[] = [];
+  let idle = {} as Record<PlatformProcess, number>;
+  const aftermath = await TurnAftermath.open({
+    databaseUrl: platform.databaseUrl,
+    redisUrl: platform.redisUrl,
+    conversationSchema: platform.env.CONVERSATION_DB_SCHEMA ?? 'conversation',
+    chatKeyPrefix: platform.env.REDIS_KEY_PREFIX ?? 'chat:',
+  });
+  try {
+    const largest = Math.max(
+      WARMUP_USERS,
+      ...specs.map((spec) => (spec.kind === 'at-once' ? spec.users : usersForRate(spec.rate))),
+    );
+    console.log(`Registering ${largest} users...`);
+    const users = await services.whileRunning(registerUsers(platform.gatewayUrl, largest));
+    const pids = PLATFORM_PROCESSES.map((name) => platform.pids[name]);
+    const bench: Bench = { platform, services, aftermath, users, pids };
+    let turnNumber = 1;
+
+    const warmup = Number(options.warmup);
+    if (warmup > 0) {
+      console.log(`Warming up: ${warmup} turns...`);
+      const players = users.slice(0, Math.min(WARMUP_USERS, warmup));
+      const rounds = Math.ceil(warmup / players.length);
+      await play(bench, players, (connected) =>
+        turnsAtOnce(platform.gatewayUrl, connected, rounds, turnNumber),
+      );
+      turnNumber += rounds * players.length;
+    }
+    console.log(`Measuring the idle processes for ${options.idle} s...`);
+    idle = await measureIdle(bench, Number(options.idle));
+
+    for (const spec of specs) {
+      console.log(`Level ${label(spec)}...`);
+      const level = await runLevel(bench, spec, turnNumber, idle);
+      turnNumber += level.turns.length;
+      levels.push(level);
+      const { result } = level;
+      const { tokens } = result;
+      console.log(
+        `  ${result.turns} turns, ${result.failedTurns} failed; tokens ${tokens.received} received / ${tokens.saved} saved, ` +
+          `${tokens.lost} lost, ${tokens.reordered} reordered; window ${result.window.seconds.toFixed(1)} s`,
+      );
+    }
+  } finally {
+    await aftermath.close();
+    // The services write their CPU profiles and turn marks as they exit.
+    await platform.stop();
+  }
+
+  if (options.trace) {
+    const marks = readTurnMarks(traceDir);
+    for (const level of levels) level.result.hops = hopTimes(level.turns, marks);
+  }
+  await writeOutputs(
+    {
+      startedAt: new Date().toISOString(),
+      node: process.version,
+      cpus: cpus().length,
+      memoryGb: totalmem() / 2 ** 30,
+      options: Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
+      stores: { PostgreSQL: platform.databaseUrl, Redis: platform.redisUrl, Chroma: platform.chromaUrl },
+      idleCpuMsPerSecond: idle,
+      levels: levels.map((level) => level.result),
+    },
+    profileDir,
+  );
   await rm(workDir, { recursive: true, force: true });
 }
 
