@@ -239,6 +239,9 @@ async function writeOutputs(run: TurnRun, profileDir: string | undefined): Promi
 }
 
 async function main(): Promise<void> {
+  // Ctrl-C: exit, and the 'exit' hooks kill every process the run started (they have process
+  // groups of their own, so the terminal's signal does not reach them).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
   const specs = levelSpecs();
   const profileDir = options.profile && resolve(options.profile);
   const workDir = await mkdtemp(join(tmpdir(), 'bench-turn-'));

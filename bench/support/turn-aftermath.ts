@@ -5,7 +5,7 @@ import { UNTITLED_CONVERSATION } from '../../subgraphs/chat/conversation/convers
 import { redisKeys } from '../../subgraphs/chat/redis-keys';
 import type { CpuWindow } from './process-usage';
 
-const POLL_MS = 50;
+const POLL_MS = 100;
 const QUIET_SAMPLE_MS = 300;
 /** Two clock ticks of /proc's 10 ms: a sample this close to the idle figure is noise. */
 const QUIET_SLACK_SECONDS = 0.02;

@@ -129,7 +129,22 @@ export async function startTurnPlatform(
 ): Promise<TurnPlatform> {
   const stores = await startDataStores(options.workDir);
   const [postgres, redis, chroma] = stores;
-  const stopStores = () => Promise.all(stores.map((store) => store.stop())).then(() => undefined);
+  // Should this process die without stopping them (Ctrl-C), the stores go with it, their whole
+  // process groups (PostgreSQL's backends too): their data is thrown away anyway.
+  const killStores = () => {
+    for (const { pid } of stores) {
+      try {
+        process.kill(-(pid as number), 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  };
+  process.once('exit', killStores);
+  const stopStores = async () => {
+    await Promise.all(stores.map((store) => store.stop()));
+    process.removeListener('exit', killStores);
+  };
   try {
     const ports = Object.fromEntries(
       await Promise.all(SERVICES.map(async ({ name }) => [name, await findFreePort()] as const)),
