@@ -78,6 +78,8 @@ const root = projectRoot();
 const DRAIN_TIMEOUT_MS = 60_000;
 /** Users a rate level shares its turns among: each sends about every two seconds. */
 const usersForRate = (rate: number) => Math.max(2, Math.ceil(rate * 2));
+/** CPU seconds per second under which the processes, together, count as done with the warm-up. */
+const SETTLED_CPU_PER_SECOND = 0.05;
 /** Users of the warm-up round. */
 const WARMUP_USERS = 10;
 const SERVICES_IN_PROFILE = ['gateway', 'auth', 'conversation', 'chat'] as const;
@@ -149,11 +151,14 @@ async function play(
   }
 }
 
-/** CPU ms per second of each process with no turn running, once the warm-up's last work has ended. */
+/**
+ * CPU ms per second of each process with no turn running, once the warm-up's last work has ended
+ * (the processes together back under SETTLED_CPU_PER_SECOND).
+ */
 async function measureIdle(bench: Bench, seconds: number): Promise<Record<PlatformProcess, number>> {
   const window = new CpuWindow(bench.pids, { descendants: true });
   window.begin();
-  await waitForQuiet(window, 0);
+  await waitForQuiet(window, SETTLED_CPU_PER_SECOND);
   window.begin();
   await delay(seconds * 1000);
   const idle = window.end();
