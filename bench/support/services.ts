@@ -42,9 +42,10 @@ export interface NodeServerSpec {
 }
 
 /**
- * The processes of a benchmark run (the subgraphs, this gateway, Hive Gateway), each its own, so
- * each one's CPU and memory can be read apart, each writing to a log in `workDir`. `whileRunning`
- * fails a measurement as soon as one of them dies, quoting its log; `stop` ends them all.
+ * The processes of a benchmark run (the subgraphs, this gateway, Hive Gateway; for bench:turn each
+ * service of the platform, startNode), each its own, so each one's CPU and memory can be read
+ * apart, each writing to a log in `workDir`. `whileRunning` fails a measurement as soon as one of
+ * them dies, quoting its log; `stop` ends them all.
  */
 export class BenchServices {
   private readonly children: ChildProcess[] = [];
