@@ -8,7 +8,7 @@ import { toMonotonicMs } from './support/clock';
 import { formatProfileSummary, summariseProfileDirectory } from './support/profile-summary';
 import { CpuWindow, type CpuUsed } from './support/process-usage';
 import { BenchServices, nodeEntry } from './support/services';
-import { type PendingWork, TurnAftermath, waitForQuiet } from './support/turn-aftermath';
+import { type PendingWork, TurnAftermath, waitForQuiet, waitUntilSettled } from './support/turn-aftermath';
 import {
   PLATFORM_PROCESSES,
   type PlatformProcess,
@@ -78,8 +78,6 @@ const root = projectRoot();
 const DRAIN_TIMEOUT_MS = 60_000;
 /** Users a rate level shares its turns among: each sends about every two seconds. */
 const usersForRate = (rate: number) => Math.max(2, Math.ceil(rate * 2));
-/** CPU seconds per second under which the processes, together, count as done with the warm-up. */
-const SETTLED_CPU_PER_SECOND = 0.05;
 /** Users of the warm-up round. */
 const WARMUP_USERS = 10;
 const SERVICES_IN_PROFILE = ['gateway', 'auth', 'conversation', 'chat'] as const;
@@ -151,14 +149,11 @@ async function play(
   }
 }
 
-/**
- * CPU ms per second of each process with no turn running, once the warm-up's last work has ended
- * (the processes together back under SETTLED_CPU_PER_SECOND).
- */
+/** CPU ms per second of each process with no turn running, once the warm-up's last work has ended. */
 async function measureIdle(bench: Bench, seconds: number): Promise<Record<PlatformProcess, number>> {
   const window = new CpuWindow(bench.pids, { descendants: true });
   window.begin();
-  await waitForQuiet(window, SETTLED_CPU_PER_SECOND);
+  await waitUntilSettled(window);
   window.begin();
   await delay(seconds * 1000);
   const idle = window.end();

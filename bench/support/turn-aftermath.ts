@@ -103,21 +103,46 @@ export class TurnAftermath {
 }
 
 /**
+ * Takes QUIET_SAMPLE_MS samples of the watched processes' CPU (their sum, in seconds) until
+ * `enough(sample, previous)` holds or QUIET_TIMEOUT_MS pass; resolves whether it held.
+ */
+async function sampleUntil(
+  window: CpuWindow,
+  enough: (sample: number, previous: number) => boolean,
+): Promise<boolean> {
+  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+  const deadline = performance.now() + QUIET_TIMEOUT_MS;
+  let total = sum(window.elapsed().cpuSeconds);
+  let previous = Infinity;
+  while (performance.now() < deadline) {
+    await delay(QUIET_SAMPLE_MS);
+    const now = sum(window.elapsed().cpuSeconds);
+    const sample = now - total;
+    if (enough(sample, previous)) return true;
+    [total, previous] = [now, sample];
+  }
+  return false;
+}
+
+/**
  * Waits until the watched processes are back to idle: a sample of QUIET_SAMPLE_MS in which they
  * used, together, no more than their idle rate (CPU seconds per second, measured beforehand)
  * allows, give or take two clock ticks. Work that runs on after the stores say a turn is done
  * (Chroma compacting what it was given, PostgreSQL writing out) lands in the window this way.
  * Resolves false if they never were quiet within QUIET_TIMEOUT_MS.
  */
-export async function waitForQuiet(window: CpuWindow, idleCpuPerSecond: number): Promise<boolean> {
-  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
-  const deadline = performance.now() + QUIET_TIMEOUT_MS;
-  let before = sum(window.elapsed().cpuSeconds);
-  while (performance.now() < deadline) {
-    await delay(QUIET_SAMPLE_MS);
-    const now = sum(window.elapsed().cpuSeconds);
-    if (now - before <= idleCpuPerSecond * (QUIET_SAMPLE_MS / 1000) + QUIET_SLACK_SECONDS) return true;
-    before = now;
-  }
-  return false;
+export function waitForQuiet(window: CpuWindow, idleCpuPerSecond: number): Promise<boolean> {
+  return sampleUntil(
+    window,
+    (sample) => sample <= idleCpuPerSecond * (QUIET_SAMPLE_MS / 1000) + QUIET_SLACK_SECONDS,
+  );
+}
+
+/**
+ * Waits until the watched processes' CPU has stopped falling (a sample no lower than the one
+ * before, give or take two clock ticks): whatever earlier work left running has ended, and what
+ * remains is their idle rate, whatever that is (a CPU profiler's sampling included).
+ */
+export function waitUntilSettled(window: CpuWindow): Promise<boolean> {
+  return sampleUntil(window, (sample, previous) => sample >= previous - QUIET_SLACK_SECONDS);
 }
