@@ -20,6 +20,7 @@ module.exports = {
     '<rootDir>/scripts',
     '<rootDir>/test',
     '<rootDir>/clients',
+    '<rootDir>/bench',
   ],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', swc] },

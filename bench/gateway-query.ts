@@ -14,7 +14,10 @@ import { BenchServices } from './support/services';
  * (autocannon, same connections and duration), against this gateway, Hive Gateway 2.15.1
  * serving the same committed supergraph, and each subgraph directly with its part of the query
  * (the fetches of the plan). Every server runs in a process of its own; the load comes from this
- * one. Figures and what limited them: docs/gateway.md.
+ * one. Besides throughput and latency, each row has the CPU milliseconds per request of the
+ * gateway and of the subgraphs' process, read from /proc over the measured seconds: a comparison of
+ * the gateways' own cost that holds when the subgraphs are what limits the throughput.
+ * Figures and what limited them: docs/gateway.md.
  */
 
 const { values: args } = parseArgs({
@@ -126,8 +129,14 @@ async function main(): Promise<void> {
       services.startHiveGateway(subgraphs, identity),
     ]);
     const gateways: LoadTarget[] = [
-      { name: 'this gateway', url: ours.url, body: body(QUERY), headers: () => user.headers },
-      { name: 'Hive Gateway 2.15.1', url: hive.url, body: body(QUERY) },
+      {
+        name: 'this gateway',
+        url: ours.url,
+        body: body(QUERY),
+        headers: () => user.headers,
+        gatewayPid: ours.pid,
+      },
+      { name: 'Hive Gateway 2.15.1', url: hive.url, body: body(QUERY), gatewayPid: hive.pid },
     ];
     const direct: LoadTarget[] = [
       {
@@ -166,7 +175,7 @@ async function main(): Promise<void> {
       const order = round % 2 === 1 ? gateways : [...gateways].reverse();
       for (const target of [...order, ...direct]) {
         console.log(`  round ${round}: ${target.name}...`);
-        const result = await services.whileRunning(measure(target, options));
+        const result = await services.whileRunning(measure(target, options, subgraphs.pid));
         results.push({ ...result, name: `${target.name} (round ${round})` });
       }
     }

@@ -19,9 +19,33 @@ const dist = join(root, 'dist');
 const STARTUP_TIMEOUT_MS = 120_000;
 
 /**
- * The processes of a benchmark run (the subgraphs, this gateway, Hive Gateway), each its own, so
- * each one's CPU and memory can be read apart, each writing to a log in `workDir`. `whileRunning`
- * fails a measurement as soon as one of them dies, quoting its log; `stop` ends them all.
+ * A Node entry point of the project (`gateway/main`): the compiled file under dist/ when this
+ * benchmark runs compiled (`npm run bench:*`), else the TypeScript source compiled on the fly by
+ * the swc hook the tests use, so that a test can run a benchmark without a build.
+ */
+export function nodeEntry(path: string): { script: string; execArgv: string[] } {
+  if (!__filename.endsWith('.ts')) return { script: join(dist, `${path}.js`), execArgv: [] };
+  return {
+    script: join(root, `${path}.ts`),
+    execArgv: ['-r', join(root, 'subgraphs/chat/testing/register-swc.js')],
+  };
+}
+
+/** A Node server to start: its entry point (see nodeEntry) and where it answers once ready. */
+export interface NodeServerSpec {
+  name: string;
+  entry: string;
+  env: Record<string, string>;
+  /** Node options before the script (say, --cpu-prof). */
+  execArgv?: string[];
+  healthUrl: string;
+}
+
+/**
+ * The processes of a benchmark run (the subgraphs, this gateway, Hive Gateway; for bench:turn each
+ * service of the platform, startNode), each its own, so each one's CPU and memory can be read
+ * apart, each writing to a log in `workDir`. `whileRunning` fails a measurement as soon as one of
+ * them dies, quoting its log; `stop` ends them all.
  */
 export class BenchServices {
   private readonly children: ChildProcess[] = [];
@@ -119,6 +143,19 @@ export class BenchServices {
       timeoutMs: STARTUP_TIMEOUT_MS,
     });
     return { url: `http://127.0.0.1:${port}/graphql`, pid: child.pid as number };
+  }
+
+  /** A Node server of the project in a process of its own; resolves once `healthUrl` answers. */
+  async startNode(spec: NodeServerSpec): Promise<{ pid: number }> {
+    const { script, execArgv } = nodeEntry(spec.entry);
+    const { child, logPath } = this.spawn(spec.name, [...execArgv, ...(spec.execArgv ?? []), script], {
+      env: spec.env,
+    });
+    await waitForHttp(spec.name, spec.healthUrl, {
+      timeoutMs: STARTUP_TIMEOUT_MS,
+      giveUpWhen: failWhenExits(child, spec.name, logPath),
+    });
+    return { pid: child.pid as number };
   }
 
   async stop(): Promise<void> {

@@ -1,3 +1,4 @@
+import { fixed } from './markdown';
 import type { ProcessMemory } from './process-usage';
 import { percentile, type StreamSummary } from './streams';
 
@@ -29,10 +30,11 @@ const COLUMNS = [
   'delivered tokens/s',
   'gateway CPU',
   'per 1,000 subs',
-  'CPU µs per token',
+  'gateway CPU µs per token',
   'gateway peak RSS MB',
   'RSS MB added per 1,000 subs',
   'subgraphs CPU',
+  'subgraphs CPU µs per token',
   'bench CPU',
   'load',
 ];
@@ -41,9 +43,6 @@ export const STREAM_TABLE_HEADER = [
   `| ${COLUMNS.join(' | ')} |`,
   `|${COLUMNS.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`,
 ].join('\n');
-
-const fixed = (value: number | undefined, digits: number) =>
-  value === undefined || Number.isNaN(value) ? '—' : value.toFixed(digits);
 
 const percentiles = (sorted: number[]) =>
   `${fixed(percentile(sorted, 50), 1)} / ${fixed(percentile(sorted, 99), 1)}`;
@@ -72,6 +71,7 @@ export function formatStreamRow(row: StreamRow): string {
     fixed(memory?.peakRssMb, 0),
     fixed(perThousand(memory && memory.peakRssMb - memory.startRssMb), 0),
     percent(cpu.subgraphs),
+    fixed((cpu.subgraphs / s.deliveredTokens) * 1e6, 0),
     percent(cpu.bench),
     fixed(row.load, 1),
   ];

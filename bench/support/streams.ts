@@ -12,11 +12,12 @@ export interface StreamEndpoint {
 }
 
 /** One event as a subscriber saw it, with its arrival time (performance.now(), this process). */
-interface Arrival {
+export interface Arrival {
   seq: number;
   type: string;
   at: number;
-  /** TOKEN: when the model sent it (bench/support/paced-model.ts writes it in the delta). */
+  delta: string | null;
+  /** TOKEN: when the model sent it, if the model wrote that in the delta (bench/support/paced-model.ts). */
   producedAt?: number;
 }
 
@@ -56,7 +57,7 @@ export interface StreamRun {
 }
 
 /** Client WebSockets to an endpoint, each connected (connection_init acknowledged) before use. */
-async function connect(endpoint: StreamEndpoint, count: number): Promise<Client[]> {
+export async function connect(endpoint: StreamEndpoint, count: number): Promise<Client[]> {
   return Promise.all(
     Array.from(
       { length: count },
@@ -75,13 +76,14 @@ async function connect(endpoint: StreamEndpoint, count: number): Promise<Client[
   );
 }
 
-interface Following {
+export interface Following {
   /** Settles with the first event, or with the end of a subscription that had none. */
   started: Promise<void>;
   ended: Promise<Followed>;
 }
 
-function follow(
+/** Subscribes `query` with `{ id }` and records every event until the subscription ends. */
+export function follow(
   client: Client,
   query: string,
   id: string,
@@ -110,8 +112,9 @@ function follow(
             const at = performance.now();
             if (errors || !data) return finish('error');
             const { seq, type, delta } = data.generation;
-            const producedAt = type === 'TOKEN' && delta !== null ? productionTime(delta) : undefined;
-            followed.events.push({ seq, type, at, producedAt });
+            const produced = type === 'TOKEN' && delta !== null ? productionTime(delta) : NaN;
+            const producedAt = Number.isNaN(produced) ? undefined : produced;
+            followed.events.push({ seq, type, at, delta, producedAt });
             started();
           },
           error: () => finish('error'),

@@ -1,5 +1,6 @@
 import type { RequestHandler, Response } from 'express';
 import { REQUEST_ID_HEADER, requestIdFrom, requestIdPlugin } from '../../common/request-id';
+import { traceTurn } from '../../common/turn-trace';
 import type { GatewayContext } from '../context';
 import type { GatewayPlugin } from './plugin';
 
@@ -15,6 +16,7 @@ export function useRequestId(): GatewayPlugin {
   const assign: RequestHandler = (req, res, next) => {
     res.locals.requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
     res.setHeader(REQUEST_ID_HEADER, requestIdOf(res));
+    traceTurn('gateway.request-received', requestIdOf(res));
     next();
   };
   return { name: 'request-id', graphqlRequest: [assign], apollo: requestIdPlugin<GatewayContext>() };

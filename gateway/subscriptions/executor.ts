@@ -16,6 +16,7 @@ import {
   validate,
 } from 'graphql';
 import { IDENTITY_HEADER, signIdentity } from '../../common/identity';
+import { traceTurn } from '../../common/turn-trace';
 import type { GatewayContext } from '../context';
 import type { SupergraphPlanner } from './planner';
 import type { UpstreamPool } from './upstream-pool';
@@ -155,6 +156,8 @@ export class SubscriptionExecutor {
       request.onOverflow,
     );
 
+    // The turn trace (common/turn-trace.ts) follows a reply by its generation: `generation(id)`'s argument.
+    const traceKey = typeof variables.id === 'string' ? variables.id : '';
     const executeEvent = async (event: FormattedExecutionResult): Promise<ExecutionResult> => {
       const eventSource: GraphQLDataSource = {
         process: async () => ({ data: event.data ?? null, errors: event.errors }),
@@ -212,7 +215,9 @@ export class SubscriptionExecutor {
             return { done: false, value: { errors: [step.error] } };
           }
           if (step.result.done) return finish();
-          return { done: false, value: await executeEvent(step.result.value) };
+          const value = await executeEvent(step.result.value);
+          traceTurn('gateway.event-forwarded', traceKey);
+          return { done: false, value };
         } catch (reason) {
           finished = true;
           return { done: false, value: { errors: upstreamErrors(reason) } };

@@ -1,5 +1,6 @@
 import { AppError } from '../../../common/errors';
 import type { Logger } from '../../../common/logger';
+import { traceTurn } from '../../../common/turn-trace';
 import {
   type Actor,
   type ConversationStore,
@@ -146,8 +147,10 @@ class GenerationRun {
       this.record.parentMessageId,
       settings.historyMessages,
     );
+    traceTurn('chat.history-fetched', this.record.id);
     this.userMessage = history[history.length - 1] ?? null;
     const recalled = await this.recall();
+    traceTurn('chat.recall-done', this.record.id);
     this.prompt = buildPrompt({
       systemPrompt: settings.systemPrompt,
       history,
@@ -186,6 +189,7 @@ class GenerationRun {
 
   private async streamReply(): Promise<void> {
     const maxTokenEvents = this.deps.settings.maxOutputTokens;
+    traceTurn('chat.provider-called', this.record.id);
     const chunks = this.deps.provider.stream((this.prompt as Prompt).request, this.abort.signal);
     for await (const chunk of chunks) {
       if (chunk.kind === 'usage') {
@@ -193,6 +197,7 @@ class GenerationRun {
         continue;
       }
       if (this.tokenEvents === 0) {
+        traceTurn('chat.first-token-received', this.record.id);
         this.record.firstTokenAt = new Date();
         this.deps.generations
           .recordFirstToken(this.record.id, this.record.firstTokenAt)
@@ -202,6 +207,7 @@ class GenerationRun {
       }
       this.content += chunk.text;
       await this.emit([{ type: GenerationEventType.TOKEN, delta: chunk.text }]);
+      if (this.tokenEvents === 0) traceTurn('chat.first-token-appended', this.record.id);
       // Each event carries at least one token, so a provider keeping to maxOutputTokens never
       // gets here; one that does not is cut off rather than let the stream outgrow its bound.
       if (++this.tokenEvents >= maxTokenEvents) break;

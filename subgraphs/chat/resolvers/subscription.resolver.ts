@@ -1,4 +1,5 @@
 import { Arg, ID, Int, Resolver, Root, type SubscribeResolverData, Subscription } from 'type-graphql';
+import { traceTurn } from '../../../common/turn-trace';
 import type { ChatContext } from '../context';
 import type { FollowedEvent } from '../services/generation-service';
 import { GenerationEvent } from '../schema/generation-event';
@@ -21,9 +22,10 @@ export class SubscriptionResolver {
   })
   generation(
     @Root() followed: FollowedEvent,
-    @Arg('id', () => ID) _id: string,
+    @Arg('id', () => ID) id: string,
     @Arg('after', () => Int, { defaultValue: 0 }) _after: number,
   ): GenerationEvent {
+    traceTurn('chat.event-resolved', id);
     return toGenerationEvent(followed);
   }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { badUserInput, notFound } from '../../../common/errors';
 import { isUuid } from '../../../common/ids';
 import type { Identity } from '../../../common/identity';
+import { traceTurn } from '../../../common/turn-trace';
 import type { Actor, ConversationStore, StoredMessage } from '../conversation/conversation-store';
 import { type GenerationRecord, GenerationStatus } from '../domain/generation';
 import type { GenerationSupervisor } from '../pipeline/generation-supervisor';
@@ -52,6 +53,7 @@ export class ChatService {
   constructor(private readonly deps: ChatServiceDependencies) {}
 
   async send(identity: Identity, input: SendMessage): Promise<StartedGeneration> {
+    traceTurn('chat.send-received', identity.requestId);
     const actor = actorOf(identity);
     const content = this.checkContent(input.content, 'content');
     const model = this.resolveModel(input.model);
@@ -66,6 +68,7 @@ export class ChatService {
       });
       await this.claimNewConversation(reservation, userMessage.conversation.id);
       const generation = await this.begin(reservation, userMessage, model);
+      traceTurn('chat.generation-started', generation.id, identity.requestId);
       return { conversationId: userMessage.conversation.id, userMessage, generation };
     });
   }

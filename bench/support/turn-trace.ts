@@ -1,0 +1,83 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TurnHop } from '../../common/turn-trace';
+import { fromMonotonicMs } from './clock';
+import { percentile } from './streams';
+import type { TurnRecord } from './turns';
+
+/** The marks of every service, by hop, then by key, in the order they were made (this process's performance.now() ms). */
+export type TurnMarks = Map<string, Map<string, number[]>>;
+
+/** Reads what bench/support/turn-trace-recorder.ts wrote in each service's process. */
+export function readTurnMarks(dir: string): TurnMarks {
+  const marks: TurnMarks = new Map();
+  for (const file of readdirSync(dir).filter((name) => name.endsWith('.tsv'))) {
+    for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {
+      const [hop, key, , at] = line.split('\t');
+      if (!at) continue;
+      let byKey = marks.get(hop);
+      if (!byKey) marks.set(hop, (byKey = new Map()));
+      const times = byKey.get(key) ?? [];
+      times.push(fromMonotonicMs(Number(BigInt(at)) / 1e6));
+      byKey.set(key, times);
+    }
+  }
+  return marks;
+}
+
+/** A step of the path from sending to the first token: where its time comes from for one turn. */
+interface Step {
+  name: string;
+  at: (turn: TurnRecord, marks: TurnMarks) => number | undefined;
+}
+
+const firstTokenIndex = (turn: TurnRecord) => turn.events.findIndex((event) => event.type === 'TOKEN');
+
+const mark =
+  (hop: TurnHop, by: 'request' | 'generation', nth: (turn: TurnRecord) => number = () => 0) =>
+  (turn: TurnRecord, marks: TurnMarks) => {
+    const key = by === 'request' ? turn.requestId : turn.generationId;
+    return key === undefined ? undefined : marks.get(hop)?.get(key)?.[nth(turn)];
+  };
+
+/** In the order a turn normally passes them; a reply may start before sendMessage's answer is back. */
+const STEPS: Step[] = [
+  { name: 'gateway: request received', at: mark('gateway.request-received', 'request') },
+  { name: 'chat: sendMessage received', at: mark('chat.send-received', 'request') },
+  { name: 'chat: generation started', at: mark('chat.generation-started', 'generation') },
+  { name: 'client: sendMessage answered', at: (turn) => turn.sentAt },
+  { name: 'chat: history fetched', at: mark('chat.history-fetched', 'generation') },
+  { name: 'chat: recall done', at: mark('chat.recall-done', 'generation') },
+  { name: 'chat: provider called', at: mark('chat.provider-called', 'generation') },
+  { name: 'chat: first token from provider', at: mark('chat.first-token-received', 'generation') },
+  { name: 'chat: first token in Redis', at: mark('chat.first-token-appended', 'generation') },
+  // The subscriber's events are resolved and forwarded one by one: the first token is the one at the index the client saw it.
+  { name: 'chat: first token resolved', at: mark('chat.event-resolved', 'generation', firstTokenIndex) },
+  {
+    name: 'gateway: first token forwarded',
+    at: mark('gateway.event-forwarded', 'generation', firstTokenIndex),
+  },
+  { name: 'client: first token received', at: (turn) => turn.events[firstTokenIndex(turn)]?.at },
+];
+
+export interface HopTimes {
+  step: string;
+  /** Milliseconds from the turn being due to this step, sorted, one per turn that has the mark. */
+  sinceSendMs: number[];
+}
+
+/** For each step of the critical path, how long after sending the turns reached it. */
+export function hopTimes(turns: TurnRecord[], marks: TurnMarks): HopTimes[] {
+  const complete = turns.filter((turn) => turn.ended === 'complete');
+  return STEPS.map((step) => ({
+    step: step.name,
+    sinceSendMs: complete
+      .flatMap((turn) => {
+        const at = step.at(turn, marks);
+        return at === undefined ? [] : [at - turn.dueAt];
+      })
+      .sort((a, b) => a - b),
+  }));
+}
+
+export const hopPercentile = (times: HopTimes, p: number): number => percentile(times.sinceSendMs, p);
