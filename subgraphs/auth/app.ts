@@ -20,7 +20,7 @@ import { PasswordHasher } from './services/password-hasher';
 import { PasswordResetService } from './services/password-reset.service';
 import { RoleService } from './services/role.service';
 import { SessionService } from './services/session.service';
-import { LoginThrottle, ResetMailThrottle } from './services/throttles';
+import { LoginThrottle, MailThrottle } from './services/throttles';
 import { UserService } from './services/user.service';
 
 /** Wires the auth subgraph: database (migrated), Redis, keys, services, schema, server. */
@@ -76,8 +76,10 @@ export async function startAuthSubgraph(config: AuthConfig, logger: Logger): Pro
       logger,
     );
     const loginThrottle = new LoginThrottle(redis, {
-      failuresPerEmail: config.LOGIN_FAILURES_PER_EMAIL,
+      failuresPerAccountAndAddress: config.LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS,
       failuresPerAddress: config.LOGIN_FAILURES_PER_ADDRESS,
+      slowdownAfterFailures: config.LOGIN_SLOWDOWN_AFTER_FAILURES,
+      slowdownMaxDelayMs: config.LOGIN_SLOWDOWN_MAX_DELAY_MS,
       windowSeconds: config.LOGIN_THROTTLE_WINDOW_SECONDS,
     });
     const passwordResets = new PasswordResetService(
@@ -85,7 +87,7 @@ export async function startAuthSubgraph(config: AuthConfig, logger: Logger): Pro
       passwords,
       sessions,
       mailer,
-      new ResetMailThrottle(redis, config.PASSWORD_RESET_MAILS_PER_HOUR),
+      new MailThrottle(redis, 'reset-mail', config.PASSWORD_RESET_MAILS_PER_HOUR),
       background,
       { tokenTtlSeconds: config.PASSWORD_RESET_TTL_SECONDS, resetUrl: config.PASSWORD_RESET_URL },
       logger,

@@ -78,9 +78,13 @@ export const authEnv = {
   /** Accounts made ADMIN when auth starts (existing accounts only; registering never makes one). */
   ADMIN_EMAILS: env.list(),
 
-  /** Consecutive failed logins per email, and failed logins per client address, per window. */
-  LOGIN_FAILURES_PER_EMAIL: env.int(5, 1),
+  /** Failed logins per client address on one account, and per client address, per window. */
+  LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS: env.int(5, 1),
   LOGIN_FAILURES_PER_ADDRESS: env.int(20, 1),
+  /** Failed logins on one account (any address) per window before its attempts are slowed down. */
+  LOGIN_SLOWDOWN_AFTER_FAILURES: env.int(10, 1),
+  /** The longest a slowed-down attempt waits; keep it well under the gateway's SUBGRAPH_TIMEOUT_MS. */
+  LOGIN_SLOWDOWN_MAX_DELAY_MS: env.int(5000, 0),
   LOGIN_THROTTLE_WINDOW_SECONDS: env.int(15 * 60, 1),
 };
 

@@ -10,7 +10,7 @@ import { hashOpaqueToken, newOpaqueToken } from './opaque-token';
 import type { PasswordHasher } from './password-hasher';
 import { checkNewPassword } from './password-policy';
 import type { SessionService } from './session.service';
-import type { ResetMailThrottle } from './throttles';
+import type { MailThrottle } from './throttles';
 
 export interface PasswordResetOptions {
   tokenTtlSeconds: number;
@@ -27,7 +27,7 @@ export class PasswordResetService {
     private readonly passwords: PasswordHasher,
     private readonly sessions: SessionService,
     private readonly mailer: Mailer,
-    private readonly throttle: ResetMailThrottle,
+    private readonly throttle: MailThrottle,
     private readonly background: BackgroundTasks,
     private readonly options: PasswordResetOptions,
     private readonly logger: Logger,
@@ -41,7 +41,7 @@ export class PasswordResetService {
     const em = this.em.fork();
     const user = await em.findOne(UserEntity, { email: normalizeEmail(email) });
     if (!user) return;
-    if (!(await this.throttle.allow(user.email))) {
+    if (!(await this.throttle.allow(user.email)).allowed) {
       this.logger.warn({ userId: user.id }, 'password reset mail not sent: hourly limit reached');
       return;
     }
