@@ -20,8 +20,18 @@ export interface AuthContext extends BaseContext {
   services: AuthServices;
   /** Per request, so entity fetches for many users cost one query and nothing leaks between callers. */
   userById: DataLoader<string, UserEntity | null>;
+  /**
+   * Accounts this request signed in (register, login, refreshToken answer them): the caller is
+   * anonymous until its next request, yet the account is theirs to read.
+   */
+  signedIn: WeakSet<UserEntity>;
 }
 
 export function createAuthContext(services: AuthServices, base: BaseContext): AuthContext {
-  return { ...base, services, userById: new DataLoader((ids) => services.users.findByIds(ids)) };
+  return {
+    ...base,
+    services,
+    userById: new DataLoader((ids) => services.users.findByIds(ids)),
+    signedIn: new WeakSet(),
+  };
 }

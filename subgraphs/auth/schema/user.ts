@@ -9,13 +9,13 @@ export class User {
   @Field(() => ID)
   id!: string;
 
-  @Field()
+  @Field({ description: 'Only the user themselves and admins can read it.' })
   email!: string;
 
   @Field()
   displayName!: string;
 
-  @Field(() => Role)
+  @Field(() => Role, { description: 'Only the user themselves and admins can read it.' })
   role!: Role;
 
   @Field()

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { type Connection, checkPageSize, decodeCursor, encodeCursor } from '../../../common/pagination';
+import type { Identity } from '../../../common/identity';
 import { Role, UserEntity } from '../entities/user.entity';
 import { normalizeEmail } from './account-input';
 
@@ -14,6 +15,13 @@ const isUserCursor = (value: unknown): value is UserCursor =>
   value !== null &&
   typeof (value as UserCursor).createdAt === 'string' &&
   typeof (value as UserCursor).id === 'string';
+
+/**
+ * Whether the caller may read an account (its email and role): it is theirs, or they are an admin.
+ * Nobody else learns even that it exists.
+ */
+export const mayReadAccount = (caller: Identity, userId: string): boolean =>
+  caller.userId === userId || caller.role === 'ADMIN';
 
 export class UserService {
   constructor(private readonly em: EntityManager) {}
