@@ -75,7 +75,15 @@ export const authEnv = {
     .optional(),
   MAIL_FROM: z.string().min(3).default('LLM Chat <no-reply@localhost>'),
 
-  /** Accounts made ADMIN when auth starts (existing accounts only; registering never makes one). */
+  EMAIL_VERIFICATION_TTL_SECONDS: env.int(24 * HOUR, 60),
+  /** The page of the client that takes the verification token; the mail links to it with `#token=…`. */
+  EMAIL_VERIFICATION_URL: env.url().default('http://localhost:3000/verify-email'),
+  VERIFICATION_MAILS_PER_HOUR: env.int(3, 1),
+
+  /**
+   * Addresses whose accounts become ADMIN once their owner has verified the address: at that
+   * moment, or at the next start. Never again after an operator has set the account's role.
+   */
   ADMIN_EMAILS: env.list(),
 
   /** Failed logins per client address on one account, and per client address, per window. */

@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import type { BaseContext } from '../../common/subgraph-server';
 import type { UserEntity } from './entities/user.entity';
 import type { AccountService } from './services/account.service';
+import type { EmailVerificationService } from './services/email-verification.service';
 import type { PasswordResetService } from './services/password-reset.service';
 import type { RoleService } from './services/role.service';
 import type { SessionService } from './services/session.service';
@@ -12,6 +13,7 @@ export interface AuthServices {
   accounts: AccountService;
   sessions: SessionService;
   passwordResets: PasswordResetService;
+  verification: EmailVerificationService;
   users: UserService;
   roles: RoleService;
 }

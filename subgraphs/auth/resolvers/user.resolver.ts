@@ -58,6 +58,11 @@ export class UserResolver {
   role(@Root() user: UserEntity, @Ctx() ctx: AuthContext): Role {
     return readable(ctx, user).role;
   }
+
+  @FieldResolver(() => Boolean)
+  emailVerified(@Root() user: UserEntity, @Ctx() ctx: AuthContext): boolean {
+    return readable(ctx, user).emailVerifiedAt !== null;
+  }
 }
 
 /** `_entities`: the caller's own account, or any for an admin; anyone else's is null, like a missing one. */

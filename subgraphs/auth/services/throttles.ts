@@ -102,6 +102,20 @@ export class LoginThrottle {
     if (delayMs > 0) await sleep(delayMs);
   }
 
+  /** Refuses a caller whose address is over its failure limit (for registration, which counts none). */
+  async assertAddressAllowed(clientAddress: string | undefined): Promise<void> {
+    if (!clientAddress) return;
+    const count = await this.byAddress.get(clientAddress);
+    if (count && count.consumedPoints >= this.limits.failuresPerAddress) {
+      throw rateLimited('Too many sign-in attempts; try again later', count.msBeforeNext);
+    }
+  }
+
+  /** Counts a failure against the address alone (a registration of an email that is taken). */
+  async addressFailed(clientAddress: string | undefined): Promise<void> {
+    if (clientAddress) await this.byAddress.penalty(clientAddress);
+  }
+
   /**
    * The right password: this attempt does not count as a failure anywhere, and this address's
    * failures on the account start over. The account's other failures stay until the window ends:

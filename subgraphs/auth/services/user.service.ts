@@ -71,15 +71,20 @@ export class UserService {
   }
 
   /**
-   * Makes existing accounts ADMIN (the command line and ADMIN_EMAILS); returns those found.
-   * It never creates an account: registering an email listed here must not make an admin.
+   * Makes an existing account ADMIN for the command line, and records that an operator set its role
+   * (so ADMIN_EMAILS leaves it alone). An unverified account is not promoted unless the operator
+   * says they know who holds it: anyone could have registered the address before its owner.
    */
-  async promote(emails: readonly string[]): Promise<UserEntity[]> {
-    if (emails.length === 0) return [];
+  async promote(email: string, options: { evenUnverified: boolean }): Promise<Promotion> {
     const em = this.em.fork();
-    const users = await em.find(UserEntity, { email: { $in: emails.map(normalizeEmail) } });
-    for (const user of users) user.role = Role.ADMIN;
+    const user = await em.findOne(UserEntity, { email: normalizeEmail(email) });
+    if (!user) return { outcome: 'missing' };
+    if (!user.emailVerifiedAt && !options.evenUnverified) return { outcome: 'unverified', user };
+    user.role = Role.ADMIN;
+    user.roleSetAt = new Date();
     await em.flush();
-    return users;
+    return { outcome: 'promoted', user };
   }
 }
+
+export type Promotion = { outcome: 'promoted' | 'unverified'; user: UserEntity } | { outcome: 'missing' };
