@@ -57,7 +57,7 @@ export async function startAuthSubgraph(config: AuthConfig, logger: Logger): Pro
   try {
     await migrate(orm, config.DATABASE_URL, config.AUTH_DB_SCHEMA);
     const em = orm.em as EntityManager;
-    const keys = await createKeyStore(config, em);
+    const keys = await createKeyStore(config, em, logger);
     const passwords = await PasswordHasher.create({
       memoryKib: config.PASSWORD_HASH_MEMORY_KIB,
       iterations: config.PASSWORD_HASH_ITERATIONS,
