@@ -13,13 +13,13 @@ import { provideChroma } from './platform/chroma';
 import { type DataStore, redactUrl } from './platform/data-store';
 import { portFromEnv } from './platform/env';
 import { errorMessage } from './platform/errors';
-import { identitySecret } from './platform/identity-secret';
 import { providePostgres } from './platform/postgres';
 import { assertPortFree } from './platform/ports';
 import { failWhenExits } from './platform/processes';
 import { provideRedis } from './platform/redis';
 import { type ReplicaSet, startReplicaSet } from './platform/replicas';
 import { entryPoint, PLATFORM_SERVICES, type PlatformService } from './platform/services';
+import { keptSecret } from './platform/secrets';
 import { Supervisor } from './platform/supervisor';
 import { waitForHttp } from './platform/wait';
 
@@ -35,6 +35,8 @@ function findProjectRoot(from: string): string {
 
 const root = findProjectRoot(__dirname);
 const dataRoot = join(root, '.data');
+/** What npm start generates (passwords, keys): owner-only, kept for the next starts. */
+const secretsDir = join(dataRoot, 'secrets');
 
 const DATA_STORES = [
   { label: 'PostgreSQL', urlVariable: 'DATABASE_URL', directory: 'postgres', provide: providePostgres },
@@ -105,7 +107,11 @@ function loadDotEnv(): void {
 async function startDataStores(env: NodeJS.ProcessEnv): Promise<DataStoreUrls> {
   console.log('Starting the data stores...');
   const starts = DATA_STORES.map(({ directory, provide }) =>
-    provide({ dataDir: join(dataRoot, directory), env }),
+    provide({
+      dataDir: join(dataRoot, directory),
+      passwordFile: join(secretsDir, `${directory}-password`),
+      env,
+    }),
   );
   dataStores.push(...starts);
   const results = await Promise.allSettled(starts);
@@ -131,6 +137,8 @@ interface Service {
   script: string;
   port: number;
   portVariable: string;
+  /** Variables for this service alone (a secret the others need not hold). */
+  env?: NodeJS.ProcessEnv;
 }
 
 function service(platformService: PlatformService): Service {
@@ -163,8 +171,8 @@ async function startServices(services: Service[], env: NodeJS.ProcessEnv): Promi
     ),
   );
   await Promise.all(
-    services.map(({ name, script, port }) => {
-      const child = supervisor.start({ name, script, env });
+    services.map(({ name, script, port, env: own }) => {
+      const child = supervisor.start({ name, script, env: { ...env, ...own } });
       const health = `http://127.0.0.1:${port}/health`;
       const exit = failWhenExits(child, name).catch((error: Error) => {
         throw new Error(`${error.message} before answering ${health} (its output is above)`);
@@ -185,6 +193,7 @@ async function startReplicas(replicas: number, services: Service[], env: NodeJS.
   replicaSet = startReplicaSet({
     replicas,
     env,
+    serviceEnv: Object.fromEntries(services.map((s) => [s.name, s.env ?? {}])),
     frontendPorts: Object.fromEntries(services.map((s) => [s.name, s.port])),
     workDir: dataRoot,
     supervisor,
@@ -201,10 +210,19 @@ async function main(): Promise<void> {
   const env = process.env;
   const [auth, conversation, chat, gateway] = PLATFORM_SERVICES.map(service);
   const dataStoreUrls = await startDataStores(env);
+  // Signing keys are sealed by default: a copy of the database cannot sign tokens (docs/auth.md).
+  auth.env = {
+    SIGNING_KEY_ENCRYPTION_KEY:
+      env.SIGNING_KEY_ENCRYPTION_KEY ?? (await keptSecret(join(secretsDir, 'signing-key-encryption-key'))),
+  };
   const serviceEnv: NodeJS.ProcessEnv = {
     ...env,
     ...dataStoreUrls,
-    IDENTITY_SECRET: await identitySecret(join(dataRoot, 'identity-secret'), env),
+    IDENTITY_SECRET:
+      env.IDENTITY_SECRET ??
+      (await keptSecret(join(secretsDir, 'identity-secret'), {
+        formerFile: join(dataRoot, 'identity-secret'),
+      })),
     ...Object.fromEntries([auth, conversation, chat, gateway].map((s) => [s.portVariable, String(s.port)])),
     // Where the gateway (and chat, for conversation) reach the subgraphs, following their ports.
     AUTH_URL: env.AUTH_URL ?? `http://127.0.0.1:${auth.port}/graphql`,

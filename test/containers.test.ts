@@ -143,7 +143,9 @@ describe('docker-compose.yml', () => {
   it("keeps the data of PostgreSQL, Redis and Chroma, and conversation's caches, in named volumes", () => {
     expect(services.postgres).toContain('- postgres-data:/var/lib/postgresql/data');
     expect(services.redis).toContain('- redis-data:/data');
-    expect(services.redis).toContain("command: ['redis-server', '--appendonly', 'yes']");
+    // Its options are the ones npm start's Redis uses (append-only file, memory limit, no eviction).
+    expect(services.redis).toContain("command: ['redis-server', '/usr/local/etc/redis/redis.conf']");
+    expect(services.redis).toContain('- ./redis.conf:/usr/local/etc/redis/redis.conf:ro');
     expect(services.chroma).toContain('- chroma-data:/data');
     expect(services.conversation).toContain('- conversation-data:/app/.data');
     expect(compose).toMatch(

@@ -39,7 +39,12 @@ const stores: Store[] = [
     defaultUrl: DEFAULT_DATABASE_URL,
     check: checkPostgres,
     portVariable: 'EMBEDDED_POSTGRES_PORT',
-    start: (dataDir, port) => providePostgres({ dataDir, env: { EMBEDDED_POSTGRES_PORT: port } }),
+    start: (dataDir, port) =>
+      providePostgres({
+        dataDir,
+        passwordFile: join(`${dataDir}-secrets`, 'password'),
+        env: { EMBEDDED_POSTGRES_PORT: port },
+      }),
   },
   {
     what: 'Redis',
@@ -47,7 +52,12 @@ const stores: Store[] = [
     defaultUrl: DEFAULT_REDIS_URL,
     check: checkRedis,
     portVariable: 'EMBEDDED_REDIS_PORT',
-    start: (dataDir, port) => provideRedis({ dataDir, env: { EMBEDDED_REDIS_PORT: port } }),
+    start: (dataDir, port) =>
+      provideRedis({
+        dataDir,
+        passwordFile: join(`${dataDir}-secrets`, 'password'),
+        env: { EMBEDDED_REDIS_PORT: port },
+      }),
   },
   {
     what: 'Chroma',

@@ -96,10 +96,12 @@ async function startDataStores(workDir: string): Promise<DataStore[]> {
     providePostgres({
       dataDir: join(workDir, 'postgres'),
       env: { EMBEDDED_POSTGRES_PORT: String(await findFreePort()) },
+      passwordFile: join(workDir, 'secrets', 'postgres-password'),
     }),
     provideRedis({
       dataDir: join(workDir, 'redis'),
       env: { EMBEDDED_REDIS_PORT: String(await findFreePort()) },
+      passwordFile: join(workDir, 'secrets', 'redis-password'),
     }),
     provideChroma({
       dataDir: join(workDir, 'chroma'),

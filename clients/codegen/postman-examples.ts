@@ -9,6 +9,8 @@ export const POSTMAN_EXAMPLES: Record<string, Record<string, unknown>> = {
   RefreshToken: { token: '{{refreshToken}}' },
   Logout: {},
   Me: {},
+  VerifyEmail: { token: 'the token after #token= in the verification mail' },
+  ResendVerification: {},
   Models: {},
   SendMessage: { input: { content: 'What is a supergraph?' } },
   StopGeneration: { id: '{{generationId}}' },

@@ -3,6 +3,7 @@ import { SMTPServer } from 'smtp-server';
 
 export interface ReceivedMail {
   to: string[];
+  subject: string;
   /** The message with headers, as delivered. */
   raw: string;
   /** The plain-text body, transfer encoding undone. */
@@ -12,8 +13,11 @@ export interface ReceivedMail {
 export interface Mailbox {
   /** `smtp://127.0.0.1:<port>`, for SMTP_URL. */
   url: string;
-  /** The next mail to arrive (or the oldest not yet taken). */
-  next: () => Promise<ReceivedMail>;
+  /**
+   * The oldest mail not yet taken that `matches` (any mail by default), or the next to arrive;
+   * mails that do not match stay for later calls.
+   */
+  next: (matches?: (mail: ReceivedMail) => boolean) => Promise<ReceivedMail>;
   stop: () => Promise<void>;
 }
 
@@ -27,13 +31,14 @@ function parse(raw: string, to: string[]): ReceivedMail {
   const headers = raw.slice(0, split);
   const body = raw.slice(split + 4);
   const quoted = /^content-transfer-encoding:\s*quoted-printable/im.test(headers);
-  return { to, raw, text: quoted ? decodeQuotedPrintable(body) : body };
+  const subject = /^subject:\s*(.*)$/im.exec(headers)?.[1].trim() ?? '';
+  return { to, subject, raw, text: quoted ? decodeQuotedPrintable(body) : body };
 }
 
 /** A real SMTP server on a free port that keeps what it receives, for tests of mail flows. */
 export async function startMailbox(): Promise<Mailbox> {
   const arrived: ReceivedMail[] = [];
-  const waiting: ((mail: ReceivedMail) => void)[] = [];
+  const waiting: { matches: (mail: ReceivedMail) => boolean; take: (mail: ReceivedMail) => void }[] = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -46,8 +51,8 @@ export async function startMailbox(): Promise<Mailbox> {
           Buffer.concat(chunks).toString('utf8'),
           session.envelope.rcptTo.map((recipient) => recipient.address),
         );
-        const waiter = waiting.shift();
-        if (waiter) waiter(mail);
+        const waiter = waiting.findIndex(({ matches }) => matches(mail));
+        if (waiter >= 0) waiting.splice(waiter, 1)[0].take(mail);
         else arrived.push(mail);
         callback();
       });
@@ -57,9 +62,10 @@ export async function startMailbox(): Promise<Mailbox> {
   const { port } = server.server.address() as AddressInfo;
   return {
     url: `smtp://127.0.0.1:${port}`,
-    next: () => {
-      const mail = arrived.shift();
-      return mail ? Promise.resolve(mail) : new Promise((resolve) => waiting.push(resolve));
+    next: (matches = () => true) => {
+      const index = arrived.findIndex(matches);
+      if (index >= 0) return Promise.resolve(arrived.splice(index, 1)[0]);
+      return new Promise((take) => waiting.push({ matches, take }));
     },
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };

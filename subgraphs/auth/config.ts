@@ -75,12 +75,24 @@ export const authEnv = {
     .optional(),
   MAIL_FROM: z.string().min(3).default('LLM Chat <no-reply@localhost>'),
 
-  /** Accounts made ADMIN when auth starts (existing accounts only; registering never makes one). */
+  EMAIL_VERIFICATION_TTL_SECONDS: env.int(24 * HOUR, 60),
+  /** The page of the client that takes the verification token; the mail links to it with `#token=…`. */
+  EMAIL_VERIFICATION_URL: env.url().default('http://localhost:3000/verify-email'),
+  VERIFICATION_MAILS_PER_HOUR: env.int(3, 1),
+
+  /**
+   * Addresses whose accounts become ADMIN once their owner has verified the address: at that
+   * moment, or at the next start. Never again after an operator has set the account's role.
+   */
   ADMIN_EMAILS: env.list(),
 
-  /** Consecutive failed logins per email, and failed logins per client address, per window. */
-  LOGIN_FAILURES_PER_EMAIL: env.int(5, 1),
+  /** Failed logins per client address on one account, and per client address, per window. */
+  LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS: env.int(5, 1),
   LOGIN_FAILURES_PER_ADDRESS: env.int(20, 1),
+  /** Failed logins on one account (any address) per window before its attempts are slowed down. */
+  LOGIN_SLOWDOWN_AFTER_FAILURES: env.int(10, 1),
+  /** The longest a slowed-down attempt waits; keep it well under the gateway's SUBGRAPH_TIMEOUT_MS. */
+  LOGIN_SLOWDOWN_MAX_DELAY_MS: env.int(5000, 0),
   LOGIN_THROTTLE_WINDOW_SECONDS: env.int(15 * 60, 1),
 };
 

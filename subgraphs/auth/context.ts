@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import type { BaseContext } from '../../common/subgraph-server';
 import type { UserEntity } from './entities/user.entity';
 import type { AccountService } from './services/account.service';
+import type { EmailVerificationService } from './services/email-verification.service';
 import type { PasswordResetService } from './services/password-reset.service';
 import type { RoleService } from './services/role.service';
 import type { SessionService } from './services/session.service';
@@ -12,6 +13,7 @@ export interface AuthServices {
   accounts: AccountService;
   sessions: SessionService;
   passwordResets: PasswordResetService;
+  verification: EmailVerificationService;
   users: UserService;
   roles: RoleService;
 }
@@ -20,8 +22,18 @@ export interface AuthContext extends BaseContext {
   services: AuthServices;
   /** Per request, so entity fetches for many users cost one query and nothing leaks between callers. */
   userById: DataLoader<string, UserEntity | null>;
+  /**
+   * Accounts this request signed in (register, login, refreshToken answer them): the caller is
+   * anonymous until its next request, yet the account is theirs to read.
+   */
+  signedIn: WeakSet<UserEntity>;
 }
 
 export function createAuthContext(services: AuthServices, base: BaseContext): AuthContext {
-  return { ...base, services, userById: new DataLoader((ids) => services.users.findByIds(ids)) };
+  return {
+    ...base,
+    services,
+    userById: new DataLoader((ids) => services.users.findByIds(ids)),
+    signedIn: new WeakSet(),
+  };
 }

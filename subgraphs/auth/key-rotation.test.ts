@@ -154,3 +154,46 @@ describe('signing keys encrypted at rest', () => {
     await expect(start({})).resolves.toMatchObject({ kind: 'database' });
   });
 });
+
+describe('signing keys stored before SIGNING_KEY_ENCRYPTION_KEY was set', () => {
+  const ENCRYPTION_KEY = 'c3'.repeat(32);
+  let platform: TestPlatform;
+
+  beforeAll(async () => {
+    platform = await startTestPlatform('auth-unsealed-keys');
+  });
+  afterAll(() => platform?.stop());
+
+  const config = (env: Record<string, string | undefined>) =>
+    loadAuthConfig({ ...platform.env, ...env } as NodeJS.ProcessEnv);
+  const storedKeys = () =>
+    withAuthDatabase(config({}), async (em) =>
+      (await em.fork().find(SigningKeyEntity, {})).map((key) => ({
+        kid: key.kid,
+        privateJwk: key.privateJwk as unknown as Record<string, unknown>,
+      })),
+    );
+
+  it('are sealed in place at the first start with one, and keep signing under their key ids', async () => {
+    const user = await registerUser(platform);
+    const [before] = await storedKeys();
+    expect(before.privateJwk).toHaveProperty('d');
+
+    const sealed = config({ SIGNING_KEY_ENCRYPTION_KEY: ENCRYPTION_KEY });
+    const signingKid = await withAuthDatabase(
+      sealed,
+      async (em) => (await (await createKeyStore(sealed, em)).store.signingKey()).kid,
+    );
+    const after = await storedKeys();
+    expect(after).toEqual([{ kid: before.kid, privateJwk: expect.objectContaining({ sealed: 'A256GCM' }) }]);
+    expect(JSON.stringify(after)).not.toContain(before.privateJwk.d as string);
+    // The token issued before still verifies: the key is the same, only stored encrypted.
+    expect(await kidOf(user.accessToken)).toBe(before.kid);
+    expect(signingKid).toBe(before.kid);
+
+    // Rotating without the encryption key would store the new key in the clear: refused.
+    await expect(runKeysCommand(['rotate'], config({}), () => undefined)).rejects.toThrow(
+      /set SIGNING_KEY_ENCRYPTION_KEY/,
+    );
+  });
+});

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { JWK } from 'jose' with { 'resolution-mode': 'import' };
+import type { Logger } from '../../common/logger';
 import type { AuthConfig } from './config';
 import { JwkSealer } from './services/key-sealing';
 import { DatabaseKeyStore, type KeyStore, StaticKeyStore } from './services/signing-keys';
@@ -17,8 +18,15 @@ export const databaseKeyStore = (config: AuthConfig, em: EntityManager) =>
     sealer: new JwkSealer(config.SIGNING_KEY_ENCRYPTION_KEY),
   });
 
-/** The key given in JWT_PRIVATE_JWK when there is one, else keys generated into PostgreSQL. */
-export async function createKeyStore(config: AuthConfig, em: EntityManager): Promise<ConfiguredKeyStore> {
+/**
+ * The key given in JWT_PRIVATE_JWK when there is one, else keys generated into PostgreSQL; those
+ * stored unsealed before SIGNING_KEY_ENCRYPTION_KEY was set are sealed now.
+ */
+export async function createKeyStore(
+  config: AuthConfig,
+  em: EntityManager,
+  logger?: Logger,
+): Promise<ConfiguredKeyStore> {
   if (config.JWT_PRIVATE_JWK) {
     const store = await StaticKeyStore.create(
       config.JWT_PRIVATE_JWK as JWK,
@@ -28,6 +36,8 @@ export async function createKeyStore(config: AuthConfig, em: EntityManager): Pro
   }
   const store = databaseKeyStore(config, em);
   await store.ensureKey();
+  const sealed = await store.sealUnsealedKeys();
+  if (sealed > 0) logger?.info({ count: sealed }, 'signing keys stored unsealed are now encrypted');
   // Fails the start, with the reason, when the stored key cannot be opened with the one configured.
   await store.signingKey();
   return { kind: 'database', store };

@@ -18,6 +18,9 @@ const LOGIN = `mutation($email: String!, $password: String!) {
 const REFRESH = 'mutation($token: String!) { refreshToken(token: $token) { accessToken refreshToken } }';
 const ME = '{ me { id } }';
 
+/** Registration mails a verification link too; these tests take the reset mails. */
+const isResetMail = (mail: ReceivedMail) => mail.subject === 'Reset your password';
+
 const resetTokenIn = (mail: ReceivedMail): string => {
   const match = /#token=([\w-]+)/.exec(mail.text);
   if (!match) throw new Error(`no reset link in:\n${mail.text}`);
@@ -54,7 +57,7 @@ describe('passwords through the gateway', () => {
     expect(await gql(REQUEST_RESET, { email: user.email })).toMatchObject({
       data: { requestPasswordReset: true },
     });
-    const mail = await mailbox.next();
+    const mail = await mailbox.next(isResetMail);
     expect(mail.to).toEqual([user.email]);
     return resetTokenIn(mail);
   };
@@ -74,7 +77,7 @@ describe('passwords through the gateway', () => {
       const otherDevice = (await login(user.email, user.password)).data!.login;
       const mail = await (async () => {
         await gql(REQUEST_RESET, { email: user.email.toUpperCase() });
-        return mailbox.next();
+        return mailbox.next(isResetMail);
       })();
       expect(mail.text).toContain('https://chat.example.test/reset#token=');
       const token = resetTokenIn(mail);

@@ -1,3 +1,4 @@
+import { EmailVerificationTokenEntity } from './email-verification-token.entity';
 import { PasswordResetTokenEntity } from './password-reset-token.entity';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { SessionEntity } from './session.entity';
@@ -10,5 +11,6 @@ export const authEntities = [
   SessionEntity,
   RefreshTokenEntity,
   PasswordResetTokenEntity,
+  EmailVerificationTokenEntity,
   SigningKeyEntity,
 ];

@@ -8,7 +8,7 @@ export enum Role {
 
 @Entity({ tableName: 'users' })
 export class UserEntity {
-  [OptionalProps]?: 'role' | 'createdAt';
+  [OptionalProps]?: 'role' | 'createdAt' | 'emailVerifiedAt' | 'roleSetAt';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -29,4 +29,15 @@ export class UserEntity {
 
   @Property({ type: 'Date', defaultRaw: 'now()' })
   createdAt: Date = new Date();
+
+  /** When its owner proved they receive mail at `email` (a verification link, or a password reset). */
+  @Property({ type: 'Date', nullable: true })
+  emailVerifiedAt: Date | null = null;
+
+  /**
+   * When an operator (setUserRole, `npm run admin`) or ADMIN_EMAILS last set the role. ADMIN_EMAILS
+   * promotes only accounts without one, so it never undoes an operator's demotion.
+   */
+  @Property({ type: 'Date', nullable: true })
+  roleSetAt: Date | null = null;
 }

@@ -2,10 +2,14 @@ import { Arg, Ctx, Directive, Mutation, Resolver } from 'type-graphql';
 import type { AuthContext } from '../context';
 import { AuthPayload } from '../schema/auth-payload';
 import { LoginInput, RegisterInput } from '../schema/inputs';
+import { User } from '../schema/user';
 
 @Resolver()
 export class AccountResolver {
-  @Mutation(() => AuthPayload, { description: 'Creates an account (role USER) and signs it in.' })
+  @Mutation(() => AuthPayload, {
+    description:
+      'Creates an account (role USER, address unverified), signs it in, and mails a link to verify the address.',
+  })
   register(
     @Arg('input', () => RegisterInput) input: RegisterInput,
     @Ctx() { identity, services }: AuthContext,
@@ -51,5 +55,23 @@ export class AccountResolver {
   ): Promise<boolean> {
     await services.passwordResets.reset(token, newPassword);
     return true;
+  }
+
+  @Mutation(() => User, {
+    description:
+      'Verifies your address with the token a verification mail linked to. Only the account it was sent for, signed in, can use it.',
+  })
+  @Directive('@authenticated')
+  verifyEmail(@Arg('token') token: string, @Ctx() { identity, services }: AuthContext): Promise<User> {
+    return services.verification.verify(identity, token);
+  }
+
+  @Mutation(() => Boolean, {
+    description:
+      'Mails a new verification link to your address (earlier links stop working); false if it is verified already. A few per hour.',
+  })
+  @Directive('@authenticated')
+  resendVerification(@Ctx() { identity, services }: AuthContext): Promise<boolean> {
+    return services.verification.resend(identity);
   }
 }

@@ -1,11 +1,21 @@
-import { Arg, Ctx, Directive, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, Directive, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { callerId } from '../../../common/authorization';
-import { unauthenticated } from '../../../common/errors';
+import { forbidden, unauthenticated } from '../../../common/errors';
 import { isUuid } from '../../../common/ids';
 import type { AuthContext } from '../context';
-import { Role } from '../entities/user.entity';
+import { Role, type UserEntity } from '../entities/user.entity';
 import { UserConnection } from '../schema/connections';
 import { User } from '../schema/user';
+import { mayReadAccount } from '../services/user.service';
+
+/**
+ * The account, for its private fields: only its owner (or the one this request signed in) and
+ * admins may read them, whichever path led to the account.
+ */
+function readable({ identity, signedIn }: AuthContext, user: UserEntity): UserEntity {
+  if (signedIn.has(user) || mayReadAccount(identity, user.id)) return user;
+  throw forbidden();
+}
 
 @Resolver(() => User)
 export class UserResolver {
@@ -38,11 +48,27 @@ export class UserResolver {
   ): Promise<User> {
     return services.roles.setRole(identity, userId, role);
   }
+
+  @FieldResolver(() => String)
+  email(@Root() user: UserEntity, @Ctx() ctx: AuthContext): string {
+    return readable(ctx, user).email;
+  }
+
+  @FieldResolver(() => Role)
+  role(@Root() user: UserEntity, @Ctx() ctx: AuthContext): Role {
+    return readable(ctx, user).role;
+  }
+
+  @FieldResolver(() => Boolean)
+  emailVerified(@Root() user: UserEntity, @Ctx() ctx: AuthContext): boolean {
+    return readable(ctx, user).emailVerifiedAt !== null;
+  }
 }
 
+/** `_entities`: the caller's own account, or any for an admin; anyone else's is null, like a missing one. */
 export const userReferenceResolver = {
   User: {
-    __resolveReference: (reference: { id: string }, { userById }: AuthContext) =>
-      isUuid(reference.id) ? userById.load(reference.id) : null,
+    __resolveReference: (reference: { id: string }, { identity, userById }: AuthContext) =>
+      isUuid(reference.id) && mayReadAccount(identity, reference.id) ? userById.load(reference.id) : null,
   },
 };

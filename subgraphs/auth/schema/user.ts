@@ -9,14 +9,21 @@ export class User {
   @Field(() => ID)
   id!: string;
 
-  @Field()
+  @Field({ description: 'Only the user themselves and admins can read it.' })
   email!: string;
 
   @Field()
   displayName!: string;
 
-  @Field(() => Role)
+  @Field(() => Role, { description: 'Only the user themselves and admins can read it.' })
   role!: Role;
+
+  @Field({
+    description:
+      'Whether the owner proved they read mail at `email` (a verification link or a password reset). Only the user themselves and admins can read it.',
+  })
+  /** Resolved from the account's `emailVerifiedAt` (UserResolver). */
+  emailVerified?: boolean;
 
   @Field()
   createdAt!: Date;

@@ -5,6 +5,7 @@ import { badUserInput, unauthenticated } from '../../../common/errors';
 import type { Identity } from '../../../common/identity';
 import { UserEntity } from '../entities/user.entity';
 import { checkDisplayName, checkEmail, normalizeEmail } from './account-input';
+import type { EmailVerificationService } from './email-verification.service';
 import type { PasswordHasher } from './password-hasher';
 import { checkNewPassword } from './password-policy';
 import type { SessionService, SessionTokens } from './session.service';
@@ -31,15 +32,22 @@ export class AccountService {
     private readonly passwords: PasswordHasher,
     private readonly throttle: LoginThrottle,
     private readonly sessions: SessionService,
+    private readonly verification: EmailVerificationService,
   ) {}
 
-  /** Creates a USER account (never any other role) and signs it in. */
+  /**
+   * Creates a USER account (never any other role), unverified, signs it in and mails a verification
+   * link. It says when the email is taken (instant sign-in cannot be faked for an existing account),
+   * but each such answer counts as a failed sign-in of the caller's address, and an address over that
+   * limit is refused every registration, so probing for accounts costs what guessing passwords does.
+   */
   async register(input: RegisterInput, caller: Identity): Promise<SessionTokens> {
     const email = checkEmail(input.email, 'email');
     const displayName = checkDisplayName(input.displayName, 'displayName');
     checkNewPassword(input.password, 'password');
+    await this.throttle.assertAddressAllowed(caller.clientAddress);
     const em = this.em.fork();
-    if (await em.count(UserEntity, { email })) throw alreadyRegistered();
+    if (await em.count(UserEntity, { email })) throw await this.alreadyRegistered(caller);
     const user = Object.assign(new UserEntity(), {
       email,
       displayName,
@@ -49,10 +57,17 @@ export class AccountService {
       await em.persistAndFlush(user);
     } catch (error) {
       // Two registrations of one email at once: the unique index decides.
-      if (error instanceof UniqueConstraintViolationException) throw alreadyRegistered();
+      if (error instanceof UniqueConstraintViolationException) throw await this.alreadyRegistered(caller);
       throw error;
     }
-    return this.sessions.open(user, caller);
+    const tokens = await this.sessions.open(user, caller);
+    this.verification.sendAfterRegistration(user);
+    return tokens;
+  }
+
+  private async alreadyRegistered(caller: Identity) {
+    await this.throttle.addressFailed(caller.clientAddress);
+    return badUserInput('email', 'An account with this email already exists');
   }
 
   async login(input: LoginInput, caller: Identity): Promise<SessionTokens> {
@@ -93,5 +108,3 @@ export class AccountService {
     await em.flush();
   }
 }
-
-const alreadyRegistered = () => badUserInput('email', 'An account with this email already exists');

@@ -37,6 +37,16 @@ export class JwkSealer {
     };
   }
 
+  /** Whether a key is configured, so that keys are stored sealed. */
+  get sealing(): boolean {
+    return this.key !== undefined;
+  }
+
+  /** Whether a stored key is sealed (by whichever encryption key). */
+  isSealed(stored: JWK | SealedJwk): boolean {
+    return isSealed(stored);
+  }
+
   open(stored: JWK | SealedJwk, kid: string): JWK {
     if (!isSealed(stored)) return stored;
     if (!this.key)

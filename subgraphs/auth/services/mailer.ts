@@ -29,7 +29,7 @@ export function createMailer({ smtpUrl, from, production }: MailerOptions, logge
     };
   }
   if (production) {
-    logger.warn('SMTP_URL is not set: mails (password resets) cannot be sent');
+    logger.warn('SMTP_URL is not set: mails (password resets, email verifications) cannot be sent');
     return {
       send: async ({ subject }) => void logger.warn({ subject }, 'mail not sent: SMTP_URL is not set'),
       close: () => undefined,

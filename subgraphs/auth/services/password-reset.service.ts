@@ -5,12 +5,13 @@ import { PasswordResetTokenEntity } from '../entities/password-reset-token.entit
 import { UserEntity } from '../entities/user.entity';
 import { normalizeEmail } from './account-input';
 import type { BackgroundTasks } from './background-tasks';
+import type { EmailVerificationService } from './email-verification.service';
 import type { Mail, Mailer } from './mailer';
 import { hashOpaqueToken, newOpaqueToken } from './opaque-token';
 import type { PasswordHasher } from './password-hasher';
 import { checkNewPassword } from './password-policy';
 import type { SessionService } from './session.service';
-import type { ResetMailThrottle } from './throttles';
+import type { MailThrottle } from './throttles';
 
 export interface PasswordResetOptions {
   tokenTtlSeconds: number;
@@ -26,8 +27,9 @@ export class PasswordResetService {
     private readonly em: EntityManager,
     private readonly passwords: PasswordHasher,
     private readonly sessions: SessionService,
+    private readonly verification: EmailVerificationService,
     private readonly mailer: Mailer,
-    private readonly throttle: ResetMailThrottle,
+    private readonly throttle: MailThrottle,
     private readonly background: BackgroundTasks,
     private readonly options: PasswordResetOptions,
     private readonly logger: Logger,
@@ -41,7 +43,7 @@ export class PasswordResetService {
     const em = this.em.fork();
     const user = await em.findOne(UserEntity, { email: normalizeEmail(email) });
     if (!user) return;
-    if (!(await this.throttle.allow(user.email))) {
+    if (!(await this.throttle.allow(user.email)).allowed) {
       this.logger.warn({ userId: user.id }, 'password reset mail not sent: hourly limit reached');
       return;
     }
@@ -67,6 +69,8 @@ export class PasswordResetService {
   /**
    * Consumes the token, sets the password, and signs the account out everywhere. Sessions are
    * revoked before the token is spent, so a failure there leaves the link usable for a retry.
+   * It verifies the address too: whoever set this password reads its mail, and whoever
+   * registered the address before them (and knew the old password) is signed out for good.
    */
   async reset(token: string, newPassword: string): Promise<void> {
     checkNewPassword(newPassword, 'newPassword');
@@ -79,11 +83,14 @@ export class PasswordResetService {
       const spent = await em.nativeUpdate(PasswordResetTokenEntity, this.usable(tokenHash), {
         usedAt: new Date(),
       });
-      if (spent === 0) return false;
+      if (spent === 0) return null;
       await em.nativeUpdate(UserEntity, { id: pending.userId }, { passwordHash });
-      return true;
+      return { promoted: await this.verification.confirmAddress(em, pending.userId) };
     });
     if (!consumed) throw invalidResetToken();
+    if (consumed.promoted) {
+      this.logger.info({ userId: pending.userId }, 'ADMIN_EMAILS promoted an account verified by a reset');
+    }
   }
 
   private usable(tokenHash: string) {

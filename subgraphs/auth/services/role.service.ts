@@ -15,7 +15,8 @@ export class RoleService {
 
   /**
    * A promotion shows in the user's next access token (at their next refresh). A demotion signs
-   * them out everywhere first, since their current tokens still carry the old role.
+   * them out everywhere first, since their current tokens still carry the old role. Either way the
+   * role is the operator's from now on: ADMIN_EMAILS never changes it again.
    */
   async setRole(caller: Identity, userId: string, role: Role): Promise<UserEntity> {
     if (userId === callerId(caller)) {
@@ -26,6 +27,7 @@ export class RoleService {
     if (!user) throw notFound('User');
     if (user.role === Role.ADMIN && role !== Role.ADMIN) await this.sessions.revokeAllOf(user.id);
     user.role = role;
+    user.roleSetAt = new Date();
     await em.flush();
     return user;
   }

@@ -143,12 +143,34 @@ export class DatabaseKeyStore implements KeyStore {
   }
 
   /**
+   * With an encryption key configured, seals the keys stored unsealed before it was (in place, same
+   * key ids, so every token they signed stays valid); returns how many. The plaintext may still be
+   * in PostgreSQL's WAL and in backups made before: rotate to retire those keys for good.
+   */
+  async sealUnsealedKeys(): Promise<number> {
+    const { sealer } = this.options;
+    if (!sealer.sealing) return 0;
+    const em = this.em.fork();
+    const unsealed = (await em.find(SigningKeyEntity, {})).filter((key) => !sealer.isSealed(key.privateJwk));
+    for (const key of unsealed) key.privateJwk = sealer.seal(sealer.open(key.privateJwk, key.kid), key.kid);
+    await em.flush();
+    return unsealed.length;
+  }
+
+  /**
    * Adds a key that signs after the activation delay; the current one keeps signing until then.
    * With no key signing yet (a rotation before the first start), there is nothing to wait for.
+   * Refused without the encryption key when the stored keys are sealed: the new one would not be.
    */
   async rotate(): Promise<SigningKeyEntity> {
     const now = this.now();
-    const delayMs = activeKey(await this.list(), now) ? this.options.activationDelaySeconds * 1000 : 0;
+    const keys = await this.list();
+    if (!this.options.sealer.sealing && keys.some((key) => this.options.sealer.isSealed(key.privateJwk))) {
+      throw new Error(
+        'the stored signing keys are encrypted: set SIGNING_KEY_ENCRYPTION_KEY, so the new key is encrypted too',
+      );
+    }
+    const delayMs = activeKey(keys, now) ? this.options.activationDelaySeconds * 1000 : 0;
     const key = await this.newKey(new Date(now.getTime() + delayMs));
     await this.em.fork().persistAndFlush(key);
     return key;

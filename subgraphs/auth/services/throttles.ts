@@ -1,10 +1,11 @@
 import type { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../../../common/errors';
 
 /**
- * A counter in Redis, shared by every auth replica. While Redis is away an in-memory counter
- * stands in, so an outage neither blocks sign-in nor lifts the limit.
+ * A counter in Redis, shared by every auth replica. While Redis is away (or refuses writes because
+ * it is full) an in-memory counter stands in, so an outage neither blocks sign-in nor lifts the limit.
  */
 function counter(redis: Redis, keyPrefix: string, points: number, durationSeconds: number) {
   return new RateLimiterRedis({
@@ -19,66 +20,134 @@ function counter(redis: Redis, keyPrefix: string, points: number, durationSecond
 
 const isRefusal = (reason: unknown): reason is RateLimiterRes => reason instanceof RateLimiterRes;
 
+/** RATE_LIMITED with `retryAfter` in whole seconds (at least one). */
+export const rateLimited = (message: string, waitMs: number) =>
+  new AppError('RATE_LIMITED', message, { retryAfter: Math.max(1, Math.ceil(waitMs / 1000)) });
+
 export interface LoginThrottleLimits {
-  failuresPerEmail: number;
+  /** Failures of one client address on one account before that pair is refused. */
+  failuresPerAccountAndAddress: number;
+  /** Failures of one client address, on any accounts, before it is refused. */
   failuresPerAddress: number;
+  /** Failures on one account, from any addresses, before its attempts are slowed down. */
+  slowdownAfterFailures: number;
+  /** The longest an attempt on a slowed-down account waits. */
+  slowdownMaxDelayMs: number;
   windowSeconds: number;
 }
 
-/** Limits password guesses per account (email) and per client address. */
-export class LoginThrottle {
-  private readonly byEmail: RateLimiterRedis;
-  private readonly byAddress: RateLimiterRedis;
+/** The first slow-down step; each further failure doubles it, up to the maximum. */
+const FIRST_DELAY_MS = 250;
 
-  constructor(redis: Redis, limits: LoginThrottleLimits) {
-    this.byEmail = counter(redis, 'login-email', limits.failuresPerEmail, limits.windowSeconds);
-    this.byAddress = counter(redis, 'login-address', limits.failuresPerAddress, limits.windowSeconds);
+/** How long an attempt waits when its account has `failures` failures in the window. */
+export function slowdownDelayMs(failures: number, limits: LoginThrottleLimits): number {
+  const over = failures - limits.slowdownAfterFailures;
+  if (over <= 0) return 0;
+  return Math.min(limits.slowdownMaxDelayMs, FIRST_DELAY_MS * 2 ** Math.min(over - 1, 30));
+}
+
+/**
+ * Limits password guesses without handing anyone a switch that locks someone else out. Refusals
+ * fall only on the guesser: per client address, and per address and account together. The account
+ * as a whole, which guesses from many addresses share with its owner, is only slowed down: every
+ * attempt on it waits a little longer, up to a bound, so its owner always gets through.
+ */
+export class LoginThrottle {
+  private readonly byAddress: RateLimiterRedis;
+  private readonly byAccountAndAddress: RateLimiterRedis;
+  private readonly byAccount: RateLimiterRedis;
+
+  constructor(
+    redis: Redis,
+    private readonly limits: LoginThrottleLimits,
+  ) {
+    const { windowSeconds } = limits;
+    this.byAddress = counter(redis, 'login-address', limits.failuresPerAddress, windowSeconds);
+    this.byAccountAndAddress = counter(
+      redis,
+      'login-account-address',
+      limits.failuresPerAccountAndAddress,
+      windowSeconds,
+    );
+    // Counted with penalty(), which never refuses: the count only sets the delay.
+    this.byAccount = counter(redis, 'login-account', Number.MAX_SAFE_INTEGER, windowSeconds);
   }
 
   /**
-   * Counts an attempt against both limits before the password is checked (so parallel guesses
-   * cannot slip past), and refuses it with RATE_LIMITED when either is spent. The error does not
-   * say which, so it tells an attacker nothing about the account.
+   * Counts an attempt before the password is checked (so parallel guesses cannot slip past):
+   * refuses it with RATE_LIMITED when its address, or its address on this account, has failed too
+   * often (the error does not say which, so it tells nothing about the account); otherwise waits
+   * as long as the account's failures ask, whether the password turns out right or wrong.
    */
   async attempt(email: string, clientAddress: string | undefined): Promise<void> {
     const results = await Promise.allSettled([
-      this.byEmail.consume(email),
-      ...(clientAddress ? [this.byAddress.consume(clientAddress)] : []),
+      this.byAccount.penalty(email),
+      ...(clientAddress
+        ? [
+            this.byAddress.consume(clientAddress),
+            this.byAccountAndAddress.consume(pair(email, clientAddress)),
+          ]
+        : []),
     ]);
     const refusals = results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []));
     const failure = refusals.find((reason) => !isRefusal(reason));
     if (failure) throw failure;
     if (refusals.length > 0) {
       const waitMs = Math.max(...refusals.map((refusal: RateLimiterRes) => refusal.msBeforeNext));
-      throw new AppError('RATE_LIMITED', 'Too many sign-in attempts; try again later', {
-        retryAfter: Math.max(1, Math.ceil(waitMs / 1000)),
-      });
+      throw rateLimited('Too many sign-in attempts; try again later', waitMs);
+    }
+    const account = (results[0] as PromiseFulfilledResult<RateLimiterRes>).value;
+    // This attempt is counted already: the delay follows the failures before it.
+    const delayMs = slowdownDelayMs(account.consumedPoints - 1, this.limits);
+    if (delayMs > 0) await sleep(delayMs);
+  }
+
+  /** Refuses a caller whose address is over its failure limit (for registration, which counts none). */
+  async assertAddressAllowed(clientAddress: string | undefined): Promise<void> {
+    if (!clientAddress) return;
+    const count = await this.byAddress.get(clientAddress);
+    if (count && count.consumedPoints >= this.limits.failuresPerAddress) {
+      throw rateLimited('Too many sign-in attempts; try again later', count.msBeforeNext);
     }
   }
 
-  /** The right password: the account's failures start over, and this attempt does not count for the address. */
+  /** Counts a failure against the address alone (a registration of an email that is taken). */
+  async addressFailed(clientAddress: string | undefined): Promise<void> {
+    if (clientAddress) await this.byAddress.penalty(clientAddress);
+  }
+
+  /**
+   * The right password: this attempt does not count as a failure anywhere, and this address's
+   * failures on the account start over. The account's other failures stay until the window ends:
+   * the owner signing in says nothing about guesses from elsewhere.
+   */
   async succeeded(email: string, clientAddress: string | undefined): Promise<void> {
     await Promise.all([
-      this.byEmail.delete(email),
-      ...(clientAddress ? [this.byAddress.reward(clientAddress)] : []),
+      this.byAccount.reward(email),
+      ...(clientAddress
+        ? [this.byAddress.reward(clientAddress), this.byAccountAndAddress.delete(pair(email, clientAddress))]
+        : []),
     ]);
   }
 }
 
-/** Caps password reset mails per account, so the endpoint cannot be used to flood an inbox. */
-export class ResetMailThrottle {
-  private readonly perEmail: RateLimiterRedis;
+const pair = (email: string, clientAddress: string) => `${clientAddress}|${email}`;
 
-  constructor(redis: Redis, mailsPerHour: number) {
-    this.perEmail = counter(redis, 'reset-mail', mailsPerHour, 3600);
+/** Caps mails per account (resets, verifications), so an endpoint cannot be used to flood an inbox. */
+export class MailThrottle {
+  private readonly perAccount: RateLimiterRedis;
+
+  constructor(redis: Redis, keyPrefix: string, mailsPerHour: number) {
+    this.perAccount = counter(redis, keyPrefix, mailsPerHour, 3600);
   }
 
-  async allow(email: string): Promise<boolean> {
+  /** Counts a mail; false (and how long until the next may go) when the hourly budget is spent. */
+  async allow(key: string): Promise<{ allowed: true } | { allowed: false; retryAfterMs: number }> {
     try {
-      await this.perEmail.consume(email);
-      return true;
+      await this.perAccount.consume(key);
+      return { allowed: true };
     } catch (reason) {
-      if (isRefusal(reason)) return false;
+      if (isRefusal(reason)) return { allowed: false, retryAfterMs: reason.msBeforeNext };
       throw reason;
     }
   }

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { type Connection, checkPageSize, decodeCursor, encodeCursor } from '../../../common/pagination';
+import type { Identity } from '../../../common/identity';
 import { Role, UserEntity } from '../entities/user.entity';
 import { normalizeEmail } from './account-input';
 
@@ -14,6 +15,13 @@ const isUserCursor = (value: unknown): value is UserCursor =>
   value !== null &&
   typeof (value as UserCursor).createdAt === 'string' &&
   typeof (value as UserCursor).id === 'string';
+
+/**
+ * Whether the caller may read an account (its email and role): it is theirs, or they are an admin.
+ * Nobody else learns even that it exists.
+ */
+export const mayReadAccount = (caller: Identity, userId: string): boolean =>
+  caller.userId === userId || caller.role === 'ADMIN';
 
 export class UserService {
   constructor(private readonly em: EntityManager) {}
@@ -63,15 +71,20 @@ export class UserService {
   }
 
   /**
-   * Makes existing accounts ADMIN (the command line and ADMIN_EMAILS); returns those found.
-   * It never creates an account: registering an email listed here must not make an admin.
+   * Makes an existing account ADMIN for the command line, and records that an operator set its role
+   * (so ADMIN_EMAILS leaves it alone). An unverified account is not promoted unless the operator
+   * says they know who holds it: anyone could have registered the address before its owner.
    */
-  async promote(emails: readonly string[]): Promise<UserEntity[]> {
-    if (emails.length === 0) return [];
+  async promote(email: string, options: { evenUnverified: boolean }): Promise<Promotion> {
     const em = this.em.fork();
-    const users = await em.find(UserEntity, { email: { $in: emails.map(normalizeEmail) } });
-    for (const user of users) user.role = Role.ADMIN;
+    const user = await em.findOne(UserEntity, { email: normalizeEmail(email) });
+    if (!user) return { outcome: 'missing' };
+    if (!user.emailVerifiedAt && !options.evenUnverified) return { outcome: 'unverified', user };
+    user.role = Role.ADMIN;
+    user.roleSetAt = new Date();
     await em.flush();
-    return users;
+    return { outcome: 'promoted', user };
   }
 }
+
+export type Promotion = { outcome: 'promoted' | 'unverified'; user: UserEntity } | { outcome: 'missing' };

@@ -1,0 +1,90 @@
+import { Redis } from 'ioredis';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bearer, registerUser } from '../../common/testing/auth';
+import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
+import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import type { DataStore } from '../../scripts/platform/data-store';
+import { findFreePort } from '../../scripts/platform/ports';
+import { provideRedis } from '../../scripts/platform/redis';
+
+const LOGIN = `mutation($email: String!, $password: String!) {
+  login(input: { email: $email, password: $password }) { accessToken }
+}`;
+const ME = '{ me { id } }';
+const FILLER = 'filler:';
+
+/**
+ * Redis as the platform starts it (redis.conf: a memory limit, `noeviction`) but full: it refuses
+ * writes rather than evict revocations. Auth must say so where a write matters and carry on where
+ * it does not.
+ */
+describe('auth when Redis is full (maxmemory with noeviction)', () => {
+  let dir: string;
+  let redis: DataStore;
+  let admin: Redis;
+  let platform: TestPlatform;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'redis-full-test-'));
+    redis = await provideRedis({
+      dataDir: join(dir, 'redis'),
+      passwordFile: join(dir, 'secrets', 'redis-password'),
+      env: { EMBEDDED_REDIS_PORT: String(await findFreePort()) },
+    });
+    admin = new Redis(redis.url);
+    platform = await startTestPlatform('auth-redis-full', { env: { REDIS_URL: redis.url } });
+  });
+  afterAll(async () => {
+    await platform?.stop();
+    admin?.disconnect();
+    await redis?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Lowers the limit to what is used now and writes until Redis refuses (OOM). */
+  const fill = async () => {
+    const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1]);
+    await admin.config('SET', 'maxmemory', String(used + 256 * 1024));
+    const chunk = 'x'.repeat(16 * 1024);
+    for (let index = 0; ; index++) {
+      try {
+        await admin.set(`${FILLER}${index}`, chunk);
+      } catch (error) {
+        expect(String(error)).toMatch(/OOM/);
+        return;
+      }
+    }
+  };
+  const drain = async () => {
+    const keys = await admin.keys(`${FILLER}*`);
+    if (keys.length > 0) await admin.del(...keys);
+    await admin.config('SET', 'maxmemory', '512mb');
+  };
+
+  it('signs in (throttles count in memory), refuses a sign-out it cannot enforce, and signs out once there is room', async () => {
+    const user = await registerUser(platform);
+    await fill();
+    try {
+      const signedIn = await postGraphQL<{ login: { accessToken: string } }>(platform.gatewayUrl, LOGIN, {
+        email: user.email,
+        password: user.password,
+      });
+      expect(signedIn.errors).toBeUndefined();
+
+      const logout = await postGraphQL(platform.gatewayUrl, 'mutation { logout }', {}, user.headers);
+      expect(errorCodes(logout)).toEqual(['UPSTREAM_UNAVAILABLE']);
+      // Nothing was half done: the session is still whole, and the client may simply retry.
+      expect((await postGraphQL(platform.gatewayUrl, ME, {}, user.headers)).errors).toBeUndefined();
+    } finally {
+      await drain();
+    }
+    expect(await postGraphQL(platform.gatewayUrl, 'mutation { logout }', {}, user.headers)).toMatchObject({
+      data: { logout: true },
+    });
+    expect(errorCodes(await postGraphQL(platform.gatewayUrl, ME, {}, bearer(user.accessToken)))).toEqual([
+      'UNAUTHENTICATED',
+    ]);
+  });
+});

@@ -1,0 +1,15 @@
+import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import type { AuthContext } from '../context';
+import type { UserEntity } from '../entities/user.entity';
+import { AuthPayload } from '../schema/auth-payload';
+import { User } from '../schema/user';
+
+@Resolver(() => AuthPayload)
+export class AuthPayloadResolver {
+  /** The account the payload's tokens are for: its holder may read it, though still anonymous here. */
+  @FieldResolver(() => User)
+  user(@Root() payload: { user: UserEntity }, @Ctx() { signedIn }: AuthContext): UserEntity {
+    signedIn.add(payload.user);
+    return payload.user;
+  }
+}
