@@ -60,7 +60,7 @@ const MAX_CAUSES = 3;
 function errorRecord(error: Error, depth: number): Record<string, unknown> {
   const fields = error as Error & DatabaseErrorFields & { cause?: unknown; originalError?: unknown };
   const code = fields.sqlState ?? fields.code;
-  const record: Record<string, unknown> = { type: error.name };
+  const record: Record<string, unknown> = { type: error.name ?? error.constructor.name };
   if (typeof code === 'string' || typeof code === 'number') record.code = code;
   if (isDatabaseError(fields)) {
     // The message is the statement with its parameters; the frames say where it came from.
@@ -73,10 +73,16 @@ function errorRecord(error: Error, depth: number): Record<string, unknown> {
   return record;
 }
 
-/** pino's serializer for `err`: an Error, or a message string some callers log instead. */
+const isErrorLike = (value: object): value is Error =>
+  value instanceof Error || typeof (value as { message?: unknown }).message === 'string';
+
+/**
+ * pino's serializer for `err`: an Error or an error-like object (a subgraph's error as the
+ * gateway got it), or a message string some callers log instead.
+ */
 export function serializeError(value: unknown, depth = 0): unknown {
-  if (value instanceof Error) return errorRecord(value, depth);
   if (typeof value === 'string') return scrubSecrets(value);
   if (value === null || typeof value !== 'object') return value;
+  if (isErrorLike(value)) return errorRecord(value, depth);
   return `[${Object.prototype.toString.call(value).slice(8, -1)}]`;
 }

@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { createDatabase, migrate, pingDatabase } from '../../common/database';
+import { RedisNonceStore } from '../../common/identity-verifier';
 import type { Logger } from '../../common/logger';
 import { createRedis } from '../../common/redis';
 import { startSubgraphServer, type RunningSubgraph } from '../../common/subgraph-server';
@@ -77,9 +78,11 @@ export async function startConversationSubgraph(
       port: config.CONVERSATION_PORT,
       logger,
       identitySecret: config.IDENTITY_SECRET,
+      nonces: new RedisNonceStore(redis),
       healthChecks: {
         postgres: { check: () => pingDatabase(orm), critical: true },
-        redis: { check: () => redis.ping(), critical: false },
+        // The cache could do without it, but no signed identity can be checked once (its nonce).
+        redis: { check: () => redis.ping(), critical: true },
         chroma: { check: () => search.chroma.heartbeat(), critical: false },
       },
       createContext: (base) => createConversationContext(module, base),

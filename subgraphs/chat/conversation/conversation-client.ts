@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { AppError, type ErrorCode, upstreamUnavailable } from '../../../common/errors';
-import { IDENTITY_HEADER, type Identity, signIdentity } from '../../../common/identity';
+import { IDENTITY_HEADER, type Identity, operationDigest, signIdentity } from '../../../common/identity';
 import type { Logger } from '../../../common/logger';
 import { REQUEST_ID_HEADER } from '../../../common/request-id';
+import type { SubgraphName } from '../../../common/topology';
 import type {
   Actor,
   AppendMessageInput,
@@ -36,6 +37,9 @@ const wireMessage = z
     model: z.string().nullable(),
   })
   .transform(({ parent, ...message }): StoredMessage => ({ ...message, parentId: parent?.id ?? null }));
+
+/** The conversation subgraph's name in the supergraph: the audience of the identities sent to it. */
+const CONVERSATION_SUBGRAPH: SubgraphName = 'conversation';
 
 const wireRecallHit = z.object({ score: z.number(), message: wireMessage });
 
@@ -133,12 +137,17 @@ export class ConversationClient implements ConversationStore {
   ): Promise<Record<string, unknown>> {
     let reply: GraphQLReply;
     let status: number;
+    // Signed for the conversation subgraph and this very operation; a retry would sign afresh.
+    const signed = signIdentity(identity, this.options.identitySecret, {
+      audience: CONVERSATION_SUBGRAPH,
+      digest: operationDigest({ query, variables }),
+    });
     try {
       const response = await fetch(this.options.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          [IDENTITY_HEADER]: signIdentity(identity, this.options.identitySecret),
+          [IDENTITY_HEADER]: signed,
           [REQUEST_ID_HEADER]: identity.requestId,
         },
         body: JSON.stringify({ query, variables }),
