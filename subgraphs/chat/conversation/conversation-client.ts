@@ -41,6 +41,8 @@ const wireMessage = z
 /** The conversation subgraph's name in the supergraph: the audience of the identities sent to it. */
 const CONVERSATION_SUBGRAPH: SubgraphName = 'conversation';
 
+const wireConversation = z.object({ id: z.string(), title: z.string() });
+
 const wireRecallHit = z.object({ score: z.number(), message: wireMessage });
 
 /** Codes the conversation subgraph may answer with that mean the same to chat's callers. */
@@ -59,6 +61,15 @@ interface GraphQLReply {
  */
 export class ConversationClient implements ConversationStore {
   constructor(private readonly options: ConversationClientOptions) {}
+
+  async conversation(actor: Actor, conversationId: string): Promise<{ id: string; title: string }> {
+    const data = await this.request(
+      actor,
+      'query Conversation($id: ID!) { conversation(id: $id) { id title } }',
+      { id: conversationId },
+    );
+    return this.parse(wireConversation, data.conversation, 'conversation');
+  }
 
   async appendMessage(actor: Actor, input: AppendMessageInput): Promise<StoredMessage> {
     const data = await this.request(
