@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { CreationBudget } from '../../common/creation-budget';
 import { createDatabase, migrate, pingDatabase } from '../../common/database';
 import { RedisNonceStore } from '../../common/identity-verifier';
 import type { Logger } from '../../common/logger';
@@ -69,6 +70,7 @@ export async function startConversationSubgraph(
       indexer: search.indexer,
       search: { embedding: search.embedding, index: search.index, logger },
       internalCallers: config.INTERNAL_CALLERS,
+      conversationCreations: new CreationBudget(redis, 'conversations', config.CONVERSATION_CREATION_BUDGET),
       messageMaxChars: config.MESSAGE_MAX_CHARS,
     };
     return await startSubgraphServer({

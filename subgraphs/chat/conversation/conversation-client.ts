@@ -46,7 +46,12 @@ const wireConversation = z.object({ id: z.string(), title: z.string() });
 const wireRecallHit = z.object({ score: z.number(), message: wireMessage });
 
 /** Codes the conversation subgraph may answer with that mean the same to chat's callers. */
-const PASSED_THROUGH: ReadonlySet<ErrorCode> = new Set(['BAD_USER_INPUT', 'NOT_FOUND', 'FORBIDDEN']);
+const PASSED_THROUGH: ReadonlySet<ErrorCode> = new Set([
+  'BAD_USER_INPUT',
+  'NOT_FOUND',
+  'FORBIDDEN',
+  'RATE_LIMITED',
+]);
 
 interface GraphQLReply {
   data?: Record<string, unknown> | null;
@@ -56,7 +61,8 @@ interface GraphQLReply {
 /**
  * The conversation subgraph's internal operations, called directly (not through the gateway)
  * with an identity signed as `chat` on behalf of the acting user. Replies are validated here, at
- * the edge; its NOT_FOUND and BAD_USER_INPUT reach chat's callers unchanged, anything else
+ * the edge; its NOT_FOUND, BAD_USER_INPUT, FORBIDDEN and RATE_LIMITED (a creation budget spent)
+ * reach chat's callers unchanged, anything else
  * (timeouts, 5xx, a refused signature) becomes UPSTREAM_UNAVAILABLE.
  */
 export class ConversationClient implements ConversationStore {
