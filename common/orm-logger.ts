@@ -3,6 +3,9 @@ import { scrubSecrets } from './log-hygiene';
 import type { Logger } from './logger';
 
 const QUERY_NAMESPACES: ReadonlySet<string> = new Set(['query', 'query-params']);
+/** MikroORM colours its notices for a terminal; a JSON log wants the text alone. */
+// eslint-disable-next-line no-control-regex -- the escape character is what this removes
+const TERMINAL_COLOURS = /\u001b\[[0-9;]*m/g;
 
 /**
  * MikroORM's logger: its notices (discovery, migrations, deprecations) go to pino at debug, or at
@@ -15,7 +18,7 @@ export class OrmLogger implements MikroOrmLogger {
   log(namespace: string, message: string, context?: LogContext): void {
     if (QUERY_NAMESPACES.has(namespace)) return;
     const level = context?.level === 'error' ? 'error' : context?.level === 'warning' ? 'warn' : 'debug';
-    this.logger[level]({ orm: namespace }, scrubSecrets(message));
+    this.logger[level]({ orm: namespace }, scrubSecrets(message.replace(TERMINAL_COLOURS, '')));
   }
 
   error(namespace: string, message: string, context?: LogContext): void {

@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AppError, createErrorFormatter, HTTP_STATUS } from './errors';
 import { checkHealth, type HealthCheck } from './health';
-import { IDENTITY_HEADER, type Identity, type SignedOperation } from './identity';
+import { IDENTITY_HEADER, type Identity, invalidIdentity, type SignedOperation } from './identity';
 import { IdentityVerifier, type NonceStore } from './identity-verifier';
 import type { Logger } from './logger';
 import { REQUEST_ID_HEADER, requestIdPlugin } from './request-id';
@@ -132,7 +132,8 @@ export async function startSubgraphServer<Context extends BaseContext>(
           res.setHeader(REQUEST_ID_HEADER, identity.requestId);
           next();
         },
-        (error: AppError) => {
+        (failure: unknown) => {
+          const error = failure instanceof AppError ? failure : invalidIdentity();
           const extensions = { ...error.details, code: error.code };
           res.status(HTTP_STATUS[error.code]).json({ errors: [{ message: error.message, extensions }] });
         },
