@@ -8,7 +8,13 @@ import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { IDENTITY_HEADER, signIdentity } from '../common/identity';
+import {
+  CONNECTION_DIGEST,
+  IDENTITY_HEADER,
+  operationDigest,
+  serviceIdentity,
+  signIdentity,
+} from '../common/identity';
 import { createLogger } from '../common/logger';
 import { deleteRedisKeys } from '../common/testing/cleanup';
 import { startChatSubgraph } from '../subgraphs/chat/app';
@@ -130,16 +136,14 @@ function runGeneration(
     };
     const deadline = setTimeout(() => finish(true), deadlineMs);
     setTimeout(() => {
+      const operation = { query: SUBSCRIPTION, variables: { input: { content: 'Benchmark' } } };
       const identity = signIdentity(
         { userId: randomUUID(), role: 'USER', sessionId: null, requestId: randomUUID(), issuer: 'gateway' },
         secret,
+        { audience: 'chat', digest: operationDigest(operation) },
       );
       unsubscribe = client.subscribe<{ chat: { seq: number; type: string; delta: string | null } }>(
-        {
-          query: SUBSCRIPTION,
-          variables: { input: { content: 'Benchmark' } },
-          extensions: { [IDENTITY_HEADER]: identity },
-        },
+        { ...operation, extensions: { [IDENTITY_HEADER]: identity } },
         {
           next: ({ data, errors }) => {
             const arrived = performance.timeOrigin + performance.now();
@@ -180,7 +184,18 @@ async function runLevel(url: string, secret: string, pid: number, concurrent: nu
   const intervalMs = Number(args['interval-ms']);
   const perSocket = Number(args['per-socket']);
   const sockets = Array.from({ length: Math.ceil(concurrent / perSocket) }, () =>
-    createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 }),
+    createClient({
+      url: url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      // The gateway's service identity, which the subgraph asks for before anything else.
+      connectionParams: () => ({
+        [IDENTITY_HEADER]: signIdentity(serviceIdentity('gateway'), secret, {
+          audience: 'chat',
+          digest: CONNECTION_DIGEST,
+        }),
+      }),
+    }),
   );
   let peakRss = rssMb(pid);
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMb(pid))), 250);

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { IDENTITY_HEADER, type Identity, signIdentity } from '../common/identity';
+import { IDENTITY_HEADER, type Identity, operationDigest, signIdentity } from '../common/identity';
 import { registerUser } from '../common/testing/auth';
 import { postGraphQL } from '../common/testing/graphql-client';
 import { formatTable, type LoadResult, type LoadTarget, measure } from './support/load';
@@ -118,9 +118,15 @@ async function main(): Promise<void> {
       requestId: 'bench',
       issuer: 'gateway',
     };
-    const signed = () => ({ [IDENTITY_HEADER]: signIdentity(identity, subgraphs.env.IDENTITY_SECRET) });
     const body = (query: string, variables: Record<string, unknown> = {}) =>
       JSON.stringify({ query, variables });
+    // Each request signs afresh, as the gateway does: for that subgraph and that body, used once.
+    const signed = (audience: string, requestBody: string) => () => ({
+      [IDENTITY_HEADER]: signIdentity(identity, subgraphs.env.IDENTITY_SECRET, {
+        audience,
+        digest: operationDigest(JSON.parse(requestBody)),
+      }),
+    });
     const representations = { representations: [{ __typename: 'User', id: user.id }] };
 
     console.log('Starting this gateway and Hive Gateway...');
@@ -138,28 +144,24 @@ async function main(): Promise<void> {
       },
       { name: 'Hive Gateway 2.15.1', url: hive.url, body: body(QUERY), gatewayPid: hive.pid },
     ];
+    const directly = (name: string, audience: string, requestBody: string): LoadTarget => ({
+      name,
+      url: subgraphs.subgraphs[audience as keyof typeof subgraphs.subgraphs],
+      body: requestBody,
+      headers: signed(audience, requestBody),
+    });
     const direct: LoadTarget[] = [
-      {
-        name: 'auth alone (me)',
-        url: subgraphs.subgraphs.auth,
-        body: body('{ me { id displayName } }'),
-        headers: signed,
-      },
-      {
-        name: 'conversation alone (_entities)',
-        url: subgraphs.subgraphs.conversation,
-        body: body(ENTITIES(CONVERSATIONS_PART), representations),
-        headers: signed,
-      },
-      {
-        name: 'chat alone (_entities)',
-        url: subgraphs.subgraphs.chat,
-        body: body(
-          ENTITIES('usage { totalTokens dailyTokensRemaining today { totalTokens } }'),
-          representations,
-        ),
-        headers: signed,
-      },
+      directly('auth alone (me)', 'auth', body('{ me { id displayName } }')),
+      directly(
+        'conversation alone (_entities)',
+        'conversation',
+        body(ENTITIES(CONVERSATIONS_PART), representations),
+      ),
+      directly(
+        'chat alone (_entities)',
+        'chat',
+        body(ENTITIES('usage { totalTokens dailyTokensRemaining today { totalTokens } }'), representations),
+      ),
     ];
     const [ourAnswer, hiveAnswer] = await Promise.all(gateways.map(checkAnswers));
     if (JSON.stringify(ourAnswer) !== JSON.stringify(hiveAnswer))

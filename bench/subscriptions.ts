@@ -2,7 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { IDENTITY_HEADER, type Identity, signIdentity } from '../common/identity';
+import {
+  CONNECTION_DIGEST,
+  IDENTITY_HEADER,
+  type Identity,
+  operationDigest,
+  serviceIdentity,
+  signIdentity,
+} from '../common/identity';
 import { registerUser } from '../common/testing/auth';
 import { PacedModel } from './support/paced-model';
 import { CpuWindow, watchMemory } from './support/process-usage';
@@ -96,7 +103,7 @@ async function main(): Promise<void> {
       requestId: 'bench-subscriptions',
       issuer: 'gateway',
     };
-    const signed = () => signIdentity(identity, subgraphs.env.IDENTITY_SECRET);
+    const secret = subgraphs.env.IDENTITY_SECRET;
     const [ours, hive] = await Promise.all([
       services.startOurGateway(subgraphs, {
         SUBSCRIPTIONS_PER_CONNECTION: String(perSocket),
@@ -104,9 +111,21 @@ async function main(): Promise<void> {
       }),
       services.startHiveGateway(subgraphs, identity),
     ]);
+    // As the gateway's upstream pool: its service identity per connection, the user's per operation.
     const direct: StreamEndpoint = {
       url: subgraphs.subgraphs.chat,
-      extensions: () => ({ [IDENTITY_HEADER]: signed() }),
+      connectionParams: () => ({
+        [IDENTITY_HEADER]: signIdentity(serviceIdentity('gateway'), secret, {
+          audience: 'chat',
+          digest: CONNECTION_DIGEST,
+        }),
+      }),
+      extensions: (operation) => ({
+        [IDENTITY_HEADER]: signIdentity(identity, secret, {
+          audience: 'chat',
+          digest: operationDigest(operation),
+        }),
+      }),
     };
     const targets: Target[] = [
       { name: 'chat subgraph, direct', endpoint: direct },
@@ -120,10 +139,12 @@ async function main(): Promise<void> {
 
     // sendMessage goes to the chat subgraph itself, so the gateway under test carries only the streams.
     const startGeneration = async (): Promise<string> => {
+      const operation = { query: SEND, variables: { input: { content: CONTENT } } };
+      const signed = signIdentity(identity, secret, { audience: 'chat', digest: operationDigest(operation) });
       const response = await fetch(subgraphs.subgraphs.chat, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: signed() },
-        body: JSON.stringify({ query: SEND, variables: { input: { content: CONTENT } } }),
+        headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: signed },
+        body: JSON.stringify(operation),
       });
       const body = (await response.json()) as {
         data?: { sendMessage: { generation: { id: string } } };

@@ -30,6 +30,12 @@ export function loadConfig<Shape extends z.ZodRawShape>(
   return parsed.data;
 }
 
+/** How many times something may be done per window: `POINTS/SECONDS` in the environment. */
+export interface Budget {
+  points: number;
+  durationSeconds: number;
+}
+
 export const env = {
   port: (defaultPort: number) => z.coerce.number().int().min(0).max(65535).default(defaultPort),
   url: () => z.url(),
@@ -52,6 +58,16 @@ export const env = {
   /** Shared HMAC secret for the gateway's signed identity; never defaulted, so no two deployments share one. */
   identitySecret: () =>
     z.string().min(32, 'must be at least 32 characters (generate one with `openssl rand -hex 32`)'),
+  budget: (defaults: Budget) =>
+    z
+      .string()
+      .regex(/^\d+\/\d+$/, 'must be POINTS/SECONDS, e.g. 600/60')
+      .default(`${defaults.points}/${defaults.durationSeconds}`)
+      .transform((value): Budget => {
+        const [points, durationSeconds] = value.split('/').map(Number);
+        return { points, durationSeconds };
+      })
+      .refine((b) => b.points > 0 && b.durationSeconds > 0, 'points and seconds must be positive'),
   host: () => z.string().min(1).default('127.0.0.1'),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   nodeEnv: () => z.enum(['development', 'production', 'test']).default('development'),

@@ -3,6 +3,7 @@ import { type Migration, Migrator } from '@mikro-orm/migrations';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
 import type { Logger } from './logger';
+import { OrmLogger } from './orm-logger';
 
 export interface DatabaseOptions {
   url: string;
@@ -43,7 +44,7 @@ export async function createDatabase({
     driverOptions: { connection: { options: `-c search_path=${schema}` } },
     allowGlobalContext: false,
     debug: false,
-    logger: (message) => logger.debug({ orm: message }, 'mikro-orm'),
+    loggerFactory: () => new OrmLogger(logger),
     discovery: { warnWhenNoEntities: false },
   });
   return orm;

@@ -4,6 +4,7 @@ import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { type GraphQLSchema, parse } from 'graphql';
 import { type BuildSchemaOptions, buildSchema, createResolversMap } from 'type-graphql';
 import { AUTHORIZATION_DIRECTIVES, enforceAuthorization } from './authorization';
+import { guardTextArguments, type MultilineText } from './text-arguments';
 
 /** The Federation 2 directives the subgraphs use, imported once through `@link`. */
 const FEDERATION_LINK =
@@ -15,11 +16,14 @@ export type ReferenceResolvers = Record<string, { __resolveReference: (...args: 
  * Builds a Federation 2 subgraph schema from type-graphql classes: type-graphql produces the
  * types (with `@key` and friends attached through `@Directive`), `@apollo/subgraph` adds
  * `_service`, `_entities` and the reference resolvers. Every subgraph gets the authorization
- * directives (`@authenticated`, `@requiresRole`), enforced here so no subgraph can forget to.
+ * directives (`@authenticated`, `@requiresRole`), enforced here so no subgraph can forget to, and
+ * every text argument is checked for control characters (common/text-arguments.ts): `multiline`
+ * names the ones that may span lines. Authorization is checked first.
  */
 export async function buildFederatedSchema(
   options: Omit<BuildSchemaOptions, 'skipCheck'>,
   referenceResolvers: ReferenceResolvers = {},
+  multiline: MultilineText = [],
 ): Promise<GraphQLSchema> {
   const schema = await buildSchema({
     ...options,
@@ -34,10 +38,13 @@ export async function buildFederatedSchema(
     } as GraphQLResolverMap<unknown>[string];
   }
   return enforceAuthorization(
-    buildSubgraphSchema({
-      typeDefs: parse(`${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}`),
-      resolvers,
-    }),
+    guardTextArguments(
+      buildSubgraphSchema({
+        typeDefs: parse(`${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}`),
+        resolvers,
+      }),
+      multiline,
+    ),
   );
 }
 

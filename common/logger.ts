@@ -1,4 +1,6 @@
 import pino, { type Logger } from 'pino';
+import { IDENTITY_HEADER } from './identity';
+import { serializeError } from './log-hygiene';
 
 export type { Logger };
 
@@ -15,10 +17,14 @@ export const REDACTED_PATHS = [
   'refreshToken',
   'apiKey',
   'authorization',
+  'passwordHash',
   'headers.authorization',
   'headers.cookie',
+  `headers["${IDENTITY_HEADER}"]`,
   'req.headers.authorization',
   'req.headers.cookie',
+  `req.headers["${IDENTITY_HEADER}"]`,
+  `extensions["${IDENTITY_HEADER}"]`,
   '*.password',
   '*.newPassword',
   '*.currentPassword',
@@ -29,6 +35,7 @@ export const REDACTED_PATHS = [
   '*.authorization',
   '*.passwordHash',
   '*.variables',
+  `*["${IDENTITY_HEADER}"]`,
 ];
 
 export interface LoggerOptions {
@@ -44,6 +51,8 @@ export function createLogger({ service, level, pretty, destination }: LoggerOpti
     level,
     base: { service },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    // Errors by allowlist: a driver's error carries SQL parameters, a client's the request (log-hygiene.ts).
+    serializers: { err: serializeError },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (destination) return pino(options, destination);

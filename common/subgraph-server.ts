@@ -8,15 +8,19 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import type { GraphQLSchema } from 'graphql';
 
-import { useServer } from 'graphql-ws/use/ws';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer } from 'ws';
-import { AppError, createErrorFormatter, toGraphQLError } from './errors';
+import { AppError, createErrorFormatter, HTTP_STATUS } from './errors';
 import { checkHealth, type HealthCheck } from './health';
-import { IDENTITY_HEADER, type Identity, verifyIdentity } from './identity';
+import { IDENTITY_HEADER, type Identity, invalidIdentity, type SignedOperation } from './identity';
+import { IdentityVerifier, type NonceStore } from './identity-verifier';
 import type { Logger } from './logger';
 import { REQUEST_ID_HEADER, requestIdPlugin } from './request-id';
+import {
+  DEFAULT_SUBGRAPH_WEBSOCKET_LIMITS,
+  serveSubgraphWebSocket,
+  type SubgraphWebSocketLimits,
+} from './subgraph-websocket';
 
 /** What every resolver receives, whatever the subgraph. */
 export interface BaseContext {
@@ -32,11 +36,16 @@ export interface SubgraphServerOptions<Context extends BaseContext> {
   port: number;
   logger: Logger;
   identitySecret: string;
+  /** Where the nonces of signed identities are remembered, shared by every replica (its Redis). */
+  nonces: NonceStore;
   healthChecks: Record<string, HealthCheck>;
   /** Adds the subgraph's own per-request state (services, DataLoaders) to the base context. */
   createContext: (base: BaseContext) => Context;
-  /** Serve subscriptions over graphql-ws on the same path (identity per subscribe message). */
-  subscriptions?: boolean;
+  /**
+   * Serve subscriptions over graphql-ws on the same path: a service identity in `connection_init`,
+   * the user's in each subscribe message; `true` takes the default limits.
+   */
+  subscriptions?: boolean | SubgraphWebSocketLimits;
   /** Adds routes outside `/graphql` (no signed identity needed), e.g. auth's JWKS. */
   routes?: (app: express.Express) => void;
   /** Closes the subgraph's pools once HTTP and WebSocket have drained. */
@@ -49,6 +58,12 @@ export interface RunningSubgraph {
   httpServer: Server;
   stop: () => Promise<void>;
 }
+
+/** What a POST body holds of the operation; anything else (a GET, a batch) binds to nothing and is refused. */
+const operationIn = (method: string, body: unknown): SignedOperation =>
+  method === 'POST' && body !== null && typeof body === 'object' && !Array.isArray(body)
+    ? (body as SignedOperation)
+    : {};
 
 /**
  * An Apollo Server 5 subgraph on Express 5 with `/health`, signed-identity enforcement on
@@ -68,36 +83,18 @@ export async function startSubgraphServer<Context extends BaseContext>(
     logger: logger.child({ requestId: identity.requestId }),
   });
 
+  const verifier = new IdentityVerifier({ secret: identitySecret, audience: name, nonces: options.nonces });
   let wsCleanup: { dispose: () => Promise<void> | void } | undefined;
   if (options.subscriptions) {
-    const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
-    const formatError = createErrorFormatter(logger);
-    // The identity belongs to each subscribe message, not to the socket: one socket (the
-    // gateway's) multiplexes many users' subscriptions, so it is read from the message itself.
-    const identityOf = (payload: { extensions?: Record<string, unknown> | null }) =>
-      verifyIdentity(payload.extensions?.[IDENTITY_HEADER] as string | undefined, identitySecret);
-    wsCleanup = useServer(
-      {
-        schema,
-        onSubscribe: (_ctx, _id, payload) => {
-          try {
-            identityOf(payload);
-          } catch (error) {
-            return [toGraphQLError(error as AppError)];
-          }
-        },
-        context: (_ctx, _id, payload) => options.createContext(baseContext(identityOf(payload))),
-        // Errors in events get the same codes and masking as over HTTP.
-        onNext: (_ctx, _id, _payload, _args, result) =>
-          result.errors
-            ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) }
-            : undefined,
-        onError: (_ctx, _id, _payload, errors) => {
-          logger.warn({ errors: errors.map((e) => e.message) }, 'subscription error');
-        },
-      },
-      wsServer,
-    );
+    wsCleanup = serveSubgraphWebSocket({
+      httpServer,
+      path: '/graphql',
+      schema,
+      logger,
+      verifier,
+      limits: options.subscriptions === true ? DEFAULT_SUBGRAPH_WEBSOCKET_LIMITS : options.subscriptions,
+      createContext: (identity) => options.createContext(baseContext(identity)),
+    });
   }
 
   const apollo = new ApolloServer<Context>({
@@ -129,16 +126,18 @@ export async function startSubgraphServer<Context extends BaseContext>(
     '/graphql',
     express.json({ limit: '1mb' }),
     (req, res, next) => {
-      try {
-        res.locals.identity = verifyIdentity(req.header(IDENTITY_HEADER), identitySecret);
-        res.setHeader(REQUEST_ID_HEADER, (res.locals.identity as Identity).requestId);
-        next();
-      } catch (error) {
-        const appError = error as AppError;
-        res
-          .status(401)
-          .json({ errors: [{ message: appError.message, extensions: { code: appError.code } }] });
-      }
+      verifier.verifyOperation(req.header(IDENTITY_HEADER), operationIn(req.method, req.body)).then(
+        (identity) => {
+          res.locals.identity = identity;
+          res.setHeader(REQUEST_ID_HEADER, identity.requestId);
+          next();
+        },
+        (failure: unknown) => {
+          const error = failure instanceof AppError ? failure : invalidIdentity();
+          const extensions = { ...error.details, code: error.code };
+          res.status(HTTP_STATUS[error.code]).json({ errors: [{ message: error.message, extensions }] });
+        },
+      );
     },
     expressMiddleware(apollo, {
       context: async ({ res }) => options.createContext(baseContext(res.locals.identity as Identity)),

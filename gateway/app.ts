@@ -51,6 +51,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     socketsPerSubgraph: config.SUBSCRIPTION_SOCKETS_PER_SUBGRAPH,
     keepAliveMs: config.WS_KEEPALIVE_MS,
     maxQueuedEvents: config.STREAM_MAX_QUEUED_EVENTS,
+    identitySecret: config.IDENTITY_SECRET,
     logger,
   });
   const edge = composePlugins(

@@ -12,16 +12,7 @@ import { DEFAULT_REQUEST_BODY } from './plugins/request-body';
 import { DEFAULT_SUBGRAPH_CONNECTION } from './signed-data-source';
 
 /** A rate-limit budget written `POINTS/SECONDS`, e.g. `600/60`: 600 operations per minute. */
-const budget = (defaults: BudgetLimit) =>
-  z
-    .string()
-    .regex(/^\d+\/\d+$/, 'must be POINTS/SECONDS, e.g. 600/60')
-    .default(`${defaults.points}/${defaults.durationSeconds}`)
-    .transform((value) => {
-      const [points, durationSeconds] = value.split('/').map(Number);
-      return { points, durationSeconds };
-    })
-    .refine((b) => b.points > 0 && b.durationSeconds > 0, 'points and seconds must be positive');
+const budget = (defaults: BudgetLimit) => env.budget(defaults);
 
 const subgraphUrls = Object.fromEntries(
   SUBGRAPHS.map((s) => [s.urlVariable, env.url().default(s.defaultUrl)]),

@@ -4,7 +4,7 @@ import { GraphQLError } from 'graphql';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import fetch from 'node-fetch';
-import { IDENTITY_HEADER, signIdentity, type Identity } from '../common/identity';
+import { IDENTITY_HEADER, type Identity, operationDigest, signIdentity } from '../common/identity';
 import { REQUEST_ID_HEADER } from '../common/request-id';
 import type { GatewayContext } from './context';
 import type { SubgraphFetch } from './plugins/plugin';
@@ -20,7 +20,7 @@ const gatewayIdentity = (): Identity => ({
 });
 
 export interface SubgraphConnectionOptions {
-  /** The subgraph's name, for errors and metrics; the URL's host when not given. */
+  /** The subgraph's name: the audience of the identity it is sent, and for errors and metrics; the URL's host when not given. */
   name?: string;
   /** A request that has not answered by then is aborted and fails with UPSTREAM_UNAVAILABLE. */
   timeoutMs?: number;
@@ -45,8 +45,9 @@ const fetcherOver = (agent: HttpAgent, timeoutMs: number): Fetcher =>
 
 /**
  * Every request to a subgraph (operations and entity fetches alike) carries the caller's
- * identity signed with the shared secret; subgraphs refuse requests without it. It also carries
- * the request id and the W3C trace context, over kept-alive connections, within a timeout.
+ * identity signed with the shared secret for that subgraph and that operation (and used once);
+ * subgraphs refuse requests without it. It also carries the request id and the W3C trace
+ * context, over kept-alive connections, within a timeout.
  */
 export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   private readonly subgraph: string;
@@ -73,7 +74,9 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     const { identity = gatewayIdentity(), traceHeaders } = context as Partial<GatewayContext>;
     const headers = request.http?.headers;
     if (!headers) return;
-    headers.set(IDENTITY_HEADER, signIdentity(identity, this.identitySecret));
+    // The body is serialised from `request` after this hook, so the digest covers what is sent.
+    const binding = { audience: this.subgraph, digest: operationDigest(request) };
+    headers.set(IDENTITY_HEADER, signIdentity(identity, this.identitySecret, binding));
     headers.set(REQUEST_ID_HEADER, identity.requestId);
     propagation.inject(outgoingTraceContext(traceHeaders), headers, {
       set: (carrier, key, value) => carrier.set(key, value),

@@ -1,4 +1,4 @@
-import { IDENTITY_HEADER, verifyIdentity } from '../common/identity';
+import { IDENTITY_HEADER, operationDigest, verifyIdentity } from '../common/identity';
 import { REQUEST_ID_HEADER } from '../common/request-id';
 import { testServers, TEST_IDENTITY_SECRET } from '../common/testing/env';
 import { errorCodes, postGraphQL } from '../common/testing/graphql-client';
@@ -17,7 +17,11 @@ const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
 
 describe('what reaches a subgraph, and what comes back from one', () => {
-  const stub: Stub = { answer: { status: 200, body: { data: { me: { id: 'u-1' } } } }, received: [] };
+  const stub: Stub = {
+    answer: { status: 200, body: { data: { me: { id: 'u-1' } } } },
+    received: [],
+    bodies: [],
+  };
   const logs = captureLogs('gateway', 'info');
   const namespace = testNamespace('upstream');
   let subgraph: StubSubgraph;
@@ -35,6 +39,7 @@ describe('what reaches a subgraph, and what comes back from one', () => {
   beforeEach(() => {
     stub.answer = { status: 200, body: { data: { me: { id: 'u-1' } } } };
     stub.received.length = 0;
+    stub.bodies = [];
   });
 
   it('sends the request id, the signed identity and the caller’s trace on to the subgraph', async () => {
@@ -50,7 +55,11 @@ describe('what reaches a subgraph, and what comes back from one', () => {
     expect(response.data).toEqual({ me: { id: 'u-1' } });
     const [headers] = stub.received;
     expect(headers[REQUEST_ID_HEADER]).toBe('req-upstream-1');
-    expect(verifyIdentity(headers[IDENTITY_HEADER] as string, TEST_IDENTITY_SECRET)).toMatchObject({
+    // Signed for the auth subgraph and for exactly the body it was sent with.
+    const binding = { audience: 'auth', digest: operationDigest(JSON.parse(stub.bodies?.[0] ?? '{}')) };
+    expect(
+      verifyIdentity(headers[IDENTITY_HEADER] as string, TEST_IDENTITY_SECRET, binding).identity,
+    ).toMatchObject({
       userId: null,
       requestId: 'req-upstream-1',
       issuer: 'gateway',

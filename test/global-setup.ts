@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkChroma, provideChroma } from '../scripts/platform/chroma';
@@ -7,6 +7,7 @@ import { errorMessage } from '../scripts/platform/errors';
 import { findFreePort } from '../scripts/platform/ports';
 import { checkPostgres, providePostgres } from '../scripts/platform/postgres';
 import { checkRedis, provideRedis } from '../scripts/platform/redis';
+import { RUN_LOG_DIR_VARIABLE } from '../common/testing/run-log';
 
 /** What global-teardown.ts stops and deletes: jest runs both in one process, so globalThis carries it. */
 interface TestServers {
@@ -73,7 +74,8 @@ const stores: Store[] = [
  * machine's usual servers are used when they answer (PostgreSQL on 5432, Redis on 6379), and
  * what is missing is started here, on a free port with its data in a temporary directory:
  * embedded PostgreSQL and Chroma from npm, Redis from a local `redis-server`. Chroma is always
- * started here unless CHROMA_URL is set. The URLs go into process.env, which workers inherit.
+ * started here unless CHROMA_URL is set. The URLs go into process.env, which workers inherit,
+ * with the run's log directory.
  */
 export default async function globalSetup(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'platform-tests-'));
@@ -81,6 +83,10 @@ export default async function globalSetup(): Promise<void> {
   await chmod(dataDir, 0o755);
   const started: DataStore[] = [];
   globalThis.__testServers = { started, dataDir };
+  // Every service the tests start logs here; test/log-scan.js reads it when the run is complete.
+  const logDir = join(dataDir, 'logs');
+  await mkdir(logDir);
+  process.env[RUN_LOG_DIR_VARIABLE] = logDir;
   const provide = async (store: Store) => {
     const given = process.env[store.variable];
     if (given) {

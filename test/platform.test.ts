@@ -1,4 +1,4 @@
-import { IDENTITY_HEADER, signIdentity } from '../common/identity';
+import { IDENTITY_HEADER, operationDigest, signIdentity } from '../common/identity';
 import { TEST_IDENTITY_SECRET } from '../common/testing/env';
 import { errorCodes, postGraphQL } from '../common/testing/graphql-client';
 import { startTestPlatform, type TestPlatform } from '../common/testing/platform';
@@ -105,6 +105,7 @@ describe('the platform through the gateway', () => {
       const identity = signIdentity(
         { userId: null, role: null, sessionId: null, requestId: 'direct', issuer: 'gateway' },
         TEST_IDENTITY_SECRET,
+        { audience: name, digest: operationDigest({ query: '{ __typename }', variables: {} }) },
       );
       const response = await postGraphQL(url(), '{ __typename }', {}, { [IDENTITY_HEADER]: identity });
       expect(response.data).toEqual({ __typename: 'Query' });

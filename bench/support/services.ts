@@ -135,6 +135,7 @@ export class BenchServices {
           NODE_ENV: 'production',
           IDENTITY_SECRET: subgraphs.env.IDENTITY_SECRET,
           BENCH_IDENTITY: JSON.stringify(identity),
+          BENCH_SUBGRAPHS: JSON.stringify(subgraphs.subgraphs),
           BENCH_SUPERGRAPH: supergraphPath,
         },
       },

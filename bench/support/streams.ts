@@ -6,9 +6,13 @@ import { productionTime } from './paced-model';
 export interface StreamEndpoint {
   /** The HTTP GraphQL URL; subscriptions go to its ws:// twin. */
   url: string;
-  connectionParams?: Record<string, unknown>;
-  /** Sent with every subscribe message (the signed identity, when subscribing to a subgraph). */
-  extensions?: () => Record<string, unknown>;
+  /** The `connection_init` payload; a function is called for each connection. */
+  connectionParams?: Record<string, unknown> | (() => Record<string, unknown>);
+  /**
+   * Sent with every subscribe message: the signed identity, when subscribing to a subgraph,
+   * signed for that very operation.
+   */
+  extensions?: (operation: { query: string; variables: Record<string, unknown> }) => Record<string, unknown>;
 }
 
 /** One event as a subscriber saw it, with its arrival time (performance.now(), this process). */
@@ -106,7 +110,7 @@ export function follow(
       const unsubscribe = client.subscribe<{
         generation: { seq: number; type: string; delta: string | null };
       }>(
-        { query, variables: { id }, extensions: endpoint.extensions?.() },
+        { query, variables: { id }, extensions: endpoint.extensions?.({ query, variables: { id } }) },
         {
           next: ({ data, errors }) => {
             const at = performance.now();

@@ -26,6 +26,8 @@ export interface TestPlatform {
 export interface TestPlatformOptions {
   /** Extra or overriding environment variables for every service. */
   env?: Record<string, string>;
+  /** Overrides for the gateway alone, subgraph URLs included (say, to put a relay in between). */
+  gatewayEnv?: Record<string, string>;
   logger?: Logger;
 }
 
@@ -111,6 +113,7 @@ export async function startTestPlatform(
         AUTH_URL: auth.url,
         CONVERSATION_URL: conversation.url,
         CHAT_URL: chat.url,
+        ...options.gatewayEnv,
       }),
       logger.child({ service: 'gateway' }),
     );

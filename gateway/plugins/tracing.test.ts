@@ -8,6 +8,7 @@ import { testServers } from '../../common/testing/env';
 import { postGraphQL } from '../../common/testing/graphql-client';
 import { testNamespace } from '../../common/testing/namespace';
 import { freePort } from '../../common/testing/ports';
+import { teeToRunLog } from '../../common/testing/run-log';
 import { spawnTypeScript } from '../../common/testing/typescript-process';
 import { waitForHttp } from '../../scripts/platform/wait';
 import { gatewayInFrontEnv, type Stub, type StubSubgraph, startStubSubgraph } from '../testing/stub-subgraph';
@@ -63,10 +64,9 @@ describe('tracing exported over OTLP', () => {
       LOG_LEVEL: 'warn',
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
     });
-    gateway = spawnTypeScript(join(__dirname, '../main.ts'), [], {
-      env: { ...process.env, ...env },
-      stdio: 'inherit',
-    });
+    gateway = spawnTypeScript(join(__dirname, '../main.ts'), [], { env: { ...process.env, ...env } });
+    teeToRunLog(gateway.stdout, 'gateway');
+    teeToRunLog(gateway.stderr, 'gateway');
     gatewayUrl = `http://127.0.0.1:${port}/graphql`;
     await waitForHttp('the gateway', `http://127.0.0.1:${port}/health`, { timeoutMs: 30_000 });
   });

@@ -2,8 +2,12 @@ import { composeServices } from '@apollo/composition';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { type ExecutionResult, GraphQLError, parse } from 'graphql';
 import type { Identity } from '../../common/identity';
-import { TEST_IDENTITY_SECRET } from '../../common/testing/env';
+import { RedisNonceStore } from '../../common/identity-verifier';
+import { createRedis } from '../../common/redis';
+import { deleteRedisKeys } from '../../common/testing/cleanup';
+import { TEST_IDENTITY_SECRET, testServers } from '../../common/testing/env';
 import { silentLogger } from '../../common/testing/logger';
+import { testNamespace } from '../../common/testing/namespace';
 import { type BaseContext, type RunningSubgraph, startSubgraphServer } from '../../common/subgraph-server';
 import type { GatewayContext } from '../context';
 import { SignedDataSource } from '../signed-data-source';
@@ -87,12 +91,17 @@ describe('SubscriptionExecutor', () => {
   let upstream: UpstreamPool;
   let executor: SubscriptionExecutor;
 
+  // Both subgraphs remember identity nonces in the real Redis, under this file's own prefix.
+  const prefix = `${testNamespace('subscription-executor')}:`;
+  const redis = createRedis({ url: testServers().redisUrl, keyPrefix: prefix, logger: silentLogger() });
+
   beforeAll(async () => {
     const base = {
       host: '127.0.0.1',
       port: 0,
       logger: silentLogger(),
       identitySecret: TEST_IDENTITY_SECRET,
+      nonces: new RedisNonceStore(redis),
       healthChecks: {},
     };
     events = await startSubgraphServer({
@@ -133,14 +142,15 @@ describe('SubscriptionExecutor', () => {
       socketsPerSubgraph: 2,
       keepAliveMs: 10_000,
       maxQueuedEvents: 100,
+      identitySecret: TEST_IDENTITY_SECRET,
       logger: silentLogger(),
     });
     executor = new SubscriptionExecutor({
       planner: () => planner,
       upstream,
       dataSources: {
-        events: new SignedDataSource(events.url, TEST_IDENTITY_SECRET),
-        people: new SignedDataSource(people.url, TEST_IDENTITY_SECRET),
+        events: new SignedDataSource(events.url, TEST_IDENTITY_SECRET, { name: 'events' }),
+        people: new SignedDataSource(people.url, TEST_IDENTITY_SECRET, { name: 'people' }),
       },
       identitySecret: TEST_IDENTITY_SECRET,
     });
@@ -150,6 +160,8 @@ describe('SubscriptionExecutor', () => {
     await upstream?.dispose();
     await events?.stop();
     await people?.stop();
+    redis.disconnect();
+    await deleteRedisKeys(testServers().redisUrl, prefix);
   });
 
   const subscribe = (query: string, variables: Record<string, unknown> = {}, operationName?: string) =>

@@ -15,7 +15,7 @@ import {
   GraphQLError,
   validate,
 } from 'graphql';
-import { IDENTITY_HEADER, signIdentity } from '../../common/identity';
+import { IDENTITY_HEADER, operationDigest, signIdentity } from '../../common/identity';
 import { traceTurn } from '../../common/turn-trace';
 import type { GatewayContext } from '../context';
 import type { SupergraphPlanner } from './planner';
@@ -143,16 +143,18 @@ export class SubscriptionExecutor {
       source: request.source,
     } as unknown as GatewayGraphQLRequestContext<GatewayContext>;
 
+    const primaryOperation = {
+      query: primary.operation,
+      operationName: primary.operationName,
+      variables: Object.fromEntries((primary.variableUsages ?? []).map((name) => [name, variables[name]])),
+    };
+    const identity = signIdentity(request.context.identity, this.options.identitySecret, {
+      audience: primary.serviceName,
+      digest: operationDigest(primaryOperation),
+    });
     const upstream = this.options.upstream.subscribe(
       primary.serviceName,
-      {
-        query: primary.operation,
-        operationName: primary.operationName,
-        variables: Object.fromEntries((primary.variableUsages ?? []).map((name) => [name, variables[name]])),
-        extensions: {
-          [IDENTITY_HEADER]: signIdentity(request.context.identity, this.options.identitySecret),
-        },
-      },
+      { ...primaryOperation, extensions: { [IDENTITY_HEADER]: identity } },
       request.onOverflow,
     );
 

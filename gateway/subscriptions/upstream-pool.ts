@@ -1,5 +1,6 @@
 import { type Client, createClient, type FormattedExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
+import { CONNECTION_DIGEST, IDENTITY_HEADER, serviceIdentity, signIdentity } from '../../common/identity';
 import type { Logger } from '../../common/logger';
 import { BoundedQueue } from './bounded-queue';
 
@@ -12,6 +13,8 @@ export interface UpstreamPoolOptions {
   keepAliveMs: number;
   /** Events one subscription may hold for a client that reads slower than they come. */
   maxQueuedEvents: number;
+  /** Signs the gateway's service identity into each socket's `connection_init`. */
+  identitySecret: string;
   logger: Logger;
 }
 
@@ -33,7 +36,8 @@ const toWebSocketUrl = (url: string) => url.replace(/^http/, 'ws');
  * A few graphql-ws connections per subgraph, shared by every client subscription: graphql-ws
  * multiplexes subscriptions on one socket, so upstream sockets grow far slower than clients.
  * A subscription goes to the socket carrying the fewest; sockets connect lazily and close
- * when idle. An upstream drop ends the subscriptions on it with an error (no silent retry,
+ * when idle. Each connection opens with the gateway's service identity, signed afresh for that
+ * subgraph (docs/protocol.md#subgraph-websockets); each subscription carries its user's. An upstream drop ends the subscriptions on it with an error (no silent retry,
  * which could replay events): clients resume with their own cursor.
  */
 export class UpstreamPool {
@@ -119,6 +123,12 @@ export class UpstreamPool {
       lazyCloseTimeout: 5_000,
       keepAlive: this.options.keepAliveMs,
       retryAttempts: 0,
+      connectionParams: () => ({
+        [IDENTITY_HEADER]: signIdentity(serviceIdentity('gateway'), this.options.identitySecret, {
+          audience: service,
+          digest: CONNECTION_DIGEST,
+        }),
+      }),
       on: {
         closed: (event) => {
           const { code, reason } = event as { code?: number; reason?: string };

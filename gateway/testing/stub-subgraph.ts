@@ -10,6 +10,8 @@ import { loadGatewayConfig } from '../config';
 export interface Stub {
   answer: { status: number; body: unknown } | 'never';
   received: IncomingHttpHeaders[];
+  /** The body of each request, when the test wants them (to check what the identity is bound to). */
+  bodies?: string[];
 }
 
 export interface StubSubgraph {
@@ -21,8 +23,10 @@ export interface StubSubgraph {
 export async function startStubSubgraph(stub: Stub): Promise<StubSubgraph> {
   const server = createServer((req, res) => {
     stub.received.push(req.headers);
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
+      stub.bodies?.push(Buffer.concat(chunks).toString('utf8'));
       if (stub.answer === 'never') return;
       res.writeHead(stub.answer.status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(stub.answer.body));

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { IDENTITY_HEADER, signIdentity } from '../../common/identity';
+import { IDENTITY_HEADER, operationDigest, signIdentity } from '../../common/identity';
 import { bearer, registerUser, type TestUser } from '../../common/testing/auth';
 import { TEST_IDENTITY_SECRET } from '../../common/testing/env';
 import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
@@ -124,6 +124,7 @@ describe('roles and admin operations through the gateway', () => {
     const claimedAdmin = signIdentity(
       { userId: user.id, role: 'ADMIN', sessionId: null, requestId: 'forged', issuer: 'gateway' },
       TEST_IDENTITY_SECRET,
+      { audience: 'auth', digest: operationDigest({ query: USERS, variables: {} }) },
     );
     expect(errorCodes(await gql(USERS, {}, { [IDENTITY_HEADER]: claimedAdmin }))).toEqual([
       'UNAUTHENTICATED',

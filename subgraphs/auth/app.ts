@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { createDatabase, migrate, pingDatabase } from '../../common/database';
+import { RedisNonceStore } from '../../common/identity-verifier';
 import type { Logger } from '../../common/logger';
 import { createRedis } from '../../common/redis';
 import { SessionRevocationList } from '../../common/session-revocation';
@@ -142,10 +143,11 @@ export async function startAuthSubgraph(config: AuthConfig, logger: Logger): Pro
       port: config.AUTH_PORT,
       logger,
       identitySecret: config.IDENTITY_SECRET,
+      nonces: new RedisNonceStore(redis),
       healthChecks: {
         postgres: { check: () => pingDatabase(orm), critical: true },
-        // Without Redis, sign-in still works (throttled in memory) but sign-out cannot be enforced.
-        redis: { check: () => revocationRedis.ping(), critical: false },
+        // Without Redis no signed identity can be checked once (its nonce), so nothing is served.
+        redis: { check: () => redis.ping(), critical: true },
       },
       createContext: (base) => createAuthContext(services, base),
       routes: jwksRoute(keys.store, logger),

@@ -9,4 +9,12 @@ export const buildAuthSchema = (): Promise<GraphQLSchema> =>
   buildFederatedSchema(
     { resolvers: [UserResolver, AccountResolver, SessionResolver, AuthPayloadResolver] },
     userReferenceResolver,
+    // Passwords were never refused for tabs or line breaks; refusing them now would lock someone out.
+    [
+      'RegisterInput.password',
+      'LoginInput.password',
+      'Mutation.changePassword(currentPassword:)',
+      'Mutation.changePassword(newPassword:)',
+      'Mutation.resetPassword(newPassword:)',
+    ],
   );

@@ -8,6 +8,12 @@ const ENTITIES = `query($reps: [_Any!]!) {
   _entities(representations: $reps) { ... on User { id email displayName role createdAt } }
 }`;
 const PRIVATE = 'id email role';
+/** Who a directly signed request is made for. */
+interface Caller {
+  userId: string | null;
+  role?: 'ADMIN';
+}
+
 const AUTH_PAYLOAD = `user { ${PRIVATE} }`;
 
 describe("a user's private fields (email, role) are theirs and admins' only", () => {
@@ -22,17 +28,19 @@ describe("a user's private fields (email, role) are theirs and admins' only", ()
   afterAll(() => platform?.stop());
 
   /** `_entities` straight to auth's port, as the holder of a signed identity could send it. */
-  const entitiesAs = (headers: Record<string, string>, ids: string[]) =>
-    postGraphQL<{ _entities: unknown[] }>(
-      platform.subgraphs.auth.url,
-      ENTITIES,
-      { reps: ids.map((id) => ({ __typename: 'User', id })) },
-      headers,
+  const entitiesAs = (as: Caller, ids: string[]) => {
+    const variables = { reps: ids.map((id) => ({ __typename: 'User', id })) };
+    const headers = signedHeaders(
+      as.userId,
+      { audience: 'auth', query: ENTITIES, variables },
+      as.role ? { role: as.role } : {},
     );
+    return postGraphQL<{ _entities: unknown[] }>(platform.subgraphs.auth.url, ENTITIES, variables, headers);
+  };
 
   it('resolves nobody else through _entities: not for an anonymous identity, not for another user', async () => {
-    for (const headers of [signedHeaders(null), signedHeaders(other.id)]) {
-      const response = await entitiesAs(headers, [victim.id, randomUUID()]);
+    for (const as of [{ userId: null }, { userId: other.id }]) {
+      const response = await entitiesAs(as, [victim.id, randomUUID()]);
       expect(response.errors).toBeUndefined();
       // The same null as for an id nobody has: no sign that the account exists.
       expect(response.data?._entities).toEqual([null, null]);
@@ -40,11 +48,11 @@ describe("a user's private fields (email, role) are theirs and admins' only", ()
   });
 
   it('resolves the user themselves, and anyone for an admin, through _entities', async () => {
-    const self = await entitiesAs(signedHeaders(victim.id), [victim.id]);
+    const self = await entitiesAs({ userId: victim.id }, [victim.id]);
     expect(self.data?._entities).toEqual([
       expect.objectContaining({ id: victim.id, email: victim.email, role: 'USER' }),
     ]);
-    const admin = await entitiesAs(signedHeaders(other.id, { role: 'ADMIN' }), [victim.id]);
+    const admin = await entitiesAs({ userId: other.id, role: 'ADMIN' }, [victim.id]);
     expect(admin.data?._entities).toEqual([
       expect.objectContaining({ id: victim.id, email: victim.email, role: 'USER' }),
     ]);

@@ -1,5 +1,7 @@
+import { RedisNonceStore } from '../../common/identity-verifier';
 import type { Logger } from '../../common/logger';
 import { startSubgraphServer, type RunningSubgraph } from '../../common/subgraph-server';
+import { DEFAULT_SUBGRAPH_WEBSOCKET_LIMITS } from '../../common/subgraph-websocket';
 import type { ChatConfig } from './config';
 import { type ChatOverrides, createChatRuntime } from './runtime';
 import { buildChatSchema } from './schema';
@@ -20,9 +22,10 @@ export async function startChatSubgraph(
       port: config.CHAT_PORT,
       logger,
       identitySecret: config.IDENTITY_SECRET,
+      nonces: new RedisNonceStore(runtime.redis),
       healthChecks: { redis: { check: () => runtime.redis.ping(), critical: true } },
       createContext: (base) => ({ ...base, ...runtime.services }),
-      subscriptions: true,
+      subscriptions: { ...DEFAULT_SUBGRAPH_WEBSOCKET_LIMITS, maxConnections: config.WS_MAX_CONNECTIONS },
       onStop: runtime.stop,
     });
     runtime.startRecovery();

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, env, loadConfig } from '../../common/config';
 import { commonEnv } from '../../common/service-config';
+import { DEFAULT_SUBGRAPH_WEBSOCKET_LIMITS } from '../../common/subgraph-websocket';
 
 const providerName = z.enum(['offline', 'gemini', 'openai-compatible']);
 export type ProviderName = z.infer<typeof providerName>;
@@ -17,6 +18,8 @@ export const chatEnv = {
   /** The conversation subgraph, called directly (not through the gateway) for history and message writes. */
   CONVERSATION_URL: env.url().default('http://localhost:4002/graphql'),
   CONVERSATION_TIMEOUT_MS: env.int(5_000, 1),
+  /** graphql-ws connections this process holds (the gateways' upstream sockets); more are refused. */
+  WS_MAX_CONNECTIONS: env.int(DEFAULT_SUBGRAPH_WEBSOCKET_LIMITS.maxConnections, 1),
 
   /** Unset means: Gemini when GEMINI_API_KEY is set, else the offline model. */
   LLM_PROVIDER: providerName.optional(),

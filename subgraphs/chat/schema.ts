@@ -41,4 +41,6 @@ export const buildChatSchema = (): Promise<GraphQLSchema> =>
       pubSub: NO_PUB_SUB,
     },
     referenceResolvers,
+    // What the user writes to the model; everything else (ids, model names) is one line.
+    ['SendMessageInput.content', 'Mutation.editMessage(content:)'],
   );

@@ -1,6 +1,8 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { CreationBudget } from '../../common/creation-budget';
 import { createDatabase, migrate, pingDatabase } from '../../common/database';
+import { RedisNonceStore } from '../../common/identity-verifier';
 import type { Logger } from '../../common/logger';
 import { createRedis } from '../../common/redis';
 import { startSubgraphServer, type RunningSubgraph } from '../../common/subgraph-server';
@@ -68,6 +70,7 @@ export async function startConversationSubgraph(
       indexer: search.indexer,
       search: { embedding: search.embedding, index: search.index, logger },
       internalCallers: config.INTERNAL_CALLERS,
+      conversationCreations: new CreationBudget(redis, 'conversations', config.CONVERSATION_CREATION_BUDGET),
       messageMaxChars: config.MESSAGE_MAX_CHARS,
     };
     return await startSubgraphServer({
@@ -77,9 +80,11 @@ export async function startConversationSubgraph(
       port: config.CONVERSATION_PORT,
       logger,
       identitySecret: config.IDENTITY_SECRET,
+      nonces: new RedisNonceStore(redis),
       healthChecks: {
         postgres: { check: () => pingDatabase(orm), critical: true },
-        redis: { check: () => redis.ping(), critical: false },
+        // The cache could do without it, but no signed identity can be checked once (its nonce).
+        redis: { check: () => redis.ping(), critical: true },
         chroma: { check: () => search.chroma.heartbeat(), critical: false },
       },
       createContext: (base) => createConversationContext(module, base),

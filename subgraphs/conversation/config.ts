@@ -13,6 +13,8 @@ export const conversationEnv = {
   REDIS_KEY_PREFIX: z.string().default('conversation:'),
   /** How long a cached list page, conversation or message page may live in Redis. */
   CONVERSATION_CACHE_TTL_SECONDS: env.int(300, 1),
+  /** Conversations one user may create per window, whichever way (createConversation, a first message). */
+  CONVERSATION_CREATION_BUDGET: env.budget({ points: 100, durationSeconds: 600 }),
   /** The longest message content accepted, in characters. */
   MESSAGE_MAX_CHARS: env.int(32_000, 1),
   /** Signed-identity issuers allowed to call the internal (`@inaccessible`) operations. */

@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { EntityManager, PostgreSqlDriver } from '@mikro-orm/postgresql';
+import type { CreationBudget } from '../../common/creation-budget';
 import type { BaseContext } from '../../common/subgraph-server';
 import type { ConversationCache } from './cache/conversation-cache';
 import { repositoriesFor } from './repositories';
@@ -17,6 +18,7 @@ export interface ConversationModule {
   indexer: IndexerTrigger;
   search: SearchDependencies;
   internalCallers: readonly string[];
+  conversationCreations: CreationBudget;
   messageMaxChars: number;
 }
 
@@ -41,6 +43,7 @@ export function createConversationContext(
     loaders: createLoaders(repositories, ownerScope(viewer)),
     cache: module.cache,
     indexer: module.indexer,
+    conversationCreations: module.conversationCreations,
     messageMaxChars: module.messageMaxChars,
   };
   const conversations = new ConversationService(serviceContext);

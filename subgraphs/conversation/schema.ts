@@ -21,4 +21,11 @@ export const buildConversationSchema = (): Promise<GraphQLSchema> =>
       orphanedTypes: [User],
     },
     referenceResolvers,
+    // Message text, and queries made of it (recall searches with the user's message).
+    [
+      'AppendMessageInput.content',
+      'UpdateMessageInput.content',
+      'Query.searchMessages(query:)',
+      'Query.recallMessages(query:)',
+    ],
   );

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { AppError, type ErrorCode, upstreamUnavailable } from '../../../common/errors';
-import { IDENTITY_HEADER, type Identity, signIdentity } from '../../../common/identity';
+import { IDENTITY_HEADER, type Identity, operationDigest, signIdentity } from '../../../common/identity';
 import type { Logger } from '../../../common/logger';
 import { REQUEST_ID_HEADER } from '../../../common/request-id';
+import type { SubgraphName } from '../../../common/topology';
 import type {
   Actor,
   AppendMessageInput,
@@ -37,10 +38,20 @@ const wireMessage = z
   })
   .transform(({ parent, ...message }): StoredMessage => ({ ...message, parentId: parent?.id ?? null }));
 
+/** The conversation subgraph's name in the supergraph: the audience of the identities sent to it. */
+const CONVERSATION_SUBGRAPH: SubgraphName = 'conversation';
+
+const wireConversation = z.object({ id: z.string(), title: z.string() });
+
 const wireRecallHit = z.object({ score: z.number(), message: wireMessage });
 
 /** Codes the conversation subgraph may answer with that mean the same to chat's callers. */
-const PASSED_THROUGH: ReadonlySet<ErrorCode> = new Set(['BAD_USER_INPUT', 'NOT_FOUND', 'FORBIDDEN']);
+const PASSED_THROUGH: ReadonlySet<ErrorCode> = new Set([
+  'BAD_USER_INPUT',
+  'NOT_FOUND',
+  'FORBIDDEN',
+  'RATE_LIMITED',
+]);
 
 interface GraphQLReply {
   data?: Record<string, unknown> | null;
@@ -50,11 +61,21 @@ interface GraphQLReply {
 /**
  * The conversation subgraph's internal operations, called directly (not through the gateway)
  * with an identity signed as `chat` on behalf of the acting user. Replies are validated here, at
- * the edge; its NOT_FOUND and BAD_USER_INPUT reach chat's callers unchanged, anything else
+ * the edge; its NOT_FOUND, BAD_USER_INPUT, FORBIDDEN and RATE_LIMITED (a creation budget spent)
+ * reach chat's callers unchanged, anything else
  * (timeouts, 5xx, a refused signature) becomes UPSTREAM_UNAVAILABLE.
  */
 export class ConversationClient implements ConversationStore {
   constructor(private readonly options: ConversationClientOptions) {}
+
+  async conversation(actor: Actor, conversationId: string): Promise<{ id: string; title: string }> {
+    const data = await this.request(
+      actor,
+      'query Conversation($id: ID!) { conversation(id: $id) { id title } }',
+      { id: conversationId },
+    );
+    return this.parse(wireConversation, data.conversation, 'conversation');
+  }
 
   async appendMessage(actor: Actor, input: AppendMessageInput): Promise<StoredMessage> {
     const data = await this.request(
@@ -133,12 +154,17 @@ export class ConversationClient implements ConversationStore {
   ): Promise<Record<string, unknown>> {
     let reply: GraphQLReply;
     let status: number;
+    // Signed for the conversation subgraph and this very operation; a retry would sign afresh.
+    const signed = signIdentity(identity, this.options.identitySecret, {
+      audience: CONVERSATION_SUBGRAPH,
+      digest: operationDigest({ query, variables }),
+    });
     try {
       const response = await fetch(this.options.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          [IDENTITY_HEADER]: signIdentity(identity, this.options.identitySecret),
+          [IDENTITY_HEADER]: signed,
           [REQUEST_ID_HEADER]: identity.requestId,
         },
         body: JSON.stringify({ query, variables }),

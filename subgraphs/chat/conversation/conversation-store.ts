@@ -55,6 +55,8 @@ export interface UpdateMessageInput {
  * (conversation-client.ts); tests about the pipeline alone use memory-conversation-store.ts.
  */
 export interface ConversationStore {
+  /** The conversation if the actor owns it; NOT_FOUND otherwise, exactly as for a missing one. */
+  conversation(actor: Actor, conversationId: string): Promise<{ id: string; title: string }>;
   appendMessage(actor: Actor, input: AppendMessageInput): Promise<StoredMessage>;
   updateMessage(actor: Actor, input: UpdateMessageInput): Promise<StoredMessage>;
   /** The branch from the root to `leafId`, oldest first, at most the newest `limit` messages. */

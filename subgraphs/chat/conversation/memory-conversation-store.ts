@@ -28,6 +28,11 @@ export class MemoryConversationStore implements ConversationStore {
   readonly conversations = new Map<string, StoredConversation>();
   readonly messages = new Map<string, StoredMessage>();
 
+  async conversation(actor: Actor, conversationId: string): Promise<{ id: string; title: string }> {
+    const { id, title } = this.ownedConversation(actor, conversationId);
+    return { id, title };
+  }
+
   async appendMessage(actor: Actor, input: AppendMessageInput): Promise<StoredMessage> {
     const conversation = input.conversationId
       ? this.ownedConversation(actor, input.conversationId)

@@ -47,7 +47,9 @@ interface Reservation {
  * Sending, regenerating and editing: each stores what the user wrote (through the conversation
  * subgraph, which enforces ownership), adds the assistant message as STREAMING, records the
  * generation and hands it to the supervisor, all before answering. A conversation has at most one
- * generation at a time; quotas are checked before anything is written.
+ * generation at a time; quotas are checked before anything is written, and ownership of the
+ * conversation or message named (through the conversation subgraph) before any quota or slot is
+ * taken, so nobody can hold another user's conversation even for a moment.
  */
 export class ChatService {
   constructor(private readonly deps: ChatServiceDependencies) {}
@@ -59,6 +61,8 @@ export class ChatService {
     const model = this.resolveModel(input.model);
     if (input.conversationId != null && !isUuid(input.conversationId)) throw notFound('Conversation');
     if (input.parentMessageId != null && !isUuid(input.parentMessageId)) throw notFound('Message');
+    // Ownership before anything shared: the conversation's slot is its owner's alone to take.
+    if (input.conversationId != null) await this.deps.conversations.conversation(actor, input.conversationId);
     return this.reserve(actor, input.conversationId ?? null, async (reservation) => {
       const userMessage = await this.deps.conversations.appendMessage(actor, {
         conversationId: input.conversationId ?? null,

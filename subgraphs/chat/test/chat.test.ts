@@ -124,6 +124,7 @@ describe('the chat subgraph with the conversation subgraph and several replicas'
         _entities(representations: $reps) { ... on Message { id role content status parent { id } siblings { id } } }
       }`,
       { reps: [{ __typename: 'Message', id }] },
+      'conversation',
     );
     expect(response.errors).toBeUndefined();
     return (response.data as { _entities: StoredMessage[] })._entities[0];
@@ -191,6 +192,7 @@ describe('the chat subgraph with the conversation subgraph and several replicas'
         user,
         'query C($id: ID!) { conversation(id: $id) { title } }',
         { id: started.conversation.id },
+        'conversation',
       );
       expect(response.data?.conversation.title).toBe('Planning a weekend in Lisbon with…');
     });

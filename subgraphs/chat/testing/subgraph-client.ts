@@ -2,25 +2,33 @@ import { type Client, createClient, type FormattedExecutionResult } from 'graphq
 import WebSocket from 'ws';
 import { IDENTITY_HEADER } from '../../../common/identity';
 import { type GraphQLResponse, postGraphQL } from '../../../common/testing/graphql-client';
-import { signedHeaders } from '../../../common/testing/identity';
+import { serviceConnectionParams, signedHeaders, signedIdentity } from '../../../common/testing/identity';
 
-/** An operation on a subgraph's HTTP endpoint, signed as the gateway would for `userId`. */
+/**
+ * An operation on a subgraph's HTTP endpoint (chat's, unless `audience` names another), signed
+ * as the gateway would for `userId`.
+ */
 export function callAs<Data = Record<string, unknown>>(
   url: string,
   userId: string,
   query: string,
   variables: Record<string, unknown> = {},
+  audience = 'chat',
 ): Promise<GraphQLResponse<Data>> {
-  return postGraphQL<Data>(url, query, variables, signedHeaders(userId));
+  return postGraphQL<Data>(url, query, variables, signedHeaders(userId, { audience, query, variables }));
 }
 
-/** A graphql-ws connection to a subgraph's /graphql, as the gateway makes it (no retries). */
+/**
+ * A graphql-ws connection to the chat subgraph's /graphql, as the gateway makes it (no retries):
+ * with the gateway's service identity in `connection_init`.
+ */
 export const openSocket = (httpUrl: string): Client =>
   createClient({
     url: httpUrl.replace(/^http/, 'ws'),
     webSocketImpl: WebSocket,
     retryAttempts: 0,
     lazy: true,
+    connectionParams: () => serviceConnectionParams('chat'),
   });
 
 export interface TestSubscription<Data> {
@@ -59,7 +67,11 @@ export function subscribeAs<Data = Record<string, unknown>>(
     }
   };
   const unsubscribe = client.subscribe<Data>(
-    { query, variables, extensions: { [IDENTITY_HEADER]: signedHeaders(userId)[IDENTITY_HEADER] } },
+    {
+      query,
+      variables,
+      extensions: { [IDENTITY_HEADER]: signedIdentity(userId, { audience: 'chat', query, variables }) },
+    },
     {
       next: (result) => {
         results.push(result);

@@ -41,7 +41,9 @@ export class ConversationService {
 
   async create(viewer: Viewer, title?: string | null): Promise<ConversationRecord> {
     const ownerId = requireUser(viewer);
-    const conversation = await this.context.repositories.conversations.insert(ownerId, normaliseTitle(title));
+    const normalised = normaliseTitle(title);
+    await this.context.conversationCreations.spend(ownerId);
+    const conversation = await this.context.repositories.conversations.insert(ownerId, normalised);
     await this.context.cache.conversationChanged(ownerId, conversation.id);
     return conversation;
   }

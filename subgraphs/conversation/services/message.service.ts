@@ -76,6 +76,8 @@ export class MessageService {
       throw badUserInput('asRoot', 'a message with a parent is not a root');
     }
     const status = input.status ?? MessageStatus.COMPLETE;
+    // A first message creates its conversation: it counts against the same budget as createConversation.
+    if (!input.conversationId) await this.context.conversationCreations.spend(ownerId);
     const message = await this.context.em.transactional(async (em) => {
       const { conversations, messages, outbox } = repositoriesFor(em);
       const conversation = input.conversationId

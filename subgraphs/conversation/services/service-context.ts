@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { CreationBudget } from '../../../common/creation-budget';
 import type { ConversationCache } from '../cache/conversation-cache';
 import type { Repositories } from '../repositories';
 import type { Loaders } from './loaders';
@@ -15,5 +16,7 @@ export interface ServiceContext {
   loaders: Loaders;
   cache: ConversationCache;
   indexer: IndexerTrigger;
+  /** Each user's budget of new conversations. */
+  conversationCreations: CreationBudget;
   messageMaxChars: number;
 }

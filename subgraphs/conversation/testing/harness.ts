@@ -69,7 +69,13 @@ export async function startConversationHarness(
   const chromaPrefix = `${namespace}-`;
   const signedCaller = (url: string, userId: string | null, issuer: string): Caller => ({
     userId: userId ?? '',
-    request: (query, variables = {}) => postGraphQL(url, query, variables, signedHeaders(userId, { issuer })),
+    request: (query, variables = {}) =>
+      postGraphQL(
+        url,
+        query,
+        variables,
+        signedHeaders(userId, { audience: 'conversation', query, variables }, { issuer }),
+      ),
   });
   const direct = (subgraph: RunningSubgraph) => ({
     direct: (user: Caller) => signedCaller(subgraph.url, user.userId, 'gateway'),

@@ -138,11 +138,12 @@ describe('messages', () => {
     });
 
     it('refuses them signed by a service that is not a trusted caller', async () => {
+      const query = `{ streamingMessages { id } }`;
       const response = await postGraphQL(
         harness.subgraph.url,
-        `{ streamingMessages { id } }`,
+        query,
         {},
-        signedHeaders(alice.userId, { issuer: 'auth' }),
+        signedHeaders(alice.userId, { audience: 'conversation', query, variables: {} }, { issuer: 'auth' }),
       );
       expect(errorCodes(response)).toEqual(['FORBIDDEN']);
     });
