@@ -1,6 +1,7 @@
-import type { ExecutionArgs, GraphQLSchema } from 'graphql';
+import { type ExecutionArgs, GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError, toGraphQLError } from '../../common/errors';
@@ -39,6 +40,18 @@ export interface WebSocketTransportOptions {
   watchSession?: (context: GatewayContext) => SessionWatch;
   logger: Logger;
 }
+
+/** Errors refusing an operation, each with the operation's request id, as over HTTP. */
+const withRequestId = (errors: readonly GraphQLError[], requestId: string): GraphQLError[] =>
+  errors.map(
+    (error) =>
+      new GraphQLError(error.message, {
+        source: error.source,
+        positions: error.positions,
+        path: error.path,
+        extensions: { ...error.extensions, requestId },
+      }),
+  );
 
 type ConnectionExtra = {
   socket: WebSocket;
@@ -106,15 +119,22 @@ export function serveWebSocket(options: WebSocketTransportOptions): { dispose: (
         return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
+        // Each operation has a request id of its own, in every error it is answered with.
+        const requestId = randomUUID();
         const parsed = parseStreamingRequest(payload, options.maxTokens);
-        if (!('document' in parsed)) return parsed;
+        if (!('document' in parsed)) return withRequestId(parsed, requestId);
         let context: GatewayContext;
         try {
           // A token that has since expired, or a session since revoked, is refused as over HTTP.
-          context = await options.createContext(ctx.extra.caller as ContextInput);
+          context = await options.createContext({ ...(ctx.extra.caller as ContextInput), requestId });
         } catch (error) {
-          if (error instanceof AppError) return [toGraphQLError(error)];
-          throw error;
+          if (error instanceof AppError) return withRequestId([toGraphQLError(error)], requestId);
+          // An error thrown here would close the socket (4500) and every operation on it.
+          options.logger.error({ err: error, requestId }, 'unexpected error');
+          return withRequestId(
+            [toGraphQLError(new AppError('INTERNAL', 'Internal server error'))],
+            requestId,
+          );
         }
         const value: OperationValue = { context, request: parsed, connection: ctx };
         return {
