@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { AppError, createErrorFormatter, toGraphQLError } from './errors';
 import { checkHealth, type HealthCheck } from './health';
+import { answerErrorsAsJson, utf8Only } from './http-errors';
 import { IDENTITY_HEADER, type Identity, verifyIdentity } from './identity';
 import type { Logger } from './logger';
 import { REQUEST_ID_HEADER, requestIdPlugin } from './request-id';
@@ -127,6 +128,7 @@ export async function startSubgraphServer<Context extends BaseContext>(
 
   app.use(
     '/graphql',
+    utf8Only,
     express.json({ limit: '1mb' }),
     (req, res, next) => {
       try {
@@ -144,6 +146,8 @@ export async function startSubgraphServer<Context extends BaseContext>(
       context: async ({ res }) => options.createContext(baseContext(res.locals.identity as Identity)),
     }),
   );
+
+  answerErrorsAsJson(app, logger);
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

@@ -5,6 +5,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type RequestHandler } from 'express';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerErrorsAsJson } from '../common/http-errors';
 import type { Logger } from '../common/logger';
 import { createRedis } from '../common/redis';
 import { requestIdFrom } from '../common/request-id';
@@ -187,6 +188,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       },
     }),
   );
+  answerErrorsAsJson(app, logger);
 
   let stopped: Promise<void> | undefined;
   const stop = () =>
