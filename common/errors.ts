@@ -72,9 +72,21 @@ export function toGraphQLError(error: AppError): GraphQLError {
   return new GraphQLError(error.message, { extensions: { ...error.details, code: error.code } });
 }
 
+/**
+ * Apollo Server refuses a few malformed requests with an uncoded error and a 4xx status (a
+ * persisted-query hash that does not match its document, an unsupported APQ version): the
+ * client's mistake, answered as BAD_REQUEST rather than masked as INTERNAL.
+ */
+function isUncodedClientError(error: unknown): error is GraphQLError {
+  if (!(error instanceof GraphQLError) || error.originalError || error.extensions.code !== undefined)
+    return false;
+  const status = (error.extensions.http as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
 /** Whether an error reaches clients as it is: an AppError, or one with a public or framework code. */
 export function isExpectedError(formatted: GraphQLFormattedError, error: unknown): boolean {
-  if (unwrapResolverError(error) instanceof AppError) return true;
+  if (unwrapResolverError(error) instanceof AppError || isUncodedClientError(error)) return true;
   const code = formatted.extensions?.code;
   return typeof code === 'string' && (PUBLIC_CODES.has(code) || FRAMEWORK_CODES.has(code));
 }
@@ -93,6 +105,13 @@ export function createErrorFormatter(logger?: Logger) {
         locations: formatted.locations,
         path: formatted.path,
         extensions: { ...original.details, code: original.code },
+      };
+    }
+    if (isUncodedClientError(error)) {
+      return {
+        message: formatted.message,
+        locations: formatted.locations,
+        extensions: { code: 'BAD_REQUEST' },
       };
     }
     if (isExpectedError(formatted, error)) {

@@ -66,9 +66,24 @@ describe('persisted queries', () => {
       expect(hit.body).toEqual(registered.body);
     });
 
-    it('refuses a document whose hash does not match', async () => {
+    it('refuses a document whose hash does not match, or another APQ version, as BAD_REQUEST (400)', async () => {
       const response = await persisted(gateway.url, sha256('{ something else }'), MODELS);
       expect(response.status).toBe(400);
+      expect(response.body.errors).toEqual([
+        {
+          message: expect.any(String),
+          extensions: { code: 'BAD_REQUEST', requestId: expect.any(String) },
+        },
+      ]);
+      const otherVersion = await postRaw(
+        gateway.url,
+        JSON.stringify({
+          query: MODELS,
+          extensions: { persistedQuery: { version: 2, sha256Hash: sha256(MODELS) } },
+        }),
+      );
+      expect(otherVersion.status).toBe(400);
+      expect(codesOf(otherVersion.body as Body)).toEqual(['BAD_REQUEST']);
     });
   });
 
