@@ -11,6 +11,7 @@ import { createRedis } from '../common/redis';
 import { requestIdFrom } from '../common/request-id';
 import { SUBGRAPHS } from '../common/topology';
 import { contextRefusal, createGatewayAuthentication } from './auth';
+import { clientAddressOf, TrustedProxies } from './auth/client-details';
 import { type GatewayConfig, subgraphUrl } from './config';
 import type { ContextFactory, GatewayContext } from './context';
 import { servedPlatformHealth } from './health';
@@ -91,6 +92,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   };
 
   const authentication = createGatewayAuthentication(config, logger);
+  const trustedProxies = new TrustedProxies(config.TRUSTED_PROXIES);
   const createContext: ContextFactory = async (input) => {
     const id = requestIdFrom(input.requestId);
     return {
@@ -144,6 +146,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     maxMessageBytes: config.MAX_BODY_BYTES,
     maxTokens: config.MAX_TOKENS,
     watchSession: authentication.watchSession,
+    connectionsPerAddress: config.WS_CONNECTIONS_PER_ADDRESS,
+    clientAddress: (request) =>
+      clientAddressOf(
+        { ip: request.socket.remoteAddress, forwardedFor: request.headers['x-forwarded-for'] },
+        trustedProxies,
+      ),
     logger,
   });
 

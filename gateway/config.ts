@@ -44,6 +44,8 @@ export const gatewayEnv = {
   SUBSCRIPTION_SOCKETS_PER_SUBGRAPH: env.int(2, 1),
   SUBSCRIPTIONS_PER_CONNECTION: env.int(25, 1),
   SUBSCRIPTIONS_PER_USER: env.int(100, 1),
+  /** Open WebSockets one client address may hold (per gateway process); the next upgrade gets 429. */
+  WS_CONNECTIONS_PER_ADDRESS: env.int(100, 1),
   /** Ping interval on client and upstream WebSockets. */
   WS_KEEPALIVE_MS: env.int(12_000, 1000),
   /** A streaming client whose unsent data passes this is disconnected (slow consumer). */
