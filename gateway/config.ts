@@ -107,7 +107,10 @@ export const gatewayEnv = {
   /** Kept-alive connections per subgraph, reused across requests. */
   SUBGRAPH_MAX_SOCKETS: env.int(DEFAULT_SUBGRAPH_CONNECTION.maxSockets, 1),
   METRICS_ENABLED: env.boolean(true),
-  /** Bearer token required by /metrics and /health/all (at least 16 characters); unset leaves them open. */
+  /**
+   * Bearer token required by /metrics and /health/all (at least 16 characters). Required in
+   * production; elsewhere, unset (or empty) leaves them open.
+   */
   OPERATOR_TOKEN: z.string().min(16).optional(),
   ACCESS_LOG_ENABLED: env.boolean(true),
   /** OpenTelemetry spans and W3C trace context to the subgraphs. */
@@ -120,9 +123,18 @@ export const gatewayEnv = {
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;
 export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env) {
   const config = loadConfig(gatewayEnv, source);
+  const problems: string[] = [];
   if (config.PERSISTED_QUERIES === 'safelist' && !config.PERSISTED_QUERIES_MANIFEST) {
-    throw new ConfigError(['PERSISTED_QUERIES_MANIFEST: required when PERSISTED_QUERIES=safelist']);
+    problems.push('PERSISTED_QUERIES_MANIFEST: required when PERSISTED_QUERIES=safelist');
   }
+  // /metrics and /health/all tell an outsider how the platform is built and how it is doing; an
+  // empty value (docker-compose's `${OPERATOR_TOKEN:-}`) is no token.
+  if (config.NODE_ENV === 'production' && !config.OPERATOR_TOKEN) {
+    problems.push(
+      'OPERATOR_TOKEN: required when NODE_ENV=production, to guard /metrics and /health/all (openssl rand -hex 24)',
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
 

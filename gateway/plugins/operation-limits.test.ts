@@ -15,6 +15,9 @@ const LIMITS = {
   MAX_BODY_BYTES: '2048',
 };
 
+/** Production needs an operator token for /metrics and /health/all. */
+const PRODUCTION = { NODE_ENV: 'production', OPERATOR_TOKEN: 'operator-token-for-tests-0123' };
+
 describe('operation limits at the gateway', () => {
   let platform: TestPlatform;
   let gateway: RunningGateway;
@@ -181,8 +184,8 @@ describe('operation limits at the gateway', () => {
     });
 
     it('is refused in production unless turned on', async () => {
-      const production = await startGatewayOn(platform, { NODE_ENV: 'production' });
-      const turnedOn = await startGatewayOn(platform, { NODE_ENV: 'production', INTROSPECTION: 'true' });
+      const production = await startGatewayOn(platform, PRODUCTION);
+      const turnedOn = await startGatewayOn(platform, { ...PRODUCTION, INTROSPECTION: 'true' });
       try {
         expect(errorCodes(await introspect(production.url))).toEqual(['GRAPHQL_VALIDATION_FAILED']);
         expect((await introspect(turnedOn.url)).data).toBeTruthy();

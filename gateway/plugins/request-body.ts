@@ -13,11 +13,9 @@ export interface RequestBodyOptions {
 export const DEFAULT_REQUEST_BODY: RequestBodyOptions = { maxBytes: 100 * 1024, maxBatchSize: 0 };
 
 const refuse = (res: express.Response, status: number, message: string, limit: string, max: number) =>
-  res
-    .status(status)
-    .json({
-      errors: [{ message, extensions: { code: 'BAD_REQUEST', limit, max, requestId: requestIdOf(res) } }],
-    });
+  res.status(status).json({
+    errors: [{ message, extensions: { code: 'BAD_REQUEST', limit, max, requestId: requestIdOf(res) } }],
+  });
 
 /**
  * Parses the JSON body within a size bound and bounds batches, before anything else reads it.
