@@ -56,6 +56,12 @@ export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not
 export const upstreamUnavailable = (dependency: string) =>
   new AppError('UPSTREAM_UNAVAILABLE', `${dependency} is unavailable, try again shortly`, { dependency });
 
+/**
+ * A message without graphql-js's "Did you mean …?", which names fields, types, arguments or enum
+ * values the client did not write (validation and variable errors): production answers without it.
+ */
+export const withoutSuggestions = (message: string): string => message.replace(/ ?Did you mean .+\?$/, '');
+
 /** HTTP status for errors that end a request before GraphQL execution. */
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   BAD_USER_INPUT: 400,

@@ -18,6 +18,7 @@ import { answerErrorsAsJson, utf8Only } from './http-errors';
 import { IDENTITY_HEADER, type Identity, verifyIdentity } from './identity';
 import type { Logger } from './logger';
 import { REQUEST_ID_HEADER, requestIdPlugin } from './request-id';
+import { subgraphGuard, type SubgraphGuardConfig } from './subgraph-guard';
 
 /** What every resolver receives, whatever the subgraph. */
 export interface BaseContext {
@@ -42,6 +43,8 @@ export interface SubgraphServerOptions<Context extends BaseContext> {
   routes?: (app: express.Express) => void;
   /** Closes the subgraph's pools once HTTP and WebSocket have drained. */
   onStop?: () => Promise<void>;
+  /** The limits it enforces on its own (common/subgraph-guard.ts): the service's config. */
+  guard: SubgraphGuardConfig;
 }
 
 export interface RunningSubgraph {
@@ -59,6 +62,7 @@ export async function startSubgraphServer<Context extends BaseContext>(
   options: SubgraphServerOptions<Context>,
 ): Promise<RunningSubgraph> {
   const { name, schema, logger, identitySecret } = options;
+  const guard = subgraphGuard(schema, options.guard);
   const app = express();
   app.disable('x-powered-by');
   const httpServer = createServer(app);
@@ -80,6 +84,7 @@ export async function startSubgraphServer<Context extends BaseContext>(
     wsCleanup = useServer(
       {
         schema,
+        validate: guard.validate,
         onSubscribe: (_ctx, _id, payload) => {
           try {
             identityOf(payload);
@@ -103,7 +108,7 @@ export async function startSubgraphServer<Context extends BaseContext>(
 
   const apollo = new ApolloServer<Context>({
     schema,
-    introspection: true,
+    ...guard.apolloSettings,
     // runService (common/lifecycle.ts) owns SIGTERM/SIGINT: Apollo's own handler would stop the
     // server and send the signal again, which the lifecycle takes for an impatient second one.
     stopOnTerminationSignals: false,
@@ -113,6 +118,7 @@ export async function startSubgraphServer<Context extends BaseContext>(
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
       requestIdPlugin(),
+      guard.plugin,
       ...(wsCleanup
         ? [{ serverWillStart: async () => ({ drainServer: async () => void (await wsCleanup.dispose()) }) }]
         : []),

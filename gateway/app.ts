@@ -61,6 +61,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         logger,
         redis,
         schema: () => currentPlanner().schema,
+        listSizes: () => currentPlanner().listSizes,
         subgraphs: Object.keys(urls),
         upstreamSubscriptions: (subgraph) => upstream.openSubscriptions(subgraph),
       },

@@ -5,7 +5,7 @@ import { commonEnv } from '../common/service-config';
 import { sessionRevocationEnv } from '../common/session-revocation';
 import { SUBGRAPHS } from '../common/topology';
 import { isAddressOrRange } from './auth/client-details';
-import { DEFAULT_OPERATION_LIMITS as LIMITS } from './plugins/operation-limits';
+import { DEFAULT_MAX_ROOT_FIELDS } from './plugins/operation-limits';
 import { DEFAULT_APQ_TTL_SECONDS } from './plugins/persisted-queries';
 import { type BudgetLimit, DEFAULT_RATE_LIMIT_BUDGETS as BUDGETS } from './plugins/rate-limit';
 import { DEFAULT_REQUEST_BODY } from './plugins/request-body';
@@ -78,14 +78,8 @@ export const gatewayEnv = {
   MAX_BODY_BYTES: env.int(DEFAULT_REQUEST_BODY.maxBytes, 1024),
   /** Operations in one batched HTTP request; 0 refuses batches. */
   MAX_BATCH_SIZE: env.int(DEFAULT_REQUEST_BODY.maxBatchSize),
-  MAX_DEPTH: env.int(LIMITS.maxDepth, 1),
-  MAX_ALIASES: env.int(LIMITS.maxAliases),
-  MAX_ROOT_FIELDS: env.int(LIMITS.maxRootFields, 1),
-  MAX_TOKENS: env.int(LIMITS.maxTokens, 10),
-  /** Estimated cost: each field 1, times the `first`/`last` of every list above it. */
-  MAX_COST: env.int(LIMITS.maxCost, 1),
-  /** `first`/`last` values above this count as this much in the cost estimate. */
-  COST_LIST_SIZE_CAP: env.int(LIMITS.listSizeCap, 1),
+  // MAX_DEPTH, MAX_ALIASES, MAX_TOKENS, MAX_COST, COST_LIST_SIZE_CAP, MAX_RESPONSE_BYTES: commonEnv.
+  MAX_ROOT_FIELDS: env.int(DEFAULT_MAX_ROOT_FIELDS, 1),
   /** Unset: on, except when NODE_ENV is production. */
   INTROSPECTION: z.enum(['true', 'false']).optional(),
   /** The GraphiQL playground (gateway/playground); unset: on, except when NODE_ENV is production. */

@@ -1,4 +1,5 @@
 import { isAbsolute, join } from 'node:path';
+import { operationLimitsFrom } from '../../common/operation-limits';
 import { projectRoot } from '../../common/paths';
 import { type GatewayConfig, introspectionEnabled } from '../config';
 import { playgroundEnabled, usePlayground } from '../playground';
@@ -24,12 +25,8 @@ export function edgeFeaturesFrom(config: GatewayConfig): EdgeFeatures {
           ? { safelist: loadSafelist(fromProjectRoot(config.PERSISTED_QUERIES_MANIFEST as string)) }
           : { ttlSeconds: config.APQ_TTL_SECONDS },
     operationLimits: {
-      maxDepth: config.MAX_DEPTH,
-      maxAliases: config.MAX_ALIASES,
+      ...operationLimitsFrom(config),
       maxRootFields: config.MAX_ROOT_FIELDS,
-      maxTokens: config.MAX_TOKENS,
-      maxCost: config.MAX_COST,
-      listSizeCap: config.COST_LIST_SIZE_CAP,
       introspection: introspectionEnabled(config),
     },
     rateLimit: config.RATE_LIMIT_ENABLED && {

@@ -2,6 +2,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import type { Redis } from 'ioredis';
+import type { ListSizes } from '../../common/list-size';
 import type { Logger } from '../../common/logger';
 import type { GatewayContext } from '../context';
 import type { SubscriptionHooks, SubscriptionObserver } from '../transports/operation-router';
@@ -9,11 +10,8 @@ import { useAccessLog } from './access-log';
 import { useErrorMasking } from './error-masking';
 import { DEFAULT_HTTP_SECURITY, type HttpSecurityOptions, useHttpSecurity } from './http-security';
 import { DEFAULT_METRICS, type MetricsOptions, useMetrics } from './metrics';
-import {
-  DEFAULT_OPERATION_LIMITS,
-  type OperationLimitsOptions,
-  useOperationLimits,
-} from './operation-limits';
+import { DEFAULT_OPERATION_LIMITS } from '../../common/operation-limits';
+import { DEFAULT_MAX_ROOT_FIELDS, type OperationLimitsOptions, useOperationLimits } from './operation-limits';
 import { useOperationResolution } from './operation-resolution';
 import { OPERATOR_PATHS, useOperatorAccess } from './operator-access';
 import { DEFAULT_APQ_TTL_SECONDS, type Safelist, usePersistedQueries } from './persisted-queries';
@@ -36,6 +34,8 @@ export interface EdgeDependencies {
   redis: Redis;
   /** The current API schema. */
   schema: () => GraphQLSchema;
+  /** The current supergraph's `@listSize`s. */
+  listSizes: () => ListSizes;
   subgraphs: readonly string[];
   upstreamSubscriptions: (subgraph: string) => number;
 }
@@ -48,7 +48,7 @@ export interface EdgeFeatures {
   /** A bearer token for `/metrics` and `/health/all`; none leaves them open. */
   operatorToken?: string;
   persistedQueries?: Toggle<{ ttlSeconds?: number } | { safelist: Safelist }>;
-  operationLimits?: Toggle<Partial<Omit<OperationLimitsOptions, 'schema'>>>;
+  operationLimits?: Toggle<Partial<Omit<OperationLimitsOptions, 'schema' | 'listSizes'>>>;
   rateLimit?: Toggle<{ budgets?: Partial<Record<Budget, BudgetLimit>> }>;
   metrics?: Toggle<Partial<Pick<MetricsOptions, 'path' | 'maxOperationNames' | 'processMetrics'>>>;
   accessLog?: boolean;
@@ -65,7 +65,11 @@ export function gatewayPlugins(deps: EdgeDependencies, features: EdgeFeatures): 
   const tracing = optionsOf(features.tracing, DEFAULT_TRACING);
   const httpSecurity = optionsOf(features.httpSecurity, DEFAULT_HTTP_SECURITY);
   const persisted = features.persistedQueries === true ? {} : features.persistedQueries || undefined;
-  const limits = optionsOf(features.operationLimits, DEFAULT_OPERATION_LIMITS);
+  const limits = optionsOf(features.operationLimits, {
+    ...DEFAULT_OPERATION_LIMITS,
+    maxRootFields: DEFAULT_MAX_ROOT_FIELDS,
+    introspection: true,
+  });
   const rateLimit = optionsOf<{ budgets?: Partial<Record<Budget, BudgetLimit>> }>(features.rateLimit, {});
   const metricsOptions = optionsOf(features.metrics, DEFAULT_METRICS);
   const metrics = metricsOptions
@@ -102,7 +106,7 @@ export function gatewayPlugins(deps: EdgeDependencies, features: EdgeFeatures): 
           : { mode: 'apq', redis: deps.redis, ttlSeconds: persisted.ttlSeconds ?? DEFAULT_APQ_TTL_SECONDS },
       ),
     // Its token refusal rewrites the response before the observers read it.
-    limits && useOperationLimits({ ...limits, schema: deps.schema }),
+    limits && useOperationLimits({ ...limits, schema: deps.schema, listSizes: deps.listSizes }),
     rateLimit &&
       useRateLimit({
         redis: deps.redis,

@@ -78,12 +78,29 @@ describe('operation limits at the gateway', () => {
   });
 
   it('counts an omitted first at its schema default', async () => {
-    // conversations(first: Int! = 20): 2 + 20 × 5 = 102 > 100.
+    // me 1 + conversations 1 + edges (1 + 20 × node (1 + 4 fields)) = 103 > 100.
     await expectRefused(
-      '{ me { conversations { edges { node { id title lastActivityAt } } } } }',
+      '{ me { conversations { edges { node { id title createdAt lastActivityAt } } } } }',
       'cost',
       100,
     );
+  });
+
+  it('counts Conversation.messages without first or last at the page it then returns (50)', async () => {
+    // conversation 1 + messages 1 + edges (1 + 50 × node (1 + 2 fields)) = 153 > 100; it used to be 6.
+    await expectRefused(
+      '{ conversation(id: "x") { messages { edges { node { id content } } } } }',
+      'cost',
+      100,
+    );
+  });
+
+  it('counts a list without arguments at its @listSize: Message.siblings is 20', async () => {
+    // generation 1 + message 1 + siblings (1 + 20 × (1 + 2 fields)) = 63; one level deeper, 20 times that.
+    await expectAllowed('query($id: ID!) { generation(id: $id) { message { siblings { id content } } } }', {
+      id: 'x',
+    });
+    await expectRefused('{ generation(id: "x") { message { siblings { siblings { id } } } } }', 'cost', 100);
   });
 
   it('refuses a body larger than allowed with 413, before parsing it', async () => {

@@ -1,7 +1,9 @@
 import { composeServices } from '@apollo/composition';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { type ExecutionResult, GraphQLError, parse } from 'graphql';
+import { loadConfig } from '../../common/config';
 import type { Identity } from '../../common/identity';
+import { operationLimitsEnv } from '../../common/operation-limits';
 import { TEST_IDENTITY_SECRET } from '../../common/testing/env';
 import { silentLogger } from '../../common/testing/logger';
 import { type BaseContext, type RunningSubgraph, startSubgraphServer } from '../../common/subgraph-server';
@@ -94,6 +96,7 @@ describe('SubscriptionExecutor', () => {
       logger: silentLogger(),
       identitySecret: TEST_IDENTITY_SECRET,
       healthChecks: {},
+      guard: { NODE_ENV: 'test', ...loadConfig(operationLimitsEnv, {}) },
     };
     events = await startSubgraphServer({
       ...base,

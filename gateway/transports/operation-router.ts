@@ -9,9 +9,9 @@ import {
 } from 'graphql';
 import { AppError, toGraphQLError } from '../../common/errors';
 import type { GatewayContext } from '../context';
-import { tokenLimitRefusal } from '../plugins/operation-limits';
+import { tokenLimitRefusal } from '../../common/operation-limits';
 import { operationResolutionFailure } from '../plugins/operation-resolution';
-import { countTokens } from '../plugins/operation-shape';
+import { countTokens } from '../../common/operation-shape';
 import type { SubscriptionExecutor, SubscriptionResult } from '../subscriptions/executor';
 import type { SubscriptionLimits } from '../subscriptions/limits';
 

@@ -122,6 +122,7 @@ export async function startAuthSubgraph(config: AuthConfig, logger: Logger): Pro
       port: config.AUTH_PORT,
       logger,
       identitySecret: config.IDENTITY_SECRET,
+      guard: config,
       healthChecks: {
         postgres: { check: () => pingDatabase(orm), critical: true },
         // Without Redis, sign-in still works (throttled in memory) but sign-out cannot be enforced.

@@ -20,6 +20,7 @@ export async function startChatSubgraph(
       port: config.CHAT_PORT,
       logger,
       identitySecret: config.IDENTITY_SECRET,
+      guard: config,
       healthChecks: { redis: { check: () => runtime.redis.ping(), critical: true } },
       createContext: (base) => ({ ...base, ...runtime.services }),
       subscriptions: true,

@@ -77,6 +77,7 @@ export async function startConversationSubgraph(
       port: config.CONVERSATION_PORT,
       logger,
       identitySecret: config.IDENTITY_SECRET,
+      guard: config,
       healthChecks: {
         postgres: { check: () => pingDatabase(orm), critical: true },
         redis: { check: () => redis.ping(), critical: false },

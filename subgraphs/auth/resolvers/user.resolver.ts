@@ -2,6 +2,7 @@ import { Arg, Ctx, Directive, ID, Int, Mutation, Query, Resolver } from 'type-gr
 import { callerId } from '../../../common/authorization';
 import { unauthenticated } from '../../../common/errors';
 import { isUuid } from '../../../common/ids';
+import { ListSizeDirective } from '../../../common/list-size';
 import type { AuthContext } from '../context';
 import { Role } from '../entities/user.entity';
 import { UserConnection } from '../schema/connections';
@@ -19,6 +20,7 @@ export class UserResolver {
 
   @Query(() => UserConnection, { description: 'Every account, oldest first. Admins only.' })
   @Directive('@requiresRole(role: "ADMIN")')
+  @ListSizeDirective({ slicingArguments: ['first'], sizedFields: ['edges'] })
   users(
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null | undefined,
