@@ -39,6 +39,7 @@ export function edgeFeaturesFrom(config: GatewayConfig): EdgeFeatures {
     },
     metrics: config.METRICS_ENABLED,
     accessLog: config.ACCESS_LOG_ENABLED,
+    hideSuggestions: config.NODE_ENV === 'production',
     playground: usePlayground(playgroundEnabled(config)),
   };
 }

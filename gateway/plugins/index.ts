@@ -52,6 +52,8 @@ export interface EdgeFeatures {
   rateLimit?: Toggle<{ budgets?: Partial<Record<Budget, BudgetLimit>> }>;
   metrics?: Toggle<Partial<Pick<MetricsOptions, 'path' | 'maxOperationNames' | 'processMetrics'>>>;
   accessLog?: boolean;
+  /** Errors never name what the client did not write ("Did you mean …?"): on in production. */
+  hideSuggestions?: boolean;
   /** The GraphiQL playground (gateway/playground): routes of its own, placed after the edge's plugins. */
   playground?: GatewayPlugin;
 }
@@ -94,7 +96,7 @@ export function gatewayPlugins(deps: EdgeDependencies, features: EdgeFeatures): 
     // The body is bounded and parsed before anything reads it.
     useRequestBody({ ...DEFAULT_REQUEST_BODY, ...features.requestBody }),
     // Before the observers, so that they see what the client sees.
-    useErrorMasking(),
+    useErrorMasking({ hideSuggestions: features.hideSuggestions ?? false }),
     // An operation that cannot be picked out is the client's error, before anything measures it.
     useOperationResolution(),
     // A hash becomes its document (before Apollo parses it); on the subscription path the safelist

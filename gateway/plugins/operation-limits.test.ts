@@ -193,6 +193,46 @@ describe('operation limits at the gateway', () => {
     }
   });
 
+  describe('"Did you mean …" suggestions', () => {
+    const misspelt = [
+      ['a field', '{ modelz { id } }', {}],
+      [
+        'a variable’s field',
+        'mutation($input: LoginInput!) { login(input: $input) { accessToken } }',
+        { input: { emial: 'a@example.test', password: 'x' } },
+      ],
+    ] as const;
+
+    it.each(misspelt)(
+      'name what the client may have meant outside production (%s)',
+      async (_what, query, variables) => {
+        expect(JSON.stringify((await postGraphQL(gateway.url, query, variables)).errors)).toContain(
+          'Did you mean',
+        );
+      },
+    );
+
+    it('are never given in production, over HTTP or WebSocket', async () => {
+      const production = await startGatewayOn(platform, PRODUCTION);
+      const client = webSocketClient(production);
+      try {
+        for (const [, query, variables] of misspelt) {
+          const response = await postGraphQL(production.url, query, variables);
+          expect(response.errors?.length).toBeGreaterThan(0);
+          expect(JSON.stringify(response.errors)).not.toContain('Did you mean');
+        }
+        const overWebSocket = await firstResultOf(client, misspelt[0][1]);
+        expect(overWebSocket.errors?.length).toBeGreaterThan(0);
+        expect(JSON.stringify(overWebSocket.errors)).not.toContain('Did you mean');
+        const subscription = await firstResultOf(client, 'subscription { generation(id: "x") { seqq } }');
+        expect(JSON.stringify(subscription.errors)).not.toContain('Did you mean');
+      } finally {
+        await client.dispose();
+        await production.stop();
+      }
+    });
+  });
+
   describe('introspection', () => {
     const introspect = (url: string) => postGraphQL(url, '{ __schema { queryType { name } } }');
 

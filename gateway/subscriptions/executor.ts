@@ -70,6 +70,18 @@ function upstreamErrors(reason: unknown): GraphQLError[] {
   return [upstreamClosed()];
 }
 
+/** graphql-js's errors with the code Apollo Server gives the same errors over HTTP. */
+const coded = (errors: readonly GraphQLError[], code: string) =>
+  errors.map(
+    (error) =>
+      new GraphQLError(error.message, {
+        nodes: error.nodes,
+        source: error.source,
+        positions: error.positions,
+        extensions: { ...error.extensions, code },
+      }),
+  );
+
 function restNodes(rest: PlanNode | undefined): PlanNode[] {
   if (!rest) return [];
   return rest.kind === 'Sequence' ? rest.nodes : [rest];
@@ -89,7 +101,7 @@ export class SubscriptionExecutor {
   subscribe(request: SubscriptionRequest): SubscriptionResult {
     const planner = this.options.planner();
     const validationErrors = validate(planner.schema, request.document);
-    if (validationErrors.length > 0) return { errors: validationErrors };
+    if (validationErrors.length > 0) return { errors: coded(validationErrors, 'GRAPHQL_VALIDATION_FAILED') };
     const operationName = request.operationName ?? undefined;
     const operation = getOperationAST(request.document, operationName);
     if (!operation) return { errors: [new GraphQLError('Unknown operation')] };
@@ -101,7 +113,7 @@ export class SubscriptionExecutor {
       operation.variableDefinitions ?? [],
       request.variables ?? {},
     );
-    if (coerced.errors) return { errors: coerced.errors };
+    if (coerced.errors) return { errors: coded(coerced.errors, 'BAD_USER_INPUT') };
     const variables = coerced.coerced;
 
     let plan: QueryPlan;

@@ -119,8 +119,10 @@ function releasingOnEnd(
     observer.end?.();
   };
   if (!(Symbol.asyncIterator in result)) {
+    // Refused before any event (validation, variables): the observers see it as the client will.
+    const single = observer.result ? observer.result(result) : result;
     end();
-    return result;
+    return single;
   }
   const iterator: AsyncIterableIterator<ExecutionResult> = {
     next: async () => {
