@@ -6,7 +6,7 @@ import { sessionRevocationEnv } from '../common/session-revocation';
 import { SUBGRAPHS } from '../common/topology';
 import { isAddressOrRange } from './auth/client-details';
 import { DEFAULT_MAX_ROOT_FIELDS } from './plugins/operation-limits';
-import { DEFAULT_APQ_TTL_SECONDS } from './plugins/persisted-queries';
+import { DEFAULT_APQ_REGISTRATION, DEFAULT_APQ_TTL_SECONDS } from './plugins/persisted-queries';
 import { type BudgetLimit, DEFAULT_RATE_LIMIT_BUDGETS as BUDGETS } from './plugins/rate-limit';
 import { DEFAULT_REQUEST_BODY } from './plugins/request-body';
 import { DEFAULT_SUBGRAPH_CONNECTION } from './signed-data-source';
@@ -93,9 +93,16 @@ export const gatewayEnv = {
   RATE_LIMIT_SUBSCRIPTIONS: budget(BUDGETS.subscriptions),
   /** `apq`: Apollo's automatic persisted queries in Redis; `safelist`: only the manifest's operations. */
   PERSISTED_QUERIES: z.enum(['off', 'apq', 'safelist']).default('apq'),
-  /** A `{ "<sha256>": "<query>" }` file, as graphql-codegen's persisted documents write it. */
+  /**
+   * A `{ "<sha256>": "<query>" }` file, as graphql-codegen's persisted documents write it: required
+   * with `safelist`; with `apq`, its operations are found by hash for anyone, anonymous callers included.
+   */
   PERSISTED_QUERIES_MANIFEST: z.string().optional(),
   APQ_TTL_SECONDS: env.int(DEFAULT_APQ_TTL_SECONDS, 1),
+  /** Largest document APQ stores, in bytes as sent (comments included); larger ones run, unstored. */
+  APQ_MAX_DOCUMENT_BYTES: env.int(DEFAULT_APQ_REGISTRATION.maxDocumentBytes, 256),
+  /** Documents one signed-in caller may register through APQ per window; anonymous callers, none. */
+  APQ_REGISTRATIONS: budget(DEFAULT_APQ_REGISTRATION.perCaller),
   /** A subgraph request that has not answered by then fails (subscriptions are not bound by it). */
   SUBGRAPH_TIMEOUT_MS: env.int(DEFAULT_SUBGRAPH_CONNECTION.timeoutMs, 100),
   /** Kept-alive connections per subgraph, reused across requests. */

@@ -22,8 +22,22 @@ export function edgeFeaturesFrom(config: GatewayConfig): EdgeFeatures {
       config.PERSISTED_QUERIES === 'off'
         ? false
         : config.PERSISTED_QUERIES === 'safelist'
-          ? { safelist: loadSafelist(fromProjectRoot(config.PERSISTED_QUERIES_MANIFEST as string)) }
-          : { ttlSeconds: config.APQ_TTL_SECONDS },
+          ? {
+              mode: 'safelist',
+              safelist: loadSafelist(fromProjectRoot(config.PERSISTED_QUERIES_MANIFEST as string)),
+            }
+          : {
+              mode: 'apq',
+              ttlSeconds: config.APQ_TTL_SECONDS,
+              registration: {
+                maxDocumentBytes: config.APQ_MAX_DOCUMENT_BYTES,
+                perCaller: config.APQ_REGISTRATIONS,
+              },
+              // With APQ, a manifest's operations are found by hash for anyone, registered by no one.
+              safelist: config.PERSISTED_QUERIES_MANIFEST
+                ? loadSafelist(fromProjectRoot(config.PERSISTED_QUERIES_MANIFEST))
+                : undefined,
+            },
     operationLimits: {
       ...operationLimitsFrom(config),
       maxRootFields: config.MAX_ROOT_FIELDS,

@@ -14,7 +14,13 @@ import { DEFAULT_OPERATION_LIMITS } from '../../common/operation-limits';
 import { DEFAULT_MAX_ROOT_FIELDS, type OperationLimitsOptions, useOperationLimits } from './operation-limits';
 import { useOperationResolution } from './operation-resolution';
 import { OPERATOR_PATHS, useOperatorAccess } from './operator-access';
-import { DEFAULT_APQ_TTL_SECONDS, type Safelist, usePersistedQueries } from './persisted-queries';
+import {
+  type ApqRegistration,
+  DEFAULT_APQ_REGISTRATION,
+  DEFAULT_APQ_TTL_SECONDS,
+  type Safelist,
+  usePersistedQueries,
+} from './persisted-queries';
 import {
   type ApolloSettings,
   type GatewayPlugin,
@@ -47,7 +53,11 @@ export interface EdgeFeatures {
   requestBody?: Partial<RequestBodyOptions>;
   /** A bearer token for `/metrics` and `/health/all`; none leaves them open. */
   operatorToken?: string;
-  persistedQueries?: Toggle<{ ttlSeconds?: number } | { safelist: Safelist }>;
+  /** APQ (with a safelist answering lookups first, when given), or a safelist alone. */
+  persistedQueries?: Toggle<
+    | { mode?: 'apq'; ttlSeconds?: number; registration?: Partial<ApqRegistration>; safelist?: Safelist }
+    | { mode: 'safelist'; safelist: Safelist }
+  >;
   operationLimits?: Toggle<Partial<Omit<OperationLimitsOptions, 'schema' | 'listSizes'>>>;
   rateLimit?: Toggle<{ budgets?: Partial<Record<Budget, BudgetLimit>> }>;
   metrics?: Toggle<Partial<Pick<MetricsOptions, 'path' | 'maxOperationNames' | 'processMetrics'>>>;
@@ -103,9 +113,16 @@ export function gatewayPlugins(deps: EdgeDependencies, features: EdgeFeatures): 
     // refuses before any limit is measured (Apollo runs didResolveOperation hooks together).
     persisted &&
       usePersistedQueries(
-        'safelist' in persisted
-          ? { mode: 'safelist', safelist: persisted.safelist }
-          : { mode: 'apq', redis: deps.redis, ttlSeconds: persisted.ttlSeconds ?? DEFAULT_APQ_TTL_SECONDS },
+        persisted.mode === 'safelist'
+          ? persisted
+          : {
+              mode: 'apq',
+              redis: deps.redis,
+              ttlSeconds: persisted.ttlSeconds ?? DEFAULT_APQ_TTL_SECONDS,
+              registration: { ...DEFAULT_APQ_REGISTRATION, ...persisted.registration },
+              safelist: persisted.safelist,
+              logger: deps.logger,
+            },
       ),
     // Its token refusal rewrites the response before the observers read it.
     limits && useOperationLimits({ ...limits, schema: deps.schema, listSizes: deps.listSizes }),
