@@ -74,6 +74,16 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   INTERNAL: 500,
 };
 
+/** The same error (message, locations, path) with more extensions: a code, a request id. */
+export const withExtensions = (error: GraphQLError, extensions: Record<string, unknown>): GraphQLError =>
+  new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions: { ...error.extensions, ...extensions },
+  });
+
 export function toGraphQLError(error: AppError): GraphQLError {
   return new GraphQLError(error.message, { extensions: { ...error.details, code: error.code } });
 }

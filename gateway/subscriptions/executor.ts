@@ -15,6 +15,7 @@ import {
   GraphQLError,
   validate,
 } from 'graphql';
+import { withExtensions } from '../../common/errors';
 import { IDENTITY_HEADER, signIdentity } from '../../common/identity';
 import type { GatewayContext } from '../context';
 import type { SupergraphPlanner } from './planner';
@@ -72,15 +73,7 @@ function upstreamErrors(reason: unknown): GraphQLError[] {
 
 /** graphql-js's errors with the code Apollo Server gives the same errors over HTTP. */
 const coded = (errors: readonly GraphQLError[], code: string) =>
-  errors.map(
-    (error) =>
-      new GraphQLError(error.message, {
-        nodes: error.nodes,
-        source: error.source,
-        positions: error.positions,
-        extensions: { ...error.extensions, code },
-      }),
-  );
+  errors.map((error) => withExtensions(error, { code }));
 
 function restNodes(rest: PlanNode | undefined): PlanNode[] {
   if (!rest) return [];

@@ -7,7 +7,7 @@ import {
   type GraphQLFormattedError,
   parse,
 } from 'graphql';
-import { AppError, toGraphQLError } from '../../common/errors';
+import { AppError, toGraphQLError, withExtensions } from '../../common/errors';
 import type { GatewayContext } from '../context';
 import { tokenLimitRefusal } from '../../common/operation-limits';
 import { operationResolutionFailure } from '../plugins/operation-resolution';
@@ -45,13 +45,11 @@ export function parseStreamingRequest(
     // The parser stops at maxTokens with a plain syntax error; only then are the tokens counted.
     if (maxTokens !== undefined && countTokens(request.query, maxTokens) > maxTokens)
       return [tokenLimitRefusal(maxTokens)];
-    const syntaxError = error instanceof GraphQLError ? error : undefined;
+    const parseFailed = { code: 'GRAPHQL_PARSE_FAILED' };
     return [
-      new GraphQLError(syntaxError?.message ?? 'Could not parse the query', {
-        source: syntaxError?.source,
-        positions: syntaxError?.positions,
-        extensions: { code: 'GRAPHQL_PARSE_FAILED' },
-      }),
+      error instanceof GraphQLError
+        ? withExtensions(error, parseFailed)
+        : new GraphQLError('Could not parse the query', { extensions: parseFailed }),
     ];
   }
   const unresolved = operationResolutionFailure(document, request.operationName);

@@ -4,7 +4,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AppError, toGraphQLError } from '../../common/errors';
+import { AppError, toGraphQLError, withExtensions } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { ContextFactory, ContextInput, GatewayContext, SessionWatch } from '../context';
 import { traceHeadersOf } from '../plugins/tracing';
@@ -83,15 +83,7 @@ const tooManyConnections = (max: number) =>
 
 /** Errors refusing an operation, each with the operation's request id, as over HTTP. */
 const withRequestId = (errors: readonly GraphQLError[], requestId: string): GraphQLError[] =>
-  errors.map(
-    (error) =>
-      new GraphQLError(error.message, {
-        source: error.source,
-        positions: error.positions,
-        path: error.path,
-        extensions: { ...error.extensions, requestId },
-      }),
-  );
+  errors.map((error) => withExtensions(error, { requestId }));
 
 type ConnectionExtra = {
   socket: WebSocket;

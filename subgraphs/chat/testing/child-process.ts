@@ -14,7 +14,7 @@ export interface ChatChild {
 export async function startChatChild(env: Record<string, string>): Promise<ChatChild> {
   const child = spawn(
     process.execPath,
-    ['-r', join(__dirname, 'register-swc.js'), join(__dirname, 'chat-process.ts')],
+    ['-r', join(__dirname, '../../../common/testing/swc-register.js'), join(__dirname, 'chat-process.ts')],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
