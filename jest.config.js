@@ -1,14 +1,5 @@
 /** Tests run against the real PostgreSQL, Redis and Chroma; see test/global-setup.ts. */
-const swc = {
-  jsc: {
-    target: 'es2022',
-    parser: { syntax: 'typescript', decorators: true },
-    transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
-    keepClassNames: true,
-  },
-  module: { type: 'commonjs' },
-  sourceMaps: 'inline',
-};
+const swc = require('./swc.config.js');
 
 /** @type {import('jest').Config} */
 module.exports = {

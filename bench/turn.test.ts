@@ -27,7 +27,7 @@ describe('npm run bench:turn -- --quick', () => {
       process.execPath,
       [
         '-r',
-        join(root, 'subgraphs/chat/testing/register-swc.js'),
+        join(root, 'common/testing/swc-register.js'),
         join(root, 'bench/turn.ts'),
         '--quick',
         '--trace',

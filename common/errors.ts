@@ -56,6 +56,12 @@ export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not
 export const upstreamUnavailable = (dependency: string) =>
   new AppError('UPSTREAM_UNAVAILABLE', `${dependency} is unavailable, try again shortly`, { dependency });
 
+/**
+ * A message without graphql-js's "Did you mean …?", which names fields, types, arguments or enum
+ * values the client did not write (validation and variable errors): production answers without it.
+ */
+export const withoutSuggestions = (message: string): string => message.replace(/ ?Did you mean .+\?$/, '');
+
 /** HTTP status for errors that end a request before GraphQL execution. */
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   BAD_USER_INPUT: 400,
@@ -68,13 +74,35 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   INTERNAL: 500,
 };
 
+/** The same error (message, locations, path) with more extensions: a code, a request id. */
+export const withExtensions = (error: GraphQLError, extensions: Record<string, unknown>): GraphQLError =>
+  new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions: { ...error.extensions, ...extensions },
+  });
+
 export function toGraphQLError(error: AppError): GraphQLError {
   return new GraphQLError(error.message, { extensions: { ...error.details, code: error.code } });
 }
 
+/**
+ * Apollo Server refuses a few malformed requests with an uncoded error and a 4xx status (a
+ * persisted-query hash that does not match its document, an unsupported APQ version): the
+ * client's mistake, answered as BAD_REQUEST rather than masked as INTERNAL.
+ */
+function isUncodedClientError(error: unknown): error is GraphQLError {
+  if (!(error instanceof GraphQLError) || error.originalError || error.extensions.code !== undefined)
+    return false;
+  const status = (error.extensions.http as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
 /** Whether an error reaches clients as it is: an AppError, or one with a public or framework code. */
 export function isExpectedError(formatted: GraphQLFormattedError, error: unknown): boolean {
-  if (unwrapResolverError(error) instanceof AppError) return true;
+  if (unwrapResolverError(error) instanceof AppError || isUncodedClientError(error)) return true;
   const code = formatted.extensions?.code;
   return typeof code === 'string' && (PUBLIC_CODES.has(code) || FRAMEWORK_CODES.has(code));
 }
@@ -93,6 +121,13 @@ export function createErrorFormatter(logger?: Logger) {
         locations: formatted.locations,
         path: formatted.path,
         extensions: { ...original.details, code: original.code },
+      };
+    }
+    if (isUncodedClientError(error)) {
+      return {
+        message: formatted.message,
+        locations: formatted.locations,
+        extensions: { code: 'BAD_REQUEST' },
       };
     }
     if (isExpectedError(formatted, error)) {

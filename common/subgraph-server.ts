@@ -14,6 +14,7 @@ import { AppError, createErrorFormatter, HTTP_STATUS } from './errors';
 import { checkHealth, type HealthCheck } from './health';
 import { IDENTITY_HEADER, type Identity, invalidIdentity, type SignedOperation } from './identity';
 import { IdentityVerifier, type NonceStore } from './identity-verifier';
+import { answerErrorsAsJson, utf8Only } from './http-errors';
 import type { Logger } from './logger';
 import { REQUEST_ID_HEADER, requestIdPlugin } from './request-id';
 import {
@@ -21,6 +22,7 @@ import {
   serveSubgraphWebSocket,
   type SubgraphWebSocketLimits,
 } from './subgraph-websocket';
+import { subgraphGuard, type SubgraphGuardConfig } from './subgraph-guard';
 
 /** What every resolver receives, whatever the subgraph. */
 export interface BaseContext {
@@ -50,6 +52,8 @@ export interface SubgraphServerOptions<Context extends BaseContext> {
   routes?: (app: express.Express) => void;
   /** Closes the subgraph's pools once HTTP and WebSocket have drained. */
   onStop?: () => Promise<void>;
+  /** The limits it enforces on its own (common/subgraph-guard.ts): the service's config. */
+  guard: SubgraphGuardConfig;
 }
 
 export interface RunningSubgraph {
@@ -73,6 +77,7 @@ export async function startSubgraphServer<Context extends BaseContext>(
   options: SubgraphServerOptions<Context>,
 ): Promise<RunningSubgraph> {
   const { name, schema, logger, identitySecret } = options;
+  const guard = subgraphGuard(schema, options.guard);
   const app = express();
   app.disable('x-powered-by');
   const httpServer = createServer(app);
@@ -90,6 +95,7 @@ export async function startSubgraphServer<Context extends BaseContext>(
       httpServer,
       path: '/graphql',
       schema,
+      validate: guard.validate,
       logger,
       verifier,
       limits: options.subscriptions === true ? DEFAULT_SUBGRAPH_WEBSOCKET_LIMITS : options.subscriptions,
@@ -99,7 +105,7 @@ export async function startSubgraphServer<Context extends BaseContext>(
 
   const apollo = new ApolloServer<Context>({
     schema,
-    introspection: true,
+    ...guard.apolloSettings,
     // runService (common/lifecycle.ts) owns SIGTERM/SIGINT: Apollo's own handler would stop the
     // server and send the signal again, which the lifecycle takes for an impatient second one.
     stopOnTerminationSignals: false,
@@ -109,6 +115,7 @@ export async function startSubgraphServer<Context extends BaseContext>(
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
       requestIdPlugin(),
+      guard.plugin,
       ...(wsCleanup
         ? [{ serverWillStart: async () => ({ drainServer: async () => void (await wsCleanup.dispose()) }) }]
         : []),
@@ -124,6 +131,7 @@ export async function startSubgraphServer<Context extends BaseContext>(
 
   app.use(
     '/graphql',
+    utf8Only,
     express.json({ limit: '1mb' }),
     (req, res, next) => {
       verifier.verifyOperation(req.header(IDENTITY_HEADER), operationIn(req.method, req.body)).then(
@@ -143,6 +151,8 @@ export async function startSubgraphServer<Context extends BaseContext>(
       context: async ({ res }) => options.createContext(baseContext(res.locals.identity as Identity)),
     }),
   );
+
+  answerErrorsAsJson(app, logger);
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

@@ -5,8 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import WebSocket from 'ws';
+import { loadConfig } from './config';
 import { IDENTITY_HEADER } from './identity';
 import { RedisNonceStore } from './identity-verifier';
+import { operationLimitsEnv } from './operation-limits';
 import { createRedis } from './redis';
 import { type BaseContext, type RunningSubgraph, startSubgraphServer } from './subgraph-server';
 import { deleteRedisKeys } from './testing/cleanup';
@@ -66,6 +68,7 @@ describe('a subgraph’s WebSocket endpoint', () => {
       nonces: new RedisNonceStore(redis),
       healthChecks: {},
       subscriptions: { maxConnections: MAX_CONNECTIONS, maxMessageBytes: MAX_MESSAGE_BYTES },
+      guard: { NODE_ENV: 'test', ...loadConfig(operationLimitsEnv, {}) },
       schema: buildSubgraphSchema({
         typeDefs: parse('type Query { ping: String } type Subscription { caller: String }'),
         resolvers: {

@@ -1,4 +1,4 @@
-import type { GraphQLSchema } from 'graphql';
+import type { DocumentNode, GraphQLError, GraphQLSchema } from 'graphql';
 import type { Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { IncomingMessage, Server } from 'node:http';
@@ -25,6 +25,8 @@ export interface SubgraphWebSocketOptions<Context> {
   httpServer: Server;
   path: string;
   schema: GraphQLSchema;
+  /** Validation with the subgraph's own limits (common/subgraph-guard.ts). */
+  validate: (schema: GraphQLSchema, document: DocumentNode) => readonly GraphQLError[];
   logger: Logger;
   verifier: IdentityVerifier;
   limits: SubgraphWebSocketLimits;
@@ -89,6 +91,7 @@ export function serveSubgraphWebSocket<Ctx>(options: SubgraphWebSocketOptions<Ct
   const server = useServer(
     {
       schema: options.schema,
+      validate: options.validate,
       onConnect: async (ctx) => {
         try {
           await verifier.verifyConnection(asHeader(ctx.connectionParams?.[IDENTITY_HEADER]));

@@ -5,11 +5,13 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type RequestHandler } from 'express';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerErrorsAsJson } from '../common/http-errors';
 import type { Logger } from '../common/logger';
 import { createRedis } from '../common/redis';
 import { requestIdFrom } from '../common/request-id';
 import { SUBGRAPHS } from '../common/topology';
 import { contextRefusal, createGatewayAuthentication } from './auth';
+import { clientAddressOf, TrustedProxies } from './auth/client-details';
 import { type GatewayConfig, subgraphUrl } from './config';
 import type { ContextFactory, GatewayContext } from './context';
 import { servedPlatformHealth } from './health';
@@ -60,6 +62,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         logger,
         redis,
         schema: () => currentPlanner().schema,
+        listSizes: () => currentPlanner().listSizes,
         subgraphs: Object.keys(urls),
         upstreamSubscriptions: (subgraph) => upstream.openSubscriptions(subgraph),
       },
@@ -91,6 +94,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   };
 
   const authentication = createGatewayAuthentication(config, logger);
+  const trustedProxies = new TrustedProxies(config.TRUSTED_PROXIES);
   const createContext: ContextFactory = async (input) => {
     const id = requestIdFrom(input.requestId);
     return {
@@ -144,6 +148,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     maxMessageBytes: config.MAX_BODY_BYTES,
     maxTokens: config.MAX_TOKENS,
     watchSession: authentication.watchSession,
+    connectionsPerAddress: config.WS_CONNECTIONS_PER_ADDRESS,
+    clientAddress: (request) =>
+      clientAddressOf(
+        { ip: request.socket.remoteAddress, forwardedFor: request.headers['x-forwarded-for'] },
+        trustedProxies,
+      ),
     logger,
   });
 
@@ -188,6 +198,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       },
     }),
   );
+  answerErrorsAsJson(app, logger);
 
   let stopped: Promise<void> | undefined;
   const stop = () =>

@@ -5,8 +5,8 @@ import { commonEnv } from '../common/service-config';
 import { sessionRevocationEnv } from '../common/session-revocation';
 import { SUBGRAPHS } from '../common/topology';
 import { isAddressOrRange } from './auth/client-details';
-import { DEFAULT_OPERATION_LIMITS as LIMITS } from './plugins/operation-limits';
-import { DEFAULT_APQ_TTL_SECONDS } from './plugins/persisted-queries';
+import { DEFAULT_MAX_ROOT_FIELDS } from './plugins/operation-limits';
+import { DEFAULT_APQ_REGISTRATION, DEFAULT_APQ_TTL_SECONDS } from './plugins/persisted-queries';
 import { type BudgetLimit, DEFAULT_RATE_LIMIT_BUDGETS as BUDGETS } from './plugins/rate-limit';
 import { DEFAULT_REQUEST_BODY } from './plugins/request-body';
 import { DEFAULT_SUBGRAPH_CONNECTION } from './signed-data-source';
@@ -35,6 +35,8 @@ export const gatewayEnv = {
   SUBSCRIPTION_SOCKETS_PER_SUBGRAPH: env.int(2, 1),
   SUBSCRIPTIONS_PER_CONNECTION: env.int(25, 1),
   SUBSCRIPTIONS_PER_USER: env.int(100, 1),
+  /** Open WebSockets one client address may hold (per gateway process); the next upgrade gets 429. */
+  WS_CONNECTIONS_PER_ADDRESS: env.int(100, 1),
   /** Ping interval on client and upstream WebSockets. */
   WS_KEEPALIVE_MS: env.int(12_000, 1000),
   /** A streaming client whose unsent data passes this is disconnected (slow consumer). */
@@ -67,14 +69,8 @@ export const gatewayEnv = {
   MAX_BODY_BYTES: env.int(DEFAULT_REQUEST_BODY.maxBytes, 1024),
   /** Operations in one batched HTTP request; 0 refuses batches. */
   MAX_BATCH_SIZE: env.int(DEFAULT_REQUEST_BODY.maxBatchSize),
-  MAX_DEPTH: env.int(LIMITS.maxDepth, 1),
-  MAX_ALIASES: env.int(LIMITS.maxAliases),
-  MAX_ROOT_FIELDS: env.int(LIMITS.maxRootFields, 1),
-  MAX_TOKENS: env.int(LIMITS.maxTokens, 10),
-  /** Estimated cost: each field 1, times the `first`/`last` of every list above it. */
-  MAX_COST: env.int(LIMITS.maxCost, 1),
-  /** `first`/`last` values above this count as this much in the cost estimate. */
-  COST_LIST_SIZE_CAP: env.int(LIMITS.listSizeCap, 1),
+  // MAX_DEPTH, MAX_ALIASES, MAX_TOKENS, MAX_COST, COST_LIST_SIZE_CAP, MAX_RESPONSE_BYTES: commonEnv.
+  MAX_ROOT_FIELDS: env.int(DEFAULT_MAX_ROOT_FIELDS, 1),
   /** Unset: on, except when NODE_ENV is production. */
   INTROSPECTION: z.enum(['true', 'false']).optional(),
   /** The GraphiQL playground (gateway/playground); unset: on, except when NODE_ENV is production. */
@@ -88,15 +84,25 @@ export const gatewayEnv = {
   RATE_LIMIT_SUBSCRIPTIONS: budget(BUDGETS.subscriptions),
   /** `apq`: Apollo's automatic persisted queries in Redis; `safelist`: only the manifest's operations. */
   PERSISTED_QUERIES: z.enum(['off', 'apq', 'safelist']).default('apq'),
-  /** A `{ "<sha256>": "<query>" }` file, as graphql-codegen's persisted documents write it. */
+  /**
+   * A `{ "<sha256>": "<query>" }` file, as graphql-codegen's persisted documents write it: required
+   * with `safelist`; with `apq`, its operations are found by hash for anyone, anonymous callers included.
+   */
   PERSISTED_QUERIES_MANIFEST: z.string().optional(),
   APQ_TTL_SECONDS: env.int(DEFAULT_APQ_TTL_SECONDS, 1),
+  /** Largest document APQ stores, in bytes as sent (comments included); larger ones run, unstored. */
+  APQ_MAX_DOCUMENT_BYTES: env.int(DEFAULT_APQ_REGISTRATION.maxDocumentBytes, 256),
+  /** Documents one signed-in caller may register through APQ per window; anonymous callers, none. */
+  APQ_REGISTRATIONS: budget(DEFAULT_APQ_REGISTRATION.perCaller),
   /** A subgraph request that has not answered by then fails (subscriptions are not bound by it). */
   SUBGRAPH_TIMEOUT_MS: env.int(DEFAULT_SUBGRAPH_CONNECTION.timeoutMs, 100),
   /** Kept-alive connections per subgraph, reused across requests. */
   SUBGRAPH_MAX_SOCKETS: env.int(DEFAULT_SUBGRAPH_CONNECTION.maxSockets, 1),
   METRICS_ENABLED: env.boolean(true),
-  /** Bearer token required by /metrics and /health/all (at least 16 characters); unset leaves them open. */
+  /**
+   * Bearer token required by /metrics and /health/all (at least 16 characters). Required in
+   * production; elsewhere, unset (or empty) leaves them open.
+   */
   OPERATOR_TOKEN: z.string().min(16).optional(),
   ACCESS_LOG_ENABLED: env.boolean(true),
   /** OpenTelemetry spans and W3C trace context to the subgraphs. */
@@ -109,9 +115,18 @@ export const gatewayEnv = {
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;
 export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env) {
   const config = loadConfig(gatewayEnv, source);
+  const problems: string[] = [];
   if (config.PERSISTED_QUERIES === 'safelist' && !config.PERSISTED_QUERIES_MANIFEST) {
-    throw new ConfigError(['PERSISTED_QUERIES_MANIFEST: required when PERSISTED_QUERIES=safelist']);
+    problems.push('PERSISTED_QUERIES_MANIFEST: required when PERSISTED_QUERIES=safelist');
   }
+  // /metrics and /health/all tell an outsider how the platform is built and how it is doing; an
+  // empty value (docker-compose's `${OPERATOR_TOKEN:-}`) is no token.
+  if (config.NODE_ENV === 'production' && !config.OPERATOR_TOKEN) {
+    problems.push(
+      'OPERATOR_TOKEN: required when NODE_ENV=production, to guard /metrics and /health/all (openssl rand -hex 24)',
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
 

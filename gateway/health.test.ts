@@ -2,6 +2,7 @@ import { type ChromaServer, startChromaServer } from '../common/testing/chroma';
 import { freePort } from '../common/testing/ports';
 import { startTestPlatform, type TestPlatform } from '../common/testing/platform';
 import type { RunningGateway } from './app';
+import { loadGatewayConfig } from './config';
 import { startGatewayOn } from './plugins/testing/edge-gateway';
 
 const OPERATOR_TOKEN = 'operator-token-for-tests-0123';
@@ -56,6 +57,16 @@ describe('the gateway’s health and operator endpoints', () => {
         expect((await get(gateway, path, { authorization: `Bearer ${OPERATOR_TOKEN}` })).status).toBe(200);
       },
     );
+
+    it('is required in production: the gateway will not start without one, and an empty one is none', () => {
+      const production = { ...platform.env, NODE_ENV: 'production' };
+      expect(() => loadGatewayConfig(production)).toThrow(
+        /OPERATOR_TOKEN: required when NODE_ENV=production/,
+      );
+      // What docker-compose's `${OPERATOR_TOKEN:-}` passes when .env does not set it.
+      expect(() => loadGatewayConfig({ ...production, OPERATOR_TOKEN: '' })).toThrow(/OPERATOR_TOKEN/);
+      expect(loadGatewayConfig({ ...production, OPERATOR_TOKEN }).OPERATOR_TOKEN).toBe(OPERATOR_TOKEN);
+    });
 
     it('leaves /health and GraphQL open', async () => {
       expect((await get(gateway, '/health')).status).toBe(200);

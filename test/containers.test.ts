@@ -241,6 +241,7 @@ if (installedClis.length === 0) {
     (_label, cli) => {
       const secret = 'compose-test-identity-secret-0123456789';
       const password = 'compose-test-password';
+      const operatorToken = 'compose-test-operator-token-0123';
       let dir: string;
       // An empty env file stands in for a developer's .env; only the variables given here are set.
       const run = (env: Record<string, string>, ...args: string[]) =>
@@ -260,31 +261,48 @@ if (installedClis.length === 0) {
       });
       afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-      it('passes `config -q` given IDENTITY_SECRET and POSTGRES_PASSWORD', () => {
-        const result = run({ IDENTITY_SECRET: secret, POSTGRES_PASSWORD: password }, '-q');
+      it('passes `config -q` given IDENTITY_SECRET, POSTGRES_PASSWORD and OPERATOR_TOKEN', () => {
+        const result = run(
+          { IDENTITY_SECRET: secret, POSTGRES_PASSWORD: password, OPERATOR_TOKEN: operatorToken },
+          '-q',
+        );
         expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
       });
 
       it('lists exactly the seven services', () => {
-        const result = run({ IDENTITY_SECRET: secret, POSTGRES_PASSWORD: password }, '--services');
+        const result = run(
+          { IDENTITY_SECRET: secret, POSTGRES_PASSWORD: password, OPERATOR_TOKEN: operatorToken },
+          '--services',
+        );
         expect(result.stdout.trim().split('\n').sort()).toEqual([...SERVICES].sort());
       });
 
       it('builds DATABASE_URL from the POSTGRES_* variables', () => {
-        const result = run({ IDENTITY_SECRET: secret, POSTGRES_PASSWORD: password, POSTGRES_USER: 'alice' });
+        const result = run({
+          IDENTITY_SECRET: secret,
+          POSTGRES_PASSWORD: password,
+          OPERATOR_TOKEN: operatorToken,
+          POSTGRES_USER: 'alice',
+        });
         expect(result.stdout).toContain(`postgres://alice:${password}@postgres:5432/chat`);
       });
 
       it('refuses to render without IDENTITY_SECRET', () => {
-        const result = run({ POSTGRES_PASSWORD: password }, '-q');
+        const result = run({ POSTGRES_PASSWORD: password, OPERATOR_TOKEN: operatorToken }, '-q');
         expect(result.status).not.toBe(0);
         expect(result.stderr).toContain('set IDENTITY_SECRET in .env');
       });
 
       it('refuses to render without POSTGRES_PASSWORD', () => {
-        const result = run({ IDENTITY_SECRET: secret }, '-q');
+        const result = run({ IDENTITY_SECRET: secret, OPERATOR_TOKEN: operatorToken }, '-q');
         expect(result.status).not.toBe(0);
         expect(result.stderr).toContain('set POSTGRES_PASSWORD in .env');
+      });
+
+      it('refuses to render without OPERATOR_TOKEN: the gateway runs in production', () => {
+        const result = run({ IDENTITY_SECRET: secret, POSTGRES_PASSWORD: password }, '-q');
+        expect(result.status).not.toBe(0);
+        expect(result.stderr).toContain('set OPERATOR_TOKEN in .env');
       });
     },
   );

@@ -1,5 +1,7 @@
+import { Supergraph } from '@apollo/federation-internals';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { listSizesOf, unsizedListFields } from '../common/list-size';
 import { projectRoot } from '../common/paths';
 import { SUBGRAPHS } from '../common/topology';
 import { generateSchemaFiles, readSchemaFile } from '../scripts/schema-pipeline';
@@ -31,6 +33,13 @@ describe('schema pipeline', () => {
       expect(await readSchemaFile(file)).toBe(generated[file]);
     },
   );
+
+  it('gives every list field of the supergraph a size the cost estimate knows (@listSize)', () => {
+    // Internal (@inaccessible) fields included: a subgraph bounds those on its own.
+    const sdl = generated['supergraph.graphql'];
+    const schema = Supergraph.build(sdl).schema.toGraphQLJSSchema();
+    expect(unsizedListFields(schema, listSizesOf(sdl))).toEqual([]);
+  });
 
   it('declares each subgraph in rover.yaml with Federation 2, its routing URL and its schema file', async () => {
     const rover = await readFile(join(projectRoot(), 'rover.yaml'), 'utf8');

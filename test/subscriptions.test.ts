@@ -358,7 +358,9 @@ describe('subscription lifecycle through the gateway', () => {
     await postGraphQL(platform.gatewayUrl, 'mutation { logout }', {}, user.headers);
     // graphql-ws answers a refused operation with an `error` message, which the iterator throws.
     await expect(me()).rejects.toEqual([
-      expect.objectContaining({ extensions: { code: 'UNAUTHENTICATED' } }),
+      expect.objectContaining({
+        extensions: { code: 'UNAUTHENTICATED', requestId: expect.any(String) },
+      }),
     ]);
   });
 

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Identity } from '../../common/identity';
@@ -27,7 +28,7 @@ export function nodeEntry(path: string): { script: string; execArgv: string[] } 
   if (!__filename.endsWith('.ts')) return { script: join(dist, `${path}.js`), execArgv: [] };
   return {
     script: join(root, `${path}.ts`),
-    execArgv: ['-r', join(root, 'subgraphs/chat/testing/register-swc.js')],
+    execArgv: ['-r', join(root, 'common/testing/swc-register.js')],
   };
 }
 
@@ -94,6 +95,8 @@ export class BenchServices {
         NODE_ENV: 'production',
         LOG_LEVEL: 'warn',
         GATEWAY_PORT: String(port),
+        // Production requires one; the benchmark never reads /metrics or /health/all.
+        OPERATOR_TOKEN: randomBytes(24).toString('hex'),
         REDIS_KEY_PREFIX: `${subgraphs.env.AUTH_DB_SCHEMA}:bench-gateway:`,
         AUTH_URL: subgraphs.subgraphs.auth,
         CONVERSATION_URL: subgraphs.subgraphs.conversation,

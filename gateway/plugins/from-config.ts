@@ -1,4 +1,5 @@
 import { isAbsolute, join } from 'node:path';
+import { operationLimitsFrom } from '../../common/operation-limits';
 import { projectRoot } from '../../common/paths';
 import { type GatewayConfig, introspectionEnabled } from '../config';
 import { playgroundEnabled, usePlayground } from '../playground';
@@ -21,15 +22,25 @@ export function edgeFeaturesFrom(config: GatewayConfig): EdgeFeatures {
       config.PERSISTED_QUERIES === 'off'
         ? false
         : config.PERSISTED_QUERIES === 'safelist'
-          ? { safelist: loadSafelist(fromProjectRoot(config.PERSISTED_QUERIES_MANIFEST as string)) }
-          : { ttlSeconds: config.APQ_TTL_SECONDS },
+          ? {
+              mode: 'safelist',
+              safelist: loadSafelist(fromProjectRoot(config.PERSISTED_QUERIES_MANIFEST as string)),
+            }
+          : {
+              mode: 'apq',
+              ttlSeconds: config.APQ_TTL_SECONDS,
+              registration: {
+                maxDocumentBytes: config.APQ_MAX_DOCUMENT_BYTES,
+                perCaller: config.APQ_REGISTRATIONS,
+              },
+              // With APQ, a manifest's operations are found by hash for anyone, registered by no one.
+              safelist: config.PERSISTED_QUERIES_MANIFEST
+                ? loadSafelist(fromProjectRoot(config.PERSISTED_QUERIES_MANIFEST))
+                : undefined,
+            },
     operationLimits: {
-      maxDepth: config.MAX_DEPTH,
-      maxAliases: config.MAX_ALIASES,
+      ...operationLimitsFrom(config),
       maxRootFields: config.MAX_ROOT_FIELDS,
-      maxTokens: config.MAX_TOKENS,
-      maxCost: config.MAX_COST,
-      listSizeCap: config.COST_LIST_SIZE_CAP,
       introspection: introspectionEnabled(config),
     },
     rateLimit: config.RATE_LIMIT_ENABLED && {
@@ -42,6 +53,7 @@ export function edgeFeaturesFrom(config: GatewayConfig): EdgeFeatures {
     },
     metrics: config.METRICS_ENABLED,
     accessLog: config.ACCESS_LOG_ENABLED,
+    hideSuggestions: config.NODE_ENV === 'production',
     playground: usePlayground(playgroundEnabled(config)),
   };
 }

@@ -1,5 +1,6 @@
 import { REQUEST_ID_HEADER } from '../../common/request-id';
 import { postGraphQL } from '../../common/testing/graphql-client';
+import { captureLogs } from '../../common/testing/logger';
 import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
 import type { RunningGateway } from '../app';
 import { startGatewayOn } from './testing/edge-gateway';
@@ -96,6 +97,24 @@ describe('the gateway over HTTP', () => {
       const bad = await postGraphQL(gateway.url, '{ __typename }', {}, { [REQUEST_ID_HEADER]: 'a b\tc' });
       expect(none.headers.get(REQUEST_ID_HEADER)).toMatch(/^[0-9a-f-]{36}$/);
       expect(bad.headers.get(REQUEST_ID_HEADER)).toMatch(/^[0-9a-f-]{36}$/);
+    });
+
+    it('replaces an x-request-id that is not a sane token, and never lets it reach the log', async () => {
+      const captured = captureLogs('gateway', 'info');
+      const logged = await startGatewayOn(platform, {}, captured.logger);
+      try {
+        const hostile = ['x'.repeat(129), '{"level":60,"msg":"forged"}', 'id%0Aforged', 'ünïcode'];
+        for (const id of hostile) {
+          const response = await postGraphQL(logged.url, '{ me { id } }', {}, { [REQUEST_ID_HEADER]: id });
+          expect(response.headers.get(REQUEST_ID_HEADER)).toMatch(/^[0-9a-f-]{36}$/);
+          expect(response.errors?.[0].extensions?.requestId).toBe(response.headers.get(REQUEST_ID_HEADER));
+        }
+        const lines = captured.lines().join('\n');
+        expect(lines).toContain('"msg":"operation"');
+        for (const id of hostile) expect(lines).not.toContain(JSON.stringify(id).slice(1, -1));
+      } finally {
+        await logged.stop();
+      }
     });
 
     it('puts the request id on every error', async () => {

@@ -2,6 +2,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import type { Redis } from 'ioredis';
+import type { ListSizes } from '../../common/list-size';
 import type { Logger } from '../../common/logger';
 import type { GatewayContext } from '../context';
 import type { SubscriptionHooks, SubscriptionObserver } from '../transports/operation-router';
@@ -9,14 +10,17 @@ import { useAccessLog } from './access-log';
 import { useErrorMasking } from './error-masking';
 import { DEFAULT_HTTP_SECURITY, type HttpSecurityOptions, useHttpSecurity } from './http-security';
 import { DEFAULT_METRICS, type MetricsOptions, useMetrics } from './metrics';
-import {
-  DEFAULT_OPERATION_LIMITS,
-  type OperationLimitsOptions,
-  useOperationLimits,
-} from './operation-limits';
+import { DEFAULT_OPERATION_LIMITS } from '../../common/operation-limits';
+import { DEFAULT_MAX_ROOT_FIELDS, type OperationLimitsOptions, useOperationLimits } from './operation-limits';
 import { useOperationResolution } from './operation-resolution';
 import { OPERATOR_PATHS, useOperatorAccess } from './operator-access';
-import { DEFAULT_APQ_TTL_SECONDS, type Safelist, usePersistedQueries } from './persisted-queries';
+import {
+  type ApqRegistration,
+  DEFAULT_APQ_REGISTRATION,
+  DEFAULT_APQ_TTL_SECONDS,
+  type Safelist,
+  usePersistedQueries,
+} from './persisted-queries';
 import {
   type ApolloSettings,
   type GatewayPlugin,
@@ -36,6 +40,8 @@ export interface EdgeDependencies {
   redis: Redis;
   /** The current API schema. */
   schema: () => GraphQLSchema;
+  /** The current supergraph's `@listSize`s. */
+  listSizes: () => ListSizes;
   subgraphs: readonly string[];
   upstreamSubscriptions: (subgraph: string) => number;
 }
@@ -47,11 +53,17 @@ export interface EdgeFeatures {
   requestBody?: Partial<RequestBodyOptions>;
   /** A bearer token for `/metrics` and `/health/all`; none leaves them open. */
   operatorToken?: string;
-  persistedQueries?: Toggle<{ ttlSeconds?: number } | { safelist: Safelist }>;
-  operationLimits?: Toggle<Partial<Omit<OperationLimitsOptions, 'schema'>>>;
+  /** APQ (with a safelist answering lookups first, when given), or a safelist alone. */
+  persistedQueries?: Toggle<
+    | { mode?: 'apq'; ttlSeconds?: number; registration?: Partial<ApqRegistration>; safelist?: Safelist }
+    | { mode: 'safelist'; safelist: Safelist }
+  >;
+  operationLimits?: Toggle<Partial<Omit<OperationLimitsOptions, 'schema' | 'listSizes'>>>;
   rateLimit?: Toggle<{ budgets?: Partial<Record<Budget, BudgetLimit>> }>;
   metrics?: Toggle<Partial<Pick<MetricsOptions, 'path' | 'maxOperationNames' | 'processMetrics'>>>;
   accessLog?: boolean;
+  /** Errors never name what the client did not write ("Did you mean …?"): on in production. */
+  hideSuggestions?: boolean;
   /** The GraphiQL playground (gateway/playground): routes of its own, placed after the edge's plugins. */
   playground?: GatewayPlugin;
 }
@@ -65,7 +77,11 @@ export function gatewayPlugins(deps: EdgeDependencies, features: EdgeFeatures): 
   const tracing = optionsOf(features.tracing, DEFAULT_TRACING);
   const httpSecurity = optionsOf(features.httpSecurity, DEFAULT_HTTP_SECURITY);
   const persisted = features.persistedQueries === true ? {} : features.persistedQueries || undefined;
-  const limits = optionsOf(features.operationLimits, DEFAULT_OPERATION_LIMITS);
+  const limits = optionsOf(features.operationLimits, {
+    ...DEFAULT_OPERATION_LIMITS,
+    maxRootFields: DEFAULT_MAX_ROOT_FIELDS,
+    introspection: true,
+  });
   const rateLimit = optionsOf<{ budgets?: Partial<Record<Budget, BudgetLimit>> }>(features.rateLimit, {});
   const metricsOptions = optionsOf(features.metrics, DEFAULT_METRICS);
   const metrics = metricsOptions
@@ -90,19 +106,26 @@ export function gatewayPlugins(deps: EdgeDependencies, features: EdgeFeatures): 
     // The body is bounded and parsed before anything reads it.
     useRequestBody({ ...DEFAULT_REQUEST_BODY, ...features.requestBody }),
     // Before the observers, so that they see what the client sees.
-    useErrorMasking(),
+    useErrorMasking({ hideSuggestions: features.hideSuggestions ?? false }),
     // An operation that cannot be picked out is the client's error, before anything measures it.
     useOperationResolution(),
     // A hash becomes its document (before Apollo parses it); on the subscription path the safelist
     // refuses before any limit is measured (Apollo runs didResolveOperation hooks together).
     persisted &&
       usePersistedQueries(
-        'safelist' in persisted
-          ? { mode: 'safelist', safelist: persisted.safelist }
-          : { mode: 'apq', redis: deps.redis, ttlSeconds: persisted.ttlSeconds ?? DEFAULT_APQ_TTL_SECONDS },
+        persisted.mode === 'safelist'
+          ? persisted
+          : {
+              mode: 'apq',
+              redis: deps.redis,
+              ttlSeconds: persisted.ttlSeconds ?? DEFAULT_APQ_TTL_SECONDS,
+              registration: { ...DEFAULT_APQ_REGISTRATION, ...persisted.registration },
+              safelist: persisted.safelist,
+              logger: deps.logger,
+            },
       ),
     // Its token refusal rewrites the response before the observers read it.
-    limits && useOperationLimits({ ...limits, schema: deps.schema }),
+    limits && useOperationLimits({ ...limits, schema: deps.schema, listSizes: deps.listSizes }),
     rateLimit &&
       useRateLimit({
         redis: deps.redis,

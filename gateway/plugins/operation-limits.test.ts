@@ -15,6 +15,9 @@ const LIMITS = {
   MAX_BODY_BYTES: '2048',
 };
 
+/** Production needs an operator token for /metrics and /health/all. */
+const PRODUCTION = { NODE_ENV: 'production', OPERATOR_TOKEN: 'operator-token-for-tests-0123' };
+
 describe('operation limits at the gateway', () => {
   let platform: TestPlatform;
   let gateway: RunningGateway;
@@ -75,12 +78,29 @@ describe('operation limits at the gateway', () => {
   });
 
   it('counts an omitted first at its schema default', async () => {
-    // conversations(first: Int! = 20): 2 + 20 × 5 = 102 > 100.
+    // me 1 + conversations 1 + edges (1 + 20 × node (1 + 4 fields)) = 103 > 100.
     await expectRefused(
-      '{ me { conversations { edges { node { id title lastActivityAt } } } } }',
+      '{ me { conversations { edges { node { id title createdAt lastActivityAt } } } } }',
       'cost',
       100,
     );
+  });
+
+  it('counts Conversation.messages without first or last at the page it then returns (50)', async () => {
+    // conversation 1 + messages 1 + edges (1 + 50 × node (1 + 2 fields)) = 153 > 100; it used to be 6.
+    await expectRefused(
+      '{ conversation(id: "x") { messages { edges { node { id content } } } } }',
+      'cost',
+      100,
+    );
+  });
+
+  it('counts a list without arguments at its @listSize: Message.siblings is 20', async () => {
+    // generation 1 + message 1 + siblings (1 + 20 × (1 + 2 fields)) = 63; one level deeper, 20 times that.
+    await expectAllowed('query($id: ID!) { generation(id: $id) { message { siblings { id content } } } }', {
+      id: 'x',
+    });
+    await expectRefused('{ generation(id: "x") { message { siblings { siblings { id } } } } }', 'cost', 100);
   });
 
   it('refuses a body larger than allowed with 413, before parsing it', async () => {
@@ -173,6 +193,46 @@ describe('operation limits at the gateway', () => {
     }
   });
 
+  describe('"Did you mean …" suggestions', () => {
+    const misspelt = [
+      ['a field', '{ modelz { id } }', {}],
+      [
+        'a variable’s field',
+        'mutation($input: LoginInput!) { login(input: $input) { accessToken } }',
+        { input: { emial: 'a@example.test', password: 'x' } },
+      ],
+    ] as const;
+
+    it.each(misspelt)(
+      'name what the client may have meant outside production (%s)',
+      async (_what, query, variables) => {
+        expect(JSON.stringify((await postGraphQL(gateway.url, query, variables)).errors)).toContain(
+          'Did you mean',
+        );
+      },
+    );
+
+    it('are never given in production, over HTTP or WebSocket', async () => {
+      const production = await startGatewayOn(platform, PRODUCTION);
+      const client = webSocketClient(production);
+      try {
+        for (const [, query, variables] of misspelt) {
+          const response = await postGraphQL(production.url, query, variables);
+          expect(response.errors?.length).toBeGreaterThan(0);
+          expect(JSON.stringify(response.errors)).not.toContain('Did you mean');
+        }
+        const overWebSocket = await firstResultOf(client, misspelt[0][1]);
+        expect(overWebSocket.errors?.length).toBeGreaterThan(0);
+        expect(JSON.stringify(overWebSocket.errors)).not.toContain('Did you mean');
+        const subscription = await firstResultOf(client, 'subscription { generation(id: "x") { seqq } }');
+        expect(JSON.stringify(subscription.errors)).not.toContain('Did you mean');
+      } finally {
+        await client.dispose();
+        await production.stop();
+      }
+    });
+  });
+
   describe('introspection', () => {
     const introspect = (url: string) => postGraphQL(url, '{ __schema { queryType { name } } }');
 
@@ -181,8 +241,8 @@ describe('operation limits at the gateway', () => {
     });
 
     it('is refused in production unless turned on', async () => {
-      const production = await startGatewayOn(platform, { NODE_ENV: 'production' });
-      const turnedOn = await startGatewayOn(platform, { NODE_ENV: 'production', INTROSPECTION: 'true' });
+      const production = await startGatewayOn(platform, PRODUCTION);
+      const turnedOn = await startGatewayOn(platform, { ...PRODUCTION, INTROSPECTION: 'true' });
       try {
         expect(errorCodes(await introspect(production.url))).toEqual(['GRAPHQL_VALIDATION_FAILED']);
         expect((await introspect(turnedOn.url)).data).toBeTruthy();

@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { registerUser, type TestUser } from '../../common/testing/auth';
 import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
 import type { RunningGateway } from '../app';
 import { firstResultOf, postRaw, startGatewayOn, webSocketClient } from './testing/edge-gateway';
@@ -17,10 +18,11 @@ interface Body {
 }
 
 /** A request in Apollo's APQ protocol: the hash, and the document only when given. */
-const persisted = (url: string, hash: string, query?: string) =>
+const persisted = (url: string, hash: string, query?: string, headers: Record<string, string> = {}) =>
   postRaw(
     url,
     JSON.stringify({ query, extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }),
+    headers,
   ) as Promise<{
     status: number;
     body: Body;
@@ -42,33 +44,113 @@ describe('persisted queries', () => {
 
   describe('automatic persisted queries (APQ)', () => {
     let gateway: RunningGateway;
+    let ada: TestUser;
+    const redis = () => new Redis(platform.env.REDIS_URL);
+    const storedKeys = async (hash: string) => {
+      const client = redis();
+      try {
+        return await client.keys(`${platform.namespace}:*apq:${hash}`);
+      } finally {
+        client.disconnect();
+      }
+    };
+    /** A document of its own for each test (nothing registered by another test). */
+    const unique = (body = '{ __typename }') => `query Q${randomUUID().replaceAll('-', '')} ${body}`;
+
     beforeAll(async () => {
-      gateway = await startGatewayOn(platform, { PERSISTED_QUERIES: 'apq' });
+      gateway = await startGatewayOn(platform, {
+        PERSISTED_QUERIES: 'apq',
+        APQ_MAX_DOCUMENT_BYTES: '1024',
+        APQ_REGISTRATIONS: '3/3600',
+      });
+      ada = await registerUser(platform);
     });
     afterAll(() => gateway?.stop());
 
-    it('asks for the document on a miss, stores it in Redis, then runs it by its hash alone', async () => {
+    it('asks for the document on a miss, stores a signed-in caller’s in Redis, then runs it by its hash alone', async () => {
       const hash = sha256(MODELS);
-      const miss = await persisted(gateway.url, hash);
+      const miss = await persisted(gateway.url, hash, undefined, ada.headers);
       expect(codesOf(miss.body)).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
-      const registered = await persisted(gateway.url, hash, MODELS);
+      const registered = await persisted(gateway.url, hash, MODELS, ada.headers);
       expect(registered.body.data).toEqual({ models: expect.any(Array) });
 
-      const redis = new Redis(platform.env.REDIS_URL);
+      const keys = await storedKeys(hash);
+      expect(keys).toHaveLength(1);
+      const client = redis();
       try {
-        const keys = await redis.keys(`${platform.namespace}:*apq:${hash}`);
-        expect(keys).toHaveLength(1);
-        expect(await redis.get(keys[0])).toBe(MODELS);
+        expect(await client.get(keys[0])).toBe(MODELS);
+        expect(await client.ttl(keys[0])).toBeGreaterThan(0);
       } finally {
-        redis.disconnect();
+        client.disconnect();
       }
+      // Anyone may then run it by its hash.
       const hit = await persisted(gateway.url, hash);
       expect(hit.body).toEqual(registered.body);
     });
 
-    it('refuses a document whose hash does not match', async () => {
+    it('runs an anonymous caller’s document but stores nothing', async () => {
+      const query = unique();
+      const sent = await persisted(gateway.url, sha256(query), query);
+      expect(sent.body.data).toEqual({ __typename: 'Query' });
+      expect(await storedKeys(sha256(query))).toEqual([]);
+      expect(codesOf((await persisted(gateway.url, sha256(query))).body)).toEqual([
+        'PERSISTED_QUERY_NOT_FOUND',
+      ]);
+    });
+
+    it('stores no document larger than APQ_MAX_DOCUMENT_BYTES, comments counted', async () => {
+      const query = `${unique()}\n# ${'padding '.repeat(200)}`;
+      const sent = await persisted(gateway.url, sha256(query), query, ada.headers);
+      expect(sent.body.data).toEqual({ __typename: 'Query' });
+      expect(await storedKeys(sha256(query))).toEqual([]);
+    });
+
+    it('stores at most APQ_REGISTRATIONS documents per caller and window', async () => {
+      const brian = await registerUser(platform);
+      const queries = Array.from({ length: 4 }, () => unique());
+      for (const query of queries) {
+        expect((await persisted(gateway.url, sha256(query), query, brian.headers)).body.data).toBeTruthy();
+      }
+      const stored = await Promise.all(
+        queries.map(async (query) => (await storedKeys(sha256(query))).length),
+      );
+      expect(stored).toEqual([1, 1, 1, 0]);
+    });
+
+    it('finds the manifest’s operations by hash for anyone when PERSISTED_QUERIES_MANIFEST is set', async () => {
+      const manifest = join(manifestDir, 'apq-manifest.json');
+      await writeFile(manifest, JSON.stringify({ [sha256(TYPENAME)]: TYPENAME }));
+      const withManifest = await startGatewayOn(platform, {
+        PERSISTED_QUERIES: 'apq',
+        PERSISTED_QUERIES_MANIFEST: manifest,
+      });
+      try {
+        expect((await persisted(withManifest.url, sha256(TYPENAME))).body).toEqual({
+          data: { __typename: 'Query' },
+        });
+      } finally {
+        await withManifest.stop();
+      }
+    });
+
+    it('refuses a document whose hash does not match, or another APQ version, as BAD_REQUEST (400)', async () => {
       const response = await persisted(gateway.url, sha256('{ something else }'), MODELS);
       expect(response.status).toBe(400);
+      expect(response.body.errors).toEqual([
+        {
+          message: expect.any(String),
+          extensions: { code: 'BAD_REQUEST', requestId: expect.any(String) },
+        },
+      ]);
+      const otherVersion = await postRaw(
+        gateway.url,
+        JSON.stringify({
+          query: MODELS,
+          extensions: { persistedQuery: { version: 2, sha256Hash: sha256(MODELS) } },
+        }),
+      );
+      expect(otherVersion.status).toBe(400);
+      expect(codesOf(otherVersion.body as Body)).toEqual(['BAD_REQUEST']);
     });
   });
 

@@ -2,7 +2,9 @@ import type { PersistedQueryOptions } from '@apollo/server';
 import type { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { AppError } from '../../common/errors';
+import type { Logger } from '../../common/logger';
 import type { GatewayPlugin } from './plugin';
 import { httpRefusal } from './refusals';
 
@@ -12,12 +14,26 @@ type KeyValueCache = NonNullable<PersistedQueryOptions['cache']>;
 /** A safelist: sha256 (hex) of each allowed document → the document. */
 export type Safelist = ReadonlyMap<string, string>;
 
+/** What may be registered through APQ, and by whom. */
+export interface ApqRegistration {
+  /** Largest document stored, in bytes as sent (comments and whitespace count). */
+  maxDocumentBytes: number;
+  /** Documents one signed-in caller may register per window; anonymous callers register none. */
+  perCaller: { points: number; durationSeconds: number };
+}
+
 export type PersistedQueriesOptions =
   | {
-      /** Apollo's automatic persisted queries: any client may register a document by its hash. */
+      /**
+       * Apollo's automatic persisted queries: a signed-in caller may register a document by its
+       * hash, within `registration`; a safelist, when given, answers lookups first (for anyone).
+       */
       mode: 'apq';
       redis: Redis;
       ttlSeconds: number;
+      registration: ApqRegistration;
+      safelist?: Safelist;
+      logger: Logger;
     }
   | {
       /** Only the documents of a manifest run, by hash or in full; nothing can be registered. */
@@ -26,6 +42,13 @@ export type PersistedQueriesOptions =
     };
 
 export const DEFAULT_APQ_TTL_SECONDS = 24 * 3600;
+export const DEFAULT_APQ_REGISTRATION: ApqRegistration = {
+  maxDocumentBytes: 8 * 1024,
+  perCaller: { points: 20, durationSeconds: 3600 },
+};
+
+/** Apollo prefixes its cache keys (`apq:<hash>`); the hash is what follows the last colon. */
+const hashOf = (key: string) => key.slice(key.lastIndexOf(':') + 1);
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -52,33 +75,21 @@ export function loadSafelist(path: string): Safelist {
 }
 
 /**
- * Apollo's persisted-query cache in Redis, shared by the replicas. It fails soft: while Redis
- * is down a lookup is a miss, so clients send the full document (the APQ protocol's own retry).
+ * Apollo's persisted-query cache as lookups only: the safelist first (when there is one), then
+ * Redis, shared by the replicas. Apollo's own registration (`set`) is ignored: whether a document
+ * is stored is decided where the caller is known (usePersistedQueries, below). It fails soft:
+ * while Redis is down a lookup is a miss, so clients send the full document (APQ's own retry).
  */
-export class RedisKeyValueCache implements KeyValueCache {
-  constructor(private readonly redis: Redis) {}
+export class PersistedDocuments implements KeyValueCache {
+  constructor(
+    private readonly redis: Redis | undefined,
+    private readonly safelist: Safelist = new Map(),
+  ) {}
 
   async get(key: string): Promise<string | undefined> {
+    const listed = this.safelist.get(hashOf(key));
+    if (listed !== undefined || !this.redis) return listed;
     return (await this.redis.get(key).catch(() => null)) ?? undefined;
-  }
-
-  async set(key: string, value: string, options?: { ttl?: number | null }): Promise<void> {
-    const write = options?.ttl ? this.redis.set(key, value, 'EX', options.ttl) : this.redis.set(key, value);
-    await write.catch(() => undefined);
-  }
-
-  async delete(key: string): Promise<void> {
-    await this.redis.del(key).catch(() => undefined);
-  }
-}
-
-/** The manifest as Apollo's persisted-query cache: it answers lookups and ignores registrations. */
-class SafelistCache implements KeyValueCache {
-  constructor(private readonly safelist: Safelist) {}
-
-  async get(key: string): Promise<string | undefined> {
-    // Apollo prefixes its keys (`apq:<hash>`); the hash is what follows the last colon.
-    return this.safelist.get(key.slice(key.lastIndexOf(':') + 1));
   }
 
   async set(): Promise<void> {}
@@ -89,24 +100,26 @@ class SafelistCache implements KeyValueCache {
 const notInSafelist = () =>
   new AppError('FORBIDDEN', 'Only the operations of the published clients run here', { limit: 'safelist' });
 
+/** Why a document sent for registration is not stored; undefined when it may be. */
+type RegistrationRefusal = 'anonymous' | 'documentSize' | 'perCaller';
+
 /**
  * Persisted queries: Apollo's APQ protocol (a hash instead of the document, registered on a
- * miss) with the cache in Redis, or, for production, a safelist that refuses every document not
- * in the clients' manifest, whether sent by hash or in full, over HTTP, WebSocket and SSE alike.
+ * miss) with the documents in Redis, or, for production, a safelist that refuses every document
+ * not in the clients' manifest, whether sent by hash or in full, over HTTP, WebSocket and SSE alike.
+ *
+ * Under APQ a registration is stored only for a signed-in caller, for a document no larger than
+ * `maxDocumentBytes` as sent (comments included), and within the caller's budget of registrations
+ * per window; otherwise the operation still runs and nothing is stored (the client sends the full
+ * document again next time, APQ's ordinary retry). Anonymous callers can use the safelist's hashes
+ * and documents others registered, but never fill Redis.
  */
 export function usePersistedQueries(options: PersistedQueriesOptions): GatewayPlugin {
-  if (options.mode === 'apq') {
-    return {
-      name: 'persisted-queries',
-      apolloSettings: {
-        persistedQueries: { cache: new RedisKeyValueCache(options.redis), ttl: options.ttlSeconds },
-      },
-    };
-  }
+  if (options.mode === 'apq') return useAutomaticPersistedQueries(options);
   const { safelist } = options;
   return {
     name: 'persisted-queries',
-    apolloSettings: { persistedQueries: { cache: new SafelistCache(safelist), ttl: null } },
+    apolloSettings: { persistedQueries: { cache: new PersistedDocuments(undefined, safelist), ttl: null } },
     apollo: {
       async requestDidStart() {
         return {
@@ -119,6 +132,65 @@ export function usePersistedQueries(options: PersistedQueriesOptions): GatewayPl
     subscriptions: {
       admit: async (request) => {
         if (!safelist.has(sha256(request.query))) throw notInSafelist();
+      },
+    },
+  };
+}
+
+function useAutomaticPersistedQueries(
+  options: Extract<PersistedQueriesOptions, { mode: 'apq' }>,
+): GatewayPlugin {
+  const { redis, ttlSeconds, registration, logger } = options;
+  const budget = new RateLimiterRedis({
+    storeClient: redis,
+    keyPrefix: 'apq-registrations',
+    points: registration.perCaller.points,
+    duration: registration.perCaller.durationSeconds,
+  });
+  const key = (hash: string) => `apq:${hash}`;
+  /** Why this registration is not stored; undefined once it may be (its budget point is spent). */
+  const refusalOf = async (
+    userId: string | null,
+    hash: string,
+    document: string,
+  ): Promise<RegistrationRefusal | 'stored' | undefined> => {
+    if (!userId) return 'anonymous';
+    if (Buffer.byteLength(document) > registration.maxDocumentBytes) return 'documentSize';
+    // A client that sends the document with its hash every time spends no budget on a stored one.
+    if ((await redis.exists(key(hash)).catch(() => 0)) === 1) return 'stored';
+    try {
+      await budget.consume(userId);
+      return undefined;
+    } catch {
+      // Spent, or Redis is down (then nothing could be stored anyway).
+      return 'perCaller';
+    }
+  };
+  return {
+    name: 'persisted-queries',
+    apolloSettings: {
+      // Apollo's own `set` is ignored (PersistedDocuments), so its ttl is unused: see executionDidStart.
+      persistedQueries: { cache: new PersistedDocuments(redis, options.safelist), ttl: null },
+    },
+    apollo: {
+      async requestDidStart() {
+        return {
+          // Once the operation has passed validation and every plugin's checks, as Apollo itself
+          // would register it, but knowing who asks.
+          async executionDidStart({ metrics, queryHash, source, contextValue }) {
+            if (!metrics.persistedQueryRegister || options.safelist?.has(queryHash)) return;
+            const refusal = await refusalOf(contextValue.identity.userId, queryHash, source);
+            if (refusal === 'stored') return;
+            if (refusal) {
+              logger.debug(
+                { requestId: contextValue.requestId, reason: refusal },
+                'persisted query not stored',
+              );
+              return;
+            }
+            await redis.set(key(queryHash), source, 'EX', ttlSeconds).catch(() => undefined);
+          },
+        };
       },
     },
   };

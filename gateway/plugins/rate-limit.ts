@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../../common/errors';
 import type { Identity } from '../../common/identity';
-import { fragmentsOf, rootFieldsOf } from './operation-shape';
+import { fragmentsOf, rootFieldsOf } from '../../common/operation-shape';
 import type { GatewayPlugin } from './plugin';
 import { httpRefusal } from './refusals';
 

@@ -1,5 +1,7 @@
-import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import express, { type RequestHandler } from 'express';
+import { utf8Only } from '../../common/http-errors';
 import type { GatewayPlugin } from './plugin';
+import { requestIdOf } from './request-id';
 
 export interface RequestBodyOptions {
   /** Largest body accepted; a bigger one is refused with 413 before it is parsed. */
@@ -11,11 +13,15 @@ export interface RequestBodyOptions {
 export const DEFAULT_REQUEST_BODY: RequestBodyOptions = { maxBytes: 100 * 1024, maxBatchSize: 0 };
 
 const refuse = (res: express.Response, status: number, message: string, limit: string, max: number) =>
-  res.status(status).json({ errors: [{ message, extensions: { code: 'BAD_REQUEST', limit, max } }] });
+  res.status(status).json({
+    errors: [{ message, extensions: { code: 'BAD_REQUEST', limit, max, requestId: requestIdOf(res) } }],
+  });
 
 /**
  * Parses the JSON body within a size bound and bounds batches, before anything else reads it.
- * Every operation of an allowed batch then meets every other limit on its own.
+ * Every operation of an allowed batch then meets every other limit on its own. A body that cannot
+ * be read (too large: 413; not UTF-8: 415; malformed JSON, `null`, aborted: 400) goes on to the
+ * app's JSON error answer (common/http-errors.ts).
  */
 export function useRequestBody(options: RequestBodyOptions): GatewayPlugin {
   const batchLimit: RequestHandler = (req, res, next) => {
@@ -26,19 +32,9 @@ export function useRequestBody(options: RequestBodyOptions): GatewayPlugin {
         : `At most ${options.maxBatchSize} operations in a batch`;
     refuse(res, 400, message, 'batchSize', options.maxBatchSize);
   };
-  const tooLarge: ErrorRequestHandler = (error: { type?: string }, _req, res, next) => {
-    if (error.type !== 'entity.too.large') return next(error);
-    refuse(
-      res,
-      413,
-      `The request body is larger than ${options.maxBytes} bytes`,
-      'bodySize',
-      options.maxBytes,
-    );
-  };
   return {
     name: 'request-body',
-    graphqlRequest: [express.json({ limit: options.maxBytes }), tooLarge, batchLimit],
+    graphqlRequest: [utf8Only, express.json({ limit: options.maxBytes }), batchLimit],
     apolloSettings: { allowBatchedHttpRequests: options.maxBatchSize > 0 },
   };
 }

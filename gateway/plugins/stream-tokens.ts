@@ -7,7 +7,7 @@ import {
   Kind,
   type SelectionSetNode,
 } from 'graphql';
-import { fragmentsOf } from './operation-shape';
+import { fragmentsOf } from '../../common/operation-shape';
 
 const EVENT_TYPE = 'GenerationEvent';
 

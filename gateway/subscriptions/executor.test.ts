@@ -1,10 +1,12 @@
 import { composeServices } from '@apollo/composition';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { type ExecutionResult, GraphQLError, parse } from 'graphql';
+import { loadConfig } from '../../common/config';
 import type { Identity } from '../../common/identity';
 import { RedisNonceStore } from '../../common/identity-verifier';
 import { createRedis } from '../../common/redis';
 import { deleteRedisKeys } from '../../common/testing/cleanup';
+import { operationLimitsEnv } from '../../common/operation-limits';
 import { TEST_IDENTITY_SECRET, testServers } from '../../common/testing/env';
 import { silentLogger } from '../../common/testing/logger';
 import { testNamespace } from '../../common/testing/namespace';
@@ -103,6 +105,7 @@ describe('SubscriptionExecutor', () => {
       identitySecret: TEST_IDENTITY_SECRET,
       nonces: new RedisNonceStore(redis),
       healthChecks: {},
+      guard: { NODE_ENV: 'test', ...loadConfig(operationLimitsEnv, {}) },
     };
     events = await startSubgraphServer({
       ...base,

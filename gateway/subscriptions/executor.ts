@@ -15,6 +15,7 @@ import {
   GraphQLError,
   validate,
 } from 'graphql';
+import { withExtensions } from '../../common/errors';
 import { IDENTITY_HEADER, operationDigest, signIdentity } from '../../common/identity';
 import { traceTurn } from '../../common/turn-trace';
 import type { GatewayContext } from '../context';
@@ -71,6 +72,10 @@ function upstreamErrors(reason: unknown): GraphQLError[] {
   return [upstreamClosed()];
 }
 
+/** graphql-js's errors with the code Apollo Server gives the same errors over HTTP. */
+const coded = (errors: readonly GraphQLError[], code: string) =>
+  errors.map((error) => withExtensions(error, { code }));
+
 function restNodes(rest: PlanNode | undefined): PlanNode[] {
   if (!rest) return [];
   return rest.kind === 'Sequence' ? rest.nodes : [rest];
@@ -90,7 +95,7 @@ export class SubscriptionExecutor {
   subscribe(request: SubscriptionRequest): SubscriptionResult {
     const planner = this.options.planner();
     const validationErrors = validate(planner.schema, request.document);
-    if (validationErrors.length > 0) return { errors: validationErrors };
+    if (validationErrors.length > 0) return { errors: coded(validationErrors, 'GRAPHQL_VALIDATION_FAILED') };
     const operationName = request.operationName ?? undefined;
     const operation = getOperationAST(request.document, operationName);
     if (!operation) return { errors: [new GraphQLError('Unknown operation')] };
@@ -102,7 +107,7 @@ export class SubscriptionExecutor {
       operation.variableDefinitions ?? [],
       request.variables ?? {},
     );
-    if (coerced.errors) return { errors: coerced.errors };
+    if (coerced.errors) return { errors: coded(coerced.errors, 'BAD_USER_INPUT') };
     const variables = coerced.coerced;
 
     let plan: QueryPlan;

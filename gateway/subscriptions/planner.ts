@@ -1,6 +1,7 @@
 import { operationFromDocument, type Schema, Supergraph } from '@apollo/federation-internals';
 import { QueryPlanner, type QueryPlan } from '@apollo/query-planner';
 import type { DocumentNode, GraphQLSchema } from 'graphql';
+import { type ListSizes, listSizesOf } from '../../common/list-size';
 
 const PLAN_CACHE_SIZE = 1000;
 
@@ -13,6 +14,8 @@ export class SupergraphPlanner {
   readonly apiSchema: Schema;
   readonly schema: GraphQLSchema;
   readonly supergraphSchema: GraphQLSchema;
+  /** The supergraph's `@listSize`s, for the cost estimate (common/operation-shape.ts). */
+  readonly listSizes: ListSizes;
   private readonly planner: QueryPlanner;
   private readonly plans = new Map<string, QueryPlan>();
 
@@ -21,6 +24,7 @@ export class SupergraphPlanner {
     this.apiSchema = supergraph.apiSchema();
     this.schema = this.apiSchema.toGraphQLJSSchema();
     this.supergraphSchema = supergraph.schema.toGraphQLJSSchema();
+    this.listSizes = listSizesOf(supergraphSdl);
     this.planner = new QueryPlanner(supergraph);
   }
 

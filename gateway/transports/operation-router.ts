@@ -1,9 +1,17 @@
 import type { ApolloServer } from '@apollo/server';
-import { type ExecutionResult, getOperationAST, GraphQLError, parse, type DocumentNode } from 'graphql';
-import { AppError, toGraphQLError } from '../../common/errors';
+import {
+  type DocumentNode,
+  type ExecutionResult,
+  getOperationAST,
+  GraphQLError,
+  type GraphQLFormattedError,
+  parse,
+} from 'graphql';
+import { AppError, toGraphQLError, withExtensions } from '../../common/errors';
 import type { GatewayContext } from '../context';
-import { tokenLimitRefusal } from '../plugins/operation-limits';
-import { countTokens } from '../plugins/operation-shape';
+import { tokenLimitRefusal } from '../../common/operation-limits';
+import { operationResolutionFailure } from '../plugins/operation-resolution';
+import { countTokens } from '../../common/operation-shape';
 import type { SubscriptionExecutor, SubscriptionResult } from '../subscriptions/executor';
 import type { SubscriptionLimits } from '../subscriptions/limits';
 
@@ -20,23 +28,52 @@ export interface ParsedStreamingRequest extends StreamingRequest {
 }
 
 /**
- * Parses where the request arrives; a syntax error is answered as a GraphQL error. The parser
+ * Parses where the request arrives and picks out its operation; what fails is answered as coded
+ * GraphQL errors, as over HTTP (GRAPHQL_PARSE_FAILED, OPERATION_RESOLUTION_FAILURE). The parser
  * stops at `maxTokens`, so an oversized document is never parsed in full, and is refused naming the limit.
  */
 export function parseStreamingRequest(
   request: StreamingRequest,
   maxTokens?: number,
 ): ParsedStreamingRequest | readonly GraphQLError[] {
-  if (typeof request.query !== 'string') return [new GraphQLError('query must be a string')];
+  if (typeof request.query !== 'string')
+    return [new GraphQLError('query must be a string', { extensions: { code: 'BAD_REQUEST' } })];
+  let document: DocumentNode;
   try {
-    return { ...request, document: parse(request.query, { maxTokens }) };
+    document = parse(request.query, { maxTokens });
   } catch (error) {
     // The parser stops at maxTokens with a plain syntax error; only then are the tokens counted.
     if (maxTokens !== undefined && countTokens(request.query, maxTokens) > maxTokens)
       return [tokenLimitRefusal(maxTokens)];
-    return [error instanceof GraphQLError ? error : new GraphQLError('Could not parse the query')];
+    const parseFailed = { code: 'GRAPHQL_PARSE_FAILED' };
+    return [
+      error instanceof GraphQLError
+        ? withExtensions(error, parseFailed)
+        : new GraphQLError('Could not parse the query', { extensions: parseFailed }),
+    ];
+  }
+  const unresolved = operationResolutionFailure(document, request.operationName);
+  return unresolved ? [unresolved] : { ...request, document };
+}
+
+/**
+ * An error Apollo Server has already formatted (coded, masked, with the request id), as a
+ * GraphQLError: graphql-ws sends errors through their `toJSON()`, which here gives back exactly
+ * what an HTTP client would have received.
+ */
+export class FormattedGraphQLError extends GraphQLError {
+  constructor(private readonly formatted: GraphQLFormattedError) {
+    super(formatted.message, { path: formatted.path, extensions: formatted.extensions });
+  }
+
+  override toJSON(): GraphQLFormattedError {
+    return this.formatted;
   }
 }
+
+/** What a client gets for a failure the gateway did not expect; the detail goes to the log. */
+const internalError = (requestId: string) =>
+  new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL', requestId } });
 
 export interface RouteOptions {
   /** The connection the operation arrived on, for the per-connection subscription limit. */
@@ -80,8 +117,10 @@ function releasingOnEnd(
     observer.end?.();
   };
   if (!(Symbol.asyncIterator in result)) {
+    // Refused before any event (validation, variables): the observers see it as the client will.
+    const single = observer.result ? observer.result(result) : result;
     end();
-    return result;
+    return single;
   }
   const iterator: AsyncIterableIterator<ExecutionResult> = {
     next: async () => {
@@ -102,13 +141,32 @@ function releasingOnEnd(
 /**
  * What the streaming transports (graphql-ws, SSE) run: subscriptions through the federated
  * executor, within the subscription limits; queries and mutations through Apollo Server, so
- * they meet the same plugins as over HTTP.
+ * they meet the same plugins as over HTTP. Whatever fails is that operation's result, never a
+ * thrown error: a transport would end the whole connection for one (graphql-ws closes the socket
+ * with 4500, and every other operation on it with it).
  */
 export function createOperationRouter(
   apollo: ApolloServer<GatewayContext>,
   executor: SubscriptionExecutor,
   limits: SubscriptionLimits,
   hooks: SubscriptionHooks = {},
+): OperationRouter {
+  const route = routeOperation(apollo, executor, limits, hooks);
+  return async (request, context, options) => {
+    try {
+      return await route(request, context, options);
+    } catch (error) {
+      context.logger.error({ err: error, operationName: request.operationName }, 'unexpected error');
+      return { errors: [internalError(context.requestId)] };
+    }
+  };
+}
+
+function routeOperation(
+  apollo: ApolloServer<GatewayContext>,
+  executor: SubscriptionExecutor,
+  limits: SubscriptionLimits,
+  hooks: SubscriptionHooks,
 ): OperationRouter {
   return async (request, context, { connection, endWith, onSlowConsumer }) => {
     const { document } = request;
@@ -157,6 +215,10 @@ export function createOperationRouter(
     );
     if (response.body.kind !== 'single')
       return { errors: [new GraphQLError('Incremental delivery is not supported')] };
-    return response.body.singleResult as ExecutionResult;
+    // Apollo's result carries formatted errors (plain objects); the transports' contract is GraphQLErrors.
+    const { errors, ...result } = response.body.singleResult;
+    return errors
+      ? { ...result, errors: errors.map((error) => new FormattedGraphQLError(error)) }
+      : (result as ExecutionResult);
   };
 }

@@ -64,6 +64,8 @@ describe('the WebSocket transport with a slow client', () => {
       keepAliveMs: 60_000,
       maxBufferedBytes: 64 * 1024 * 1024,
       maxMessageBytes: 64 * 1024,
+      connectionsPerAddress: 10,
+      clientAddress: (request) => request.socket.remoteAddress,
       logger: silentLogger(),
     });
     await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));

@@ -1,12 +1,14 @@
-import type { ExecutionArgs, GraphQLSchema } from 'graphql';
-import type { Context } from 'graphql-ws';
+import { type ExecutionArgs, GraphQLError, type GraphQLSchema } from 'graphql';
+import { CloseCode, type Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AppError, toGraphQLError } from '../../common/errors';
+import { AppError, toGraphQLError, withExtensions } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { ContextFactory, ContextInput, GatewayContext, SessionWatch } from '../context';
 import { traceHeadersOf } from '../plugins/tracing';
+import { ConnectionsPerAddress } from './connections-per-address';
 import { type OperationRouter, type ParsedStreamingRequest, parseStreamingRequest } from './operation-router';
 
 /** Close codes this gateway adds to graphql-ws's own (docs/protocol.md). */
@@ -37,8 +39,51 @@ export interface WebSocketTransportOptions {
   maxTokens?: number;
   /** Watches the connection's session, to end its subscriptions once it is revoked. */
   watchSession?: (context: GatewayContext) => SessionWatch;
+  /** Open connections one client address may hold; the next upgrade is refused with 429. */
+  connectionsPerAddress: number;
+  /** The client's address as the rest of the gateway sees it (X-Forwarded-For only from TRUSTED_PROXIES). */
+  clientAddress: (request: IncomingMessage) => string | undefined;
   logger: Logger;
 }
+
+/** A client's text as it may appear in a close reason: printable ASCII, short (reasons are ≤ 123 bytes). */
+const printable = (text: string) => text.replace(/[^\x20-\x7e]/g, '?').slice(0, 32);
+
+/**
+ * The `connection_init` payload, checked where it arrives (graphql-ws has already refused one that
+ * is not an object): absent, or an object whose only field is `authorization`, a string. Anything
+ * else is refused rather than taken for an anonymous caller: a token under another name, or not a
+ * string, would otherwise silently be no token at all.
+ */
+export function connectionParamsOf(
+  payload: Readonly<Record<string, unknown>> | undefined,
+): { authorization?: string } | { problem: string } {
+  const { authorization, ...others } = payload ?? {};
+  const unknown = Object.keys(others)[0];
+  if (unknown !== undefined)
+    return {
+      problem: `connection_init payload: unknown field "${printable(unknown)}"; the token goes in "authorization"`,
+    };
+  if (authorization !== undefined && typeof authorization !== 'string')
+    return {
+      problem: `connection_init payload: authorization must be a string, not ${typeof authorization}`,
+    };
+  return authorization === undefined ? {} : { authorization };
+}
+
+const tooManyConnections = (max: number) =>
+  JSON.stringify({
+    errors: [
+      {
+        message: 'Too many open connections from this address',
+        extensions: { code: 'QUOTA_EXCEEDED', limit: 'connectionsPerAddress', max },
+      },
+    ],
+  });
+
+/** Errors refusing an operation, each with the operation's request id, as over HTTP. */
+const withRequestId = (errors: readonly GraphQLError[], requestId: string): GraphQLError[] =>
+  errors.map((error) => withExtensions(error, { requestId }));
 
 type ConnectionExtra = {
   socket: WebSocket;
@@ -62,10 +107,19 @@ interface OperationValue {
  * an HTTP request would be (expiry, revocation), and gets a request id of its own.
  */
 export function serveWebSocket(options: WebSocketTransportOptions): { dispose: () => Promise<void> } {
+  const perAddress = new ConnectionsPerAddress(options.connectionsPerAddress);
+  const addressOf = (request: IncomingMessage) => options.clientAddress(request) ?? 'unknown';
   const wsServer = new WebSocketServer({
     server: options.httpServer,
     path: options.path,
     maxPayload: options.maxMessageBytes,
+    // Refused before the upgrade: ws completes an accepted upgrade (and emits `connection`, where
+    // it is counted) synchronously after this, so no burst of upgrades slips past the count.
+    verifyClient: (info, accept) => {
+      if (perAddress.allows(addressOf(info.req))) return accept(true);
+      options.logger.info({ limit: 'connectionsPerAddress' }, 'websocket connection refused');
+      accept(false, 429, tooManyConnections(perAddress.max), { 'content-type': 'application/json' });
+    },
   });
   const run = (args: ExecutionArgs) => {
     const { context, request, connection } = args.contextValue as OperationValue;
@@ -79,9 +133,14 @@ export function serveWebSocket(options: WebSocketTransportOptions): { dispose: (
   const server = useServer<Record<string, unknown>, ConnectionExtra>(
     {
       onConnect: async (ctx) => {
-        const authorization = ctx.connectionParams?.authorization;
+        const params = connectionParamsOf(ctx.connectionParams);
+        if ('problem' in params) {
+          options.logger.info({ reason: 'connection_init payload' }, 'websocket connection refused');
+          ctx.extra.socket.close(CloseCode.BadRequest, params.problem);
+          return false;
+        }
         const caller: ContextInput = {
-          authorization: typeof authorization === 'string' ? authorization : undefined,
+          authorization: params.authorization,
           ip: ctx.extra.request.socket.remoteAddress,
           forwardedFor: ctx.extra.request.headers['x-forwarded-for'],
           userAgent: ctx.extra.request.headers['user-agent'],
@@ -106,15 +165,22 @@ export function serveWebSocket(options: WebSocketTransportOptions): { dispose: (
         return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
+        // Each operation has a request id of its own, in every error it is answered with.
+        const requestId = randomUUID();
         const parsed = parseStreamingRequest(payload, options.maxTokens);
-        if (!('document' in parsed)) return parsed;
+        if (!('document' in parsed)) return withRequestId(parsed, requestId);
         let context: GatewayContext;
         try {
           // A token that has since expired, or a session since revoked, is refused as over HTTP.
-          context = await options.createContext(ctx.extra.caller as ContextInput);
+          context = await options.createContext({ ...(ctx.extra.caller as ContextInput), requestId });
         } catch (error) {
-          if (error instanceof AppError) return [toGraphQLError(error)];
-          throw error;
+          if (error instanceof AppError) return withRequestId([toGraphQLError(error)], requestId);
+          // An error thrown here would close the socket (4500) and every operation on it.
+          options.logger.error({ err: error, requestId }, 'unexpected error');
+          return withRequestId(
+            [toGraphQLError(new AppError('INTERNAL', 'Internal server error'))],
+            requestId,
+          );
         }
         const value: OperationValue = { context, request: parsed, connection: ctx };
         return {
@@ -140,7 +206,8 @@ export function serveWebSocket(options: WebSocketTransportOptions): { dispose: (
   // graphql-ws prints socket errors to the console; they are the client's doing (a message over the
   // size bound, which ws answers with 1009; a reset) and go to the log instead. Registered after
   // graphql-ws's own listener, so it can replace it.
-  wsServer.on('connection', (socket) => {
+  wsServer.on('connection', (socket, request) => {
+    socket.once('close', perAddress.add(addressOf(request)));
     socket.removeAllListeners('error');
     socket.on('error', (error) => options.logger.info({ err: error.message }, 'websocket error'));
   });

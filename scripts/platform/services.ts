@@ -32,6 +32,6 @@ export function entryPoint(
   if (code === 'dist') return { script: join(root, 'dist', ...service.directory, 'main.js'), execArgv: [] };
   return {
     script: join(root, ...service.directory, 'main.ts'),
-    execArgv: ['-r', join(root, 'subgraphs', 'chat', 'testing', 'register-swc.js')],
+    execArgv: ['-r', join(root, 'common', 'testing', 'swc-register.js')],
   };
 }

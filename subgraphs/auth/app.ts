@@ -144,6 +144,7 @@ export async function startAuthSubgraph(config: AuthConfig, logger: Logger): Pro
       logger,
       identitySecret: config.IDENTITY_SECRET,
       nonces: new RedisNonceStore(redis),
+      guard: config,
       healthChecks: {
         postgres: { check: () => pingDatabase(orm), critical: true },
         // Without Redis no signed identity can be checked once (its nonce), so nothing is served.

@@ -23,6 +23,7 @@ export async function startChatSubgraph(
       logger,
       identitySecret: config.IDENTITY_SECRET,
       nonces: new RedisNonceStore(runtime.redis),
+      guard: config,
       healthChecks: { redis: { check: () => runtime.redis.ping(), critical: true } },
       createContext: (base) => ({ ...base, ...runtime.services }),
       subscriptions: { ...DEFAULT_SUBGRAPH_WEBSOCKET_LIMITS, maxConnections: config.WS_MAX_CONNECTIONS },

@@ -10,6 +10,9 @@ export const DEFAULT_SYSTEM_PROMPT =
   'You are a helpful assistant in a chat application. Answer clearly and concisely, use Markdown ' +
   'where it helps, and say so when you are unsure rather than inventing facts.';
 
+/** Messages recalled into one prompt, at most: `Generation.context` lists no more. */
+export const MAX_RECALL_LIMIT = 20;
+
 export const chatEnv = {
   ...commonEnv,
   CHAT_PORT: env.port(4003),
@@ -48,7 +51,12 @@ export const chatEnv = {
   HISTORY_MAX_MESSAGES: z.coerce.number().int().min(1).max(100, 'must be at most 100 (a page)').default(50),
   /** Add the most similar messages from the user's other conversations to the prompt. */
   RECALL_ENABLED: env.boolean(true),
-  RECALL_LIMIT: z.coerce.number().int().min(1).max(100, 'must be at most 100 (a page)').default(3),
+  RECALL_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_RECALL_LIMIT, `must be at most ${MAX_RECALL_LIMIT} (Generation.context's size)`)
+    .default(3),
   MESSAGE_MAX_CHARS: env.int(32_000, 1),
 
   /** How often a streaming reply is saved to the conversation subgraph and its lease renewed. */

@@ -81,6 +81,7 @@ export async function startConversationSubgraph(
       logger,
       identitySecret: config.IDENTITY_SECRET,
       nonces: new RedisNonceStore(redis),
+      guard: config,
       healthChecks: {
         postgres: { check: () => pingDatabase(orm), critical: true },
         // The cache could do without it, but no signed identity can be checked once (its nonce).

@@ -8,10 +8,11 @@ import { type RunningGateway, startGateway } from '../../app';
 import { loadGatewayConfig } from '../../config';
 
 /** Resolves once the gateway's own Redis answers (/health/all), so that counting starts in Redis. */
-async function untilRedisReady(gateway: RunningGateway): Promise<void> {
+async function untilRedisReady(gateway: RunningGateway, operatorToken?: string): Promise<void> {
   const healthUrl = new URL('/health/all', gateway.url);
+  const headers: Record<string, string> = operatorToken ? { authorization: `Bearer ${operatorToken}` } : {};
   for (;;) {
-    const report = (await (await fetch(healthUrl)).json()) as {
+    const report = (await (await fetch(healthUrl, { headers })).json()) as {
       components: Record<string, { status: string }>;
     };
     if (report.components['gateway.redis']?.status === 'ok') return;
@@ -41,7 +42,7 @@ export async function startGatewayOn(
     }),
     logger,
   );
-  if (env.REDIS_URL === undefined) await untilRedisReady(gateway);
+  if (env.REDIS_URL === undefined) await untilRedisReady(gateway, env.OPERATOR_TOKEN);
   return gateway;
 }
 

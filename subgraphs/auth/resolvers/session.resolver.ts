@@ -1,12 +1,17 @@
 import { Arg, Ctx, Directive, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { ListSizeDirective } from '../../../common/list-size';
 import type { AuthContext } from '../context';
 import { AuthPayload } from '../schema/auth-payload';
 import { Session } from '../schema/session';
+import { MAX_SESSIONS_LISTED } from '../services/session.service';
 
 @Resolver(() => Session)
 export class SessionResolver {
-  @Query(() => [Session], { description: 'Your signed-in devices, most recently used first.' })
+  @Query(() => [Session], {
+    description: `Your signed-in devices, most recently used first (the ${MAX_SESSIONS_LISTED} most recent).`,
+  })
   @Directive('@authenticated')
+  @ListSizeDirective({ assumedSize: MAX_SESSIONS_LISTED })
   sessions(@Ctx() { identity, services }: AuthContext): Promise<Session[]> {
     return services.sessions.list(identity);
   }

@@ -2,6 +2,7 @@ import { Arg, Ctx, Directive, FieldResolver, ID, Int, Mutation, Query, Resolver,
 import { callerId } from '../../../common/authorization';
 import { forbidden, unauthenticated } from '../../../common/errors';
 import { isUuid } from '../../../common/ids';
+import { ListSizeDirective } from '../../../common/list-size';
 import type { AuthContext } from '../context';
 import { Role, type UserEntity } from '../entities/user.entity';
 import { UserConnection } from '../schema/connections';
@@ -29,6 +30,7 @@ export class UserResolver {
 
   @Query(() => UserConnection, { description: 'Every account, oldest first. Admins only.' })
   @Directive('@requiresRole(role: "ADMIN")')
+  @ListSizeDirective({ slicingArguments: ['first'], sizedFields: ['edges'] })
   users(
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null | undefined,

@@ -35,6 +35,9 @@ export interface SessionServiceOptions {
 
 const USER_AGENT_MAX_LENGTH = 512;
 
+/** Sessions `Query.sessions` lists (its `@listSize`): the most recently used ones. */
+export const MAX_SESSIONS_LISTED = 50;
+
 type Rotation =
   | { outcome: 'rotated'; sessionId: string; userId: string }
   | { outcome: 'reused'; sessionId: string }
@@ -128,11 +131,12 @@ export class SessionService {
     });
   }
 
-  /** The caller's live sessions, most recently used first. */
+  /** The caller's live sessions, most recently used first, at most MAX_SESSIONS_LISTED. */
   async list(caller: Identity): Promise<SessionSummary[]> {
-    const sessions = await this.em
-      .fork()
-      .find(SessionEntity, this.liveSessionsOf(callerId(caller)), { orderBy: { lastUsedAt: 'desc' } });
+    const sessions = await this.em.fork().find(SessionEntity, this.liveSessionsOf(callerId(caller)), {
+      orderBy: { lastUsedAt: 'desc' },
+      limit: MAX_SESSIONS_LISTED,
+    });
     return sessions.map(({ id, createdAt, lastUsedAt, userAgent }) => ({
       id,
       createdAt,

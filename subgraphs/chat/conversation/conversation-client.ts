@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AppError, type ErrorCode, upstreamUnavailable } from '../../../common/errors';
 import { IDENTITY_HEADER, type Identity, operationDigest, signIdentity } from '../../../common/identity';
 import type { Logger } from '../../../common/logger';
+import { MAX_PAGE_SIZE } from '../../../common/pagination';
 import { REQUEST_ID_HEADER } from '../../../common/request-id';
 import type { SubgraphName } from '../../../common/topology';
 import type {
@@ -130,13 +131,21 @@ export class ConversationClient implements ConversationStore {
     );
   }
 
+  /** Every STREAMING message, read a page at a time (the field is bounded like every list). */
   async streamingMessages(requestId: string): Promise<StoredMessage[]> {
-    const data = await this.send(
-      { userId: null, role: null, sessionId: null, requestId, issuer: 'chat' },
-      `query StreamingMessages { streamingMessages { ${MESSAGE_FIELDS} } }`,
-      {},
-    );
-    return this.parse(z.array(wireMessage), data.streamingMessages, 'streamingMessages');
+    const messages: StoredMessage[] = [];
+    for (;;) {
+      const data = await this.send(
+        { userId: null, role: null, sessionId: null, requestId, issuer: 'chat' },
+        `query StreamingMessages($first: Int!, $after: ID) {
+          streamingMessages(first: $first, after: $after) { ${MESSAGE_FIELDS} }
+        }`,
+        { first: MAX_PAGE_SIZE, after: messages.at(-1)?.id ?? null },
+      );
+      const page = this.parse(z.array(wireMessage), data.streamingMessages, 'streamingMessages');
+      messages.push(...page);
+      if (page.length < MAX_PAGE_SIZE) return messages;
+    }
   }
 
   private request(actor: Actor, query: string, variables: Record<string, unknown>) {

@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
+import { ListSizeDirective } from '../../../common/list-size';
 import type { ChatContext } from '../context';
 import { Conversation, Message, User } from '../schema/entities';
 import { Generation } from '../schema/generation';
@@ -34,6 +35,7 @@ export class UserUsageResolver {
   @FieldResolver(() => Usage, {
     description: 'Tokens used, per day and in total, and the limits (yours only).',
   })
+  @ListSizeDirective({ slicingArguments: ['days'], sizedFields: ['daily'] })
   async usage(
     @Root() user: User,
     @Arg('days', () => Int, { defaultValue: 7 }) days: number,

@@ -9,6 +9,7 @@ import type { GenerationEvent } from '../schema/generation-event';
 import { providerOf } from '../schema/model';
 import type { SendMessagePayload } from '../schema/send-message';
 import type { DailyUsage, Usage } from '../schema/usage';
+import { MAX_RECALL_LIMIT } from '../config';
 
 /* Service records as the GraphQL types show them; other subgraphs' entities as references. */
 
@@ -27,7 +28,8 @@ const viewOf = (record: GenerationRecord): Generation => ({
     totalTokens: record.usage.promptTokens + record.usage.completionTokens,
   },
   error: record.error,
-  context: record.context.map((recalled) => ({
+  // Records kept from before the bound may hold more.
+  context: record.context.slice(0, MAX_RECALL_LIMIT).map((recalled) => ({
     score: recalled.score,
     message: { id: recalled.messageId },
     conversation: { id: recalled.conversationId },

@@ -1,4 +1,6 @@
 import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { ListSizeDirective } from '../../../common/list-size';
+import { MAX_RECALL_LIMIT } from '../config';
 import { GenerationStatus } from '../domain/generation';
 import { Conversation, Message } from './entities';
 import { Provider } from './model';
@@ -83,5 +85,6 @@ export class Generation {
   @Field(() => [RecalledMessage], {
     description: 'Messages from your other conversations that were given to the model with the prompt.',
   })
+  @ListSizeDirective({ assumedSize: MAX_RECALL_LIMIT })
   context!: RecalledMessage[];
 }

@@ -19,7 +19,7 @@ export async function startChatChild(env: Record<string, string>): Promise<ChatC
   const logLevel = process.env[RUN_LOG_DIR_VARIABLE] ? { LOG_LEVEL: 'debug' } : {};
   const child = spawn(
     process.execPath,
-    ['-r', join(__dirname, 'register-swc.js'), join(__dirname, 'chat-process.ts')],
+    ['-r', join(__dirname, '../../../common/testing/swc-register.js'), join(__dirname, 'chat-process.ts')],
     { env: { ...process.env, ...env, ...logLevel }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });

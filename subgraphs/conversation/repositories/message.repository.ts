@@ -148,12 +148,14 @@ export class MessageRepository {
   }
 
   /**
-   * Every message whose parent is one of `parentIds`, plus the roots of `rootConversationIds`
-   * (the children of "no parent"), in creation order: the siblings of a batch of messages.
+   * The messages whose parent is one of `parentIds`, plus the roots of `rootConversationIds`
+   * (the children of "no parent"), in creation order, the first `perGroup` of each: the
+   * siblings of a batch of messages.
    */
   async childrenOf(
     parentIds: readonly string[],
     rootConversationIds: readonly string[],
+    perGroup: number,
   ): Promise<MessageRecord[]> {
     const conditions: string[] = [];
     const params: unknown[] = [];
@@ -167,10 +169,24 @@ export class MessageRepository {
     }
     if (conditions.length === 0) return [];
     const rows = await this.em.execute<MessageRow[]>(
-      `select ${COLUMNS} from messages m where ${conditions.join(' or ')} order by m.seq`,
-      params,
+      `select ${COLUMNS} from (
+         select m.*, row_number() over (partition by coalesce(m.parent_id, m.conversation_id) order by m.seq) as rank
+         from messages m where ${conditions.join(' or ')}
+       ) m where m.rank <= ? order by m.seq`,
+      [...params, perGroup],
     );
     return rows.map(toRecord);
+  }
+
+  /** How many messages share this parent (or, for null, are roots of the conversation). */
+  async countChildren(conversationId: string, parentId: string | null): Promise<number> {
+    const [row] = await this.em.execute<{ count: string }[]>(
+      parentId === null
+        ? 'select count(*) as count from messages where conversation_id = ? and parent_id is null'
+        : 'select count(*) as count from messages where parent_id = ?',
+      [parentId ?? conversationId],
+    );
+    return Number(row.count);
   }
 
   /** The leaf reached from `messageId` by always taking the newest child: where its branch ends now. */
@@ -199,12 +215,29 @@ export class MessageRepository {
     return rows.map(toRecord);
   }
 
-  /** Messages still being written by a model, oldest first (of one owner, unless null). */
-  async streaming(ownerId: string | null): Promise<OwnedMessageRecord[]> {
+  /**
+   * Messages still being written by a model, oldest first (of one owner, unless null): at most
+   * `limit`, after the message `afterId` when given.
+   */
+  async streaming(
+    ownerId: string | null,
+    limit: number,
+    afterId: string | null,
+  ): Promise<OwnedMessageRecord[]> {
+    const conditions = ['m.status = ?'];
+    const params: unknown[] = [MessageStatus.STREAMING];
+    if (ownerId !== null) {
+      conditions.push('c.owner_id = ?');
+      params.push(ownerId);
+    }
+    if (afterId !== null) {
+      conditions.push('m.seq > (select seq from messages where id = ?)');
+      params.push(afterId);
+    }
     const rows = await this.em.execute<(MessageRow & { owner_id: string })[]>(
       `select ${COLUMNS}, c.owner_id from messages m join conversations c on c.id = m.conversation_id
-       where m.status = ? ${ownerId === null ? '' : 'and c.owner_id = ?'} order by m.seq`,
-      ownerId === null ? [MessageStatus.STREAMING] : [MessageStatus.STREAMING, ownerId],
+       where ${conditions.join(' and ')} order by m.seq limit ?`,
+      [...params, limit],
     );
     return rows.map(toOwnedRecord);
   }

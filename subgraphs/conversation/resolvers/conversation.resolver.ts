@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { ListSizeDirective } from '../../../common/list-size';
 import type { ConversationContext } from '../context';
 import type { ConversationRecord } from '../records';
 import { Conversation } from '../schema/conversation';
@@ -6,6 +7,7 @@ import { MessageConnection } from '../schema/connections';
 import { ConversationExport } from '../schema/export';
 import { Message } from '../schema/message';
 import { User } from '../schema/user';
+import { DEFAULT_BRANCH_PAGE_SIZE } from '../services/branch-page';
 import { ExportFormat } from '../services/export';
 
 @Resolver(() => Conversation)
@@ -59,6 +61,11 @@ export class ConversationResolver {
   @FieldResolver(() => MessageConnection, {
     description:
       'The active branch, root first. Page forward with first/after or backward with last/before; neither gives the first 50.',
+  })
+  @ListSizeDirective({
+    slicingArguments: ['first', 'last'],
+    assumedSize: DEFAULT_BRANCH_PAGE_SIZE,
+    sizedFields: ['edges'],
   })
   messages(
     @Root() conversation: ConversationRecord,

@@ -1,4 +1,6 @@
 import { Arg, Ctx, Directive, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { ListSizeDirective } from '../../../common/list-size';
+import { MAX_PAGE_SIZE } from '../../../common/pagination';
 import type { ConversationContext } from '../context';
 import { AppendMessageInput, UpdateMessageInput } from '../schema/internal-inputs';
 import { Message } from '../schema/message';
@@ -33,6 +35,7 @@ export class InternalResolver {
     description: 'Internal: the branch from the root to the leaf, oldest first, at most the newest `limit`.',
   })
   @Directive('@inaccessible')
+  @ListSizeDirective({ slicingArguments: ['limit'] })
   messagePath(
     @Arg('leafId', () => ID) leafId: string,
     @Arg('limit', () => Int, { nullable: true, defaultValue: 50 }) limit: number | null,
@@ -45,6 +48,7 @@ export class InternalResolver {
     description: "Internal: the user's messages in other conversations closest in meaning to the query.",
   })
   @Directive('@inaccessible')
+  @ListSizeDirective({ slicingArguments: ['first'] })
   recallMessages(
     @Arg('query', () => String) query: string,
     @Arg('excludeConversationId', () => ID, { nullable: true }) excludeConversationId: string | null,
@@ -55,10 +59,16 @@ export class InternalResolver {
   }
 
   @Query(() => [Message], {
-    description: "Internal: messages still STREAMING (the acting user's, or everyone's), for crash recovery.",
+    description:
+      "Internal: messages still STREAMING (the acting user's, or everyone's), oldest first, for crash recovery: `first` after the message `after`.",
   })
   @Directive('@inaccessible')
-  streamingMessages(@Ctx() ctx: ConversationContext) {
-    return ctx.messages.streaming(ctx.viewer);
+  @ListSizeDirective({ slicingArguments: ['first'] })
+  streamingMessages(
+    @Arg('first', () => Int, { defaultValue: MAX_PAGE_SIZE }) first: number,
+    @Arg('after', () => ID, { nullable: true }) after: string | null | undefined,
+    @Ctx() ctx: ConversationContext,
+  ) {
+    return ctx.messages.streaming(ctx.viewer, first, after ?? null);
   }
 }

@@ -1,8 +1,10 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import { ListSizeDirective } from '../../../common/list-size';
 import type { ConversationContext } from '../context';
 import type { MessageRecord } from '../records';
 import { Conversation } from '../schema/conversation';
 import { Message } from '../schema/message';
+import { MAX_SIBLINGS } from '../services/loaders';
 
 @Resolver(() => Message)
 export class MessageResolver {
@@ -20,9 +22,9 @@ export class MessageResolver {
   }
 
   @FieldResolver(() => [Message], {
-    description:
-      'Every version of this message (the same parent), this one included, oldest first: the branches a client can switch between.',
+    description: `Every version of this message (the same parent), this one included, oldest first: the branches a client can switch between. At most ${MAX_SIBLINGS}.`,
   })
+  @ListSizeDirective({ assumedSize: MAX_SIBLINGS })
   siblings(@Root() message: MessageRecord, @Ctx() ctx: ConversationContext) {
     return ctx.messages.siblings(message);
   }

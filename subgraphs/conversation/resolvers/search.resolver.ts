@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import { ListSizeDirective } from '../../../common/list-size';
 import type { ConversationContext } from '../context';
 import { Conversation } from '../schema/conversation';
 import { SearchHit } from '../schema/search-hit';
@@ -10,6 +11,7 @@ export class SearchResolver {
     description:
       'Your messages closest in meaning to the query, best first; within one conversation when given.',
   })
+  @ListSizeDirective({ slicingArguments: ['first'] })
   searchMessages(
     @Arg('query', () => String) query: string,
     @Arg('conversationId', () => ID, { nullable: true }) conversationId: string | null,

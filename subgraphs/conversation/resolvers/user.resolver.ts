@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
+import { ListSizeDirective } from '../../../common/list-size';
 import type { ConversationContext } from '../context';
 import { ConversationConnection } from '../schema/connections';
 import { User } from '../schema/user';
@@ -8,6 +9,7 @@ export class UserConversationsResolver {
   @FieldResolver(() => ConversationConnection, {
     description: 'Your conversations, most recently active first.',
   })
+  @ListSizeDirective({ slicingArguments: ['first'], sizedFields: ['edges'] })
   conversations(
     @Root() user: User,
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,

@@ -5,6 +5,9 @@ import type { ConversationRecord, MessageRecord, OwnedMessageRecord } from '../r
 import type { Repositories } from '../repositories';
 import type { OwnerScope } from './viewer';
 
+/** Versions of one message (siblings), at most: `Message.siblings` lists no more, and no more are made. */
+export const MAX_SIBLINGS = 20;
+
 /** Identifies a message's siblings: the children of its parent, or the roots of its conversation. */
 export const siblingGroup = (message: Pick<MessageRecord, 'parentId' | 'conversationId'>) =>
   message.parentId ?? `root:${message.conversationId}`;
@@ -42,6 +45,7 @@ export function createLoaders(repositories: Repositories, scope: OwnerScope): Lo
         repositories.messages.childrenOf(
           groups.filter((group) => !group.startsWith('root:')),
           groups.filter((group) => group.startsWith('root:')).map((group) => group.slice('root:'.length)),
+          MAX_SIBLINGS,
         ),
       siblingGroup,
     ),

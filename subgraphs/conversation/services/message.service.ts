@@ -7,7 +7,7 @@ import { repositoriesFor } from '../repositories';
 import type { MessagePatch } from '../repositories/message.repository';
 import { type BranchPage, type BranchPageArgs, branchPageKey, parseBranchPage } from './branch-page';
 import { DEFAULT_TITLE } from './conversation.service';
-import { siblingGroup } from './loaders';
+import { MAX_SIBLINGS, siblingGroup } from './loaders';
 import type { ServiceContext } from './service-context';
 import { ownerScope, requireService, requireUser, type Viewer } from './viewer';
 
@@ -56,7 +56,7 @@ export class MessageService {
     return this.context.loaders.message.load(id);
   }
 
-  /** Every message with the same parent (this one included), oldest first. */
+  /** Every message with the same parent (this one included), oldest first, at most MAX_SIBLINGS. */
   siblings(message: MessageRecord): Promise<MessageRecord[]> {
     return this.context.loaders.siblings.load(siblingGroup(message));
   }
@@ -89,6 +89,13 @@ export class MessageService {
       const parentId = input.asRoot ? null : (input.parentId ?? conversation.activeLeafId);
       const [parent] = parentId && isUuid(parentId) ? await messages.findByIds([parentId], ownerId) : [];
       if (parentId && parent?.conversationId !== conversation.id) throw notFound('Message');
+      // Under the conversation's lock: two appends cannot both take the last free version.
+      if ((await messages.countChildren(conversation.id, parent?.id ?? null)) >= MAX_SIBLINGS) {
+        throw badUserInput(
+          input.parentId ? 'parentId' : 'conversationId',
+          `a message has at most ${MAX_SIBLINGS} versions`,
+        );
+      }
       const created = await messages.insert({
         conversationId: conversation.id,
         parent: parent ?? null,
@@ -154,11 +161,20 @@ export class MessageService {
     return this.context.repositories.messages.pathToLeaf(leafId, limit);
   }
 
-  /** Internal: messages still STREAMING (the acting user's, or everyone's for a service alone). */
-  async streaming(viewer: Viewer): Promise<MessageRecord[]> {
+  /**
+   * Internal: messages still STREAMING (the acting user's, or everyone's for a service alone),
+   * oldest first: `first` of them after the message `after`.
+   */
+  async streaming(viewer: Viewer, first: number, after: string | null): Promise<MessageRecord[]> {
     requireService(viewer);
+    checkPageSize(first, 'first');
+    if (after !== null && !isUuid(after)) throw badUserInput('after', 'after must be a message id');
     const scope = ownerScope(viewer);
-    return this.context.repositories.messages.streaming(typeof scope === 'object' ? scope.ownerId : null);
+    return this.context.repositories.messages.streaming(
+      typeof scope === 'object' ? scope.ownerId : null,
+      first,
+      after,
+    );
   }
 
   private checkContent(content: string): void {

@@ -1,6 +1,13 @@
 import { errorCodes, postGraphQL } from '../../../common/testing/graphql-client';
 import { signedHeaders } from '../../../common/testing/identity';
-import { append, type Caller, type ConversationHarness, dataOf, startConversationHarness } from './harness';
+import {
+  APPEND,
+  append,
+  type Caller,
+  type ConversationHarness,
+  dataOf,
+  startConversationHarness,
+} from './harness';
 
 const BRANCH = `query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
   conversation(id: $id) {
@@ -218,6 +225,31 @@ describe('messages', () => {
       expect(own.streamingMessages.map((m) => m.id)).not.toContain(alices.id);
     });
 
+    it('lists streaming messages a page at a time, oldest first, after a given message', async () => {
+      const user = await harness.newUser();
+      const first = await append(harness, user, { role: 'ASSISTANT', content: '', status: 'STREAMING' });
+      const more = [];
+      for (let i = 0; i < 2; i++)
+        more.push(
+          await append(harness, user, {
+            conversationId: first.conversation.id,
+            role: 'ASSISTANT',
+            content: '',
+            status: 'STREAMING',
+          }),
+        );
+      const page = async (after: string | null) =>
+        dataOf(
+          await harness.chatFor(user.userId).request<{
+            streamingMessages: { id: string }[];
+          }>('query($after: ID) { streamingMessages(first: 2, after: $after) { id } }', { after }),
+        ).streamingMessages.map((m) => m.id);
+      expect(await page(null)).toEqual([first.id, more[0].id]);
+      expect(await page(more[0].id)).toEqual([more[1].id]);
+      const tooMany = await harness.chatFor(user.userId).request('{ streamingMessages(first: 1000) { id } }');
+      expect(tooMany.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
+    });
+
     it('returns the path from the root to a leaf, the newest `limit` messages, oldest first', async () => {
       let last = await append(harness, alice, { content: 'm0' });
       for (let i = 1; i < 6; i++) {
@@ -346,6 +378,32 @@ describe('messages', () => {
           r: [{ __typename: 'Message', id: root.id }],
         });
       expect(dataOf(response)._entities[0]).toEqual({ siblings: [{ id: root.id }], parent: null });
+    });
+
+    it('keeps a message to 20 versions: Message.siblings lists them all, a 21st is refused', async () => {
+      const question = await append(harness, alice, { content: 'Pick a number' });
+      const conversationId = question.conversation.id;
+      const versions = [];
+      for (let i = 0; i < 20; i++)
+        versions.push(
+          await append(harness, alice, {
+            conversationId,
+            parentId: question.id,
+            role: 'ASSISTANT',
+            content: `${i}`,
+          }),
+        );
+      const refused = await harness.chatFor(alice.userId).request(APPEND, {
+        input: { conversationId, parentId: question.id, role: 'ASSISTANT', content: '21' },
+      });
+      expect(refused.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'parentId' });
+      const listed = await alice.request<{ conversation: { lastMessage: { siblings: { id: string }[] } } }>(
+        'query($id: ID!) { conversation(id: $id) { lastMessage { siblings { id } } } }',
+        { id: conversationId },
+      );
+      expect(dataOf(listed).conversation.lastMessage.siblings.map((m) => m.id)).toEqual(
+        versions.map((v) => v.id),
+      );
     });
 
     it("does not switch to another user's branch", async () => {

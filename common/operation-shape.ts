@@ -1,5 +1,7 @@
 import {
   type FieldNode,
+  getNullableType,
+  isListType,
   type FragmentDefinitionNode,
   getNamedType,
   type GraphQLArgument,
@@ -17,6 +19,7 @@ import {
   type ValueNode,
   valueFromAST,
 } from 'graphql';
+import { fieldKey, type ListSize, type ListSizes } from './list-size';
 
 /** What an operation asks for, measured before it is planned. */
 export interface OperationShape {
@@ -25,8 +28,15 @@ export interface OperationShape {
   aliases: number;
   /** How often each root field (by name, not alias) is selected, fragments expanded. */
   rootFields: ReadonlyMap<string, number>;
-  /** Each field costs 1, times the `first`/`last` (capped) of every field above it. */
+  /** Each field costs 1, and each list field multiplies what it selects by its size (below). */
   cost: number;
+}
+
+/** How list sizes are known: the schema's `@listSize`s (common/list-size.ts). */
+export interface CostModel {
+  listSizes: ListSizes;
+  /** An integer slicing argument above this counts as this much (the resolvers refuse more anyway). */
+  listSizeCap: number;
 }
 
 interface Measure {
@@ -35,7 +45,11 @@ interface Measure {
   cost: number;
 }
 
-const PAGE_SIZE_ARGUMENTS = ['first', 'last'];
+const NOTHING: Measure = { depth: 0, aliases: 0, cost: 0 };
+
+/** Children of a connection-like field (`edges`) that its size applies to, with that size. */
+type SizedChildren = ReadonlyMap<string, number>;
+const NONE_SIZED: SizedChildren = new Map();
 
 /**
  * Tokens in a document as graphql-js's parser counts them (comments aside), counting no further
@@ -53,33 +67,45 @@ export function countTokens(source: string, max: number): number {
 }
 
 /**
- * Measures an operation against the API schema. Each fragment is measured once and reused
- * wherever it is spread, so a document whose fragments fan out cannot make this exponential;
- * a fragment cycle (only an unvalidated document has one) counts as an empty selection.
+ * Measures an operation against a schema. A field costs 1 plus what it selects times its size:
+ * a list field's size is its `@listSize` (the largest slicing argument given, capped, or the
+ * length of a list argument; else its assumed size), applied to the field itself or, with
+ * `sizedFields`, to those of its children (a connection's `edges`). A list the schema gives no
+ * size counts at the cap; introspection fields count once (their size is the schema's, and
+ * graphql-js bounds their nesting). Each fragment is measured once per sizing and reused wherever
+ * it is spread, so a document whose fragments fan out cannot make this exponential; a fragment
+ * cycle (only an unvalidated document has one) counts as an empty selection.
  */
 export function measureOperation(
   schema: GraphQLSchema,
   fragments: ReadonlyMap<string, FragmentDefinitionNode>,
   operation: OperationDefinitionNode,
   variables: Readonly<Record<string, unknown>>,
-  listSizeCap: number,
+  model: CostModel,
 ): OperationShape {
   const fragmentMeasures = new Map<string, Measure>();
   const inProgress = new Set<string>();
 
-  const pageSize = (field: FieldNode, definition: GraphQLField<unknown, unknown> | undefined): number => {
-    for (const name of PAGE_SIZE_ARGUMENTS) {
+  const sizeOf = (
+    size: ListSize,
+    field: FieldNode,
+    definition: GraphQLField<unknown, unknown> | undefined,
+  ) => {
+    const given: number[] = [];
+    for (const name of size.slicingArguments ?? []) {
       const argument = definition?.args.find((arg) => arg.name === name);
       const node = field.arguments?.find((arg) => arg.name.value === name)?.value;
       const value = node ? argumentValue(node, argument, variables) : argument?.defaultValue;
-      if (typeof value === 'number' && value > 0) return Math.min(value, listSizeCap);
+      if (typeof value === 'number') given.push(Math.min(Math.max(value, 0), model.listSizeCap));
+      else if (Array.isArray(value)) given.push(value.length);
     }
-    return 1;
+    return given.length > 0 ? Math.max(...given) : (size.assumedSize ?? model.listSizeCap);
   };
 
   const measureSelections = (
     selectionSet: SelectionSetNode,
     parent: GraphQLNamedType | undefined,
+    sized: SizedChildren,
   ): Measure => {
     const total: Measure = { depth: 0, aliases: 0, cost: 0 };
     const add = (part: Measure) => {
@@ -89,42 +115,59 @@ export function measureOperation(
     };
     for (const selection of selectionSet.selections) {
       if (selection.kind === Kind.FIELD) {
-        const definition = fieldOf(parent, selection.name.value);
+        const name = selection.name.value;
+        const definition = fieldOf(parent, name);
+        const size = parent && model.listSizes.get(fieldKey(parent.name, name));
+        const items = size ? sizeOf(size, selection, definition) : model.listSizeCap;
+        const sizesChildren = (size?.sizedFields?.length ?? 0) > 0;
+        const multiplier =
+          sized.get(name) ??
+          (size && !sizesChildren
+            ? items
+            : !size && definition && isListType(getNullableType(definition.type))
+              ? model.listSizeCap
+              : 1);
         const child = selection.selectionSet
-          ? measureSelections(selection.selectionSet, definition && getNamedType(definition.type))
-          : { depth: 0, aliases: 0, cost: 0 };
+          ? measureSelections(
+              selection.selectionSet,
+              definition && getNamedType(definition.type),
+              sizesChildren ? new Map(size?.sizedFields?.map((field) => [field, items])) : NONE_SIZED,
+            )
+          : NOTHING;
         add({
           depth: child.depth + 1,
           aliases: child.aliases + (selection.alias ? 1 : 0),
-          cost: 1 + pageSize(selection, definition) * child.cost,
+          cost: 1 + multiplier * child.cost,
         });
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
-        add(measureSelections(selection.selectionSet, type ?? undefined));
+        add(measureSelections(selection.selectionSet, type ?? undefined, sized));
       } else {
-        add(measureFragment(selection.name.value));
+        add(measureFragment(selection.name.value, sized));
       }
     }
     return total;
   };
 
-  const measureFragment = (name: string): Measure => {
-    const known = fragmentMeasures.get(name);
+  const measureFragment = (name: string, sized: SizedChildren): Measure => {
+    const key = `${name}|${[...sized].join(',')}`;
+    const known = fragmentMeasures.get(key);
     if (known) return known;
     const fragment = fragments.get(name);
-    if (!fragment || inProgress.has(name)) return { depth: 0, aliases: 0, cost: 0 };
+    if (!fragment || inProgress.has(name)) return NOTHING;
     inProgress.add(name);
     const measure = measureSelections(
       fragment.selectionSet,
       schema.getType(fragment.typeCondition.name.value) ?? undefined,
+      sized,
     );
     inProgress.delete(name);
-    fragmentMeasures.set(name, measure);
+    fragmentMeasures.set(key, measure);
     return measure;
   };
 
   const root = schema.getRootType(operation.operation) ?? undefined;
-  const measure = measureSelections(operation.selectionSet, root);
+  const measure = measureSelections(operation.selectionSet, root, NONE_SIZED);
   return { ...measure, rootFields: rootFieldsOf(operation, fragments) };
 }
 

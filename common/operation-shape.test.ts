@@ -1,17 +1,33 @@
 import { buildSchema, getOperationAST, parse } from 'graphql';
+import { listSizesOf } from './list-size';
 import { countTokens, fragmentsOf, measureOperation } from './operation-shape';
 
-const schema = buildSchema(`
-  type Query { me: User!, users(first: Int! = 20): [User!]! }
+const sdl = `
+  type Query {
+    me: User!
+    users(first: Int! = 20): [User!]! @listSize(slicingArguments: ["first"])
+    page(first: Int, last: Int): UserPage! @listSize(slicingArguments: ["first", "last"], assumedSize: 50, sizedFields: ["items"])
+    entities(representations: [String!]!): [User]! @listSize(slicingArguments: ["representations"])
+    unsized: [User!]!
+  }
   type Mutation { sendMessage(text: String!): Boolean!, login: Boolean! }
-  type User { id: ID!, name: String, friends(first: Int, last: Int): [User!]!, best: User }
-`);
+  type User {
+    id: ID!
+    name: String
+    friends(first: Int, last: Int): [User!]! @listSize(slicingArguments: ["first", "last"])
+    best: User
+    versions: [User!]! @listSize(assumedSize: 5)
+  }
+  type UserPage { items: [User!]!, total: Int! }
+`;
+const schema = buildSchema(sdl, { assumeValidSDL: true });
+const listSizes = listSizesOf(sdl);
 
 const measure = (query: string, variables: Record<string, unknown> = {}, listSizeCap = 100) => {
   const document = parse(query);
   const operation = getOperationAST(document);
   if (!operation) throw new Error('no operation');
-  return measureOperation(schema, fragmentsOf(document), operation, variables, listSizeCap);
+  return measureOperation(schema, fragmentsOf(document), operation, variables, { listSizes, listSizeCap });
 };
 
 describe('measureOperation', () => {
@@ -34,14 +50,45 @@ describe('measureOperation', () => {
     expect(Object.fromEntries(shape.rootFields)).toEqual({ sendMessage: 2, login: 1 });
   });
 
-  it('multiplies cost by first/last, from literals, variables or the schema default', () => {
+  it('multiplies cost by a slicing argument, from a literal, a variable or the schema default', () => {
     expect(measure('{ me { friends(first: 10) { id } } }').cost).toBe(1 + 1 + 10 * 1);
     expect(measure('query($n: Int) { me { friends(last: $n) { id } } }', { n: 5 }).cost).toBe(2 + 5);
     expect(measure('{ users { id } }').cost).toBe(1 + 20 * 1);
   });
 
-  it('caps each multiplier at the list size cap', () => {
+  it('caps each integer slicing argument at the list size cap', () => {
     expect(measure('{ me { friends(first: 100000) { id } } }', {}, 50).cost).toBe(2 + 50);
+  });
+
+  it('uses the assumed size when no slicing argument is given, and the cap for a list with no size', () => {
+    expect(measure('{ me { versions { id } } }').cost).toBe(2 + 5);
+    expect(measure('{ page { total } }').cost).toBe(1 + 1);
+    expect(measure('{ unsized { id } }', {}, 30).cost).toBe(1 + 30);
+  });
+
+  it('applies a size to the fields it names (a connection’s items), not to the field itself', () => {
+    // page: 1 + items (1 + 50 × 2) + total 1.
+    expect(measure('{ page { items { id name } total } }').cost).toBe(1 + (1 + 50 * 2) + 1);
+    expect(measure('{ page(first: 3) { ... on UserPage { items { id } } } }').cost).toBe(1 + 1 + 3);
+    expect(measure('{ page(last: 4) { ...Items } } fragment Items on UserPage { items { id } }').cost).toBe(
+      1 + 1 + 4,
+    );
+  });
+
+  it('counts a list argument by its length, uncapped: `_entities` returns one per representation', () => {
+    const representations = Array.from({ length: 250 }, (_, i) => `r${i}`);
+    expect(
+      measure('query($r: [String!]!) { entities(representations: $r) { id } }', { r: representations }).cost,
+    ).toBe(1 + 250);
+  });
+
+  it('multiplies nested lists: five levels of a list of 5 cost 5^5 times the leaf', () => {
+    const nested = '{ me { versions { versions { versions { versions { versions { id } } } } } } }';
+    expect(measure(nested).cost).toBeGreaterThan(5 ** 5);
+  });
+
+  it('counts introspection once per field: its size is the schema’s', () => {
+    expect(measure('{ __schema { types { fields { name } } } }').cost).toBe(4);
   });
 
   it('measures a document whose fragments fan out exponentially in linear time', () => {
