@@ -26,6 +26,8 @@ export interface TestPlatform {
 export interface TestPlatformOptions {
   /** Extra or overriding environment variables for every service. */
   env?: Record<string, string>;
+  /** Variables for one service only, over `env` (say, a Redis of a fault test's own for the subgraphs). */
+  serviceEnv?: Partial<Record<'auth' | 'conversation' | 'chat' | 'gateway', Record<string, string>>>;
   logger?: Logger;
 }
 
@@ -65,12 +67,17 @@ export async function startTestPlatform(
     RATE_LIMIT_SUBSCRIPTIONS: '1000000/60',
     ...options.env,
   };
-  const prefixed = (service: string) => ({ ...env, REDIS_KEY_PREFIX: `${namespace}:${service}:` });
+  const prefixed = (service: keyof NonNullable<TestPlatformOptions['serviceEnv']>) => ({
+    ...env,
+    REDIS_KEY_PREFIX: `${namespace}:${service}:`,
+    ...options.serviceEnv?.[service],
+  });
   const started: { stop: () => Promise<void> }[] = [];
   const stop = async () => {
     for (const server of started.reverse()) await server.stop();
-    await dropSchemas(servers.databaseUrl, [env.AUTH_DB_SCHEMA, env.CONVERSATION_DB_SCHEMA]);
-    await deleteRedisKeys(servers.redisUrl, `${namespace}:`);
+    // The servers the services used: a fault test may give them stores of its own.
+    await dropSchemas(env.DATABASE_URL, [env.AUTH_DB_SCHEMA, env.CONVERSATION_DB_SCHEMA]);
+    await deleteRedisKeys(env.REDIS_URL, `${namespace}:`);
   };
   try {
     const results = await Promise.allSettled([

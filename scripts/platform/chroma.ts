@@ -95,5 +95,5 @@ async function startChroma(dataDir: string, port: number): Promise<DataStore> {
     await stop();
     throw error;
   }
-  return { url, stop };
+  return { url, pid: server.pid, stop };
 }

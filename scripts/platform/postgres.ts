@@ -203,5 +203,5 @@ async function startPostgres(dataDir: string, port: number): Promise<DataStore> 
     await stop();
     throw postgresError(error, runAs, dataDir);
   }
-  return { url: `postgres://${SUPERUSER}@127.0.0.1:${port}/${DATABASE}`, stop };
+  return { url: `postgres://${SUPERUSER}@127.0.0.1:${port}/${DATABASE}`, pid: server.pid, stop };
 }

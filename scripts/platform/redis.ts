@@ -94,5 +94,5 @@ async function startRedis(dataDir: string, port: number): Promise<DataStore> {
     await stop();
     throw error;
   }
-  return { url, stop };
+  return { url, pid: server.pid, stop };
 }
