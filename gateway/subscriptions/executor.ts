@@ -15,6 +15,7 @@ import {
   GraphQLError,
   validate,
 } from 'graphql';
+import { upstreamUnavailable } from '../../common/errors';
 import { IDENTITY_HEADER, signIdentity } from '../../common/identity';
 import type { GatewayContext } from '../context';
 import type { SupergraphPlanner } from './planner';
@@ -47,13 +48,14 @@ export interface SubscriptionExecutorOptions {
   identitySecret: string;
 }
 
-const upstreamClosed = () =>
+/** The subgraph's socket dropped (say, its process died): retryable, naming the subgraph. */
+const upstreamClosed = (subgraph: string) =>
   new GraphQLError('The subscription ended upstream unexpectedly', {
-    extensions: { code: 'UPSTREAM_UNAVAILABLE' },
+    extensions: { ...upstreamUnavailable(subgraph).details, code: 'UPSTREAM_UNAVAILABLE' },
   });
 
 /** graphql-ws rejects an iteration with the server's error list, or with the close event. */
-function upstreamErrors(reason: unknown): GraphQLError[] {
+function upstreamErrors(reason: unknown, subgraph: string): GraphQLError[] {
   if (Array.isArray(reason)) {
     return reason.map(
       (error: {
@@ -67,7 +69,7 @@ function upstreamErrors(reason: unknown): GraphQLError[] {
         }),
     );
   }
-  return [upstreamClosed()];
+  return [upstreamClosed(subgraph)];
 }
 
 function restNodes(rest: PlanNode | undefined): PlanNode[] {
@@ -215,7 +217,7 @@ export class SubscriptionExecutor {
           return { done: false, value: await executeEvent(step.result.value) };
         } catch (reason) {
           finished = true;
-          return { done: false, value: { errors: upstreamErrors(reason) } };
+          return { done: false, value: { errors: upstreamErrors(reason, primary.serviceName) } };
         }
       },
       return: async () => {
