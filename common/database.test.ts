@@ -5,7 +5,7 @@ import { silentLogger } from './testing/logger';
 import { startOwnPostgres, type OwnStore } from './testing/own-stores';
 import { unavailableDependency } from './unavailable-dependency';
 
-const timeouts = { queryTimeoutMs: 1_000, connectTimeoutMs: 1_000 };
+const timeouts = { stallTimeoutMs: 500, connectTimeoutMs: 1_000 };
 
 const open = (url: string, poolSize = 10) =>
   createDatabase({
@@ -63,7 +63,14 @@ describe('a PostgreSQL that goes away', () => {
     ]);
   });
 
-  it('frozen (SIGSTOP): fails a statement within the query timeout, as postgres unavailable', async () => {
+  it('up but slow: lets a statement run past the stall timeout, since the server still answers', async () => {
+    const rows = await orm.em
+      .getConnection()
+      .execute<{ slept: string }[]>('select pg_sleep(1.5)::text as slept');
+    expect(rows).toEqual([{ slept: '' }]);
+  });
+
+  it('frozen (SIGSTOP): fails a statement within the stall and connect timeouts, as postgres unavailable', async () => {
     await orm.em.getConnection().execute('select 1');
     postgres.freeze();
 

@@ -7,9 +7,9 @@ import {
 } from '@mikro-orm/core';
 import { type Migration, Migrator } from '@mikro-orm/migrations';
 import { PostgreSqlConnection, PostgreSqlDriver } from '@mikro-orm/postgresql';
-import type { Socket } from 'node:net';
 import { Client } from 'pg';
 import type { Logger } from './logger';
+import { closeWhenServerUnresponsive } from './unresponsive-postgres';
 
 export interface DatabaseOptions {
   url: string;
@@ -23,16 +23,17 @@ export interface DatabaseOptions {
   logger: Logger;
   poolSize?: number;
   /**
-   * Bounds of a request's wait on PostgreSQL, so a server that is gone or frozen fails the request
-   * (UPSTREAM_UNAVAILABLE, see common/unavailable-dependency.ts) instead of hanging it: a statement
-   * unanswered after `queryTimeoutMs`, and a connection not made or not free after `connectTimeoutMs`.
-   * Unset, a wait is unbounded (the command-line tools).
+   * Bounds of a request's wait on a PostgreSQL that is gone or frozen, so that it fails the request
+   * (UPSTREAM_UNAVAILABLE, see common/unavailable-dependency.ts) instead of hanging it. Unset, a
+   * wait is unbounded (the command-line tools).
    */
   timeouts?: DatabaseTimeouts;
 }
 
 export interface DatabaseTimeouts {
-  queryTimeoutMs: number;
+  /** A statement without a byte from the server this long makes it check that the server answers at all. */
+  stallTimeoutMs: number;
+  /** The longest wait for a new connection, for a free one in the pool, and for that check. */
   connectTimeoutMs: number;
 }
 
@@ -103,31 +104,6 @@ class PostgresDriver extends PostgreSqlDriver {
   }
 }
 
-/** The parts of a pg Client this module reads: its socket, and whether a statement is in flight. */
-interface PgClientInternals {
-  connection: { stream: Socket };
-  activeQuery: unknown;
-}
-
-/**
- * The pool's `afterCreate` hook: a connection on which a statement has waited `ms` without a byte
- * from PostgreSQL is closed, which fails the statement (and those queued behind it) as the
- * connection lost, and keeps the pool from handing it out again. Closing, rather than only giving up
- * on the statement (pg's `query_timeout`), is what keeps writes whole: the server rolls back the open
- * transaction when it sees the socket closed, whereas a connection returned to the pool with a
- * transaction still open would carry that transaction's statements into the next caller's COMMIT.
- * Server-side timeouts cannot help here: a frozen server (SIGSTOP, a partition) answers nothing.
- */
-const closeWhenUnanswered =
-  (ms: number) => (client: PgClientInternals, done: (error: Error | null, client: unknown) => void) => {
-    const socket = client.connection.stream;
-    // 'timeout' means no traffic either way for `ms`; an idle connection in the pool is left alone.
-    socket.setTimeout(ms, () => {
-      if (client.activeQuery) socket.destroy();
-    });
-    done(null, client);
-  };
-
 export async function createDatabase({
   url,
   schema,
@@ -155,7 +131,13 @@ export async function createDatabase({
       min: 0,
       max: poolSize,
       acquireTimeoutMillis: timeouts?.connectTimeoutMs,
-      afterCreate: timeouts && closeWhenUnanswered(timeouts.queryTimeoutMs),
+      afterCreate:
+        timeouts &&
+        closeWhenServerUnresponsive({
+          url,
+          silenceMs: timeouts.stallTimeoutMs,
+          probeTimeoutMs: timeouts.connectTimeoutMs,
+        }),
     },
     driverOptions: {
       // knex's own notices (a dropped connection taken out of the pool) go to the service's log, not the console.

@@ -10,21 +10,26 @@ export const commonEnv = {
 
 /**
  * Variables of the services that keep data in PostgreSQL (see DatabaseTimeouts in database.ts). The
- * longest a request waits on an unavailable PostgreSQL is about their sum, which stays under what
+ * longest a request waits on an unavailable PostgreSQL is about the sum of the stall and two
+ * connect timeouts (the pool, then the check), which stays under what
  * callers wait for the service (CONVERSATION_TIMEOUT_MS, SUBGRAPH_TIMEOUT_MS), so that their answer
  * names PostgreSQL rather than the service.
  */
 export const databaseEnv = {
-  /** A statement PostgreSQL has not answered by then fails the request as PostgreSQL unavailable. */
-  DATABASE_QUERY_TIMEOUT_MS: env.int(3_000, 1),
-  /** The longest wait for a new connection to PostgreSQL, or for a free one in the pool. */
+  /**
+   * A statement without a byte from PostgreSQL this long makes the service check that PostgreSQL
+   * answers at all; if it does not, the statement fails as PostgreSQL unavailable. A slow statement
+   * on a server that answers goes on.
+   */
+  DATABASE_STALL_TIMEOUT_MS: env.int(2_000, 1),
+  /** The longest wait for a new connection to PostgreSQL, for a free one in the pool, and for that check. */
   DATABASE_CONNECT_TIMEOUT_MS: env.int(1_500, 1),
 };
 
 export const databaseTimeoutsOf = (config: {
-  DATABASE_QUERY_TIMEOUT_MS: number;
+  DATABASE_STALL_TIMEOUT_MS: number;
   DATABASE_CONNECT_TIMEOUT_MS: number;
 }) => ({
-  queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS,
+  stallTimeoutMs: config.DATABASE_STALL_TIMEOUT_MS,
   connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
 });
