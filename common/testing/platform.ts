@@ -29,6 +29,8 @@ export interface TestPlatformOptions {
   /** Variables for one service only, over `env` (say, a Redis of a fault test's own for the subgraphs). */
   serviceEnv?: Partial<Record<'auth' | 'conversation' | 'chat' | 'gateway', Record<string, string>>>;
   logger?: Logger;
+  /** The gateway's clock for access tokens, for a test that moves time instead of waiting. */
+  gatewayClock?: () => number;
 }
 
 /**
@@ -67,9 +69,14 @@ export async function startTestPlatform(
     RATE_LIMIT_SUBSCRIPTIONS: '1000000/60',
     ...options.env,
   };
-  const prefixed = (service: keyof NonNullable<TestPlatformOptions['serviceEnv']>) => ({
+  /** A service's variables: the common ones, the URLs of the others (`wired`), then the test's own. */
+  const prefixed = (
+    service: keyof NonNullable<TestPlatformOptions['serviceEnv']>,
+    wired: Record<string, string> = {},
+  ) => ({
     ...env,
     REDIS_KEY_PREFIX: `${namespace}:${service}:`,
+    ...wired,
     ...options.serviceEnv?.[service],
   });
   const started: { stop: () => Promise<void> }[] = [];
@@ -93,18 +100,16 @@ export async function startTestPlatform(
     const [auth, conversation] = started as RunningSubgraph[];
     // Chat calls the conversation subgraph directly, so it starts once that one's URL is known.
     const chat = await startChatSubgraph(
-      loadChatConfig({ ...prefixed('chat'), CONVERSATION_URL: conversation.url }),
+      loadChatConfig(prefixed('chat', { CONVERSATION_URL: conversation.url })),
       logger.child({ service: 'chat' }),
     );
     started.push(chat);
     const gateway = await startGateway(
-      loadGatewayConfig({
-        ...prefixed('gateway'),
-        AUTH_URL: auth.url,
-        CONVERSATION_URL: conversation.url,
-        CHAT_URL: chat.url,
-      }),
+      loadGatewayConfig(
+        prefixed('gateway', { AUTH_URL: auth.url, CONVERSATION_URL: conversation.url, CHAT_URL: chat.url }),
+      ),
       logger.child({ service: 'gateway' }),
+      { now: options.gatewayClock },
     );
     started.push(gateway);
     return {
