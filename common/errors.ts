@@ -1,6 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from './logger';
+import { describeCause, unavailableDependency } from './unavailable-dependency';
 
 /** Every code a client can see in `extensions.code`; the contract in docs/errors.md. */
 export type ErrorCode =
@@ -53,8 +54,13 @@ export const unauthenticated = (message = 'Authentication required') =>
   new AppError('UNAUTHENTICATED', message);
 export const forbidden = (message = 'Not allowed') => new AppError('FORBIDDEN', message);
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
+/** Seconds a client should wait before retrying an operation that met an unavailable dependency. */
+export const UPSTREAM_RETRY_AFTER_SECONDS = 2;
 export const upstreamUnavailable = (dependency: string) =>
-  new AppError('UPSTREAM_UNAVAILABLE', `${dependency} is unavailable, try again shortly`, { dependency });
+  new AppError('UPSTREAM_UNAVAILABLE', `${dependency} is unavailable, try again shortly`, {
+    dependency,
+    retryAfter: UPSTREAM_RETRY_AFTER_SECONDS,
+  });
 
 /**
  * A message without graphql-js's "Did you mean …?", which names fields, types, arguments or enum
@@ -100,21 +106,35 @@ function isUncodedClientError(error: unknown): error is GraphQLError {
   return typeof status === 'number' && status >= 400 && status < 500;
 }
 
-/** Whether an error reaches clients as it is: an AppError, or one with a public or framework code. */
+/**
+ * Whether an error reaches clients with a code of its own: an AppError, an unavailable dependency,
+ * an uncoded client error, or one with a public or framework code.
+ */
 export function isExpectedError(formatted: GraphQLFormattedError, error: unknown): boolean {
-  if (unwrapResolverError(error) instanceof AppError || isUncodedClientError(error)) return true;
+  const original = unwrapResolverError(error);
+  if (original instanceof AppError || unavailableDependency(original) || isUncodedClientError(error))
+    return true;
   const code = formatted.extensions?.code;
   return typeof code === 'string' && (PUBLIC_CODES.has(code) || FRAMEWORK_CODES.has(code));
 }
 
 /**
- * Builds Apollo's `formatError`: known errors keep their code, anything else becomes INTERNAL
- * with no detail (the request id is added by the request-id plugin); the detail goes to the log.
- * Without a logger it logs nothing, for a caller that logs unexpected errors with its request.
+ * Builds Apollo's `formatError`: known errors keep their code, a store that is unavailable
+ * becomes UPSTREAM_UNAVAILABLE naming it (common/unavailable-dependency.ts), anything else becomes
+ * INTERNAL with no detail (the request id is added by the request-id plugin); the detail goes to
+ * the log. Without a logger it logs nothing, for a caller that logs unexpected errors with its request.
  */
 export function createErrorFormatter(logger?: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
+    let original = unwrapResolverError(error);
+    const dependency = original instanceof AppError ? undefined : unavailableDependency(original);
+    if (dependency) {
+      logger?.warn(
+        { dependency, cause: describeCause(original), path: formatted.path },
+        'dependency unavailable',
+      );
+      original = upstreamUnavailable(dependency);
+    }
     if (original instanceof AppError) {
       return {
         message: original.message,

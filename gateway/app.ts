@@ -43,7 +43,16 @@ const acceptsEventStream = (accept: string | undefined) => accept?.includes('tex
  * Wires the gateway: supergraph, signed subgraph fetches, subscriptions, health, HTTP and
  * WebSocket, and the edge plugins (gateway/plugins) in the order gatewayPlugins decides.
  */
-export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
+export interface GatewayOptions {
+  /** The clock access tokens are checked against; the system clock by default. */
+  now?: () => number;
+}
+
+export async function startGateway(
+  config: GatewayConfig,
+  logger: Logger,
+  options: GatewayOptions = {},
+): Promise<RunningGateway> {
   // First, so that a bad setting (an unreadable safelist) fails before any connection is opened.
   const features = edgeFeaturesFrom(config);
   const redis = createRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, logger });
@@ -93,7 +102,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     return planner;
   };
 
-  const authentication = createGatewayAuthentication(config, logger);
+  const authentication = createGatewayAuthentication(config, logger, options.now);
   const trustedProxies = new TrustedProxies(config.TRUSTED_PROXIES);
   const createContext: ContextFactory = async (input) => {
     const id = requestIdFrom(input.requestId);

@@ -4,6 +4,7 @@ import { GraphQLError } from 'graphql';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import fetch from 'node-fetch';
+import { upstreamUnavailable } from '../common/errors';
 import { IDENTITY_HEADER, type Identity, operationDigest, signIdentity } from '../common/identity';
 import { REQUEST_ID_HEADER } from '../common/request-id';
 import type { GatewayContext } from './context';
@@ -42,6 +43,13 @@ const keepAliveAgent = (url: string, maxSockets: number): HttpAgent => {
 const fetcherOver = (agent: HttpAgent, timeoutMs: number): Fetcher =>
   ((input: string, init: Record<string, unknown>) =>
     fetch(input, { ...init, agent, signal: AbortSignal.timeout(timeoutMs) })) as unknown as Fetcher;
+
+/** HTTP statuses with which a proxy or load balancer in front of a subgraph says it cannot reach it. */
+const UNAVAILABLE_STATUSES = new Set([502, 503, 504]);
+
+/** RemoteGraphQLDataSource's error for a non-2xx answer carries the status in `extensions.response`. */
+const answeredUnavailable = (error: GraphQLError) =>
+  UNAVAILABLE_STATUSES.has((error.extensions.response as { status?: number } | undefined)?.status ?? 0);
 
 /**
  * Every request to a subgraph (operations and entity fetches alike) carries the caller's
@@ -97,11 +105,13 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
       return response;
     } catch (error) {
       observe('failed');
-      if (error instanceof GraphQLError) throw error;
-      // Refused, reset or timed out: the client learns which dependency, never the socket's details.
-      throw new GraphQLError(`${this.subgraph} is unavailable, try again shortly`, {
+      if (error instanceof GraphQLError && !answeredUnavailable(error)) throw error;
+      // Refused, reset, timed out, or a proxy in front of it said it is down: the client learns
+      // which dependency, never the socket's details.
+      const unavailable = upstreamUnavailable(this.subgraph);
+      throw new GraphQLError(unavailable.message, {
         originalError: error instanceof Error ? error : undefined,
-        extensions: { code: 'UPSTREAM_UNAVAILABLE', dependency: this.subgraph },
+        extensions: { ...unavailable.details, code: unavailable.code },
       });
     }
   }

@@ -122,6 +122,19 @@ describe('what reaches a subgraph, and what comes back from one', () => {
     expect(response.errors?.[0].extensions?.dependency).toBe('chat');
   });
 
+  it.each([502, 503, 504])(
+    'answers UPSTREAM_UNAVAILABLE, naming the subgraph, when a proxy in front of it answers %i',
+    async (status) => {
+      stub.answer = { status, body: { message: 'no healthy upstream' } };
+      const response = await postGraphQL(gateway.url, '{ me { id } }');
+      expect(response.errors?.[0].extensions).toMatchObject({
+        code: 'UPSTREAM_UNAVAILABLE',
+        dependency: 'auth',
+        retryAfter: 2,
+      });
+    },
+  );
+
   it('gives up on a subgraph that does not answer within the timeout', async () => {
     stub.answer = 'never';
     const response = await postGraphQL(gateway.url, '{ me { id } }');

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { loadJose } from '../../common/jose';
 import { registerUser, type TestUser } from '../../common/testing/auth';
 import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
 import { startTcpProxy, type TcpProxy } from '../../common/testing/tcp-proxy';
+import { AccessTokenIssuer } from '../../subgraphs/auth/services/access-token-issuer';
+import { generateKeyPairJwk, StaticKeyStore } from '../../subgraphs/auth/services/signing-keys';
 import { ConversationMessagesDocument, GenerationEventsDocument, MeDocument } from '../generated/graphql';
 import { ChatClient, type GenerationEvent } from './chat-client';
 import { GraphQLRequestError, SignedOutError } from './errors';
@@ -32,7 +35,7 @@ function clientFor(options: { tokens?: MemoryTokenStore; throughProxy?: boolean 
     url: platform.gatewayUrl,
     webSocketUrl: webSocketUrl.toString(),
     tokens: options.tokens,
-    reconnectDelayMs: 10,
+    retry: { initialDelayMs: 10 },
   });
   clients.push(client);
   return client;
@@ -223,36 +226,66 @@ describe('streamChat', () => {
 
 describe('a socket that outlives its access token', () => {
   let shortLived: TestPlatform;
+  let privateJwk: string;
+  /** How far the gateway's clock is ahead of the real one: the test moves it instead of waiting. */
+  let gatewayAheadMs = 0;
   beforeAll(async () => {
-    // One-second access tokens, and replies slow enough to keep a socket open past them.
+    // Auth signs with a key the test also holds, so the test can issue an access token that is
+    // about to expire; replies slow enough to keep a stream open meanwhile.
+    privateJwk = JSON.stringify((await generateKeyPairJwk('ES256')).privateJwk);
     shortLived = await startTestPlatform('chat-client-expiry', {
-      env: { ACCESS_TOKEN_TTL_SECONDS: '1', OFFLINE_TOKEN_INTERVAL_MS: '400' },
+      env: { JWT_PRIVATE_JWK: privateJwk, OFFLINE_TOKEN_INTERVAL_MS: '100' },
+      gatewayClock: () => Date.now() + gatewayAheadMs,
     });
   });
   afterAll(() => shortLived?.stop());
 
+  /** An access token of the user's session that expires in `seconds`, as auth would have issued it. */
+  const expiringIn = async (user: TestUser, seconds: number) => {
+    const ttlSeconds = 900;
+    const issuer = new AccessTokenIssuer(await StaticKeyStore.create(JSON.parse(privateJwk)), {
+      issuer: 'urn:llm-chat:auth',
+      audience: 'urn:llm-chat:api',
+      ttlSeconds,
+      now: () => Date.now() - (ttlSeconds - seconds) * 1000,
+    });
+    const sessionId = (await loadJose()).decodeJwt(user.accessToken).sid as string;
+    return issuer.issue({ userId: user.id, sessionId, role: 'USER' });
+  };
+
   test('a new subscription refused for the expired token renews it, signs the socket in again and is served', async () => {
     const user = await registerUser(shortLived);
-    const client = new ChatClient({ url: shortLived.gatewayUrl, reconnectDelayMs: 10, refreshMarginMs: 0 });
+    const expiring = await expiringIn(user, 10);
+    const tokens = new MemoryTokenStore({
+      ...tokensOf(user, expiring.expiresAt),
+      accessToken: expiring.token,
+    });
+    const client = new ChatClient({
+      url: shortLived.gatewayUrl,
+      retry: { initialDelayMs: 10 },
+      refreshMarginMs: 0,
+      tokens,
+    });
     clients.push(client);
-    await client.login(user.email, user.password);
     const abort = new AbortController();
     const first = client.streamChat({ content: 'A long answer, please' }, { signal: abort.signal });
-    const firstEvents: GenerationEvent[] = [];
-    const following = collect(first, (event) => firstEvents.push(event));
+    let firstEvent: () => void = () => undefined;
+    const firstEventSeen = new Promise<void>((resolve) => (firstEvent = resolve));
+    const following = collect(first, firstEvent);
     const { generation } = await first.sent;
-    while (firstEvents.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    await firstEventSeen;
 
-    // Past the token's lifetime and the gateway's clock tolerance, on the same open socket.
-    await new Promise((resolve) => setTimeout(resolve, 6_500));
+    // Past the token's expiry and the gateway's clock tolerance, on the same open socket.
+    gatewayAheadMs = 30_000;
     const second = client.subscribe(GenerationEventsDocument, { id: generation.id, after: 0 });
     const { value } = await second.next();
     expect(value?.generation).toMatchObject({ seq: 1, type: 'START' });
     await second.return(undefined);
+    expect((await tokens.load())?.accessToken).not.toBe(expiring.token);
 
     abort.abort();
     const events = await following;
     // The first stream went on across the new sign-in, losing and repeating nothing.
     expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
-  }, 30_000);
+  });
 });

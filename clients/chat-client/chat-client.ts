@@ -20,6 +20,7 @@ import { GraphQLRequestError, isUnauthenticated, type ResponseError } from './er
 import { requestBody } from './operation';
 import { Session } from './session';
 import { resumableEvents, toStreamError } from './resumable-events';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry';
 import { MemoryTokenStore, type Tokens, type TokenStore } from './token-store';
 
 export type GenerationEvent = GenerationEventFieldsFragment;
@@ -35,10 +36,12 @@ export interface ChatClientOptions {
   tokens?: TokenStore;
   /** Refresh the access token when it expires within this long (default 60 s). */
   refreshMarginMs?: number;
-  /** How often a dropped event stream is resumed in a row before it fails (default 5). */
-  maxReconnects?: number;
-  /** The first pause before resuming a dropped stream; doubled each time (default 250 ms). */
-  reconnectDelayMs?: number;
+  /**
+   * How an event stream that ended in a retryable way (retry.ts) is resumed: the first pause
+   * (default 250 ms), doubled up to the longest (5 s), jittered, and how many retries in a row
+   * without an event before it fails (10).
+   */
+  retry?: Partial<RetryPolicy>;
   /** Sent as `User-Agent`, which the session list shows (default `llm-chat-client`). */
   userAgent?: string;
 }
@@ -178,7 +181,10 @@ export class ChatClient {
     }
   }
 
-  /** A generation's events from `after` on, resumed with `after` = the last `seq` seen whenever the socket drops. */
+  /**
+   * A generation's events from `after` on, resumed with `after` = the last `seq` seen whenever the
+   * stream ends in a retryable way (a dropped socket, UPSTREAM_UNAVAILABLE…), after a backoff.
+   */
   followGeneration(id: string, options: FollowOptions = {}): AsyncIterable<GenerationEvent> {
     const { signal } = options;
     let stopping: Promise<void> | undefined;
@@ -194,8 +200,7 @@ export class ChatClient {
     return resumableEvents({
       after: options.after ?? 0,
       subscribe: (after) => this.eventsAfter(id, after),
-      maxReconnects: this.options.maxReconnects ?? 5,
-      reconnectDelayMs: this.options.reconnectDelayMs ?? 250,
+      retry: { ...DEFAULT_RETRY_POLICY, ...this.options.retry },
       onStart: () => {
         if (signal?.aborted) onAbort();
         signal?.addEventListener('abort', onAbort, { once: true });

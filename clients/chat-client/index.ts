@@ -15,5 +15,14 @@ export {
   StreamDisconnectedError,
 } from './errors';
 export { operationText, type OperationText } from './operation';
+export {
+  type Clock,
+  DEFAULT_RETRY_POLICY,
+  isFinalEvent,
+  isRetryable,
+  Retrier,
+  retryDelayMs,
+  type RetryPolicy,
+} from './retry';
 export { FileTokenStore, MemoryTokenStore, type Tokens, type TokenStore } from './token-store';
 export * from '../generated/graphql';

@@ -1,17 +1,5 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { GraphQLRequestError, type ResponseError, StreamDisconnectedError } from './errors';
-
-/** The event types after which a generation sends nothing more. */
-const FINAL_EVENT_TYPES = new Set(['DONE', 'ERROR', 'STOPPED']);
-
-/**
- * Close codes after which a new connection may succeed: the ones graphql-ws itself retries
- * (going away, abnormal closure, service restart, try again later, its own keep-alive
- * termination, timeouts). Any other (4403: the token was refused, 4400: a bad request…) is final.
- */
-const RESUMABLE_CLOSE_CODES = new Set([1000, 1001, 1005, 1006, 1012, 1013, 1014, 4408, 4499, 4504]);
-
-const MAX_RECONNECT_DELAY_MS = 5_000;
+import { type Clock, isFinalEvent, Retrier, type RetryPolicy } from './retry';
 
 interface CloseEventLike {
   code: number;
@@ -30,19 +18,15 @@ export function toStreamError(operationName: string, error: unknown): Error {
   return new StreamDisconnectedError(undefined, String(error));
 }
 
-const isResumable = (error: unknown): error is StreamDisconnectedError =>
-  error instanceof StreamDisconnectedError &&
-  (error.closeCode === undefined || RESUMABLE_CLOSE_CODES.has(error.closeCode));
-
 export interface ResumableEventsOptions<Event> {
   /** The last `seq` already seen. */
   after: number;
   /** One subscription to the events after `after`. */
   subscribe: (after: number) => AsyncIterable<Event>;
-  /** Resumes in a row (without an event between them) before the stream fails. */
-  maxReconnects: number;
-  /** The pause before the first resume; doubled for each following one, up to 5 s. */
-  reconnectDelayMs: number;
+  retry: RetryPolicy;
+  /** Real time and Math.random unless a test gives its own. */
+  clock?: Clock;
+  random?: () => number;
   /** Runs when iteration starts. */
   onStart?: () => void;
   /** Runs however iteration ends (the last event, an error, or the reader leaving). */
@@ -51,37 +35,40 @@ export interface ResumableEventsOptions<Event> {
 
 /**
  * Events numbered by `seq` from a stream that can drop: each time the subscription fails in a
- * way a new connection may cure, or ends before a final event, it is opened again with `after`
- * = the last `seq` delivered, so nothing is lost and nothing is delivered twice.
+ * way a retry may cure (retry.ts), or ends before a final event, it is opened again with `after`
+ * = the last `seq` delivered, after a pause, so nothing is lost and nothing is delivered twice.
+ * An event whose seq is not past the last (a HEARTBEAT, which repeats it) is not delivered; two
+ * subscriptions in a row that complete with no new event mean the generation had already ended.
  */
 export async function* resumableEvents<Event extends { seq: number; type: string }>(
   options: ResumableEventsOptions<Event>,
 ): AsyncGenerator<Event> {
   let after = options.after;
-  let reconnects = 0;
+  const retrier = new Retrier(options.retry, options.clock, options.random);
+  let emptyCompletions = 0;
   options.onStart?.();
   try {
     for (;;) {
-      let interruption: StreamDisconnectedError;
+      let failure: unknown;
       try {
+        let delivered = false;
         for await (const event of options.subscribe(after)) {
           if (event.seq <= after) continue;
           after = event.seq;
-          reconnects = 0;
+          delivered = true;
+          retrier.progressed();
           yield event;
-          if (FINAL_EVENT_TYPES.has(event.type)) return;
+          if (isFinalEvent(event)) return;
         }
-        interruption = new StreamDisconnectedError(
-          undefined,
-          'the subscription ended before the generation did',
-        );
+        // Completed with nothing new: the generation had ended, unless the client's own socket
+        // closed (graphql-ws completes a disposed client's subscriptions), which one more try tells.
+        emptyCompletions = delivered ? 0 : emptyCompletions + 1;
+        if (emptyCompletions === 2) return;
+        failure = new StreamDisconnectedError(undefined, 'the subscription ended before the generation did');
       } catch (error) {
-        if (!isResumable(error)) throw error;
-        interruption = error;
+        failure = error;
       }
-      reconnects += 1;
-      if (reconnects > options.maxReconnects) throw interruption;
-      await delay(Math.min(options.reconnectDelayMs * 2 ** (reconnects - 1), MAX_RECONNECT_DELAY_MS));
+      await retrier.pause(failure);
     }
   } finally {
     await options.onEnd?.();

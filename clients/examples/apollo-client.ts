@@ -1,9 +1,11 @@
-import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from '@apollo/client';
+import { ApolloClient, ApolloLink, CombinedGraphQLErrors, HttpLink, InMemoryCache } from '@apollo/client';
 import { SetContextLink } from '@apollo/client/link/context';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { OperationTypeNode } from 'graphql';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { GraphQLRequestError, type ResponseError, StreamDisconnectedError } from '../chat-client/errors';
+import { DEFAULT_RETRY_POLICY, isFinalEvent, Retrier, type RetryPolicy } from '../chat-client/retry';
 import {
   type GenerationEventFieldsFragment,
   GenerationEventsDocument,
@@ -19,9 +21,25 @@ export interface ApolloExampleOptions {
   question: string;
   /** Called with each piece of the reply as it arrives. */
   onToken?: (delta: string) => void;
+  /** How a stream that ended in a retryable way is resumed (the typed client's policy by default). */
+  retry?: RetryPolicy;
 }
 
-const FINAL_EVENT_TYPES = new Set(['DONE', 'ERROR', 'STOPPED']);
+type Event = GenerationEventFieldsFragment;
+
+/**
+ * Apollo's GraphQLWsLink reports a closed socket as a plain Error, its code only in the message;
+ * graphql-ws's `closed` event has it. Both are turned into the errors retry.ts judges.
+ */
+function toStreamFailure(error: unknown, lastClose: { code: number; reason: string } | undefined): unknown {
+  if (CombinedGraphQLErrors.is(error)) {
+    return new GraphQLRequestError('GenerationEvents', error.errors as readonly ResponseError[]);
+  }
+  if (error instanceof Error && error.message.startsWith('Socket closed')) {
+    return new StreamDisconnectedError(lastClose?.code, lastClose?.reason || error.message);
+  }
+  return error;
+}
 
 /**
  * The typed documents of clients/operations through Apollo Client: log in over HTTP, send a
@@ -35,10 +53,15 @@ export async function askWithApolloClient(options: ApolloExampleOptions): Promis
   const webSocketUrl = new URL(options.url);
   webSocketUrl.protocol = webSocketUrl.protocol === 'https:' ? 'wss:' : 'ws:';
   // Over a WebSocket the token goes in connection_init, read when the (lazy) socket opens.
+  let lastClose: { code: number; reason: string } | undefined;
   const webSocket = createClient({
     url: webSocketUrl.toString(),
     webSocketImpl: WebSocket,
     connectionParams: authorization,
+    // A dropped stream is resumed below with its own cursor; graphql-ws would resubscribe from the
+    // variables it started with and repeat events.
+    retryAttempts: 0,
+    on: { closed: (event) => (lastClose = event as { code: number; reason: string }) },
   });
   const http = new SetContextLink((context) => ({
     headers: { ...context.headers, ...authorization() },
@@ -64,30 +87,58 @@ export async function askWithApolloClient(options: ApolloExampleOptions): Promis
     });
     const generationId = sent.data?.sendMessage.generation.id;
     if (!generationId) throw new Error('sendMessage answered no generation');
-    return await new Promise<string>((resolve, reject) => {
-      let reply = '';
-      const finish = (event: GenerationEventFieldsFragment) => {
-        subscription.unsubscribe();
-        if (event.type === 'ERROR') reject(new Error(`The reply failed: ${event.error ?? 'unknown error'}`));
-        else resolve(reply);
-      };
-      const subscription = client
-        .subscribe({ query: GenerationEventsDocument, variables: { id: generationId } })
-        .subscribe({
-          next: ({ data, error }) => {
-            if (error) return reject(error);
-            const event = data?.generation;
-            if (!event) return;
-            if (event.delta) {
-              reply += event.delta;
-              options.onToken?.(event.delta);
-            }
-            if (FINAL_EVENT_TYPES.has(event.type)) finish(event);
-          },
-          error: reject,
-          complete: () => reject(new Error('The stream ended before the reply did')),
+    // One subscription from `after`; resolves with the final event, or nothing if it completed before it.
+    const follow = (after: number, onEvent: (event: Event) => void) =>
+      new Promise<Event | undefined>((resolve, reject) => {
+        // Later, not now: an ending may come before subscribe() has returned the subscription.
+        const stop = () => queueMicrotask(() => subscription.unsubscribe());
+        const fail = (error: unknown) => {
+          stop();
+          reject(toStreamFailure(error, lastClose));
+        };
+        const subscription = client
+          .subscribe({ query: GenerationEventsDocument, variables: { id: generationId, after } })
+          .subscribe({
+            next: ({ data, error }) => {
+              if (error) return fail(error);
+              const event = data?.generation;
+              if (!event) return;
+              onEvent(event);
+              if (isFinalEvent(event)) {
+                stop();
+                resolve(event);
+              }
+            },
+            error: fail,
+            complete: () => resolve(undefined),
+          });
+      });
+
+    // Resumed with `after` = the last seq whenever the stream ends in a retryable way, after a
+    // pause (retry.ts, shared with the typed client); a HEARTBEAT repeats the last seq and is skipped.
+    const retrier = new Retrier(options.retry ?? DEFAULT_RETRY_POLICY);
+    let reply = '';
+    let after = 0;
+    for (;;) {
+      let final: Event | undefined;
+      try {
+        final = await follow(after, (event) => {
+          if (event.seq <= after) return;
+          after = event.seq;
+          retrier.progressed();
+          if (event.delta) {
+            reply += event.delta;
+            options.onToken?.(event.delta);
+          }
         });
-    });
+      } catch (failure) {
+        await retrier.pause(failure);
+        continue;
+      }
+      if (final?.type === 'ERROR') throw new Error(`The reply failed: ${final.error ?? 'unknown error'}`);
+      if (final) return reply;
+      await retrier.pause(new StreamDisconnectedError(undefined, 'the stream ended before the reply did'));
+    }
   } finally {
     client.stop();
     await webSocket.dispose();

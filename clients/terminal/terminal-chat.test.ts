@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerUser, type TestUser } from '../../common/testing/auth';
 import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { freePort } from '../../common/testing/ports';
+import { startTcpProxy, type TcpProxy } from '../../common/testing/tcp-proxy';
 import { spawnTypeScript } from '../../common/testing/typescript-process';
 import { eventually } from '../../subgraphs/conversation/testing/harness';
 import { ChatClient } from '../chat-client';
@@ -84,12 +86,20 @@ class ChatProcess {
 }
 
 let platform: TestPlatform;
+/** Between the gateway and the chat subgraph, so a test can cut the gateway's upstream sockets. */
+let chatLink: TcpProxy;
 let dir: string;
 const running: ChatProcess[] = [];
 
 beforeAll(async () => {
+  const chatPort = await freePort();
+  chatLink = await startTcpProxy(`127.0.0.1:${chatPort}`);
   platform = await startTestPlatform('terminal-chat', {
     env: { OFFLINE_TOKEN_INTERVAL_MS: '25', SEARCH_INDEXER_POLL_MS: '50' },
+    serviceEnv: {
+      chat: { CHAT_PORT: String(chatPort) },
+      gateway: { CHAT_URL: `http://${chatLink.host}/graphql` },
+    },
   });
 });
 beforeEach(async () => {
@@ -99,7 +109,10 @@ afterEach(async () => {
   for (const chat of running.splice(0)) chat.kill();
   await rm(dir, { recursive: true, force: true });
 });
-afterAll(() => platform?.stop());
+afterAll(async () => {
+  await platform?.stop();
+  await chatLink?.close();
+});
 
 const tokenFile = () => join(dir, 'config', 'tokens.json');
 
@@ -166,6 +179,31 @@ test('a message streams its reply in as it is written, and the printed reply is 
   expect(question).toMatchObject({ role: 'USER', content: 'What is a federated graph?' });
   expect(answer).toMatchObject({ role: 'ASSISTANT', status: 'COMPLETE' });
   expect(printed).toBe(answer.content.trimEnd());
+});
+
+test('a reply whose stream the gateway loses midway (its socket to chat dropped) is printed whole, once', async () => {
+  const user = await registerUser(platform);
+  const chat = await loggedIn(user);
+  const mark = chat.mark();
+  chat.type('Tell me about sockets that drop');
+  // The first words of the reply are out: the generation is streaming.
+  await chat.waitFor(' ', mark.at);
+
+  const connectionsAtDrop = chatLink.connections();
+  chatLink.dropAll();
+  const prompt = await chat.waitFor(PROMPT_END, mark.at);
+
+  const [, answer] = await savedMessages(user);
+  expect(answer).toMatchObject({ role: 'ASSISTANT', status: 'COMPLETE' });
+  expect(
+    chat
+      .since(mark)
+      .slice(0, prompt - mark.at)
+      .split('\n[')[0]
+      .trimEnd(),
+  ).toBe(answer.content.trimEnd());
+  // The gateway connected to the chat subgraph again, for the resumed stream.
+  expect(chatLink.connections()).toBeGreaterThan(connectionsAtDrop);
 });
 
 test('lists, opens, creates and deletes conversations', async () => {

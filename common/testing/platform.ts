@@ -28,7 +28,11 @@ export interface TestPlatformOptions {
   env?: Record<string, string>;
   /** Overrides for the gateway alone, subgraph URLs included (say, to put a relay in between). */
   gatewayEnv?: Record<string, string>;
+  /** Variables for one service only, over `env` (say, a Redis of a fault test's own for the subgraphs). */
+  serviceEnv?: Partial<Record<'auth' | 'conversation' | 'chat' | 'gateway', Record<string, string>>>;
   logger?: Logger;
+  /** The gateway's clock for access tokens, for a test that moves time instead of waiting. */
+  gatewayClock?: () => number;
 }
 
 /**
@@ -79,15 +83,24 @@ export async function startTestPlatform(
   options: TestPlatformOptions = {},
 ): Promise<TestPlatform> {
   const namespace = testNamespace(label);
-  const servers = testServers();
   const logger = options.logger ?? silentLogger();
   const env = testPlatformEnv(namespace, options.env);
-  const prefixed = (service: string) => ({ ...env, REDIS_KEY_PREFIX: testRedisPrefix(namespace, service) });
+  /** A service's variables: the common ones, the URLs of the others (`wired`), then the test's own. */
+  const prefixed = (
+    service: keyof NonNullable<TestPlatformOptions['serviceEnv']>,
+    wired: Record<string, string> = {},
+  ) => ({
+    ...env,
+    REDIS_KEY_PREFIX: testRedisPrefix(namespace, service),
+    ...wired,
+    ...options.serviceEnv?.[service],
+  });
   const started: { stop: () => Promise<void> }[] = [];
   const stop = async () => {
     for (const server of started.reverse()) await server.stop();
-    await dropSchemas(servers.databaseUrl, [env.AUTH_DB_SCHEMA, env.CONVERSATION_DB_SCHEMA]);
-    await deleteRedisKeys(servers.redisUrl, `${namespace}:`);
+    // The servers the services used: a fault test may give them stores of its own.
+    await dropSchemas(env.DATABASE_URL, [env.AUTH_DB_SCHEMA, env.CONVERSATION_DB_SCHEMA]);
+    await deleteRedisKeys(env.REDIS_URL, `${namespace}:`);
   };
   try {
     const results = await Promise.allSettled([
@@ -103,19 +116,21 @@ export async function startTestPlatform(
     const [auth, conversation] = started as RunningSubgraph[];
     // Chat calls the conversation subgraph directly, so it starts once that one's URL is known.
     const chat = await startChatSubgraph(
-      loadChatConfig({ ...prefixed('chat'), CONVERSATION_URL: conversation.url }),
+      loadChatConfig(prefixed('chat', { CONVERSATION_URL: conversation.url })),
       logger.child({ service: 'chat' }),
     );
     started.push(chat);
     const gateway = await startGateway(
       loadGatewayConfig({
-        ...prefixed('gateway'),
-        AUTH_URL: auth.url,
-        CONVERSATION_URL: conversation.url,
-        CHAT_URL: chat.url,
+        ...prefixed('gateway', {
+          AUTH_URL: auth.url,
+          CONVERSATION_URL: conversation.url,
+          CHAT_URL: chat.url,
+        }),
         ...options.gatewayEnv,
       }),
       logger.child({ service: 'gateway' }),
+      { now: options.gatewayClock },
     );
     started.push(gateway);
     return {

@@ -13,6 +13,8 @@ export interface AccessTokenVerifierOptions {
   keys: Pick<JwksCache, 'getKey'>;
   issuer: string;
   audience: string;
+  /** The time tokens are checked against (milliseconds since the epoch); the system clock by default. */
+  now?: () => number;
 }
 
 export type AccessTokenVerifier = (token: string) => Promise<AccessTokenSubject>;
@@ -25,6 +27,7 @@ export function createAccessTokenVerifier({
   keys,
   issuer,
   audience,
+  now = Date.now,
 }: AccessTokenVerifierOptions): AccessTokenVerifier {
   return async (token) => {
     const { jwtVerify, errors } = await loadJose();
@@ -35,6 +38,7 @@ export function createAccessTokenVerifier({
         algorithms: [...ACCESS_TOKEN_ALGORITHMS],
         typ: ACCESS_TOKEN_TYPE,
         clockTolerance: ACCESS_TOKEN_CLOCK_TOLERANCE_SECONDS,
+        currentDate: new Date(now()),
         requiredClaims: ['exp', 'iat', 'sub', 'jti'],
       });
       return subjectOf(payload);

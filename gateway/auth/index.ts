@@ -20,8 +20,15 @@ export interface GatewayAuthentication {
   stop: () => void;
 }
 
-/** Access-token verification against auth's JWKS, and the session revocation list in Redis. */
-export function createGatewayAuthentication(config: GatewayConfig, logger: Logger): GatewayAuthentication {
+/**
+ * Access-token verification against auth's JWKS, and the session revocation list in Redis.
+ * `now` is the clock tokens are checked against (tests move it instead of waiting).
+ */
+export function createGatewayAuthentication(
+  config: GatewayConfig,
+  logger: Logger,
+  now?: () => number,
+): GatewayAuthentication {
   const redis = createRedis({ url: config.REDIS_URL, keyPrefix: config.SESSION_REVOCATION_PREFIX, logger });
   const revocations = new SessionRevocationList(redis);
   const keys = new JwksCache({
@@ -31,7 +38,12 @@ export function createGatewayAuthentication(config: GatewayConfig, logger: Logge
     logger,
   });
   const authenticator = new Authenticator({
-    verify: createAccessTokenVerifier({ keys, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }),
+    verify: createAccessTokenVerifier({
+      keys,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      now,
+    }),
     revocations,
     trustedProxies: new TrustedProxies(config.TRUSTED_PROXIES),
     logger,

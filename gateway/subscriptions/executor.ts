@@ -15,7 +15,7 @@ import {
   GraphQLError,
   validate,
 } from 'graphql';
-import { withExtensions } from '../../common/errors';
+import { upstreamUnavailable, withExtensions } from '../../common/errors';
 import { IDENTITY_HEADER, operationDigest, signIdentity } from '../../common/identity';
 import { traceTurn } from '../../common/turn-trace';
 import type { GatewayContext } from '../context';
@@ -49,13 +49,14 @@ export interface SubscriptionExecutorOptions {
   identitySecret: string;
 }
 
-const upstreamClosed = () =>
+/** The subgraph's socket dropped (say, its process died): retryable, naming the subgraph. */
+const upstreamClosed = (subgraph: string) =>
   new GraphQLError('The subscription ended upstream unexpectedly', {
-    extensions: { code: 'UPSTREAM_UNAVAILABLE' },
+    extensions: { ...upstreamUnavailable(subgraph).details, code: 'UPSTREAM_UNAVAILABLE' },
   });
 
 /** graphql-ws rejects an iteration with the server's error list, or with the close event. */
-function upstreamErrors(reason: unknown): GraphQLError[] {
+function upstreamErrors(reason: unknown, subgraph: string): GraphQLError[] {
   if (Array.isArray(reason)) {
     return reason.map(
       (error: {
@@ -69,7 +70,7 @@ function upstreamErrors(reason: unknown): GraphQLError[] {
         }),
     );
   }
-  return [upstreamClosed()];
+  return [upstreamClosed(subgraph)];
 }
 
 /** graphql-js's errors with the code Apollo Server gives the same errors over HTTP. */
@@ -227,7 +228,7 @@ export class SubscriptionExecutor {
           return { done: false, value };
         } catch (reason) {
           finished = true;
-          return { done: false, value: { errors: upstreamErrors(reason) } };
+          return { done: false, value: { errors: upstreamErrors(reason, primary.serviceName) } };
         }
       },
       return: async () => {

@@ -1,7 +1,7 @@
 /** A server the platform keeps data in: where to reach it, and how to let go of it. */
 export interface DataStore {
   url: string;
-  /** The server's process when this process started it (a benchmark reads its CPU from /proc). */
+  /** The server's process id when this process started it (a benchmark reads its CPU, fault tests signal it). */
   pid?: number;
   /** Stops the server if this process started it; a server that was already running is left alone. */
   stop(): Promise<void>;

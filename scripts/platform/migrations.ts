@@ -1,5 +1,5 @@
 import { env, loadConfig } from '../../common/config';
-import { createDatabase, type DatabaseOptions, migrate } from '../../common/database';
+import { type DatabaseOptions, migrate } from '../../common/database';
 import type { Logger } from '../../common/logger';
 import { authEnv } from '../../subgraphs/auth/config';
 import { authMigrations } from '../../subgraphs/auth/migrations';
@@ -25,13 +25,8 @@ async function migrateSchema(
   logger: Logger,
 ): Promise<void> {
   // Hand-written migrations need no entity metadata.
-  const orm = await createDatabase({ url, schema, entities: [], migrations, logger, poolSize: 1 });
-  try {
-    await migrate(orm, url, schema);
-    logger.info({ schema, migrations: migrations.length }, 'schema up to date');
-  } finally {
-    await orm.close();
-  }
+  await migrate({ url, schema, entities: [], migrations, logger });
+  logger.info({ schema, migrations: migrations.length }, 'schema up to date');
 }
 
 /**

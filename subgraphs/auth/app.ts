@@ -3,6 +3,7 @@ import { createDatabase, migrate, pingDatabase } from '../../common/database';
 import { RedisNonceStore } from '../../common/identity-verifier';
 import type { Logger } from '../../common/logger';
 import { createRedis } from '../../common/redis';
+import { databaseTimeoutsOf } from '../../common/service-config';
 import { SessionRevocationList } from '../../common/session-revocation';
 import { startSubgraphServer, type RunningSubgraph } from '../../common/subgraph-server';
 import type { AuthConfig } from './config';
@@ -28,13 +29,14 @@ import { UserService } from './services/user.service';
 
 /** Wires the auth subgraph: database (migrated), Redis, keys, services, schema, server. */
 export async function startAuthSubgraph(config: AuthConfig, logger: Logger): Promise<RunningSubgraph> {
-  const orm = await createDatabase({
+  const database = {
     url: config.DATABASE_URL,
     schema: config.AUTH_DB_SCHEMA,
     entities: authEntities,
     migrations: authMigrations,
     logger,
-  });
+  };
+  const orm = await createDatabase({ ...database, timeouts: databaseTimeoutsOf(config) });
   const redis = createRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, logger });
   const revocationRedis = createRedis({
     url: config.REDIS_URL,
@@ -56,7 +58,7 @@ export async function startAuthSubgraph(config: AuthConfig, logger: Logger): Pro
     await orm.close();
   };
   try {
-    await migrate(orm, config.DATABASE_URL, config.AUTH_DB_SCHEMA);
+    await migrate(database);
     const em = orm.em as EntityManager;
     const keys = await createKeyStore(config, em, logger);
     const passwords = await PasswordHasher.create({

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ACCESS_TOKEN_ALGORITHMS, accessTokenEnv } from '../../common/access-token';
 import { ConfigError, env, loadConfig } from '../../common/config';
-import { commonEnv } from '../../common/service-config';
+import { commonEnv, databaseEnv } from '../../common/service-config';
 import { sessionRevocationEnv } from '../../common/session-revocation';
 
 /** A JSON value in a variable, checked against a shape, with the JSON error named like any other. */
@@ -34,6 +34,7 @@ export const authEnv = {
   ...sessionRevocationEnv,
   AUTH_PORT: env.port(4001),
   DATABASE_URL: z.string().startsWith('postgres', 'must be a postgres:// URL'),
+  ...databaseEnv,
   AUTH_DB_SCHEMA: env.pgSchema('auth'),
   /** Login throttling and the session revocation list. */
   REDIS_URL: z.string().startsWith('redis', 'must be a redis:// URL'),

@@ -51,7 +51,13 @@ describe("auth's email verification migration", () => {
       [admin, user],
     );
 
-    await migrate(orm, databaseUrl, schema);
+    await migrate({
+      url: databaseUrl,
+      schema,
+      entities: authEntities,
+      migrations: authMigrations,
+      logger: silentLogger(),
+    });
     const rows = await sql<{ id: string; verified: boolean; role_set: boolean }>(
       `select "id", "email_verified_at" is not null as verified, "role_set_at" is not null as role_set
          from "users" order by "email"`,

@@ -5,6 +5,7 @@ import { createDatabase, migrate, pingDatabase } from '../../common/database';
 import { RedisNonceStore } from '../../common/identity-verifier';
 import type { Logger } from '../../common/logger';
 import { createRedis } from '../../common/redis';
+import { databaseTimeoutsOf } from '../../common/service-config';
 import { startSubgraphServer, type RunningSubgraph } from '../../common/subgraph-server';
 import { ConversationCache } from './cache/conversation-cache';
 import { GenerationalCache } from './cache/generational-cache';
@@ -45,13 +46,14 @@ export async function startConversationSubgraph(
   config: ConversationConfig,
   logger: Logger,
 ): Promise<RunningSubgraph> {
-  const orm = await createDatabase({
+  const database = {
     url: config.DATABASE_URL,
     schema: config.CONVERSATION_DB_SCHEMA,
     entities: conversationEntities,
     migrations: conversationMigrations,
     logger,
-  });
+  };
+  const orm = await createDatabase({ ...database, timeouts: databaseTimeoutsOf(config) });
   const redis = createRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, logger });
   const search = createSearch(config, orm, logger);
   const close = async () => {
@@ -60,7 +62,7 @@ export async function startConversationSubgraph(
     await orm.close();
   };
   try {
-    await migrate(orm, config.DATABASE_URL, config.CONVERSATION_DB_SCHEMA);
+    await migrate(database);
     if (config.SEARCH_INDEXER_ENABLED) search.indexer.start();
     const module = {
       orm,

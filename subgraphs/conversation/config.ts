@@ -2,12 +2,13 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { env, loadConfig } from '../../common/config';
 import { projectRoot } from '../../common/paths';
-import { commonEnv } from '../../common/service-config';
+import { commonEnv, databaseEnv } from '../../common/service-config';
 
 export const conversationEnv = {
   ...commonEnv,
   CONVERSATION_PORT: env.port(4002),
   DATABASE_URL: z.string().startsWith('postgres', 'must be a postgres:// URL'),
+  ...databaseEnv,
   CONVERSATION_DB_SCHEMA: env.pgSchema('conversation'),
   REDIS_URL: z.string().startsWith('redis', 'must be a redis:// URL'),
   REDIS_KEY_PREFIX: z.string().default('conversation:'),

@@ -10,16 +10,16 @@ export async function withAuthDatabase<Result>(
   config: AuthConfig,
   task: (em: EntityManager) => Promise<Result>,
 ): Promise<Result> {
-  const orm = await createDatabase({
+  const database = {
     url: config.DATABASE_URL,
     schema: config.AUTH_DB_SCHEMA,
     entities: authEntities,
     migrations: authMigrations,
     logger: createLogger({ service: 'auth-cli', level: 'warn' }),
-    poolSize: 1,
-  });
+  };
+  await migrate(database);
+  const orm = await createDatabase({ ...database, poolSize: 1 });
   try {
-    await migrate(orm, config.DATABASE_URL, config.AUTH_DB_SCHEMA);
     return await task(orm.em as EntityManager);
   } finally {
     await orm.close();

@@ -46,12 +46,16 @@ const wireConversation = z.object({ id: z.string(), title: z.string() });
 
 const wireRecallHit = z.object({ score: z.number(), message: wireMessage });
 
-/** Codes the conversation subgraph may answer with that mean the same to chat's callers. */
+/**
+ * Codes the conversation subgraph may answer with that mean the same to chat's callers; its
+ * UPSTREAM_UNAVAILABLE keeps the store it names (PostgreSQL down is not the subgraph down).
+ */
 const PASSED_THROUGH: ReadonlySet<ErrorCode> = new Set([
   'BAD_USER_INPUT',
   'NOT_FOUND',
   'FORBIDDEN',
   'RATE_LIMITED',
+  'UPSTREAM_UNAVAILABLE',
 ]);
 
 interface GraphQLReply {
@@ -62,9 +66,9 @@ interface GraphQLReply {
 /**
  * The conversation subgraph's internal operations, called directly (not through the gateway)
  * with an identity signed as `chat` on behalf of the acting user. Replies are validated here, at
- * the edge; its NOT_FOUND, BAD_USER_INPUT, FORBIDDEN and RATE_LIMITED (a creation budget spent)
- * reach chat's callers unchanged, anything else
- * (timeouts, 5xx, a refused signature) becomes UPSTREAM_UNAVAILABLE.
+ * the edge; its NOT_FOUND, BAD_USER_INPUT, FORBIDDEN, RATE_LIMITED (a creation budget spent) and
+ * UPSTREAM_UNAVAILABLE reach chat's callers unchanged, anything else (timeouts, 5xx, a refused
+ * signature) becomes UPSTREAM_UNAVAILABLE naming it.
  */
 export class ConversationClient implements ConversationStore {
   constructor(private readonly options: ConversationClientOptions) {}

@@ -117,7 +117,7 @@ export class GenerationService {
           'generation events unreadable',
         );
         // Thrown mid-stream, graphql-ws sends an `error` message; a GraphQLError keeps the code in it.
-        queue.fail(toGraphQLError(upstreamUnavailable('generation events')));
+        queue.fail(toGraphQLError(upstreamUnavailable('redis')));
       },
     );
     if (isFinal(generation.status) && !(await this.deps.events.last(id))) queue.end();

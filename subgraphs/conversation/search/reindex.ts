@@ -18,15 +18,16 @@ const STALL_LIMIT_MS = 60_000;
 async function main(): Promise<void> {
   const config = loadConversationConfig();
   const logger = createLogger({ service: 'reindex', level: config.LOG_LEVEL });
-  const orm = await createDatabase({
+  const database = {
     url: config.DATABASE_URL,
     schema: config.CONVERSATION_DB_SCHEMA,
     entities: conversationEntities,
     migrations: conversationMigrations,
     logger,
-  });
+  };
+  await migrate(database);
+  const orm = await createDatabase(database);
   try {
-    await migrate(orm, config.DATABASE_URL, config.CONVERSATION_DB_SCHEMA);
     const { index, indexer } = createSearch(config, orm, logger);
     const outbox = new SearchOutboxRepository(orm.em.fork());
     await index.drop();

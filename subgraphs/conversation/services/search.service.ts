@@ -65,7 +65,7 @@ export class SearchService {
     );
     // A query of only unknown words means nothing to the offline model, so nothing matches it.
     if (!vector) return [];
-    const matches = await this.upstream('search index', () => this.search.index.query(vector, scope, limit));
+    const matches = await this.upstream('chroma', () => this.search.index.query(vector, scope, limit));
     // PostgreSQL has the last word: a vector whose message is gone (or not the viewer's) is dropped.
     const messages = await this.context.loaders.message.loadMany(matches.map((match) => match.messageId));
     return matches.flatMap((match, i) => {

@@ -202,7 +202,10 @@ describe('semantic search', () => {
         written.push(await append(harness, user, { content }));
       }
       const unavailable: GraphQLResponse<unknown> = await search(user, 'vegetable garden');
-      expect(unavailable.errors?.[0].extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+      expect(unavailable.errors?.[0].extensions).toMatchObject({
+        code: 'UPSTREAM_UNAVAILABLE',
+        dependency: 'chroma',
+      });
 
       await chroma.start();
       await searchUntilFound(user, 'vegetable garden in a small apartment', written[0].id);
