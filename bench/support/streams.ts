@@ -110,6 +110,8 @@ function follow(
             const at = performance.now();
             if (errors || !data) return finish('error');
             const { seq, type, delta } = data.generation;
+            // Sent while a generation waits (here, for every subscriber): not an event of the reply.
+            if (type === 'HEARTBEAT') return;
             const producedAt = type === 'TOKEN' && delta !== null ? productionTime(delta) : undefined;
             followed.events.push({ seq, type, at, producedAt });
             started();

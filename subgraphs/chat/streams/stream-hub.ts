@@ -4,8 +4,15 @@ import { redisKeys } from '../redis-keys';
 import { backoffDelay, sleep } from '../support/sleep';
 import type { GenerationEventLog } from './event-log';
 import { decodeEvent, entryId, type GenerationEvent } from './generation-event';
+import {
+  type FollowInterrupted,
+  type LivenessOptions,
+  LivenessMonitor,
+  type LivenessStream,
+  type LivenessWatcher,
+} from './liveness';
 
-export interface StreamHubOptions {
+export interface StreamHubOptions extends Omit<LivenessOptions, 'logger'> {
   /** REDIS_KEY_PREFIX: XREAD answers with full key names. */
   keyPrefix: string;
   logger: Logger;
@@ -24,24 +31,44 @@ type XReadReply = [key: string, entries: [id: string, fields: string[]][]][] | n
 
 const seqOfEntry = (id: string) => Number(id.slice(0, id.indexOf('-')));
 
+/** What a watcher is told: each event, heartbeats (with its last seq) while quiet, and a failure. */
+export interface WatchHandlers {
+  onEvent: (event: GenerationEvent) => void;
+  /** The generation is alive though nothing came for a while; `lastSeq` is the last event delivered. */
+  onHeartbeat?: (lastSeq: number) => void;
+  /** A read failed, or the stream stalled (a FollowInterrupted); nothing more is delivered. */
+  onError: (error: unknown) => void;
+}
+
 /**
  * Delivers one watcher every event after its `afterSeq`, each exactly once and in order, then
  * live ones. When it joins a stream the hub already follows further along, or finds a gap, it
  * reads the missing range itself and holds live events back until that range is delivered.
  */
-class Watcher {
+class Watcher implements LivenessWatcher {
   private lastSeq: number;
   private held: GenerationEvent[] | null = null;
+  readonly joinedAt = Date.now();
   closed = false;
 
   constructor(
     private readonly generationId: string,
     afterSeq: number,
     private readonly log: GenerationEventLog,
-    private readonly onEvent: (event: GenerationEvent) => void,
-    private readonly onError: (error: unknown) => void,
+    private readonly handlers: WatchHandlers,
   ) {
     this.lastSeq = afterSeq;
+  }
+
+  heartbeat(): void {
+    // One catching up is busy delivering what it missed.
+    if (!this.held && !this.closed) this.handlers.onHeartbeat?.(this.lastSeq);
+  }
+
+  end(failure: FollowInterrupted): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.handlers.onError(failure);
   }
 
   receive(events: GenerationEvent[]): void {
@@ -57,7 +84,7 @@ class Watcher {
         return;
       }
       this.lastSeq = event.seq;
-      this.onEvent(event);
+      this.handlers.onEvent(event);
     }
   }
 
@@ -80,13 +107,13 @@ class Watcher {
       },
       (error: unknown) => {
         this.held = null;
-        if (!this.closed) this.onError(error);
+        if (!this.closed) this.handlers.onError(error);
       },
     );
   }
 }
 
-interface FollowedStream {
+interface FollowedStream extends LivenessStream {
   /** The seq of the last entry the hub has read from this stream. */
   cursor: number;
   watchers: Set<Watcher>;
@@ -96,7 +123,8 @@ interface FollowedStream {
  * Follows every generation stream that has subscribers in this process with a single blocking
  * XREAD on a connection of its own, and fans each entry out to all its watchers. So any number
  * of subscribers costs one Redis connection and one round trip per batch of events, not one
- * blocked connection each.
+ * blocked connection each. A LivenessMonitor sends heartbeats to the watchers of quiet streams
+ * and ends those whose stream stalled.
  */
 export class GenerationStreamHub {
   private readonly streams = new Map<string, FollowedStream>();
@@ -112,6 +140,7 @@ export class GenerationStreamHub {
   private resumeIdle: (() => void) | null = null;
   private running = true;
   private readonly loop: Promise<void>;
+  private readonly liveness: LivenessMonitor;
 
   constructor(
     private readonly reader: Redis,
@@ -122,6 +151,7 @@ export class GenerationStreamHub {
     this.blockMs = options.blockMs ?? 10_000;
     this.batchSize = options.batchSize ?? 500;
     this.loop = this.run();
+    this.liveness = new LivenessMonitor(() => this.streams, options);
   }
 
   /** How many generation streams this process follows now. */
@@ -129,20 +159,16 @@ export class GenerationStreamHub {
     return this.streams.size;
   }
 
-  watch(
-    generationId: string,
-    afterSeq: number,
-    onEvent: (event: GenerationEvent) => void,
-    onError: (error: unknown) => void,
-  ): Watch {
+  watch(generationId: string, afterSeq: number, handlers: WatchHandlers): Watch {
     let stream = this.streams.get(generationId);
     const added = !stream;
     if (!stream) {
-      stream = { cursor: afterSeq, watchers: new Set() };
+      const now = Date.now();
+      stream = { cursor: afterSeq, watchers: new Set(), lastActiveAt: now, lastSignAt: now };
       this.streams.set(generationId, stream);
       this.generationByKey.set(`${this.options.keyPrefix}${redisKeys.events(generationId)}`, generationId);
     }
-    const watcher = new Watcher(generationId, afterSeq, this.log, onEvent, onError);
+    const watcher = new Watcher(generationId, afterSeq, this.log, handlers);
     stream.watchers.add(watcher);
     if (stream.cursor > afterSeq) watcher.catchUp(stream.cursor);
     if (added) {
@@ -163,6 +189,7 @@ export class GenerationStreamHub {
   }
 
   async stop(): Promise<void> {
+    await this.liveness.stop();
     this.running = false;
     this.resumeIdle?.();
     if (this.blocking && this.readerId !== null) {
@@ -228,6 +255,7 @@ export class GenerationStreamHub {
         }
       }
       stream.cursor = seqOfEntry(entries[entries.length - 1][0]);
+      stream.lastActiveAt = stream.lastSignAt = Date.now();
       for (const watcher of [...stream.watchers]) watcher.receive(events);
     }
   }
