@@ -1,6 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { GraphQLRequestError, type ResponseError, StreamDisconnectedError } from './errors';
 
+/** Sent while a reply is alive but quiet; never delivered to the caller (docs/protocol.md, "Liveness"). */
+const HEARTBEAT = 'HEARTBEAT';
+
 /** The event types after which a generation sends nothing more. */
 const FINAL_EVENT_TYPES = new Set(['DONE', 'ERROR', 'STOPPED']);
 
@@ -65,7 +68,8 @@ export async function* resumableEvents<Event extends { seq: number; type: string
       let interruption: StreamDisconnectedError;
       try {
         for await (const event of options.subscribe(after)) {
-          if (event.seq <= after) continue;
+          // A HEARTBEAT (the reply is alive, nothing new) repeats the last seq: not part of the reply.
+          if (event.type === HEARTBEAT || event.seq <= after) continue;
           after = event.seq;
           reconnects = 0;
           yield event;
