@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../../common/logger';
 import { redisKeys } from '../redis-keys';
 import { backoffDelay, sleep } from '../support/sleep';
@@ -137,6 +138,7 @@ export class GenerationStreamHub {
   /** Bumped whenever a stream is added; the loop records which version its XREAD covers. */
   private streamsVersion = 0;
   private readingVersion = 0;
+  private readonly readerName = `chat-stream-reader:${randomUUID()}`;
   private resumeIdle: (() => void) | null = null;
   private running = true;
   private readonly loop: Promise<void>;
@@ -150,6 +152,10 @@ export class GenerationStreamHub {
   ) {
     this.blockMs = options.blockMs ?? 10_000;
     this.batchSize = options.batchSize ?? 500;
+    // A read cut by a reconnect is sent again by ioredis on the new connection, whose id the hub
+    // does not know yet: it finds it by this name (see wake).
+    reader.on('ready', () => this.onReaderReady());
+    if (reader.status === 'ready') this.onReaderReady();
     this.loop = this.run();
     this.liveness = new LivenessMonitor(() => this.streams, options);
   }
@@ -274,13 +280,28 @@ export class GenerationStreamHub {
     this.waking = true;
     try {
       while (this.running && this.readingVersion < this.streamsVersion) {
-        if (this.blocking && this.readerId !== null) {
-          await this.control.client('UNBLOCK', this.readerId).catch(() => 0);
+        if (this.blocking) {
+          this.readerId ??= await this.findReaderId().catch(() => null);
+          if (this.readerId !== null) await this.control.client('UNBLOCK', this.readerId).catch(() => 0);
         }
         await sleep(1);
       }
     } finally {
       this.waking = false;
     }
+  }
+
+  /** A new connection (at start, or after a reconnect): a new client id, and the name to find it by. */
+  private onReaderReady(): void {
+    this.readerId = null;
+    // Sent before any read ioredis resends on this connection, so the read runs under the name.
+    this.reader.client('SETNAME', this.readerName).catch(() => undefined);
+  }
+
+  /** The reader's client id, looked up by its name from the command connection. */
+  private async findReaderId(): Promise<string | null> {
+    const clients = String(await this.control.client('LIST', 'TYPE', 'NORMAL'));
+    const line = clients.split('\n').find((entry) => entry.includes(` name=${this.readerName} `));
+    return /^id=(\d+)/.exec(line ?? '')?.[1] ?? null;
   }
 }
