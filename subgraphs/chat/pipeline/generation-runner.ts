@@ -116,6 +116,8 @@ class GenerationRun {
   private prompt: Prompt | null = null;
   private userMessage: StoredMessage | null = null;
   private checkpoint: Promise<void> | null = null;
+  /** When the reply stopped streaming: the save deadline runs from then. */
+  private streamEndedAt = 0;
 
   constructor(
     private readonly deps: RunnerDependencies,
@@ -183,6 +185,7 @@ class GenerationRun {
       return this.outcomeOf(error);
     } finally {
       clearInterval(checkpoints);
+      this.streamEndedAt = Date.now();
       // A checkpoint still in flight must land before the final save, never after it.
       await this.checkpoint;
     }
@@ -293,7 +296,7 @@ class GenerationRun {
   private async finish({ status, error }: Outcome): Promise<void> {
     const usage = this.reportedUsage ?? this.estimatedUsage();
     Object.assign(this.record, { status, error, usage, finishedAt: new Date() });
-    const deadline = Date.now() + this.deps.settings.finalSaveDeadlineMs;
+    const deadline = this.streamEndedAt + this.deps.settings.finalSaveDeadlineMs;
     // What the stream holds is what subscribers read: settle an append left in doubt first.
     await this.writer.repair().catch(() => undefined);
     const saved = await this.saveUntil(deadline);
@@ -301,12 +304,15 @@ class GenerationRun {
     if (saved === 'settled') await this.endUntil(deadline, usage);
   }
 
-  /** The final content, status and token counts, retried with jittered backoff until `deadline`. */
+  /**
+   * The final content, status and token counts, retried with jittered backoff until `deadline`;
+   * an attempt still waiting then (a stopped database) is not waited for.
+   */
   private async saveUntil(deadline: number): Promise<SaveResult> {
     for (let attempt = 0; ; attempt++) {
       if (this.fenced) return 'fenced';
       try {
-        await this.saveMessage();
+        if (!(await this.beforeDeadline(this.saveMessage(), deadline))) return 'timeout';
         return 'settled';
       } catch (error) {
         if (!isRetryable(error)) {
@@ -319,6 +325,20 @@ class GenerationRun {
         if (Date.now() + delay > deadline) return 'timeout';
         await sleep(delay);
       }
+    }
+  }
+
+  /** Whether `work` settled before `deadline` (rejecting as it does); it goes on regardless. */
+  private async beforeDeadline(work: Promise<void>, deadline: number): Promise<boolean> {
+    const late = new AbortController();
+    try {
+      return await Promise.race([
+        work.then(() => true),
+        sleep(Math.max(0, deadline - Date.now()), late.signal).then(() => false),
+      ]);
+    } finally {
+      late.abort();
+      work.catch(() => undefined);
     }
   }
 
