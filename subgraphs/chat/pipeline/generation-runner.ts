@@ -186,8 +186,6 @@ class GenerationRun {
     } finally {
       clearInterval(checkpoints);
       this.streamEndedAt = Date.now();
-      // A checkpoint still in flight must land before the final save, never after it.
-      await this.checkpoint;
     }
   }
 
@@ -297,6 +295,9 @@ class GenerationRun {
     const usage = this.reportedUsage ?? this.estimatedUsage();
     Object.assign(this.record, { status, error, usage, finishedAt: new Date() });
     const deadline = this.streamEndedAt + this.deps.settings.finalSaveDeadlineMs;
+    // A checkpoint in flight should land before the final save; one that lands after it (a hung
+    // database) changes nothing, since the conversation subgraph keeps a final message's content.
+    if (this.checkpoint) await this.beforeDeadline(this.checkpoint, deadline);
     // What the stream holds is what subscribers read: settle an append left in doubt first.
     await this.writer.repair().catch(() => undefined);
     const saved = await this.saveUntil(deadline);
