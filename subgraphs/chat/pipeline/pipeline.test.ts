@@ -4,7 +4,6 @@ import { AppError } from '../../../common/errors';
 import { silentLogger } from '../../../common/testing/logger';
 import type { ConversationStore } from '../conversation/conversation-store';
 import { MemoryConversationStore } from '../conversation/memory-conversation-store';
-import { GenerationStatus } from '../domain/generation';
 import { providerErrors } from '../providers/provider';
 import { redisKeys } from '../redis-keys';
 import { GenerationRepository } from '../repositories/generation-repository';
@@ -15,6 +14,7 @@ import { GenerationEventType } from '../streams/generation-event';
 import { testChatConfig, userIdentity } from '../testing/chat-config';
 import { conversationOutage } from '../testing/conversation-outage';
 import { testRedis } from '../testing/redis';
+import { streamingGeneration } from '../testing/records';
 import { ScriptedProvider } from '../testing/scripted-provider';
 import { INTERRUPTED_MESSAGE } from './recovery';
 
@@ -365,22 +365,13 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
       finishedTtlSeconds: 60,
     });
     await generations.create(
-      {
+      streamingGeneration({
         id: generationId,
         userId: kim.userId as string,
         conversationId: userMessage.conversation.id,
         messageId: assistant.id,
         parentMessageId: userMessage.id,
-        model: 'm',
-        provider: 'offline',
-        status: GenerationStatus.STREAMING,
-        startedAt: new Date(),
-        firstTokenAt: null,
-        finishedAt: null,
-        usage: null,
-        error: null,
-        context: [],
-      },
+      }),
       1,
     );
     await log.append(generationId, 0, [{ seq: 1, type: GenerationEventType.START, model: 'm' }]);

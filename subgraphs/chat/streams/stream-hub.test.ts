@@ -1,8 +1,7 @@
 import type { Redis } from 'ioredis';
-import { randomUUID } from 'node:crypto';
-import { GenerationStatus } from '../domain/generation';
 import { silentLogger } from '../../../common/testing/logger';
 import { GenerationRepository } from '../repositories/generation-repository';
+import { streamingGeneration } from '../testing/records';
 import { testRedis } from '../testing/redis';
 import { EventLogConflict, GenerationEventLog } from './event-log';
 import { type GenerationEvent, GenerationEventType, isTerminal } from './generation-event';
@@ -184,26 +183,9 @@ describe('generation event streams', () => {
     };
     /** A generation whose process holds its lease for `leaseMs` from now (renewing nothing). */
     const generationWithLease = async (leaseMs: number) => {
-      const id = randomUUID();
-      await generations.create(
-        {
-          id,
-          userId: randomUUID(),
-          conversationId: randomUUID(),
-          messageId: randomUUID(),
-          parentMessageId: randomUUID(),
-          model: 'm',
-          provider: 'offline',
-          status: GenerationStatus.STREAMING,
-          startedAt: new Date(),
-          firstTokenAt: null,
-          finishedAt: null,
-          usage: null,
-          error: null,
-          context: [],
-        },
-        leaseMs,
-      );
+      const record = streamingGeneration();
+      await generations.create(record, leaseMs);
+      const { id } = record;
       await log.append(id, 0, [start()]);
       return id;
     };
