@@ -10,21 +10,38 @@ const swc = {
   sourceMaps: 'inline',
 };
 
-/** @type {import('jest').Config} */
-module.exports = {
+/** What every project shares. */
+const project = {
   testEnvironment: 'node',
-  roots: [
-    '<rootDir>/common',
-    '<rootDir>/subgraphs',
-    '<rootDir>/gateway',
-    '<rootDir>/scripts',
-    '<rootDir>/test',
-    '<rootDir>/clients',
-  ],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', swc] },
   transformIgnorePatterns: ['/node_modules/(?!(jose)/)'],
   setupFiles: ['reflect-metadata'],
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    {
+      ...project,
+      displayName: 'platform',
+      roots: [
+        '<rootDir>/common',
+        '<rootDir>/subgraphs',
+        '<rootDir>/gateway',
+        '<rootDir>/scripts',
+        '<rootDir>/test',
+        '<rootDir>/clients',
+      ],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/'],
+    },
+    {
+      // Stores and processes killed or stopped by pid, each test's own (see docs/chat.md, "Outages").
+      ...project,
+      displayName: 'faults',
+      roots: ['<rootDir>/test/faults'],
+    },
+  ],
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',
   testTimeout: 30000,

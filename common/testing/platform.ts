@@ -26,6 +26,8 @@ export interface TestPlatform {
 export interface TestPlatformOptions {
   /** Extra or overriding environment variables for every service. */
   env?: Record<string, string>;
+  /** For the chat subgraph alone, over `env` (say, a Redis of a fault test's own). */
+  chatEnv?: Record<string, string>;
   logger?: Logger;
 }
 
@@ -69,8 +71,8 @@ export async function startTestPlatform(
   const started: { stop: () => Promise<void> }[] = [];
   const stop = async () => {
     for (const server of started.reverse()) await server.stop();
-    await dropSchemas(servers.databaseUrl, [env.AUTH_DB_SCHEMA, env.CONVERSATION_DB_SCHEMA]);
-    await deleteRedisKeys(servers.redisUrl, `${namespace}:`);
+    await dropSchemas(env.DATABASE_URL, [env.AUTH_DB_SCHEMA, env.CONVERSATION_DB_SCHEMA]);
+    await deleteRedisKeys(env.REDIS_URL, `${namespace}:`);
   };
   try {
     const results = await Promise.allSettled([
@@ -86,7 +88,7 @@ export async function startTestPlatform(
     const [auth, conversation] = started as RunningSubgraph[];
     // Chat calls the conversation subgraph directly, so it starts once that one's URL is known.
     const chat = await startChatSubgraph(
-      loadChatConfig({ ...prefixed('chat'), CONVERSATION_URL: conversation.url }),
+      loadChatConfig({ ...prefixed('chat'), CONVERSATION_URL: conversation.url, ...options.chatEnv }),
       logger.child({ service: 'chat' }),
     );
     started.push(chat);

