@@ -323,10 +323,16 @@ class GenerationRun {
         }
         const delay = backoffDelay(attempt, SAVE_RETRY_BASE_MS, SAVE_RETRY_MAX_MS);
         this.logger.warn({ err: (error as Error).message, attempt: attempt + 1 }, 'could not save the reply');
-        if (Date.now() + delay > deadline) return 'timeout';
+        // A process shutting down leaves the save to recovery on another replica rather than wait.
+        if (Date.now() + delay > deadline || this.shuttingDown()) return 'timeout';
         await sleep(delay);
       }
     }
+  }
+
+  private shuttingDown(): boolean {
+    const reason: unknown = this.abort.signal.reason;
+    return reason instanceof GenerationAbort && reason.kind === 'shutdown';
   }
 
   /** Whether `work` settled before `deadline` (rejecting as it does); it goes on regardless. */

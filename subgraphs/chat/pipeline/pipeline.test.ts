@@ -502,6 +502,24 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
       });
     });
 
+    it('on shutdown, hands a reply still waiting for its save to recovery rather than wait', async () => {
+      const provider = new ScriptedProvider();
+      const outage = conversationOutage(store);
+      const runtime = await start({ SHUTDOWN_GRACE_MS: '0' }, provider, outage.store);
+      const dee = userIdentity(randomUUID());
+      const started = await runtime.services.chat.send(dee, { content: 'Last words' });
+      const stream = await provider.nextStream();
+      stream.text('Goodbye');
+      const following = reader(await runtime.services.generations.follow(dee, started.generation.id, 0));
+      await following.until(() => following.count(GenerationEventType.TOKEN) === 1);
+      outage.refuse();
+      stream.finish();
+      await runtime.stop();
+      const generations = new GenerationRepository(await redisForTest.connect(), 3_600);
+      expect(await generations.leaseStates([started.generation.id])).toEqual(['released']);
+      expect(await generations.get(started.generation.id)).toMatchObject({ status: 'COMPLETE' });
+    });
+
     it('keeps its lease while checkpoints hang, so no other replica takes the reply over', async () => {
       const provider = new ScriptedProvider();
       const outage = conversationOutage(store);
