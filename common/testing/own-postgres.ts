@@ -23,9 +23,22 @@ export async function startOwnPostgres(dir: string): Promise<OwnPostgres> {
   });
   const postmaster = async () => Number((await readFile(join(dir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
   // Each backend leads a process group of its own (PostgreSQL calls setsid), so the postmaster
-  // and every process under it are signalled one by one, the postmaster first: it forks no more.
+  // and every process under it are signalled one by one, the postmaster first (it forks no more),
+  // and again until no new process appears; one that exits meanwhile is simply gone.
   const signalAll = async (signal: NodeJS.Signals) => {
-    for (const pid of await processTree(await postmaster())) process.kill(pid, signal);
+    const signalled = new Set<number>();
+    for (;;) {
+      const fresh = (await processTree(await postmaster())).filter((pid) => !signalled.has(pid));
+      if (fresh.length === 0) return;
+      for (const pid of fresh) {
+        signalled.add(pid);
+        try {
+          process.kill(pid, signal);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+        }
+      }
+    }
   };
   let frozen = false;
   return {

@@ -520,14 +520,17 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
       expect(await generations.get(started.generation.id)).toMatchObject({ status: 'COMPLETE' });
     });
 
-    it('keeps its lease while checkpoints hang, so no other replica takes the reply over', async () => {
+    it('keeps its lease while checkpoints hang, so no other replica would take the reply over', async () => {
       const provider = new ScriptedProvider();
       const outage = conversationOutage(store);
-      const env = { GENERATION_LEASE_MS: '300', CHECKPOINT_INTERVAL_MS: '50' };
-      const writing = await start(env, provider, outage.store);
-      const sweeping = await start(env, undefined, outage.store);
+      const runtime = await start(
+        { GENERATION_LEASE_MS: '1000', CHECKPOINT_INTERVAL_MS: '50' },
+        provider,
+        outage.store,
+      );
       const cy = userIdentity(randomUUID());
-      const started = await writing.services.chat.send(cy, { content: 'Patience' });
+      const started = await runtime.services.chat.send(cy, { content: 'Patience' });
+      const id = started.generation.id;
       const stream = await provider.nextStream();
       stream.text('Waiting ');
       await eventually(() =>
@@ -535,16 +538,17 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
       );
       outage.hang();
       stream.text('for the database');
-      // Three leases without a checkpoint landing: a lease renewed only at checkpoints would lapse.
-      let takenOver = 0;
-      for (const deadline = Date.now() + 900; Date.now() < deadline; ) {
-        takenOver += await sweeping.recovery.sweep();
-        await new Promise((resolve) => setTimeout(resolve, 50));
+      // Three leases without a checkpoint landing: a lease renewed only at checkpoints would lapse,
+      // and recovery on any replica would claim the generation (its unsettled score in the past).
+      const generations = new GenerationRepository(runtime.redis, 3_600);
+      for (const until = Date.now() + 3_000; Date.now() < until; ) {
+        expect(await generations.leaseStates([id])).toEqual(['live']);
+        expect(Number(await runtime.redis.zscore(redisKeys.unsettled, id))).toBeGreaterThan(Date.now());
+        await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      expect(takenOver).toBe(0);
       outage.restore();
       stream.finish();
-      const events = await drain(await writing.services.generations.follow(cy, started.generation.id, 0));
+      const events = await drain(await runtime.services.generations.follow(cy, id, 0));
       expect(events.at(-1)?.event.type).toBe('DONE');
       expect(store.messages.get(started.generation.messageId)).toMatchObject({
         status: 'COMPLETE',
