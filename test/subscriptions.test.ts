@@ -104,8 +104,11 @@ describe('subscriptions through the gateway', () => {
     return results;
   }
 
+  /** The reply's events: HEARTBEATs (sent whenever it is quiet for a while) are not part of it. */
   const events = (results: Result[]) =>
-    results.map((result) => result.data?.generation as Event & Record<string, unknown>);
+    results
+      .map((result) => result.data?.generation as Event & Record<string, unknown>)
+      .filter((event) => event.type !== 'HEARTBEAT');
 
   const replyOf = (list: Event[]) =>
     list
@@ -161,6 +164,46 @@ describe('subscriptions through the gateway', () => {
     expect(list.at(-1)?.type).toBe('DONE');
     expect(list[1].message).toMatchObject({ conversation: { owner: { displayName: 'Ada' } } });
     expect(replyOf(list)).toBe(await savedReply(ada, id));
+  });
+
+  it('completes at once when `after` is the last event of a finished reply, and refuses an `after` past it, over graphql-ws and SSE', async () => {
+    const id = await send(ada, 'Short, then replayed from its end');
+    const all = events(await collect(wsClient(ada), GENERATION, { id }));
+    const lastSeq = all.at(-1)?.seq as number;
+    expect(all.at(-1)?.type).toBe('DONE');
+    const sse = createSseClient({
+      url: platform.gatewayUrl,
+      headers: { authorization: `Bearer ${ada.accessToken}` },
+      retryAttempts: 0,
+    });
+    const overSse = async (after: number) => {
+      const results: Result[] = [];
+      for await (const result of sse.iterate<Record<string, unknown>>({
+        query: GENERATION,
+        variables: { id, after },
+      }))
+        results.push(result as Result);
+      return results;
+    };
+    try {
+      for (const atTheEnd of [
+        await collect(wsClient(ada), GENERATION, { id, after: lastSeq }),
+        await overSse(lastSeq),
+      ])
+        expect(atTheEnd).toEqual([]);
+      for (const pastTheEnd of [
+        await collect(wsClient(ada), GENERATION, { id, after: lastSeq + 1 }),
+        await overSse(lastSeq + 1),
+      ]) {
+        expect(pastTheEnd).toHaveLength(1);
+        expect(pastTheEnd[0].errors?.[0].extensions).toMatchObject({
+          code: 'BAD_USER_INPUT',
+          field: 'after',
+        });
+      }
+    } finally {
+      sse.dispose();
+    }
   });
 
   it('resumes with `after` after a forced disconnect, losing and repeating no token', async () => {

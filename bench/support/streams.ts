@@ -116,6 +116,8 @@ export function follow(
             const at = performance.now();
             if (errors || !data) return finish('error');
             const { seq, type, delta } = data.generation;
+            // Sent while a generation waits (here, for every subscriber): not an event of the reply.
+            if (type === 'HEARTBEAT') return;
             const produced = type === 'TOKEN' && delta !== null ? productionTime(delta) : NaN;
             const producedAt = Number.isNaN(produced) ? undefined : produced;
             followed.events.push({ seq, type, at, delta, producedAt });

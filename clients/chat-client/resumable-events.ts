@@ -1,6 +1,9 @@
 import { GraphQLRequestError, type ResponseError, StreamDisconnectedError } from './errors';
 import { type Clock, isFinalEvent, Retrier, type RetryPolicy } from './retry';
 
+/** Sent while a reply is alive but quiet; never delivered to the caller (docs/protocol.md, "Liveness"). */
+const HEARTBEAT = 'HEARTBEAT';
+
 interface CloseEventLike {
   code: number;
   reason?: string;
@@ -53,7 +56,8 @@ export async function* resumableEvents<Event extends { seq: number; type: string
       try {
         let delivered = false;
         for await (const event of options.subscribe(after)) {
-          if (event.seq <= after) continue;
+          // A HEARTBEAT (the reply is alive, nothing new) repeats the last seq: not part of the reply.
+          if (event.type === HEARTBEAT || event.seq <= after) continue;
           after = event.seq;
           delivered = true;
           retrier.progressed();

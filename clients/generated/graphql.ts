@@ -16,6 +16,8 @@ export type GenerationEventType =
   | 'DONE'
   /** The generation failed or was interrupted: `error`. Last event. */
   | 'ERROR'
+  /** Not part of the reply: the generation is alive but nothing new came for a while. `seq` repeats the last event received; resume with it as before. */
+  | 'HEARTBEAT'
   /** The generation began. */
   | 'START'
   /** Stopped on request; the partial reply is saved. Last event. */

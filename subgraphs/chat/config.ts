@@ -59,12 +59,21 @@ export const chatEnv = {
     .default(3),
   MESSAGE_MAX_CHARS: env.int(32_000, 1),
 
-  /** How often a streaming reply is saved to the conversation subgraph and its lease renewed. */
+  /** How often a streaming reply's content is saved to the conversation subgraph. */
   CHECKPOINT_INTERVAL_MS: env.int(1_000, 10),
-  /** A generation whose process has not renewed its lease for this long is taken to be abandoned. */
-  GENERATION_LEASE_MS: env.int(15_000, 100),
+  /**
+   * A generation whose process has not renewed its lease for this long is taken to be abandoned.
+   * The process renews it every third of it, on a timer apart from the checkpoints.
+   */
+  GENERATION_LEASE_MS: env.int(3_000, 30),
   /** How often every replica looks for abandoned generations to settle as INTERRUPTED. */
-  RECOVERY_INTERVAL_MS: env.int(10_000, 100),
+  RECOVERY_INTERVAL_MS: env.int(500, 10),
+  /** A subscriber that has received nothing for this long gets a HEARTBEAT while the reply is alive. */
+  HEARTBEAT_INTERVAL_MS: env.int(2_000, 10),
+  /** A subscription with no event and no heartbeat for this long ends with UPSTREAM_UNAVAILABLE. */
+  STREAM_STALL_TIMEOUT_MS: env.int(10_000, 10),
+  /** How long a finished reply retries its save before it ends its subscribers and is left to recovery. */
+  FINAL_SAVE_DEADLINE_MS: env.int(30_000, 0),
   /** How long a finished generation's event stream stays replayable. */
   GENERATION_STREAM_TTL_SECONDS: env.int(3_600, 1),
   /** How long a generation's record (Message.generation, usage, timings) is kept. */
@@ -93,9 +102,9 @@ export function loadChatConfig(source: NodeJS.ProcessEnv = process.env): ChatCon
   if (config.LLM_MAX_OUTPUT_TOKENS >= config.LLM_CONTEXT_TOKENS) {
     problems.push('LLM_MAX_OUTPUT_TOKENS: must be smaller than LLM_CONTEXT_TOKENS');
   }
-  if (config.GENERATION_LEASE_MS < 3 * config.CHECKPOINT_INTERVAL_MS) {
+  if (config.STREAM_STALL_TIMEOUT_MS <= config.HEARTBEAT_INTERVAL_MS) {
     problems.push(
-      'GENERATION_LEASE_MS: must be at least 3 × CHECKPOINT_INTERVAL_MS, or live generations look abandoned',
+      'STREAM_STALL_TIMEOUT_MS: must be longer than HEARTBEAT_INTERVAL_MS, or live subscriptions would end',
     );
   }
   if (problems.length > 0) throw new ConfigError(problems);

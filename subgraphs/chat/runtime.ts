@@ -25,6 +25,7 @@ import { configuredModels } from './services/model-catalog';
 import { UsageService } from './services/usage-service';
 import { GenerationEventLog } from './streams/event-log';
 import { GenerationStreamHub } from './streams/stream-hub';
+import { reconnectedWithin } from './support/redis-reconnects';
 import { sleep } from './support/sleep';
 
 /** Replacements for the configured provider or conversation subgraph (tests, the benchmark). */
@@ -113,6 +114,7 @@ export function createChatRuntime(
       recallLimit: config.RECALL_LIMIT,
       checkpointIntervalMs: config.CHECKPOINT_INTERVAL_MS,
       leaseMs: config.GENERATION_LEASE_MS,
+      finalSaveDeadlineMs: config.FINAL_SAVE_DEADLINE_MS,
     },
     logger,
   });
@@ -122,7 +124,11 @@ export function createChatRuntime(
   const hub = new GenerationStreamHub(streamReader, redis, events, {
     keyPrefix: config.REDIS_KEY_PREFIX,
     logger,
+    heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+    stallTimeoutMs: config.STREAM_STALL_TIMEOUT_MS,
+    leaseStates: (ids) => generations.leaseStates(ids),
   });
+  const restoringRedis = reconnectedWithin(redis, config.STREAM_STALL_TIMEOUT_MS);
   const recovery = new GenerationRecovery({
     generations,
     events,
@@ -146,7 +152,15 @@ export function createChatRuntime(
         messageMaxChars: config.MESSAGE_MAX_CHARS,
         leaseMs: config.GENERATION_LEASE_MS,
       }),
-      generations: new GenerationService({ generations, events, hub, supervisor, stopSignals, logger }),
+      generations: new GenerationService({
+        generations,
+        events,
+        hub,
+        supervisor,
+        stopSignals,
+        restoringRedis,
+        logger,
+      }),
       usage: new UsageService(quotas),
     },
     redis,

@@ -19,13 +19,10 @@ import { type ChatProvider, ProviderError, providerErrors } from '../providers/p
 import type { QuotaService } from '../quotas/quota-service';
 import type { GenerationRepository } from '../repositories/generation-repository';
 import { EventLogConflict, type GenerationEventLog } from '../streams/event-log';
-import {
-  type GenerationEvent,
-  GenerationEventType,
-  type NewEvent,
-  terminalEvent,
-} from '../streams/generation-event';
+import { GenerationEventType, terminalEvent } from '../streams/generation-event';
+import { EventStoreUnavailable, GenerationStreamWriter } from '../streams/stream-writer';
 import { backoffDelay, sleep } from '../support/sleep';
+import { LeaseKeeper } from './lease-keeper';
 import { buildPrompt, type Prompt } from './prompt';
 import type { TitleGenerator } from './title';
 
@@ -39,6 +36,8 @@ export interface RunnerSettings {
   recallLimit: number;
   checkpointIntervalMs: number;
   leaseMs: number;
+  /** How long a finished reply retries its save (and the end of its stream) before leaving it to recovery. */
+  finalSaveDeadlineMs: number;
 }
 
 export interface RunnerDependencies {
@@ -67,14 +66,23 @@ export class GenerationAbort extends Error {
 }
 
 type Outcome = { status: FinalStatus; error: string | null };
+type SaveResult = 'settled' | 'timeout' | 'fenced';
+
+/** `Generation.error` when Redis stayed away longer than the lease while the reply was written. */
+export const EVENT_STORE_LOST_MESSAGE =
+  'The chat service lost its connection to Redis while writing this reply';
+const UNEXPECTED_FAILURE_MESSAGE = 'Something went wrong while writing this reply';
 
 /** Events a generation may write besides its tokens: START, USAGE and the terminal one. */
 const FRAMING_EVENTS = 3;
-const EVENT_APPEND_ATTEMPTS = 5;
-const FINAL_SAVE_ATTEMPTS = 4;
+const SAVE_RETRY_BASE_MS = 250;
+const SAVE_RETRY_MAX_MS = 5_000;
 
 /** The longest event stream a generation can write with these settings (the stream's MAXLEN). */
 export const maxEventsPerGeneration = (maxOutputTokens: number) => maxOutputTokens + FRAMING_EVENTS;
+
+/** Worth trying again: the conversation subgraph (or what is behind it) is away, or the failure is unknown. */
+const isRetryable = (error: unknown) => !(error instanceof AppError) || error.code === 'UPSTREAM_UNAVAILABLE';
 
 /** Runs generations: one GenerationRun per job. */
 export class GenerationRunner {
@@ -87,57 +95,99 @@ export class GenerationRunner {
 
 /**
  * One generation from START to its terminal event: builds the prompt, streams the provider's
- * reply into the event log token by token, checkpoints the content to the conversation subgraph
- * and renews its lease every CHECKPOINT_INTERVAL_MS, then saves the final message (the source
- * of truth) before writing the last events, so a client that sees DONE reads the saved reply.
+ * reply into the event log token by token (a token is part of the reply once Redis acknowledged
+ * its event), checkpoints the content to the conversation subgraph every CHECKPOINT_INTERVAL_MS
+ * while a LeaseKeeper renews its lease on a timer of its own, then saves the final message (the
+ * source of truth) before writing the last events, so a client that sees DONE reads the saved reply.
  */
 class GenerationRun {
+  /** This run's own copy, kept current: written whole when Redis lost it, and at the end. */
   private readonly record: GenerationRecord;
   private readonly abort = new AbortController();
   private readonly logger: Logger;
-  private seq = 0;
+  private readonly writer: GenerationStreamWriter;
+  private readonly lease: LeaseKeeper;
+  /** Recovery took the generation over: this run writes nothing more. */
+  private fenced = false;
   private tokenEvents = 0;
-  private content = '';
   private checkpointedContent = '';
+  /** The content the final save stored; null until it did. */
+  private savedContent: string | null = null;
   private reportedUsage: TokenUsage | null = null;
   private prompt: Prompt | null = null;
   private userMessage: StoredMessage | null = null;
-  private beat: Promise<void> | null = null;
+  private checkpoint: Promise<void> | null = null;
+  /** When the reply stopped streaming: the save deadline runs from then. */
+  private streamEndedAt = 0;
 
   constructor(
     private readonly deps: RunnerDependencies,
     private readonly job: GenerationJob,
     signal: AbortSignal,
   ) {
-    this.record = job.generation;
+    this.record = { ...job.generation };
     this.logger = deps.logger.child({ generationId: this.record.id });
+    this.writer = new GenerationStreamWriter(deps.events, this.record.id, {
+      retryWindowMs: deps.settings.leaseMs,
+    });
+    this.lease = new LeaseKeeper(
+      {
+        generations: deps.generations,
+        quotas: deps.quotas,
+        record: this.record,
+        leaseMs: deps.settings.leaseMs,
+        logger: this.logger,
+      },
+      {
+        // The pub/sub stop signal can be missed (a reconnect); the flag the renewal reads cannot.
+        stopRequested: () => this.abort.abort(new GenerationAbort('stopped')),
+        fenced: () => {
+          this.fenced = true;
+          this.abort.abort(new EventLogConflict('recovery took this generation over', true));
+        },
+        lost: () => this.restore(),
+      },
+    );
     if (signal.aborted) this.abort.abort(signal.reason);
     else signal.addEventListener('abort', () => this.abort.abort(signal.reason), { once: true });
   }
 
   async execute(): Promise<void> {
-    const heartbeat = setInterval(() => this.onHeartbeat(), this.deps.settings.checkpointIntervalMs);
-    let outcome: Outcome;
+    this.lease.start();
+    let outcome: Outcome | null;
     try {
-      await this.emit([{ type: GenerationEventType.START, model: this.record.model }]);
+      outcome = await this.write();
+      if (outcome) await this.finish(outcome);
+    } finally {
+      await this.lease.stop();
+    }
+    if (outcome?.status === GenerationStatus.COMPLETE && !this.fenced && this.isFirstExchange())
+      await this.nameConversation();
+  }
+
+  /** Streams the reply; returns how it ended, or null when recovery took the generation over. */
+  private async write(): Promise<Outcome | null> {
+    const checkpoints = setInterval(() => this.onCheckpoint(), this.deps.settings.checkpointIntervalMs);
+    try {
+      await this.writer.append([{ type: GenerationEventType.START, model: this.record.model }]);
       await this.preparePrompt();
       await this.streamReply();
-      outcome = this.content.trim()
+      return this.writer.text().trim()
         ? { status: GenerationStatus.COMPLETE, error: null }
         : { status: GenerationStatus.FAILED, error: providerErrors.empty().message };
     } catch (error) {
-      if (error instanceof EventLogConflict) {
-        this.logger.warn({ err: error.message }, 'generation was settled elsewhere; this run ends');
-        return;
+      if (error instanceof EventLogConflict || this.fenced) {
+        this.logger.warn(
+          { err: (error as Error).message },
+          'generation was settled elsewhere; this run ends',
+        );
+        return null;
       }
-      outcome = this.outcomeOf(error);
+      return this.outcomeOf(error);
     } finally {
-      clearInterval(heartbeat);
-      // A checkpoint still in flight must land before the final save, never after it.
-      await this.beat;
+      clearInterval(checkpoints);
+      this.streamEndedAt = Date.now();
     }
-    await this.finish(outcome);
-    if (outcome.status === GenerationStatus.COMPLETE && this.isFirstExchange()) await this.nameConversation();
   }
 
   private async preparePrompt(): Promise<void> {
@@ -205,8 +255,7 @@ class GenerationRun {
             this.logger.warn({ err: error.message }, 'could not record the first token time');
           });
       }
-      this.content += chunk.text;
-      await this.emit([{ type: GenerationEventType.TOKEN, delta: chunk.text }]);
+      await this.writer.append([{ type: GenerationEventType.TOKEN, delta: chunk.text }]);
       if (this.tokenEvents === 0) traceTurn('chat.first-token-appended', this.record.id);
       // Each event carries at least one token, so a provider keeping to maxOutputTokens never
       // gets here; one that does not is cut off rather than let the stream outgrow its bound.
@@ -214,6 +263,7 @@ class GenerationRun {
     }
   }
 
+  /** A provider's failure is FAILED; anything the platform caused is INTERRUPTED, with a reason. */
   private outcomeOf(error: unknown): Outcome {
     const reason: unknown = this.abort.signal.aborted ? this.abort.signal.reason : null;
     if (reason instanceof GenerationAbort) {
@@ -228,108 +278,183 @@ class GenerationRun {
       );
       return { status: GenerationStatus.FAILED, error: error.message };
     }
+    if (error instanceof EventStoreUnavailable) {
+      this.logger.warn({ err: error.message }, 'Redis stayed away; the reply ends here');
+      return { status: GenerationStatus.INTERRUPTED, error: EVENT_STORE_LOST_MESSAGE };
+    }
     if (error instanceof AppError) {
       this.logger.warn({ code: error.code, err: error.message }, 'generation failed');
-      return { status: GenerationStatus.FAILED, error: error.message };
+      return { status: GenerationStatus.INTERRUPTED, error: error.message };
     }
     this.logger.error({ err: error }, 'generation failed unexpectedly');
-    return { status: GenerationStatus.FAILED, error: 'Something went wrong while writing this reply' };
+    return { status: GenerationStatus.INTERRUPTED, error: UNEXPECTED_FAILURE_MESSAGE };
   }
 
   /**
    * Ends the generation in the order a client relies on: by the time it sees the terminal event,
    * the reply is saved, the usage counted, and its quota and conversation slots are free again.
+   * The save is retried until FINAL_SAVE_DEADLINE_MS (the lease, and so subscribers' heartbeats,
+   * go on meanwhile); past it the generation is handed to recovery, which ends its subscribers
+   * with a retryable error at once and saves it when the conversation subgraph is back.
    */
   private async finish({ status, error }: Outcome): Promise<void> {
-    const { generations, quotas } = this.deps;
-    const { userId, id, conversationId } = this.record;
     const usage = this.reportedUsage ?? this.estimatedUsage();
-    const saved = await this.saveFinal(status, usage);
-    const cleanup = await Promise.allSettled([
-      generations.finish(id, { status, finishedAt: new Date(), usage, error }),
-      quotas.record(userId, usage),
-      quotas.release(userId, id),
-      generations.releaseConversation(conversationId, userId, id),
-    ]);
-    for (const result of cleanup) {
-      if (result.status === 'rejected')
-        this.logger.warn({ err: (result.reason as Error).message }, 'cleanup failed');
-    }
-    try {
-      await this.emit([{ type: GenerationEventType.USAGE, ...usage }, terminalEvent(status, error)]);
-    } catch (failure) {
-      if (failure instanceof EventLogConflict) {
-        this.logger.warn({ err: failure.message }, 'generation was settled elsewhere meanwhile');
-      } else {
-        // It stays unsettled: recovery writes the missing end once the lease runs out.
-        this.logger.error({ err: (failure as Error).message }, 'could not write the end of the generation');
-      }
-      return;
-    }
-    if (saved) await generations.markSettled(id).catch(() => undefined);
+    Object.assign(this.record, { status, error, usage, finishedAt: new Date() });
+    const deadline = this.streamEndedAt + this.deps.settings.finalSaveDeadlineMs;
+    // A checkpoint in flight should land before the final save; one that lands after it (a hung
+    // database) changes nothing, since the conversation subgraph keeps a final message's content.
+    if (this.checkpoint) await this.beforeDeadline(this.checkpoint, deadline);
+    // What the stream holds is what subscribers read: settle an append left in doubt first.
+    await this.writer.repair().catch(() => undefined);
+    const saved = await this.saveUntil(deadline);
+    if (saved === 'timeout') return this.handOver(usage);
+    if (saved === 'settled') await this.endUntil(deadline, usage);
   }
 
   /**
-   * The final content and status, retried with backoff; when the conversation subgraph stays
-   * away, the generation is left unsettled and recovery saves it later from the event stream.
+   * The final content, status and token counts, retried with jittered backoff until `deadline`;
+   * an attempt still waiting then (a stopped database) is not waited for.
    */
-  private async saveFinal(status: FinalStatus, usage: TokenUsage): Promise<boolean> {
-    for (let attempt = 0; attempt < FINAL_SAVE_ATTEMPTS; attempt++) {
-      try {
-        await this.deps.conversations.updateMessage(this.job.actor, {
-          id: this.record.messageId,
-          content: this.content,
-          status,
-          promptTokens: usage.promptTokens,
-          completionTokens: usage.completionTokens,
-        });
-        return true;
-      } catch (error) {
-        this.logger.warn({ err: (error as Error).message, attempt: attempt + 1 }, 'could not save the reply');
-        if (attempt + 1 < FINAL_SAVE_ATTEMPTS) await sleep(backoffDelay(attempt, 250));
-      }
-    }
-    return false;
-  }
-
-  /** Appends events with the next seqs; transient Redis failures are retried, a conflict is not. */
-  private async emit(events: NewEvent[]): Promise<void> {
-    const previousSeq = this.seq;
-    const numbered = events.map((event, i) => ({ ...event, seq: previousSeq + i + 1 }) as GenerationEvent);
+  private async saveUntil(deadline: number): Promise<SaveResult> {
     for (let attempt = 0; ; attempt++) {
+      if (this.fenced) return 'fenced';
       try {
-        await this.deps.events.append(this.record.id, previousSeq, numbered);
-        this.seq = previousSeq + numbered.length;
-        return;
+        if (!(await this.beforeDeadline(this.saveMessage(), deadline))) return 'timeout';
+        return 'settled';
       } catch (error) {
-        if (error instanceof EventLogConflict || attempt + 1 >= EVENT_APPEND_ATTEMPTS) throw error;
-        await sleep(backoffDelay(attempt, 50));
+        if (!isRetryable(error)) {
+          // Deleted, or already final: there is nothing (more) to save.
+          this.logger.warn({ err: (error as Error).message }, 'the reply cannot be saved');
+          return 'settled';
+        }
+        const delay = backoffDelay(attempt, SAVE_RETRY_BASE_MS, SAVE_RETRY_MAX_MS);
+        this.logger.warn({ err: (error as Error).message, attempt: attempt + 1 }, 'could not save the reply');
+        // A process shutting down leaves the save to recovery on another replica rather than wait.
+        if (Date.now() + delay > deadline || this.shuttingDown()) return 'timeout';
+        await sleep(delay);
       }
     }
   }
 
-  private onHeartbeat(): void {
-    this.beat ??= this.heartbeat().finally(() => {
-      this.beat = null;
+  private shuttingDown(): boolean {
+    const reason: unknown = this.abort.signal.reason;
+    return reason instanceof GenerationAbort && reason.kind === 'shutdown';
+  }
+
+  /** Whether `work` settled before `deadline` (rejecting as it does); it goes on regardless. */
+  private async beforeDeadline(work: Promise<void>, deadline: number): Promise<boolean> {
+    const late = new AbortController();
+    try {
+      return await Promise.race([
+        work.then(() => true),
+        sleep(Math.max(0, deadline - Date.now()), late.signal).then(() => false),
+      ]);
+    } finally {
+      late.abort();
+      work.catch(() => undefined);
+    }
+  }
+
+  private async saveMessage(): Promise<void> {
+    const content = this.writer.text();
+    const usage = this.record.usage as TokenUsage;
+    await this.deps.conversations.updateMessage(this.job.actor, {
+      id: this.record.messageId,
+      content,
+      status: this.record.status as FinalStatus,
+      promptTokens: usage.promptTokens,
+      completionTokens: usage.completionTokens,
+    });
+    this.savedContent = content;
+  }
+
+  /**
+   * Writes the end to Redis, retried until `deadline`: the record (whole, should Redis have lost
+   * it), the usage, the freed slots, then USAGE and the terminal event. Past the deadline the
+   * generation stays unsettled and recovery ends it once its lease has run out.
+   */
+  private async endUntil(deadline: number, usage: TokenUsage): Promise<void> {
+    const { generations, quotas } = this.deps;
+    const { userId, id, conversationId } = this.record;
+    let usageRecorded = false;
+    for (let attempt = 0; ; attempt++) {
+      if (this.fenced) return;
+      try {
+        await this.writer.repair();
+        // The repair adopted an append that Redis took but never confirmed: save that text too.
+        if (this.savedContent !== null && this.savedContent !== this.writer.text()) {
+          await this.saveMessage().catch((error: unknown) => {
+            if (isRetryable(error)) throw error;
+          });
+        }
+        await generations.finish(this.record);
+        if (!usageRecorded) {
+          await quotas.record(userId, usage);
+          usageRecorded = true;
+        }
+        await Promise.all([
+          quotas.release(userId, id),
+          generations.releaseConversation(conversationId, userId, id),
+        ]);
+        await this.writer.append([
+          { type: GenerationEventType.USAGE, ...usage },
+          terminalEvent(this.record.status as FinalStatus, this.record.error),
+        ]);
+        break;
+      } catch (error) {
+        if (error instanceof EventLogConflict) {
+          this.logger.warn({ err: error.message }, 'generation was settled elsewhere meanwhile');
+          return;
+        }
+        const delay = backoffDelay(attempt, SAVE_RETRY_BASE_MS, SAVE_RETRY_MAX_MS);
+        if (Date.now() + delay > deadline) {
+          this.logger.error(
+            { err: (error as Error).message },
+            'could not write the end of the generation; recovery will once its lease runs out',
+          );
+          return;
+        }
+        await sleep(delay);
+      }
+    }
+    // Left listed, recovery finds the message saved and the stream ended, and just unlists it.
+    await generations.markSettled(id).catch(() => undefined);
+  }
+
+  /** Past the save deadline: the reply as it ended goes to recovery, and its subscribers are let go. */
+  private async handOver(usage: TokenUsage): Promise<void> {
+    this.logger.warn('the reply could not be saved in time; recovery saves it when it can');
+    try {
+      await this.deps.generations.finish(this.record);
+      await this.deps.quotas.record(this.record.userId, usage);
+      await this.deps.generations.release(this.record.id);
+    } catch (error) {
+      this.logger.error(
+        { err: (error as Error).message },
+        'could not hand the generation to recovery; it takes it once its lease runs out',
+      );
+    }
+  }
+
+  /** Redis lost the generation (restarted without its data): write it back from this run's memory. */
+  private async restore(): Promise<void> {
+    this.logger.warn('Redis lost this generation; writing it back');
+    await this.deps.generations.restore(this.record, this.deps.settings.leaseMs);
+    await this.writer.repair();
+  }
+
+  private onCheckpoint(): void {
+    this.checkpoint ??= this.saveCheckpoint().finally(() => {
+      this.checkpoint = null;
     });
   }
 
-  private async heartbeat(): Promise<void> {
-    const { generations, quotas, conversations, settings } = this.deps;
-    try {
-      const [stopRequested] = await Promise.all([
-        generations.renewLease(this.record, settings.leaseMs),
-        quotas.renew(this.record.userId, this.record.id),
-      ]);
-      // The pub/sub stop signal can be missed (a reconnect); the flag cannot.
-      if (stopRequested) this.abort.abort(new GenerationAbort('stopped'));
-    } catch (error) {
-      this.logger.warn({ err: (error as Error).message }, 'could not renew the generation lease');
-    }
-    const content = this.content;
+  /** The content so far, as Redis acknowledged it; a failure waits for the next checkpoint. */
+  private async saveCheckpoint(): Promise<void> {
+    const content = this.writer.text();
     if (content === this.checkpointedContent) return;
     try {
-      await conversations.updateMessage(this.job.actor, { id: this.record.messageId, content });
+      await this.deps.conversations.updateMessage(this.job.actor, { id: this.record.messageId, content });
       this.checkpointedContent = content;
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'checkpoint failed; the next one retries');
@@ -342,7 +467,7 @@ class GenerationRun {
       ? estimateTokens(request.system) +
         request.messages.reduce((sum, message) => sum + estimateMessageTokens(message.content), 0)
       : 0;
-    return { promptTokens, completionTokens: estimateTokens(this.content), estimated: true };
+    return { promptTokens, completionTokens: estimateTokens(this.writer.text()), estimated: true };
   }
 
   /** The conversation's first user message got its first reply, and nobody has named it yet. */
@@ -357,7 +482,7 @@ class GenerationRun {
   private async nameConversation(): Promise<void> {
     const userMessage = this.userMessage as StoredMessage;
     try {
-      const title = await this.deps.titles.title(userMessage.content, this.content);
+      const title = await this.deps.titles.title(userMessage.content, this.writer.text());
       await this.deps.conversations.renameConversation(this.job.actor, this.record.conversationId, title);
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'could not title the conversation');

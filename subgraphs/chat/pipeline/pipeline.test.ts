@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { AppError } from '../../../common/errors';
 import { silentLogger } from '../../../common/testing/logger';
+import type { ConversationStore } from '../conversation/conversation-store';
 import { MemoryConversationStore } from '../conversation/memory-conversation-store';
-import { GenerationStatus } from '../domain/generation';
 import { providerErrors } from '../providers/provider';
 import { redisKeys } from '../redis-keys';
 import { GenerationRepository } from '../repositories/generation-repository';
@@ -12,11 +12,33 @@ import type { FollowedEvent } from '../services/generation-service';
 import { GenerationEventLog } from '../streams/event-log';
 import { GenerationEventType } from '../streams/generation-event';
 import { testChatConfig, userIdentity } from '../testing/chat-config';
+import { conversationOutage } from '../testing/conversation-outage';
 import { testRedis } from '../testing/redis';
+import { streamingGeneration } from '../testing/records';
 import { ScriptedProvider } from '../testing/scripted-provider';
 import { INTERRUPTED_MESSAGE } from './recovery';
 
 const redisForTest = testRedis('chat_pipeline');
+
+/** Reads a subscription as it goes; `until` resolves once what was read passes `check`. */
+function reader(events: AsyncIterable<FollowedEvent>) {
+  const read: FollowedEvent[] = [];
+  let onRead = null as (() => void) | null;
+  const ended = (async () => {
+    for await (const followed of events) {
+      read.push(followed);
+      onRead?.();
+    }
+  })();
+  ended.catch(() => undefined);
+  const until = (check: (read: FollowedEvent[]) => boolean) =>
+    new Promise<void>((resolve) => {
+      const test = () => (check(read) ? resolve() : (onRead = test));
+      test();
+    });
+  const count = (type: GenerationEventType) => read.filter((followed) => followed.event.type === type).length;
+  return { read, ended, until, count };
+}
 
 async function drain(events: AsyncIterable<FollowedEvent>): Promise<FollowedEvent[]> {
   const all: FollowedEvent[] = [];
@@ -48,9 +70,13 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
   const runtimes: ChatRuntime[] = [];
   let store: MemoryConversationStore;
 
-  async function start(env: Record<string, string> = {}, provider?: ScriptedProvider) {
+  async function start(
+    env: Record<string, string> = {},
+    provider?: ScriptedProvider,
+    conversations: ConversationStore = store,
+  ) {
     const runtime = createChatRuntime(testChatConfig(redisForTest.prefix, env), silentLogger(), {
-      conversations: store,
+      conversations,
       ...(provider ? { provider } : {}),
     });
     runtimes.push(runtime);
@@ -339,22 +365,13 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
       finishedTtlSeconds: 60,
     });
     await generations.create(
-      {
+      streamingGeneration({
         id: generationId,
         userId: kim.userId as string,
         conversationId: userMessage.conversation.id,
         messageId: assistant.id,
         parentMessageId: userMessage.id,
-        model: 'm',
-        provider: 'offline',
-        status: GenerationStatus.STREAMING,
-        startedAt: new Date(),
-        firstTokenAt: null,
-        finishedAt: null,
-        usage: null,
-        error: null,
-        context: [],
-      },
+      }),
       1,
     );
     await log.append(generationId, 0, [{ seq: 1, type: GenerationEventType.START, model: 'm' }]);
@@ -399,6 +416,144 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     expect(store.messages.get(started.generation.messageId)).toMatchObject({
       status: 'INTERRUPTED',
       content: 'Partial',
+    });
+  });
+
+  it('completes at once when `after` is the last event of a finished reply, and refuses an `after` past it', async () => {
+    const { services } = await start();
+    const gus = userIdentity(randomUUID());
+    const started = await services.chat.send(gus, { content: 'Short and done' });
+    const id = started.generation.id;
+    const all = await drain(await services.generations.follow(gus, id, 0));
+    const lastSeq = all[all.length - 1].event.seq;
+    expect(await drain(await services.generations.follow(gus, id, lastSeq))).toEqual([]);
+    await expect(services.generations.follow(gus, id, lastSeq + 1)).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+      details: { field: 'after' },
+    });
+  });
+
+  describe('when the conversation subgraph is away', () => {
+    it('sends DONE only once the reply is saved, with heartbeats while the save is retried', async () => {
+      const provider = new ScriptedProvider();
+      const outage = conversationOutage(store);
+      const { services } = await start({ HEARTBEAT_INTERVAL_MS: '100' }, provider, outage.store);
+      const ann = userIdentity(randomUUID());
+      const started = await services.chat.send(ann, { content: 'Save me' });
+      const stream = await provider.nextStream();
+      stream.text('Saved ');
+      const following = reader(await services.generations.follow(ann, started.generation.id, 0));
+      await following.until(() => following.count(GenerationEventType.TOKEN) === 1);
+      outage.refuse();
+      stream.text('at last');
+      stream.finish();
+      await following.until(() => following.count(GenerationEventType.HEARTBEAT) >= 3);
+      expect(following.count(GenerationEventType.DONE)).toBe(0);
+      expect(store.messages.get(started.generation.messageId)?.status).toBe('STREAMING');
+
+      outage.restore();
+      await following.ended;
+      const events = following.read.map((followed) => followed.event);
+      expect(events.filter((event) => event.type === GenerationEventType.HEARTBEAT)).toEqual(
+        Array(following.count(GenerationEventType.HEARTBEAT)).fill({ seq: 3, type: 'HEARTBEAT' }),
+      );
+      expect(
+        events.filter((event) => event.type !== GenerationEventType.HEARTBEAT).map((e) => e.type),
+      ).toEqual(['START', 'TOKEN', 'TOKEN', 'USAGE', 'DONE']);
+      expect(store.messages.get(started.generation.messageId)).toMatchObject({
+        status: 'COMPLETE',
+        content: 'Saved at last',
+      });
+    });
+
+    it('past the save deadline, lets its subscribers go with UPSTREAM_UNAVAILABLE and leaves the save to recovery', async () => {
+      const provider = new ScriptedProvider();
+      const outage = conversationOutage(store);
+      const runtime = await start(
+        { FINAL_SAVE_DEADLINE_MS: '300', HEARTBEAT_INTERVAL_MS: '100' },
+        provider,
+        outage.store,
+      );
+      const bea = userIdentity(randomUUID());
+      const started = await runtime.services.chat.send(bea, { content: 'Almost' });
+      const id = started.generation.id;
+      const stream = await provider.nextStream();
+      stream.text('Nearly there');
+      const following = reader(await runtime.services.generations.follow(bea, id, 0));
+      await following.until(() => following.count(GenerationEventType.TOKEN) === 1);
+      outage.refuse();
+      stream.finish();
+      await expect(following.ended).rejects.toMatchObject({
+        extensions: { code: 'UPSTREAM_UNAVAILABLE', dependency: 'conversation' },
+      });
+
+      outage.restore();
+      await eventually(async () => expect(await runtime.recovery.sweep()).toBe(1));
+      const rest = await drain(await runtime.services.generations.follow(bea, id, 2));
+      expect(rest.map((followed) => followed.event.type)).toEqual(['USAGE', 'DONE']);
+      expect(store.messages.get(started.generation.messageId)).toMatchObject({
+        status: 'COMPLETE',
+        content: 'Nearly there',
+        completionTokens: expect.any(Number),
+      });
+      expect(await runtime.services.generations.get(bea, id)).toMatchObject({
+        status: 'COMPLETE',
+        usage: { estimated: true },
+      });
+    });
+
+    it('on shutdown, hands a reply still waiting for its save to recovery rather than wait', async () => {
+      const provider = new ScriptedProvider();
+      const outage = conversationOutage(store);
+      const runtime = await start({ SHUTDOWN_GRACE_MS: '0' }, provider, outage.store);
+      const dee = userIdentity(randomUUID());
+      const started = await runtime.services.chat.send(dee, { content: 'Last words' });
+      const stream = await provider.nextStream();
+      stream.text('Goodbye');
+      const following = reader(await runtime.services.generations.follow(dee, started.generation.id, 0));
+      await following.until(() => following.count(GenerationEventType.TOKEN) === 1);
+      outage.refuse();
+      stream.finish();
+      await runtime.stop();
+      const generations = new GenerationRepository(await redisForTest.connect(), 3_600);
+      expect(await generations.leaseStates([started.generation.id])).toEqual(['released']);
+      expect(await generations.get(started.generation.id)).toMatchObject({ status: 'COMPLETE' });
+    });
+
+    it('keeps its lease while checkpoints hang, so no other replica would take the reply over', async () => {
+      const provider = new ScriptedProvider();
+      const outage = conversationOutage(store);
+      const runtime = await start(
+        { GENERATION_LEASE_MS: '1000', CHECKPOINT_INTERVAL_MS: '50' },
+        provider,
+        outage.store,
+      );
+      const cy = userIdentity(randomUUID());
+      const started = await runtime.services.chat.send(cy, { content: 'Patience' });
+      const id = started.generation.id;
+      const stream = await provider.nextStream();
+      stream.text('Waiting ');
+      await eventually(() =>
+        expect(store.messages.get(started.generation.messageId)?.content).toBe('Waiting '),
+      );
+      outage.hang();
+      stream.text('for the database');
+      // Three leases without a checkpoint landing: a lease renewed only at checkpoints would lapse,
+      // and recovery on any replica would claim the generation (its unsettled score in the past).
+      const generations = new GenerationRepository(runtime.redis, 3_600);
+      for (const until = Date.now() + 3_000; Date.now() < until; ) {
+        expect(await generations.leaseStates([id])).toEqual(['live']);
+        expect(Number(await runtime.redis.zscore(redisKeys.unsettled, id))).toBeGreaterThan(Date.now());
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      outage.restore();
+      stream.finish();
+      const events = await drain(await runtime.services.generations.follow(cy, id, 0));
+      expect(events.at(-1)?.event.type).toBe('DONE');
+      expect(store.messages.get(started.generation.messageId)).toMatchObject({
+        status: 'COMPLETE',
+        content: 'Waiting for the database',
+      });
     });
   });
 });

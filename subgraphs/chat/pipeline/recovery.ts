@@ -5,7 +5,13 @@ import { type FinalStatus, type GenerationRecord, GenerationStatus, isFinal } fr
 import type { QuotaService } from '../quotas/quota-service';
 import type { GenerationRepository } from '../repositories/generation-repository';
 import type { GenerationEventLog } from '../streams/event-log';
-import { isTerminal, terminalEvent } from '../streams/generation-event';
+import {
+  type GenerationEvent,
+  GenerationEventType,
+  isTerminal,
+  type NewEvent,
+  terminalEvent,
+} from '../streams/generation-event';
 
 export interface RecoveryDependencies {
   generations: GenerationRepository;
@@ -137,8 +143,9 @@ export class GenerationRecovery {
       : status === GenerationStatus.INTERRUPTED
         ? INTERRUPTED_MESSAGE
         : null;
-    if (!wasFinal) await generations.finish(id, { status, finishedAt: new Date(), usage: null, error });
-    await this.endEventStream(record, status, error);
+    const settled = wasFinal ? record : { ...record, status, finishedAt: new Date(), error };
+    if (!wasFinal) await generations.finish(settled);
+    await this.endEventStream(settled);
     await Promise.all([
       quotas.release(record.userId, id),
       generations.releaseConversation(record.conversationId, record.userId, id),
@@ -177,17 +184,17 @@ export class GenerationRecovery {
     }
   }
 
-  /** Ends the event stream with the terminal event its subscribers are waiting for, if it lacks one. */
-  private async endEventStream(
-    record: GenerationRecord,
-    status: FinalStatus,
-    error: string | null,
-  ): Promise<void> {
+  /**
+   * Ends the event stream with the terminal event its subscribers are waiting for, if it lacks one,
+   * after the USAGE its process had recorded (a generation handed over past its save deadline).
+   */
+  private async endEventStream(record: GenerationRecord): Promise<void> {
     const last = await this.deps.events.last(record.id);
     if (last && isTerminal(last)) return;
-    const seq = (last?.seq ?? 0) + 1;
-    await this.deps.events.append(record.id, seq - 1, [{ ...terminalEvent(status, error), seq }], {
-      asRecovery: true,
-    });
+    const ending: NewEvent[] = [terminalEvent(record.status as FinalStatus, record.error)];
+    if (record.usage) ending.unshift({ type: GenerationEventType.USAGE, ...record.usage });
+    const previousSeq = last?.seq ?? 0;
+    const events = ending.map((event, i) => ({ ...event, seq: previousSeq + i + 1 }) as GenerationEvent);
+    await this.deps.events.append(record.id, previousSeq, events, { asRecovery: true });
   }
 }

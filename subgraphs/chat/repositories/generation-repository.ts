@@ -17,13 +17,18 @@ return 0
 `;
 
 /**
- * A running generation's lease renewal: its unsettled entry and its conversation slot move on
- * by one lease. Returns whether someone asked to stop it.
+ * A running generation's lease renewal: its unsettled entry, its `leaseUntil` and its conversation
+ * slot move on by one lease. Returns 'fenced' when recovery took it over, 'lost' when its record
+ * is gone (Redis lost its data), 'stop' when someone asked to stop it, else 'ok'.
  */
 const RENEW_LEASE = `
+if redis.call('EXISTS', KEYS[4]) == 1 then return 'fenced' end
+if redis.call('EXISTS', KEYS[3]) == 0 then return 'lost' end
 redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[1])
 if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
-return redis.call('HGET', KEYS[3], 'stopRequested') or ''
+redis.call('HSET', KEYS[3], 'leaseUntil', ARGV[3])
+if redis.call('HGET', KEYS[3], 'stopRequested') == '1' then return 'stop' end
+return 'ok'
 `;
 
 /** Hands out unsettled generations whose lease ran out, pushing each one's score ahead so that
@@ -42,6 +47,7 @@ declare module 'ioredis' {
       unsettledKey: string,
       conversationKey: string,
       generationKey: string,
+      fenceKey: string,
       generationId: string,
       slot: string,
       leaseUntil: number,
@@ -105,6 +111,34 @@ const usageFields = (usage: TokenUsage) => ({
   usageEstimated: usage.estimated ? '1' : '0',
 });
 
+/** Every field of the record that has a value: written whole, a hash Redis lost comes back whole. */
+const recordFields = (record: GenerationRecord): Record<string, string | number> => ({
+  id: record.id,
+  userId: record.userId,
+  conversationId: record.conversationId,
+  messageId: record.messageId,
+  parentMessageId: record.parentMessageId,
+  model: record.model,
+  provider: record.provider,
+  status: record.status,
+  startedAt: record.startedAt.getTime(),
+  context: JSON.stringify(record.context),
+  ...(record.firstTokenAt ? { firstTokenAt: record.firstTokenAt.getTime() } : {}),
+  ...(record.finishedAt ? { finishedAt: record.finishedAt.getTime() } : {}),
+  ...(record.usage ? usageFields(record.usage) : {}),
+  ...(record.error ? { error: record.error } : {}),
+});
+
+/** What a renewal found: see RENEW_LEASE. */
+export type LeaseRenewal = 'ok' | 'stop' | 'fenced' | 'lost';
+
+/**
+ * Whether a generation's own process is alive, as `leaseUntil` says: `live` while it renews its
+ * lease, `released` when it finished but left the save to recovery, `lapsed` when it stopped
+ * renewing (or never wrote one), `missing` when Redis has no record of it.
+ */
+export type LeaseState = 'live' | 'released' | 'lapsed' | 'missing';
+
 /** Who holds a conversation's active-generation slot. */
 export interface SlotHolder {
   userId: string;
@@ -119,13 +153,6 @@ const parseSlot = (value: string | null): SlotHolder | null => {
   return userId && generationId ? { userId, generationId } : null;
 };
 
-export interface FinishedGeneration {
-  status: GenerationStatus;
-  finishedAt: Date;
-  usage: TokenUsage | null;
-  error: string | null;
-}
-
 /**
  * Generation records in Redis: a hash per generation, an index from the assistant message to it,
  * each conversation's active-generation slot, and the `unsettled` set that recovery sweeps.
@@ -137,31 +164,34 @@ export class GenerationRepository {
   ) {
     redis.defineCommand('claimConversationSlot', { numberOfKeys: 1, lua: CLAIM_CONVERSATION });
     redis.defineCommand('releaseConversationSlot', { numberOfKeys: 1, lua: RELEASE_CONVERSATION });
-    redis.defineCommand('renewGenerationLease', { numberOfKeys: 3, lua: RENEW_LEASE });
+    redis.defineCommand('renewGenerationLease', { numberOfKeys: 4, lua: RENEW_LEASE });
     redis.defineCommand('claimAbandonedGenerations', { numberOfKeys: 1, lua: CLAIM_ABANDONED });
   }
 
   /** Stores a new STREAMING generation, unsettled until its lease (renewed while it runs) ends. */
   async create(record: GenerationRecord, leaseMs: number): Promise<void> {
-    const key = redisKeys.generation(record.id);
-    const fields: Record<string, string | number> = {
-      id: record.id,
-      userId: record.userId,
-      conversationId: record.conversationId,
-      messageId: record.messageId,
-      parentMessageId: record.parentMessageId,
-      model: record.model,
-      provider: record.provider,
-      status: record.status,
-      startedAt: record.startedAt.getTime(),
-      context: JSON.stringify(record.context),
-    };
-    await this.redis
-      .multi()
-      .hset(key, fields)
-      .expire(key, this.retentionSeconds)
-      .set(redisKeys.messageGeneration(record.messageId), record.id, 'EX', this.retentionSeconds)
-      .zadd(redisKeys.unsettled, Date.now() + leaseMs, record.id)
+    const leaseUntil = Date.now() + leaseMs;
+    await this.writeRecord(record, { leaseUntil })
+      .zadd(redisKeys.unsettled, leaseUntil, record.id)
+      .exec()
+      .then(throwFirstError);
+  }
+
+  /**
+   * Writes a running generation back after Redis lost it: its record, the index from its message,
+   * its unsettled entry and its conversation slot (unless another generation took the slot meanwhile).
+   */
+  async restore(record: GenerationRecord, leaseMs: number): Promise<void> {
+    const leaseUntil = Date.now() + leaseMs;
+    await this.writeRecord(record, { leaseUntil })
+      .zadd(redisKeys.unsettled, leaseUntil, record.id)
+      .set(
+        redisKeys.conversationActive(record.conversationId),
+        slotValue(record.userId, record.id),
+        'PX',
+        leaseMs,
+        'NX',
+      )
       .exec()
       .then(throwFirstError);
   }
@@ -207,18 +237,46 @@ export class GenerationRepository {
     );
   }
 
-  /** Renews a running generation's lease; true when a stop was requested meanwhile. */
-  async renewLease(record: GenerationRecord, leaseMs: number): Promise<boolean> {
-    const stopRequested = await this.redis.renewGenerationLease(
+  /** Renews a running generation's lease, and says what it found (see RENEW_LEASE). */
+  async renewLease(record: GenerationRecord, leaseMs: number): Promise<LeaseRenewal> {
+    return (await this.redis.renewGenerationLease(
       redisKeys.unsettled,
       redisKeys.conversationActive(record.conversationId),
       redisKeys.generation(record.id),
+      redisKeys.fence(record.id),
       record.id,
       slotValue(record.userId, record.id),
       Date.now() + leaseMs,
       leaseMs,
-    );
-    return stopRequested === '1';
+    )) as LeaseRenewal;
+  }
+
+  /**
+   * Hands an unsettled generation to recovery at once: its process gives up its lease (`leaseUntil`
+   * 0, which ends its subscribers) and makes it due for the next sweep.
+   */
+  async release(id: string): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(redisKeys.generation(id), 'leaseUntil', 0)
+      .zadd(redisKeys.unsettled, 'XX', 0, id)
+      .exec()
+      .then(throwFirstError);
+  }
+
+  /** The lease state of each generation, in one round trip. */
+  async leaseStates(ids: string[]): Promise<LeaseState[]> {
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hmget(redisKeys.generation(id), 'id', 'leaseUntil');
+    const results = await pipeline.exec();
+    throwFirstError(results);
+    const now = Date.now();
+    return (results ?? []).map(([, reply]) => {
+      const [id, leaseUntil] = reply as [string | null, string | null];
+      if (id === null) return 'missing';
+      if (leaseUntil === '0') return 'released';
+      return Number(leaseUntil) > now ? 'live' : 'lapsed';
+    });
   }
 
   async recordContext(id: string, context: GenerationRecord['context']): Promise<void> {
@@ -229,13 +287,9 @@ export class GenerationRepository {
     await this.redis.hset(redisKeys.generation(id), 'firstTokenAt', at.getTime());
   }
 
-  async finish(id: string, finished: FinishedGeneration): Promise<void> {
-    await this.redis.hset(redisKeys.generation(id), {
-      status: finished.status,
-      finishedAt: finished.finishedAt.getTime(),
-      ...(finished.usage ? usageFields(finished.usage) : {}),
-      ...(finished.error ? { error: finished.error } : {}),
-    });
+  /** Records how the generation ended, writing its whole record (Redis may have lost it meanwhile). */
+  async finish(record: GenerationRecord): Promise<void> {
+    await this.writeRecord(record).exec().then(throwFirstError);
   }
 
   async requestStop(id: string): Promise<void> {
@@ -251,6 +305,16 @@ export class GenerationRepository {
   async claimAbandoned(limit: number, retryAfterMs: number): Promise<string[]> {
     const now = Date.now();
     return this.redis.claimAbandonedGenerations(redisKeys.unsettled, now, now + retryAfterMs, limit);
+  }
+
+  /** The record's hash, its expiry and the index from its message, as one transaction to extend. */
+  private writeRecord(record: GenerationRecord, extra: Record<string, string | number> = {}) {
+    const key = redisKeys.generation(record.id);
+    return this.redis
+      .multi()
+      .hset(key, { ...recordFields(record), ...extra })
+      .expire(key, this.retentionSeconds)
+      .set(redisKeys.messageGeneration(record.messageId), record.id, 'EX', this.retentionSeconds);
   }
 
   /** Lists it as unsettled, due now, unless it is listed already; true when it was added. */

@@ -13,6 +13,10 @@ registerEnumType(GenerationEventType, {
     DONE: { description: 'The reply is complete and saved. Last event.' },
     ERROR: { description: 'The generation failed or was interrupted: `error`. Last event.' },
     STOPPED: { description: 'Stopped on request; the partial reply is saved. Last event.' },
+    HEARTBEAT: {
+      description:
+        'Not part of the reply: the generation is alive but nothing new came for a while. `seq` repeats the last event received; resume with it as before.',
+    },
   },
 });
 

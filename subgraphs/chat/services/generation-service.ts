@@ -1,4 +1,10 @@
-import { badUserInput, notFound, toGraphQLError, upstreamUnavailable } from '../../../common/errors';
+import {
+  AppError,
+  badUserInput,
+  notFound,
+  toGraphQLError,
+  upstreamUnavailable,
+} from '../../../common/errors';
 import { isUuid } from '../../../common/ids';
 import type { Identity } from '../../../common/identity';
 import type { Logger } from '../../../common/logger';
@@ -8,13 +14,19 @@ import type { StopSignals } from '../pipeline/stop-signals';
 import type { GenerationRepository } from '../repositories/generation-repository';
 import { AsyncQueue } from '../streams/async-queue';
 import type { GenerationEventLog } from '../streams/event-log';
-import { type GenerationEvent, GenerationEventType, isTerminal } from '../streams/generation-event';
+import {
+  type GenerationEvent,
+  GenerationEventType,
+  type HeartbeatEvent,
+  isTerminal,
+} from '../streams/generation-event';
+import { FollowInterrupted } from '../streams/liveness';
 import type { GenerationStreamHub } from '../streams/stream-hub';
 import { actorOf } from './access';
 
-/** An event with the generation as its subscriber knows it on delivery. */
+/** An event (or a heartbeat) with the generation as its subscriber knows it on delivery. */
 export interface FollowedEvent {
-  event: GenerationEvent;
+  event: GenerationEvent | HeartbeatEvent;
   generation: GenerationRecord;
 }
 
@@ -24,7 +36,22 @@ export interface GenerationServiceDependencies {
   hub: GenerationStreamHub;
   supervisor: GenerationSupervisor;
   stopSignals: StopSignals;
+  /**
+   * True for a while after this process reconnected to Redis: a generation it cannot find may be
+   * one that Redis lost and its process is about to write back, so it is not reported missing.
+   */
+  restoringRedis: () => boolean;
   logger: Logger;
+}
+
+/** Redis failing is a dependency being away, never an internal error. */
+async function fromRedis<T>(read: Promise<T>): Promise<T> {
+  try {
+    return await read;
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw upstreamUnavailable('redis');
+  }
 }
 
 /** How long stopGeneration waits for the generation to end before answering with its state. */
@@ -70,14 +97,16 @@ export class GenerationService {
   async get(identity: Identity, id: string): Promise<GenerationRecord> {
     actorOf(identity);
     const generation = await this.findOwned(identity, id);
-    if (!generation) throw notFound('Generation');
-    return generation;
+    if (generation) return generation;
+    // The same answer for every caller and id, so it tells nobody what exists.
+    if (isUuid(id) && this.deps.restoringRedis()) throw upstreamUnavailable('redis');
+    throw notFound('Generation');
   }
 
   /** The generation if the caller owns it, else null (entity references, nullable fields). */
   async findOwned(identity: Identity, id: string): Promise<GenerationRecord | null> {
     if (!identity.userId || !isUuid(id)) return null;
-    const generation = await this.deps.generations.get(id);
+    const generation = await fromRedis(this.deps.generations.get(id));
     return generation?.userId === identity.userId ? generation : null;
   }
 
@@ -95,32 +124,45 @@ export class GenerationService {
 
   /**
    * Every event after `after`, then live ones until the terminal event; each exactly once, in
-   * order, from whichever replica runs the generation. A finished generation whose stream has
-   * expired (GENERATION_STREAM_TTL_SECONDS) completes at once; `generation(id)` still tells how it ended.
+   * order, from whichever replica runs the generation, with heartbeats while it is alive but quiet.
+   * A finished generation completes at once when `after` is its last event or its stream has
+   * expired (GENERATION_STREAM_TTL_SECONDS; `generation(id)` still tells how it ended), and refuses
+   * an `after` past its last event. A stalled stream ends with UPSTREAM_UNAVAILABLE, to resume
+   * later (docs/protocol.md, "Liveness").
    */
   async follow(identity: Identity, id: string, after: number): Promise<AsyncIterableIterator<FollowedEvent>> {
     if (!Number.isInteger(after) || after < 0)
       throw badUserInput('after', 'after must be a seq of 0 or more');
     let generation = await this.get(identity, id);
+    const last = await fromRedis(this.deps.events.last(id));
+    const finished = last ? isTerminal(last) : isFinal(generation.status);
+    if (last && finished && after > last.seq) {
+      throw badUserInput('after', `after must be at most ${last.seq}, the last event of this generation`);
+    }
+    if (finished && after >= (last?.seq ?? 0)) {
+      const nothingMore = new AsyncQueue<FollowedEvent>();
+      nothingMore.end();
+      return nothingMore;
+    }
     const queue = new AsyncQueue<FollowedEvent>(() => watch.close());
-    const watch = this.deps.hub.watch(
-      id,
-      after,
-      (event) => {
+    const watch = this.deps.hub.watch(id, after, {
+      onEvent: (event) => {
         generation = apply(generation, event);
         queue.push({ event, generation });
         if (isTerminal(event)) queue.end();
       },
-      (error) => {
+      onHeartbeat: (lastSeq) =>
+        queue.push({ event: { seq: lastSeq, type: GenerationEventType.HEARTBEAT }, generation }),
+      onError: (error) => {
         this.deps.logger.warn(
           { generationId: id, err: (error as Error).message },
           'generation events unreadable',
         );
+        const dependency = error instanceof FollowInterrupted ? error.dependency : 'redis';
         // Thrown mid-stream, graphql-ws sends an `error` message; a GraphQLError keeps the code in it.
-        queue.fail(toGraphQLError(upstreamUnavailable('redis')));
+        queue.fail(toGraphQLError(upstreamUnavailable(dependency)));
       },
-    );
-    if (isFinal(generation.status) && !(await this.deps.events.last(id))) queue.end();
+    });
     return queue;
   }
 
@@ -149,7 +191,10 @@ export class GenerationService {
         resolve();
       };
       const timer = setTimeout(done, STOP_WAIT_MS);
-      const watch = this.deps.hub.watch(id, afterSeq, (event) => isTerminal(event) && done(), done);
+      const watch = this.deps.hub.watch(id, afterSeq, {
+        onEvent: (event) => isTerminal(event) && done(),
+        onError: done,
+      });
     });
   }
 }

@@ -18,10 +18,26 @@ export interface EventLogOptions {
   finishedTtlSeconds: number;
 }
 
-/** Another writer got there first: the generation was settled by recovery, or already ended. */
+/**
+ * The append did not follow the stream: recovery fenced the generation (`fenced`), or the stream
+ * ends elsewhere than expected, at `topSeq` with `topFields` (someone else wrote, it already
+ * ended, or Redis lost entries it had acknowledged).
+ */
 export class EventLogConflict extends Error {
   override name = 'EventLogConflict';
+  constructor(
+    message: string,
+    readonly fenced: boolean,
+    readonly topSeq = 0,
+    readonly topFields: string[] = [],
+  ) {
+    super(message);
+  }
 }
+
+/** Whether two entries have the same fields, in order. */
+export const sameFields = (a: string[], b: string[]) =>
+  a.length === b.length && a.every((value, i) => value === b[i]);
 
 /**
  * Appends a batch only if the stream ends exactly at `previousSeq` and that last event is not
@@ -52,9 +68,6 @@ return {1}
 `;
 
 type AppendReply = [1] | [2] | [0, number, string[]];
-
-const sameFields = (a: string[], b: string[]) =>
-  a.length === b.length && a.every((value, i) => value === b[i]);
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
@@ -109,12 +122,15 @@ export class GenerationEventLog {
       ...args,
     );
     if (reply[0] === 1) return;
-    if (reply[0] === 2) throw new EventLogConflict(`generation ${generationId} was fenced by recovery`);
+    if (reply[0] === 2) throw new EventLogConflict(`generation ${generationId} was fenced by recovery`, true);
     const [, topSeq, topFields] = reply;
     // A retried append whose first try did go through (its reply was lost) finds itself on top.
     if (topSeq === last.seq && sameFields(topFields, encodeEvent(last))) return;
     throw new EventLogConflict(
       `generation ${generationId}: expected to append after seq ${previousSeq}, found ${topFields[1] ?? 'nothing'} at ${topSeq}`,
+      false,
+      topSeq,
+      topFields,
     );
   }
 

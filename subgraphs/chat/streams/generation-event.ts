@@ -8,6 +8,8 @@ export enum GenerationEventType {
   DONE = 'DONE',
   ERROR = 'ERROR',
   STOPPED = 'STOPPED',
+  /** Sent to a quiet subscriber while the generation is alive; never stored in the stream. */
+  HEARTBEAT = 'HEARTBEAT',
 }
 
 export type GenerationEvent =
@@ -23,6 +25,15 @@ export type GenerationEvent =
   | { seq: number; type: GenerationEventType.DONE }
   | { seq: number; type: GenerationEventType.STOPPED }
   | { seq: number; type: GenerationEventType.ERROR; error: string; interrupted: boolean };
+
+/**
+ * What a subscriber receives besides the stored events: the generation is alive, nothing new yet.
+ * `seq` repeats the last event the subscriber received (see docs/protocol.md, "Liveness").
+ */
+export interface HeartbeatEvent {
+  seq: number;
+  type: GenerationEventType.HEARTBEAT;
+}
 
 /** The last event of every generation: after it, nothing more is ever appended. */
 export const isTerminal = (event: GenerationEvent): boolean =>

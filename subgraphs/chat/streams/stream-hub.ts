@@ -1,11 +1,19 @@
 import type { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../../common/logger';
 import { redisKeys } from '../redis-keys';
 import { backoffDelay, sleep } from '../support/sleep';
 import type { GenerationEventLog } from './event-log';
 import { decodeEvent, entryId, type GenerationEvent } from './generation-event';
+import {
+  type FollowInterrupted,
+  type LivenessOptions,
+  LivenessMonitor,
+  type LivenessStream,
+  type LivenessWatcher,
+} from './liveness';
 
-export interface StreamHubOptions {
+export interface StreamHubOptions extends Omit<LivenessOptions, 'logger'> {
   /** REDIS_KEY_PREFIX: XREAD answers with full key names. */
   keyPrefix: string;
   logger: Logger;
@@ -24,24 +32,44 @@ type XReadReply = [key: string, entries: [id: string, fields: string[]][]][] | n
 
 const seqOfEntry = (id: string) => Number(id.slice(0, id.indexOf('-')));
 
+/** What a watcher is told: each event, heartbeats (with its last seq) while quiet, and a failure. */
+export interface WatchHandlers {
+  onEvent: (event: GenerationEvent) => void;
+  /** The generation is alive though nothing came for a while; `lastSeq` is the last event delivered. */
+  onHeartbeat?: (lastSeq: number) => void;
+  /** A read failed, or the stream stalled (a FollowInterrupted); nothing more is delivered. */
+  onError: (error: unknown) => void;
+}
+
 /**
  * Delivers one watcher every event after its `afterSeq`, each exactly once and in order, then
  * live ones. When it joins a stream the hub already follows further along, or finds a gap, it
  * reads the missing range itself and holds live events back until that range is delivered.
  */
-class Watcher {
+class Watcher implements LivenessWatcher {
   private lastSeq: number;
   private held: GenerationEvent[] | null = null;
+  readonly joinedAt = Date.now();
   closed = false;
 
   constructor(
     private readonly generationId: string,
     afterSeq: number,
     private readonly log: GenerationEventLog,
-    private readonly onEvent: (event: GenerationEvent) => void,
-    private readonly onError: (error: unknown) => void,
+    private readonly handlers: WatchHandlers,
   ) {
     this.lastSeq = afterSeq;
+  }
+
+  heartbeat(): void {
+    // One catching up is busy delivering what it missed.
+    if (!this.held && !this.closed) this.handlers.onHeartbeat?.(this.lastSeq);
+  }
+
+  end(failure: FollowInterrupted): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.handlers.onError(failure);
   }
 
   receive(events: GenerationEvent[]): void {
@@ -57,7 +85,7 @@ class Watcher {
         return;
       }
       this.lastSeq = event.seq;
-      this.onEvent(event);
+      this.handlers.onEvent(event);
     }
   }
 
@@ -80,13 +108,13 @@ class Watcher {
       },
       (error: unknown) => {
         this.held = null;
-        if (!this.closed) this.onError(error);
+        if (!this.closed) this.handlers.onError(error);
       },
     );
   }
 }
 
-interface FollowedStream {
+interface FollowedStream extends LivenessStream {
   /** The seq of the last entry the hub has read from this stream. */
   cursor: number;
   watchers: Set<Watcher>;
@@ -96,7 +124,8 @@ interface FollowedStream {
  * Follows every generation stream that has subscribers in this process with a single blocking
  * XREAD on a connection of its own, and fans each entry out to all its watchers. So any number
  * of subscribers costs one Redis connection and one round trip per batch of events, not one
- * blocked connection each.
+ * blocked connection each. A LivenessMonitor sends heartbeats to the watchers of quiet streams
+ * and ends those whose stream stalled.
  */
 export class GenerationStreamHub {
   private readonly streams = new Map<string, FollowedStream>();
@@ -109,9 +138,11 @@ export class GenerationStreamHub {
   /** Bumped whenever a stream is added; the loop records which version its XREAD covers. */
   private streamsVersion = 0;
   private readingVersion = 0;
+  private readonly readerName = `chat-stream-reader:${randomUUID()}`;
   private resumeIdle: (() => void) | null = null;
   private running = true;
   private readonly loop: Promise<void>;
+  private readonly liveness: LivenessMonitor;
 
   constructor(
     private readonly reader: Redis,
@@ -121,7 +152,12 @@ export class GenerationStreamHub {
   ) {
     this.blockMs = options.blockMs ?? 10_000;
     this.batchSize = options.batchSize ?? 500;
+    // A read cut by a reconnect is sent again by ioredis on the new connection, whose id the hub
+    // does not know yet: it finds it by this name (see wake).
+    reader.on('ready', () => this.onReaderReady());
+    if (reader.status === 'ready') this.onReaderReady();
     this.loop = this.run();
+    this.liveness = new LivenessMonitor(() => this.streams, options);
   }
 
   /** How many generation streams this process follows now. */
@@ -129,20 +165,16 @@ export class GenerationStreamHub {
     return this.streams.size;
   }
 
-  watch(
-    generationId: string,
-    afterSeq: number,
-    onEvent: (event: GenerationEvent) => void,
-    onError: (error: unknown) => void,
-  ): Watch {
+  watch(generationId: string, afterSeq: number, handlers: WatchHandlers): Watch {
     let stream = this.streams.get(generationId);
     const added = !stream;
     if (!stream) {
-      stream = { cursor: afterSeq, watchers: new Set() };
+      const now = Date.now();
+      stream = { cursor: afterSeq, watchers: new Set(), lastActiveAt: now, lastSignAt: now };
       this.streams.set(generationId, stream);
       this.generationByKey.set(`${this.options.keyPrefix}${redisKeys.events(generationId)}`, generationId);
     }
-    const watcher = new Watcher(generationId, afterSeq, this.log, onEvent, onError);
+    const watcher = new Watcher(generationId, afterSeq, this.log, handlers);
     stream.watchers.add(watcher);
     if (stream.cursor > afterSeq) watcher.catchUp(stream.cursor);
     if (added) {
@@ -163,6 +195,7 @@ export class GenerationStreamHub {
   }
 
   async stop(): Promise<void> {
+    await this.liveness.stop();
     this.running = false;
     this.resumeIdle?.();
     if (this.blocking && this.readerId !== null) {
@@ -228,6 +261,7 @@ export class GenerationStreamHub {
         }
       }
       stream.cursor = seqOfEntry(entries[entries.length - 1][0]);
+      stream.lastActiveAt = stream.lastSignAt = Date.now();
       for (const watcher of [...stream.watchers]) watcher.receive(events);
     }
   }
@@ -246,13 +280,28 @@ export class GenerationStreamHub {
     this.waking = true;
     try {
       while (this.running && this.readingVersion < this.streamsVersion) {
-        if (this.blocking && this.readerId !== null) {
-          await this.control.client('UNBLOCK', this.readerId).catch(() => 0);
+        if (this.blocking) {
+          this.readerId ??= await this.findReaderId().catch(() => null);
+          if (this.readerId !== null) await this.control.client('UNBLOCK', this.readerId).catch(() => 0);
         }
         await sleep(1);
       }
     } finally {
       this.waking = false;
     }
+  }
+
+  /** A new connection (at start, or after a reconnect): a new client id, and the name to find it by. */
+  private onReaderReady(): void {
+    this.readerId = null;
+    // Sent before any read ioredis resends on this connection, so the read runs under the name.
+    this.reader.client('SETNAME', this.readerName).catch(() => undefined);
+  }
+
+  /** The reader's client id, looked up by its name from the command connection. */
+  private async findReaderId(): Promise<string | null> {
+    const clients = String(await this.control.client('LIST', 'TYPE', 'NORMAL'));
+    const line = clients.split('\n').find((entry) => entry.includes(` name=${this.readerName} `));
+    return /^id=(\d+)/.exec(line ?? '')?.[1] ?? null;
   }
 }

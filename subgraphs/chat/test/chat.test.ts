@@ -108,8 +108,12 @@ describe('the chat subgraph with the conversation subgraph and several replicas'
   };
   const follow = (url: string, userId: string, id: string, after = 0) =>
     subscribeAs<{ generation: Event }>(socket(url), userId, FOLLOW, { id, after });
+  /** The reply's events: HEARTBEATs (sent whenever it is quiet for a while) are not part of it. */
   const eventsOf = (subscription: TestSubscription<{ generation: Event }>) =>
-    subscription.data().map((data) => data.generation);
+    subscription
+      .data()
+      .map((data) => data.generation)
+      .filter((event) => event.type !== 'HEARTBEAT');
   /** The whole generation, replayed from its stream. */
   const replay = async (userId: string, id: string) => {
     const subscription = follow(chat.url, userId, id);
@@ -207,7 +211,10 @@ describe('the chat subgraph with the conversation subgraph and several replicas'
       { input: { content: 'Hello in one go' } },
     );
     await subscription.ended;
-    const events = subscription.data().map((data) => data.chat);
+    const events = subscription
+      .data()
+      .map((data) => data.chat)
+      .filter((event) => event.type !== 'HEARTBEAT');
     expect(typesOf(events)[0]).toBe('START');
     expect(typesOf(events)[events.length - 1]).toBe('DONE');
     expect((await storedMessage(user, events[0].message.id)).content).toBe(textOf(events));

@@ -1,0 +1,139 @@
+import { backoffDelay, sleep } from '../support/sleep';
+import { EventLogConflict, type GenerationEventLog, sameFields } from './event-log';
+import { encodeEvent, type GenerationEvent, GenerationEventType, type NewEvent } from './generation-event';
+
+/** Redis did not take an append within the writer's retry window. */
+export class EventStoreUnavailable extends Error {
+  override name = 'EventStoreUnavailable';
+}
+
+/** Repairs in one append: Redis would have to lose its data again and again meanwhile. */
+const MAX_REPAIRS = 3;
+
+export interface StreamWriterOptions {
+  /** How long an append is retried while Redis does not answer before EventStoreUnavailable. */
+  retryWindowMs: number;
+}
+
+/**
+ * The one writer of a generation's event stream. It numbers events, appends them with retries,
+ * and keeps every event Redis acknowledged, so that:
+ *
+ * - the reply it reports (`text`) is exactly what a subscriber can have read: a token counts once
+ *   its append is acknowledged, never before;
+ * - when Redis loses entries it had acknowledged (restarted without its data, or with an
+ *   append-only file a second behind), the writer finds the stream shorter than its own count and
+ *   appends the lost entries again with the same seqs and fields;
+ * - an append whose outcome stayed unknown (Redis went away before answering) and that Redis turns
+ *   out to hold is adopted, not written twice.
+ *
+ * Operations run one at a time, so a repair never interleaves with an append.
+ */
+export class GenerationStreamWriter {
+  private readonly written: GenerationEvent[] = [];
+  /** The last batch whose append gave up without an answer: Redis may or may not hold it. */
+  private uncertain: GenerationEvent[] | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly log: GenerationEventLog,
+    private readonly generationId: string,
+    private readonly options: StreamWriterOptions,
+  ) {}
+
+  /** The seq of the last acknowledged event. */
+  get seq(): number {
+    return this.written.length;
+  }
+
+  /** The reply as far as Redis acknowledged it. */
+  text(): string {
+    return this.written
+      .map((event) => (event.type === GenerationEventType.TOKEN ? event.delta : ''))
+      .join('');
+  }
+
+  /**
+   * Appends `events` with the next seqs, retrying while Redis does not answer for up to the retry
+   * window (EventStoreUnavailable after it). Throws EventLogConflict when the generation was fenced
+   * or someone else wrote to the stream.
+   */
+  append(events: NewEvent[]): Promise<void> {
+    return this.serially(() => this.appendNow(events));
+  }
+
+  /**
+   * Makes the stream hold every acknowledged event again (after Redis lost some) and settles an
+   * append whose outcome was unknown. One attempt: Redis errors reach the caller.
+   */
+  repair(): Promise<void> {
+    return this.serially(async () => {
+      const last = await this.log.last(this.generationId);
+      await this.reconcile(last?.seq ?? 0, last ? encodeEvent(last) : []);
+    });
+  }
+
+  private async appendNow(events: NewEvent[]): Promise<void> {
+    const retryUntil = Date.now() + this.options.retryWindowMs;
+    let failures = 0;
+    let repairs = 0;
+    for (;;) {
+      const numbered = events.map((event, i) => ({ ...event, seq: this.seq + i + 1 }) as GenerationEvent);
+      try {
+        await this.log.append(this.generationId, this.seq, numbered);
+        this.written.push(...numbered);
+        this.uncertain = null;
+        return;
+      } catch (error) {
+        try {
+          if (!(error instanceof EventLogConflict)) throw error;
+          // A stream that only lacks acknowledged events is repaired; anything else is final.
+          if (error.fenced || repairs++ >= MAX_REPAIRS) throw error;
+          await this.reconcile(error.topSeq, error.topFields);
+        } catch (failure) {
+          if (failure instanceof EventLogConflict) throw failure;
+          const delay = backoffDelay(failures++, 50, 1_000);
+          if (Date.now() + delay > retryUntil) {
+            this.uncertain = numbered;
+            throw new EventStoreUnavailable(`Redis did not take generation ${this.generationId}'s events`);
+          }
+          await sleep(delay);
+        }
+      }
+    }
+  }
+
+  /** Brings the stream, which ends at `topSeq` with `topFields`, back to what this writer wrote. */
+  private async reconcile(topSeq: number, topFields: string[]): Promise<void> {
+    if (topSeq > this.seq) {
+      const uncertain = this.uncertain;
+      const adoptable =
+        uncertain !== null &&
+        topSeq === this.seq + uncertain.length &&
+        sameFields(topFields, encodeEvent(uncertain[uncertain.length - 1]));
+      if (!adoptable) throw this.foreignWrite(topSeq);
+      this.written.push(...uncertain);
+      this.uncertain = null;
+      return;
+    }
+    const ownTop = topSeq === 0 ? [] : encodeEvent(this.written[topSeq - 1]);
+    if (!sameFields(topFields, ownTop)) throw this.foreignWrite(topSeq);
+    // The uncertain batch, had it landed, would be on top: it did not (or was lost with the rest).
+    this.uncertain = null;
+    if (topSeq < this.seq) await this.log.append(this.generationId, topSeq, this.written.slice(topSeq));
+  }
+
+  private foreignWrite(topSeq: number): EventLogConflict {
+    return new EventLogConflict(
+      `generation ${this.generationId}: the stream ends at seq ${topSeq} with events this process did not write`,
+      false,
+      topSeq,
+    );
+  }
+
+  private serially<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(operation);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+}

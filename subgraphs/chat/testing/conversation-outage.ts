@@ -1,0 +1,44 @@
+import { upstreamUnavailable } from '../../../common/errors';
+import type { ConversationStore } from '../conversation/conversation-store';
+
+export interface ConversationOutage {
+  /** The store to give the pipeline: `inner` while up. */
+  store: ConversationStore;
+  /** Every call fails as the conversation client fails when the subgraph is down. */
+  refuse: () => void;
+  /** Every call waits, as behind a stopped database, until `restore`. */
+  hang: () => void;
+  restore: () => void;
+}
+
+/** Lets a pipeline test take the conversation subgraph away and bring it back. */
+export function conversationOutage(inner: ConversationStore): ConversationOutage {
+  let mode: 'up' | 'refusing' | 'hanging' = 'up';
+  let release: () => void = () => undefined;
+  let back = Promise.resolve();
+  const store = new Proxy(inner, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        if (mode === 'refusing') throw upstreamUnavailable('conversation');
+        if (mode === 'hanging') await back;
+        return (value as (...params: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return {
+    store,
+    refuse: () => {
+      mode = 'refusing';
+    },
+    hang: () => {
+      mode = 'hanging';
+      back = new Promise((resolve) => (release = resolve));
+    },
+    restore: () => {
+      mode = 'up';
+      release();
+    },
+  };
+}
