@@ -47,9 +47,27 @@ const fetcherOver = (agent: HttpAgent, timeoutMs: number): Fetcher =>
 /** HTTP statuses with which a proxy or load balancer in front of a subgraph says it cannot reach it. */
 const UNAVAILABLE_STATUSES = new Set([502, 503, 504]);
 
-/** RemoteGraphQLDataSource's error for a non-2xx answer carries the status in `extensions.response`. */
+interface FailedResponse {
+  status?: number;
+  body?: { errors?: { extensions?: { code?: unknown; dependency?: unknown } }[] };
+}
+
+/** RemoteGraphQLDataSource's error for a non-2xx answer carries the status and body in `extensions.response`. */
+const failedResponseOf = (error: GraphQLError) => error.extensions.response as FailedResponse | undefined;
+
 const answeredUnavailable = (error: GraphQLError) =>
-  UNAVAILABLE_STATUSES.has((error.extensions.response as { status?: number } | undefined)?.status ?? 0);
+  UNAVAILABLE_STATUSES.has(failedResponseOf(error)?.status ?? 0);
+
+/**
+ * The store a subgraph itself named when it refused with 503 UPSTREAM_UNAVAILABLE (it cannot check
+ * a signed identity's nonce without Redis, say): the client learns that store, not the subgraph.
+ */
+function dependencyNamedBy(error: unknown): string | undefined {
+  if (!(error instanceof GraphQLError)) return undefined;
+  const extensions = failedResponseOf(error)?.body?.errors?.[0]?.extensions;
+  const dependency = extensions?.code === 'UPSTREAM_UNAVAILABLE' ? extensions.dependency : undefined;
+  return typeof dependency === 'string' && /^[a-z][a-z0-9-]{0,31}$/.test(dependency) ? dependency : undefined;
+}
 
 /**
  * Every request to a subgraph (operations and entity fetches alike) carries the caller's
@@ -108,7 +126,7 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
       if (error instanceof GraphQLError && !answeredUnavailable(error)) throw error;
       // Refused, reset, timed out, or a proxy in front of it said it is down: the client learns
       // which dependency, never the socket's details.
-      const unavailable = upstreamUnavailable(this.subgraph);
+      const unavailable = upstreamUnavailable(dependencyNamedBy(error) ?? this.subgraph);
       throw new GraphQLError(unavailable.message, {
         originalError: error instanceof Error ? error : undefined,
         extensions: { ...unavailable.details, code: unavailable.code },

@@ -214,6 +214,8 @@ async function main(): Promise<void> {
   auth.env = {
     SIGNING_KEY_ENCRYPTION_KEY:
       env.SIGNING_KEY_ENCRYPTION_KEY ?? (await keptSecret(join(secretsDir, 'signing-key-encryption-key'))),
+    // Without a mail server, reset and verification mails land here (never in the log).
+    ...(env.SMTP_URL ? {} : { MAIL_DROP_DIR: env.MAIL_DROP_DIR ?? join(dataRoot, 'mail') }),
   };
   const serviceEnv: NodeJS.ProcessEnv = {
     ...env,

@@ -106,6 +106,7 @@ export class BenchServices {
         RATE_LIMIT_CHAT_SENDS: budget,
         RATE_LIMIT_AUTH_ATTEMPTS: budget,
         RATE_LIMIT_SUBSCRIPTIONS: budget,
+        CONVERSATION_CREATION_BUDGET: budget,
         ...env,
       },
     });

@@ -67,6 +67,8 @@ export function turnPlatformEnv(overrides: Record<string, string>): Record<strin
   const budget = '100000000/60';
   return {
     NODE_ENV: 'production',
+    // Production refuses to start without it; nothing here reads /metrics or /health/all.
+    OPERATOR_TOKEN: randomBytes(24).toString('hex'),
     LOG_LEVEL: 'info',
     LOG_FORMAT: 'json',
     LLM_PROVIDER: 'offline',
@@ -76,6 +78,7 @@ export function turnPlatformEnv(overrides: Record<string, string>): Record<strin
     RATE_LIMIT_CHAT_SENDS: budget,
     RATE_LIMIT_AUTH_ATTEMPTS: budget,
     RATE_LIMIT_SUBSCRIPTIONS: budget,
+    CONVERSATION_CREATION_BUDGET: budget,
     QUOTA_CONCURRENT_GENERATIONS: '100000',
     QUOTA_DAILY_TOKENS: '1000000000',
     SUBSCRIPTIONS_PER_USER: '100000',

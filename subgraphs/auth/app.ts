@@ -44,7 +44,7 @@ export async function startAuthSubgraph(config: AuthConfig, logger: Logger): Pro
     logger,
   });
   const mailer = createMailer(
-    { smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, production: config.NODE_ENV === 'production' },
+    { smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, dropDir: config.MAIL_DROP_DIR },
     logger,
   );
   const background = new BackgroundTasks(logger);

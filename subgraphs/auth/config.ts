@@ -69,12 +69,14 @@ export const authEnv = {
   /** The page of the client that takes the reset token; the mail links to it with `#token=…`. */
   PASSWORD_RESET_URL: env.url().default('http://localhost:3000/reset-password'),
   PASSWORD_RESET_MAILS_PER_HOUR: env.int(3, 1),
-  /** `smtp://user:pass@host:port` or `smtps://…`; unset writes mails to the log (not in production). */
+  /** `smtp://user:pass@host:port` or `smtps://…`; unset: mails go to MAIL_DROP_DIR, or nowhere. */
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
     .optional(),
   MAIL_FROM: z.string().min(3).default('LLM Chat <no-reply@localhost>'),
+  /** Without SMTP_URL: a directory that receives each mail as a file (`npm start` sets `.data/mail`). */
+  MAIL_DROP_DIR: z.string().min(1).optional(),
 
   EMAIL_VERIFICATION_TTL_SECONDS: env.int(24 * HOUR, 60),
   /** The page of the client that takes the verification token; the mail links to it with `#token=…`. */

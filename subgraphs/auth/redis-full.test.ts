@@ -17,8 +17,8 @@ const FILLER = 'filler:';
 
 /**
  * Redis as the platform starts it (redis.conf: a memory limit, `noeviction`) but full: it refuses
- * writes rather than evict revocations. Auth must say so where a write matters and carry on where
- * it does not.
+ * writes rather than evict revocations. The platform must say so, retryably and naming Redis, and
+ * leave nothing half done.
  */
 describe('auth when Redis is full (maxmemory with noeviction)', () => {
   let dir: string;
@@ -63,23 +63,25 @@ describe('auth when Redis is full (maxmemory with noeviction)', () => {
     await admin.config('SET', 'maxmemory', '512mb');
   };
 
-  it('signs in (throttles count in memory), refuses a sign-out it cannot enforce, and signs out once there is room', async () => {
+  it('answers UPSTREAM_UNAVAILABLE naming redis while full, with nothing half done, and works once there is room', async () => {
     const user = await registerUser(platform);
     await fill();
     try {
+      // Every signed identity is spent once in Redis (docs/protocol.md): no room, no request.
       const signedIn = await postGraphQL<{ login: { accessToken: string } }>(platform.gatewayUrl, LOGIN, {
         email: user.email,
         password: user.password,
       });
-      expect(signedIn.errors).toBeUndefined();
-
+      expect(signedIn.errors?.map((error) => error.extensions)).toEqual([
+        expect.objectContaining({ code: 'UPSTREAM_UNAVAILABLE', dependency: 'redis' }),
+      ]);
       const logout = await postGraphQL(platform.gatewayUrl, 'mutation { logout }', {}, user.headers);
       expect(errorCodes(logout)).toEqual(['UPSTREAM_UNAVAILABLE']);
-      // Nothing was half done: the session is still whole, and the client may simply retry.
-      expect((await postGraphQL(platform.gatewayUrl, ME, {}, user.headers)).errors).toBeUndefined();
     } finally {
       await drain();
     }
+    // Nothing was half done: the session is still whole, and the client may simply retry.
+    expect((await postGraphQL(platform.gatewayUrl, ME, {}, user.headers)).errors).toBeUndefined();
     expect(await postGraphQL(platform.gatewayUrl, 'mutation { logout }', {}, user.headers)).toMatchObject({
       data: { logout: true },
     });

@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
 import type { Logger } from '../../../common/logger';
 
@@ -15,12 +18,16 @@ export interface Mailer {
 export interface MailerOptions {
   smtpUrl: string | undefined;
   from: string;
-  /** Without SMTP, development writes mails to the log; production only says one was not sent. */
-  production: boolean;
+  /** Without SMTP: a directory (owner-only) that receives each mail as a file, or none (mails are dropped). */
+  dropDir: string | undefined;
 }
 
-/** Mail over SMTP (SMTP_URL), or, without it, to the log, so `npm start` works with no mail server. */
-export function createMailer({ smtpUrl, from, production }: MailerOptions, logger: Logger): Mailer {
+/**
+ * Mail over SMTP (SMTP_URL); without it, each mail as a file in MAIL_DROP_DIR (what `npm start`
+ * sets, so resets and verifications can be tried with no mail server), or nowhere. A mail carries
+ * a single-use token, so it never goes to the log: only that one was sent, dropped or filed.
+ */
+export function createMailer({ smtpUrl, from, dropDir }: MailerOptions, logger: Logger): Mailer {
   if (smtpUrl) {
     const transport = createTransport(smtpUrl);
     return {
@@ -28,16 +35,26 @@ export function createMailer({ smtpUrl, from, production }: MailerOptions, logge
       close: () => transport.close(),
     };
   }
-  if (production) {
+  if (!dropDir) {
     logger.warn('SMTP_URL is not set: mails (password resets, email verifications) cannot be sent');
     return {
       send: async ({ subject }) => void logger.warn({ subject }, 'mail not sent: SMTP_URL is not set'),
       close: () => undefined,
     };
   }
-  logger.info('SMTP_URL is not set: mails are written to this log instead of being sent');
+  logger.info({ dropDir }, 'SMTP_URL is not set: mails are written as files to MAIL_DROP_DIR');
   return {
-    send: async (mail) => void logger.info({ mail }, 'mail (not sent: SMTP_URL is not set)'),
+    send: async (mail) => {
+      await mkdir(dropDir, { recursive: true, mode: 0o700 });
+      await chmod(dropDir, 0o700);
+      const file = join(dropDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID()}.eml`);
+      const message = `From: ${from}\nTo: ${mail.to}\nSubject: ${mail.subject}\n\n${mail.text}\n`;
+      await writeFile(file, message, { mode: 0o600 });
+      logger.info(
+        { subject: mail.subject, file },
+        'mail written to MAIL_DROP_DIR (not sent: SMTP_URL is not set)',
+      );
+    },
     close: () => undefined,
   };
 }
