@@ -107,6 +107,7 @@ export class BenchServices {
         RATE_LIMIT_AUTH_ATTEMPTS: budget,
         RATE_LIMIT_SUBSCRIPTIONS: budget,
         CONVERSATION_CREATION_BUDGET: budget,
+        WS_CONNECTIONS_PER_ADDRESS: '100000',
         ...env,
       },
     });

@@ -79,6 +79,8 @@ export function turnPlatformEnv(overrides: Record<string, string>): Record<strin
     RATE_LIMIT_AUTH_ATTEMPTS: budget,
     RATE_LIMIT_SUBSCRIPTIONS: budget,
     CONVERSATION_CREATION_BUDGET: budget,
+    // Every simulated user connects from this one address.
+    WS_CONNECTIONS_PER_ADDRESS: '100000',
     QUOTA_CONCURRENT_GENERATIONS: '100000',
     QUOTA_DAILY_TOKENS: '1000000000',
     SUBSCRIPTIONS_PER_USER: '100000',
