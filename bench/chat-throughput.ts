@@ -14,8 +14,8 @@ import {
   operationDigest,
   serviceIdentity,
   signIdentity,
-} from '../common/identity';
-import { createLogger } from '../common/logger';
+} from '../common/identity/identity';
+import { createLogger } from '../common/logging/logger';
 import { deleteRedisKeys } from '../common/testing/cleanup';
 import { startChatSubgraph } from '../subgraphs/chat/app';
 import { loadChatConfig } from '../subgraphs/chat/config';

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { IDENTITY_HEADER, type Identity, operationDigest, signIdentity } from '../common/identity';
+import { IDENTITY_HEADER, type Identity, operationDigest, signIdentity } from '../common/identity/identity';
 import { registerUser } from '../common/testing/auth';
 import { postGraphQL } from '../common/testing/graphql-client';
 import { formatTable, type LoadResult, type LoadTarget, measure } from './support/load';

@@ -9,7 +9,7 @@ import {
   operationDigest,
   serviceIdentity,
   signIdentity,
-} from '../common/identity';
+} from '../common/identity/identity';
 import { registerUser } from '../common/testing/auth';
 import { PacedModel } from './support/paced-model';
 import { CpuWindow, watchMemory } from './support/process-usage';

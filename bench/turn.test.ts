@@ -4,7 +4,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../common/paths';
+import { projectRoot } from '../common/config/paths';
 import type { TurnRun } from './support/turn-report';
 
 const root = projectRoot();

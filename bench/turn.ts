@@ -3,7 +3,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { projectRoot } from '../common/paths';
+import { projectRoot } from '../common/config/paths';
 import { toMonotonicMs } from './support/clock';
 import { formatProfileSummary, summariseProfileDirectory } from './support/profile-summary';
 import { CpuWindow, type CpuUsed } from './support/process-usage';

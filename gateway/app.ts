@@ -5,11 +5,11 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type RequestHandler } from 'express';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { answerErrorsAsJson } from '../common/http-errors';
-import type { Logger } from '../common/logger';
-import { createRedis } from '../common/redis';
-import { requestIdFrom } from '../common/request-id';
-import { SUBGRAPHS } from '../common/topology';
+import { answerErrorsAsJson } from '../common/errors/http-errors';
+import type { Logger } from '../common/logging/logger';
+import { createRedis } from '../common/stores/redis';
+import { requestIdFrom } from '../common/server/request-id';
+import { SUBGRAPHS } from '../common/config/topology';
 import { contextRefusal, createGatewayAuthentication } from './auth';
 import { clientAddressOf, TrustedProxies } from './auth/client-details';
 import { type GatewayConfig, subgraphUrl } from './config';
@@ -121,7 +121,7 @@ export async function startGateway(
     gateway,
     ...edge.apolloSettings,
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ...edge.apolloPlugins],
-    // common/lifecycle.ts handles signals; Apollo's own handler would re-signal and look like a second Ctrl-C.
+    // common/server/lifecycle.ts handles signals; Apollo's own handler would re-signal and look like a second Ctrl-C.
     stopOnTerminationSignals: false,
   });
   const route = createOperationRouter(

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { accessTokenEnv } from '../common/access-token';
-import { ConfigError, env, loadConfig } from '../common/config';
-import { commonEnv } from '../common/service-config';
-import { sessionRevocationEnv } from '../common/session-revocation';
-import { SUBGRAPHS } from '../common/topology';
+import { accessTokenEnv } from '../common/identity/access-token';
+import { ConfigError, env, loadConfig } from '../common/config/load-config';
+import { commonEnv } from '../common/config/service-env';
+import { sessionRevocationEnv } from '../common/identity/session-revocation';
+import { SUBGRAPHS } from '../common/config/topology';
 import { isAddressOrRange } from './auth/client-details';
 import { DEFAULT_MAX_ROOT_FIELDS } from './plugins/operation-limits';
 import { DEFAULT_APQ_REGISTRATION, DEFAULT_APQ_TTL_SECONDS } from './plugins/persisted-queries';

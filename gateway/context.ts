@@ -1,6 +1,6 @@
 import type { GraphQLError } from 'graphql';
-import type { Identity } from '../common/identity';
-import type { Logger } from '../common/logger';
+import type { Identity } from '../common/identity/identity';
+import type { Logger } from '../common/logging/logger';
 import type { TraceHeaders } from './plugins/tracing';
 
 /** Per-request state of the gateway, handed to every subgraph fetch of the request. */

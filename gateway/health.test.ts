@@ -1,6 +1,6 @@
 import { type ChromaServer, startChromaServer } from '../common/testing/chroma';
 import { freePort } from '../common/testing/ports';
-import { startTestPlatform, type TestPlatform } from '../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from '../test/support/platform';
 import type { RunningGateway } from './app';
 import { loadGatewayConfig } from './config';
 import { startGatewayOn } from './plugins/testing/edge-gateway';

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
-import { type ComponentHealth, probe } from '../common/health';
-import type { Logger } from '../common/logger';
-import { SUBGRAPHS } from '../common/topology';
+import { type ComponentHealth, probe } from '../common/server/health';
+import type { Logger } from '../common/logging/logger';
+import { SUBGRAPHS } from '../common/config/topology';
 import { type GatewayConfig, subgraphUrl } from './config';
 
 export interface PlatformHealth {

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { runService } from '../common/lifecycle';
+import { runService } from '../common/server/lifecycle';
 import { startGateway } from './app';
 import { loadGatewayConfig } from './config';
 

@@ -1,8 +1,8 @@
 import { IntrospectAndCompose, type SupergraphManager } from '@apollo/gateway';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { projectRoot } from '../common/paths';
-import { SUBGRAPHS } from '../common/topology';
+import { projectRoot } from '../common/config/paths';
+import { SUBGRAPHS } from '../common/config/topology';
 import { type GatewayConfig, subgraphUrl } from './config';
 
 /**

@@ -1,5 +1,5 @@
-import { IDENTITY_HEADER, operationDigest, verifyIdentity } from '../common/identity';
-import { REQUEST_ID_HEADER } from '../common/request-id';
+import { IDENTITY_HEADER, operationDigest, verifyIdentity } from '../common/identity/identity';
+import { REQUEST_ID_HEADER } from '../common/server/request-id';
 import { testServers, TEST_IDENTITY_SECRET } from '../common/testing/env';
 import { errorCodes, postGraphQL } from '../common/testing/graphql-client';
 import { captureLogs } from '../common/testing/logger';

@@ -1,11 +1,11 @@
 /**
  * `npm run migrate`, and the Kubernetes migration Job: brings auth's and conversation's schemas up to
- * date, each under the schema-change advisory lock (common/database.ts), then exits. Auth and
+ * date, each under the schema-change advisory lock (common/stores/database.ts), then exits. Auth and
  * conversation migrate the same way when they start, so running this is never required; it takes a
  * long migration out of the services' start-up, where a startup probe would cut it short.
  */
 import 'reflect-metadata';
-import { createLogger } from '../common/logger';
+import { createLogger } from '../common/logging/logger';
 import { loadMigrationConfig, migrateAll } from './platform/migrations';
 
 async function main(): Promise<void> {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { projectRoot } from '../common/paths';
+import { projectRoot } from '../common/config/paths';
 import { gatewayEnv } from '../gateway/config';
 import { authEnv } from '../subgraphs/auth/config';
 import { chatEnv } from '../subgraphs/chat/config';

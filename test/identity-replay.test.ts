@@ -6,14 +6,14 @@ import {
   IDENTITY_LIFETIME_MS,
   operationDigest,
   signIdentity,
-} from '../common/identity';
-import type { RunningSubgraph } from '../common/subgraph-server';
+} from '../common/identity/identity';
+import type { RunningSubgraph } from '../common/server/subgraph-server';
 import { registerUser, type TestUser } from '../common/testing/auth';
 import { TEST_IDENTITY_SECRET } from '../common/testing/env';
 import { errorCodes, postGraphQL } from '../common/testing/graphql-client';
 import { testIdentity } from '../common/testing/identity';
 import { silentLogger } from '../common/testing/logger';
-import { startTestPlatform, type TestPlatform } from '../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from './support/platform';
 import { freePort } from '../common/testing/ports';
 import { startConversationSubgraph } from '../subgraphs/conversation/app';
 import { loadConversationConfig } from '../subgraphs/conversation/config';

@@ -1,7 +1,7 @@
 import { registerUser, type TestUser } from '../common/testing/auth';
 import { type GraphQLResponse, postGraphQL } from '../common/testing/graphql-client';
 import { captureLogs } from '../common/testing/logger';
-import { startTestPlatform, type TestPlatform } from '../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from './support/platform';
 
 /*
  * Control characters and lone surrogates sent through the gateway, as an attacker would: each

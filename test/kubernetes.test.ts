@@ -4,7 +4,7 @@
  * the services' own code: selectors, ports, probe paths, required variables, Secret keys, policies.
  */
 import type { IContainer } from 'kubernetes-models/v1';
-import { startTestPlatform, type TestPlatform } from '../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from './support/platform';
 import { testServers } from '../common/testing/env';
 import {
   allowedSources,

@@ -2,8 +2,8 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { projectRoot } from '../common/paths';
-import { startTestPlatform, type TestPlatform } from '../common/testing/platform';
+import { projectRoot } from '../common/config/paths';
+import { startTestPlatform, type TestPlatform } from './support/platform';
 import { parsedLine, type ServiceProcess, startServiceProcess } from '../common/testing/service-process';
 
 /*

@@ -1,7 +1,7 @@
 import { registerUser, type TestUser } from '../common/testing/auth';
 import { postGraphQL } from '../common/testing/graphql-client';
 import { signedHeaders } from '../common/testing/identity';
-import { startTestPlatform, type TestPlatform } from '../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from './support/platform';
 import type { RunningGateway } from '../gateway/app';
 import { startGatewayOn } from '../gateway/plugins/testing/edge-gateway';
 

@@ -1,7 +1,7 @@
-import { IDENTITY_HEADER, operationDigest, signIdentity } from '../common/identity';
+import { IDENTITY_HEADER, operationDigest, signIdentity } from '../common/identity/identity';
 import { TEST_IDENTITY_SECRET } from '../common/testing/env';
 import { errorCodes, postGraphQL } from '../common/testing/graphql-client';
-import { startTestPlatform, type TestPlatform } from '../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from './support/platform';
 
 describe('the platform through the gateway', () => {
   let platform: TestPlatform;

@@ -1,9 +1,9 @@
 import { Supergraph } from '@apollo/federation-internals';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { listSizesOf, unsizedListFields } from '../common/list-size';
-import { projectRoot } from '../common/paths';
-import { SUBGRAPHS } from '../common/topology';
+import { listSizesOf, unsizedListFields } from '../common/graphql/list-size';
+import { projectRoot } from '../common/config/paths';
+import { SUBGRAPHS } from '../common/config/topology';
 import { generateSchemaFiles, readSchemaFile } from '../scripts/schema-pipeline';
 
 describe('schema pipeline', () => {

@@ -4,8 +4,8 @@ import { setTimeout as elapsed } from 'node:timers/promises';
 import { registerUser, type TestUser } from '../common/testing/auth';
 import { startChromaServer, type ChromaServer } from '../common/testing/chroma';
 import { postGraphQL } from '../common/testing/graphql-client';
-import { startOwnPostgres, startOwnRedis, type OwnStore } from '../common/testing/own-stores';
-import { startTestPlatform, type TestPlatform } from '../common/testing/platform';
+import { startOwnPostgres, startOwnRedis, type OwnStore } from './support/own-stores';
+import { startTestPlatform, type TestPlatform } from './support/platform';
 import { type LoadAnswer, type LoadOperation, startLoad } from '../common/testing/write-load';
 
 /**

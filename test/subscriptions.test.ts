@@ -4,7 +4,7 @@ import { createClient as createSseClient } from 'graphql-sse';
 import WebSocket from 'ws';
 import { postGraphQL } from '../common/testing/graphql-client';
 import { registerUser, type TestUser } from '../common/testing/auth';
-import { startTestPlatform, type TestPlatform } from '../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from './support/platform';
 
 /** Federated subscriptions end to end: client → gateway → chat (graphql-ws) + conversation + auth. */
 

@@ -14,8 +14,8 @@ import {
   parse,
   subscribe,
 } from 'graphql';
-import { AppError } from '../common/errors';
-import type { Identity } from '../common/identity';
+import { AppError } from '../common/errors/errors';
+import type { Identity } from '../common/identity/identity';
 import { buildAuthSchema } from '../subgraphs/auth/schema';
 import { buildChatSchema } from '../subgraphs/chat/schema';
 import { buildConversationSchema } from '../subgraphs/conversation/schema';

@@ -7,7 +7,7 @@ import {
   operationDigest,
   serviceIdentity,
   signIdentity,
-} from '../../common/identity';
+} from '../../common/identity/identity';
 
 /**
  * Hive Gateway's configuration in the gateway benchmark (`hive-gateway supergraph -c` loads the

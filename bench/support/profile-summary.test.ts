@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../../common/paths';
+import { projectRoot } from '../../common/config/paths';
 import { summariseProfiles } from './profile-summary';
 
 const root = projectRoot();

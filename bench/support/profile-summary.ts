@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { projectRoot } from '../../common/paths';
+import { projectRoot } from '../../common/config/paths';
 import { fixed, markdownTable } from './markdown';
 
 /*

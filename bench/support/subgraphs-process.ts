@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestPlatform } from '../../common/testing/platform';
+import { startTestPlatform } from '../../test/support/platform';
 import { provideChroma } from '../../scripts/platform/chroma';
 import { findFreePort } from '../../scripts/platform/ports';
 

@@ -1,11 +1,11 @@
 import { subscribe } from 'node:diagnostics_channel';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TURN_TRACE_CHANNEL, type TurnMark } from '../../common/turn-trace';
+import { TURN_TRACE_CHANNEL, type TurnMark } from '../../common/logging/turn-trace';
 
 /*
  * Preloaded into a service's process by `bench:turn --trace` (node -r this file): keeps every turn
- * mark (common/turn-trace.ts) in memory and writes them, one per line (hop, key, linked, hrtime ns),
+ * mark (common/logging/turn-trace.ts) in memory and writes them, one per line (hop, key, linked, hrtime ns),
  * to BENCH_TURN_TRACE_DIR/<pid>.tsv when the process exits. Nothing is written while the turns run,
  * so recording adds no I/O to what it measures.
  */

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TurnHop } from '../../common/turn-trace';
+import type { TurnHop } from '../../common/logging/turn-trace';
 import { fromMonotonicMs } from './clock';
 import { percentile } from './streams';
 import type { TurnRecord } from './turns';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { operationText, requestBody } from '../../clients/chat-client/operation';
 import { GenerationEventsDocument, SendMessageDocument } from '../../clients/generated/graphql';
-import { REQUEST_ID_HEADER } from '../../common/request-id';
+import { REQUEST_ID_HEADER } from '../../common/server/request-id';
 import { bearer, registerUser } from '../../common/testing/auth';
 import { type Arrival, connect, follow } from './streams';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { loadJose } from '../../common/jose';
+import { loadJose } from '../../common/util/jose';
 import { registerUser, type TestUser } from '../../common/testing/auth';
-import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
 import { startTcpProxy, type TcpProxy } from '../../common/testing/tcp-proxy';
 import { AccessTokenIssuer } from '../../subgraphs/auth/services/access-token-issuer';
 import { generateKeyPairJwk, StaticKeyStore } from '../../subgraphs/auth/services/signing-keys';

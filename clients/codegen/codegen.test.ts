@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { appendFile, cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../../common/paths';
+import { projectRoot } from '../../common/config/paths';
 import { spawnTypeScript } from '../../common/testing/typescript-process';
 import { loadSafelist } from '../../gateway/plugins/persisted-queries';
 import { operationText } from '../chat-client/operation';

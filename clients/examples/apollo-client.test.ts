@@ -1,5 +1,5 @@
 import { registerUser, type TestUser } from '../../common/testing/auth';
-import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
 import { freePort } from '../../common/testing/ports';
 import { startTcpProxy, type TcpProxy } from '../../common/testing/tcp-proxy';
 import { ChatClient } from '../chat-client';

@@ -4,11 +4,11 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerUser, type TestUser } from '../../common/testing/auth';
-import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
 import { freePort } from '../../common/testing/ports';
 import { startTcpProxy, type TcpProxy } from '../../common/testing/tcp-proxy';
 import { spawnTypeScript } from '../../common/testing/typescript-process';
-import { eventually } from '../../subgraphs/conversation/testing/harness';
+import { eventually } from '../../common/testing/wait';
 import { ChatClient } from '../chat-client';
 import {
   ConversationMessagesDocument,
@@ -255,12 +255,15 @@ test('/search finds messages by meaning and /export writes the conversation as M
   await chat.enter('/new Astronomy');
   await chat.enter('How far away is the Andromeda galaxy?');
   const client = await apiClient(user);
-  await eventually(async () => {
-    const { searchMessages } = await client.request(SearchMessagesDocument, {
-      query: 'Andromeda galaxy distance',
-    });
-    return searchMessages.some((hit) => hit.message.role === 'USER') ? true : undefined;
-  });
+  await eventually(
+    async () => {
+      const { searchMessages } = await client.request(SearchMessagesDocument, {
+        query: 'Andromeda galaxy distance',
+      });
+      expect(searchMessages.map((hit) => hit.message.role)).toContain('USER');
+    },
+    { timeoutMs: 20_000 },
+  );
   await client.close();
 
   const hits = await chat.enter('/search Andromeda galaxy distance');

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
-import { withSchemaChangeLock } from '../database';
+import { withSchemaChangeLock } from '../stores/database';
 
 /** Drops the PostgreSQL schemas a test file created, never while another file migrates. */
 export async function dropSchemas(databaseUrl: string, schemas: string[]): Promise<void> {

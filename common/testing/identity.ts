@@ -7,7 +7,7 @@ import {
   serviceIdentity,
   type SignedOperation,
   signIdentity,
-} from '../identity';
+} from '../identity/identity';
 import { TEST_IDENTITY_SECRET } from './env';
 
 export interface TestIdentityOptions {

@@ -10,7 +10,7 @@ export interface QueryCounter {
 /**
  * Counts the SQL statements this process sends through `pg` (which MikroORM uses) on the
  * connections of one PostgreSQL schema (every service sets its `search_path` when it connects,
- * see common/database.ts), to prove that a request costs a constant number of queries whatever
+ * see common/stores/database.ts), to prove that a request costs a constant number of queries whatever
  * other services in the process do. Stop the service's own background workers first.
  */
 export function countQueries(schema: string): QueryCounter {

@@ -4,9 +4,9 @@ import {
   ACCESS_TOKEN_TYPE,
   type AccessTokenSubject,
   subjectOf,
-} from '../../common/access-token';
-import { AppError, upstreamUnavailable } from '../../common/errors';
-import { loadJose } from '../../common/jose';
+} from '../../common/identity/access-token';
+import { AppError, upstreamUnavailable } from '../../common/errors/errors';
+import { loadJose } from '../../common/util/jose';
 import { type JwksCache, KeySetUnavailableError } from './jwks-cache';
 
 export interface AccessTokenVerifierOptions {

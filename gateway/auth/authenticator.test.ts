@@ -1,4 +1,4 @@
-import { AppError } from '../../common/errors';
+import { AppError } from '../../common/errors/errors';
 import { silentLogger } from '../../common/testing/logger';
 import { TrustedProxies } from './client-details';
 import { Authenticator, bearerToken } from './authenticator';

@@ -1,7 +1,7 @@
-import { AppError, unauthenticated, upstreamUnavailable } from '../../common/errors';
-import type { Identity } from '../../common/identity';
-import type { Logger } from '../../common/logger';
-import type { SessionRevocationList } from '../../common/session-revocation';
+import { AppError, unauthenticated, upstreamUnavailable } from '../../common/errors/errors';
+import type { Identity } from '../../common/identity/identity';
+import type { Logger } from '../../common/logging/logger';
+import type { SessionRevocationList } from '../../common/identity/session-revocation';
 import type { ContextInput } from '../context';
 import type { AccessTokenVerifier } from './access-token-verifier';
 import { clientDetails, type TrustedProxies } from './client-details';

@@ -6,13 +6,13 @@ import {
   IDENTITY_LIFETIME_MS,
   operationDigest,
   signIdentity,
-} from '../../common/identity';
-import { loadJose } from '../../common/jose';
+} from '../../common/identity/identity';
+import { loadJose } from '../../common/util/jose';
 import { bearer, registerUser, type TestUser } from '../../common/testing/auth';
 import { TEST_IDENTITY_SECRET } from '../../common/testing/env';
 import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
 import { silentLogger } from '../../common/testing/logger';
-import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
 import { freePort } from '../../common/testing/ports';
 import { AccessTokenIssuer } from '../../subgraphs/auth/services/access-token-issuer';
 import { generateKeyPairJwk, StaticKeyStore } from '../../subgraphs/auth/services/signing-keys';

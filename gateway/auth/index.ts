@@ -1,9 +1,9 @@
 import { GraphQLError } from 'graphql';
-import { AppError, HTTP_STATUS } from '../../common/errors';
-import type { Identity } from '../../common/identity';
-import type { Logger } from '../../common/logger';
-import { createRedis } from '../../common/redis';
-import { SessionRevocationList } from '../../common/session-revocation';
+import { AppError, HTTP_STATUS } from '../../common/errors/errors';
+import type { Identity } from '../../common/identity/identity';
+import type { Logger } from '../../common/logging/logger';
+import { createRedis } from '../../common/stores/redis';
+import { SessionRevocationList } from '../../common/identity/session-revocation';
 import { type GatewayConfig, jwksUrl } from '../config';
 import type { ContextInput, GatewayContext, SessionWatch } from '../context';
 import { createAccessTokenVerifier } from './access-token-verifier';

@@ -1,4 +1,4 @@
-import { loadJose } from '../../common/jose';
+import { loadJose } from '../../common/util/jose';
 import { silentLogger } from '../../common/testing/logger';
 import { generateKeyPairJwk, type KeyPair } from '../../subgraphs/auth/services/signing-keys';
 import { JwksCache, KeySetUnavailableError } from './jwks-cache';

@@ -1,6 +1,6 @@
 import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose' with { 'resolution-mode': 'import' };
-import { loadJose } from '../../common/jose';
-import type { Logger } from '../../common/logger';
+import { loadJose } from '../../common/util/jose';
+import type { Logger } from '../../common/logging/logger';
 
 /** No key set has been fetched yet and none can be now: tokens cannot be verified. */
 export class KeySetUnavailableError extends Error {

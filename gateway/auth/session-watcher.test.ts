@@ -1,4 +1,4 @@
-import type { Identity } from '../../common/identity';
+import type { Identity } from '../../common/identity/identity';
 import { silentLogger } from '../../common/testing/logger';
 import type { GatewayContext } from '../context';
 import { SessionWatcher } from './session-watcher';

@@ -1,7 +1,7 @@
 import type { GraphQLError } from 'graphql';
-import { AppError, toGraphQLError } from '../../common/errors';
-import type { Logger } from '../../common/logger';
-import type { SessionRevocationList } from '../../common/session-revocation';
+import { AppError, toGraphQLError } from '../../common/errors/errors';
+import type { Logger } from '../../common/logging/logger';
+import type { SessionRevocationList } from '../../common/identity/session-revocation';
 import type { GatewayContext, SessionWatch } from '../context';
 
 const NEVER: Promise<GraphQLError> = new Promise(() => undefined);

@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { projectRoot } from '../../common/paths';
+import { projectRoot } from '../../common/config/paths';
 import { registerUser } from '../../common/testing/auth';
-import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
 
 /** Debian's Chromium (`apt-get install -y chromium`); CHROMIUM_PATH points elsewhere. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

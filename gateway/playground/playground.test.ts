@@ -2,8 +2,8 @@ import { Supergraph } from '@apollo/federation-internals';
 import { parse, validate } from 'graphql';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../../common/paths';
-import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { projectRoot } from '../../common/config/paths';
+import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
 import { EXAMPLE_TABS } from './examples';
 import { playgroundEnabled } from './index';
 

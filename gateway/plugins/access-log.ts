@@ -1,4 +1,4 @@
-import type { Logger } from '../../common/logger';
+import type { Logger } from '../../common/logging/logger';
 import { outcomeOf, sentErrors } from './outcome';
 import type { GatewayPlugin } from './plugin';
 

@@ -1,5 +1,5 @@
 import { type ExecutionResult, GraphQLError } from 'graphql';
-import { createErrorFormatter, isExpectedError, withoutSuggestions } from '../../common/errors';
+import { createErrorFormatter, isExpectedError, withoutSuggestions } from '../../common/errors/errors';
 import type { GatewayPlugin } from './plugin';
 
 /**

@@ -1,6 +1,6 @@
 import { isAbsolute, join } from 'node:path';
-import { operationLimitsFrom } from '../../common/operation-limits';
-import { projectRoot } from '../../common/paths';
+import { operationLimitsFrom } from '../../common/graphql/operation-limits';
+import { projectRoot } from '../../common/config/paths';
 import { type GatewayConfig, introspectionEnabled } from '../config';
 import { playgroundEnabled, usePlayground } from '../playground';
 import type { EdgeFeatures } from './index';

@@ -1,7 +1,7 @@
-import { REQUEST_ID_HEADER } from '../../common/request-id';
+import { REQUEST_ID_HEADER } from '../../common/server/request-id';
 import { postGraphQL } from '../../common/testing/graphql-client';
 import { captureLogs } from '../../common/testing/logger';
-import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
 import type { RunningGateway } from '../app';
 import { startGatewayOn } from './testing/edge-gateway';
 

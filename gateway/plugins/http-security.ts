@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { REQUEST_ID_HEADER } from '../../common/request-id';
+import { REQUEST_ID_HEADER } from '../../common/server/request-id';
 import type { GatewayPlugin } from './plugin';
 
 export interface HttpSecurityOptions {

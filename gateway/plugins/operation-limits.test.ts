@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
-import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
 import type { RunningGateway } from '../app';
 import { firstResultOf, postRaw, startGatewayOn, webSocketClient } from './testing/edge-gateway';
 

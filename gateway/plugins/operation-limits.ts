@@ -1,14 +1,14 @@
 import type { GraphQLRequestContextWillSendResponse } from '@apollo/server';
 import { type ExecutionResult, GraphQLError, type GraphQLSchema } from 'graphql';
-import type { ListSizes } from '../../common/list-size';
+import type { ListSizes } from '../../common/graphql/list-size';
 import {
   checkOperationLimits,
   jsonLongerThan,
   type OperationLimits,
   responseTooLarge,
   tokenLimitRefusal,
-} from '../../common/operation-limits';
-import { countTokens } from '../../common/operation-shape';
+} from '../../common/graphql/operation-limits';
+import { countTokens } from '../../common/graphql/operation-shape';
 import type { GatewayContext } from '../context';
 import type { GatewayPlugin } from './plugin';
 import { httpRefusal } from './refusals';

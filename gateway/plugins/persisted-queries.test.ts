@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { registerUser, type TestUser } from '../../common/testing/auth';
-import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
 import type { RunningGateway } from '../app';
 import { firstResultOf, postRaw, startGatewayOn, webSocketClient } from './testing/edge-gateway';
 

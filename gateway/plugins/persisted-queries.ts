@@ -3,8 +3,8 @@ import type { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { AppError } from '../../common/errors';
-import type { Logger } from '../../common/logger';
+import { AppError } from '../../common/errors/errors';
+import type { Logger } from '../../common/logging/logger';
 import type { GatewayPlugin } from './plugin';
 import { httpRefusal } from './refusals';
 

@@ -1,7 +1,7 @@
 import type { Client } from 'graphql-ws';
 import { registerUser } from '../../common/testing/auth';
 import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
-import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
 import { freePort } from '../../common/testing/ports';
 import type { RunningGateway } from '../app';
 import { firstResultOf, startGatewayOn, webSocketClient } from './testing/edge-gateway';

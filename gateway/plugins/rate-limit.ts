@@ -1,9 +1,9 @@
 import { getOperationAST, type OperationDefinitionNode } from 'graphql';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { AppError } from '../../common/errors';
-import type { Identity } from '../../common/identity';
-import { fragmentsOf, rootFieldsOf } from '../../common/operation-shape';
+import { AppError } from '../../common/errors/errors';
+import type { Identity } from '../../common/identity/identity';
+import { fragmentsOf, rootFieldsOf } from '../../common/graphql/operation-shape';
 import type { GatewayPlugin } from './plugin';
 import { httpRefusal } from './refusals';
 
@@ -15,7 +15,7 @@ export interface BudgetLimit {
 }
 
 export interface RateLimitOptions {
-  /** The gateway's Redis; fail-fast (common/redis.ts), so an outage reaches the fallback at once. */
+  /** The gateway's Redis; fail-fast (common/stores/redis.ts), so an outage reaches the fallback at once. */
   redis: Redis;
   budgets: Record<Budget, BudgetLimit>;
   /** Prefix of the counters' keys, after the Redis client's own. */

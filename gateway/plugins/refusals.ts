@@ -1,6 +1,6 @@
 import { HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
-import { AppError, HTTP_STATUS, toGraphQLError } from '../../common/errors';
+import { AppError, HTTP_STATUS, toGraphQLError } from '../../common/errors/errors';
 
 /**
  * A refusal as an Apollo plugin throws it: `extensions.http` sets the HTTP status and headers of

@@ -1,5 +1,5 @@
 import express, { type RequestHandler } from 'express';
-import { utf8Only } from '../../common/http-errors';
+import { utf8Only } from '../../common/errors/http-errors';
 import type { GatewayPlugin } from './plugin';
 import { requestIdOf } from './request-id';
 
@@ -21,7 +21,7 @@ const refuse = (res: express.Response, status: number, message: string, limit: s
  * Parses the JSON body within a size bound and bounds batches, before anything else reads it.
  * Every operation of an allowed batch then meets every other limit on its own. A body that cannot
  * be read (too large: 413; not UTF-8: 415; malformed JSON, `null`, aborted: 400) goes on to the
- * app's JSON error answer (common/http-errors.ts).
+ * app's JSON error answer (common/errors/http-errors.ts).
  */
 export function useRequestBody(options: RequestBodyOptions): GatewayPlugin {
   const batchLimit: RequestHandler = (req, res, next) => {

@@ -1,6 +1,6 @@
 import type { RequestHandler, Response } from 'express';
-import { REQUEST_ID_HEADER, requestIdFrom, requestIdPlugin } from '../../common/request-id';
-import { traceTurn } from '../../common/turn-trace';
+import { REQUEST_ID_HEADER, requestIdFrom, requestIdPlugin } from '../../common/server/request-id';
+import { traceTurn } from '../../common/logging/turn-trace';
 import type { GatewayContext } from '../context';
 import type { GatewayPlugin } from './plugin';
 

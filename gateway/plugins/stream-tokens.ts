@@ -7,7 +7,7 @@ import {
   Kind,
   type SelectionSetNode,
 } from 'graphql';
-import { fragmentsOf } from '../../common/operation-shape';
+import { fragmentsOf } from '../../common/graphql/operation-shape';
 
 const EVENT_TYPE = 'GenerationEvent';
 

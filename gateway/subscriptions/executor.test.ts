@@ -1,16 +1,20 @@
 import { composeServices } from '@apollo/composition';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { type ExecutionResult, GraphQLError, parse } from 'graphql';
-import { loadConfig } from '../../common/config';
-import type { Identity } from '../../common/identity';
-import { RedisNonceStore } from '../../common/identity-verifier';
-import { createRedis } from '../../common/redis';
+import { loadConfig } from '../../common/config/load-config';
+import type { Identity } from '../../common/identity/identity';
+import { RedisNonceStore } from '../../common/identity/identity-verifier';
+import { createRedis } from '../../common/stores/redis';
 import { deleteRedisKeys } from '../../common/testing/cleanup';
-import { operationLimitsEnv } from '../../common/operation-limits';
+import { operationLimitsEnv } from '../../common/graphql/operation-limits';
 import { TEST_IDENTITY_SECRET, testServers } from '../../common/testing/env';
 import { silentLogger } from '../../common/testing/logger';
 import { testNamespace } from '../../common/testing/namespace';
-import { type BaseContext, type RunningSubgraph, startSubgraphServer } from '../../common/subgraph-server';
+import {
+  type BaseContext,
+  type RunningSubgraph,
+  startSubgraphServer,
+} from '../../common/server/subgraph-server';
 import type { GatewayContext } from '../context';
 import { SignedDataSource } from '../signed-data-source';
 import { SubscriptionExecutor } from './executor';

@@ -15,9 +15,9 @@ import {
   GraphQLError,
   validate,
 } from 'graphql';
-import { upstreamUnavailable, withExtensions } from '../../common/errors';
-import { IDENTITY_HEADER, operationDigest, signIdentity } from '../../common/identity';
-import { traceTurn } from '../../common/turn-trace';
+import { upstreamUnavailable, withExtensions } from '../../common/errors/errors';
+import { IDENTITY_HEADER, operationDigest, signIdentity } from '../../common/identity/identity';
+import { traceTurn } from '../../common/logging/turn-trace';
 import type { GatewayContext } from '../context';
 import type { SupergraphPlanner } from './planner';
 import type { UpstreamPool } from './upstream-pool';
@@ -164,7 +164,7 @@ export class SubscriptionExecutor {
       request.onOverflow,
     );
 
-    // The turn trace (common/turn-trace.ts) follows a reply by its generation: `generation(id)`'s argument.
+    // The turn trace (common/logging/turn-trace.ts) follows a reply by its generation: `generation(id)`'s argument.
     const traceKey = typeof variables.id === 'string' ? variables.id : '';
     const executeEvent = async (event: FormattedExecutionResult): Promise<ExecutionResult> => {
       const eventSource: GraphQLDataSource = {

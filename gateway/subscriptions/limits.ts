@@ -1,4 +1,4 @@
-import { AppError } from '../../common/errors';
+import { AppError } from '../../common/errors/errors';
 
 export interface SubscriptionLimitsOptions {
   perConnection: number;

@@ -1,7 +1,7 @@
 import { operationFromDocument, type Schema, Supergraph } from '@apollo/federation-internals';
 import { QueryPlanner, type QueryPlan } from '@apollo/query-planner';
 import type { DocumentNode, GraphQLSchema } from 'graphql';
-import { type ListSizes, listSizesOf } from '../../common/list-size';
+import { type ListSizes, listSizesOf } from '../../common/graphql/list-size';
 
 const PLAN_CACHE_SIZE = 1000;
 
@@ -14,7 +14,7 @@ export class SupergraphPlanner {
   readonly apiSchema: Schema;
   readonly schema: GraphQLSchema;
   readonly supergraphSchema: GraphQLSchema;
-  /** The supergraph's `@listSize`s, for the cost estimate (common/operation-shape.ts). */
+  /** The supergraph's `@listSize`s, for the cost estimate (common/graphql/operation-shape.ts). */
   readonly listSizes: ListSizes;
   private readonly planner: QueryPlanner;
   private readonly plans = new Map<string, QueryPlan>();

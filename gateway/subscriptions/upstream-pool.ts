@@ -1,7 +1,12 @@
 import { type Client, createClient, type FormattedExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
-import { CONNECTION_DIGEST, IDENTITY_HEADER, serviceIdentity, signIdentity } from '../../common/identity';
-import type { Logger } from '../../common/logger';
+import {
+  CONNECTION_DIGEST,
+  IDENTITY_HEADER,
+  serviceIdentity,
+  signIdentity,
+} from '../../common/identity/identity';
+import type { Logger } from '../../common/logging/logger';
 import { BoundedQueue } from './bounded-queue';
 
 export interface UpstreamPoolOptions {

@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../../common/logger';
+import type { Logger } from '../../common/logging/logger';
 import { testServers, TEST_IDENTITY_SECRET } from '../../common/testing/env';
 import { freePort } from '../../common/testing/ports';
 import { type RunningGateway, startGateway } from '../app';

@@ -3,7 +3,7 @@ import { type Client, createClient, type FormattedExecutionResult } from 'graphq
 import WebSocket from 'ws';
 import { postGraphQL } from '../../common/testing/graphql-client';
 import { registerUser, type TestUser } from '../../common/testing/auth';
-import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
 import type { RunningGateway } from '../app';
 import { startGatewayOn } from '../plugins/testing/edge-gateway';
 

@@ -7,11 +7,11 @@ import {
   type GraphQLFormattedError,
   parse,
 } from 'graphql';
-import { AppError, toGraphQLError, withExtensions } from '../../common/errors';
+import { AppError, toGraphQLError, withExtensions } from '../../common/errors/errors';
 import type { GatewayContext } from '../context';
-import { tokenLimitRefusal } from '../../common/operation-limits';
+import { tokenLimitRefusal } from '../../common/graphql/operation-limits';
 import { operationResolutionFailure } from '../plugins/operation-resolution';
-import { countTokens } from '../../common/operation-shape';
+import { countTokens } from '../../common/graphql/operation-shape';
 import type { SubscriptionExecutor, SubscriptionResult } from '../subscriptions/executor';
 import type { SubscriptionLimits } from '../subscriptions/limits';
 

@@ -1,8 +1,8 @@
 import type { RequestHandler, Response } from 'express';
 import type { ExecutionArgs, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { createHandler } from 'graphql-sse/lib/use/express';
-import { AppError, HTTP_STATUS } from '../../common/errors';
-import type { Logger } from '../../common/logger';
+import { AppError, HTTP_STATUS } from '../../common/errors/errors';
+import type { Logger } from '../../common/logging/logger';
 import type { ContextFactory, GatewayContext, SessionWatch } from '../context';
 import { requestIdOf } from '../plugins/request-id';
 import { traceHeadersOf } from '../plugins/tracing';

@@ -1,6 +1,6 @@
-import { env, loadConfig } from '../../common/config';
-import { type DatabaseOptions, migrate } from '../../common/database';
-import type { Logger } from '../../common/logger';
+import { env, loadConfig } from '../../common/config/load-config';
+import { type DatabaseOptions, migrate } from '../../common/stores/database';
+import type { Logger } from '../../common/logging/logger';
 import { authEnv } from '../../subgraphs/auth/config';
 import { authMigrations } from '../../subgraphs/auth/migrations';
 import { conversationEnv } from '../../subgraphs/conversation/config';

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { projectRoot } from '../../common/paths';
+import { projectRoot } from '../../common/config/paths';
 import { type DataStore, externalDataStore, redactUrl } from './data-store';
 import { portFromEnv } from './env';
 import { errorMessage } from './errors';

@@ -9,7 +9,7 @@ import { deleteRedisKeys, dropSchemas } from '../../common/testing/cleanup';
 import { testServers } from '../../common/testing/env';
 import { postGraphQL } from '../../common/testing/graphql-client';
 import { testNamespace } from '../../common/testing/namespace';
-import { testPlatformEnv, testRedisPrefix } from '../../common/testing/platform';
+import { testPlatformEnv, testRedisPrefix } from '../../test/support/platform';
 import { type ReplicaSet, startReplicaSet } from './replicas';
 import { PLATFORM_SERVICES } from './services';
 

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { projectRoot } from '../../common/paths';
-import { SUBGRAPHS } from '../../common/topology';
+import { projectRoot } from '../../common/config/paths';
+import { SUBGRAPHS } from '../../common/config/topology';
 import { type Backend, type RunningHaproxy, startHaproxy } from './haproxy';
 import { findFreePort } from './ports';
 import { exited, failWhenExits } from './processes';

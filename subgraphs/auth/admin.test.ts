@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { IDENTITY_HEADER, operationDigest, signIdentity } from '../../common/identity';
+import { IDENTITY_HEADER, operationDigest, signIdentity } from '../../common/identity/identity';
 import { bearer, registerUser, type TestUser } from '../../common/testing/auth';
 import { TEST_IDENTITY_SECRET } from '../../common/testing/env';
 import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
-import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
 import { runAdminCommand } from './cli/admin';
 import { loadAuthConfig } from './config';
 

@@ -1,11 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { createDatabase, migrate, pingDatabase } from '../../common/database';
-import { RedisNonceStore } from '../../common/identity-verifier';
-import type { Logger } from '../../common/logger';
-import { createRedis } from '../../common/redis';
-import { databaseTimeoutsOf } from '../../common/service-config';
-import { SessionRevocationList } from '../../common/session-revocation';
-import { startSubgraphServer, type RunningSubgraph } from '../../common/subgraph-server';
+import { createDatabase, migrate, pingDatabase } from '../../common/stores/database';
+import { RedisNonceStore } from '../../common/identity/identity-verifier';
+import type { Logger } from '../../common/logging/logger';
+import { createRedis } from '../../common/stores/redis';
+import { databaseTimeoutsOf } from '../../common/config/service-env';
+import { SessionRevocationList } from '../../common/identity/session-revocation';
+import { startSubgraphServer, type RunningSubgraph } from '../../common/server/subgraph-server';
 import type { AuthConfig } from './config';
 import { type AuthServices, createAuthContext } from './context';
 import { authEntities } from './entities';

@@ -1,4 +1,4 @@
-import { ConfigError } from '../../common/config';
+import { ConfigError } from '../../common/config/load-config';
 import { loadAuthConfig } from './config';
 
 const required = {

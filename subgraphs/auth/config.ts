@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { ACCESS_TOKEN_ALGORITHMS, accessTokenEnv } from '../../common/access-token';
-import { ConfigError, env, loadConfig } from '../../common/config';
-import { commonEnv, databaseEnv } from '../../common/service-config';
-import { sessionRevocationEnv } from '../../common/session-revocation';
+import { ACCESS_TOKEN_ALGORITHMS, accessTokenEnv } from '../../common/identity/access-token';
+import { ConfigError, env, loadConfig } from '../../common/config/load-config';
+import { commonEnv, databaseEnv } from '../../common/config/service-env';
+import { sessionRevocationEnv } from '../../common/identity/session-revocation';
 
 /** A JSON value in a variable, checked against a shape, with the JSON error named like any other. */
 const json = <Shape extends z.ZodType>(shape: Shape) =>

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { BaseContext } from '../../common/subgraph-server';
+import type { BaseContext } from '../../common/server/subgraph-server';
 import type { UserEntity } from './entities/user.entity';
 import type { AccountService } from './services/account.service';
 import type { EmailVerificationService } from './services/email-verification.service';

@@ -5,7 +5,7 @@ import { testServers } from '../../common/testing/env';
 import { errorCodes, type GraphQLResponse, postGraphQL } from '../../common/testing/graphql-client';
 import { silentLogger } from '../../common/testing/logger';
 import { type Mailbox, type ReceivedMail, startMailbox } from '../../common/testing/mailbox';
-import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
 import { startAuthSubgraph } from './app';
 import { runAdminCommand } from './cli/admin';
 import { loadAuthConfig } from './config';

@@ -1,5 +1,5 @@
 import type express from 'express';
-import type { Logger } from '../../common/logger';
+import type { Logger } from '../../common/logging/logger';
 import type { KeyStore } from './services/signing-keys';
 
 export const JWKS_PATH = '/.well-known/jwks.json';

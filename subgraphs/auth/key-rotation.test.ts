@@ -1,7 +1,7 @@
-import { loadJose } from '../../common/jose';
+import { loadJose } from '../../common/util/jose';
 import { bearer, registerUser } from '../../common/testing/auth';
 import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
-import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
 import { withAuthDatabase } from './cli/auth-database';
 import { runKeysCommand } from './cli/keys';
 import { loadAuthConfig } from './config';

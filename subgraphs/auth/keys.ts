@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { JWK } from 'jose' with { 'resolution-mode': 'import' };
-import type { Logger } from '../../common/logger';
+import type { Logger } from '../../common/logging/logger';
 import type { AuthConfig } from './config';
 import { JwkSealer } from './services/key-sealing';
 import { DatabaseKeyStore, type KeyStore, StaticKeyStore } from './services/signing-keys';

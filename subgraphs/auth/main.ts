@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { runService } from '../../common/lifecycle';
+import { runService } from '../../common/server/lifecycle';
 import { startAuthSubgraph } from './app';
 import { loadAuthConfig } from './config';
 

@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
-import { createDatabase, migrate } from '../../common/database';
+import { createDatabase, migrate } from '../../common/stores/database';
 import { dropSchemas } from '../../common/testing/cleanup';
 import { testServers } from '../../common/testing/env';
 import { silentLogger } from '../../common/testing/logger';

@@ -4,7 +4,7 @@ import { testServers } from '../../common/testing/env';
 import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
 import { captureLogs, type CapturedLogger } from '../../common/testing/logger';
 import { type Mailbox, type ReceivedMail, startMailbox } from '../../common/testing/mailbox';
-import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
 
 const REQUEST_RESET = 'mutation($email: String!) { requestPasswordReset(email: $email) }';
 const RESET =

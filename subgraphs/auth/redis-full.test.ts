@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bearer, registerUser } from '../../common/testing/auth';
 import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
-import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
 import type { DataStore } from '../../scripts/platform/data-store';
 import { findFreePort } from '../../scripts/platform/ports';
 import { provideRedis } from '../../scripts/platform/redis';

@@ -1,5 +1,5 @@
 import type { GraphQLSchema } from 'graphql';
-import { buildFederatedSchema } from '../../common/federation';
+import { buildFederatedSchema } from '../../common/graphql/federation';
 import { AccountResolver } from './resolvers/account.resolver';
 import { AuthPayloadResolver } from './resolvers/auth-payload.resolver';
 import { SessionResolver } from './resolvers/session.resolver';

@@ -2,7 +2,7 @@ import { bearer, registerUser, type TestUser } from '../../common/testing/auth';
 import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
 import { deleteRedisKeys } from '../../common/testing/cleanup';
 import { testServers } from '../../common/testing/env';
-import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
 import { startTcpProxy, type TcpProxy } from '../../common/testing/tcp-proxy';
 
 interface Tokens {

@@ -1,7 +1,7 @@
-import { RedisNonceStore } from '../../common/identity-verifier';
-import type { Logger } from '../../common/logger';
-import { startSubgraphServer, type RunningSubgraph } from '../../common/subgraph-server';
-import { DEFAULT_SUBGRAPH_WEBSOCKET_LIMITS } from '../../common/subgraph-websocket';
+import { RedisNonceStore } from '../../common/identity/identity-verifier';
+import type { Logger } from '../../common/logging/logger';
+import { startSubgraphServer, type RunningSubgraph } from '../../common/server/subgraph-server';
+import { DEFAULT_SUBGRAPH_WEBSOCKET_LIMITS } from '../../common/server/subgraph-websocket';
 import type { ChatConfig } from './config';
 import { type ChatOverrides, createChatRuntime } from './runtime';
 import { buildChatSchema } from './schema';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { ConfigError, env, loadConfig } from '../../common/config';
-import { commonEnv } from '../../common/service-config';
-import { DEFAULT_SUBGRAPH_WEBSOCKET_LIMITS } from '../../common/subgraph-websocket';
+import { ConfigError, env, loadConfig } from '../../common/config/load-config';
+import { commonEnv } from '../../common/config/service-env';
+import { DEFAULT_SUBGRAPH_WEBSOCKET_LIMITS } from '../../common/server/subgraph-websocket';
 
 const providerName = z.enum(['offline', 'gemini', 'openai-compatible']);
 export type ProviderName = z.infer<typeof providerName>;

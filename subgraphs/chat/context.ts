@@ -1,4 +1,4 @@
-import type { BaseContext } from '../../common/subgraph-server';
+import type { BaseContext } from '../../common/server/subgraph-server';
 import type { ChatService } from './services/chat-service';
 import type { GenerationService } from './services/generation-service';
 import type { ModelInfo } from './services/model-catalog';

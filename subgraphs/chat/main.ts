@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { runService } from '../../common/lifecycle';
+import { runService } from '../../common/server/lifecycle';
 import { startChatSubgraph } from './app';
 import { loadChatConfig } from './config';
 

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { once } from 'node:events';
-import type { Logger } from '../../common/logger';
-import { createRedis } from '../../common/redis';
-import type { BaseContext } from '../../common/subgraph-server';
+import type { Logger } from '../../common/logging/logger';
+import { createRedis } from '../../common/stores/redis';
+import type { BaseContext } from '../../common/server/subgraph-server';
 import type { ChatConfig } from './config';
 import type { ChatContext } from './context';
 import { ConversationClient } from './conversation/conversation-client';

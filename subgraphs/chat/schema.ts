@@ -1,6 +1,6 @@
 import type { GraphQLSchema } from 'graphql';
 import type { PubSub } from 'type-graphql';
-import { buildFederatedSchema } from '../../common/federation';
+import { buildFederatedSchema } from '../../common/graphql/federation';
 import { ChatResolver } from './resolvers/chat.resolver';
 import {
   ConversationGenerationResolver,

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { env, loadConfig } from '../../common/config';
-import { projectRoot } from '../../common/paths';
-import { commonEnv, databaseEnv } from '../../common/service-config';
+import { env, loadConfig } from '../../common/config/load-config';
+import { projectRoot } from '../../common/config/paths';
+import { commonEnv, databaseEnv } from '../../common/config/service-env';
 
 export const conversationEnv = {
   ...commonEnv,

@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { EntityManager, PostgreSqlDriver } from '@mikro-orm/postgresql';
-import type { CreationBudget } from '../../common/creation-budget';
-import type { BaseContext } from '../../common/subgraph-server';
+import type { CreationBudget } from '../../common/stores/creation-budget';
+import type { BaseContext } from '../../common/server/subgraph-server';
 import type { ConversationCache } from './cache/conversation-cache';
 import { repositoriesFor } from './repositories';
 import { ConversationService } from './services/conversation.service';

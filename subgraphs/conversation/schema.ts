@@ -1,5 +1,5 @@
 import type { GraphQLSchema } from 'graphql';
-import { buildFederatedSchema } from '../../common/federation';
+import { buildFederatedSchema } from '../../common/graphql/federation';
 import { ConversationResolver } from './resolvers/conversation.resolver';
 import { InternalResolver } from './resolvers/internal.resolver';
 import { MessageResolver } from './resolvers/message.resolver';

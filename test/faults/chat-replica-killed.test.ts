@@ -1,6 +1,6 @@
 import { registerUser, type TestUser } from '../../common/testing/auth';
 import { silentLogger } from '../../common/testing/logger';
-import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from '../support/platform';
 import { type RunningGateway, startGateway } from '../../gateway/app';
 import { loadGatewayConfig } from '../../gateway/config';
 import { INTERRUPTED_MESSAGE } from '../../subgraphs/chat/pipeline/recovery';

@@ -1,11 +1,11 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunningSubgraph } from '../../common/subgraph-server';
+import type { RunningSubgraph } from '../../common/server/subgraph-server';
 import { registerUser, type TestUser } from '../../common/testing/auth';
 import { silentLogger } from '../../common/testing/logger';
-import { type OwnPostgres, startOwnPostgres } from '../../common/testing/own-postgres';
-import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { type OwnPostgres, startOwnPostgres } from '../support/own-postgres';
+import { startTestPlatform, type TestPlatform } from '../support/platform';
 import { startChatSubgraph } from '../../subgraphs/chat/app';
 import { loadChatConfig } from '../../subgraphs/chat/config';
 import { callAs } from '../../subgraphs/chat/testing/subgraph-client';

@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerUser, type TestUser } from '../../common/testing/auth';
-import { type OwnRedis, startOwnRedis } from '../../common/testing/own-redis';
-import { startTestPlatform, type TestPlatform } from '../../common/testing/platform';
+import { type OwnRedis, startOwnRedis } from '../support/own-redis';
+import { startTestPlatform, type TestPlatform } from '../support/platform';
 import { EVENT_STORE_LOST_MESSAGE } from '../../subgraphs/chat/pipeline/generation-runner';
 import {
   countOf,

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IContainer } from 'kubernetes-models/v1';
-import { ConfigError } from '../../common/config';
+import { ConfigError } from '../../common/config/load-config';
 import { gatewayEnv, loadGatewayConfig } from '../../gateway/config';
 import { loadMigrationConfig, migrationEnv } from '../../scripts/platform/migrations';
 import { authEnv, loadAuthConfig } from '../../subgraphs/auth/config';

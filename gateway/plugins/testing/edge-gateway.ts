@@ -1,9 +1,9 @@
 import { type Client, createClient, type FormattedExecutionResult } from 'graphql-ws';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import type { Logger } from '../../../common/logger';
+import type { Logger } from '../../../common/logging/logger';
 import { silentLogger } from '../../../common/testing/logger';
-import type { TestPlatform } from '../../../common/testing/platform';
+import type { TestPlatform } from '../../../test/support/platform';
 import { type RunningGateway, startGateway } from '../../app';
 import { loadGatewayConfig } from '../../config';
 

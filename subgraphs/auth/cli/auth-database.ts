@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { createDatabase, migrate } from '../../../common/database';
-import { createLogger } from '../../../common/logger';
+import { createDatabase, migrate } from '../../../common/stores/database';
+import { createLogger } from '../../../common/logging/logger';
 import type { AuthConfig } from '../config';
 import { authEntities } from '../entities';
 import { authMigrations } from '../migrations';

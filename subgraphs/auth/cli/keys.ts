@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm } from '../../../common/access-token';
+import { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm } from '../../../common/identity/access-token';
 import { type AuthConfig, loadAuthConfig } from '../config';
 import type { SigningKeyEntity } from '../entities/signing-key.entity';
 import { databaseKeyStore } from '../keys';

@@ -1,5 +1,5 @@
 import { Arg, Ctx, Directive, ID, Mutation, Query, Resolver } from 'type-graphql';
-import { ListSizeDirective } from '../../../common/list-size';
+import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { AuthContext } from '../context';
 import { AuthPayload } from '../schema/auth-payload';
 import { Session } from '../schema/session';

@@ -1,8 +1,8 @@
 import { Arg, Ctx, Directive, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { callerId } from '../../../common/authorization';
-import { forbidden, unauthenticated } from '../../../common/errors';
-import { isUuid } from '../../../common/ids';
-import { ListSizeDirective } from '../../../common/list-size';
+import { callerId } from '../../../common/identity/authorization';
+import { forbidden, unauthenticated } from '../../../common/errors/errors';
+import { isUuid } from '../../../common/util/ids';
+import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { AuthContext } from '../context';
 import { Role, type UserEntity } from '../entities/user.entity';
 import { UserConnection } from '../schema/connections';

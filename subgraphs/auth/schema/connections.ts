@@ -1,4 +1,4 @@
-import { ConnectionType } from '../../../common/pagination';
+import { ConnectionType } from '../../../common/graphql/pagination';
 import { User } from './user';
 
 export const UserConnection = ConnectionType('User', User);

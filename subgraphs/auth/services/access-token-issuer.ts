@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { ACCESS_TOKEN_TYPE, type AccessTokenSubject } from '../../../common/access-token';
-import { loadJose } from '../../../common/jose';
+import { ACCESS_TOKEN_TYPE, type AccessTokenSubject } from '../../../common/identity/access-token';
+import { loadJose } from '../../../common/util/jose';
 import type { KeyStore } from './signing-keys';
 
 export interface AccessTokenOptions {

@@ -1,4 +1,4 @@
-import { badUserInput } from '../../../common/errors';
+import { badUserInput } from '../../../common/errors/errors';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const EMAIL_MAX_LENGTH = 320;

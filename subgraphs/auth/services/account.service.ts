@@ -1,8 +1,8 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { callerId } from '../../../common/authorization';
-import { badUserInput, unauthenticated } from '../../../common/errors';
-import type { Identity } from '../../../common/identity';
+import { callerId } from '../../../common/identity/authorization';
+import { badUserInput, unauthenticated } from '../../../common/errors/errors';
+import type { Identity } from '../../../common/identity/identity';
 import { UserEntity } from '../entities/user.entity';
 import { checkDisplayName, checkEmail, normalizeEmail } from './account-input';
 import type { EmailVerificationService } from './email-verification.service';

@@ -1,4 +1,4 @@
-import type { Logger } from '../../../common/logger';
+import type { Logger } from '../../../common/logging/logger';
 
 /**
  * Work a request starts but does not wait for (sending a mail, so that the answer takes as long

@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { callerId } from '../../../common/authorization';
-import { badUserInput, unauthenticated } from '../../../common/errors';
-import type { Identity } from '../../../common/identity';
-import type { Logger } from '../../../common/logger';
+import { callerId } from '../../../common/identity/authorization';
+import { badUserInput, unauthenticated } from '../../../common/errors/errors';
+import type { Identity } from '../../../common/identity/identity';
+import type { Logger } from '../../../common/logging/logger';
 import { EmailVerificationTokenEntity } from '../entities/email-verification-token.entity';
 import { UserEntity } from '../entities/user.entity';
 import type { AdminEmails } from './admin-emails';

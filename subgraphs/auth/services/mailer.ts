@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
-import type { Logger } from '../../../common/logger';
+import type { Logger } from '../../../common/logging/logger';
 
 export interface Mail {
   to: string;

@@ -1,4 +1,4 @@
-import type { Logger } from '../../../common/logger';
+import type { Logger } from '../../../common/logging/logger';
 
 export interface Sweepable {
   /** Deletes rows that can no longer be used and returns how many. */

@@ -1,4 +1,4 @@
-import { badUserInput } from '../../../common/errors';
+import { badUserInput } from '../../../common/errors/errors';
 import commonPasswords from './common-passwords.json';
 
 export const PASSWORD_MIN_LENGTH = 10;

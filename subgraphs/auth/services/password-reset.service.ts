@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { badUserInput } from '../../../common/errors';
-import type { Logger } from '../../../common/logger';
+import { badUserInput } from '../../../common/errors/errors';
+import type { Logger } from '../../../common/logging/logger';
 import { PasswordResetTokenEntity } from '../entities/password-reset-token.entity';
 import { UserEntity } from '../entities/user.entity';
 import { normalizeEmail } from './account-input';

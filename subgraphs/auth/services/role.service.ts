@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { callerId } from '../../../common/authorization';
-import { badUserInput, notFound } from '../../../common/errors';
-import { isUuid } from '../../../common/ids';
-import type { Identity } from '../../../common/identity';
+import { callerId } from '../../../common/identity/authorization';
+import { badUserInput, notFound } from '../../../common/errors/errors';
+import { isUuid } from '../../../common/util/ids';
+import type { Identity } from '../../../common/identity/identity';
 import { Role, UserEntity } from '../entities/user.entity';
 import type { SessionService } from './session.service';
 

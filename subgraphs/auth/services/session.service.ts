@@ -1,10 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { callerId } from '../../../common/authorization';
-import { notFound, unauthenticated, upstreamUnavailable } from '../../../common/errors';
-import { isUuid } from '../../../common/ids';
-import type { Identity } from '../../../common/identity';
-import type { Logger } from '../../../common/logger';
-import type { SessionRevocationList } from '../../../common/session-revocation';
+import { callerId } from '../../../common/identity/authorization';
+import { notFound, unauthenticated, upstreamUnavailable } from '../../../common/errors/errors';
+import { isUuid } from '../../../common/util/ids';
+import type { Identity } from '../../../common/identity/identity';
+import type { Logger } from '../../../common/logging/logger';
+import type { SessionRevocationList } from '../../../common/identity/session-revocation';
 import { RefreshTokenEntity } from '../entities/refresh-token.entity';
 import { SessionEntity } from '../entities/session.entity';
 import { UserEntity } from '../entities/user.entity';

@@ -1,4 +1,4 @@
-import { loadJose } from '../../../common/jose';
+import { loadJose } from '../../../common/util/jose';
 import {
   activeKey,
   generateKeyPairJwk,

@@ -3,8 +3,8 @@ import type { CryptoKey, JWK } from 'jose' with { 'resolution-mode': 'import' };
 import {
   ACCESS_TOKEN_CLOCK_TOLERANCE_SECONDS,
   type AccessTokenAlgorithm,
-} from '../../../common/access-token';
-import { loadJose } from '../../../common/jose';
+} from '../../../common/identity/access-token';
+import { loadJose } from '../../../common/util/jose';
 import { SigningKeyEntity } from '../entities/signing-key.entity';
 import type { JwkSealer } from './key-sealing';
 

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { AppError } from '../../../common/errors';
+import { AppError } from '../../../common/errors/errors';
 
 /**
  * A counter in Redis, shared by every auth replica. While Redis is away (or refuses writes because

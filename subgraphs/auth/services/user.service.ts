@@ -1,6 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { type Connection, checkPageSize, decodeCursor, encodeCursor } from '../../../common/pagination';
-import type { Identity } from '../../../common/identity';
+import {
+  type Connection,
+  checkPageSize,
+  decodeCursor,
+  encodeCursor,
+} from '../../../common/graphql/pagination';
+import type { Identity } from '../../../common/identity/identity';
 import { Role, UserEntity } from '../entities/user.entity';
 import { normalizeEmail } from './account-input';
 

@@ -1,10 +1,15 @@
 import { z } from 'zod';
-import { AppError, type ErrorCode, upstreamUnavailable } from '../../../common/errors';
-import { IDENTITY_HEADER, type Identity, operationDigest, signIdentity } from '../../../common/identity';
-import type { Logger } from '../../../common/logger';
-import { MAX_PAGE_SIZE } from '../../../common/pagination';
-import { REQUEST_ID_HEADER } from '../../../common/request-id';
-import type { SubgraphName } from '../../../common/topology';
+import { AppError, type ErrorCode, upstreamUnavailable } from '../../../common/errors/errors';
+import {
+  IDENTITY_HEADER,
+  type Identity,
+  operationDigest,
+  signIdentity,
+} from '../../../common/identity/identity';
+import type { Logger } from '../../../common/logging/logger';
+import { MAX_PAGE_SIZE } from '../../../common/graphql/pagination';
+import { REQUEST_ID_HEADER } from '../../../common/server/request-id';
+import type { SubgraphName } from '../../../common/config/topology';
 import type {
   Actor,
   AppendMessageInput,

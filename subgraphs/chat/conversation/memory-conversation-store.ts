@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { badUserInput, notFound } from '../../../common/errors';
+import { badUserInput, notFound } from '../../../common/errors/errors';
 import {
   type Actor,
   type AppendMessageInput,

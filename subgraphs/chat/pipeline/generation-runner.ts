@@ -1,6 +1,6 @@
-import { AppError } from '../../../common/errors';
-import type { Logger } from '../../../common/logger';
-import { traceTurn } from '../../../common/turn-trace';
+import { AppError } from '../../../common/errors/errors';
+import type { Logger } from '../../../common/logging/logger';
+import { traceTurn } from '../../../common/logging/turn-trace';
 import {
   type Actor,
   type ConversationStore,

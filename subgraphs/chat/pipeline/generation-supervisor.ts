@@ -1,4 +1,4 @@
-import type { Logger } from '../../../common/logger';
+import type { Logger } from '../../../common/logging/logger';
 import { sleep } from '../support/sleep';
 import { GenerationAbort, type GenerationJob, type GenerationRunner } from './generation-runner';
 

@@ -1,4 +1,4 @@
-import type { Logger } from '../../../common/logger';
+import type { Logger } from '../../../common/logging/logger';
 import type { GenerationRecord } from '../domain/generation';
 import type { QuotaService } from '../quotas/quota-service';
 import type { GenerationRepository } from '../repositories/generation-repository';

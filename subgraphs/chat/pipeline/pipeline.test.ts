@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { AppError } from '../../../common/errors';
+import { AppError } from '../../../common/errors/errors';
 import { silentLogger } from '../../../common/testing/logger';
 import type { ConversationStore } from '../conversation/conversation-store';
 import { MemoryConversationStore } from '../conversation/memory-conversation-store';
@@ -17,6 +17,7 @@ import { testRedis } from '../testing/redis';
 import { streamingGeneration } from '../testing/records';
 import { ScriptedProvider } from '../testing/scripted-provider';
 import { INTERRUPTED_MESSAGE } from './recovery';
+import { eventually } from '../../../common/testing/wait';
 
 const redisForTest = testRedis('chat_pipeline');
 
@@ -44,20 +45,6 @@ async function drain(events: AsyncIterable<FollowedEvent>): Promise<FollowedEven
   const all: FollowedEvent[] = [];
   for await (const event of events) all.push(event);
   return all;
-}
-
-/** Polls until `check` passes: for state another process or a timer writes. */
-async function eventually(check: () => void | Promise<void>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
 }
 
 const codeOf = (promise: Promise<unknown>) =>

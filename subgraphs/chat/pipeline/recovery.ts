@@ -1,5 +1,5 @@
-import { AppError } from '../../../common/errors';
-import type { Logger } from '../../../common/logger';
+import { AppError } from '../../../common/errors/errors';
+import type { Logger } from '../../../common/logging/logger';
 import type { ConversationStore } from '../conversation/conversation-store';
 import { type FinalStatus, type GenerationRecord, GenerationStatus, isFinal } from '../domain/generation';
 import type { QuotaService } from '../quotas/quota-service';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Logger } from '../../../common/logger';
+import type { Logger } from '../../../common/logging/logger';
 
 /**
  * Carries stopGeneration to whichever replica runs the generation: every replica subscribes to

@@ -1,4 +1,4 @@
-import type { Logger } from '../../../common/logger';
+import type { Logger } from '../../../common/logging/logger';
 import type { ChatProvider } from '../providers/provider';
 
 const MAX_TITLE_CHARS = 80;

@@ -1,4 +1,4 @@
-import type { Logger } from '../../../common/logger';
+import type { Logger } from '../../../common/logging/logger';
 import type { ChatConfig } from '../config';
 import { GeminiProvider } from './gemini';
 import { OfflineProvider } from './offline';

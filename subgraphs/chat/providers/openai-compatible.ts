@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import type { Logger } from '../../../common/logger';
+import type { Logger } from '../../../common/logging/logger';
 import {
   type ChatProvider,
   type ProviderChunk,

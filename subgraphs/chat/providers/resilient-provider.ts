@@ -1,4 +1,4 @@
-import type { Logger } from '../../../common/logger';
+import type { Logger } from '../../../common/logging/logger';
 import type { ProviderName } from '../config';
 import { backoffDelay, sleep } from '../support/sleep';
 import {

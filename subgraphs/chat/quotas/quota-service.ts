@@ -1,4 +1,4 @@
-import { AppError } from '../../../common/errors';
+import { AppError } from '../../../common/errors/errors';
 import type { TokenUsage } from '../domain/generation';
 import type { ConcurrencyLimiter } from './concurrency-limiter';
 import { type DailyUsage, type UsageCounts, type UsageLedger, utcDay } from './usage-ledger';

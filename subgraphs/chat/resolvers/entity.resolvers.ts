@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
-import { ListSizeDirective } from '../../../common/list-size';
+import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { ChatContext } from '../context';
 import { Conversation, Message, User } from '../schema/entities';
 import { Generation } from '../schema/generation';

@@ -1,5 +1,5 @@
 import { Ctx, Query, Resolver } from 'type-graphql';
-import { ListSizeDirective } from '../../../common/list-size';
+import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { ChatContext } from '../context';
 import { Model, providerOf } from '../schema/model';
 

@@ -1,5 +1,5 @@
 import { Arg, ID, Int, Resolver, Root, type SubscribeResolverData, Subscription } from 'type-graphql';
-import { traceTurn } from '../../../common/turn-trace';
+import { traceTurn } from '../../../common/logging/turn-trace';
 import type { ChatContext } from '../context';
 import type { FollowedEvent } from '../services/generation-service';
 import { GenerationEvent } from '../schema/generation-event';

@@ -1,5 +1,5 @@
 import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { ListSizeDirective } from '../../../common/list-size';
+import { ListSizeDirective } from '../../../common/graphql/list-size';
 import { MAX_RECALL_LIMIT } from '../config';
 import { GenerationStatus } from '../domain/generation';
 import { Conversation, Message } from './entities';

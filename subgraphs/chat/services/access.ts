@@ -1,5 +1,5 @@
-import { unauthenticated } from '../../../common/errors';
-import type { Identity } from '../../../common/identity';
+import { unauthenticated } from '../../../common/errors/errors';
+import type { Identity } from '../../../common/identity/identity';
 import type { Actor } from '../conversation/conversation-store';
 
 /** The signed-in caller as the actor of conversation calls; anonymous callers are refused. */

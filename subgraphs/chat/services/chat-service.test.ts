@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { AppError } from '../../../common/errors';
+import { AppError } from '../../../common/errors/errors';
 import { silentLogger } from '../../../common/testing/logger';
 import type { Actor, AppendMessageInput, StoredMessage } from '../conversation/conversation-store';
 import { MemoryConversationStore } from '../conversation/memory-conversation-store';

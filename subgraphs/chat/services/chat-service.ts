@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { badUserInput, notFound } from '../../../common/errors';
-import { isUuid } from '../../../common/ids';
-import type { Identity } from '../../../common/identity';
-import { traceTurn } from '../../../common/turn-trace';
+import { badUserInput, notFound } from '../../../common/errors/errors';
+import { isUuid } from '../../../common/util/ids';
+import type { Identity } from '../../../common/identity/identity';
+import { traceTurn } from '../../../common/logging/turn-trace';
 import type { Actor, ConversationStore, StoredMessage } from '../conversation/conversation-store';
 import { type GenerationRecord, GenerationStatus } from '../domain/generation';
 import type { GenerationSupervisor } from '../pipeline/generation-supervisor';

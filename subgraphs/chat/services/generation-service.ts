@@ -4,10 +4,10 @@ import {
   notFound,
   toGraphQLError,
   upstreamUnavailable,
-} from '../../../common/errors';
-import { isUuid } from '../../../common/ids';
-import type { Identity } from '../../../common/identity';
-import type { Logger } from '../../../common/logger';
+} from '../../../common/errors/errors';
+import { isUuid } from '../../../common/util/ids';
+import type { Identity } from '../../../common/identity/identity';
+import type { Logger } from '../../../common/logging/logger';
 import { type GenerationRecord, GenerationStatus, isFinal } from '../domain/generation';
 import type { GenerationSupervisor } from '../pipeline/generation-supervisor';
 import type { StopSignals } from '../pipeline/stop-signals';

@@ -1,5 +1,5 @@
-import { badUserInput, forbidden } from '../../../common/errors';
-import type { Identity } from '../../../common/identity';
+import { badUserInput, forbidden } from '../../../common/errors/errors';
+import type { Identity } from '../../../common/identity/identity';
 import type { QuotaService, UsageReport } from '../quotas/quota-service';
 import { USAGE_HISTORY_DAYS } from '../quotas/usage-ledger';
 import { actorOf } from './access';

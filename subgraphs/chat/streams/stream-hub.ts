@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../../../common/logger';
+import type { Logger } from '../../../common/logging/logger';
 import { redisKeys } from '../redis-keys';
 import { backoffDelay, sleep } from '../support/sleep';
 import type { GenerationEventLog } from './event-log';

@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'graphql-ws';
-import type { RunningSubgraph } from '../../../common/subgraph-server';
+import type { RunningSubgraph } from '../../../common/server/subgraph-server';
 import { errorCodes } from '../../../common/testing/graphql-client';
 import { silentLogger } from '../../../common/testing/logger';
-import { startTestPlatform, type TestPlatform } from '../../../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from '../../../test/support/platform';
 import { startChatSubgraph } from '../app';
 import { loadChatConfig } from '../config';
 import { INTERRUPTED_MESSAGE } from '../pipeline/recovery';
 import { type ChatChild, startChatChild } from '../testing/child-process';
 import { callAs, openSocket, subscribeAs, type TestSubscription } from '../testing/subgraph-client';
+import { eventually } from '../../../common/testing/wait';
 
 /*
  * The chat subgraph with the real conversation subgraph (PostgreSQL), real Redis, and several
@@ -53,20 +54,6 @@ const FOLLOW = `subscription Follow($id: ID!, $after: Int!) { generation(id: $id
 
 const textOf = (events: Event[]) => events.map((event) => event.delta ?? '').join('');
 const typesOf = (events: Event[]) => events.map((event) => event.type);
-
-/** Polls until `check` passes: for state another process writes on its own schedule. */
-async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
 
 describe('the chat subgraph with the conversation subgraph and several replicas', () => {
   let platform: TestPlatform;

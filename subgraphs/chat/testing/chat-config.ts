@@ -1,4 +1,4 @@
-import type { Identity } from '../../../common/identity';
+import type { Identity } from '../../../common/identity/identity';
 import { TEST_IDENTITY_SECRET, testServers } from '../../../common/testing/env';
 import { type ChatConfig, loadChatConfig } from '../config';
 

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { createLogger } from '../../../common/logger';
+import { createLogger } from '../../../common/logging/logger';
 import { startChatSubgraph } from '../app';
 import { loadChatConfig } from '../config';
 

@@ -1,4 +1,4 @@
-import { upstreamUnavailable } from '../../../common/errors';
+import { upstreamUnavailable } from '../../../common/errors/errors';
 import type { ConversationStore } from '../conversation/conversation-store';
 
 export interface ConversationOutage {

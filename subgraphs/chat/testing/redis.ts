@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { createRedis } from '../../../common/redis';
+import { createRedis } from '../../../common/stores/redis';
 import { deleteRedisKeys } from '../../../common/testing/cleanup';
 import { testServers } from '../../../common/testing/env';
 import { silentLogger } from '../../../common/testing/logger';

@@ -1,6 +1,6 @@
 import { type Client, createClient, type FormattedExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
-import { IDENTITY_HEADER } from '../../../common/identity';
+import { IDENTITY_HEADER } from '../../../common/identity/identity';
 import { type GraphQLResponse, postGraphQL } from '../../../common/testing/graphql-client';
 import { serviceConnectionParams, signedHeaders, signedIdentity } from '../../../common/testing/identity';
 

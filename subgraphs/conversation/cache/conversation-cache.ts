@@ -1,4 +1,4 @@
-import type { Connection } from '../../../common/pagination';
+import type { Connection } from '../../../common/graphql/pagination';
 import type { ConversationRecord, MessageRecord } from '../records';
 import type { GenerationalCache } from './generational-cache';
 

@@ -1,4 +1,4 @@
-import { createRedis } from '../../../common/redis';
+import { createRedis } from '../../../common/stores/redis';
 import { deleteRedisKeys } from '../../../common/testing/cleanup';
 import { testServers } from '../../../common/testing/env';
 import { silentLogger } from '../../../common/testing/logger';

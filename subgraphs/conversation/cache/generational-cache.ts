@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../../../common/logger';
+import type { Logger } from '../../../common/logging/logger';
 
 /**
  * Finds an entry under the current generation of its scope and of the whole cache, in one

@@ -1,6 +1,6 @@
 import { Arg, Ctx, Directive, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
-import { ListSizeDirective } from '../../../common/list-size';
-import { MAX_PAGE_SIZE } from '../../../common/pagination';
+import { ListSizeDirective } from '../../../common/graphql/list-size';
+import { MAX_PAGE_SIZE } from '../../../common/graphql/pagination';
 import type { ConversationContext } from '../context';
 import { AppendMessageInput, UpdateMessageInput } from '../schema/internal-inputs';
 import { Message } from '../schema/message';

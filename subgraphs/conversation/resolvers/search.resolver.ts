@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
-import { ListSizeDirective } from '../../../common/list-size';
+import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { ConversationContext } from '../context';
 import { Conversation } from '../schema/conversation';
 import { SearchHit } from '../schema/search-hit';

@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
-import { ListSizeDirective } from '../../../common/list-size';
+import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { ConversationContext } from '../context';
 import { ConversationConnection } from '../schema/connections';
 import { User } from '../schema/user';

@@ -1,4 +1,4 @@
-import { ConnectionType } from '../../../common/pagination';
+import { ConnectionType } from '../../../common/graphql/pagination';
 import { Conversation } from './conversation';
 import { Message } from './message';
 

@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { EntityManager, PostgreSqlDriver } from '@mikro-orm/postgresql';
-import type { Logger } from '../../../common/logger';
+import type { Logger } from '../../../common/logging/logger';
 import { MessageStatus } from '../entities/message.entity';
 import { OutboxOperation } from '../entities/search-outbox.entity';
 import { repositoriesFor } from '../repositories';

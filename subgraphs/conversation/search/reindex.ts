@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import { createDatabase, migrate } from '../../../common/database';
-import { createLogger } from '../../../common/logger';
+import { createDatabase, migrate } from '../../../common/stores/database';
+import { createLogger } from '../../../common/logging/logger';
 import { conversationEntities, createSearch } from '../app';
 import { loadConversationConfig } from '../config';
 import { conversationMigrations } from '../migrations';

@@ -5,7 +5,7 @@ import {
   type Collection,
   type Where,
 } from 'chromadb';
-import { withTimeout } from '../../../common/timeout';
+import { withTimeout } from '../../../common/util/timeout';
 import type { EmbeddingModel } from './embeddings/embedding-model';
 
 export interface MessageVector {

@@ -1,5 +1,5 @@
-import { badUserInput } from '../../../common/errors';
-import { checkPageSize, decodeCursor } from '../../../common/pagination';
+import { badUserInput } from '../../../common/errors/errors';
+import { checkPageSize, decodeCursor } from '../../../common/graphql/pagination';
 
 /** Messages shown when a client asks for neither `first` nor `last`. */
 export const DEFAULT_BRANCH_PAGE_SIZE = 50;

@@ -1,12 +1,12 @@
-import { badUserInput, forbidden, notFound } from '../../../common/errors';
-import { isUuid } from '../../../common/ids';
+import { badUserInput, forbidden, notFound } from '../../../common/errors/errors';
+import { isUuid } from '../../../common/util/ids';
 import {
   buildConnection,
   checkPageSize,
   type Connection,
   decodeCursor,
   encodeCursor,
-} from '../../../common/pagination';
+} from '../../../common/graphql/pagination';
 import type { ConversationRecord } from '../records';
 import { repositoriesFor } from '../repositories';
 import { type ExportedConversation, type ExportFormat, exportConversation } from './export';

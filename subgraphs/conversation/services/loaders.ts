@@ -1,6 +1,6 @@
 import type DataLoader from 'dataloader';
-import { groupLoader, rowLoader } from '../../../common/dataloader';
-import { isUuid } from '../../../common/ids';
+import { groupLoader, rowLoader } from '../../../common/graphql/dataloader';
+import { isUuid } from '../../../common/util/ids';
 import type { ConversationRecord, MessageRecord, OwnedMessageRecord } from '../records';
 import type { Repositories } from '../repositories';
 import type { OwnerScope } from './viewer';

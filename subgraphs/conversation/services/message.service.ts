@@ -1,6 +1,11 @@
-import { badUserInput, notFound } from '../../../common/errors';
-import { isUuid } from '../../../common/ids';
-import { buildConnection, checkPageSize, type Connection, encodeCursor } from '../../../common/pagination';
+import { badUserInput, notFound } from '../../../common/errors/errors';
+import { isUuid } from '../../../common/util/ids';
+import {
+  buildConnection,
+  checkPageSize,
+  type Connection,
+  encodeCursor,
+} from '../../../common/graphql/pagination';
 import { type MessageRole, MessageStatus } from '../entities/message.entity';
 import type { ConversationRecord, MessageRecord, OwnedMessageRecord } from '../records';
 import { repositoriesFor } from '../repositories';

@@ -1,7 +1,7 @@
-import { badUserInput, upstreamUnavailable } from '../../../common/errors';
-import { isUuid } from '../../../common/ids';
-import type { Logger } from '../../../common/logger';
-import { checkPageSize } from '../../../common/pagination';
+import { badUserInput, upstreamUnavailable } from '../../../common/errors/errors';
+import { isUuid } from '../../../common/util/ids';
+import type { Logger } from '../../../common/logging/logger';
+import { checkPageSize } from '../../../common/graphql/pagination';
 import type { OwnedMessageRecord } from '../records';
 import type { EmbeddingModel } from '../search/embeddings/embedding-model';
 import type { ChromaVectorIndex, VectorScope } from '../search/vector-index';

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { CreationBudget } from '../../../common/creation-budget';
+import type { CreationBudget } from '../../../common/stores/creation-budget';
 import type { ConversationCache } from '../cache/conversation-cache';
 import type { Repositories } from '../repositories';
 import type { Loaders } from './loaders';

@@ -1,5 +1,5 @@
-import { forbidden, unauthenticated } from '../../../common/errors';
-import type { Identity } from '../../../common/identity';
+import { forbidden, unauthenticated } from '../../../common/errors/errors';
+import type { Identity } from '../../../common/identity/identity';
 
 /**
  * Who is asking, as the services see it: the user the request acts for (if any) and, when a

@@ -1,4 +1,4 @@
-import type { RunningSubgraph } from '../../../common/subgraph-server';
+import type { RunningSubgraph } from '../../../common/server/subgraph-server';
 import { type GraphQLResponse, postGraphQL } from '../../../common/testing/graphql-client';
 import { signedHeaders } from '../../../common/testing/identity';
 import { silentLogger } from '../../../common/testing/logger';

@@ -1,5 +1,5 @@
 import { errorCodes, postGraphQL } from '../../../common/testing/graphql-client';
-import { startTestPlatform, type TestPlatform } from '../../../common/testing/platform';
+import { startTestPlatform, type TestPlatform } from '../../../test/support/platform';
 
 const typeQuery = `query($name: String!) { __type(name: $name) { name fields { name } inputFields { name } } }`;
 

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { RunningSubgraph } from '../../../common/subgraph-server';
+import type { RunningSubgraph } from '../../../common/server/subgraph-server';
 import { deleteChromaCollections } from '../../../common/testing/chroma';
 import { deleteRedisKeys, dropSchemas } from '../../../common/testing/cleanup';
 import { TEST_IDENTITY_SECRET, testServers } from '../../../common/testing/env';
 import { type GraphQLResponse, postGraphQL } from '../../../common/testing/graphql-client';
 import { signedHeaders } from '../../../common/testing/identity';
 import { silentLogger } from '../../../common/testing/logger';
-import { startTestPlatform } from '../../../common/testing/platform';
+import { startTestPlatform } from '../../../test/support/platform';
 import { registerUser } from '../../../common/testing/auth';
 import { testNamespace } from '../../../common/testing/namespace';
 import { startConversationSubgraph } from '../app';
@@ -174,17 +174,6 @@ export function dataOf<Data>(response: GraphQLResponse<Data>): Data {
     throw new Error(`GraphQL errors: ${JSON.stringify(response.errors)}`);
   }
   return response.data;
-}
-
-/** Polls `check` until it returns a value other than undefined (no fixed sleeps in tests). */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 export const APPEND = `mutation Append($input: AppendMessageInput!) {

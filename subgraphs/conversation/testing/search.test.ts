@@ -1,15 +1,9 @@
 import { ChromaClient } from 'chromadb';
 import { type ChromaServer, startChromaServer } from '../../../common/testing/chroma';
 import { errorCodes, type GraphQLResponse } from '../../../common/testing/graphql-client';
-import {
-  append,
-  type Caller,
-  type ConversationHarness,
-  dataOf,
-  eventually,
-  startConversationHarness,
-} from './harness';
+import { append, type Caller, type ConversationHarness, dataOf, startConversationHarness } from './harness';
 import { type FakeGemini, startFakeGemini } from './fake-gemini';
+import { eventually } from '../../../common/testing/wait';
 
 const SEARCH = `query($query: String!, $conversationId: ID, $first: Int!) {
   searchMessages(query: $query, conversationId: $conversationId, first: $first) {
@@ -39,12 +33,16 @@ const searchUntilFound = (
   messageId: string,
   variables: Record<string, unknown> = {},
 ) =>
-  eventually(async () => {
-    const response = await search(user, query, variables);
-    if (errorCodes(response).includes('UPSTREAM_UNAVAILABLE')) return undefined;
-    const hits = dataOf(response).searchMessages;
-    return hits.some((hit) => hit.message.id === messageId) ? hits : undefined;
-  });
+  eventually(
+    async () => {
+      const response = await search(user, query, variables);
+      expect(errorCodes(response)).toEqual([]);
+      const hits = dataOf(response).searchMessages;
+      expect(hits.map((hit) => hit.message.id)).toContain(messageId);
+      return hits;
+    },
+    { timeoutMs: 20_000 },
+  );
 
 const chromaClient = (url: string) => {
   const { hostname, port } = new URL(url);
@@ -103,14 +101,18 @@ describe('semantic search', () => {
         content: 'I am allergic to peanuts and shellfish, remember that',
       });
       const chat = harness.chatFor(alice.userId);
-      const hits = await eventually(async () => {
-        const response = await chat.request<{ recallMessages: { message: { id: string } }[] }>(RECALL, {
-          query: 'food allergies',
-          exclude: here.conversation.id,
-        });
-        const ids = dataOf(response).recallMessages.map((hit) => hit.message.id);
-        return ids.includes(there.id) ? ids : undefined;
-      });
+      const hits = await eventually(
+        async () => {
+          const response = await chat.request<{ recallMessages: { message: { id: string } }[] }>(RECALL, {
+            query: 'food allergies',
+            exclude: here.conversation.id,
+          });
+          const ids = dataOf(response).recallMessages.map((hit) => hit.message.id);
+          expect(ids).toContain(there.id);
+          return ids;
+        },
+        { timeoutMs: 20_000 },
+      );
       expect(hits).not.toContain(here.id);
     });
 
@@ -140,18 +142,18 @@ describe('semantic search', () => {
         content: 'Lava flows',
       });
       await searchUntilFound(alice, 'volcanic activity', first.id);
-      await eventually(async () =>
-        (await indexedIds(harness.env.CHROMA_URL, collection, [first.id, second.id])).length === 2
-          ? true
-          : undefined,
+      await eventually(
+        async () =>
+          expect(await indexedIds(harness.env.CHROMA_URL, collection, [first.id, second.id])).toHaveLength(2),
+        { timeoutMs: 20_000 },
       );
       await alice.request(`mutation($id: ID!) { deleteConversation(id: $id) }`, {
         id: first.conversation.id,
       });
-      await eventually(async () =>
-        (await indexedIds(harness.env.CHROMA_URL, collection, [first.id, second.id])).length === 0
-          ? true
-          : undefined,
+      await eventually(
+        async () =>
+          expect(await indexedIds(harness.env.CHROMA_URL, collection, [first.id, second.id])).toHaveLength(0),
+        { timeoutMs: 20_000 },
       );
       const hits = dataOf(await search(alice, 'Volcano eruptions in Iceland')).searchMessages;
       expect(hits.map((hit) => hit.message.id)).not.toContain(first.id);

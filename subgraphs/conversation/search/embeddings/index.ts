@@ -1,4 +1,4 @@
-import type { Logger } from '../../../../common/logger';
+import type { Logger } from '../../../../common/logging/logger';
 import type { ConversationConfig } from '../../config';
 import type { EmbeddingModel } from './embedding-model';
 import { GeminiEmbeddingModel } from './gemini';

@@ -1,4 +1,4 @@
-import type { Logger } from '../../../../common/logger';
+import type { Logger } from '../../../../common/logging/logger';
 import type { EmbeddingModel } from './embedding-model';
 import { tokenize } from './tokenize';
 import { loadWordVectors, type WordVectors } from './word-vectors';

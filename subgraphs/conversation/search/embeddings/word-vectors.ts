@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Logger } from '../../../../common/logger';
+import type { Logger } from '../../../../common/logging/logger';
 
 /**
  * Pretrained word vectors held compactly: one Float32Array for all of them (row `i` is the

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { projectRoot } from '../../../../common/paths';
+import { projectRoot } from '../../../../common/config/paths';
 import type { EmbeddingModel } from '../embeddings/embedding-model';
 import { tokenize } from '../embeddings/tokenize';
 import { Bm25Index } from './bm25';

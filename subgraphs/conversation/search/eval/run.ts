@@ -1,5 +1,5 @@
 import { loadConversationConfig } from '../../config';
-import { createLogger } from '../../../../common/logger';
+import { createLogger } from '../../../../common/logging/logger';
 import { GeminiEmbeddingModel } from '../embeddings/gemini';
 import { OfflineEmbeddingModel } from '../embeddings/offline';
 import { bm25Ranker, embeddingRanker, loadDataset, type Ranker, recallAt, sharedWords } from './evaluation';
