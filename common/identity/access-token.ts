@@ -2,7 +2,7 @@ import type { JWTPayload } from 'jose' with { 'resolution-mode': 'import' };
 import { z } from 'zod';
 import { AppError } from '../errors/errors';
 import { isUuid } from '../util/ids';
-import type { Role } from './identity';
+import type { Role } from './roles';
 
 /**
  * The access-token contract between auth (which signs) and the gateway (which verifies).

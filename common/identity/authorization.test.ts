@@ -2,7 +2,8 @@ import { type GraphQLSchema, graphql } from 'graphql';
 import { Directive, Field, ObjectType, Query, Resolver } from 'type-graphql';
 import { assertAllowed } from './authorization';
 import { buildFederatedSchema, printFederatedSdl } from '../graphql/federation';
-import type { Identity, Role } from './identity';
+import type { Caller } from './caller';
+import type { Role } from './roles';
 
 @ObjectType()
 @Directive('@requiresRole(role: "ADMIN")')
@@ -51,12 +52,13 @@ class GuardedResolver {
   }
 }
 
-const caller = (role: Role | null): Identity => ({
+const caller = (role: Role | null): Caller => ({
   userId: role ? '8d1e6f3a-3a0e-4c55-9f0e-2b1c6c1f5e11' : null,
   role,
   sessionId: role ? 'b2c4a0d6-0000-4000-8000-000000000001' : null,
   requestId: 'req',
   issuer: 'gateway',
+  service: null,
 });
 
 describe('schema authorization directives', () => {
@@ -67,7 +69,7 @@ describe('schema authorization directives', () => {
   });
 
   const run = async (query: string, role: Role | null) => {
-    const result = await graphql({ schema, source: query, contextValue: { identity: caller(role) } });
+    const result = await graphql({ schema, source: query, contextValue: { caller: caller(role) } });
     return { data: result.data, codes: (result.errors ?? []).map((e) => e.originalError) };
   };
   const codeOf = (error: unknown) => (error as { code?: string }).code;

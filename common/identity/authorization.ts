@@ -12,10 +12,9 @@ import {
   isObjectType,
 } from 'graphql';
 import { forbidden, unauthenticated } from '../errors/errors';
-import type { Identity, Role } from './identity';
-
-/** Roles from least to most privileged; each grants what the ones before it grant. */
-export const ROLES: readonly Role[] = ['USER', 'ADMIN'];
+import type { Caller } from './caller';
+import type { Identity } from './identity';
+import { grants, isRole, ROLES, type Role } from './roles';
 
 const PLACES = [DirectiveLocation.FIELD_DEFINITION, DirectiveLocation.OBJECT];
 
@@ -43,7 +42,7 @@ interface Requirement {
 /** Throws UNAUTHENTICATED for an anonymous caller and FORBIDDEN for one whose role is too low. */
 export function assertAllowed(identity: Identity, requirement: Requirement): void {
   if (!identity.userId || !identity.role) throw unauthenticated();
-  if (requirement.role && ROLES.indexOf(identity.role) < ROLES.indexOf(requirement.role)) {
+  if (requirement.role && !grants(identity.role, requirement.role)) {
     throw forbidden();
   }
 }
@@ -58,12 +57,12 @@ type Directable = GraphQLObjectType | GraphQLField<unknown, unknown>;
 
 function requirementOf(schema: GraphQLSchema, element: Directable, where: string): Requirement | null {
   const roles = (getDirective(schema, element, requiresRoleDirective.name) ?? []).map(({ role }) => {
-    if (!ROLES.includes(role as Role)) {
+    if (!isRole(role)) {
       throw new Error(
         `@requiresRole(role: "${role}") on ${where}: the role must be one of ${ROLES.join(', ')}`,
       );
     }
-    return role as Role;
+    return role;
   });
   if (roles.length > 0) return { role: strongestRole(roles) };
   return getDirective(schema, element, authenticatedDirective.name) ? { role: null } : null;
@@ -83,7 +82,7 @@ function guard(
   requirement: Requirement,
 ): GraphQLFieldResolver<unknown, unknown> {
   return (source, args, context, info) => {
-    assertAllowed((context as { identity: Identity }).identity, requirement);
+    assertAllowed((context as { caller: Caller }).caller, requirement);
     return resolver(source, args, context, info);
   };
 }
@@ -92,7 +91,7 @@ function guard(
  * Enforces `@authenticated` and `@requiresRole` by wrapping the resolvers (and, for subscriptions,
  * the subscribe functions) of every field that carries them or whose type does. The schema is
  * changed in place, so whatever `@apollo/subgraph` attached to its types (reference resolvers)
- * stays. The caller comes from `context.identity`, which only the verified signed header sets.
+ * stays. The caller comes from `context.caller`, which only the verified signed header sets.
  */
 export function enforceAuthorization(schema: GraphQLSchema): GraphQLSchema {
   for (const type of Object.values(schema.getTypeMap())) {

@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../errors/errors';
+import type { Role } from './roles';
 
 /**
  * The caller as verified by the gateway (or a service acting on its behalf), carried to
@@ -18,8 +19,6 @@ export interface Identity {
   /** The client's User-Agent header, for the session list; absent when the client sent none. */
   userAgent?: string;
 }
-
-export type Role = 'USER' | 'ADMIN';
 
 export const IDENTITY_HEADER = 'x-identity';
 const VERSION = 'v2';

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { AppError, createErrorFormatter, HTTP_STATUS } from '../errors/errors';
 import { checkHealth, type HealthCheck } from './health';
 import { IDENTITY_HEADER, type Identity, invalidIdentity, type SignedOperation } from '../identity/identity';
+import { type Caller, callerOf } from '../identity/caller';
 import { IdentityVerifier, type NonceStore } from '../identity/identity-verifier';
 import { answerErrorsAsJson, utf8Only } from '../errors/http-errors';
 import type { Logger } from '../logging/logger';
@@ -26,7 +27,8 @@ import { subgraphGuard, type SubgraphGuardConfig } from './subgraph-guard';
 
 /** What every resolver receives, whatever the subgraph. */
 export interface BaseContext {
-  identity: Identity;
+  /** Who is asking (common/identity/caller.ts): the first argument of every service method. */
+  caller: Caller;
   requestId: string;
   logger: Logger;
 }
@@ -41,6 +43,8 @@ export interface SubgraphServerOptions<Context extends BaseContext> {
   /** Where the nonces of signed identities are remembered, shared by every replica (its Redis). */
   nonces: NonceStore;
   healthChecks: Record<string, HealthCheck>;
+  /** Services (never the gateway) whose signed identities may call the subgraph's internal operations. */
+  trustedServices?: readonly string[];
   /** Adds the subgraph's own per-request state (services, DataLoaders) to the base context. */
   createContext: (base: BaseContext) => Context;
   /**
@@ -82,8 +86,9 @@ export async function startSubgraphServer<Context extends BaseContext>(
   app.disable('x-powered-by');
   const httpServer = createServer(app);
 
+  const trustedServices = options.trustedServices ?? [];
   const baseContext = (identity: Identity): BaseContext => ({
-    identity,
+    caller: callerOf(identity, trustedServices),
     requestId: identity.requestId,
     logger: logger.child({ requestId: identity.requestId }),
   });

@@ -75,7 +75,7 @@ describe('a subgraph’s WebSocket endpoint', () => {
           Subscription: {
             caller: {
               subscribe: async function* (_: unknown, __: unknown, context: unknown) {
-                yield { caller: (context as BaseContext).identity.userId };
+                yield { caller: (context as BaseContext).caller.userId };
               },
             },
           },

@@ -3,11 +3,11 @@ import {
   IDENTITY_HEADER,
   type Identity,
   operationDigest,
-  type Role,
   serviceIdentity,
   type SignedOperation,
   signIdentity,
 } from '../identity/identity';
+import type { Role } from '../identity/roles';
 import { TEST_IDENTITY_SECRET } from './env';
 
 export interface TestIdentityOptions {

@@ -121,7 +121,7 @@ describe('SubscriptionExecutor', () => {
           Subscription: {
             ticks: {
               subscribe: (_: unknown, args: TicksArgs, ctx: unknown) =>
-                ticks(args, (ctx as BaseContext).identity.userId),
+                ticks(args, (ctx as BaseContext).caller.userId),
             },
           },
         },

@@ -34,7 +34,7 @@ export function createConversationContext(
   module: ConversationModule,
   base: BaseContext,
 ): ConversationContext {
-  const viewer = viewerOf(base.identity, module.internalCallers);
+  const viewer = viewerOf(base.caller, module.internalCallers);
   const em = module.orm.em.fork() as EntityManager;
   const repositories = repositoriesFor(em);
   const serviceContext = {

@@ -12,17 +12,17 @@ export class AccountResolver {
   })
   register(
     @Arg('input', () => RegisterInput) input: RegisterInput,
-    @Ctx() { identity, services }: AuthContext,
+    @Ctx() { caller, services }: AuthContext,
   ): Promise<AuthPayload> {
-    return services.accounts.register(input, identity);
+    return services.accounts.register(input, caller);
   }
 
   @Mutation(() => AuthPayload, { description: 'Signs in on a new session; other sessions stay.' })
   login(
     @Arg('input', () => LoginInput) input: LoginInput,
-    @Ctx() { identity, services }: AuthContext,
+    @Ctx() { caller, services }: AuthContext,
   ): Promise<AuthPayload> {
-    return services.accounts.login(input, identity);
+    return services.accounts.login(input, caller);
   }
 
   @Mutation(() => Boolean, { description: 'Signs out every other session.' })
@@ -30,9 +30,9 @@ export class AccountResolver {
   async changePassword(
     @Arg('currentPassword') currentPassword: string,
     @Arg('newPassword') newPassword: string,
-    @Ctx() { identity, services }: AuthContext,
+    @Ctx() { caller, services }: AuthContext,
   ): Promise<boolean> {
-    await services.accounts.changePassword(identity, currentPassword, newPassword);
+    await services.accounts.changePassword(caller, currentPassword, newPassword);
     return true;
   }
 
@@ -62,8 +62,8 @@ export class AccountResolver {
       'Verifies your address with the token a verification mail linked to. Only the account it was sent for, signed in, can use it.',
   })
   @Directive('@authenticated')
-  verifyEmail(@Arg('token') token: string, @Ctx() { identity, services }: AuthContext): Promise<User> {
-    return services.verification.verify(identity, token);
+  verifyEmail(@Arg('token') token: string, @Ctx() { caller, services }: AuthContext): Promise<User> {
+    return services.verification.verify(caller, token);
   }
 
   @Mutation(() => Boolean, {
@@ -71,7 +71,7 @@ export class AccountResolver {
       'Mails a new verification link to your address (earlier links stop working); false if it is verified already. A few per hour.',
   })
   @Directive('@authenticated')
-  resendVerification(@Ctx() { identity, services }: AuthContext): Promise<boolean> {
-    return services.verification.resend(identity);
+  resendVerification(@Ctx() { caller, services }: AuthContext): Promise<boolean> {
+    return services.verification.resend(caller);
   }
 }

@@ -12,8 +12,8 @@ export class SessionResolver {
   })
   @Directive('@authenticated')
   @ListSizeDirective({ assumedSize: MAX_SESSIONS_LISTED })
-  sessions(@Ctx() { identity, services }: AuthContext): Promise<Session[]> {
-    return services.sessions.list(identity);
+  sessions(@Ctx() { caller, services }: AuthContext): Promise<Session[]> {
+    return services.sessions.list(caller);
   }
 
   @Mutation(() => AuthPayload, {
@@ -29,23 +29,23 @@ export class SessionResolver {
   @Directive('@authenticated')
   async revokeSession(
     @Arg('id', () => ID) id: string,
-    @Ctx() { identity, services }: AuthContext,
+    @Ctx() { caller, services }: AuthContext,
   ): Promise<boolean> {
-    await services.sessions.revoke(identity, id);
+    await services.sessions.revoke(caller, id);
     return true;
   }
 
   @Mutation(() => Boolean, { description: 'Ends the current session.' })
   @Directive('@authenticated')
-  async logout(@Ctx() { identity, services }: AuthContext): Promise<boolean> {
-    await services.sessions.logout(identity);
+  async logout(@Ctx() { caller, services }: AuthContext): Promise<boolean> {
+    await services.sessions.logout(caller);
     return true;
   }
 
   @Mutation(() => Boolean, { description: 'Ends every one of your sessions, this one included.' })
   @Directive('@authenticated')
-  async logoutAll(@Ctx() { identity, services }: AuthContext): Promise<boolean> {
-    await services.sessions.logoutAll(identity);
+  async logoutAll(@Ctx() { caller, services }: AuthContext): Promise<boolean> {
+    await services.sessions.logoutAll(caller);
     return true;
   }
 }

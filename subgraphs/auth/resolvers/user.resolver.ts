@@ -13,8 +13,8 @@ import { mayReadAccount } from '../services/user.service';
  * The account, for its private fields: only its owner (or the one this request signed in) and
  * admins may read them, whichever path led to the account.
  */
-function readable({ identity, signedIn }: AuthContext, user: UserEntity): UserEntity {
-  if (signedIn.has(user) || mayReadAccount(identity, user.id)) return user;
+function readable({ caller, signedIn }: AuthContext, user: UserEntity): UserEntity {
+  if (signedIn.has(user) || mayReadAccount(caller, user.id)) return user;
   throw forbidden();
 }
 
@@ -22,8 +22,8 @@ function readable({ identity, signedIn }: AuthContext, user: UserEntity): UserEn
 export class UserResolver {
   @Query(() => User, { description: 'The signed-in user.' })
   @Directive('@authenticated')
-  async me(@Ctx() { identity, userById }: AuthContext): Promise<User> {
-    const user = await userById.load(callerId(identity));
+  async me(@Ctx() { caller, userById }: AuthContext): Promise<User> {
+    const user = await userById.load(callerId(caller));
     if (!user) throw unauthenticated();
     return user;
   }
@@ -46,9 +46,9 @@ export class UserResolver {
   setUserRole(
     @Arg('userId', () => ID) userId: string,
     @Arg('role', () => Role) role: Role,
-    @Ctx() { identity, services }: AuthContext,
+    @Ctx() { caller, services }: AuthContext,
   ): Promise<User> {
-    return services.roles.setRole(identity, userId, role);
+    return services.roles.setRole(caller, userId, role);
   }
 
   @FieldResolver(() => String)
@@ -70,7 +70,7 @@ export class UserResolver {
 /** `_entities`: the caller's own account, or any for an admin; anyone else's is null, like a missing one. */
 export const userReferenceResolver = {
   User: {
-    __resolveReference: (reference: { id: string }, { identity, userById }: AuthContext) =>
-      isUuid(reference.id) && mayReadAccount(identity, reference.id) ? userById.load(reference.id) : null,
+    __resolveReference: (reference: { id: string }, { caller, userById }: AuthContext) =>
+      isUuid(reference.id) && mayReadAccount(caller, reference.id) ? userById.load(reference.id) : null,
   },
 };

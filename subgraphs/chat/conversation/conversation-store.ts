@@ -1,4 +1,4 @@
-import type { Role } from '../../../common/identity/identity';
+import type { Role } from '../../../common/identity/roles';
 
 export type MessageRole = 'USER' | 'ASSISTANT' | 'SYSTEM';
 export type MessageStatus = 'COMPLETE' | 'STREAMING' | 'STOPPED' | 'INTERRUPTED' | 'FAILED';

@@ -14,7 +14,7 @@ export class ChatResolver {
     @Arg('input', () => SendMessageInput) input: SendMessageInput,
     @Ctx() ctx: ChatContext,
   ): Promise<SendMessagePayload> {
-    return toSendMessagePayload(await ctx.chat.send(ctx.identity, input));
+    return toSendMessagePayload(await ctx.chat.send(ctx.caller, input));
   }
 
   @Mutation(() => Generation, {
@@ -25,7 +25,7 @@ export class ChatResolver {
     @Arg('model', () => String, { nullable: true }) model: string | null,
     @Ctx() ctx: ChatContext,
   ): Promise<Generation> {
-    return toGeneration(await ctx.chat.regenerate(ctx.identity, messageId, model));
+    return toGeneration(await ctx.chat.regenerate(ctx.caller, messageId, model));
   }
 
   @Mutation(() => SendMessagePayload, {
@@ -36,18 +36,18 @@ export class ChatResolver {
     @Arg('content') content: string,
     @Ctx() ctx: ChatContext,
   ): Promise<SendMessagePayload> {
-    return toSendMessagePayload(await ctx.chat.edit(ctx.identity, messageId, content));
+    return toSendMessagePayload(await ctx.chat.edit(ctx.caller, messageId, content));
   }
 
   @Mutation(() => Generation, {
     description: 'Stops a generation (from any replica) and saves the reply so far as STOPPED.',
   })
   async stopGeneration(@Arg('id', () => ID) id: string, @Ctx() ctx: ChatContext): Promise<Generation> {
-    return toGeneration(await ctx.generations.stop(ctx.identity, id));
+    return toGeneration(await ctx.generations.stop(ctx.caller, id));
   }
 
   @Query(() => Generation, { description: 'One of your generations.' })
   async generation(@Arg('id', () => ID) id: string, @Ctx() ctx: ChatContext): Promise<Generation> {
-    return toGeneration(await ctx.generations.get(ctx.identity, id));
+    return toGeneration(await ctx.generations.get(ctx.caller, id));
   }
 }

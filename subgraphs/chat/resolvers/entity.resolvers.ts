@@ -13,7 +13,7 @@ export class MessageGenerationResolver {
     description: `The generation that wrote this reply, while its record is kept (GENERATION_RETENTION_DAYS).`,
   })
   async generation(@Root() message: Message, @Ctx() ctx: ChatContext): Promise<Generation | null> {
-    const generation = await ctx.generations.forMessage(ctx.identity, message.id);
+    const generation = await ctx.generations.forMessage(ctx.caller, message.id);
     return generation && toGeneration(generation);
   }
 }
@@ -25,7 +25,7 @@ export class ConversationGenerationResolver {
     @Root() conversation: Conversation,
     @Ctx() ctx: ChatContext,
   ): Promise<Generation | null> {
-    const generation = await ctx.generations.activeInConversation(ctx.identity, conversation.id);
+    const generation = await ctx.generations.activeInConversation(ctx.caller, conversation.id);
     return generation && toGeneration(generation);
   }
 }
@@ -41,7 +41,7 @@ export class UserUsageResolver {
     @Arg('days', () => Int, { defaultValue: 7 }) days: number,
     @Ctx() ctx: ChatContext,
   ): Promise<Usage> {
-    return toUsage(await ctx.usage.report(ctx.identity, user.id, days));
+    return toUsage(await ctx.usage.report(ctx.caller, user.id, days));
   }
 }
 
@@ -53,7 +53,7 @@ export const referenceResolvers = {
   User: { __resolveReference: (reference: { id: string }) => ({ id: reference.id }) },
   Generation: {
     __resolveReference: async (reference: { id: string }, ctx: ChatContext) => {
-      const generation = await ctx.generations.findOwned(ctx.identity, reference.id);
+      const generation = await ctx.generations.findOwned(ctx.caller, reference.id);
       return generation && toGeneration(generation);
     },
   },

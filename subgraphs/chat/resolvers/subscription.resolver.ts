@@ -18,7 +18,7 @@ export class SubscriptionResolver {
     description:
       'A generation’s events after `after` (0: from the start), then live ones until DONE, ERROR or STOPPED.',
     subscribe: ({ args, context }: Subscribe<{ id: string; after: number }>) =>
-      context.generations.follow(context.identity, args.id, args.after),
+      context.generations.follow(context.caller, args.id, args.after),
   })
   generation(
     @Root() followed: FollowedEvent,
@@ -32,8 +32,8 @@ export class SubscriptionResolver {
   @Subscription(() => GenerationEvent, {
     description: 'Sends a message and streams the reply in one operation (sendMessage, then generation).',
     subscribe: async ({ args, context }: Subscribe<{ input: SendMessageInput }>) => {
-      const started = await context.chat.send(context.identity, args.input);
-      return context.generations.follow(context.identity, started.generation.id, 0);
+      const started = await context.chat.send(context.caller, args.input);
+      return context.generations.follow(context.caller, started.generation.id, 0);
     },
   })
   chat(
