@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { answerErrorsAsJson } from '../common/errors/http-errors';
 import type { Logger } from '../common/logging/logger';
 import { createRedis } from '../common/stores/redis';
+import { SharedSlots } from '../common/stores/shared-slots';
 import { requestIdFrom } from '../common/server/request-id';
 import { SUBGRAPHS } from '../common/config/topology';
 import { contextRefusal, createGatewayAuthentication } from './auth';
@@ -36,6 +37,9 @@ export interface RunningGateway {
   upstream: UpstreamPool;
   stop: () => Promise<void>;
 }
+
+/** How long a dead replica's subscriptions still count against their users: three missed renewals. */
+const SUBSCRIPTION_SLOT_TTL_MS = 15_000;
 
 const acceptsEventStream = (accept: string | undefined) => accept?.includes('text/event-stream') ?? false;
 
@@ -124,6 +128,11 @@ export async function startGateway(
     // common/server/lifecycle.ts handles signals; Apollo's own handler would re-signal and look like a second Ctrl-C.
     stopOnTerminationSignals: false,
   });
+  const userSlots = new SharedSlots(redis, {
+    name: 'subscriptions',
+    ttlMs: SUBSCRIPTION_SLOT_TTL_MS,
+    logger,
+  });
   const route = createOperationRouter(
     apollo,
     new SubscriptionExecutor({
@@ -135,12 +144,14 @@ export async function startGateway(
     new SubscriptionLimits({
       perConnection: config.SUBSCRIPTIONS_PER_CONNECTION,
       perUser: config.SUBSCRIPTIONS_PER_USER,
+      userSlots,
     }),
     edge.subscriptions,
   );
   try {
     await apollo.start();
   } catch (error) {
+    userSlots.close();
     redis.disconnect();
     authentication.stop();
     await edge.stop();
@@ -217,6 +228,7 @@ export async function startGateway(
       await upstream.dispose();
       for (const source of Object.values(dataSources)) source.close();
       await edge.stop();
+      userSlots.close();
       redis.disconnect();
       authentication.stop();
     })());

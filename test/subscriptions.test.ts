@@ -1,3 +1,4 @@
+import { eventually } from '../common/testing/wait';
 import type { FormattedExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import { createClient as createSseClient } from 'graphql-sse';
@@ -348,9 +349,9 @@ describe('subscription lifecycle through the gateway', () => {
     await platform?.stop();
   });
 
-  const connect = (accessToken: string) => {
+  const connect = (accessToken: string, gatewayUrl = platform.gatewayUrl) => {
     const client = createClient({
-      url: platform.gatewayUrl.replace(/^http/, 'ws'),
+      url: gatewayUrl.replace(/^http/, 'ws'),
       webSocketImpl: WebSocket,
       connectionParams: { authorization: `Bearer ${accessToken}` },
       retryAttempts: 0,
@@ -446,5 +447,29 @@ describe('subscription lifecycle through the gateway', () => {
     const again = first.iterate({ query: TOKENS, variables: { id } });
     expect((await again.next()).value?.data).toMatchObject({ generation: { seq: 1 } });
     await Promise.all([...open, again, theirs].map((iterator) => iterator.return?.()));
+  });
+
+  it('holds the per-user limit across gateway replicas, counted in their shared Redis', async () => {
+    const replica = await platform.addGateway();
+    const user = await registerUser(platform);
+    const [here, there] = [connect(user.accessToken), connect(user.accessToken, replica.url)];
+    const id = await startReply(user.accessToken);
+    const open = [here, here, there].map((client) => client.iterate({ query: TOKENS, variables: { id } }));
+    await Promise.all(open.map((iterator) => iterator.next()));
+
+    const fourth = there.iterate({ query: TOKENS, variables: { id } });
+    expect((await fourth.next()).value?.errors?.[0]).toMatchObject({
+      extensions: { code: 'QUOTA_EXCEEDED', limit: 'subscriptionsPerUser' },
+    });
+
+    // A slot freed on one replica is free on the other.
+    await open[0].return?.();
+    await eventually(async () => {
+      const again = there.iterate({ query: TOKENS, variables: { id } });
+      const first = await again.next();
+      await again.return?.();
+      expect(first.value?.data).toMatchObject({ generation: { seq: 1 } });
+    });
+    await Promise.all(open.map((iterator) => iterator.return?.()));
   });
 });

@@ -175,7 +175,7 @@ function routeOperation(
       let release: () => void;
       try {
         await hooks.admit?.(request, context);
-        release = limits.open(connection, context.identity.userId);
+        release = await limits.open(connection, context.identity.userId);
       } catch (error) {
         const refusal =
           error instanceof AppError

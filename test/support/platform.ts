@@ -18,6 +18,8 @@ export interface TestPlatform {
   gatewayUrl: string;
   subgraphs: { auth: RunningSubgraph; conversation: RunningSubgraph; chat: RunningSubgraph };
   gateway: RunningGateway;
+  /** Starts another gateway replica over the same subgraphs and Redis, stopped with the platform. */
+  addGateway: () => Promise<RunningGateway>;
   /** The environment every service was started with (ports aside). */
   env: Record<string, string>;
   stop: () => Promise<void>;
@@ -121,24 +123,29 @@ export async function startTestPlatform(
       logger.child({ service: 'chat' }),
     );
     started.push(chat);
-    const gateway = await startGateway(
-      loadGatewayConfig({
-        ...prefixed('gateway', {
-          AUTH_URL: auth.url,
-          CONVERSATION_URL: conversation.url,
-          CHAT_URL: chat.url,
+    const startReplica = async () => {
+      const replica = await startGateway(
+        loadGatewayConfig({
+          ...prefixed('gateway', {
+            AUTH_URL: auth.url,
+            CONVERSATION_URL: conversation.url,
+            CHAT_URL: chat.url,
+          }),
+          ...options.gatewayEnv,
         }),
-        ...options.gatewayEnv,
-      }),
-      logger.child({ service: 'gateway' }),
-      { now: options.gatewayClock },
-    );
-    started.push(gateway);
+        logger.child({ service: 'gateway' }),
+        { now: options.gatewayClock },
+      );
+      started.push(replica);
+      return replica;
+    };
+    const gateway = await startReplica();
     return {
       namespace,
       gatewayUrl: gateway.url,
       subgraphs: { auth, conversation, chat },
       gateway,
+      addGateway: startReplica,
       env,
       stop,
     };

@@ -1,0 +1,98 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { createRedis, redisConnection } from '../common/stores/redis';
+import { silentLogger } from '../common/testing/logger';
+import { freePort } from '../common/testing/ports';
+import { eventually } from '../common/testing/wait';
+import { findOnPath } from '../scripts/platform/executables';
+import { exited, spawnLogged } from '../scripts/platform/processes';
+
+describe('the one Redis connection factory', () => {
+  it('reads plain, TLS and Sentinel URLs', () => {
+    expect(redisConnection('redis://:pw@cache:6380/2')).toEqual({
+      url: 'redis://:pw@cache:6380/2',
+      options: {},
+    });
+    expect(redisConnection('rediss://cache:6380').url).toBe('rediss://cache:6380');
+    expect(
+      redisConnection('redis+sentinel://app:s%40cret@s1:26379,s2,s3:26380/primary/3?sentinelPassword=watch')
+        .options,
+    ).toMatchObject({
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26379 },
+        { host: 's3', port: 26380 },
+      ],
+      name: 'primary',
+      db: 3,
+      username: 'app',
+      password: 's@cret',
+      sentinelPassword: 'watch',
+    });
+    expect(redisConnection('rediss+sentinel://s1/primary').options).toMatchObject({
+      enableTLSForSentinelMode: true,
+    });
+    expect(() => redisConnection('redis+sentinel://s1:26379')).toThrow(/names its master/);
+  });
+
+  describe('through a real Sentinel, with a password', () => {
+    const children: ChildProcess[] = [];
+    let dir: string;
+    let client: Redis | undefined;
+
+    const start = (args: string[], name: string) => {
+      const program = findOnPath('redis-server');
+      if (!program) throw new Error('this test needs redis-server on PATH');
+      const child = spawnLogged(program, args, { logPath: join(dir, `${name}.log`) });
+      children.push(child);
+    };
+
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'sentinel-'));
+    });
+    afterAll(async () => {
+      client?.disconnect();
+      await Promise.all(
+        children.map(async (child) => {
+          const gone = exited(child);
+          child.kill('SIGKILL');
+          await gone;
+        }),
+      );
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('finds the master the sentinels name and works with it', async () => {
+      const [masterPort, sentinelPort] = [await freePort(), await freePort()];
+      start(
+        ['--port', String(masterPort), '--bind', '127.0.0.1', '--save', '', '--requirepass', 'm4ster'],
+        'master',
+      );
+      const config = join(dir, 'sentinel.conf');
+      await writeFile(
+        config,
+        [
+          `port ${sentinelPort}`,
+          'bind 127.0.0.1',
+          `sentinel monitor primary 127.0.0.1 ${masterPort} 1`,
+          'sentinel auth-pass primary m4ster',
+          '',
+        ].join('\n'),
+      );
+      start([config, '--sentinel'], 'sentinel');
+
+      client = createRedis({
+        url: `redis+sentinel://:m4ster@127.0.0.1:${sentinelPort}/primary`,
+        keyPrefix: 'sentinel-test:',
+        logger: silentLogger(),
+      });
+      const redis = client;
+      await eventually(() => expect(redis.status).toBe('ready'), { timeoutMs: 15_000, intervalMs: 200 });
+      await redis.set('greeting', 'hello');
+      expect(await redis.get('greeting')).toBe('hello');
+    });
+  });
+});
