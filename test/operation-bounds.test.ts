@@ -1,9 +1,11 @@
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { registerUser, type TestUser } from '../common/testing/auth';
 import { postGraphQL } from '../common/testing/graphql-client';
 import { signedHeaders } from '../common/testing/identity';
 import { startTestPlatform, type TestPlatform } from './support/platform';
 import type { RunningGateway } from '../gateway/app';
-import { startGatewayOn } from '../gateway/plugins/testing/edge-gateway';
+import { firstResultOf, startGatewayOn } from '../gateway/plugins/testing/edge-gateway';
 
 /*
  * What one operation may cost, with the default limits: a 532-byte query nesting
@@ -158,6 +160,44 @@ describe('the bounds of one operation', () => {
         },
       ]);
       expect((await postGraphQL(small.url, '{ __typename }')).data).toEqual({ __typename: 'Query' });
+    });
+
+    it('is capped for each subscription event too, which does not pass through Apollo', async () => {
+      const sent = await postGraphQL<{ sendMessage: { generation: { id: string } } }>(
+        small.url,
+        'mutation($content: String!) { sendMessage(input: { content: $content }) { generation { id } } }',
+        { content: 'x'.repeat(5000) },
+        ada.headers,
+      );
+      const id = sent.data?.sendMessage.generation.id as string;
+      const client = createClient({
+        url: small.url.replace(/^http/, 'ws'),
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: { authorization: ada.headers.authorization },
+      });
+      try {
+        // Each event carries the 5000-character message the reply answers.
+        const event = await firstResultOf(
+          client,
+          `subscription { generation(id: "${id}") { type message { parent { content } } } }`,
+        );
+        expect(event).toEqual({
+          errors: [
+            {
+              message: expect.any(String),
+              extensions: {
+                code: 'BAD_REQUEST',
+                limit: 'responseSize',
+                max: 4096,
+                requestId: expect.any(String),
+              },
+            },
+          ],
+        });
+      } finally {
+        await client.dispose();
+      }
     });
   });
 });

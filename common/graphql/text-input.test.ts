@@ -1,4 +1,4 @@
-import { assertText, textProblem } from './text-input';
+import { assertText, textProblem, withoutControlCharacters } from './text-input';
 
 const oneLine = { lineBreaks: false };
 const multiline = { lineBreaks: true };
@@ -28,6 +28,12 @@ describe('text input', () => {
     expect(textProblem('a\udc4bz', multiline)).toMatch(/lone surrogate/);
     expect(textProblem('\ud83d', multiline)).toMatch(/lone surrogate/);
     expect(textProblem('\ud83d\udc4b', multiline)).toBeNull();
+  });
+
+  it('leaves out every character it refuses from text the platform makes, keeping tabs and line breaks', () => {
+    const made = withoutControlCharacters('\u001b[1mbold\u001b[0m\u0000, a\tb\r\nc\u007f');
+    expect(made).toBe('[1mbold[0m, a\tb\r\nc');
+    expect(textProblem(made, multiline)).toBeNull();
   });
 
   it('throws BAD_USER_INPUT naming the field', () => {

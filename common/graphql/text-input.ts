@@ -24,6 +24,15 @@ export function textProblem(value: string, rules: TextRules): string | null {
   return null;
 }
 
+const CONTROL_EVERYWHERE = new RegExp(CONTROL.source, 'g');
+
+/**
+ * `text` without the control characters textProblem refuses (tabs and line breaks stay): for text
+ * the platform makes rather than receives from a client, such as a model's reply, which must be
+ * stored however the model was led to write it.
+ */
+export const withoutControlCharacters = (text: string): string => text.replace(CONTROL_EVERYWHERE, '');
+
 /** Throws BAD_USER_INPUT naming `field` when `value` is not acceptable text. */
 export function assertText(value: string, field: string, rules: TextRules): void {
   const problem = textProblem(value, rules);

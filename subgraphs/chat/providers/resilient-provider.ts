@@ -1,3 +1,4 @@
+import { withoutControlCharacters } from '../../../common/graphql/text-input';
 import type { Logger } from '../../../common/logging/logger';
 import type { ProviderName } from '../config';
 import { backoffDelay, sleep } from '../support/sleep';
@@ -19,11 +20,17 @@ export interface ResilienceOptions {
   logger: Logger;
 }
 
+/** A chunk as the conversation subgraph will store it: a reply's text without control characters. */
+const storable = (chunk: ProviderChunk): ProviderChunk =>
+  chunk.kind === 'text' ? { kind: 'text', text: withoutControlCharacters(chunk.text) } : chunk;
+
 /**
- * Gives every provider the same retry and timeout policy. A failure is retried only before the
- * first token: after it, a retry would make the model start over and the user would read the
- * beginning twice. Each attempt has its own AbortController, so a timed-out request is cancelled
- * upstream, not merely ignored.
+ * Gives every provider the same retry and timeout policy, and the same text: control characters a
+ * model writes are left out (the conversation subgraph refuses them, and the reply would be lost),
+ * so what is streamed is what is saved. A failure is retried only before the first token: after
+ * it, a retry would make the model start over and the user would read the beginning twice. Each
+ * attempt has its own AbortController, so a timed-out request is cancelled upstream, not merely
+ * ignored.
  */
 export class ResilientProvider implements ChatProvider {
   readonly name: ProviderName;
@@ -50,7 +57,7 @@ export class ResilientProvider implements ChatProvider {
           );
           if (next.done) return;
           started ||= next.value.kind === 'text';
-          yield next.value;
+          yield storable(next.value);
         }
       } catch (error) {
         if (signal.aborted) throw signal.reason;
@@ -68,12 +75,13 @@ export class ResilientProvider implements ChatProvider {
     for (let attempt = 0; ; attempt++) {
       const attemptAbort = linkedController(signal);
       try {
-        return await withDeadline(
+        const text = await withDeadline(
           this.inner.complete(request, attemptAbort.signal),
           this.options.firstTokenTimeoutMs,
           providerErrors.firstTokenTimeout,
           attemptAbort,
         );
+        return withoutControlCharacters(text);
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         if (!this.shouldRetry(error, attempt)) throw error;
