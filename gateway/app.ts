@@ -27,6 +27,7 @@ import { SupergraphPlanner } from './subscriptions/planner';
 import { UpstreamPool } from './subscriptions/upstream-pool';
 import { supergraphSource } from './supergraph';
 import { createOperationRouter } from './transports/operation-router';
+import { multipartHandler } from './transports/multipart';
 import { sseHandler } from './transports/sse';
 import { serveWebSocket } from './transports/websocket';
 
@@ -195,6 +196,15 @@ export async function startGateway(
     watchSession: authentication.watchSession,
     logger,
   });
+  const serveMultipart = multipartHandler({
+    createContext,
+    route,
+    maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
+    maxTokens: config.MAX_TOKENS,
+    heartbeatMs: config.MULTIPART_HEARTBEAT_MS,
+    watchSession: authentication.watchSession,
+    logger,
+  });
   const sseWhenAccepted: RequestHandler = (req, res, next) =>
     acceptsEventStream(req.headers.accept) ? serveSse(req, res, next) : next();
   edge.routes(app);
@@ -202,6 +212,7 @@ export async function startGateway(
     '/graphql',
     ...edge.graphqlRequest,
     sseWhenAccepted,
+    serveMultipart,
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
         const requestId = requestIdOf(res);

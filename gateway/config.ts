@@ -41,6 +41,8 @@ export const gatewayEnv = {
   WS_KEEPALIVE_MS: env.int(12_000, 1000),
   /** A streaming client whose unsent data passes this is disconnected (slow consumer). */
   STREAM_MAX_BUFFERED_BYTES: env.int(1024 * 1024, 1024),
+  /** How often a multipart HTTP subscription sends an empty part to show it is alive (Apollo Router: 5 s). */
+  MULTIPART_HEARTBEAT_MS: env.int(5000, 100),
   /** Events one subscription may hold for a client reading slower than they come; then it is closed. */
   STREAM_MAX_QUEUED_EVENTS: env.int(1000, 1),
   ...accessTokenEnv,

@@ -59,30 +59,55 @@ test('the Apollo Client example logs in, sends a message and streams the reply o
   ]);
 });
 
-test('the example resumes, losing and repeating nothing, when the gateway loses its socket to the chat subgraph', async () => {
+test('with HttpLink alone, the reply streams over multipart HTTP subscriptions, whole and in order', async () => {
   const user = await registerUser(platform);
   const tokens: string[] = [];
-  let connectionsAtDrop = Infinity;
 
   const reply = await askWithApolloClient({
     url: platform.gatewayUrl,
     email: user.email,
     password: user.password,
-    question: 'What happens when a socket drops?',
-    // The gateway ends the stream with UPSTREAM_UNAVAILABLE, retryable.
-    onToken: (delta) => {
-      if (tokens.push(delta) > 1) return;
-      connectionsAtDrop = chatLink.connections();
-      chatLink.dropAll();
-    },
-    retry: { initialDelayMs: 10, maxDelayMs: 200, maxAttempts: 20 },
+    question: 'Can HttpLink follow a subscription?',
+    onToken: (delta) => tokens.push(delta),
+    transport: 'http',
   });
 
-  // The gateway connected to the chat subgraph again, for the resumed stream.
-  expect(chatLink.connections()).toBeGreaterThan(connectionsAtDrop);
+  expect(tokens.length).toBeGreaterThan(1);
   expect(reply).toBe(tokens.join(''));
   expect(await savedMessages(user)).toEqual([
-    ['USER', 'What happens when a socket drops?'],
+    ['USER', 'Can HttpLink follow a subscription?'],
     ['ASSISTANT', reply],
   ]);
 });
+
+test.each(['websocket', 'http'] as const)(
+  'the example resumes over %s, losing and repeating nothing, when the gateway loses its socket to the chat subgraph',
+  async (transport) => {
+    const user = await registerUser(platform);
+    const tokens: string[] = [];
+    let connectionsAtDrop = Infinity;
+
+    const reply = await askWithApolloClient({
+      url: platform.gatewayUrl,
+      email: user.email,
+      password: user.password,
+      question: 'What happens when a socket drops?',
+      // The gateway ends the stream with UPSTREAM_UNAVAILABLE, retryable.
+      onToken: (delta) => {
+        if (tokens.push(delta) > 1) return;
+        connectionsAtDrop = chatLink.connections();
+        chatLink.dropAll();
+      },
+      retry: { initialDelayMs: 10, maxDelayMs: 200, maxAttempts: 20 },
+      transport,
+    });
+
+    // The gateway connected to the chat subgraph again, for the resumed stream.
+    expect(chatLink.connections()).toBeGreaterThan(connectionsAtDrop);
+    expect(reply).toBe(tokens.join(''));
+    expect(await savedMessages(user)).toEqual([
+      ['USER', 'What happens when a socket drops?'],
+      ['ASSISTANT', reply],
+    ]);
+  },
+);

@@ -1,4 +1,11 @@
-import { ApolloClient, ApolloLink, CombinedGraphQLErrors, HttpLink, InMemoryCache } from '@apollo/client';
+import {
+  ApolloClient,
+  ApolloLink,
+  CombinedGraphQLErrors,
+  CombinedProtocolErrors,
+  HttpLink,
+  InMemoryCache,
+} from '@apollo/client';
 import { SetContextLink } from '@apollo/client/link/context';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { OperationTypeNode } from 'graphql';
@@ -23,6 +30,11 @@ export interface ApolloExampleOptions {
   onToken?: (delta: string) => void;
   /** How a stream that ended in a retryable way is resumed (the typed client's policy by default). */
   retry?: RetryPolicy;
+  /**
+   * How the reply streams: over graphql-ws with GraphQLWsLink (the default), or over plain HTTP
+   * with HttpLink alone, which speaks Apollo's multipart subscription protocol.
+   */
+  transport?: 'websocket' | 'http';
 }
 
 type Event = GenerationEventFieldsFragment;
@@ -32,8 +44,15 @@ type Event = GenerationEventFieldsFragment;
  * graphql-ws's `closed` event has it. Both are turned into the errors retry.ts judges.
  */
 function toStreamFailure(error: unknown, lastClose: { code: number; reason: string } | undefined): unknown {
-  if (CombinedGraphQLErrors.is(error)) {
+  if (CombinedGraphQLErrors.is(error) || CombinedProtocolErrors.is(error)) {
     return new GraphQLRequestError('GenerationEvents', error.errors as readonly ResponseError[]);
+  }
+  // Over HTTP, a connection cut mid-stream reaches HttpLink as a failed fetch or a cut-off body.
+  if (
+    error instanceof TypeError ||
+    (error instanceof Error && /premature end|terminated/i.test(error.message))
+  ) {
+    return new StreamDisconnectedError(undefined, error.message);
   }
   if (error instanceof Error && error.message.startsWith('Socket closed')) {
     return new StreamDisconnectedError(lastClose?.code, lastClose?.reason || error.message);
@@ -43,7 +62,8 @@ function toStreamFailure(error: unknown, lastClose: { code: number; reason: stri
 
 /**
  * The typed documents of clients/operations through Apollo Client: log in over HTTP, send a
- * message, then follow the reply over graphql-ws with GraphQLWsLink. Resolves with the reply.
+ * message, then follow the reply over graphql-ws with GraphQLWsLink (or, with `transport: 'http'`,
+ * over multipart HTTP with HttpLink alone). Resolves with the reply.
  */
 export async function askWithApolloClient(options: ApolloExampleOptions): Promise<string> {
   let accessToken: string | undefined;
@@ -67,11 +87,14 @@ export async function askWithApolloClient(options: ApolloExampleOptions): Promis
     headers: { ...context.headers, ...authorization() },
   })).concat(new HttpLink({ uri: options.url }));
   const client = new ApolloClient({
-    link: ApolloLink.split(
-      (operation) => operation.operationType === OperationTypeNode.SUBSCRIPTION,
-      new GraphQLWsLink(webSocket),
-      http,
-    ),
+    link:
+      options.transport === 'http'
+        ? http
+        : ApolloLink.split(
+            (operation) => operation.operationType === OperationTypeNode.SUBSCRIPTION,
+            new GraphQLWsLink(webSocket),
+            http,
+          ),
     cache: new InMemoryCache(),
   });
 

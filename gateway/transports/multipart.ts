@@ -1,0 +1,175 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { type ExecutionResult, getOperationAST, type GraphQLFormattedError } from 'graphql';
+import { AppError, HTTP_STATUS } from '../../common/errors/errors';
+import type { Logger } from '../../common/logging/logger';
+import type { ContextFactory, GatewayContext, SessionWatch } from '../context';
+import { requestIdOf } from '../plugins/request-id';
+import { traceHeadersOf } from '../plugins/tracing';
+import {
+  type OperationRouter,
+  type ParsedStreamingRequest,
+  parseStreamingRequest,
+  type StreamingRequest,
+} from './operation-router';
+
+export interface MultipartTransportOptions {
+  createContext: ContextFactory;
+  route: OperationRouter;
+  /** A client whose unsent data passes this many bytes is disconnected. */
+  maxBufferedBytes: number;
+  /** A document with more tokens is refused before it is parsed in full (none: unbounded). */
+  maxTokens?: number;
+  /** How often an empty part tells the client (and every proxy between) the stream is alive. */
+  heartbeatMs: number;
+  watchSession?: (context: GatewayContext) => SessionWatch;
+  logger: Logger;
+}
+
+const BOUNDARY = 'graphql';
+export const MULTIPART_CONTENT_TYPE = `multipart/mixed;boundary="${BOUNDARY}";subscriptionSpec="1.0"`;
+/*
+ * Each write is a whole part ending in the delimiter, so a client (which yields a part once it
+ * sees the delimiter after it) gets every event as it is written, not when the next one comes.
+ */
+const DELIMITER = `\r\n--${BOUNDARY}`;
+const PART_HEADERS = '\r\ncontent-type: application/json; charset=utf-8\r\n\r\n';
+const CLOSE = '--\r\n';
+
+/** The protocols a subscription can use, named in the refusal of one that asked for none. */
+export const SUBSCRIPTION_PROTOCOLS = [
+  'graphql-ws (WebSocket, subprotocol graphql-transport-ws)',
+  'multipart HTTP (Accept: multipart/mixed;subscriptionSpec="1.0")',
+  'Server-Sent Events (Accept: text/event-stream)',
+];
+
+/** Whether a client asked for Apollo's multipart subscription protocol. */
+export const acceptsMultipartSubscription = (accept: string | undefined): boolean =>
+  accept !== undefined && /multipart\/mixed[^,]*subscriptionSpec\s*=\s*"?1\.0/i.test(accept);
+
+const errorBody = (errors: readonly GraphQLFormattedError[]) => ({ errors });
+
+const coded = (error: AppError, requestId: string): GraphQLFormattedError => ({
+  message: error.message,
+  extensions: { ...error.details, code: error.code, requestId },
+});
+
+/** The subscription operation a request carries (a POSTed body, or GET's `query` parameter), if any. */
+function subscriptionIn(req: Request, maxTokens: number | undefined): ParsedStreamingRequest | null {
+  const carried: unknown = req.method === 'POST' ? req.body : req.method === 'GET' ? req.query : undefined;
+  const request = carried as Partial<StreamingRequest> | undefined;
+  if (typeof request?.query !== 'string') return null;
+  const parsed = parseStreamingRequest(request as StreamingRequest, maxTokens);
+  if (!('document' in parsed)) return null;
+  const operation = getOperationAST(parsed.document, parsed.operationName ?? undefined);
+  return operation?.operation === 'subscription' ? parsed : null;
+}
+
+/**
+ * Subscriptions over HTTP as Apollo Client's HttpLink and Apollo Router speak them (Apollo's
+ * multipart subscription protocol, docs/subscriptions.md#multipart-http): one POST, answered with
+ * `multipart/mixed` parts of `{"payload": <result>}`, an empty `{}` part every `heartbeatMs`, and a
+ * part `{"payload": null, "errors": [...]}` for a failure that ends the stream. The same router
+ * (authentication, limits, resume with `after`) serves it as graphql-ws and SSE. A POSTed
+ * subscription that accepts neither this nor SSE gets 406, naming the protocols to use, instead
+ * of reaching Apollo Server, which cannot run subscriptions.
+ */
+export function multipartHandler(options: MultipartTransportOptions): RequestHandler {
+  return (req, res, next) => {
+    const request = subscriptionIn(req, options.maxTokens);
+    if (!request) return next();
+    const requestId = requestIdOf(res);
+    // Streamed over a POST only: a GET's variables come as text, and a GET must not change anything anyway.
+    if (req.method !== 'POST' || !acceptsMultipartSubscription(req.headers.accept)) {
+      res.status(406).json(
+        errorBody([
+          {
+            message: `A subscription needs a streaming protocol: ${SUBSCRIPTION_PROTOCOLS.join('; ')}`,
+            extensions: { code: 'BAD_REQUEST', protocols: SUBSCRIPTION_PROTOCOLS, requestId },
+          },
+        ]),
+      );
+      return;
+    }
+    stream(options, req, res, request, requestId).catch((error: unknown) => {
+      options.logger.error({ err: error, requestId }, 'multipart subscription failed');
+      if (!res.headersSent) {
+        res
+          .status(500)
+          .json(errorBody([coded(new AppError('INTERNAL', 'Internal server error'), requestId)]));
+      } else res.destroy();
+    });
+  };
+}
+
+async function stream(
+  options: MultipartTransportOptions,
+  req: Request,
+  res: Response,
+  request: ParsedStreamingRequest,
+  requestId: string,
+): Promise<void> {
+  let context: GatewayContext;
+  try {
+    context = await options.createContext({
+      authorization: req.headers.authorization,
+      requestId,
+      ip: req.socket.remoteAddress,
+      forwardedFor: req.headers['x-forwarded-for'],
+      userAgent: req.headers['user-agent'],
+      traceHeaders: traceHeadersOf(req.headers),
+    });
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    res.status(HTTP_STATUS[error.code]).json(errorBody([coded(error, requestId)]));
+    return;
+  }
+  const session = options.watchSession?.(context);
+  const result = await options.route(request, context, {
+    connection: req,
+    endWith: session?.ended,
+    onSlowConsumer: () => res.destroy(),
+  });
+
+  res.writeHead(200, {
+    'content-type': MULTIPART_CONTENT_TYPE,
+    'cache-control': 'no-cache, no-transform',
+    // Proxies such as nginx would otherwise hold the parts back.
+    'x-accel-buffering': 'no',
+  });
+  res.flushHeaders();
+  // The body opens with a delimiter; every part is then headers, JSON and the next delimiter.
+  res.write(DELIMITER);
+  const write = (part: unknown) => {
+    if (res.destroyed) return;
+    res.write(PART_HEADERS + JSON.stringify(part) + DELIMITER);
+    if (res.writableLength > options.maxBufferedBytes) res.destroy();
+  };
+  const heartbeat = setInterval(() => write({}), options.heartbeatMs);
+  const iterator = Symbol.asyncIterator in result ? result : null;
+  const stopIterating = () => {
+    clearInterval(heartbeat);
+    void iterator?.return?.();
+  };
+  res.once('close', stopIterating);
+  try {
+    if (!iterator) {
+      write({ payload: result });
+      return;
+    }
+    for (;;) {
+      const step = await iterator.next();
+      if (step.done || res.destroyed) break;
+      write({ payload: step.value satisfies ExecutionResult });
+    }
+  } catch (error) {
+    const failure =
+      error instanceof AppError ? error : new AppError('INTERNAL', 'The subscription ended unexpectedly');
+    if (!(error instanceof AppError)) options.logger.error({ err: error, requestId }, 'subscription failed');
+    write({ payload: null, errors: [coded(failure, requestId)] });
+  } finally {
+    clearInterval(heartbeat);
+    res.off('close', stopIterating);
+    session?.stop();
+    if (!res.destroyed) res.end(CLOSE);
+  }
+}

@@ -1,0 +1,140 @@
+import { registerUser, type TestUser } from '../common/testing/auth';
+import { postGraphQL } from '../common/testing/graphql-client';
+import { startTestPlatform, type TestPlatform } from './support/platform';
+
+/** Apollo's multipart HTTP subscription protocol, as curl or HttpLink sees it on the wire. */
+
+const FOLLOW = `
+  subscription Follow($id: ID!, $after: Int! = 0) {
+    generation(id: $id, after: $after) {
+      seq
+      type
+      delta
+      message { id conversation { title owner { displayName } } }
+    }
+  }`;
+
+const SEND = `
+  mutation Send($content: String!) {
+    sendMessage(input: { content: $content }) { generation { id } }
+  }`;
+
+const MULTIPART = 'multipart/mixed;subscriptionSpec="1.0", application/json';
+
+interface Part {
+  payload?: {
+    data?: { generation?: { seq: number; type: string; delta: string | null } } | null;
+    errors?: unknown[];
+  } | null;
+  errors?: { extensions?: { code?: string } }[];
+}
+
+/** The raw body split on the `graphql` boundary: each part's headers and JSON, and whether it closed. */
+function partsOf(body: string): { parts: { headers: string; json: Part }[]; closed: boolean } {
+  const chunks = body.split('\r\n--graphql');
+  const closed = chunks[chunks.length - 1].startsWith('--');
+  const parts = chunks.slice(1, closed ? -1 : undefined).map((chunk) => {
+    const split = chunk.indexOf('\r\n\r\n');
+    return { headers: chunk.slice(0, split), json: JSON.parse(chunk.slice(split + 4)) as Part };
+  });
+  return { parts, closed };
+}
+
+describe('subscriptions over multipart HTTP', () => {
+  let platform: TestPlatform;
+  let ada: TestUser;
+
+  beforeAll(async () => {
+    platform = await startTestPlatform('multipart', {
+      env: { OFFLINE_TOKEN_INTERVAL_MS: '30', MULTIPART_HEARTBEAT_MS: '100' },
+    });
+    ada = await registerUser(platform, { displayName: 'Ada' });
+  });
+  afterAll(() => platform?.stop());
+
+  const startReply = async (content = 'Tell me about multipart HTTP') => {
+    const sent = await postGraphQL<{ sendMessage: { generation: { id: string } } }>(
+      platform.gatewayUrl,
+      SEND,
+      { content },
+      ada.headers,
+    );
+    if (!sent.data) throw new Error(JSON.stringify(sent.errors));
+    return sent.data.sendMessage.generation.id;
+  };
+
+  const subscribe = (variables: Record<string, unknown>, headers: Record<string, string> = ada.headers) =>
+    fetch(platform.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: MULTIPART, ...headers },
+      body: JSON.stringify({ query: FOLLOW, variables }),
+    });
+
+  it('streams every event in order as payload parts, with fields of other subgraphs, heartbeats between, and closes', async () => {
+    const id = await startReply();
+    const response = await subscribe({ id });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe(
+      'multipart/mixed;boundary="graphql";subscriptionSpec="1.0"',
+    );
+    const { parts, closed } = partsOf(await response.text());
+
+    expect(closed).toBe(true);
+    expect(parts.every((part) => /content-type: application\/json/i.test(part.headers))).toBe(true);
+    // Tokens come every 30 ms and heartbeats every 100 ms: a reply of a few dozen tokens has some.
+    expect(parts.some((part) => Object.keys(part.json).length === 0)).toBe(true);
+    const events = parts.flatMap((part) =>
+      part.json.payload?.data?.generation ? [part.json.payload.data] : [],
+    );
+    const counted = events.filter((event) => event.generation?.type !== 'HEARTBEAT');
+    expect(counted.map((event) => [event.generation?.seq, event.generation?.type])).toEqual(
+      counted.map((event, i) => [i + 1, event.generation?.type]),
+    );
+    expect(events[0]).toMatchObject({
+      generation: { type: 'START', message: { conversation: { owner: { displayName: 'Ada' } } } },
+    });
+    expect(events[events.length - 1].generation?.type).toBe('DONE');
+  });
+
+  it('resumes after a given event', async () => {
+    const id = await startReply();
+    const events = partsOf(await (await subscribe({ id, after: 3 })).text()).parts.flatMap(
+      (part) => part.json.payload?.data?.generation ?? [],
+    );
+    expect(events[0].seq).toBe(4);
+  });
+
+  it('answers a refused subscription as a payload with coded errors, and closes', async () => {
+    const id = await startReply();
+    const { parts, closed } = partsOf(await (await subscribe({ id }, {})).text());
+    expect(closed).toBe(true);
+    const answered = parts.filter((part) => part.json.payload !== undefined);
+    expect(answered).toHaveLength(1);
+    expect(answered[0].json.payload?.errors).toEqual([
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) }),
+    ]);
+  });
+
+  it('refuses a subscription sent as plain JSON, or by GET, with 406 naming the protocols to use', async () => {
+    const id = await startReply();
+    const plain = await fetch(platform.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...ada.headers },
+      body: JSON.stringify({ query: FOLLOW, variables: { id } }),
+    });
+    expect(plain.status).toBe(406);
+    const body = (await plain.json()) as {
+      errors: { message: string; extensions: Record<string, unknown> }[];
+    };
+    expect(body.errors[0].extensions).toMatchObject({ code: 'BAD_REQUEST', requestId: expect.any(String) });
+    expect(body.errors[0].message).toMatch(/graphql-ws.*multipart.*text\/event-stream/s);
+
+    const url = new URL(platform.gatewayUrl);
+    url.searchParams.set('query', FOLLOW);
+    url.searchParams.set('variables', JSON.stringify({ id }));
+    const byGet = await fetch(url, {
+      headers: { accept: MULTIPART, 'apollo-require-preflight': 'true', ...ada.headers },
+    });
+    expect(byGet.status).toBe(406);
+  });
+});
