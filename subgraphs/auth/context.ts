@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { BaseContext } from '../../common/server/subgraph-server';
-import type { UserEntity } from './entities/user.entity';
+import type { UserEntity } from './store/entities/user.entity';
 import type { AccountService } from './services/account.service';
 import type { EmailVerificationService } from './services/email-verification.service';
 import type { PasswordResetService } from './services/password-reset.service';

@@ -2,8 +2,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { createDatabase, migrate } from '../../../common/stores/database';
 import { createLogger } from '../../../common/logging/logger';
 import type { AuthConfig } from '../config';
-import { authEntities } from '../entities';
-import { authMigrations } from '../migrations';
+import { authEntities } from '../store/entities';
+import { authMigrations } from '../store/migrations';
 
 /** Runs a command-line task on auth's schema (migrated first, as auth would at start). */
 export async function withAuthDatabase<Result>(

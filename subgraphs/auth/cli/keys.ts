@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm } from '../../../common/identity/access-token';
 import { type AuthConfig, loadAuthConfig } from '../config';
-import type { SigningKeyEntity } from '../entities/signing-key.entity';
-import { databaseKeyStore } from '../keys';
+import type { SigningKeyEntity } from '../store/entities/signing-key.entity';
+import { databaseKeyStore } from '../configured-key-store';
 import { activeKey, generateKeyPairJwk, publishedKeys } from '../services/signing-keys';
 import { runCli, UsageError, withAuthDatabase } from './auth-database';
 

@@ -1,8 +1,8 @@
 import { Arg, Ctx, Directive, Mutation, Resolver } from 'type-graphql';
 import type { AuthContext } from '../context';
-import { AuthPayload } from '../schema/auth-payload';
-import { LoginInput, RegisterInput } from '../schema/inputs';
-import { User } from '../schema/user';
+import { AuthPayload } from '../schema/auth-payload.type';
+import { LoginInput, RegisterInput } from '../schema/account.input';
+import { User } from '../schema/user.type';
 
 @Resolver()
 export class AccountResolver {

@@ -1,8 +1,8 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import type { AuthContext } from '../context';
-import type { UserEntity } from '../entities/user.entity';
-import { AuthPayload } from '../schema/auth-payload';
-import { User } from '../schema/user';
+import type { UserEntity } from '../store/entities/user.entity';
+import { AuthPayload } from '../schema/auth-payload.type';
+import { User } from '../schema/user.type';
 
 @Resolver(() => AuthPayload)
 export class AuthPayloadResolver {

@@ -4,9 +4,9 @@ import { forbidden, unauthenticated } from '../../../common/errors/errors';
 import { isUuid } from '../../../common/util/ids';
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { AuthContext } from '../context';
-import { Role, type UserEntity } from '../entities/user.entity';
-import { UserConnection } from '../schema/connections';
-import { User } from '../schema/user';
+import { Role, type UserEntity } from '../store/entities/user.entity';
+import { UserConnection } from '../schema/user.type';
+import { User } from '../schema/user.type';
 import { mayReadAccount } from '../services/user.service';
 
 /**

@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { callerId } from '../../../common/identity/authorization';
 import { badUserInput, unauthenticated } from '../../../common/errors/errors';
 import type { Identity } from '../../../common/identity/identity';
-import { UserEntity } from '../entities/user.entity';
+import { UserEntity } from '../store/entities/user.entity';
 import { checkDisplayName, checkEmail, normalizeEmail } from './account-input';
 import type { EmailVerificationService } from './email-verification.service';
 import type { PasswordHasher } from './password-hasher';

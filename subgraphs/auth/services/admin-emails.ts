@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Role, UserEntity } from '../entities/user.entity';
+import { Role, UserEntity } from '../store/entities/user.entity';
 import { normalizeEmail } from './account-input';
 
 /**

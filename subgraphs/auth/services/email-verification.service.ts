@@ -3,11 +3,11 @@ import { callerId } from '../../../common/identity/authorization';
 import { badUserInput, unauthenticated } from '../../../common/errors/errors';
 import type { Identity } from '../../../common/identity/identity';
 import type { Logger } from '../../../common/logging/logger';
-import { EmailVerificationTokenEntity } from '../entities/email-verification-token.entity';
-import { UserEntity } from '../entities/user.entity';
+import { EmailVerificationTokenEntity } from '../store/entities/email-verification-token.entity';
+import { UserEntity } from '../store/entities/user.entity';
 import type { AdminEmails } from './admin-emails';
 import type { BackgroundTasks } from './background-tasks';
-import type { Mail, Mailer } from './mailer';
+import type { Mail, Mailer } from '../clients/mailer';
 import { hashOpaqueToken, newOpaqueToken } from './opaque-token';
 import { type MailThrottle, rateLimited } from './throttles';
 

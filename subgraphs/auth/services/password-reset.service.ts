@@ -1,12 +1,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { badUserInput } from '../../../common/errors/errors';
 import type { Logger } from '../../../common/logging/logger';
-import { PasswordResetTokenEntity } from '../entities/password-reset-token.entity';
-import { UserEntity } from '../entities/user.entity';
+import { PasswordResetTokenEntity } from '../store/entities/password-reset-token.entity';
+import { UserEntity } from '../store/entities/user.entity';
 import { normalizeEmail } from './account-input';
 import type { BackgroundTasks } from './background-tasks';
 import type { EmailVerificationService } from './email-verification.service';
-import type { Mail, Mailer } from './mailer';
+import type { Mail, Mailer } from '../clients/mailer';
 import { hashOpaqueToken, newOpaqueToken } from './opaque-token';
 import type { PasswordHasher } from './password-hasher';
 import { checkNewPassword } from './password-policy';

@@ -3,7 +3,7 @@ import { callerId } from '../../../common/identity/authorization';
 import { badUserInput, notFound } from '../../../common/errors/errors';
 import { isUuid } from '../../../common/util/ids';
 import type { Identity } from '../../../common/identity/identity';
-import { Role, UserEntity } from '../entities/user.entity';
+import { Role, UserEntity } from '../store/entities/user.entity';
 import type { SessionService } from './session.service';
 
 /** Role changes by an admin. */

@@ -5,9 +5,9 @@ import { isUuid } from '../../../common/util/ids';
 import type { Identity } from '../../../common/identity/identity';
 import type { Logger } from '../../../common/logging/logger';
 import type { SessionRevocationList } from '../../../common/identity/session-revocation';
-import { RefreshTokenEntity } from '../entities/refresh-token.entity';
-import { SessionEntity } from '../entities/session.entity';
-import { UserEntity } from '../entities/user.entity';
+import { RefreshTokenEntity } from '../store/entities/refresh-token.entity';
+import { SessionEntity } from '../store/entities/session.entity';
+import { UserEntity } from '../store/entities/user.entity';
 import type { AccessTokenIssuer } from './access-token-issuer';
 import { hashOpaqueToken, newOpaqueToken } from './opaque-token';
 

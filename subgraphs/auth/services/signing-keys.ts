@@ -5,7 +5,7 @@ import {
   type AccessTokenAlgorithm,
 } from '../../../common/identity/access-token';
 import { loadJose } from '../../../common/util/jose';
-import { SigningKeyEntity } from '../entities/signing-key.entity';
+import { SigningKeyEntity } from '../store/entities/signing-key.entity';
 import type { JwkSealer } from './key-sealing';
 
 /** The key access tokens are signed with now. */

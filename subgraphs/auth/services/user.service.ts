@@ -6,7 +6,7 @@ import {
   encodeCursor,
 } from '../../../common/graphql/pagination';
 import type { Identity } from '../../../common/identity/identity';
-import { Role, UserEntity } from '../entities/user.entity';
+import { Role, UserEntity } from '../store/entities/user.entity';
 import { normalizeEmail } from './account-input';
 
 /** Users are listed oldest first; the cursor is the last row's position in that order. */

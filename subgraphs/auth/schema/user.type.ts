@@ -1,5 +1,6 @@
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
-import { Role } from '../entities/user.entity';
+import { ConnectionType } from '../../../common/graphql/pagination';
+import { Role } from '../store/entities/user.entity';
 
 registerEnumType(Role, { name: 'Role', description: 'What a user may do.' });
 
@@ -28,3 +29,5 @@ export class User {
   @Field()
   createdAt!: Date;
 }
+
+export const UserConnection = ConnectionType('User', User);
