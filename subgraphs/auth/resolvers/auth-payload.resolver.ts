@@ -1,6 +1,6 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import type { AuthContext } from '../context';
-import type { UserEntity } from '../store/entities/user.entity';
+import type { UserRecord } from '../records/user.record';
 import { AuthPayload } from '../schema/auth-payload.type';
 import { User } from '../schema/user.type';
 
@@ -8,7 +8,7 @@ import { User } from '../schema/user.type';
 export class AuthPayloadResolver {
   /** The account the payload's tokens are for: its holder may read it, though still anonymous here. */
   @FieldResolver(() => User)
-  user(@Root() payload: { user: UserEntity }, @Ctx() { signedIn }: AuthContext): UserEntity {
+  user(@Root() payload: { user: UserRecord }, @Ctx() { signedIn }: AuthContext): UserRecord {
     signedIn.add(payload.user);
     return payload.user;
   }
