@@ -5,7 +5,7 @@ import { dropSchemas } from '../common/testing/cleanup';
 import { testServers } from '../common/testing/env';
 import { testNamespace } from '../common/testing/namespace';
 import { spawnTypeScript } from '../common/testing/typescript-process';
-import { authMigrations } from '../subgraphs/auth/migrations';
+import { authMigrations } from '../subgraphs/auth/store/migrations';
 import { conversationMigrations } from '../subgraphs/conversation/migrations';
 
 const namespace = testNamespace('migrate');

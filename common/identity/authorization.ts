@@ -47,12 +47,6 @@ export function assertAllowed(identity: Identity, requirement: Requirement): voi
   }
 }
 
-/** The signed-in caller's user id, for code that runs only behind `@authenticated`. */
-export function callerId(identity: Identity): string {
-  if (!identity.userId) throw unauthenticated();
-  return identity.userId;
-}
-
 type Directable = GraphQLObjectType | GraphQLField<unknown, unknown>;
 
 function requirementOf(schema: GraphQLSchema, element: Directable, where: string): Requirement | null {

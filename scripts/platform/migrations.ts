@@ -2,7 +2,7 @@ import { env, loadConfig } from '../../common/config/load-config';
 import { type DatabaseOptions, migrate } from '../../common/stores/database';
 import type { Logger } from '../../common/logging/logger';
 import { authEnv } from '../../subgraphs/auth/config';
-import { authMigrations } from '../../subgraphs/auth/migrations';
+import { authMigrations } from '../../subgraphs/auth/store/migrations';
 import { conversationEnv } from '../../subgraphs/conversation/config';
 import { conversationMigrations } from '../../subgraphs/conversation/migrations';
 

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { BaseContext } from '../../common/server/subgraph-server';
-import type { UserEntity } from './entities/user.entity';
+import type { UserRecord } from './records/user.record';
 import type { AccountService } from './services/account.service';
 import type { EmailVerificationService } from './services/email-verification.service';
 import type { PasswordResetService } from './services/password-reset.service';
@@ -20,13 +20,13 @@ export interface AuthServices {
 
 export interface AuthContext extends BaseContext {
   services: AuthServices;
-  /** Per request, so entity fetches for many users cost one query and nothing leaks between callers. */
-  userById: DataLoader<string, UserEntity | null>;
+  /** Per request, so fetches for many users cost one query and nothing leaks between callers. */
+  userById: DataLoader<string, UserRecord | null>;
   /**
    * Accounts this request signed in (register, login, refreshToken answer them): the caller is
    * anonymous until its next request, yet the account is theirs to read.
    */
-  signedIn: WeakSet<UserEntity>;
+  signedIn: WeakSet<UserRecord>;
 }
 
 export function createAuthContext(services: AuthServices, base: BaseContext): AuthContext {

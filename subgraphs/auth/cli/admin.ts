@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { type AuthConfig, loadAuthConfig } from '../config';
+import { UserRepository } from '../repositories/user.repository';
 import { UserService } from '../services/user.service';
 import { runCli, UsageError, withAuthDatabase } from './auth-database';
 
@@ -20,7 +21,7 @@ export async function runAdminCommand(
   const [email, ...extra] = evenUnverified ? rest.slice(1) : rest;
   if (command !== 'promote' || !email || extra.length > 0) throw new UsageError(USAGE);
   const promotion = await withAuthDatabase(config, (em) =>
-    new UserService(em).promote(email, { evenUnverified }),
+    new UserService(new UserRepository(em)).promote(email, { evenUnverified }),
   );
   if (promotion.outcome === 'missing')
     throw new Error(`No account has the email ${email}; register it first`);

@@ -2,21 +2,14 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { createDatabase, migrate } from '../../../common/stores/database';
 import { createLogger } from '../../../common/logging/logger';
 import type { AuthConfig } from '../config';
-import { authEntities } from '../entities';
-import { authMigrations } from '../migrations';
+import { authDatabaseOptions } from '../store/database-options';
 
 /** Runs a command-line task on auth's schema (migrated first, as auth would at start). */
 export async function withAuthDatabase<Result>(
   config: AuthConfig,
   task: (em: EntityManager) => Promise<Result>,
 ): Promise<Result> {
-  const database = {
-    url: config.DATABASE_URL,
-    schema: config.AUTH_DB_SCHEMA,
-    entities: authEntities,
-    migrations: authMigrations,
-    logger: createLogger({ service: 'auth-cli', level: 'warn' }),
-  };
+  const database = authDatabaseOptions(config, createLogger({ service: 'auth-cli', level: 'warn' }));
   await migrate(database);
   const orm = await createDatabase({ ...database, poolSize: 1 });
   try {

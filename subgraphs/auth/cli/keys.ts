@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm } from '../../../common/identity/access-token';
 import { type AuthConfig, loadAuthConfig } from '../config';
-import type { SigningKeyEntity } from '../entities/signing-key.entity';
-import { databaseKeyStore } from '../keys';
+import type { SigningKeyRecord } from '../records/signing-key.record';
+import { databaseKeyStore } from '../configured-key-store';
 import { activeKey, generateKeyPairJwk, publishedKeys } from '../services/signing-keys';
 import { runCli, UsageError, withAuthDatabase } from './auth-database';
 
@@ -16,10 +16,10 @@ const isAlgorithm = (value: string): value is AccessTokenAlgorithm =>
   (ACCESS_TOKEN_ALGORITHMS as readonly string[]).includes(value);
 
 /** One line per key: id, algorithm, activation, and what it is doing now. */
-function describeKeys(keys: SigningKeyEntity[], accessTokenTtlSeconds: number, now = new Date()): string[] {
+function describeKeys(keys: SigningKeyRecord[], accessTokenTtlSeconds: number, now = new Date()): string[] {
   const signing = activeKey(keys, now);
   const published = new Set(publishedKeys(keys, now, accessTokenTtlSeconds).map((key) => key.kid));
-  const stateOf = (key: SigningKeyEntity) => {
+  const stateOf = (key: SigningKeyRecord) => {
     if (key === signing) return 'signing';
     if (key.activatesAt > now) return 'published, signs later';
     return published.has(key.kid) ? 'published until its tokens expire' : 'retired';

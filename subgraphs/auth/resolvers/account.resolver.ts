@@ -1,8 +1,8 @@
 import { Arg, Ctx, Directive, Mutation, Resolver } from 'type-graphql';
 import type { AuthContext } from '../context';
-import { AuthPayload } from '../schema/auth-payload';
-import { LoginInput, RegisterInput } from '../schema/inputs';
-import { User } from '../schema/user';
+import { AuthPayload } from '../schema/auth-payload.type';
+import { LoginInput, RegisterInput } from '../schema/account.input';
+import { User } from '../schema/user.type';
 
 @Resolver()
 export class AccountResolver {
@@ -14,7 +14,7 @@ export class AccountResolver {
     @Arg('input', () => RegisterInput) input: RegisterInput,
     @Ctx() { caller, services }: AuthContext,
   ): Promise<AuthPayload> {
-    return services.accounts.register(input, caller);
+    return services.accounts.register(caller, input);
   }
 
   @Mutation(() => AuthPayload, { description: 'Signs in on a new session; other sessions stay.' })
@@ -22,7 +22,7 @@ export class AccountResolver {
     @Arg('input', () => LoginInput) input: LoginInput,
     @Ctx() { caller, services }: AuthContext,
   ): Promise<AuthPayload> {
-    return services.accounts.login(input, caller);
+    return services.accounts.login(caller, input);
   }
 
   @Mutation(() => Boolean, { description: 'Signs out every other session.' })

@@ -1,14 +1,14 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import type { AuthContext } from '../context';
-import type { UserEntity } from '../entities/user.entity';
-import { AuthPayload } from '../schema/auth-payload';
-import { User } from '../schema/user';
+import type { UserRecord } from '../records/user.record';
+import { AuthPayload } from '../schema/auth-payload.type';
+import { User } from '../schema/user.type';
 
 @Resolver(() => AuthPayload)
 export class AuthPayloadResolver {
   /** The account the payload's tokens are for: its holder may read it, though still anonymous here. */
   @FieldResolver(() => User)
-  user(@Root() payload: { user: UserEntity }, @Ctx() { signedIn }: AuthContext): UserEntity {
+  user(@Root() payload: { user: UserRecord }, @Ctx() { signedIn }: AuthContext): UserRecord {
     signedIn.add(payload.user);
     return payload.user;
   }

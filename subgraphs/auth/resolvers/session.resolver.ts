@@ -1,8 +1,8 @@
 import { Arg, Ctx, Directive, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { AuthContext } from '../context';
-import { AuthPayload } from '../schema/auth-payload';
-import { Session } from '../schema/session';
+import { AuthPayload } from '../schema/auth-payload.type';
+import { Session } from '../schema/session.type';
 import { MAX_SESSIONS_LISTED } from '../services/session.service';
 
 @Resolver(() => Session)

@@ -1,19 +1,40 @@
 import { Arg, Ctx, Directive, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { callerId } from '../../../common/identity/authorization';
 import { forbidden, unauthenticated } from '../../../common/errors/errors';
-import { isUuid } from '../../../common/util/ids';
+import {
+  buildConnection,
+  checkPageSize,
+  decodeCursor,
+  encodeCursor,
+} from '../../../common/graphql/pagination';
 import { ListSizeDirective } from '../../../common/graphql/list-size';
+import { requireUser } from '../../../common/identity/caller';
+import type { Role } from '../../../common/identity/roles';
+import { isUuid } from '../../../common/util/ids';
 import type { AuthContext } from '../context';
-import { Role, type UserEntity } from '../entities/user.entity';
-import { UserConnection } from '../schema/connections';
-import { User } from '../schema/user';
+import type { UserRecord } from '../records/user.record';
+import { RoleEnum, User, UserConnection } from '../schema/user.type';
 import { mayReadAccount } from '../services/user.service';
+
+/** A `users` cursor: the last row's place in the order (oldest first, the id breaking ties). */
+interface UserCursor {
+  createdAt: string;
+  id: string;
+}
+
+const isUserCursor = (value: unknown): value is UserCursor =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as UserCursor).createdAt === 'string' &&
+  typeof (value as UserCursor).id === 'string';
+
+const cursorOf = (user: UserRecord): string =>
+  encodeCursor({ createdAt: user.createdAt.toISOString(), id: user.id } satisfies UserCursor);
 
 /**
  * The account, for its private fields: only its owner (or the one this request signed in) and
  * admins may read them, whichever path led to the account.
  */
-function readable({ caller, signedIn }: AuthContext, user: UserEntity): UserEntity {
+function readable({ caller, signedIn }: AuthContext, user: UserRecord): UserRecord {
   if (signedIn.has(user) || mayReadAccount(caller, user.id)) return user;
   throw forbidden();
 }
@@ -22,8 +43,8 @@ function readable({ caller, signedIn }: AuthContext, user: UserEntity): UserEnti
 export class UserResolver {
   @Query(() => User, { description: 'The signed-in user.' })
   @Directive('@authenticated')
-  async me(@Ctx() { caller, userById }: AuthContext): Promise<User> {
-    const user = await userById.load(callerId(caller));
+  async me(@Ctx() { caller, userById }: AuthContext): Promise<UserRecord> {
+    const user = await userById.load(requireUser(caller).userId);
     if (!user) throw unauthenticated();
     return user;
   }
@@ -31,12 +52,19 @@ export class UserResolver {
   @Query(() => UserConnection, { description: 'Every account, oldest first. Admins only.' })
   @Directive('@requiresRole(role: "ADMIN")')
   @ListSizeDirective({ slicingArguments: ['first'], sizedFields: ['edges'] })
-  users(
+  async users(
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null | undefined,
     @Ctx() { services }: AuthContext,
   ) {
-    return services.users.list(first, after ?? null);
+    checkPageSize(first, 'first');
+    const cursor = after == null ? null : decodeCursor(after, 'after', isUserCursor);
+    const position = cursor && { createdAt: new Date(cursor.createdAt), id: cursor.id };
+    const page = await services.users.list(first, position);
+    return buildConnection(page.users, cursorOf, {
+      hasNextPage: page.hasNextPage,
+      hasPreviousPage: cursor !== null,
+    });
   }
 
   @Mutation(() => User, {
@@ -45,24 +73,24 @@ export class UserResolver {
   @Directive('@requiresRole(role: "ADMIN")')
   setUserRole(
     @Arg('userId', () => ID) userId: string,
-    @Arg('role', () => Role) role: Role,
+    @Arg('role', () => RoleEnum) role: Role,
     @Ctx() { caller, services }: AuthContext,
-  ): Promise<User> {
+  ): Promise<UserRecord> {
     return services.roles.setRole(caller, userId, role);
   }
 
   @FieldResolver(() => String)
-  email(@Root() user: UserEntity, @Ctx() ctx: AuthContext): string {
+  email(@Root() user: UserRecord, @Ctx() ctx: AuthContext): string {
     return readable(ctx, user).email;
   }
 
-  @FieldResolver(() => Role)
-  role(@Root() user: UserEntity, @Ctx() ctx: AuthContext): Role {
+  @FieldResolver(() => RoleEnum)
+  role(@Root() user: UserRecord, @Ctx() ctx: AuthContext): Role {
     return readable(ctx, user).role;
   }
 
   @FieldResolver(() => Boolean)
-  emailVerified(@Root() user: UserEntity, @Ctx() ctx: AuthContext): boolean {
+  emailVerified(@Root() user: UserRecord, @Ctx() ctx: AuthContext): boolean {
     return readable(ctx, user).emailVerifiedAt !== null;
   }
 }

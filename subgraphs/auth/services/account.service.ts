@@ -1,9 +1,6 @@
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { callerId } from '../../../common/identity/authorization';
 import { badUserInput, unauthenticated } from '../../../common/errors/errors';
-import type { Identity } from '../../../common/identity/identity';
-import { UserEntity } from '../entities/user.entity';
+import { type Caller, requireUser } from '../../../common/identity/caller';
+import type { UserRepository } from '../repositories/user.repository';
 import { checkDisplayName, checkEmail, normalizeEmail } from './account-input';
 import type { EmailVerificationService } from './email-verification.service';
 import type { PasswordHasher } from './password-hasher';
@@ -28,7 +25,7 @@ const invalidCredentials = () => unauthenticated('Invalid email or password');
 /** Accounts and their passwords: register, login, change password. */
 export class AccountService {
   constructor(
-    private readonly em: EntityManager,
+    private readonly users: UserRepository,
     private readonly passwords: PasswordHasher,
     private readonly throttle: LoginThrottle,
     private readonly sessions: SessionService,
@@ -41,60 +38,52 @@ export class AccountService {
    * but each such answer counts as a failed sign-in of the caller's address, and an address over that
    * limit is refused every registration, so probing for accounts costs what guessing passwords does.
    */
-  async register(input: RegisterInput, caller: Identity): Promise<SessionTokens> {
+  async register(caller: Caller, input: RegisterInput): Promise<SessionTokens> {
     const email = checkEmail(input.email, 'email');
     const displayName = checkDisplayName(input.displayName, 'displayName');
     checkNewPassword(input.password, 'password');
     await this.throttle.assertAddressAllowed(caller.clientAddress);
-    const em = this.em.fork();
-    if (await em.count(UserEntity, { email })) throw await this.alreadyRegistered(caller);
-    const user = Object.assign(new UserEntity(), {
+    if (await this.users.emailTaken(email)) throw await this.alreadyRegistered(caller);
+    const user = await this.users.insert({
       email,
       displayName,
       passwordHash: await this.passwords.hash(input.password),
     });
-    try {
-      await em.persistAndFlush(user);
-    } catch (error) {
-      // Two registrations of one email at once: the unique index decides.
-      if (error instanceof UniqueConstraintViolationException) throw await this.alreadyRegistered(caller);
-      throw error;
-    }
-    const tokens = await this.sessions.open(user, caller);
+    // Null: two registrations of one email at once, and the unique index gave it to the other.
+    if (!user) throw await this.alreadyRegistered(caller);
+    const tokens = await this.sessions.open(caller, user);
     this.verification.sendAfterRegistration(user);
     return tokens;
   }
 
-  private async alreadyRegistered(caller: Identity) {
+  private async alreadyRegistered(caller: Caller) {
     await this.throttle.addressFailed(caller.clientAddress);
     return badUserInput('email', 'An account with this email already exists');
   }
 
-  async login(input: LoginInput, caller: Identity): Promise<SessionTokens> {
+  async login(caller: Caller, input: LoginInput): Promise<SessionTokens> {
     const email = normalizeEmail(input.email);
     await this.throttle.attempt(email, caller.clientAddress);
-    const em = this.em.fork();
-    const user = await em.findOne(UserEntity, { email });
-    const verified = await this.passwords.verify(user?.passwordHash ?? null, input.password);
-    if (!user || !verified) throw invalidCredentials();
+    const credentials = await this.users.credentialsByEmail(email);
+    const verified = await this.passwords.verify(credentials?.passwordHash ?? null, input.password);
+    if (!credentials || !verified) throw invalidCredentials();
     await this.throttle.succeeded(email, caller.clientAddress);
-    if (this.passwords.needsRehash(user.passwordHash)) {
-      user.passwordHash = await this.passwords.hash(input.password);
-      await em.flush();
+    if (this.passwords.needsRehash(credentials.passwordHash)) {
+      await this.users.setPasswordHash(credentials.user.id, await this.passwords.hash(input.password));
     }
-    return this.sessions.open(user, caller);
+    return this.sessions.open(caller, credentials.user);
   }
 
   /**
    * Needs the current password (throttled like a login); signs out every other device. The other
    * sessions are revoked first: if that fails, nothing has changed and the user can try again.
    */
-  async changePassword(caller: Identity, currentPassword: string, newPassword: string): Promise<void> {
-    const em = this.em.fork();
-    const user = await em.findOne(UserEntity, { id: callerId(caller) });
-    if (!user) throw unauthenticated();
+  async changePassword(caller: Caller, currentPassword: string, newPassword: string): Promise<void> {
+    const credentials = await this.users.credentialsById(requireUser(caller).userId);
+    if (!credentials) throw unauthenticated();
+    const { user } = credentials;
     await this.throttle.attempt(user.email, caller.clientAddress);
-    if (!(await this.passwords.verify(user.passwordHash, currentPassword))) {
+    if (!(await this.passwords.verify(credentials.passwordHash, currentPassword))) {
       throw badUserInput('currentPassword', 'The current password is not correct');
     }
     await this.throttle.succeeded(user.email, caller.clientAddress);
@@ -104,7 +93,6 @@ export class AccountService {
     }
     const passwordHash = await this.passwords.hash(newPassword);
     await this.sessions.revokeAllOf(user.id, caller.sessionId);
-    user.passwordHash = passwordHash;
-    await em.flush();
+    await this.users.setPasswordHash(user.id, passwordHash);
   }
 }

@@ -1,5 +1,4 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { Role, UserEntity } from '../entities/user.entity';
+import type { UserRepository } from '../repositories/user.repository';
 import { normalizeEmail } from './account-input';
 
 /**
@@ -8,33 +7,21 @@ import { normalizeEmail } from './account-input';
  * set already is left as it is, so a demotion outlives every restart.
  */
 export class AdminEmails {
-  private readonly emails: string[];
+  /** Normalized, each once; a verification or a reset applies them as it confirms an address. */
+  readonly emails: readonly string[];
 
-  constructor(emails: readonly string[]) {
+  constructor(
+    emails: readonly string[],
+    private readonly users: UserRepository,
+  ) {
     this.emails = [...new Set(emails.map(normalizeEmail))];
   }
 
   /**
-   * Promotes the listed accounts that are verified and whose role nobody has set yet (all of
-   * them at start; one, `userId`, right after it is verified) and returns their ids. The update
-   * is conditional, so replicas starting together promote each account once.
+   * At start: promotes the listed accounts that are verified and whose role nobody has set yet
+   * (accounts verified while no auth listed them, or before they were listed); their ids.
    */
-  async promote(em: EntityManager, userId?: string): Promise<string[]> {
-    if (this.emails.length === 0) return [];
-    const promotable = {
-      email: { $in: this.emails },
-      emailVerifiedAt: { $ne: null },
-      roleSetAt: null,
-      ...(userId === undefined ? {} : { id: userId }),
-    };
-    const users = await em.find(UserEntity, promotable, { fields: ['id'] });
-    if (users.length === 0) return [];
-    const ids = users.map((user) => user.id);
-    await em.nativeUpdate(
-      UserEntity,
-      { ...promotable, id: { $in: ids } },
-      { role: Role.ADMIN, roleSetAt: new Date() },
-    );
-    return ids;
+  promoteVerified(): Promise<string[]> {
+    return this.users.promoteListed(this.emails);
   }
 }

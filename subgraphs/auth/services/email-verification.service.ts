@@ -1,13 +1,12 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { callerId } from '../../../common/identity/authorization';
 import { badUserInput, unauthenticated } from '../../../common/errors/errors';
-import type { Identity } from '../../../common/identity/identity';
+import { type Caller, requireUser } from '../../../common/identity/caller';
 import type { Logger } from '../../../common/logging/logger';
-import { EmailVerificationTokenEntity } from '../entities/email-verification-token.entity';
-import { UserEntity } from '../entities/user.entity';
+import type { Mail, Mailer } from '../clients/mailer';
+import type { UserRecord } from '../records/user.record';
+import type { EmailVerificationRepository } from '../repositories/email-verification.repository';
+import type { UserRepository } from '../repositories/user.repository';
 import type { AdminEmails } from './admin-emails';
 import type { BackgroundTasks } from './background-tasks';
-import type { Mail, Mailer } from './mailer';
 import { hashOpaqueToken, newOpaqueToken } from './opaque-token';
 import { type MailThrottle, rateLimited } from './throttles';
 
@@ -28,7 +27,8 @@ const invalidVerificationToken = () =>
  */
 export class EmailVerificationService {
   constructor(
-    private readonly em: EntityManager,
+    private readonly tokens: EmailVerificationRepository,
+    private readonly users: UserRepository,
     private readonly mailer: Mailer,
     private readonly throttle: MailThrottle,
     private readonly background: BackgroundTasks,
@@ -38,7 +38,7 @@ export class EmailVerificationService {
   ) {}
 
   /** The first link, after registration; sent after the answer, like every mail. */
-  sendAfterRegistration(user: UserEntity): void {
+  sendAfterRegistration(user: UserRecord): void {
     this.background.run('verification mail', async () => {
       if (!(await this.throttle.allow(user.id)).allowed) return;
       await this.mailer.send(await this.issue(user));
@@ -46,8 +46,8 @@ export class EmailVerificationService {
   }
 
   /** A new link to the caller's address (earlier ones stop working); false if it is verified already. */
-  async resend(caller: Identity): Promise<boolean> {
-    const user = await this.em.fork().findOne(UserEntity, { id: callerId(caller) });
+  async resend(caller: Caller): Promise<boolean> {
+    const user = await this.users.findById(requireUser(caller).userId);
     if (!user) throw unauthenticated();
     if (user.emailVerifiedAt) return false;
     const budget = await this.throttle.allow(user.id);
@@ -62,69 +62,39 @@ export class EmailVerificationService {
    * Spends a token of the caller's own, for the address the account has now, and marks that
    * address verified. Anyone else's token, like a used or expired one, is BAD_USER_INPUT.
    */
-  async verify(caller: Identity, token: string): Promise<UserEntity> {
-    const userId = callerId(caller);
-    const em = this.em.fork();
-    const user = await em.findOne(UserEntity, { id: userId });
+  async verify(caller: Caller, token: string): Promise<UserRecord> {
+    const { userId } = requireUser(caller);
+    const user = await this.users.findById(userId);
     if (!user) throw unauthenticated();
-    const promoted = await em.transactional(async (tx) => {
-      const spent = await tx.nativeUpdate(
-        EmailVerificationTokenEntity,
-        {
-          tokenHash: hashOpaqueToken(token),
-          userId,
-          email: user.email,
-          usedAt: null,
-          expiresAt: { $gt: new Date() },
-        },
-        { usedAt: new Date() },
-      );
-      if (spent === 0) throw invalidVerificationToken();
-      return this.confirmAddress(tx, userId);
-    });
-    if (promoted) this.logger.info({ userId }, 'ADMIN_EMAILS promoted a newly verified account');
-    await em.refresh(user);
-    return user;
-  }
-
-  /**
-   * Marks the account's address verified, and applies ADMIN_EMAILS to it; true if that promoted it.
-   * Also for a password reset, which proves the same: the one who set the password reads the mail.
-   */
-  async confirmAddress(em: EntityManager, userId: string): Promise<boolean> {
-    await em.nativeUpdate(UserEntity, { id: userId, emailVerifiedAt: null }, { emailVerifiedAt: new Date() });
-    return (await this.adminEmails.promote(em, userId)).length > 0;
+    const spent = await this.tokens.spend(
+      hashOpaqueToken(token),
+      userId,
+      user.email,
+      this.adminEmails.emails,
+    );
+    if (!spent) throw invalidVerificationToken();
+    if (spent.promoted) this.logger.info({ userId }, 'ADMIN_EMAILS promoted a newly verified account');
+    return (await this.users.findById(userId)) ?? user;
   }
 
   /** Deletes tokens that can no longer be used. */
   deleteDead(): Promise<number> {
-    return this.em.fork().nativeDelete(EmailVerificationTokenEntity, {
-      $or: [{ expiresAt: { $lt: new Date() } }, { usedAt: { $ne: null } }],
-    });
+    return this.tokens.deleteDead();
   }
 
   /** Stores a new token (its hash), retiring earlier ones, and makes the mail that carries it. */
-  private async issue(user: UserEntity): Promise<Mail> {
+  private async issue(user: UserRecord): Promise<Mail> {
     const token = newOpaqueToken();
-    await this.em.fork().transactional(async (tx) => {
-      await tx.nativeUpdate(
-        EmailVerificationTokenEntity,
-        { userId: user.id, usedAt: null },
-        { usedAt: new Date() },
-      );
-      tx.persist(
-        Object.assign(new EmailVerificationTokenEntity(), {
-          tokenHash: hashOpaqueToken(token),
-          userId: user.id,
-          email: user.email,
-          expiresAt: new Date(Date.now() + this.options.tokenTtlSeconds * 1000),
-        }),
-      );
+    await this.tokens.issue({
+      tokenHash: hashOpaqueToken(token),
+      userId: user.id,
+      email: user.email,
+      expiresAt: new Date(Date.now() + this.options.tokenTtlSeconds * 1000),
     });
     return this.verificationMail(user, token);
   }
 
-  private verificationMail(user: UserEntity, token: string): Mail {
+  private verificationMail(user: UserRecord, token: string): Mail {
     const ttl = this.options.tokenTtlSeconds;
     const within = ttl >= 7200 ? `${Math.round(ttl / 3600)} hours` : `${Math.round(ttl / 60)} minutes`;
     // The token travels in the fragment, which browsers never send to a server or in a Referer.

@@ -1,13 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { JWK } from 'jose' with { 'resolution-mode': 'import' };
-
-/** A private JWK as PostgreSQL keeps it under SIGNING_KEY_ENCRYPTION_KEY: AES-256-GCM, bound to its kid. */
-export interface SealedJwk {
-  sealed: 'A256GCM';
-  iv: string;
-  tag: string;
-  ciphertext: string;
-}
+import type { SealedJwk } from '../records/signing-key.record';
 
 const isSealed = (stored: JWK | SealedJwk): stored is SealedJwk => (stored as SealedJwk).sealed === 'A256GCM';
 

@@ -1,12 +1,12 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { badUserInput } from '../../../common/errors/errors';
 import type { Logger } from '../../../common/logging/logger';
-import { PasswordResetTokenEntity } from '../entities/password-reset-token.entity';
-import { UserEntity } from '../entities/user.entity';
+import type { Mail, Mailer } from '../clients/mailer';
+import type { UserRecord } from '../records/user.record';
+import type { PasswordResetRepository } from '../repositories/password-reset.repository';
+import type { UserRepository } from '../repositories/user.repository';
 import { normalizeEmail } from './account-input';
+import type { AdminEmails } from './admin-emails';
 import type { BackgroundTasks } from './background-tasks';
-import type { EmailVerificationService } from './email-verification.service';
-import type { Mail, Mailer } from './mailer';
 import { hashOpaqueToken, newOpaqueToken } from './opaque-token';
 import type { PasswordHasher } from './password-hasher';
 import { checkNewPassword } from './password-policy';
@@ -24,10 +24,11 @@ const invalidResetToken = () => badUserInput('token', 'This reset link is invali
 /** "Forgot password": a single-use token mailed to the account's address. */
 export class PasswordResetService {
   constructor(
-    private readonly em: EntityManager,
+    private readonly tokens: PasswordResetRepository,
+    private readonly users: UserRepository,
     private readonly passwords: PasswordHasher,
     private readonly sessions: SessionService,
-    private readonly verification: EmailVerificationService,
+    private readonly adminEmails: AdminEmails,
     private readonly mailer: Mailer,
     private readonly throttle: MailThrottle,
     private readonly background: BackgroundTasks,
@@ -40,27 +41,17 @@ export class PasswordResetService {
    * is the same, and the mail is sent after it. A new token replaces any earlier one.
    */
   async request(email: string): Promise<void> {
-    const em = this.em.fork();
-    const user = await em.findOne(UserEntity, { email: normalizeEmail(email) });
+    const user = await this.users.findByEmail(normalizeEmail(email));
     if (!user) return;
     if (!(await this.throttle.allow(user.email)).allowed) {
       this.logger.warn({ userId: user.id }, 'password reset mail not sent: hourly limit reached');
       return;
     }
     const token = newOpaqueToken();
-    await em.transactional(async (tx) => {
-      await tx.nativeUpdate(
-        PasswordResetTokenEntity,
-        { userId: user.id, usedAt: null },
-        { usedAt: new Date() },
-      );
-      tx.persist(
-        Object.assign(new PasswordResetTokenEntity(), {
-          tokenHash: hashOpaqueToken(token),
-          userId: user.id,
-          expiresAt: new Date(Date.now() + this.options.tokenTtlSeconds * 1000),
-        }),
-      );
+    await this.tokens.issue({
+      tokenHash: hashOpaqueToken(token),
+      userId: user.id,
+      expiresAt: new Date(Date.now() + this.options.tokenTtlSeconds * 1000),
     });
     const mail = this.resetMail(user, token);
     this.background.run('password reset mail', () => this.mailer.send(mail));
@@ -75,36 +66,23 @@ export class PasswordResetService {
   async reset(token: string, newPassword: string): Promise<void> {
     checkNewPassword(newPassword, 'newPassword');
     const tokenHash = hashOpaqueToken(token);
-    const pending = await this.em.fork().findOne(PasswordResetTokenEntity, this.usable(tokenHash));
-    if (!pending) throw invalidResetToken();
+    const userId = await this.tokens.userOfUsable(tokenHash);
+    if (!userId) throw invalidResetToken();
     const passwordHash = await this.passwords.hash(newPassword);
-    await this.sessions.revokeAllOf(pending.userId);
-    const consumed = await this.em.fork().transactional(async (em) => {
-      const spent = await em.nativeUpdate(PasswordResetTokenEntity, this.usable(tokenHash), {
-        usedAt: new Date(),
-      });
-      if (spent === 0) return null;
-      await em.nativeUpdate(UserEntity, { id: pending.userId }, { passwordHash });
-      return { promoted: await this.verification.confirmAddress(em, pending.userId) };
-    });
+    await this.sessions.revokeAllOf(userId);
+    const consumed = await this.tokens.consume(tokenHash, userId, passwordHash, this.adminEmails.emails);
     if (!consumed) throw invalidResetToken();
     if (consumed.promoted) {
-      this.logger.info({ userId: pending.userId }, 'ADMIN_EMAILS promoted an account verified by a reset');
+      this.logger.info({ userId }, 'ADMIN_EMAILS promoted an account verified by a reset');
     }
-  }
-
-  private usable(tokenHash: string) {
-    return { tokenHash, usedAt: null, expiresAt: { $gt: new Date() } };
   }
 
   /** Deletes tokens that can no longer be used. */
   deleteDead(): Promise<number> {
-    return this.em.fork().nativeDelete(PasswordResetTokenEntity, {
-      $or: [{ expiresAt: { $lt: new Date() } }, { usedAt: { $ne: null } }],
-    });
+    return this.tokens.deleteDead();
   }
 
-  private resetMail(user: UserEntity, token: string): Mail {
+  private resetMail(user: UserRecord, token: string): Mail {
     const minutes = Math.round(this.options.tokenTtlSeconds / 60);
     // The token travels in the fragment, which browsers never send to a server or in a Referer.
     const link = `${this.options.resetUrl}#token=${token}`;

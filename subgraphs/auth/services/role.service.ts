@@ -1,15 +1,15 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { callerId } from '../../../common/identity/authorization';
 import { badUserInput, notFound } from '../../../common/errors/errors';
+import { type Caller, requireUser } from '../../../common/identity/caller';
+import type { Role } from '../../../common/identity/roles';
 import { isUuid } from '../../../common/util/ids';
-import type { Identity } from '../../../common/identity/identity';
-import { Role, UserEntity } from '../entities/user.entity';
+import type { UserRecord } from '../records/user.record';
+import type { UserRepository } from '../repositories/user.repository';
 import type { SessionService } from './session.service';
 
 /** Role changes by an admin. */
 export class RoleService {
   constructor(
-    private readonly em: EntityManager,
+    private readonly users: UserRepository,
     private readonly sessions: SessionService,
   ) {}
 
@@ -18,17 +18,15 @@ export class RoleService {
    * them out everywhere first, since their current tokens still carry the old role. Either way the
    * role is the operator's from now on: ADMIN_EMAILS never changes it again.
    */
-  async setRole(caller: Identity, userId: string, role: Role): Promise<UserEntity> {
-    if (userId === callerId(caller)) {
+  async setRole(caller: Caller, userId: string, role: Role): Promise<UserRecord> {
+    if (userId === requireUser(caller).userId) {
       throw badUserInput('userId', 'You cannot change your own role; ask another admin');
     }
-    const em = this.em.fork();
-    const user = isUuid(userId) ? await em.findOne(UserEntity, { id: userId }) : null;
+    const user = isUuid(userId) ? await this.users.findById(userId) : null;
     if (!user) throw notFound('User');
-    if (user.role === Role.ADMIN && role !== Role.ADMIN) await this.sessions.revokeAllOf(user.id);
-    user.role = role;
-    user.roleSetAt = new Date();
-    await em.flush();
-    return user;
+    if (user.role === 'ADMIN' && role !== 'ADMIN') await this.sessions.revokeAllOf(user.id);
+    const updated = await this.users.setRole(user.id, role);
+    if (!updated) throw notFound('User');
+    return updated;
   }
 }

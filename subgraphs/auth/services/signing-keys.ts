@@ -1,11 +1,11 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CryptoKey, JWK } from 'jose' with { 'resolution-mode': 'import' };
 import {
   ACCESS_TOKEN_CLOCK_TOLERANCE_SECONDS,
   type AccessTokenAlgorithm,
 } from '../../../common/identity/access-token';
 import { loadJose } from '../../../common/util/jose';
-import { SigningKeyEntity } from '../entities/signing-key.entity';
+import type { SigningKeyRecord } from '../records/signing-key.record';
+import type { SigningKeyRepository } from '../repositories/signing-key.repository';
 import type { JwkSealer } from './key-sealing';
 
 /** The key access tokens are signed with now. */
@@ -127,7 +127,7 @@ export class DatabaseKeyStore implements KeyStore {
   private readonly now: () => Date;
 
   constructor(
-    private readonly em: EntityManager,
+    private readonly keys: SigningKeyRepository,
     private readonly options: DatabaseKeyStoreOptions,
   ) {
     this.now = options.now ?? (() => new Date());
@@ -135,11 +135,7 @@ export class DatabaseKeyStore implements KeyStore {
 
   /** Makes the first key, active at once, if there is none. Replicas starting together make one. */
   async ensureKey(): Promise<void> {
-    await this.em.fork().transactional(async (em) => {
-      await em.execute('lock table "signing_keys" in share row exclusive mode');
-      if ((await em.count(SigningKeyEntity)) > 0) return;
-      em.persist(await this.newKey(this.now()));
-    });
+    await this.keys.insertIfNone(() => this.newKey(this.now()));
   }
 
   /**
@@ -150,10 +146,13 @@ export class DatabaseKeyStore implements KeyStore {
   async sealUnsealedKeys(): Promise<number> {
     const { sealer } = this.options;
     if (!sealer.sealing) return 0;
-    const em = this.em.fork();
-    const unsealed = (await em.find(SigningKeyEntity, {})).filter((key) => !sealer.isSealed(key.privateJwk));
-    for (const key of unsealed) key.privateJwk = sealer.seal(sealer.open(key.privateJwk, key.kid), key.kid);
-    await em.flush();
+    const unsealed = (await this.keys.list()).filter((key) => !sealer.isSealed(key.privateJwk));
+    await this.keys.replacePrivateJwks(
+      unsealed.map(({ kid, privateJwk }) => ({
+        kid,
+        privateJwk: sealer.seal(sealer.open(privateJwk, kid), kid),
+      })),
+    );
     return unsealed.length;
   }
 
@@ -162,7 +161,7 @@ export class DatabaseKeyStore implements KeyStore {
    * With no key signing yet (a rotation before the first start), there is nothing to wait for.
    * Refused without the encryption key when the stored keys are sealed: the new one would not be.
    */
-  async rotate(): Promise<SigningKeyEntity> {
+  async rotate(): Promise<SigningKeyRecord> {
     const now = this.now();
     const keys = await this.list();
     if (!this.options.sealer.sealing && keys.some((key) => this.options.sealer.isSealed(key.privateJwk))) {
@@ -172,12 +171,12 @@ export class DatabaseKeyStore implements KeyStore {
     }
     const delayMs = activeKey(keys, now) ? this.options.activationDelaySeconds * 1000 : 0;
     const key = await this.newKey(new Date(now.getTime() + delayMs));
-    await this.em.fork().persistAndFlush(key);
+    await this.keys.insert(key);
     return key;
   }
 
-  list(): Promise<SigningKeyEntity[]> {
-    return this.em.fork().find(SigningKeyEntity, {}, { orderBy: { activatesAt: 'asc', kid: 'asc' } });
+  list(): Promise<SigningKeyRecord[]> {
+    return this.keys.list();
   }
 
   async signingKey(): Promise<SigningKey> {
@@ -200,13 +199,12 @@ export class DatabaseKeyStore implements KeyStore {
     );
     const retired = keys.filter((key) => !kept.has(key.kid)).map((key) => key.kid);
     if (retired.length === 0) return 0;
-    return this.em.fork().nativeDelete(SigningKeyEntity, { kid: { $in: retired } });
+    return this.keys.deleteByKids(retired);
   }
 
-  private async newKey(activatesAt: Date): Promise<SigningKeyEntity> {
-    const pair = await generateKeyPairJwk(this.options.algorithm);
-    const privateJwk = this.options.sealer.seal(pair.privateJwk, pair.kid);
-    return Object.assign(new SigningKeyEntity(), { ...pair, privateJwk, activatesAt });
+  private async newKey(activatesAt: Date): Promise<SigningKeyRecord> {
+    const { kid, algorithm, publicJwk, privateJwk } = await generateKeyPairJwk(this.options.algorithm);
+    return { kid, algorithm, publicJwk, privateJwk: this.options.sealer.seal(privateJwk, kid), activatesAt };
   }
 }
 

@@ -1,24 +1,7 @@
-import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../../../common/errors/errors';
-
-/**
- * A counter in Redis, shared by every auth replica. While Redis is away (or refuses writes because
- * it is full) an in-memory counter stands in, so an outage neither blocks sign-in nor lifts the limit.
- */
-function counter(redis: Redis, keyPrefix: string, points: number, durationSeconds: number) {
-  return new RateLimiterRedis({
-    storeClient: redis,
-    keyPrefix,
-    points,
-    duration: durationSeconds,
-    rejectIfRedisNotReady: true,
-    insuranceLimiter: new RateLimiterMemory({ keyPrefix, points, duration: durationSeconds }),
-  });
-}
-
-const isRefusal = (reason: unknown): reason is RateLimiterRes => reason instanceof RateLimiterRes;
+import type { ThrottleCount } from '../records/throttle.record';
+import type { ThrottleCounter, ThrottleRepository } from '../repositories/throttle.repository';
 
 /** RATE_LIMITED with `retryAfter` in whole seconds (at least one). */
 export const rateLimited = (message: string, waitMs: number) =>
@@ -53,24 +36,23 @@ export function slowdownDelayMs(failures: number, limits: LoginThrottleLimits): 
  * attempt on it waits a little longer, up to a bound, so its owner always gets through.
  */
 export class LoginThrottle {
-  private readonly byAddress: RateLimiterRedis;
-  private readonly byAccountAndAddress: RateLimiterRedis;
-  private readonly byAccount: RateLimiterRedis;
+  private readonly byAddress: ThrottleCounter;
+  private readonly byAccountAndAddress: ThrottleCounter;
+  private readonly byAccount: ThrottleCounter;
 
   constructor(
-    redis: Redis,
+    throttles: ThrottleRepository,
     private readonly limits: LoginThrottleLimits,
   ) {
     const { windowSeconds } = limits;
-    this.byAddress = counter(redis, 'login-address', limits.failuresPerAddress, windowSeconds);
-    this.byAccountAndAddress = counter(
-      redis,
+    this.byAddress = throttles.counter('login-address', limits.failuresPerAddress, windowSeconds);
+    this.byAccountAndAddress = throttles.counter(
       'login-account-address',
       limits.failuresPerAccountAndAddress,
       windowSeconds,
     );
     // Counted with penalty(), which never refuses: the count only sets the delay.
-    this.byAccount = counter(redis, 'login-account', Number.MAX_SAFE_INTEGER, windowSeconds);
+    this.byAccount = throttles.counter('login-account', Number.MAX_SAFE_INTEGER, windowSeconds);
   }
 
   /**
@@ -89,14 +71,16 @@ export class LoginThrottle {
           ]
         : []),
     ]);
-    const refusals = results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []));
-    const failure = refusals.find((reason) => !isRefusal(reason));
-    if (failure) throw failure;
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
+    const [account, ...others] = results.map(
+      (result) => (result as PromiseFulfilledResult<ThrottleCount>).value,
+    );
+    const refusals = others.filter((count) => count.refused);
     if (refusals.length > 0) {
-      const waitMs = Math.max(...refusals.map((refusal: RateLimiterRes) => refusal.msBeforeNext));
+      const waitMs = Math.max(...refusals.map((refusal) => refusal.msBeforeNext));
       throw rateLimited('Too many sign-in attempts; try again later', waitMs);
     }
-    const account = (results[0] as PromiseFulfilledResult<RateLimiterRes>).value;
     // This attempt is counted already: the delay follows the failures before it.
     const delayMs = slowdownDelayMs(account.consumedPoints - 1, this.limits);
     if (delayMs > 0) await sleep(delayMs);
@@ -135,20 +119,15 @@ const pair = (email: string, clientAddress: string) => `${clientAddress}|${email
 
 /** Caps mails per account (resets, verifications), so an endpoint cannot be used to flood an inbox. */
 export class MailThrottle {
-  private readonly perAccount: RateLimiterRedis;
+  private readonly perAccount: ThrottleCounter;
 
-  constructor(redis: Redis, keyPrefix: string, mailsPerHour: number) {
-    this.perAccount = counter(redis, keyPrefix, mailsPerHour, 3600);
+  constructor(throttles: ThrottleRepository, keyPrefix: string, mailsPerHour: number) {
+    this.perAccount = throttles.counter(keyPrefix, mailsPerHour, 3600);
   }
 
   /** Counts a mail; false (and how long until the next may go) when the hourly budget is spent. */
   async allow(key: string): Promise<{ allowed: true } | { allowed: false; retryAfterMs: number }> {
-    try {
-      await this.perAccount.consume(key);
-      return { allowed: true };
-    } catch (reason) {
-      if (isRefusal(reason)) return { allowed: false, retryAfterMs: reason.msBeforeNext };
-      throw reason;
-    }
+    const count = await this.perAccount.consume(key);
+    return count.refused ? { allowed: false, retryAfterMs: count.msBeforeNext } : { allowed: true };
   }
 }

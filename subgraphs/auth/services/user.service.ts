@@ -1,78 +1,36 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
-import {
-  type Connection,
-  checkPageSize,
-  decodeCursor,
-  encodeCursor,
-} from '../../../common/graphql/pagination';
-import type { Identity } from '../../../common/identity/identity';
-import { Role, UserEntity } from '../entities/user.entity';
+import type { Caller } from '../../../common/identity/caller';
+import type { UserPosition, UserRecord } from '../records/user.record';
+import type { UserRepository } from '../repositories/user.repository';
 import { normalizeEmail } from './account-input';
-
-/** Users are listed oldest first; the cursor is the last row's position in that order. */
-interface UserCursor {
-  createdAt: string;
-  id: string;
-}
-
-const isUserCursor = (value: unknown): value is UserCursor =>
-  typeof value === 'object' &&
-  value !== null &&
-  typeof (value as UserCursor).createdAt === 'string' &&
-  typeof (value as UserCursor).id === 'string';
 
 /**
  * Whether the caller may read an account (its email and role): it is theirs, or they are an admin.
  * Nobody else learns even that it exists.
  */
-export const mayReadAccount = (caller: Identity, userId: string): boolean =>
+export const mayReadAccount = (caller: Caller, userId: string): boolean =>
   caller.userId === userId || caller.role === 'ADMIN';
 
+/** One page of accounts, oldest first. */
+export interface UserPage {
+  users: UserRecord[];
+  hasNextPage: boolean;
+}
+
+export type Promotion = { outcome: 'promoted' | 'unverified'; user: UserRecord } | { outcome: 'missing' };
+
 export class UserService {
-  constructor(private readonly em: EntityManager) {}
-
-  findById(id: string): Promise<UserEntity | null> {
-    return this.em.fork().findOne(UserEntity, { id });
-  }
-
-  findByEmail(email: string): Promise<UserEntity | null> {
-    return this.em.fork().findOne(UserEntity, { email: normalizeEmail(email) });
-  }
+  constructor(private readonly users: UserRepository) {}
 
   /** One query for many ids, in the order asked, null where missing (for DataLoader). */
-  async findByIds(ids: readonly string[]): Promise<(UserEntity | null)[]> {
-    const users = await this.em.fork().find(UserEntity, { id: { $in: [...ids] } });
-    const byId = new Map(users.map((user) => [user.id, user]));
+  async findByIds(ids: readonly string[]): Promise<(UserRecord | null)[]> {
+    const byId = new Map((await this.users.findByIds(ids)).map((user) => [user.id, user]));
     return ids.map((id) => byId.get(id) ?? null);
   }
 
-  async list(first: number, after: string | null): Promise<Connection<UserEntity>> {
-    checkPageSize(first, 'first');
-    const cursor = after === null ? null : decodeCursor(after, 'after', isUserCursor);
-    const position = cursor ? new Date(cursor.createdAt) : null;
-    const rows = await this.em
-      .fork()
-      .find(
-        UserEntity,
-        cursor && position
-          ? { $or: [{ createdAt: { $gt: position } }, { createdAt: position, id: { $gt: cursor.id } }] }
-          : {},
-        { orderBy: { createdAt: 'asc', id: 'asc' }, limit: first + 1 },
-      );
-    const page = rows.slice(0, first);
-    const edges = page.map((user) => ({
-      node: user,
-      cursor: encodeCursor({ createdAt: user.createdAt.toISOString(), id: user.id } satisfies UserCursor),
-    }));
-    return {
-      edges,
-      pageInfo: {
-        hasNextPage: rows.length > first,
-        hasPreviousPage: cursor !== null,
-        startCursor: edges[0]?.cursor ?? null,
-        endCursor: edges.at(-1)?.cursor ?? null,
-      },
-    };
+  /** The `first` accounts after `after`, oldest first. */
+  async list(first: number, after: UserPosition | null): Promise<UserPage> {
+    const rows = await this.users.listAfter(first + 1, after);
+    return { users: rows.slice(0, first), hasNextPage: rows.length > first };
   }
 
   /**
@@ -81,15 +39,10 @@ export class UserService {
    * says they know who holds it: anyone could have registered the address before its owner.
    */
   async promote(email: string, options: { evenUnverified: boolean }): Promise<Promotion> {
-    const em = this.em.fork();
-    const user = await em.findOne(UserEntity, { email: normalizeEmail(email) });
+    const user = await this.users.findByEmail(normalizeEmail(email));
     if (!user) return { outcome: 'missing' };
     if (!user.emailVerifiedAt && !options.evenUnverified) return { outcome: 'unverified', user };
-    user.role = Role.ADMIN;
-    user.roleSetAt = new Date();
-    await em.flush();
-    return { outcome: 'promoted', user };
+    const promoted = await this.users.setRole(user.id, 'ADMIN');
+    return promoted ? { outcome: 'promoted', user: promoted } : { outcome: 'missing' };
   }
 }
-
-export type Promotion = { outcome: 'promoted' | 'unverified'; user: UserEntity } | { outcome: 'missing' };

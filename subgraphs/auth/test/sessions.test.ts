@@ -1,9 +1,9 @@
-import { bearer, registerUser, type TestUser } from '../../common/testing/auth';
-import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
-import { deleteRedisKeys } from '../../common/testing/cleanup';
-import { testServers } from '../../common/testing/env';
-import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
-import { startTcpProxy, type TcpProxy } from '../../common/testing/tcp-proxy';
+import { bearer, registerUser, type TestUser } from '../../../common/testing/auth';
+import { errorCodes, postGraphQL } from '../../../common/testing/graphql-client';
+import { deleteRedisKeys } from '../../../common/testing/cleanup';
+import { testServers } from '../../../common/testing/env';
+import { startTestPlatform, type TestPlatform } from '../../../test/support/platform';
+import { startTcpProxy, type TcpProxy } from '../../../common/testing/tcp-proxy';
 
 interface Tokens {
   accessToken: string;

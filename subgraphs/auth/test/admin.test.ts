@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { IDENTITY_HEADER, operationDigest, signIdentity } from '../../common/identity/identity';
-import { bearer, registerUser, type TestUser } from '../../common/testing/auth';
-import { TEST_IDENTITY_SECRET } from '../../common/testing/env';
-import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
-import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
-import { runAdminCommand } from './cli/admin';
-import { loadAuthConfig } from './config';
+import { IDENTITY_HEADER, operationDigest, signIdentity } from '../../../common/identity/identity';
+import { bearer, registerUser, type TestUser } from '../../../common/testing/auth';
+import { TEST_IDENTITY_SECRET } from '../../../common/testing/env';
+import { errorCodes, postGraphQL } from '../../../common/testing/graphql-client';
+import { startTestPlatform, type TestPlatform } from '../../../test/support/platform';
+import { runAdminCommand } from '../cli/admin';
+import { loadAuthConfig } from '../config';
 
 const USERS = `query($first: Int, $after: String) {
   users(first: $first, after: $after) {

@@ -1,9 +1,9 @@
 import type { GraphQLSchema } from 'graphql';
-import { buildFederatedSchema } from '../../common/graphql/federation';
-import { AccountResolver } from './resolvers/account.resolver';
-import { AuthPayloadResolver } from './resolvers/auth-payload.resolver';
-import { SessionResolver } from './resolvers/session.resolver';
-import { UserResolver, userReferenceResolver } from './resolvers/user.resolver';
+import { buildFederatedSchema } from '../../../common/graphql/federation';
+import { AccountResolver } from '../resolvers/account.resolver';
+import { AuthPayloadResolver } from '../resolvers/auth-payload.resolver';
+import { SessionResolver } from '../resolvers/session.resolver';
+import { UserResolver, userReferenceResolver } from '../resolvers/user.resolver';
 
 export const buildAuthSchema = (): Promise<GraphQLSchema> =>
   buildFederatedSchema(

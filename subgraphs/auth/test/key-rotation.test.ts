@@ -1,12 +1,12 @@
-import { loadJose } from '../../common/util/jose';
-import { bearer, registerUser } from '../../common/testing/auth';
-import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
-import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
-import { withAuthDatabase } from './cli/auth-database';
-import { runKeysCommand } from './cli/keys';
-import { loadAuthConfig } from './config';
-import { SigningKeyEntity } from './entities/signing-key.entity';
-import { createKeyStore } from './keys';
+import { loadJose } from '../../../common/util/jose';
+import { bearer, registerUser } from '../../../common/testing/auth';
+import { errorCodes, postGraphQL } from '../../../common/testing/graphql-client';
+import { startTestPlatform, type TestPlatform } from '../../../test/support/platform';
+import { withAuthDatabase } from '../cli/auth-database';
+import { runKeysCommand } from '../cli/keys';
+import { loadAuthConfig } from '../config';
+import { SigningKeyEntity } from '../store/entities/signing-key.entity';
+import { createKeyStore } from '../configured-key-store';
 
 const LOGIN = `mutation($email: String!, $password: String!) {
   login(input: { email: $email, password: $password }) { accessToken }

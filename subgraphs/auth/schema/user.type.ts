@@ -1,7 +1,11 @@
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
-import { Role } from '../entities/user.entity';
+import { ConnectionType } from '../../../common/graphql/pagination';
+import { ROLES, type Role } from '../../../common/identity/roles';
 
-registerEnumType(Role, { name: 'Role', description: 'What a user may do.' });
+/** Role (common/identity/roles.ts) as type-graphql registers an enum: each value under its own name. */
+export const RoleEnum = Object.fromEntries(ROLES.map((role) => [role, role])) as { [Name in Role]: Name };
+
+registerEnumType(RoleEnum, { name: 'Role', description: 'What a user may do.' });
 
 @ObjectType({ description: 'A person with an account. Other subgraphs extend it.' })
 @Directive('@key(fields: "id")')
@@ -15,7 +19,7 @@ export class User {
   @Field()
   displayName!: string;
 
-  @Field(() => Role, { description: 'Only the user themselves and admins can read it.' })
+  @Field(() => RoleEnum, { description: 'Only the user themselves and admins can read it.' })
   role!: Role;
 
   @Field({
@@ -28,3 +32,5 @@ export class User {
   @Field()
   createdAt!: Date;
 }
+
+export const UserConnection = ConnectionType('User', User);

@@ -1,10 +1,10 @@
 import { Client } from 'pg';
-import { bearer, registerUser, type TestUser } from '../../common/testing/auth';
-import { testServers } from '../../common/testing/env';
-import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
-import { captureLogs, type CapturedLogger } from '../../common/testing/logger';
-import { type Mailbox, type ReceivedMail, startMailbox } from '../../common/testing/mailbox';
-import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
+import { bearer, registerUser, type TestUser } from '../../../common/testing/auth';
+import { testServers } from '../../../common/testing/env';
+import { errorCodes, postGraphQL } from '../../../common/testing/graphql-client';
+import { captureLogs, type CapturedLogger } from '../../../common/testing/logger';
+import { type Mailbox, type ReceivedMail, startMailbox } from '../../../common/testing/mailbox';
+import { startTestPlatform, type TestPlatform } from '../../../test/support/platform';
 
 const REQUEST_RESET = 'mutation($email: String!) { requestPasswordReset(email: $email) }';
 const RESET =

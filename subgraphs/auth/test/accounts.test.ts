@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { bearer, registerUser } from '../../common/testing/auth';
-import { errorCodes, type GraphQLResponse, postGraphQL } from '../../common/testing/graphql-client';
-import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
+import { bearer, registerUser } from '../../../common/testing/auth';
+import { errorCodes, type GraphQLResponse, postGraphQL } from '../../../common/testing/graphql-client';
+import { startTestPlatform, type TestPlatform } from '../../../test/support/platform';
 
 const REGISTER = `mutation Register($input: RegisterInput!) {
   register(input: $input) {

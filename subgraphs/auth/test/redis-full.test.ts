@@ -2,12 +2,12 @@ import { Redis } from 'ioredis';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bearer, registerUser } from '../../common/testing/auth';
-import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
-import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
-import type { DataStore } from '../../scripts/platform/data-store';
-import { findFreePort } from '../../scripts/platform/ports';
-import { provideRedis } from '../../scripts/platform/redis';
+import { bearer, registerUser } from '../../../common/testing/auth';
+import { errorCodes, postGraphQL } from '../../../common/testing/graphql-client';
+import { startTestPlatform, type TestPlatform } from '../../../test/support/platform';
+import type { DataStore } from '../../../scripts/platform/data-store';
+import { findFreePort } from '../../../scripts/platform/ports';
+import { provideRedis } from '../../../scripts/platform/redis';
 
 const LOGIN = `mutation($email: String!, $password: String!) {
   login(input: { email: $email, password: $password }) { accessToken }

@@ -1,13 +1,13 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
-import { createDatabase, migrate } from '../../common/stores/database';
-import { dropSchemas } from '../../common/testing/cleanup';
-import { testServers } from '../../common/testing/env';
-import { silentLogger } from '../../common/testing/logger';
-import { testNamespace } from '../../common/testing/namespace';
-import { authEntities } from './entities';
-import { authMigrations } from './migrations';
+import { createDatabase, migrate } from '../../../common/stores/database';
+import { dropSchemas } from '../../../common/testing/cleanup';
+import { testServers } from '../../../common/testing/env';
+import { silentLogger } from '../../../common/testing/logger';
+import { testNamespace } from '../../../common/testing/namespace';
+import { authEntities } from '../store/entities';
+import { authMigrations } from '../store/migrations';
 
 const BEFORE_VERIFICATION = 'Migration20261127001000_accounts';
 

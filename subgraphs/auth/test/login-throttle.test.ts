@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { registerUser } from '../../common/testing/auth';
-import { errorCodes, type GraphQLResponse, postGraphQL } from '../../common/testing/graphql-client';
-import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
+import { registerUser } from '../../../common/testing/auth';
+import { errorCodes, type GraphQLResponse, postGraphQL } from '../../../common/testing/graphql-client';
+import { startTestPlatform, type TestPlatform } from '../../../test/support/platform';
 
 const LOGIN = `mutation($email: String!, $password: String!) {
   login(input: { email: $email, password: $password }) { accessToken }

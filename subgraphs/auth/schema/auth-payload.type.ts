@@ -1,5 +1,5 @@
 import { Field, ObjectType } from 'type-graphql';
-import { User } from './user';
+import { User } from './user.type';
 
 @ObjectType({ description: 'A signed-in session: what register, login and refreshToken return.' })
 export class AuthPayload {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { registerUser, type TestUser } from '../../common/testing/auth';
-import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
-import { signedHeaders } from '../../common/testing/identity';
-import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
+import { registerUser, type TestUser } from '../../../common/testing/auth';
+import { errorCodes, postGraphQL } from '../../../common/testing/graphql-client';
+import { signedHeaders } from '../../../common/testing/identity';
+import { startTestPlatform, type TestPlatform } from '../../../test/support/platform';
 
 const ENTITIES = `query($reps: [_Any!]!) {
   _entities(representations: $reps) { ... on User { id email displayName role createdAt } }

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { bearer, registerUser, type TestUser } from '../../common/testing/auth';
-import { testServers } from '../../common/testing/env';
-import { errorCodes, type GraphQLResponse, postGraphQL } from '../../common/testing/graphql-client';
-import { silentLogger } from '../../common/testing/logger';
-import { type Mailbox, type ReceivedMail, startMailbox } from '../../common/testing/mailbox';
-import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
-import { startAuthSubgraph } from './app';
-import { runAdminCommand } from './cli/admin';
-import { loadAuthConfig } from './config';
+import { bearer, registerUser, type TestUser } from '../../../common/testing/auth';
+import { testServers } from '../../../common/testing/env';
+import { errorCodes, type GraphQLResponse, postGraphQL } from '../../../common/testing/graphql-client';
+import { silentLogger } from '../../../common/testing/logger';
+import { type Mailbox, type ReceivedMail, startMailbox } from '../../../common/testing/mailbox';
+import { startTestPlatform, type TestPlatform } from '../../../test/support/platform';
+import { startAuthSubgraph } from '../app';
+import { runAdminCommand } from '../cli/admin';
+import { loadAuthConfig } from '../config';
 
 const VERIFY = 'mutation($token: String!) { verifyEmail(token: $token) { id emailVerified } }';
 const RESEND = 'mutation { resendVerification }';

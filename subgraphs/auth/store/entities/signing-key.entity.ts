@@ -1,7 +1,7 @@
 import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import type { JWK } from 'jose' with { 'resolution-mode': 'import' };
-import type { AccessTokenAlgorithm } from '../../../common/identity/access-token';
-import type { SealedJwk } from '../services/key-sealing';
+import type { AccessTokenAlgorithm } from '../../../../common/identity/access-token';
+import type { SealedJwk } from '../../records/signing-key.record';
 
 /** An access-token signing key pair, as JWKs. The newest active one signs; see signing-keys.ts. */
 @Entity({ tableName: 'signing_keys' })

@@ -1,10 +1,6 @@
 import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
-
-export enum Role {
-  USER = 'USER',
-  ADMIN = 'ADMIN',
-}
+import { ROLES, type Role } from '../../../../common/identity/roles';
 
 @Entity({ tableName: 'users' })
 export class UserEntity {
@@ -24,8 +20,8 @@ export class UserEntity {
   @Property({ type: 'string', length: 255, hidden: true })
   passwordHash!: string;
 
-  @Enum({ items: () => Role, nativeEnumName: 'user_role' })
-  role: Role = Role.USER;
+  @Enum({ items: [...ROLES], nativeEnumName: 'user_role' })
+  role: Role = 'USER';
 
   @Property({ type: 'Date', defaultRaw: 'now()' })
   createdAt: Date = new Date();
