@@ -15,7 +15,7 @@ import {
   subscribe,
 } from 'graphql';
 import { AppError } from '../common/errors/errors';
-import type { Identity } from '../common/identity/identity';
+import type { Caller } from '../common/identity/caller';
 import { buildAuthSchema } from '../subgraphs/auth/schema';
 import { buildChatSchema } from '../subgraphs/chat/schema';
 import { buildConversationSchema } from '../subgraphs/conversation/schema';
@@ -27,12 +27,13 @@ import { buildConversationSchema } from '../subgraphs/conversation/schema';
  * behind these schemas: a value that got past the check would fail on the missing context instead.
  */
 
-const ADMIN: Identity = {
+const ADMIN: Caller = {
   userId: '8d1e6f3a-3a0e-4c55-9f0e-2b1c6c1f5e11',
   role: 'ADMIN',
   sessionId: null,
   requestId: 'text-arguments',
   issuer: 'gateway',
+  service: null,
 };
 const ID = '2b1c6c1f-5e11-4c55-9f0e-8d1e6f3a3a0e';
 
@@ -123,7 +124,7 @@ async function run(
   document: DocumentNode,
   variableValues: Record<string, unknown>,
 ): Promise<ExecutionResult> {
-  const contextValue = { identity: ADMIN, requestId: ADMIN.requestId };
+  const contextValue = { caller: ADMIN, requestId: ADMIN.requestId };
   if (kind !== 'subscription') return execute({ schema, document, contextValue, variableValues });
   const result = await subscribe({ schema, document, contextValue, variableValues });
   return Symbol.asyncIterator in result ? { errors: [] } : result;
