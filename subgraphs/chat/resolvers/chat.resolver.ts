@@ -1,7 +1,7 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { ChatContext } from '../context';
-import { Generation } from '../schema/generation';
-import { SendMessageInput, SendMessagePayload } from '../schema/send-message';
+import { Generation } from '../schema/generation.type';
+import { SendMessageInput, SendMessagePayload } from '../schema/send-message.type';
 import { toGeneration, toSendMessagePayload } from './views';
 
 @Resolver()

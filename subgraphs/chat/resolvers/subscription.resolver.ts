@@ -1,15 +1,15 @@
 import { Arg, ID, Int, Resolver, Root, type SubscribeResolverData, Subscription } from 'type-graphql';
 import { traceTurn } from '../../../common/logging/turn-trace';
 import type { ChatContext } from '../context';
-import type { FollowedEvent } from '../services/generation-service';
-import { GenerationEvent } from '../schema/generation-event';
-import { SendMessageInput } from '../schema/send-message';
+import type { FollowedEvent } from '../services/generation.service';
+import { GenerationEvent } from '../schema/generation-event.type';
+import { SendMessageInput } from '../schema/send-message.type';
 import { toGenerationEvent } from './views';
 
 type Subscribe<Args> = SubscribeResolverData<unknown, Args, ChatContext>;
 
 /**
- * Events come from the generation's Redis Stream (services/generation-service.ts), not from a
+ * Events come from the generation's Redis Stream (services/generation.service.ts), not from a
  * type-graphql PubSub: `subscribe` returns the stream follower, these methods shape each event.
  */
 @Resolver(() => GenerationEvent)

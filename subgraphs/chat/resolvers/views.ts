@@ -1,14 +1,14 @@
-import type { GenerationRecord } from '../domain/generation';
-import type { UsageReport } from '../quotas/quota-service';
-import type { DailyUsage as DailyCounts } from '../quotas/usage-ledger';
-import type { StartedGeneration } from '../services/chat-service';
-import type { FollowedEvent } from '../services/generation-service';
+import type { GenerationRecord } from '../records/generation.record';
+import type { UsageReport } from '../services/quota.service';
+import type { DailyUsage as DailyCounts } from '../repositories/usage.repository';
+import type { StartedGeneration } from '../services/chat.service';
+import type { FollowedEvent } from '../services/generation.service';
 import { GenerationEventType } from '../streams/generation-event';
-import type { Generation } from '../schema/generation';
-import type { GenerationEvent } from '../schema/generation-event';
-import { providerOf } from '../schema/model';
-import type { SendMessagePayload } from '../schema/send-message';
-import type { DailyUsage, Usage } from '../schema/usage';
+import type { Generation } from '../schema/generation.type';
+import type { GenerationEvent } from '../schema/generation-event.type';
+import { providerOf } from '../schema/model.type';
+import type { SendMessagePayload } from '../schema/send-message.type';
+import type { DailyUsage, Usage } from '../schema/usage.type';
 import { MAX_RECALL_LIMIT } from '../config';
 
 /* Service records as the GraphQL types show them; other subgraphs' entities as references. */
@@ -38,7 +38,7 @@ const viewOf = (record: GenerationRecord): Generation => ({
 
 /**
  * Records are never changed once handed out (a subscriber's copy is replaced, not mutated, see
- * generation-service.ts), so a view is built once per record: every token event of a generation
+ * generation.service.ts), so a view is built once per record: every token event of a generation
  * shares it.
  */
 const views = new WeakMap<GenerationRecord, Generation>();

@@ -1,5 +1,5 @@
 import type { Logger } from '../../../common/logging/logger';
-import type { LeaseState } from '../repositories/generation-repository';
+import type { LeaseState } from '../repositories/generation.repository';
 
 /**
  * Why a subscriber's stream ended without its terminal event: this process could not read Redis

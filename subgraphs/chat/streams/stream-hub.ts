@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../../common/logging/logger';
-import { redisKeys } from '../redis-keys';
+import { redisKeys } from '../store/redis-keys';
 import { backoffDelay, sleep } from '../support/sleep';
-import type { GenerationEventLog } from './event-log';
+import type { GenerationEventLog } from '../repositories/generation-event.repository';
 import { decodeEvent, entryId, type GenerationEvent } from './generation-event';
 import {
   type FollowInterrupted,

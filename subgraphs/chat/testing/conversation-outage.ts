@@ -1,5 +1,5 @@
 import { upstreamUnavailable } from '../../../common/errors/errors';
-import type { ConversationStore } from '../conversation/conversation-store';
+import type { ConversationStore } from '../clients/conversation-store';
 
 export interface ConversationOutage {
   /** The store to give the pipeline: `inner` while up. */

@@ -1,7 +1,7 @@
 import type { Logger } from '../../../common/logging/logger';
-import type { GenerationRecord } from '../domain/generation';
-import type { QuotaService } from '../quotas/quota-service';
-import type { GenerationRepository } from '../repositories/generation-repository';
+import type { GenerationRecord } from '../records/generation.record';
+import type { QuotaService } from '../services/quota.service';
+import type { GenerationRepository } from '../repositories/generation.repository';
 
 /** What a renewal can find out, for the run to act on. */
 export interface LeaseSignals {

@@ -8,7 +8,7 @@ import {
   type StoredMessage,
   UNTITLED_CONVERSATION,
   type UpdateMessageInput,
-} from './conversation-store';
+} from '../clients/conversation-store';
 
 interface StoredConversation {
   id: string;

@@ -1,10 +1,15 @@
 import { AppError } from '../../../common/errors/errors';
 import type { Logger } from '../../../common/logging/logger';
-import type { ConversationStore } from '../conversation/conversation-store';
-import { type FinalStatus, type GenerationRecord, GenerationStatus, isFinal } from '../domain/generation';
-import type { QuotaService } from '../quotas/quota-service';
-import type { GenerationRepository } from '../repositories/generation-repository';
-import type { GenerationEventLog } from '../streams/event-log';
+import type { ConversationStore } from '../clients/conversation-store';
+import {
+  type FinalStatus,
+  type GenerationRecord,
+  GenerationStatus,
+  isFinal,
+} from '../records/generation.record';
+import type { QuotaService } from '../services/quota.service';
+import type { GenerationRepository } from '../repositories/generation.repository';
+import type { GenerationEventLog } from '../repositories/generation-event.repository';
 import {
   type GenerationEvent,
   GenerationEventType,

@@ -1,16 +1,16 @@
 import type { GraphQLSchema } from 'graphql';
 import type { PubSub } from 'type-graphql';
-import { buildFederatedSchema } from '../../common/graphql/federation';
-import { ChatResolver } from './resolvers/chat.resolver';
+import { buildFederatedSchema } from '../../../common/graphql/federation';
+import { ChatResolver } from '../resolvers/chat.resolver';
 import {
   ConversationGenerationResolver,
   MessageGenerationResolver,
   referenceResolvers,
   UserUsageResolver,
-} from './resolvers/entity.resolvers';
-import { ModelResolver } from './resolvers/model.resolver';
-import { SubscriptionResolver } from './resolvers/subscription.resolver';
-import { User } from './schema/entities';
+} from '../resolvers/references.resolver';
+import { ModelResolver } from '../resolvers/model.resolver';
+import { SubscriptionResolver } from '../resolvers/subscription.resolver';
+import { User } from './references';
 
 /**
  * type-graphql insists on a PubSub once there are subscriptions, even when every subscription

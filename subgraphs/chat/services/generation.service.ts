@@ -8,12 +8,12 @@ import {
 import { isUuid } from '../../../common/util/ids';
 import type { Identity } from '../../../common/identity/identity';
 import type { Logger } from '../../../common/logging/logger';
-import { type GenerationRecord, GenerationStatus, isFinal } from '../domain/generation';
-import type { GenerationSupervisor } from '../pipeline/generation-supervisor';
-import type { StopSignals } from '../pipeline/stop-signals';
-import type { GenerationRepository } from '../repositories/generation-repository';
+import { type GenerationRecord, GenerationStatus, isFinal } from '../records/generation.record';
+import type { GenerationSupervisor } from '../generation/generation-supervisor';
+import type { StopSignals } from '../repositories/stop-signal.repository';
+import type { GenerationRepository } from '../repositories/generation.repository';
 import { AsyncQueue } from '../streams/async-queue';
-import type { GenerationEventLog } from '../streams/event-log';
+import type { GenerationEventLog } from '../repositories/generation-event.repository';
 import {
   type GenerationEvent,
   GenerationEventType,

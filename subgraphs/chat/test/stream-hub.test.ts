@@ -1,12 +1,12 @@
 import type { Redis } from 'ioredis';
 import { silentLogger } from '../../../common/testing/logger';
-import { GenerationRepository } from '../repositories/generation-repository';
+import { GenerationRepository } from '../repositories/generation.repository';
 import { streamingGeneration } from '../testing/records';
 import { testRedis } from '../testing/redis';
-import { EventLogConflict, GenerationEventLog } from './event-log';
-import { type GenerationEvent, GenerationEventType, isTerminal } from './generation-event';
-import { FollowInterrupted } from './liveness';
-import { GenerationStreamHub } from './stream-hub';
+import { EventLogConflict, GenerationEventLog } from '../repositories/generation-event.repository';
+import { type GenerationEvent, GenerationEventType, isTerminal } from '../streams/generation-event';
+import { FollowInterrupted } from '../streams/liveness';
+import { GenerationStreamHub } from '../streams/stream-hub';
 
 const redisForTest = testRedis('stream_hub');
 

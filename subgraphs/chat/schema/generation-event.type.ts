@@ -1,7 +1,7 @@
 import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { GenerationEventType } from '../streams/generation-event';
-import { Message } from './entities';
-import { Generation } from './generation';
+import { Message } from './references';
+import { Generation } from './generation.type';
 
 registerEnumType(GenerationEventType, {
   name: 'GenerationEventType',

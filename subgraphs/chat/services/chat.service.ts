@@ -3,11 +3,11 @@ import { badUserInput, notFound } from '../../../common/errors/errors';
 import { isUuid } from '../../../common/util/ids';
 import type { Identity } from '../../../common/identity/identity';
 import { traceTurn } from '../../../common/logging/turn-trace';
-import type { Actor, ConversationStore, StoredMessage } from '../conversation/conversation-store';
-import { type GenerationRecord, GenerationStatus } from '../domain/generation';
-import type { GenerationSupervisor } from '../pipeline/generation-supervisor';
-import type { QuotaService } from '../quotas/quota-service';
-import type { GenerationRepository } from '../repositories/generation-repository';
+import type { Actor, ConversationStore, StoredMessage } from '../clients/conversation-store';
+import { type GenerationRecord, GenerationStatus } from '../records/generation.record';
+import type { GenerationSupervisor } from '../generation/generation-supervisor';
+import type { QuotaService } from './quota.service';
+import type { GenerationRepository } from '../repositories/generation.repository';
 import { actorOf } from './access';
 import type { ModelInfo } from './model-catalog';
 

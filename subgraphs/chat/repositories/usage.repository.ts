@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { redisKeys } from '../redis-keys';
-import { throwFirstError } from '../support/redis-results';
+import { redisKeys } from '../store/redis-keys';
+import { throwFirstError } from '../store/redis-results';
 
 /** How many days of per-day usage are kept (and can be asked for). */
 export const USAGE_HISTORY_DAYS = 90;

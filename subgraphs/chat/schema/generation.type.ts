@@ -1,9 +1,9 @@
 import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import { MAX_RECALL_LIMIT } from '../config';
-import { GenerationStatus } from '../domain/generation';
-import { Conversation, Message } from './entities';
-import { Provider } from './model';
+import { GenerationStatus } from '../records/generation.record';
+import { Conversation, Message } from './references';
+import { Provider } from './model.type';
 
 registerEnumType(GenerationStatus, {
   name: 'GenerationStatus',

@@ -7,18 +7,18 @@ import {
   type RecallHit,
   type StoredMessage,
   UNTITLED_CONVERSATION,
-} from '../conversation/conversation-store';
+} from '../clients/conversation-store';
 import {
   type FinalStatus,
   type GenerationRecord,
   GenerationStatus,
   type TokenUsage,
-} from '../domain/generation';
-import { estimateMessageTokens, estimateTokens } from '../domain/token-estimate';
+} from '../records/generation.record';
+import { estimateMessageTokens, estimateTokens } from './token-estimate';
 import { type ChatProvider, ProviderError, providerErrors } from '../providers/provider';
-import type { QuotaService } from '../quotas/quota-service';
-import type { GenerationRepository } from '../repositories/generation-repository';
-import { EventLogConflict, type GenerationEventLog } from '../streams/event-log';
+import type { QuotaService } from '../services/quota.service';
+import type { GenerationRepository } from '../repositories/generation.repository';
+import { EventLogConflict, type GenerationEventLog } from '../repositories/generation-event.repository';
 import { GenerationEventType, terminalEvent } from '../streams/generation-event';
 import { EventStoreUnavailable, GenerationStreamWriter } from '../streams/stream-writer';
 import { backoffDelay, sleep } from '../support/sleep';

@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { redisKeys } from '../redis-keys';
+import { redisKeys } from '../store/redis-keys';
 import { testRedis } from '../testing/redis';
-import { EventLogConflict, GenerationEventLog } from './event-log';
-import { type GenerationEvent, GenerationEventType } from './generation-event';
-import { EventStoreUnavailable, GenerationStreamWriter } from './stream-writer';
+import { EventLogConflict, GenerationEventLog } from '../repositories/generation-event.repository';
+import { type GenerationEvent, GenerationEventType } from '../streams/generation-event';
+import { EventStoreUnavailable, GenerationStreamWriter } from '../streams/stream-writer';
 
 const redisForTest = testRedis('stream_writer');
 const logOptions = { maxLength: 1_000, liveTtlSeconds: 600, finishedTtlSeconds: 60 };

@@ -1,5 +1,5 @@
 import type { ClientContext, Redis, Result } from 'ioredis';
-import { redisKeys } from '../redis-keys';
+import { redisKeys } from '../store/redis-keys';
 import {
   decodeEvent,
   encodeEvent,
@@ -7,7 +7,7 @@ import {
   type GenerationEvent,
   GenerationEventType,
   isTerminal,
-} from './generation-event';
+} from '../streams/generation-event';
 
 export interface EventLogOptions {
   /** Stream length bound (XADD MAXLEN ~); the runner never writes more events than this. */

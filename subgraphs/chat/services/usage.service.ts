@@ -1,7 +1,7 @@
 import { badUserInput, forbidden } from '../../../common/errors/errors';
 import type { Identity } from '../../../common/identity/identity';
-import type { QuotaService, UsageReport } from '../quotas/quota-service';
-import { USAGE_HISTORY_DAYS } from '../quotas/usage-ledger';
+import type { QuotaService, UsageReport } from './quota.service';
+import { USAGE_HISTORY_DAYS } from '../repositories/usage.repository';
 import { actorOf } from './access';
 
 /** Token usage; a user sees their own, an admin anyone's. */

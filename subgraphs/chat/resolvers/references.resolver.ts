@@ -1,9 +1,9 @@
 import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { ChatContext } from '../context';
-import { Conversation, Message, User } from '../schema/entities';
-import { Generation } from '../schema/generation';
-import { Usage } from '../schema/usage';
+import { Conversation, Message, User } from '../schema/references';
+import { Generation } from '../schema/generation.type';
+import { Usage } from '../schema/usage.type';
 import { toGeneration, toUsage } from './views';
 
 @Resolver(() => Message)

@@ -1,6 +1,6 @@
 import { Field, ID, InputType, ObjectType } from 'type-graphql';
-import { Conversation, Message } from './entities';
-import { Generation } from './generation';
+import { Conversation, Message } from './references';
+import { Generation } from './generation.type';
 
 @InputType({ description: 'A message to send, and where.' })
 export class SendMessageInput {

@@ -1,5 +1,5 @@
-import type { RecallHit, StoredMessage } from '../conversation/conversation-store';
-import { estimateMessageTokens, estimateTokens } from '../domain/token-estimate';
+import type { RecallHit, StoredMessage } from '../clients/conversation-store';
+import { estimateMessageTokens, estimateTokens } from './token-estimate';
 import type { PromptMessage, ProviderRequest } from '../providers/provider';
 
 export interface PromptInput {

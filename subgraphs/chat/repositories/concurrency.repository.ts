@@ -1,5 +1,5 @@
 import type { ClientContext, Redis, Result } from 'ioredis';
-import { redisKeys } from '../redis-keys';
+import { redisKeys } from '../store/redis-keys';
 
 /**
  * Admits a generation if the user has fewer than `limit` with a live lease. Leases that ran out

@@ -1,6 +1,6 @@
 import { Directive, Field, ID, ObjectType } from 'type-graphql';
 
-/* Entities owned by other subgraphs, to which chat adds fields (see resolvers/entity.resolvers.ts). */
+/* Entities owned by other subgraphs, to which chat adds fields (see resolvers/references.resolver.ts). */
 
 @ObjectType({
   description: 'A message, owned by the conversation subgraph; chat adds the generation that wrote it.',

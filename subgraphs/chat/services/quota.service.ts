@@ -1,7 +1,12 @@
 import { AppError } from '../../../common/errors/errors';
-import type { TokenUsage } from '../domain/generation';
-import type { ConcurrencyLimiter } from './concurrency-limiter';
-import { type DailyUsage, type UsageCounts, type UsageLedger, utcDay } from './usage-ledger';
+import type { TokenUsage } from '../records/generation.record';
+import type { ConcurrencyLimiter } from '../repositories/concurrency.repository';
+import {
+  type DailyUsage,
+  type UsageCounts,
+  type UsageLedger,
+  utcDay,
+} from '../repositories/usage.repository';
 
 export interface QuotaLimits {
   concurrentGenerations: number;

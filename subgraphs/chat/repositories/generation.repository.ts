@@ -1,8 +1,8 @@
 import type { ClientContext, Redis, Result } from 'ioredis';
 import { z } from 'zod';
-import { type GenerationRecord, GenerationStatus, type TokenUsage } from '../domain/generation';
-import { redisKeys } from '../redis-keys';
-import { throwFirstError } from '../support/redis-results';
+import { type GenerationRecord, GenerationStatus, type TokenUsage } from '../records/generation.record';
+import { redisKeys } from '../store/redis-keys';
+import { throwFirstError } from '../store/redis-results';
 
 /** Takes a conversation's active-generation slot; returns '' when it got it, else the holder. */
 const CLAIM_CONVERSATION = `
