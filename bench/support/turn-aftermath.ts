@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client } from 'pg';
-import { UNTITLED_CONVERSATION } from '../../subgraphs/chat/clients/conversation-store';
+import { UNTITLED_CONVERSATION } from '../../subgraphs/chat/records/message.record';
 import { redisKeys } from '../../subgraphs/chat/store/redis-keys';
 import type { CpuWindow } from './process-usage';
 

@@ -5,8 +5,7 @@ import { createRedis } from '../../common/stores/redis';
 import type { BaseContext } from '../../common/server/subgraph-server';
 import type { ChatConfig } from './config';
 import type { ChatContext } from './context';
-import { ConversationClient } from './clients/conversation.client';
-import type { ConversationStore } from './clients/conversation-store';
+import { type ConversationClient, ConversationSubgraphClient } from './clients/conversation.client';
 import { GenerationRunner, maxEventsPerGeneration } from './generation/generation-runner';
 import { GenerationSupervisor } from './generation/generation-supervisor';
 import { GenerationRecovery } from './jobs/generation-recovery';
@@ -31,7 +30,7 @@ import { sleep } from './support/sleep';
 /** Replacements for the configured provider or conversation subgraph (tests, the benchmark). */
 export interface ChatOverrides {
   provider?: ChatProvider;
-  conversations?: ConversationStore;
+  conversations?: ConversationClient;
 }
 
 /** Everything the chat subgraph runs besides its HTTP server. */
@@ -76,7 +75,7 @@ export function createChatRuntime(
   const provider = overrides.provider ?? createProvider(config, logger);
   const conversations =
     overrides.conversations ??
-    new ConversationClient({
+    new ConversationSubgraphClient({
       url: config.CONVERSATION_URL,
       identitySecret: config.IDENTITY_SECRET,
       timeoutMs: config.CONVERSATION_TIMEOUT_MS,

@@ -10,14 +10,53 @@ import type { Logger } from '../../../common/logging/logger';
 import { MAX_PAGE_SIZE } from '../../../common/graphql/pagination';
 import { REQUEST_ID_HEADER } from '../../../common/server/request-id';
 import type { SubgraphName } from '../../../common/config/topology';
-import type {
-  Actor,
-  AppendMessageInput,
-  ConversationStore,
-  RecallHit,
-  StoredMessage,
-  UpdateMessageInput,
-} from './conversation-store';
+import type { UserCaller } from '../../../common/identity/caller';
+import type { MessageRole, MessageStatus, RecallHit, StoredMessage } from '../records/message.record';
+
+export interface AppendMessageInput {
+  /** null: a new conversation owned by the caller. */
+  conversationId: string | null;
+  /** null: under the conversation's active leaf. */
+  parentId: string | null;
+  /** A new root beside the conversation's first message (parentId null). */
+  asRoot?: boolean;
+  role: MessageRole;
+  content: string;
+  status?: MessageStatus;
+  model?: string;
+}
+
+export interface UpdateMessageInput {
+  id: string;
+  content?: string;
+  status?: MessageStatus;
+  promptTokens?: number;
+  completionTokens?: number;
+}
+
+/**
+ * The conversation subgraph, the source of truth for messages, as chat calls it: each call is made
+ * for a signed-in user (the caller), whose ownership rules the conversation subgraph applies. Tests
+ * about the generation engine alone use testing/memory-conversation-store.ts.
+ */
+export interface ConversationClient {
+  /** The conversation if the caller owns it; NOT_FOUND otherwise, exactly as for a missing one. */
+  conversation(caller: UserCaller, conversationId: string): Promise<{ id: string; title: string }>;
+  appendMessage(caller: UserCaller, input: AppendMessageInput): Promise<StoredMessage>;
+  updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<StoredMessage>;
+  /** The branch from the root to `leafId`, oldest first, at most the newest `limit` messages. */
+  messagePath(caller: UserCaller, leafId: string, limit: number): Promise<StoredMessage[]>;
+  /** Messages like `query` from the caller's other conversations, best first. */
+  recallMessages(
+    caller: UserCaller,
+    query: string,
+    excludeConversationId: string,
+    first: number,
+  ): Promise<RecallHit[]>;
+  renameConversation(caller: UserCaller, conversationId: string, title: string): Promise<void>;
+  /** Every message still STREAMING, whoever owns it (crash recovery). */
+  streamingMessages(requestId: string): Promise<StoredMessage[]>;
+}
 
 export interface ConversationClientOptions {
   url: string;
@@ -75,39 +114,39 @@ interface GraphQLReply {
  * UPSTREAM_UNAVAILABLE reach chat's callers unchanged, anything else (timeouts, 5xx, a refused
  * signature) becomes UPSTREAM_UNAVAILABLE naming it.
  */
-export class ConversationClient implements ConversationStore {
+export class ConversationSubgraphClient implements ConversationClient {
   constructor(private readonly options: ConversationClientOptions) {}
 
-  async conversation(actor: Actor, conversationId: string): Promise<{ id: string; title: string }> {
+  async conversation(caller: UserCaller, conversationId: string): Promise<{ id: string; title: string }> {
     const data = await this.request(
-      actor,
+      caller,
       'query Conversation($id: ID!) { conversation(id: $id) { id title } }',
       { id: conversationId },
     );
     return this.parse(wireConversation, data.conversation, 'conversation');
   }
 
-  async appendMessage(actor: Actor, input: AppendMessageInput): Promise<StoredMessage> {
+  async appendMessage(caller: UserCaller, input: AppendMessageInput): Promise<StoredMessage> {
     const data = await this.request(
-      actor,
+      caller,
       `mutation AppendMessage($input: AppendMessageInput!) { appendMessage(input: $input) { ${MESSAGE_FIELDS} } }`,
       { input },
     );
     return this.parse(wireMessage, data.appendMessage, 'appendMessage');
   }
 
-  async updateMessage(actor: Actor, input: UpdateMessageInput): Promise<StoredMessage> {
+  async updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<StoredMessage> {
     const data = await this.request(
-      actor,
+      caller,
       `mutation UpdateMessage($input: UpdateMessageInput!) { updateMessage(input: $input) { ${MESSAGE_FIELDS} } }`,
       { input },
     );
     return this.parse(wireMessage, data.updateMessage, 'updateMessage');
   }
 
-  async messagePath(actor: Actor, leafId: string, limit: number): Promise<StoredMessage[]> {
+  async messagePath(caller: UserCaller, leafId: string, limit: number): Promise<StoredMessage[]> {
     const data = await this.request(
-      actor,
+      caller,
       `query MessagePath($leafId: ID!, $limit: Int) { messagePath(leafId: $leafId, limit: $limit) { ${MESSAGE_FIELDS} } }`,
       { leafId, limit },
     );
@@ -115,13 +154,13 @@ export class ConversationClient implements ConversationStore {
   }
 
   async recallMessages(
-    actor: Actor,
+    caller: UserCaller,
     query: string,
     excludeConversationId: string,
     first: number,
   ): Promise<RecallHit[]> {
     const data = await this.request(
-      actor,
+      caller,
       `query RecallMessages($query: String!, $exclude: ID, $first: Int) {
         recallMessages(query: $query, excludeConversationId: $exclude, first: $first) {
           score message { ${MESSAGE_FIELDS} }
@@ -132,9 +171,9 @@ export class ConversationClient implements ConversationStore {
     return this.parse(z.array(wireRecallHit), data.recallMessages, 'recallMessages');
   }
 
-  async renameConversation(actor: Actor, conversationId: string, title: string): Promise<void> {
+  async renameConversation(caller: UserCaller, conversationId: string, title: string): Promise<void> {
     await this.request(
-      actor,
+      caller,
       'mutation RenameConversation($id: ID!, $title: String!) { renameConversation(id: $id, title: $title) { id } }',
       { id: conversationId, title },
     );
@@ -157,9 +196,15 @@ export class ConversationClient implements ConversationStore {
     }
   }
 
-  private request(actor: Actor, query: string, variables: Record<string, unknown>) {
+  private request(caller: UserCaller, query: string, variables: Record<string, unknown>) {
     return this.send(
-      { userId: actor.userId, role: actor.role, sessionId: null, requestId: actor.requestId, issuer: 'chat' },
+      {
+        userId: caller.userId,
+        role: caller.role,
+        sessionId: null,
+        requestId: caller.requestId,
+        issuer: 'chat',
+      },
       query,
       variables,
     );

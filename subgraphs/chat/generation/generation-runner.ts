@@ -1,13 +1,9 @@
 import { AppError } from '../../../common/errors/errors';
 import type { Logger } from '../../../common/logging/logger';
 import { traceTurn } from '../../../common/logging/turn-trace';
-import {
-  type Actor,
-  type ConversationStore,
-  type RecallHit,
-  type StoredMessage,
-  UNTITLED_CONVERSATION,
-} from '../clients/conversation-store';
+import type { UserCaller } from '../../../common/identity/caller';
+import type { ConversationClient } from '../clients/conversation.client';
+import { type RecallHit, type StoredMessage, UNTITLED_CONVERSATION } from '../records/message.record';
 import {
   type FinalStatus,
   type GenerationRecord,
@@ -42,7 +38,7 @@ export interface RunnerSettings {
 
 export interface RunnerDependencies {
   provider: ChatProvider;
-  conversations: ConversationStore;
+  conversations: ConversationClient;
   generations: GenerationRepository;
   events: GenerationEventLog;
   quotas: QuotaService;
@@ -54,7 +50,7 @@ export interface RunnerDependencies {
 export interface GenerationJob {
   generation: GenerationRecord;
   /** The owner, on whose behalf the conversation subgraph is called. */
-  actor: Actor;
+  caller: UserCaller;
 }
 
 /** Why a generation was aborted from outside: a user's stop, or this process shutting down. */
@@ -193,7 +189,7 @@ class GenerationRun {
   private async preparePrompt(): Promise<void> {
     const { conversations, settings } = this.deps;
     const history = await conversations.messagePath(
-      this.job.actor,
+      this.job.caller,
       this.record.parentMessageId,
       settings.historyMessages,
     );
@@ -226,7 +222,7 @@ class GenerationRun {
     if (!settings.recallEnabled || !this.userMessage) return [];
     try {
       return await conversations.recallMessages(
-        this.job.actor,
+        this.job.caller,
         this.userMessage.content,
         this.record.conversationId,
         settings.recallLimit,
@@ -358,7 +354,7 @@ class GenerationRun {
   private async saveMessage(): Promise<void> {
     const content = this.writer.text();
     const usage = this.record.usage as TokenUsage;
-    await this.deps.conversations.updateMessage(this.job.actor, {
+    await this.deps.conversations.updateMessage(this.job.caller, {
       id: this.record.messageId,
       content,
       status: this.record.status as FinalStatus,
@@ -454,7 +450,7 @@ class GenerationRun {
     const content = this.writer.text();
     if (content === this.checkpointedContent) return;
     try {
-      await this.deps.conversations.updateMessage(this.job.actor, { id: this.record.messageId, content });
+      await this.deps.conversations.updateMessage(this.job.caller, { id: this.record.messageId, content });
       this.checkpointedContent = content;
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'checkpoint failed; the next one retries');
@@ -483,7 +479,7 @@ class GenerationRun {
     const userMessage = this.userMessage as StoredMessage;
     try {
       const title = await this.deps.titles.title(userMessage.content, this.writer.text());
-      await this.deps.conversations.renameConversation(this.job.actor, this.record.conversationId, title);
+      await this.deps.conversations.renameConversation(this.job.caller, this.record.conversationId, title);
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'could not title the conversation');
     }

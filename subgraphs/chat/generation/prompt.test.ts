@@ -1,4 +1,4 @@
-import type { RecallHit, StoredMessage } from '../clients/conversation-store';
+import type { RecallHit, StoredMessage } from '../records/message.record';
 import { buildPrompt, type PromptInput } from './prompt';
 
 let counter = 0;

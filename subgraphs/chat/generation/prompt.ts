@@ -1,4 +1,4 @@
-import type { RecallHit, StoredMessage } from '../clients/conversation-store';
+import type { RecallHit, StoredMessage } from '../records/message.record';
 import { estimateMessageTokens, estimateTokens } from './token-estimate';
 import type { PromptMessage, ProviderRequest } from '../providers/provider';
 

@@ -1,6 +1,7 @@
 import { AppError } from '../../../common/errors/errors';
 import type { Logger } from '../../../common/logging/logger';
-import type { ConversationStore } from '../clients/conversation-store';
+import type { UserCaller } from '../../../common/identity/caller';
+import type { ConversationClient } from '../clients/conversation.client';
 import {
   type FinalStatus,
   type GenerationRecord,
@@ -21,7 +22,7 @@ import {
 export interface RecoveryDependencies {
   generations: GenerationRepository;
   events: GenerationEventLog;
-  conversations: ConversationStore;
+  conversations: ConversationClient;
   quotas: QuotaService;
   leaseMs: number;
   /** Generations this process runs are never settled by it, however late their heartbeat. */
@@ -167,10 +168,18 @@ export class GenerationRecovery {
    */
   private async saveMessage(record: GenerationRecord, status: FinalStatus): Promise<FinalStatus> {
     const { conversations, events } = this.deps;
-    const actor = { userId: record.userId, role: null, requestId: `chat-recovery:${record.id}` };
+    // Chat itself, for the owner: the conversation subgraph updates a message only on its owner's behalf.
+    const caller: UserCaller = {
+      userId: record.userId,
+      role: null,
+      sessionId: null,
+      requestId: `chat-recovery:${record.id}`,
+      issuer: 'chat',
+      service: 'chat',
+    };
     const content = await events.replyText(record.id);
     try {
-      await conversations.updateMessage(actor, {
+      await conversations.updateMessage(caller, {
         id: record.messageId,
         status,
         ...(content === null ? {} : { content }),
@@ -184,7 +193,7 @@ export class GenerationRecovery {
       // Deleted meanwhile: there is nothing left to save.
       if (error.code === 'NOT_FOUND') return status;
       if (error.code !== 'BAD_USER_INPUT') throw error;
-      const [message] = await conversations.messagePath(actor, record.messageId, 1);
+      const [message] = await conversations.messagePath(caller, record.messageId, 1);
       return message && message.status !== 'STREAMING' ? GenerationStatus[message.status] : status;
     }
   }

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { badUserInput, notFound } from '../../../common/errors/errors';
 import { isUuid } from '../../../common/util/ids';
-import type { Identity } from '../../../common/identity/identity';
+import { type Caller, requireUser, type UserCaller } from '../../../common/identity/caller';
 import { traceTurn } from '../../../common/logging/turn-trace';
-import type { Actor, ConversationStore, StoredMessage } from '../clients/conversation-store';
+import type { ConversationClient } from '../clients/conversation.client';
 import { type GenerationRecord, GenerationStatus } from '../records/generation.record';
 import type { GenerationSupervisor } from '../generation/generation-supervisor';
 import type { QuotaService } from './quota.service';
 import type { GenerationRepository } from '../repositories/generation.repository';
-import { actorOf } from './access';
+import type { StoredMessage } from '../records/message.record';
 import type { ModelInfo } from './model-catalog';
 
 export interface SendMessage {
@@ -27,7 +27,7 @@ export interface StartedGeneration {
 }
 
 export interface ChatServiceDependencies {
-  conversations: ConversationStore;
+  conversations: ConversationClient;
   generations: GenerationRepository;
   quotas: QuotaService;
   supervisor: GenerationSupervisor;
@@ -39,7 +39,7 @@ export interface ChatServiceDependencies {
 /** A generation admitted by the quotas and holding its conversation's active slot. */
 interface Reservation {
   generationId: string;
-  actor: Actor;
+  caller: UserCaller;
   conversationId: string | null;
 }
 
@@ -54,17 +54,17 @@ interface Reservation {
 export class ChatService {
   constructor(private readonly deps: ChatServiceDependencies) {}
 
-  async send(identity: Identity, input: SendMessage): Promise<StartedGeneration> {
-    traceTurn('chat.send-received', identity.requestId);
-    const actor = actorOf(identity);
+  async send(caller: Caller, input: SendMessage): Promise<StartedGeneration> {
+    traceTurn('chat.send-received', caller.requestId);
+    const user = requireUser(caller);
     const content = this.checkContent(input.content, 'content');
     const model = this.resolveModel(input.model);
     if (input.conversationId != null && !isUuid(input.conversationId)) throw notFound('Conversation');
     if (input.parentMessageId != null && !isUuid(input.parentMessageId)) throw notFound('Message');
     // Ownership before anything shared: the conversation's slot is its owner's alone to take.
-    if (input.conversationId != null) await this.deps.conversations.conversation(actor, input.conversationId);
-    return this.reserve(actor, input.conversationId ?? null, async (reservation) => {
-      const userMessage = await this.deps.conversations.appendMessage(actor, {
+    if (input.conversationId != null) await this.deps.conversations.conversation(user, input.conversationId);
+    return this.reserve(user, input.conversationId ?? null, async (reservation) => {
+      const userMessage = await this.deps.conversations.appendMessage(user, {
         conversationId: input.conversationId ?? null,
         parentId: input.parentMessageId ?? null,
         role: 'USER',
@@ -72,38 +72,38 @@ export class ChatService {
       });
       await this.claimNewConversation(reservation, userMessage.conversation.id);
       const generation = await this.begin(reservation, userMessage, model);
-      traceTurn('chat.generation-started', generation.id, identity.requestId);
+      traceTurn('chat.generation-started', generation.id, caller.requestId);
       return { conversationId: userMessage.conversation.id, userMessage, generation };
     });
   }
 
   /** A new reply beside an assistant message (or under a user message): a sibling branch. */
   async regenerate(
-    identity: Identity,
+    caller: Caller,
     messageId: string,
     requestedModel?: string | null,
   ): Promise<GenerationRecord> {
-    const actor = actorOf(identity);
+    const user = requireUser(caller);
     const model = this.resolveModel(requestedModel);
-    const [parent, message] = await this.messageWithParent(actor, messageId);
+    const [parent, message] = await this.messageWithParent(user, messageId);
     if (message.role === 'SYSTEM')
       throw badUserInput('messageId', 'A system message has no reply to regenerate');
     const answered = message.role === 'USER' ? message : parent;
     if (!answered) throw badUserInput('messageId', 'This reply answers no message');
-    return this.reserve(actor, message.conversation.id, (reservation) =>
+    return this.reserve(user, message.conversation.id, (reservation) =>
       this.begin(reservation, answered, model),
     );
   }
 
   /** The user's message rewritten as a sibling of the original, and a reply to it. */
-  async edit(identity: Identity, messageId: string, newContent: string): Promise<StartedGeneration> {
-    const actor = actorOf(identity);
+  async edit(caller: Caller, messageId: string, newContent: string): Promise<StartedGeneration> {
+    const user = requireUser(caller);
     const content = this.checkContent(newContent, 'content');
     const model = this.resolveModel(null);
-    const [, message] = await this.messageWithParent(actor, messageId);
+    const [, message] = await this.messageWithParent(user, messageId);
     if (message.role !== 'USER') throw badUserInput('messageId', 'Only your own messages can be edited');
-    return this.reserve(actor, message.conversation.id, async (reservation) => {
-      const userMessage = await this.deps.conversations.appendMessage(actor, {
+    return this.reserve(user, message.conversation.id, async (reservation) => {
+      const userMessage = await this.deps.conversations.appendMessage(user, {
         conversationId: message.conversation.id,
         parentId: message.parentId,
         // An edited first message is a second root: a null parent alone would mean "the active leaf".
@@ -121,22 +121,22 @@ export class ChatService {
    * known, runs `start`, and gives everything back if `start` fails.
    */
   private async reserve<T>(
-    actor: Actor,
+    user: UserCaller,
     conversationId: string | null,
     start: (reservation: Reservation) => Promise<T>,
   ): Promise<T> {
-    const reservation: Reservation = { generationId: randomUUID(), actor, conversationId: null };
-    await this.deps.quotas.admit(actor.userId, reservation.generationId);
+    const reservation: Reservation = { generationId: randomUUID(), caller: user, conversationId: null };
+    await this.deps.quotas.admit(user.userId, reservation.generationId);
     try {
       if (conversationId) await this.claimConversation(reservation, conversationId);
       return await start(reservation);
     } catch (error) {
       await Promise.allSettled([
-        this.deps.quotas.release(actor.userId, reservation.generationId),
+        this.deps.quotas.release(user.userId, reservation.generationId),
         reservation.conversationId
           ? this.deps.generations.releaseConversation(
               reservation.conversationId,
-              actor.userId,
+              user.userId,
               reservation.generationId,
             )
           : Promise.resolve(),
@@ -151,10 +151,10 @@ export class ChatService {
    * NOT_FOUND, exactly as the conversation subgraph would answer, so the slot reveals nothing.
    */
   private async claimConversation(reservation: Reservation, conversationId: string): Promise<void> {
-    const { actor, generationId } = reservation;
+    const { caller: user, generationId } = reservation;
     const holder = await this.deps.generations.claimConversation(
       conversationId,
-      actor.userId,
+      user.userId,
       generationId,
       this.deps.leaseMs,
     );
@@ -162,7 +162,7 @@ export class ChatService {
       reservation.conversationId = conversationId;
       return;
     }
-    if (holder.userId !== actor.userId) throw notFound('Conversation');
+    if (holder.userId !== user.userId) throw notFound('Conversation');
     throw badUserInput(
       'conversationId',
       'A reply is still being written in this conversation; wait for it or stop it first',
@@ -179,8 +179,8 @@ export class ChatService {
     answered: StoredMessage,
     model: ModelInfo,
   ): Promise<GenerationRecord> {
-    const { actor, generationId } = reservation;
-    const assistant = await this.deps.conversations.appendMessage(actor, {
+    const { caller: user, generationId } = reservation;
+    const assistant = await this.deps.conversations.appendMessage(user, {
       conversationId: answered.conversation.id,
       parentId: answered.id,
       role: 'ASSISTANT',
@@ -190,7 +190,7 @@ export class ChatService {
     });
     const generation: GenerationRecord = {
       id: generationId,
-      userId: actor.userId,
+      userId: user.userId,
       conversationId: answered.conversation.id,
       messageId: assistant.id,
       parentMessageId: answered.id,
@@ -209,21 +209,21 @@ export class ChatService {
     } catch (error) {
       // Without its record nothing would ever finish the placeholder reply: say it failed.
       await this.deps.conversations
-        .updateMessage(actor, { id: assistant.id, status: 'FAILED' })
+        .updateMessage(user, { id: assistant.id, status: 'FAILED' })
         .catch(() => undefined);
       throw error;
     }
-    this.deps.supervisor.launch({ generation: { ...generation }, actor });
+    this.deps.supervisor.launch({ generation: { ...generation }, caller: user });
     return generation;
   }
 
-  /** The message (owned by the actor, else NOT_FOUND) and its parent, if any. */
+  /** The message (owned by the user, else NOT_FOUND) and its parent, if any. */
   private async messageWithParent(
-    actor: Actor,
+    user: UserCaller,
     messageId: string,
   ): Promise<[parent: StoredMessage | null, message: StoredMessage]> {
     if (!isUuid(messageId)) throw notFound('Message');
-    const path = await this.deps.conversations.messagePath(actor, messageId, 2);
+    const path = await this.deps.conversations.messagePath(user, messageId, 2);
     const message = path[path.length - 1];
     if (message?.id !== messageId) throw notFound('Message');
     return [path.length === 2 ? path[0] : null, message];

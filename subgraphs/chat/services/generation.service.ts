@@ -6,7 +6,7 @@ import {
   upstreamUnavailable,
 } from '../../../common/errors/errors';
 import { isUuid } from '../../../common/util/ids';
-import type { Identity } from '../../../common/identity/identity';
+import { type Caller, isSignedIn, requireUser } from '../../../common/identity/caller';
 import type { Logger } from '../../../common/logging/logger';
 import { type GenerationRecord, GenerationStatus, isFinal } from '../records/generation.record';
 import type { GenerationSupervisor } from '../generation/generation-supervisor';
@@ -22,7 +22,6 @@ import {
 } from '../streams/generation-event';
 import { FollowInterrupted } from '../streams/liveness';
 import type { GenerationStreamHub } from '../streams/stream-hub';
-import { actorOf } from './access';
 
 /** An event (or a heartbeat) with the generation as its subscriber knows it on delivery. */
 export interface FollowedEvent {
@@ -94,9 +93,9 @@ function apply(generation: GenerationRecord, event: GenerationEvent): Generation
 export class GenerationService {
   constructor(private readonly deps: GenerationServiceDependencies) {}
 
-  async get(identity: Identity, id: string): Promise<GenerationRecord> {
-    actorOf(identity);
-    const generation = await this.findOwned(identity, id);
+  async get(caller: Caller, id: string): Promise<GenerationRecord> {
+    requireUser(caller);
+    const generation = await this.findOwned(caller, id);
     if (generation) return generation;
     // The same answer for every caller and id, so it tells nobody what exists.
     if (isUuid(id) && this.deps.restoringRedis()) throw upstreamUnavailable('redis');
@@ -104,22 +103,22 @@ export class GenerationService {
   }
 
   /** The generation if the caller owns it, else null (entity references, nullable fields). */
-  async findOwned(identity: Identity, id: string): Promise<GenerationRecord | null> {
-    if (!identity.userId || !isUuid(id)) return null;
+  async findOwned(caller: Caller, id: string): Promise<GenerationRecord | null> {
+    if (!isSignedIn(caller) || !isUuid(id)) return null;
     const generation = await fromRedis(this.deps.generations.get(id));
-    return generation?.userId === identity.userId ? generation : null;
+    return generation?.userId === caller.userId ? generation : null;
   }
 
-  async forMessage(identity: Identity, messageId: string): Promise<GenerationRecord | null> {
-    if (!identity.userId || !isUuid(messageId)) return null;
+  async forMessage(caller: Caller, messageId: string): Promise<GenerationRecord | null> {
+    if (!isSignedIn(caller) || !isUuid(messageId)) return null;
     const generation = await this.deps.generations.findByMessage(messageId);
-    return generation?.userId === identity.userId ? generation : null;
+    return generation?.userId === caller.userId ? generation : null;
   }
 
-  async activeInConversation(identity: Identity, conversationId: string): Promise<GenerationRecord | null> {
-    if (!identity.userId || !isUuid(conversationId)) return null;
+  async activeInConversation(caller: Caller, conversationId: string): Promise<GenerationRecord | null> {
+    if (!isSignedIn(caller) || !isUuid(conversationId)) return null;
     const generation = await this.deps.generations.activeInConversation(conversationId);
-    return generation?.userId === identity.userId && !isFinal(generation.status) ? generation : null;
+    return generation?.userId === caller.userId && !isFinal(generation.status) ? generation : null;
   }
 
   /**
@@ -130,10 +129,10 @@ export class GenerationService {
    * an `after` past its last event. A stalled stream ends with UPSTREAM_UNAVAILABLE, to resume
    * later (docs/protocol.md, "Liveness").
    */
-  async follow(identity: Identity, id: string, after: number): Promise<AsyncIterableIterator<FollowedEvent>> {
+  async follow(caller: Caller, id: string, after: number): Promise<AsyncIterableIterator<FollowedEvent>> {
     if (!Number.isInteger(after) || after < 0)
       throw badUserInput('after', 'after must be a seq of 0 or more');
-    let generation = await this.get(identity, id);
+    let generation = await this.get(caller, id);
     const last = await fromRedis(this.deps.events.last(id));
     const finished = last ? isTerminal(last) : isFinal(generation.status);
     if (last && finished && after > last.seq) {
@@ -170,8 +169,8 @@ export class GenerationService {
    * Asks whichever replica runs it to stop (pub/sub, and a flag its heartbeat reads), then waits
    * briefly for the generation to end so the answer shows it STOPPED with the partial reply saved.
    */
-  async stop(identity: Identity, id: string): Promise<GenerationRecord> {
-    const generation = await this.get(identity, id);
+  async stop(caller: Caller, id: string): Promise<GenerationRecord> {
+    const generation = await this.get(caller, id);
     if (isFinal(generation.status)) return generation;
     const last = await this.deps.events.last(id);
     if (!last || !isTerminal(last)) {

@@ -1,16 +1,14 @@
 import { badUserInput, forbidden } from '../../../common/errors/errors';
-import type { Identity } from '../../../common/identity/identity';
+import { type Caller, requireUser } from '../../../common/identity/caller';
 import type { QuotaService, UsageReport } from './quota.service';
 import { USAGE_HISTORY_DAYS } from '../repositories/usage.repository';
-import { actorOf } from './access';
 
 /** Token usage; a user sees their own, an admin anyone's. */
 export class UsageService {
   constructor(private readonly quotas: QuotaService) {}
 
-  report(identity: Identity, userId: string, days: number): Promise<UsageReport> {
-    const actor = actorOf(identity);
-    if (actor.userId !== userId && identity.role !== 'ADMIN')
+  report(caller: Caller, userId: string, days: number): Promise<UsageReport> {
+    if (requireUser(caller).userId !== userId && caller.role !== 'ADMIN')
       throw forbidden('You can only see your own usage');
     if (!Number.isInteger(days) || days < 1 || days > USAGE_HISTORY_DAYS) {
       throw badUserInput('days', `days must be between 1 and ${USAGE_HISTORY_DAYS}`);

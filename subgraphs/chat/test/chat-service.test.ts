@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { AppError } from '../../../common/errors/errors';
 import { silentLogger } from '../../../common/testing/logger';
-import type { Actor, AppendMessageInput, StoredMessage } from '../clients/conversation-store';
+import type { UserCaller } from '../../../common/identity/caller';
+import type { AppendMessageInput } from '../clients/conversation.client';
+import type { StoredMessage } from '../records/message.record';
 import { MemoryConversationStore } from '../testing/memory-conversation-store';
 import { type ChatRuntime, createChatRuntime } from '../runtime';
-import { testChatConfig, userIdentity } from '../testing/chat-config';
+import { testChatConfig, userCaller } from '../testing/chat-config';
 import { testRedis } from '../testing/redis';
 
 const redisForTest = testRedis('chat_service');
@@ -22,12 +24,12 @@ class GatedStore extends MemoryConversationStore {
   /** Settles when the blocked user's write reaches the gate. */
   readonly blockedWriteArrived = new Promise<void>((resolve) => (this.reached = resolve));
 
-  override async appendMessage(actor: Actor, input: AppendMessageInput): Promise<StoredMessage> {
-    if (actor.userId === this.blockedUser) {
+  override async appendMessage(caller: UserCaller, input: AppendMessageInput): Promise<StoredMessage> {
+    if (caller.userId === this.blockedUser) {
       this.reached();
       await this.gate;
     }
-    return super.appendMessage(actor, input);
+    return super.appendMessage(caller, input);
   }
 
   release(): void {
@@ -59,15 +61,15 @@ describe('sending into a conversation (real Redis)', () => {
   afterAll(() => redisForTest.cleanup());
 
   /** Waits for a reply to finish, so its conversation's slot is free again. */
-  const settle = async (identity: ReturnType<typeof userIdentity>, generationId: string) => {
+  const settle = async (identity: ReturnType<typeof userCaller>, generationId: string) => {
     for await (const _event of await runtime.services.generations.follow(identity, generationId, 0)) {
       // drained
     }
   };
 
   it('checks ownership before taking the reply slot: a stranger never holds the owner’s conversation', async () => {
-    const owner = userIdentity(randomUUID());
-    const stranger = userIdentity(randomUUID());
+    const owner = userCaller(randomUUID());
+    const stranger = userCaller(randomUUID());
     const first = await runtime.services.chat.send(owner, { content: 'My own conversation' });
     await settle(owner, first.generation.id);
 

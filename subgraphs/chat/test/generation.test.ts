@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { AppError } from '../../../common/errors/errors';
 import { silentLogger } from '../../../common/testing/logger';
-import type { ConversationStore } from '../clients/conversation-store';
+import type { ConversationClient } from '../clients/conversation.client';
 import { MemoryConversationStore } from '../testing/memory-conversation-store';
 import { providerErrors } from '../providers/provider';
 import { redisKeys } from '../store/redis-keys';
@@ -11,7 +11,7 @@ import { type ChatRuntime, createChatRuntime } from '../runtime';
 import type { FollowedEvent } from '../services/generation.service';
 import { GenerationEventLog } from '../repositories/generation-event.repository';
 import { GenerationEventType } from '../streams/generation-event';
-import { testChatConfig, userIdentity } from '../testing/chat-config';
+import { testChatConfig, userCaller } from '../testing/chat-config';
 import { conversationOutage } from '../testing/conversation-outage';
 import { testRedis } from '../testing/redis';
 import { streamingGeneration } from '../testing/records';
@@ -60,7 +60,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
   async function start(
     env: Record<string, string> = {},
     provider?: ScriptedProvider,
-    conversations: ConversationStore = store,
+    conversations: ConversationClient = store,
   ) {
     const runtime = createChatRuntime(testChatConfig(redisForTest.prefix, env), silentLogger(), {
       conversations,
@@ -81,7 +81,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
 
   it('streams START, the tokens, USAGE and DONE, saves the reply, records usage and titles the conversation', async () => {
     const { services } = await start();
-    const alice = userIdentity(randomUUID());
+    const alice = userCaller(randomUUID());
     const started = await services.chat.send(alice, { content: 'How do I bake sourdough bread at home?' });
     expect(started.generation).toMatchObject({
       status: 'STREAMING',
@@ -115,7 +115,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     await eventually(() =>
       expect(store.conversations.get(started.conversationId)?.title).toBe('How do I bake sourdough bread…'),
     );
-    const usage = await services.usage.report(alice, alice.userId as string, 1);
+    const usage = await services.usage.report(alice, alice.userId, 1);
     expect(usage.today.generations).toBe(1);
     expect(usage.today.completionTokens).toBe(saved?.completionTokens);
   });
@@ -123,7 +123,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
   it('sends the history of the branch it answers, oldest first', async () => {
     const provider = new ScriptedProvider();
     const { services } = await start({}, provider);
-    const bob = userIdentity(randomUUID());
+    const bob = userCaller(randomUUID());
     const first = await services.chat.send(bob, { content: 'My name is Bob.' });
     const firstStream = await provider.nextStream();
     firstStream.text('Hello Bob!');
@@ -141,7 +141,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
   it('checkpoints the reply to the conversation while it streams, and goes on when nobody listens', async () => {
     const provider = new ScriptedProvider();
     const { services } = await start({}, provider);
-    const carol = userIdentity(randomUUID());
+    const carol = userCaller(randomUUID());
     const started = await services.chat.send(carol, { content: 'Tell me a story' });
     const stream = await provider.nextStream();
     stream.text('Once upon ');
@@ -165,7 +165,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
   it('stops on request, saving the partial reply as STOPPED', async () => {
     const provider = new ScriptedProvider();
     const { services } = await start({}, provider);
-    const dave = userIdentity(randomUUID());
+    const dave = userCaller(randomUUID());
     const started = await services.chat.send(dave, { content: 'Count to a million' });
     const stream = await provider.nextStream();
     stream.text('1, 2, ');
@@ -185,7 +185,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
 
   it('stops a generation asked to stop before its first token', async () => {
     const { services } = await start({ OFFLINE_TOKEN_INTERVAL_MS: '60000' });
-    const dora = userIdentity(randomUUID());
+    const dora = userCaller(randomUUID());
     const started = await services.chat.send(dora, { content: 'Never mind' });
     const stopped = await services.generations.stop(dora, started.generation.id);
     expect(stopped.status).toBe('STOPPED');
@@ -198,7 +198,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
   it('saves a provider failure as FAILED, with the reason and the reply so far', async () => {
     const provider = new ScriptedProvider();
     const { services } = await start({}, provider);
-    const erin = userIdentity(randomUUID());
+    const erin = userCaller(randomUUID());
     const started = await services.chat.send(erin, { content: 'Something edgy' });
     const stream = await provider.nextStream();
     stream.text('Well, ');
@@ -222,7 +222,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
   it('saves running generations as INTERRUPTED when shutdown outlasts the grace period', async () => {
     const provider = new ScriptedProvider();
     const runtime = await start({ SHUTDOWN_GRACE_MS: '0' }, provider);
-    const frank = userIdentity(randomUUID());
+    const frank = userCaller(randomUUID());
     const started = await runtime.services.chat.send(frank, { content: 'Write an essay' });
     (await provider.nextStream()).text('Chapter one');
     await eventually(() =>
@@ -238,7 +238,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
   it('refuses a second concurrent generation in one conversation, and reveals nothing to another user', async () => {
     const provider = new ScriptedProvider();
     const { services } = await start({}, provider);
-    const grace = userIdentity(randomUUID());
+    const grace = userCaller(randomUUID());
     const started = await services.chat.send(grace, { content: 'First' });
     const stream = await provider.nextStream();
     const again = services.chat.send(grace, { conversationId: started.conversationId, content: 'Second' });
@@ -246,7 +246,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
       code: 'BAD_USER_INPUT',
       details: { field: 'conversationId' },
     });
-    const mallory = userIdentity(randomUUID());
+    const mallory = userCaller(randomUUID());
     expect(
       await codeOf(services.chat.send(mallory, { conversationId: started.conversationId, content: 'Hi' })),
     ).toBe('NOT_FOUND');
@@ -259,7 +259,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
   it('limits concurrent generations per user, with QUOTA_EXCEEDED naming the limit', async () => {
     const provider = new ScriptedProvider();
     const { services } = await start({ QUOTA_CONCURRENT_GENERATIONS: '1' }, provider);
-    const heidi = userIdentity(randomUUID());
+    const heidi = userCaller(randomUUID());
     await services.chat.send(heidi, { content: 'One' });
     const stream = await provider.nextStream();
     await expect(services.chat.send(heidi, { content: 'Two' })).rejects.toMatchObject({
@@ -268,7 +268,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     });
     stream.finish();
     await eventually(async () =>
-      expect((await services.usage.report(heidi, heidi.userId as string, 1)).activeGenerations).toBe(0),
+      expect((await services.usage.report(heidi, heidi.userId, 1)).activeGenerations).toBe(0),
     );
     await expect(services.chat.send(heidi, { content: 'Three' })).resolves.toBeDefined();
     (await provider.nextStream()).finish();
@@ -277,14 +277,14 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
   it('limits tokens per day, with QUOTA_EXCEEDED and when it resets', async () => {
     const provider = new ScriptedProvider();
     const { services } = await start({ QUOTA_DAILY_TOKENS: '100' }, provider);
-    const ivan = userIdentity(randomUUID());
+    const ivan = userCaller(randomUUID());
     const started = await services.chat.send(ivan, { content: 'Use many tokens' });
     const stream = await provider.nextStream();
     stream.text('Plenty.');
     stream.finish({ promptTokens: 60, completionTokens: 50 });
     await drain(await services.generations.follow(ivan, started.generation.id, 0));
     await eventually(async () =>
-      expect((await services.usage.report(ivan, ivan.userId as string, 1)).dailyTokensRemaining).toBe(0),
+      expect((await services.usage.report(ivan, ivan.userId, 1)).dailyTokensRemaining).toBe(0),
     );
     await expect(services.chat.send(ivan, { content: 'More' })).rejects.toMatchObject({
       code: 'QUOTA_EXCEEDED',
@@ -294,7 +294,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
 
   it('regenerates as a sibling of the reply and edits as a sibling of the message', async () => {
     const { services } = await start();
-    const judy = userIdentity(randomUUID());
+    const judy = userCaller(randomUUID());
     const first = await services.chat.send(judy, { content: 'Hello' });
     await drain(await services.generations.follow(judy, first.generation.id, 0));
     const second = await services.chat.send(judy, {
@@ -322,28 +322,22 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
 
   it('settles a generation whose process died: INTERRUPTED, with the reply from its event stream', async () => {
     const runtime = await start({ GENERATION_LEASE_MS: '150' });
-    const kim = userIdentity(randomUUID());
+    const kim = userCaller(randomUUID());
     // What a process that died mid-reply leaves behind: a STREAMING message, a record whose
     // lease nobody renews, and the events it had written.
-    const userMessage = await store.appendMessage(
-      { userId: kim.userId as string, role: 'USER', requestId: 't' },
-      {
-        conversationId: null,
-        parentId: null,
-        role: 'USER',
-        content: 'Hi',
-      },
-    );
-    const assistant = await store.appendMessage(
-      { userId: kim.userId as string, role: 'USER', requestId: 't' },
-      {
-        conversationId: userMessage.conversation.id,
-        parentId: userMessage.id,
-        role: 'ASSISTANT',
-        content: 'Hel',
-        status: 'STREAMING',
-      },
-    );
+    const userMessage = await store.appendMessage(kim, {
+      conversationId: null,
+      parentId: null,
+      role: 'USER',
+      content: 'Hi',
+    });
+    const assistant = await store.appendMessage(kim, {
+      conversationId: userMessage.conversation.id,
+      parentId: userMessage.id,
+      role: 'ASSISTANT',
+      content: 'Hel',
+      status: 'STREAMING',
+    });
     const generationId = randomUUID();
     const generations = new GenerationRepository(runtime.redis, 3_600);
     const log = new GenerationEventLog(runtime.redis, {
@@ -354,7 +348,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     await generations.create(
       streamingGeneration({
         id: generationId,
-        userId: kim.userId as string,
+        userId: kim.userId,
         conversationId: userMessage.conversation.id,
         messageId: assistant.id,
         parentMessageId: userMessage.id,
@@ -383,7 +377,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     // The lease runs out between two heartbeats: the process looks dead to the other replica.
     const slow = await start({ CHECKPOINT_INTERVAL_MS: '60000', GENERATION_LEASE_MS: '180000' }, provider);
     const other = await start();
-    const liam = userIdentity(randomUUID());
+    const liam = userCaller(randomUUID());
     const started = await slow.services.chat.send(liam, { content: 'Hi' });
     const stream = await provider.nextStream();
     stream.text('Partial');
@@ -408,7 +402,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
 
   it('completes at once when `after` is the last event of a finished reply, and refuses an `after` past it', async () => {
     const { services } = await start();
-    const gus = userIdentity(randomUUID());
+    const gus = userCaller(randomUUID());
     const started = await services.chat.send(gus, { content: 'Short and done' });
     const id = started.generation.id;
     const all = await drain(await services.generations.follow(gus, id, 0));
@@ -425,7 +419,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
       const provider = new ScriptedProvider();
       const outage = conversationOutage(store);
       const { services } = await start({ HEARTBEAT_INTERVAL_MS: '100' }, provider, outage.store);
-      const ann = userIdentity(randomUUID());
+      const ann = userCaller(randomUUID());
       const started = await services.chat.send(ann, { content: 'Save me' });
       const stream = await provider.nextStream();
       stream.text('Saved ');
@@ -461,7 +455,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
         provider,
         outage.store,
       );
-      const bea = userIdentity(randomUUID());
+      const bea = userCaller(randomUUID());
       const started = await runtime.services.chat.send(bea, { content: 'Almost' });
       const id = started.generation.id;
       const stream = await provider.nextStream();
@@ -493,7 +487,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
       const provider = new ScriptedProvider();
       const outage = conversationOutage(store);
       const runtime = await start({ SHUTDOWN_GRACE_MS: '0' }, provider, outage.store);
-      const dee = userIdentity(randomUUID());
+      const dee = userCaller(randomUUID());
       const started = await runtime.services.chat.send(dee, { content: 'Last words' });
       const stream = await provider.nextStream();
       stream.text('Goodbye');
@@ -515,7 +509,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
         provider,
         outage.store,
       );
-      const cy = userIdentity(randomUUID());
+      const cy = userCaller(randomUUID());
       const started = await runtime.services.chat.send(cy, { content: 'Patience' });
       const id = started.generation.id;
       const stream = await provider.nextStream();

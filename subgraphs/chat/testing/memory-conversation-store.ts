@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { badUserInput, notFound } from '../../../common/errors/errors';
-import {
-  type Actor,
-  type AppendMessageInput,
-  type ConversationStore,
-  type RecallHit,
-  type StoredMessage,
-  UNTITLED_CONVERSATION,
-  type UpdateMessageInput,
-} from '../clients/conversation-store';
+import type { UserCaller } from '../../../common/identity/caller';
+import type {
+  AppendMessageInput,
+  ConversationClient,
+  UpdateMessageInput,
+} from '../clients/conversation.client';
+import { type RecallHit, type StoredMessage, UNTITLED_CONVERSATION } from '../records/message.record';
 
 interface StoredConversation {
   id: string;
@@ -20,23 +18,23 @@ interface StoredConversation {
 const words = (text: string) => new Set(text.toLowerCase().match(/[a-z0-9]+/g) ?? []);
 
 /**
- * A ConversationStore in memory with the conversation subgraph's rules (ownership, branches,
+ * A ConversationClient in memory with the conversation subgraph's rules (ownership, branches,
  * active leaf), for tests about the pipeline alone and for the throughput benchmark, which
  * measures the chat process rather than PostgreSQL. Recall scores by shared words.
  */
-export class MemoryConversationStore implements ConversationStore {
+export class MemoryConversationStore implements ConversationClient {
   readonly conversations = new Map<string, StoredConversation>();
   readonly messages = new Map<string, StoredMessage>();
 
-  async conversation(actor: Actor, conversationId: string): Promise<{ id: string; title: string }> {
-    const { id, title } = this.ownedConversation(actor, conversationId);
+  async conversation(caller: UserCaller, conversationId: string): Promise<{ id: string; title: string }> {
+    const { id, title } = this.ownedConversation(caller, conversationId);
     return { id, title };
   }
 
-  async appendMessage(actor: Actor, input: AppendMessageInput): Promise<StoredMessage> {
+  async appendMessage(caller: UserCaller, input: AppendMessageInput): Promise<StoredMessage> {
     const conversation = input.conversationId
-      ? this.ownedConversation(actor, input.conversationId)
-      : this.createConversation(actor.userId);
+      ? this.ownedConversation(caller, input.conversationId)
+      : this.createConversation(caller.userId);
     const parentId = input.asRoot ? null : (input.parentId ?? conversation.activeLeafId);
     if (parentId !== null && this.messages.get(parentId)?.conversation.id !== conversation.id) {
       throw badUserInput('parentId', 'parentId is not a message of this conversation');
@@ -58,8 +56,8 @@ export class MemoryConversationStore implements ConversationStore {
     return this.view(message);
   }
 
-  async updateMessage(actor: Actor, input: UpdateMessageInput): Promise<StoredMessage> {
-    const message = this.ownedMessage(actor, input.id);
+  async updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<StoredMessage> {
+    const message = this.ownedMessage(caller, input.id);
     if (input.content !== undefined) message.content = input.content;
     if (input.status !== undefined) message.status = input.status;
     if (input.promptTokens !== undefined) message.promptTokens = input.promptTokens;
@@ -67,9 +65,9 @@ export class MemoryConversationStore implements ConversationStore {
     return this.view(message);
   }
 
-  async messagePath(actor: Actor, leafId: string, limit: number): Promise<StoredMessage[]> {
+  async messagePath(caller: UserCaller, leafId: string, limit: number): Promise<StoredMessage[]> {
     const path: StoredMessage[] = [];
-    for (let id: string | null = this.ownedMessage(actor, leafId).id; id && path.length < limit; ) {
+    for (let id: string | null = this.ownedMessage(caller, leafId).id; id && path.length < limit; ) {
       const message = this.messages.get(id) as StoredMessage;
       path.unshift(this.view(message));
       id = message.parentId;
@@ -78,7 +76,7 @@ export class MemoryConversationStore implements ConversationStore {
   }
 
   async recallMessages(
-    actor: Actor,
+    caller: UserCaller,
     query: string,
     excludeConversationId: string,
     first: number,
@@ -87,7 +85,7 @@ export class MemoryConversationStore implements ConversationStore {
     return [...this.messages.values()]
       .filter((message) => {
         const conversation = this.conversations.get(message.conversation.id);
-        return conversation?.ownerId === actor.userId && conversation.id !== excludeConversationId;
+        return conversation?.ownerId === caller.userId && conversation.id !== excludeConversationId;
       })
       .map((message) => {
         const shared = [...words(message.content)].filter((word) => wanted.has(word)).length;
@@ -98,8 +96,8 @@ export class MemoryConversationStore implements ConversationStore {
       .slice(0, first);
   }
 
-  async renameConversation(actor: Actor, conversationId: string, title: string): Promise<void> {
-    this.ownedConversation(actor, conversationId).title = title;
+  async renameConversation(caller: UserCaller, conversationId: string, title: string): Promise<void> {
+    this.ownedConversation(caller, conversationId).title = title;
   }
 
   async streamingMessages(): Promise<StoredMessage[]> {
@@ -112,15 +110,15 @@ export class MemoryConversationStore implements ConversationStore {
     return conversation;
   }
 
-  private ownedConversation(actor: Actor, id: string): StoredConversation {
+  private ownedConversation(caller: UserCaller, id: string): StoredConversation {
     const conversation = this.conversations.get(id);
-    if (conversation?.ownerId !== actor.userId) throw notFound('Conversation');
+    if (conversation?.ownerId !== caller.userId) throw notFound('Conversation');
     return conversation;
   }
 
-  private ownedMessage(actor: Actor, id: string): StoredMessage {
+  private ownedMessage(caller: UserCaller, id: string): StoredMessage {
     const message = this.messages.get(id);
-    if (!message || this.conversations.get(message.conversation.id)?.ownerId !== actor.userId) {
+    if (!message || this.conversations.get(message.conversation.id)?.ownerId !== caller.userId) {
       throw notFound('Message');
     }
     return message;
