@@ -1,5 +1,6 @@
 import type { ClientContext, Redis, Result } from 'ioredis';
 import { z } from 'zod';
+import { PROVIDER_NAMES } from '../config';
 import { type GenerationRecord, GenerationStatus, type TokenUsage } from '../records/generation.record';
 import { redisKeys } from '../store/redis-keys';
 import { throwFirstError } from '../store/redis-results';
@@ -83,7 +84,7 @@ const storedGeneration = z
     messageId: z.string(),
     parentMessageId: z.string(),
     model: z.string(),
-    provider: z.enum(['offline', 'gemini', 'openai-compatible']),
+    provider: z.enum(PROVIDER_NAMES),
     status: z.enum(GenerationStatus),
     startedAt: epochMs,
     firstTokenAt: optionalEpochMs,
