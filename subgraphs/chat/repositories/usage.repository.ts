@@ -1,21 +1,11 @@
 import type { Redis } from 'ioredis';
 import { redisKeys } from '../store/redis-keys';
+import type { DailyUsage, UsageCounts } from '../records/usage.record';
 import { throwFirstError } from '../store/redis-results';
 
 /** How many days of per-day usage are kept (and can be asked for). */
 export const USAGE_HISTORY_DAYS = 90;
 const DAY_MS = 86_400_000;
-
-export interface UsageCounts {
-  promptTokens: number;
-  completionTokens: number;
-  generations: number;
-}
-
-export interface DailyUsage extends UsageCounts {
-  /** The UTC day, YYYY-MM-DD. */
-  date: string;
-}
 
 /** Quotas reset at midnight UTC, so days are UTC days. */
 export const utcDay = (at: Date): string => at.toISOString().slice(0, 10);

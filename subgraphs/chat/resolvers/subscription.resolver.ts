@@ -3,8 +3,8 @@ import { traceTurn } from '../../../common/logging/turn-trace';
 import type { ChatContext } from '../context';
 import type { FollowedEvent } from '../services/generation.service';
 import { GenerationEvent } from '../schema/generation-event.type';
-import { SendMessageInput } from '../schema/send-message.type';
-import { toGenerationEvent } from './views';
+import { SendMessageInput } from '../schema/send-message.input';
+import { toGenerationEvent } from './generation.resolver';
 
 type Subscribe<Args> = SubscribeResolverData<unknown, Args, ChatContext>;
 

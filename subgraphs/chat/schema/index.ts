@@ -2,12 +2,9 @@ import type { GraphQLSchema } from 'graphql';
 import type { PubSub } from 'type-graphql';
 import { buildFederatedSchema } from '../../../common/graphql/federation';
 import { ChatResolver } from '../resolvers/chat.resolver';
-import {
-  ConversationGenerationResolver,
-  MessageGenerationResolver,
-  referenceResolvers,
-  UserUsageResolver,
-} from '../resolvers/references.resolver';
+import { ConversationGenerationResolver, MessageGenerationResolver } from '../resolvers/generation.resolver';
+import { referenceResolvers } from '../resolvers/references.resolver';
+import { UserUsageResolver } from '../resolvers/usage.resolver';
 import { ModelResolver } from '../resolvers/model.resolver';
 import { SubscriptionResolver } from '../resolvers/subscription.resolver';
 import { User } from './references';

@@ -1,28 +1,8 @@
 import { AppError } from '../../../common/errors/errors';
 import type { TokenUsage } from '../records/generation.record';
 import type { ConcurrencyLimiter } from '../repositories/concurrency.repository';
-import {
-  type DailyUsage,
-  type UsageCounts,
-  type UsageLedger,
-  utcDay,
-} from '../repositories/usage.repository';
-
-export interface QuotaLimits {
-  concurrentGenerations: number;
-  dailyTokens: number;
-}
-
-export interface UsageReport {
-  totals: UsageCounts;
-  daily: DailyUsage[];
-  today: DailyUsage;
-  activeGenerations: number;
-  limits: QuotaLimits;
-  dailyTokensRemaining: number;
-  /** When today's token count starts again from zero (the next midnight UTC). */
-  resetsAt: Date;
-}
+import type { QuotaLimits, UsageReport } from '../records/usage.record';
+import { type UsageLedger, utcDay } from '../repositories/usage.repository';
 
 const nextUtcMidnight = (now: Date) =>
   new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));

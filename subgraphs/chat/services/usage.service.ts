@@ -1,6 +1,7 @@
 import { badUserInput, forbidden } from '../../../common/errors/errors';
 import { type Caller, requireUser } from '../../../common/identity/caller';
-import type { QuotaService, UsageReport } from './quota.service';
+import type { UsageReport } from '../records/usage.record';
+import type { QuotaService } from './quota.service';
 import { USAGE_HISTORY_DAYS } from '../repositories/usage.repository';
 
 /** Token usage; a user sees their own, an admin anyone's. */
