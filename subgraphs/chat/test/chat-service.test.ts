@@ -6,7 +6,7 @@ import type { UserCaller } from '../../../common/identity/caller';
 import type { AppendMessageInput } from '../clients/conversation.client';
 import type { StoredMessage } from '../records/message.record';
 import { MemoryConversationStore } from '../testing/memory-conversation-store';
-import { type ChatRuntime, createChatRuntime } from '../runtime';
+import { type ChatRuntime, createChatRuntime } from '../app';
 import { testChatConfig, userCaller } from '../testing/chat-config';
 import { testRedis } from '../testing/redis';
 
@@ -49,7 +49,7 @@ describe('sending into a conversation (real Redis)', () => {
 
   beforeEach(async () => {
     store = new GatedStore();
-    runtime = createChatRuntime(testChatConfig(redisForTest.prefix), silentLogger(), {
+    runtime = await createChatRuntime(testChatConfig(redisForTest.prefix), silentLogger(), {
       conversations: store,
     });
     if (runtime.redis.status !== 'ready') await once(runtime.redis, 'ready');

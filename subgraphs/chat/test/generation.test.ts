@@ -7,7 +7,7 @@ import { MemoryConversationStore } from '../testing/memory-conversation-store';
 import { providerErrors } from '../providers/provider';
 import { redisKeys } from '../store/redis-keys';
 import { GenerationRepository } from '../repositories/generation.repository';
-import { type ChatRuntime, createChatRuntime } from '../runtime';
+import { type ChatRuntime, createChatRuntime } from '../app';
 import type { FollowedEvent } from '../services/generation.service';
 import { GenerationEventLog } from '../repositories/generation-event.repository';
 import { GenerationEventType } from '../streams/generation-event';
@@ -62,7 +62,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     provider?: ScriptedProvider,
     conversations: ConversationClient = store,
   ) {
-    const runtime = createChatRuntime(testChatConfig(redisForTest.prefix, env), silentLogger(), {
+    const runtime = await createChatRuntime(testChatConfig(redisForTest.prefix, env), silentLogger(), {
       conversations,
       ...(provider ? { provider } : {}),
     });
