@@ -236,7 +236,7 @@ export class ConversationSubgraphClient implements ConversationClient {
       status = response.status;
       reply = (await response.json()) as GraphQLReply;
     } catch (error) {
-      this.options.logger.warn({ err: (error as Error).message }, 'conversation subgraph unreachable');
+      this.options.logger.warn({ err: error }, 'conversation subgraph unreachable');
       throw upstreamUnavailable('conversation');
     }
     const [first] = reply.errors ?? [];

@@ -173,10 +173,7 @@ class GenerationRun {
         : { status: GenerationStatus.FAILED, error: providerErrors.empty().message };
     } catch (error) {
       if (error instanceof EventLogConflict || this.fenced) {
-        this.logger.warn(
-          { err: (error as Error).message },
-          'generation was settled elsewhere; this run ends',
-        );
+        this.logger.warn({ err: error }, 'generation was settled elsewhere; this run ends');
         return null;
       }
       return this.outcomeOf(error);
@@ -228,7 +225,7 @@ class GenerationRun {
         settings.recallLimit,
       );
     } catch (error) {
-      this.logger.warn({ err: (error as Error).message }, 'recall unavailable; replying without it');
+      this.logger.warn({ err: error }, 'recall unavailable; replying without it');
       return [];
     }
   }
@@ -248,7 +245,7 @@ class GenerationRun {
         this.deps.generations
           .recordFirstToken(this.record.id, this.record.firstTokenAt)
           .catch((error: Error) => {
-            this.logger.warn({ err: error.message }, 'could not record the first token time');
+            this.logger.warn({ err: error }, 'could not record the first token time');
           });
       }
       await this.writer.append([{ type: GenerationEventType.TOKEN, delta: chunk.text }]);
@@ -275,11 +272,11 @@ class GenerationRun {
       return { status: GenerationStatus.FAILED, error: error.message };
     }
     if (error instanceof EventStoreUnavailable) {
-      this.logger.warn({ err: error.message }, 'Redis stayed away; the reply ends here');
+      this.logger.warn({ err: error }, 'Redis stayed away; the reply ends here');
       return { status: GenerationStatus.INTERRUPTED, error: EVENT_STORE_LOST_MESSAGE };
     }
     if (error instanceof AppError) {
-      this.logger.warn({ code: error.code, err: error.message }, 'generation failed');
+      this.logger.warn({ code: error.code, err: error }, 'generation failed');
       return { status: GenerationStatus.INTERRUPTED, error: error.message };
     }
     this.logger.error({ err: error }, 'generation failed unexpectedly');
@@ -320,11 +317,11 @@ class GenerationRun {
       } catch (error) {
         if (!isRetryable(error)) {
           // Deleted, or already final: there is nothing (more) to save.
-          this.logger.warn({ err: (error as Error).message }, 'the reply cannot be saved');
+          this.logger.warn({ err: error }, 'the reply cannot be saved');
           return 'settled';
         }
         const delay = backoffDelay(attempt, SAVE_RETRY_BASE_MS, SAVE_RETRY_MAX_MS);
-        this.logger.warn({ err: (error as Error).message, attempt: attempt + 1 }, 'could not save the reply');
+        this.logger.warn({ err: error, attempt: attempt + 1 }, 'could not save the reply');
         // A process shutting down leaves the save to recovery on another replica rather than wait.
         if (Date.now() + delay > deadline || this.shuttingDown()) return 'timeout';
         await sleep(delay);
@@ -399,13 +396,13 @@ class GenerationRun {
         break;
       } catch (error) {
         if (error instanceof EventLogConflict) {
-          this.logger.warn({ err: error.message }, 'generation was settled elsewhere meanwhile');
+          this.logger.warn({ err: error }, 'generation was settled elsewhere meanwhile');
           return;
         }
         const delay = backoffDelay(attempt, SAVE_RETRY_BASE_MS, SAVE_RETRY_MAX_MS);
         if (Date.now() + delay > deadline) {
           this.logger.error(
-            { err: (error as Error).message },
+            { err: error },
             'could not write the end of the generation; recovery will once its lease runs out',
           );
           return;
@@ -426,7 +423,7 @@ class GenerationRun {
       await this.deps.generations.release(this.record.id);
     } catch (error) {
       this.logger.error(
-        { err: (error as Error).message },
+        { err: error },
         'could not hand the generation to recovery; it takes it once its lease runs out',
       );
     }
@@ -453,7 +450,7 @@ class GenerationRun {
       await this.deps.conversations.updateMessage(this.job.caller, { id: this.record.messageId, content });
       this.checkpointedContent = content;
     } catch (error) {
-      this.logger.warn({ err: (error as Error).message }, 'checkpoint failed; the next one retries');
+      this.logger.warn({ err: error }, 'checkpoint failed; the next one retries');
     }
   }
 
@@ -481,7 +478,7 @@ class GenerationRun {
       const title = await this.deps.titles.title(userMessage.content, this.writer.text());
       await this.deps.conversations.renameConversation(this.job.caller, this.record.conversationId, title);
     } catch (error) {
-      this.logger.warn({ err: (error as Error).message }, 'could not title the conversation');
+      this.logger.warn({ err: error }, 'could not title the conversation');
     }
   }
 }

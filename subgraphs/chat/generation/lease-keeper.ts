@@ -53,7 +53,7 @@ export class LeaseKeeper {
   private onTick(): void {
     this.renewal ??= this.renew()
       .catch((error: Error) => {
-        this.deps.logger.warn({ err: error.message }, 'could not renew the generation lease');
+        this.deps.logger.warn({ err: error }, 'could not renew the generation lease');
       })
       .finally(() => {
         this.renewal = null;

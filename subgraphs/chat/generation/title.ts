@@ -71,10 +71,7 @@ export class TitleGenerator {
       );
       return cleanTitle(text) || heuristicTitle(userMessage);
     } catch (error) {
-      this.logger.warn(
-        { err: (error as Error).message },
-        'title generation failed; using the first words instead',
-      );
+      this.logger.warn({ err: error }, 'title generation failed; using the first words instead');
       return heuristicTitle(userMessage);
     }
   }

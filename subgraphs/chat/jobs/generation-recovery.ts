@@ -58,7 +58,7 @@ export class GenerationRecovery {
     const run = () => {
       this.sweeping ??= this.reconcileOnce()
         .then(() => this.sweep())
-        .catch((error: Error) => this.deps.logger.warn({ err: error.message }, 'recovery sweep failed'))
+        .catch((error: Error) => this.deps.logger.warn({ err: error }, 'recovery sweep failed'))
         .finally(() => (this.sweeping = null));
     };
     run();
@@ -78,7 +78,7 @@ export class GenerationRecovery {
       this.reconciled = true;
     } catch (error) {
       this.deps.logger.warn(
-        { err: (error as Error).message },
+        { err: error },
         'could not check the conversation subgraph for interrupted replies; trying again at the next sweep',
       );
     }
@@ -95,10 +95,7 @@ export class GenerationRecovery {
         try {
           if (await this.settle(id)) settled++;
         } catch (error) {
-          this.deps.logger.warn(
-            { generationId: id, err: (error as Error).message },
-            'could not settle generation',
-          );
+          this.deps.logger.warn({ generationId: id, err: error }, 'could not settle generation');
         }
       }
       if (ids.length < SWEEP_BATCH) return settled;

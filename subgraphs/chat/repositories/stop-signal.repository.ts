@@ -21,7 +21,7 @@ export class StopSignals {
     // The subscriber client fails fast while disconnected, so (re)subscribe whenever it is ready.
     const subscribe = () =>
       this.subscriber.subscribe(this.channel).catch((error: Error) => {
-        this.logger.warn({ err: error.message }, 'could not subscribe to stop signals');
+        this.logger.warn({ err: error }, 'could not subscribe to stop signals');
       });
     this.subscriber.on('ready', subscribe);
     if (this.subscriber.status === 'ready') void subscribe();

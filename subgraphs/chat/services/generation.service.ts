@@ -153,10 +153,7 @@ export class GenerationService {
       onHeartbeat: (lastSeq) =>
         queue.push({ event: { seq: lastSeq, type: GenerationEventType.HEARTBEAT }, generation }),
       onError: (error) => {
-        this.deps.logger.warn(
-          { generationId: id, err: (error as Error).message },
-          'generation events unreadable',
-        );
+        this.deps.logger.warn({ generationId: id, err: error }, 'generation events unreadable');
         const dependency = error instanceof FollowInterrupted ? error.dependency : 'redis';
         // Thrown mid-stream, graphql-ws sends an `error` message; a GraphQLError keeps the code in it.
         queue.fail(toGraphQLError(upstreamUnavailable(dependency)));

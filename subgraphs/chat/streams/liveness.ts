@@ -65,7 +65,7 @@ export class LivenessMonitor {
 
   private onTick(): void {
     this.checking ??= this.check()
-      .catch((error: Error) => this.options.logger.warn({ err: error.message }, 'liveness check failed'))
+      .catch((error: Error) => this.options.logger.warn({ err: error }, 'liveness check failed'))
       .finally(() => {
         this.checking = null;
       });

@@ -233,8 +233,7 @@ export class GenerationStreamHub {
       } catch (error) {
         this.readerId = null;
         if (!this.running) break;
-        if (failures === 0)
-          this.options.logger.warn({ err: (error as Error).message }, 'generation stream reader failed');
+        if (failures === 0) this.options.logger.warn({ err: error }, 'generation stream reader failed');
         await sleep(backoffDelay(failures++, 100, 2_000));
         continue;
       } finally {
@@ -254,10 +253,7 @@ export class GenerationStreamHub {
         try {
           events.push(decodeEvent(id, fields));
         } catch (error) {
-          this.options.logger.error(
-            { generationId, err: (error as Error).message },
-            'unreadable generation event',
-          );
+          this.options.logger.error({ generationId, err: error }, 'unreadable generation event');
         }
       }
       stream.cursor = seqOfEntry(entries[entries.length - 1][0]);
