@@ -1,10 +1,4 @@
-import {
-  AppError,
-  badUserInput,
-  notFound,
-  toGraphQLError,
-  upstreamUnavailable,
-} from '../../../common/errors/errors';
+import { AppError, badUserInput, notFound, upstreamUnavailable } from '../../../common/errors/errors';
 import { isUuid } from '../../../common/util/ids';
 import { type Caller, isSignedIn, requireUser } from '../../../common/identity/caller';
 import type { Logger } from '../../../common/logging/logger';
@@ -155,8 +149,7 @@ export class GenerationService {
       onError: (error) => {
         this.deps.logger.warn({ generationId: id, err: error }, 'generation events unreadable');
         const dependency = error instanceof FollowInterrupted ? error.dependency : 'redis';
-        // Thrown mid-stream, graphql-ws sends an `error` message; a GraphQLError keeps the code in it.
-        queue.fail(toGraphQLError(upstreamUnavailable(dependency)));
+        queue.fail(upstreamUnavailable(dependency));
       },
     });
     return queue;

@@ -465,7 +465,8 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
       outage.refuse();
       stream.finish();
       await expect(following.ended).rejects.toMatchObject({
-        extensions: { code: 'UPSTREAM_UNAVAILABLE', dependency: 'conversation' },
+        code: 'UPSTREAM_UNAVAILABLE',
+        details: { dependency: 'conversation' },
       });
 
       outage.restore();
