@@ -19,11 +19,11 @@ import { TitleGenerator } from './generation/title';
 import { GenerationRecovery } from './jobs/generation-recovery';
 import { createProvider } from './providers/create-provider';
 import type { ChatProvider } from './providers/provider';
-import { ConcurrencyLimiter } from './repositories/concurrency.repository';
-import { GenerationEventLog } from './repositories/generation-event.repository';
+import { ConcurrencyRepository } from './repositories/concurrency.repository';
+import { GenerationEventRepository } from './repositories/generation-event.repository';
 import { GenerationRepository } from './repositories/generation.repository';
-import { StopSignals } from './repositories/stop-signal.repository';
-import { UsageLedger } from './repositories/usage.repository';
+import { StopSignalRepository } from './repositories/stop-signal.repository';
+import { UsageRepository } from './repositories/usage.repository';
 import { buildChatSchema } from './schema';
 import { ChatService } from './services/chat.service';
 import { GenerationService } from './services/generation.service';
@@ -126,21 +126,26 @@ function buildRuntime(
   const conversations = overrides.conversations ?? conversationClient(config, logger);
   const models = configuredModels(config);
 
-  const events = new GenerationEventLog(redis, {
+  const events = new GenerationEventRepository(redis, {
     maxLength: maxEventsPerGeneration(config.LLM_MAX_OUTPUT_TOKENS),
     liveTtlSeconds: LIVE_STREAM_TTL_SECONDS,
     finishedTtlSeconds: config.GENERATION_STREAM_TTL_SECONDS,
   });
   const generations = new GenerationRepository(redis, config.GENERATION_RETENTION_DAYS * 86_400);
   const quotas = new QuotaService(
-    new ConcurrencyLimiter(redis, config.GENERATION_LEASE_MS),
-    new UsageLedger(redis),
+    new ConcurrencyRepository(redis, config.GENERATION_LEASE_MS),
+    new UsageRepository(redis),
     {
       concurrentGenerations: config.QUOTA_CONCURRENT_GENERATIONS,
       dailyTokens: config.QUOTA_DAILY_TOKENS,
     },
   );
-  const stopSignals = new StopSignals(redis, stopSubscriber, stopChannel(config.REDIS_KEY_PREFIX), logger);
+  const stopSignals = new StopSignalRepository(
+    redis,
+    stopSubscriber,
+    stopChannel(config.REDIS_KEY_PREFIX),
+    logger,
+  );
 
   const hub = stack.use(
     'generation stream hub',

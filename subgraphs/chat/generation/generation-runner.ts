@@ -14,7 +14,10 @@ import { estimateMessageTokens, estimateTokens } from './token-estimate';
 import { type ChatProvider, ProviderError, providerErrors } from '../providers/provider';
 import type { QuotaService } from '../services/quota.service';
 import type { GenerationRepository } from '../repositories/generation.repository';
-import { EventLogConflict, type GenerationEventLog } from '../repositories/generation-event.repository';
+import {
+  EventLogConflict,
+  type GenerationEventRepository,
+} from '../repositories/generation-event.repository';
 import { GenerationEventType, terminalEvent } from '../streams/generation-event';
 import { EventStoreUnavailable, GenerationStreamWriter } from '../streams/stream-writer';
 import { backoffDelay, sleep } from '../support/sleep';
@@ -40,7 +43,7 @@ export interface RunnerDependencies {
   provider: ChatProvider;
   conversations: ConversationClient;
   generations: GenerationRepository;
-  events: GenerationEventLog;
+  events: GenerationEventRepository;
   quotas: QuotaService;
   titles: TitleGenerator;
   settings: RunnerSettings;

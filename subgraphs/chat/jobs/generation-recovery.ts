@@ -10,7 +10,7 @@ import {
 } from '../records/generation.record';
 import type { QuotaService } from '../services/quota.service';
 import type { GenerationRepository } from '../repositories/generation.repository';
-import type { GenerationEventLog } from '../repositories/generation-event.repository';
+import type { GenerationEventRepository } from '../repositories/generation-event.repository';
 import {
   type GenerationEvent,
   GenerationEventType,
@@ -21,7 +21,7 @@ import {
 
 export interface RecoveryDependencies {
   generations: GenerationRepository;
-  events: GenerationEventLog;
+  events: GenerationEventRepository;
   conversations: ConversationClient;
   quotas: QuotaService;
   leaseMs: number;

@@ -39,7 +39,7 @@ declare module 'ioredis' {
 }
 
 /** Per-user concurrent generations: a sorted set of generation ids scored by lease expiry. */
-export class ConcurrencyLimiter {
+export class ConcurrencyRepository {
   constructor(
     private readonly redis: Redis,
     private readonly leaseMs: number,

@@ -80,7 +80,7 @@ declare module 'ioredis' {
 }
 
 /** Each generation's events, in a Redis Stream of its own (wire format: docs/protocol.md). */
-export class GenerationEventLog {
+export class GenerationEventRepository {
   constructor(
     private readonly redis: Redis,
     private readonly options: EventLogOptions,

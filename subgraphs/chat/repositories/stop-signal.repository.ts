@@ -6,7 +6,7 @@ import type { Logger } from '../../../common/logging/logger';
  * one channel and aborts the id if it is its own. A message lost to a reconnect is covered by the
  * stop flag the runner reads at every heartbeat.
  */
-export class StopSignals {
+export class StopSignalRepository {
   constructor(
     private readonly publisher: Redis,
     private readonly subscriber: Redis,

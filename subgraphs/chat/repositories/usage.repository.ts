@@ -17,7 +17,7 @@ const countsOf = (hash: Record<string, string>): UsageCounts => ({
 });
 
 /** Token usage per user: running totals and a hash per UTC day. */
-export class UsageLedger {
+export class UsageRepository {
   constructor(private readonly redis: Redis) {}
 
   async record(userId: string, usage: Omit<UsageCounts, 'generations'>, at = new Date()): Promise<void> {

@@ -4,10 +4,10 @@ import { type Caller, isSignedIn, requireUser } from '../../../common/identity/c
 import type { Logger } from '../../../common/logging/logger';
 import { type GenerationRecord, GenerationStatus, isFinal } from '../records/generation.record';
 import type { GenerationSupervisor } from '../generation/generation-supervisor';
-import type { StopSignals } from '../repositories/stop-signal.repository';
+import type { StopSignalRepository } from '../repositories/stop-signal.repository';
 import type { GenerationRepository } from '../repositories/generation.repository';
 import { AsyncQueue } from '../streams/async-queue';
-import type { GenerationEventLog } from '../repositories/generation-event.repository';
+import type { GenerationEventRepository } from '../repositories/generation-event.repository';
 import {
   type GenerationEvent,
   GenerationEventType,
@@ -25,10 +25,10 @@ export interface FollowedEvent {
 
 export interface GenerationServiceDependencies {
   generations: GenerationRepository;
-  events: GenerationEventLog;
+  events: GenerationEventRepository;
   hub: GenerationStreamHub;
   supervisor: GenerationSupervisor;
-  stopSignals: StopSignals;
+  stopSignals: StopSignalRepository;
   /**
    * True for a while after this process reconnected to Redis: a generation it cannot find may be
    * one that Redis lost and its process is about to write back, so it is not reported missing.

@@ -1,8 +1,8 @@
 import { AppError } from '../../../common/errors/errors';
 import type { TokenUsage } from '../records/generation.record';
-import type { ConcurrencyLimiter } from '../repositories/concurrency.repository';
+import type { ConcurrencyRepository } from '../repositories/concurrency.repository';
 import type { QuotaLimits, UsageReport } from '../records/usage.record';
-import { type UsageLedger, utcDay } from '../repositories/usage.repository';
+import { type UsageRepository, utcDay } from '../repositories/usage.repository';
 
 const nextUtcMidnight = (now: Date) =>
   new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
@@ -14,8 +14,8 @@ const nextUtcMidnight = (now: Date) =>
  */
 export class QuotaService {
   constructor(
-    private readonly limiter: ConcurrencyLimiter,
-    private readonly ledger: UsageLedger,
+    private readonly limiter: ConcurrencyRepository,
+    private readonly ledger: UsageRepository,
     private readonly limits: QuotaLimits,
   ) {}
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../../common/logging/logger';
 import { redisKeys } from '../store/redis-keys';
 import { backoffDelay, sleep } from '../support/sleep';
-import type { GenerationEventLog } from '../repositories/generation-event.repository';
+import type { GenerationEventRepository } from '../repositories/generation-event.repository';
 import { decodeEvent, entryId, type GenerationEvent } from './generation-event';
 import {
   type FollowInterrupted,
@@ -55,7 +55,7 @@ class Watcher implements LivenessWatcher {
   constructor(
     private readonly generationId: string,
     afterSeq: number,
-    private readonly log: GenerationEventLog,
+    private readonly log: GenerationEventRepository,
     private readonly handlers: WatchHandlers,
   ) {
     this.lastSeq = afterSeq;
@@ -147,7 +147,7 @@ export class GenerationStreamHub {
   constructor(
     private readonly reader: Redis,
     private readonly control: Redis,
-    private readonly log: GenerationEventLog,
+    private readonly log: GenerationEventRepository,
     private readonly options: StreamHubOptions,
   ) {
     this.blockMs = options.blockMs ?? 10_000;

@@ -1,7 +1,7 @@
 import { backoffDelay, sleep } from '../support/sleep';
 import {
   EventLogConflict,
-  type GenerationEventLog,
+  type GenerationEventRepository,
   sameFields,
 } from '../repositories/generation-event.repository';
 import { encodeEvent, type GenerationEvent, GenerationEventType, type NewEvent } from './generation-event';
@@ -40,7 +40,7 @@ export class GenerationStreamWriter {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly log: GenerationEventLog,
+    private readonly log: GenerationEventRepository,
     private readonly generationId: string,
     private readonly options: StreamWriterOptions,
   ) {}

@@ -9,7 +9,7 @@ import { redisKeys } from '../store/redis-keys';
 import { GenerationRepository } from '../repositories/generation.repository';
 import { type ChatRuntime, createChatRuntime } from '../app';
 import type { FollowedEvent } from '../services/generation.service';
-import { GenerationEventLog } from '../repositories/generation-event.repository';
+import { GenerationEventRepository } from '../repositories/generation-event.repository';
 import { GenerationEventType } from '../streams/generation-event';
 import { testChatConfig, userCaller } from '../testing/chat-config';
 import { conversationOutage } from '../testing/conversation-outage';
@@ -340,7 +340,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     });
     const generationId = randomUUID();
     const generations = new GenerationRepository(runtime.redis, 3_600);
-    const log = new GenerationEventLog(runtime.redis, {
+    const log = new GenerationEventRepository(runtime.redis, {
       maxLength: 100,
       liveTtlSeconds: 600,
       finishedTtlSeconds: 60,
@@ -381,7 +381,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     const started = await slow.services.chat.send(liam, { content: 'Hi' });
     const stream = await provider.nextStream();
     stream.text('Partial');
-    const log = new GenerationEventLog(other.redis, {
+    const log = new GenerationEventRepository(other.redis, {
       maxLength: 100,
       liveTtlSeconds: 600,
       finishedTtlSeconds: 60,

@@ -3,7 +3,7 @@ import { silentLogger } from '../../../common/testing/logger';
 import { GenerationRepository } from '../repositories/generation.repository';
 import { streamingGeneration } from '../testing/records';
 import { testRedis } from '../testing/redis';
-import { EventLogConflict, GenerationEventLog } from '../repositories/generation-event.repository';
+import { EventLogConflict, GenerationEventRepository } from '../repositories/generation-event.repository';
 import { type GenerationEvent, GenerationEventType, isTerminal } from '../streams/generation-event';
 import { FollowInterrupted } from '../streams/liveness';
 import { GenerationStreamHub } from '../streams/stream-hub';
@@ -48,13 +48,17 @@ function collector() {
 
 describe('generation event streams', () => {
   let redis: Redis;
-  let log: GenerationEventLog;
+  let log: GenerationEventRepository;
   let hub: GenerationStreamHub;
   let generations: GenerationRepository;
 
   beforeAll(async () => {
     redis = await redisForTest.connect();
-    log = new GenerationEventLog(redis, { maxLength: 1_000, liveTtlSeconds: 600, finishedTtlSeconds: 60 });
+    log = new GenerationEventRepository(redis, {
+      maxLength: 1_000,
+      liveTtlSeconds: 600,
+      finishedTtlSeconds: 60,
+    });
     generations = new GenerationRepository(redis, 3_600);
     hub = new GenerationStreamHub(await redisForTest.connect(), redis, log, {
       keyPrefix: redisForTest.prefix,

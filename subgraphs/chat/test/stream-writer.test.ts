@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { redisKeys } from '../store/redis-keys';
 import { testRedis } from '../testing/redis';
-import { EventLogConflict, GenerationEventLog } from '../repositories/generation-event.repository';
+import { EventLogConflict, GenerationEventRepository } from '../repositories/generation-event.repository';
 import { type GenerationEvent, GenerationEventType } from '../streams/generation-event';
 import { EventStoreUnavailable, GenerationStreamWriter } from '../streams/stream-writer';
 
@@ -13,11 +13,11 @@ const start = { type: GenerationEventType.START, model: 'm' } as const;
 
 describe('the writer of a generation stream', () => {
   let redis: Redis;
-  let log: GenerationEventLog;
+  let log: GenerationEventRepository;
 
   beforeAll(async () => {
     redis = await redisForTest.connect();
-    log = new GenerationEventLog(redis, logOptions);
+    log = new GenerationEventRepository(redis, logOptions);
   });
   afterAll(() => redisForTest.cleanup());
 
@@ -78,7 +78,7 @@ describe('the writer of a generation stream', () => {
     beforeEach(async () => {
       offline = await redisForTest.connect();
       id = randomUUID();
-      writer = new GenerationStreamWriter(new GenerationEventLog(offline, logOptions), id, {
+      writer = new GenerationStreamWriter(new GenerationEventRepository(offline, logOptions), id, {
         retryWindowMs: 200,
       });
       await writer.append([start]);
