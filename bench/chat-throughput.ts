@@ -19,7 +19,7 @@ import { createLogger } from '../common/logging/logger';
 import { deleteRedisKeys } from '../common/testing/cleanup';
 import { startChatSubgraph } from '../subgraphs/chat/app';
 import { loadChatConfig } from '../subgraphs/chat/config';
-import { MemoryConversationStore } from '../subgraphs/chat/conversation/memory-conversation-store';
+import { MemoryConversationStore } from '../subgraphs/chat/testing/memory-conversation-store';
 import type { ChatProvider, ProviderChunk } from '../subgraphs/chat/providers/provider';
 import { sleep } from '../subgraphs/chat/support/sleep';
 

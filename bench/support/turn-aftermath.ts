@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client } from 'pg';
-import { UNTITLED_CONVERSATION } from '../../subgraphs/chat/conversation/conversation-store';
-import { redisKeys } from '../../subgraphs/chat/redis-keys';
+import { UNTITLED_CONVERSATION } from '../../subgraphs/chat/records/message.record';
+import { redisKeys } from '../../subgraphs/chat/store/redis-keys';
 import type { CpuWindow } from './process-usage';
 
 const POLL_MS = 100;

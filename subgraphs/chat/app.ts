@@ -1,20 +1,77 @@
+import type { Redis } from 'ioredis';
+import { once } from 'node:events';
 import { RedisNonceStore } from '../../common/identity/identity-verifier';
 import type { Logger } from '../../common/logging/logger';
-import { startSubgraphServer, type RunningSubgraph } from '../../common/server/subgraph-server';
+import { DisposalStack } from '../../common/server/disposal-stack';
+import {
+  type BaseContext,
+  type RunningSubgraph,
+  startSubgraphServer,
+} from '../../common/server/subgraph-server';
 import { DEFAULT_SUBGRAPH_WEBSOCKET_LIMITS } from '../../common/server/subgraph-websocket';
+import { createRedis } from '../../common/stores/redis';
+import { type ConversationClient, ConversationSubgraphClient } from './clients/conversation.client';
 import type { ChatConfig } from './config';
-import { type ChatOverrides, createChatRuntime } from './runtime';
+import type { ChatContext } from './context';
+import { GenerationRunner, maxEventsPerGeneration } from './generation/generation-runner';
+import { GenerationSupervisor } from './generation/generation-supervisor';
+import { TitleGenerator } from './generation/title';
+import { GenerationRecovery } from './jobs/generation-recovery';
+import { createProvider } from './providers/create-provider';
+import type { ChatProvider } from './providers/provider';
+import { ConcurrencyRepository } from './repositories/concurrency.repository';
+import { GenerationEventRepository } from './repositories/generation-event.repository';
+import { GenerationRepository } from './repositories/generation.repository';
+import { StopSignalRepository } from './repositories/stop-signal.repository';
+import { UsageRepository } from './repositories/usage.repository';
 import { buildChatSchema } from './schema';
+import { ChatService } from './services/chat.service';
+import { GenerationService } from './services/generation.service';
+import { configuredModels } from './services/model-catalog';
+import { QuotaService } from './services/quota.service';
+import { UsageService } from './services/usage.service';
+import { stopChannel } from './store/redis-keys';
+import { reconnectedWithin } from './store/redis-reconnects';
+import { GenerationStreamHub } from './streams/stream-hub';
+import { sleep } from './support/sleep';
 
-/** Starts the chat subgraph: the pipeline (runtime.ts), then HTTP and graphql-ws on /graphql. */
-export async function startChatSubgraph(
+/** Replacements for the configured provider or conversation subgraph (tests, the benchmark). */
+export interface ChatOverrides {
+  provider?: ChatProvider;
+  conversations?: ConversationClient;
+}
+
+/** What every request's context carries besides the caller. */
+export type ChatServices = Omit<ChatContext, keyof BaseContext>;
+
+/** Everything the chat subgraph runs besides its HTTP server: what tests of the engine drive directly. */
+export interface ChatRuntime {
+  services: ChatServices;
+  /** The command connection. */
+  redis: Redis;
+  supervisor: GenerationSupervisor;
+  recovery: GenerationRecovery;
+  /** Drains running generations (SHUTDOWN_GRACE_MS) and closes the Redis connections. */
+  stop: () => Promise<void>;
+}
+
+/** A stream nobody finishes (the whole platform down) still goes away after a day. */
+const LIVE_STREAM_TTL_SECONDS = 86_400;
+const REDIS_STARTUP_WAIT_MS = 5_000;
+
+/**
+ * Starts the chat subgraph: the engine, then HTTP and graphql-ws on /graphql, then recovery. Every
+ * resource is registered on one disposal stack, which `stop()` and a failed start both unwind.
+ */
+export function startChatSubgraph(
   config: ChatConfig,
   logger: Logger,
   overrides: ChatOverrides = {},
 ): Promise<RunningSubgraph> {
-  const runtime = createChatRuntime(config, logger, overrides);
-  try {
-    await runtime.ready();
+  const stack = new DisposalStack(logger);
+  return stack.build(async () => {
+    const runtime = buildRuntime(stack, config, logger, overrides);
+    await untilRedisAnswers(runtime.redis);
     const server = await startSubgraphServer({
       name: 'chat',
       schema: await buildChatSchema(),
@@ -27,12 +84,168 @@ export async function startChatSubgraph(
       healthChecks: { redis: { check: () => runtime.redis.ping(), critical: true } },
       createContext: (base) => ({ ...base, ...runtime.services }),
       subscriptions: { ...DEFAULT_SUBGRAPH_WEBSOCKET_LIMITS, maxConnections: config.WS_MAX_CONNECTIONS },
-      onStop: runtime.stop,
     });
-    runtime.startRecovery();
-    return server;
-  } catch (error) {
-    await runtime.stop();
-    throw error;
-  }
+    stack.use('http server', server, (running) => running.stop());
+    // A pass over the conversation subgraph's STREAMING messages, then periodic sweeps.
+    runtime.recovery.start(config.RECOVERY_INTERVAL_MS);
+    return { ...server, stop: () => stack.dispose() };
+  });
+}
+
+/** The engine without an HTTP server, on a disposal stack of its own (tests of the engine). */
+export function createChatRuntime(
+  config: ChatConfig,
+  logger: Logger,
+  overrides: ChatOverrides = {},
+): Promise<ChatRuntime> {
+  const stack = new DisposalStack(logger);
+  return stack.build(async () => buildRuntime(stack, config, logger, overrides));
+}
+
+/**
+ * Builds the engine, each resource registered on `stack` in the order it needs: three Redis
+ * connections (commands; the blocking stream reader; the stop-signal subscriber), the stream hub,
+ * the supervisor of running generations, and recovery. Unwound in reverse: recovery stops, running
+ * generations drain, the hub stops reading, and the connections close.
+ */
+function buildRuntime(
+  stack: DisposalStack,
+  config: ChatConfig,
+  logger: Logger,
+  overrides: ChatOverrides,
+): ChatRuntime {
+  const connect = (name: string) =>
+    stack.use(
+      name,
+      createRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, logger }),
+      (redis) => redis.disconnect(),
+    );
+  const redis = connect('redis');
+  const streamReader = connect('redis stream reader');
+  const stopSubscriber = connect('redis stop-signal subscriber');
+  const conversations = overrides.conversations ?? conversationClient(config, logger);
+  const models = configuredModels(config);
+
+  const events = new GenerationEventRepository(redis, {
+    maxLength: maxEventsPerGeneration(config.LLM_MAX_OUTPUT_TOKENS),
+    liveTtlSeconds: LIVE_STREAM_TTL_SECONDS,
+    finishedTtlSeconds: config.GENERATION_STREAM_TTL_SECONDS,
+  });
+  const generations = new GenerationRepository(redis, config.GENERATION_RETENTION_DAYS * 86_400);
+  const quotas = new QuotaService(
+    new ConcurrencyRepository(redis, config.GENERATION_LEASE_MS),
+    new UsageRepository(redis),
+    {
+      concurrentGenerations: config.QUOTA_CONCURRENT_GENERATIONS,
+      dailyTokens: config.QUOTA_DAILY_TOKENS,
+    },
+  );
+  const stopSignals = new StopSignalRepository(
+    redis,
+    stopSubscriber,
+    stopChannel(config.REDIS_KEY_PREFIX),
+    logger,
+  );
+
+  const hub = stack.use(
+    'generation stream hub',
+    new GenerationStreamHub(streamReader, redis, events, {
+      keyPrefix: config.REDIS_KEY_PREFIX,
+      logger,
+      heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+      stallTimeoutMs: config.STREAM_STALL_TIMEOUT_MS,
+      leaseStates: (ids) => generations.leaseStates(ids),
+    }),
+    (running) => running.stop(),
+  );
+  const provider = overrides.provider ?? createProvider(config, logger);
+  const runner = new GenerationRunner({
+    provider,
+    conversations,
+    generations,
+    events,
+    quotas,
+    titles: new TitleGenerator(provider, models[0].id, logger),
+    settings: runnerSettings(config),
+    logger,
+  });
+  const supervisor = stack.use('running generations', new GenerationSupervisor(runner, logger), (running) =>
+    running.shutdown(config.SHUTDOWN_GRACE_MS),
+  );
+  stopSignals.listen((generationId) => supervisor.stop(generationId));
+  const recovery = stack.use(
+    'generation recovery',
+    new GenerationRecovery({
+      generations,
+      events,
+      conversations,
+      quotas,
+      leaseMs: config.GENERATION_LEASE_MS,
+      isRunningHere: (generationId) => supervisor.isRunning(generationId),
+      logger,
+    }),
+    (sweeps) => sweeps.stop(),
+  );
+
+  const services: ChatServices = {
+    models,
+    chat: new ChatService({
+      conversations,
+      generations,
+      quotas,
+      supervisor,
+      models,
+      messageMaxChars: config.MESSAGE_MAX_CHARS,
+      leaseMs: config.GENERATION_LEASE_MS,
+    }),
+    generations: new GenerationService({
+      generations,
+      events,
+      hub,
+      supervisor,
+      stopSignals,
+      restoringRedis: reconnectedWithin(redis, config.STREAM_STALL_TIMEOUT_MS),
+      logger,
+    }),
+    usage: new UsageService(quotas),
+  };
+  return { services, redis, supervisor, recovery, stop: () => stack.dispose() };
+}
+
+function conversationClient(config: ChatConfig, logger: Logger): ConversationClient {
+  return new ConversationSubgraphClient({
+    url: config.CONVERSATION_URL,
+    identitySecret: config.IDENTITY_SECRET,
+    timeoutMs: config.CONVERSATION_TIMEOUT_MS,
+    logger,
+  });
+}
+
+function runnerSettings(config: ChatConfig) {
+  return {
+    systemPrompt: config.SYSTEM_PROMPT,
+    contextTokens: config.LLM_CONTEXT_TOKENS,
+    maxOutputTokens: config.LLM_MAX_OUTPUT_TOKENS,
+    temperature: config.LLM_TEMPERATURE,
+    historyMessages: config.HISTORY_MAX_MESSAGES,
+    recallEnabled: config.RECALL_ENABLED,
+    recallLimit: config.RECALL_LIMIT,
+    checkpointIntervalMs: config.CHECKPOINT_INTERVAL_MS,
+    leaseMs: config.GENERATION_LEASE_MS,
+    finalSaveDeadlineMs: config.FINAL_SAVE_DEADLINE_MS,
+  };
+}
+
+/**
+ * Resolves once Redis answers, or after a bounded wait: the client fails fast rather than queueing,
+ * so requests taken before it connects would fail. If Redis stays away the service starts anyway
+ * and /health says so.
+ */
+async function untilRedisAnswers(redis: Redis): Promise<void> {
+  const waiting = new AbortController();
+  await Promise.race([
+    redis.status === 'ready' ? undefined : once(redis, 'ready', { signal: waiting.signal }),
+    sleep(REDIS_STARTUP_WAIT_MS, waiting.signal),
+  ]).catch(() => undefined);
+  waiting.abort();
 }

@@ -3,8 +3,13 @@ import { ConfigError, env, loadConfig } from '../../common/config/load-config';
 import { commonEnv } from '../../common/config/service-env';
 import { DEFAULT_SUBGRAPH_WEBSOCKET_LIMITS } from '../../common/server/subgraph-websocket';
 
-const providerName = z.enum(['offline', 'gemini', 'openai-compatible']);
-export type ProviderName = z.infer<typeof providerName>;
+/**
+ * Every provider chat can generate with. LLM_PROVIDER and the stored generation records read it from
+ * here; `Model.provider` (schema/model.type.ts) and createProvider fail to compile until they know a new one.
+ */
+export const PROVIDER_NAMES = ['offline', 'gemini', 'openai-compatible'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+const providerName = z.enum(PROVIDER_NAMES);
 
 export const DEFAULT_SYSTEM_PROMPT =
   'You are a helpful assistant in a chat application. Answer clearly and concisely, use Markdown ' +
@@ -85,20 +90,38 @@ export const chatEnv = {
   QUOTA_DAILY_TOKENS: env.int(200_000, 1),
 };
 
-export type ChatConfig = Omit<ReturnType<typeof loadConfig<typeof chatEnv>>, 'LLM_PROVIDER'> & {
-  LLM_PROVIDER: ProviderName;
-};
+type ChatEnv = ReturnType<typeof loadConfig<typeof chatEnv>>;
+
+/** What each provider needs, checked at start, so that code reading it needs no casts. */
+type ProviderConfig =
+  | { LLM_PROVIDER: 'offline' }
+  | { LLM_PROVIDER: 'gemini'; GEMINI_API_KEY: string }
+  | { LLM_PROVIDER: 'openai-compatible'; LLM_BASE_URL: string };
+
+export type ChatConfig = Omit<ChatEnv, 'LLM_PROVIDER'> & ProviderConfig;
+
+/** The provider's part of the configuration, or a problem naming the variable it lacks. */
+function providerConfig(config: ChatEnv): ProviderConfig | string {
+  const provider: ProviderName = config.LLM_PROVIDER ?? (config.GEMINI_API_KEY ? 'gemini' : 'offline');
+  switch (provider) {
+    case 'offline':
+      return { LLM_PROVIDER: provider };
+    case 'gemini':
+      return config.GEMINI_API_KEY
+        ? { LLM_PROVIDER: provider, GEMINI_API_KEY: config.GEMINI_API_KEY }
+        : 'GEMINI_API_KEY: required when LLM_PROVIDER is gemini';
+    case 'openai-compatible':
+      return config.LLM_BASE_URL
+        ? { LLM_PROVIDER: provider, LLM_BASE_URL: config.LLM_BASE_URL }
+        : 'LLM_BASE_URL: required when LLM_PROVIDER is openai-compatible';
+  }
+}
 
 export function loadChatConfig(source: NodeJS.ProcessEnv = process.env): ChatConfig {
   const config = loadConfig(chatEnv, source);
-  const provider: ProviderName = config.LLM_PROVIDER ?? (config.GEMINI_API_KEY ? 'gemini' : 'offline');
+  const provider = providerConfig(config);
   const problems: string[] = [];
-  if (provider === 'gemini' && !config.GEMINI_API_KEY) {
-    problems.push('GEMINI_API_KEY: required when LLM_PROVIDER is gemini');
-  }
-  if (provider === 'openai-compatible' && !config.LLM_BASE_URL) {
-    problems.push('LLM_BASE_URL: required when LLM_PROVIDER is openai-compatible');
-  }
+  if (typeof provider === 'string') problems.push(provider);
   if (config.LLM_MAX_OUTPUT_TOKENS >= config.LLM_CONTEXT_TOKENS) {
     problems.push('LLM_MAX_OUTPUT_TOKENS: must be smaller than LLM_CONTEXT_TOKENS');
   }
@@ -107,6 +130,6 @@ export function loadChatConfig(source: NodeJS.ProcessEnv = process.env): ChatCon
       'STREAM_STALL_TIMEOUT_MS: must be longer than HEARTBEAT_INTERVAL_MS, or live subscriptions would end',
     );
   }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return { ...config, LLM_PROVIDER: provider };
+  if (problems.length > 0 || typeof provider === 'string') throw new ConfigError(problems);
+  return { ...config, ...provider };
 }

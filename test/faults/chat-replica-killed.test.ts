@@ -3,7 +3,7 @@ import { silentLogger } from '../../common/testing/logger';
 import { startTestPlatform, type TestPlatform } from '../support/platform';
 import { type RunningGateway, startGateway } from '../../gateway/app';
 import { loadGatewayConfig } from '../../gateway/config';
-import { INTERRUPTED_MESSAGE } from '../../subgraphs/chat/pipeline/recovery';
+import { INTERRUPTED_MESSAGE } from '../../subgraphs/chat/jobs/generation-recovery';
 import { type ChatChild, startChatChild } from '../../subgraphs/chat/testing/child-process';
 import { countOf, follow, replyEvents, textOf } from './support/followers';
 import { savedGeneration, sendMessage } from './support/replies';

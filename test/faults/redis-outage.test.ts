@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { registerUser, type TestUser } from '../../common/testing/auth';
 import { type OwnRedis, startOwnRedis } from '../support/own-redis';
 import { startTestPlatform, type TestPlatform } from '../support/platform';
-import { EVENT_STORE_LOST_MESSAGE } from '../../subgraphs/chat/pipeline/generation-runner';
+import { EVENT_STORE_LOST_MESSAGE } from '../../subgraphs/chat/generation/generation-runner';
 import {
   countOf,
   follow,

@@ -20,10 +20,10 @@ export function createProvider(config: ChatConfig, logger: Logger): ChatProvider
 function createBareProvider(config: ChatConfig, logger: Logger): ChatProvider {
   switch (config.LLM_PROVIDER) {
     case 'gemini':
-      return new GeminiProvider({ apiKey: config.GEMINI_API_KEY as string, baseUrl: config.GEMINI_BASE_URL });
+      return new GeminiProvider({ apiKey: config.GEMINI_API_KEY, baseUrl: config.GEMINI_BASE_URL });
     case 'openai-compatible':
       return new OpenAICompatibleProvider({
-        baseUrl: config.LLM_BASE_URL as string,
+        baseUrl: config.LLM_BASE_URL,
         apiKey: config.LLM_API_KEY,
         logger,
       });

@@ -1,8 +1,16 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { ChatContext } from '../context';
-import { Generation } from '../schema/generation';
-import { SendMessageInput, SendMessagePayload } from '../schema/send-message';
-import { toGeneration, toSendMessagePayload } from './views';
+import type { StartedGeneration } from '../services/chat.service';
+import { Generation } from '../schema/generation.type';
+import { SendMessageInput } from '../schema/send-message.input';
+import { SendMessagePayload } from '../schema/send-message.type';
+import { toGeneration } from './generation.resolver';
+
+const toSendMessagePayload = (started: StartedGeneration): SendMessagePayload => ({
+  conversation: { id: started.conversationId },
+  userMessage: { id: started.userMessage.id },
+  generation: toGeneration(started.generation),
+});
 
 @Resolver()
 export class ChatResolver {

@@ -1,7 +1,7 @@
 import { Ctx, Query, Resolver } from 'type-graphql';
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { ChatContext } from '../context';
-import { Model, providerOf } from '../schema/model';
+import { Model, providerOf } from '../schema/model.type';
 
 /** Models `Query.models` lists, at most (a deployment configures one per provider). */
 const MAX_MODELS = 10;

@@ -1,15 +1,31 @@
 import { Arg, ID, Int, Resolver, Root, type SubscribeResolverData, Subscription } from 'type-graphql';
+import { AppError, toGraphQLError } from '../../../common/errors/errors';
 import { traceTurn } from '../../../common/logging/turn-trace';
 import type { ChatContext } from '../context';
-import type { FollowedEvent } from '../services/generation-service';
-import { GenerationEvent } from '../schema/generation-event';
-import { SendMessageInput } from '../schema/send-message';
-import { toGenerationEvent } from './views';
+import type { FollowedEvent } from '../services/generation.service';
+import { GenerationEvent } from '../schema/generation-event.type';
+import { SendMessageInput } from '../schema/send-message.input';
+import { toGenerationEvent } from './generation.resolver';
 
 type Subscribe<Args> = SubscribeResolverData<unknown, Args, ChatContext>;
 
 /**
- * Events come from the generation's Redis Stream (services/generation-service.ts), not from a
+ * The events, with a failure mid-stream (Redis away, a stalled stream) as a GraphQLError: graphql-ws
+ * sends it as an `error` message, which keeps the code only from a GraphQLError. Closing this closes
+ * the follower (`yield*` passes `return` on).
+ */
+async function* withGraphQLErrors(
+  events: AsyncIterableIterator<FollowedEvent>,
+): AsyncGenerator<FollowedEvent> {
+  try {
+    yield* events;
+  } catch (error) {
+    throw error instanceof AppError ? toGraphQLError(error) : error;
+  }
+}
+
+/**
+ * Events come from the generation's Redis Stream (services/generation.service.ts), not from a
  * type-graphql PubSub: `subscribe` returns the stream follower, these methods shape each event.
  */
 @Resolver(() => GenerationEvent)
@@ -17,8 +33,8 @@ export class SubscriptionResolver {
   @Subscription(() => GenerationEvent, {
     description:
       'A generation’s events after `after` (0: from the start), then live ones until DONE, ERROR or STOPPED.',
-    subscribe: ({ args, context }: Subscribe<{ id: string; after: number }>) =>
-      context.generations.follow(context.caller, args.id, args.after),
+    subscribe: async ({ args, context }: Subscribe<{ id: string; after: number }>) =>
+      withGraphQLErrors(await context.generations.follow(context.caller, args.id, args.after)),
   })
   generation(
     @Root() followed: FollowedEvent,
@@ -33,7 +49,7 @@ export class SubscriptionResolver {
     description: 'Sends a message and streams the reply in one operation (sendMessage, then generation).',
     subscribe: async ({ args, context }: Subscribe<{ input: SendMessageInput }>) => {
       const started = await context.chat.send(context.caller, args.input);
-      return context.generations.follow(context.caller, started.generation.id, 0);
+      return withGraphQLErrors(await context.generations.follow(context.caller, started.generation.id, 0));
     },
   })
   chat(

@@ -20,7 +20,7 @@ export function configuredModels(config: ChatConfig): ModelInfo[] {
         {
           id: config.LLM_MODEL,
           provider: 'openai-compatible',
-          description: `OpenAI-compatible server at ${new URL(config.LLM_BASE_URL as string).host}`,
+          description: `OpenAI-compatible server at ${new URL(config.LLM_BASE_URL).host}`,
           isDefault: true,
         },
       ];

@@ -1,4 +1,4 @@
-import { type FinalStatus, GenerationStatus } from '../domain/generation';
+import { type FinalStatus, GenerationStatus } from '../records/generation.record';
 
 /** What happened in a generation; each event has the next `seq` (1, 2, 3, …). */
 export enum GenerationEventType {

@@ -1,5 +1,5 @@
 import type { Logger } from '../../../common/logging/logger';
-import type { LeaseState } from '../repositories/generation-repository';
+import type { LeaseState } from '../repositories/generation.repository';
 
 /**
  * Why a subscriber's stream ended without its terminal event: this process could not read Redis
@@ -65,7 +65,7 @@ export class LivenessMonitor {
 
   private onTick(): void {
     this.checking ??= this.check()
-      .catch((error: Error) => this.options.logger.warn({ err: error.message }, 'liveness check failed'))
+      .catch((error: Error) => this.options.logger.warn({ err: error }, 'liveness check failed'))
       .finally(() => {
         this.checking = null;
       });

@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../../common/logging/logger';
-import { redisKeys } from '../redis-keys';
+import { redisKeys } from '../store/redis-keys';
 import { backoffDelay, sleep } from '../support/sleep';
-import type { GenerationEventLog } from './event-log';
+import type { GenerationEventRepository } from '../repositories/generation-event.repository';
 import { decodeEvent, entryId, type GenerationEvent } from './generation-event';
 import {
   type FollowInterrupted,
@@ -55,7 +55,7 @@ class Watcher implements LivenessWatcher {
   constructor(
     private readonly generationId: string,
     afterSeq: number,
-    private readonly log: GenerationEventLog,
+    private readonly log: GenerationEventRepository,
     private readonly handlers: WatchHandlers,
   ) {
     this.lastSeq = afterSeq;
@@ -147,7 +147,7 @@ export class GenerationStreamHub {
   constructor(
     private readonly reader: Redis,
     private readonly control: Redis,
-    private readonly log: GenerationEventLog,
+    private readonly log: GenerationEventRepository,
     private readonly options: StreamHubOptions,
   ) {
     this.blockMs = options.blockMs ?? 10_000;
@@ -233,8 +233,7 @@ export class GenerationStreamHub {
       } catch (error) {
         this.readerId = null;
         if (!this.running) break;
-        if (failures === 0)
-          this.options.logger.warn({ err: (error as Error).message }, 'generation stream reader failed');
+        if (failures === 0) this.options.logger.warn({ err: error }, 'generation stream reader failed');
         await sleep(backoffDelay(failures++, 100, 2_000));
         continue;
       } finally {
@@ -254,10 +253,7 @@ export class GenerationStreamHub {
         try {
           events.push(decodeEvent(id, fields));
         } catch (error) {
-          this.options.logger.error(
-            { generationId, err: (error as Error).message },
-            'unreadable generation event',
-          );
+          this.options.logger.error({ generationId, err: error }, 'unreadable generation event');
         }
       }
       stream.cursor = seqOfEntry(entries[entries.length - 1][0]);

@@ -1,5 +1,9 @@
 import { backoffDelay, sleep } from '../support/sleep';
-import { EventLogConflict, type GenerationEventLog, sameFields } from './event-log';
+import {
+  EventLogConflict,
+  type GenerationEventRepository,
+  sameFields,
+} from '../repositories/generation-event.repository';
 import { encodeEvent, type GenerationEvent, GenerationEventType, type NewEvent } from './generation-event';
 
 /** Redis did not take an append within the writer's retry window. */
@@ -36,7 +40,7 @@ export class GenerationStreamWriter {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly log: GenerationEventLog,
+    private readonly log: GenerationEventRepository,
     private readonly generationId: string,
     private readonly options: StreamWriterOptions,
   ) {}

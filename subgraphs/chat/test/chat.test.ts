@@ -6,7 +6,7 @@ import { silentLogger } from '../../../common/testing/logger';
 import { startTestPlatform, type TestPlatform } from '../../../test/support/platform';
 import { startChatSubgraph } from '../app';
 import { loadChatConfig } from '../config';
-import { INTERRUPTED_MESSAGE } from '../pipeline/recovery';
+import { INTERRUPTED_MESSAGE } from '../jobs/generation-recovery';
 import { type ChatChild, startChatChild } from '../testing/child-process';
 import { callAs, openSocket, subscribeAs, type TestSubscription } from '../testing/subgraph-client';
 import { eventually } from '../../../common/testing/wait';

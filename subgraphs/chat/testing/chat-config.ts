@@ -1,4 +1,4 @@
-import type { Identity } from '../../../common/identity/identity';
+import type { UserCaller } from '../../../common/identity/caller';
 import { TEST_IDENTITY_SECRET, testServers } from '../../../common/testing/env';
 import { type ChatConfig, loadChatConfig } from '../config';
 
@@ -21,11 +21,12 @@ export function testChatConfig(prefix: string, env: Record<string, string> = {})
   });
 }
 
-/** The identity the gateway would sign for a signed-in user. */
-export const userIdentity = (userId: string, requestId = 'test'): Identity => ({
+/** A signed-in user's caller, as a request relayed by the gateway brings it. */
+export const userCaller = (userId: string, requestId = 'test'): UserCaller => ({
   userId,
   role: 'USER',
   sessionId: null,
   requestId,
   issuer: 'gateway',
+  service: null,
 });

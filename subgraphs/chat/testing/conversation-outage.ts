@@ -1,9 +1,9 @@
 import { upstreamUnavailable } from '../../../common/errors/errors';
-import type { ConversationStore } from '../conversation/conversation-store';
+import type { ConversationClient } from '../clients/conversation.client';
 
 export interface ConversationOutage {
   /** The store to give the pipeline: `inner` while up. */
-  store: ConversationStore;
+  store: ConversationClient;
   /** Every call fails as the conversation client fails when the subgraph is down. */
   refuse: () => void;
   /** Every call waits, as behind a stopped database, until `restore`. */
@@ -12,7 +12,7 @@ export interface ConversationOutage {
 }
 
 /** Lets a pipeline test take the conversation subgraph away and bring it back. */
-export function conversationOutage(inner: ConversationStore): ConversationOutage {
+export function conversationOutage(inner: ConversationClient): ConversationOutage {
   let mode: 'up' | 'refusing' | 'hanging' = 'up';
   let release: () => void = () => undefined;
   let back = Promise.resolve();

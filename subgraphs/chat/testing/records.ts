@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type GenerationRecord, GenerationStatus } from '../domain/generation';
+import { type GenerationRecord, GenerationStatus } from '../records/generation.record';
 
 /** A generation record as sendMessage stores it (STREAMING, nothing recorded yet), for tests to write directly. */
 export function streamingGeneration(fields: Partial<GenerationRecord> = {}): GenerationRecord {

@@ -1,0 +1,270 @@
+import { z } from 'zod';
+import { AppError, type ErrorCode, upstreamUnavailable } from '../../../common/errors/errors';
+import {
+  IDENTITY_HEADER,
+  type Identity,
+  operationDigest,
+  signIdentity,
+} from '../../../common/identity/identity';
+import type { Logger } from '../../../common/logging/logger';
+import { MAX_PAGE_SIZE } from '../../../common/graphql/pagination';
+import { REQUEST_ID_HEADER } from '../../../common/server/request-id';
+import type { SubgraphName } from '../../../common/config/topology';
+import type { UserCaller } from '../../../common/identity/caller';
+import type { MessageRole, MessageStatus, RecallHit, StoredMessage } from '../records/message.record';
+
+export interface AppendMessageInput {
+  /** null: a new conversation owned by the caller. */
+  conversationId: string | null;
+  /** null: under the conversation's active leaf. */
+  parentId: string | null;
+  /** A new root beside the conversation's first message (parentId null). */
+  asRoot?: boolean;
+  role: MessageRole;
+  content: string;
+  status?: MessageStatus;
+  model?: string;
+}
+
+export interface UpdateMessageInput {
+  id: string;
+  content?: string;
+  status?: MessageStatus;
+  promptTokens?: number;
+  completionTokens?: number;
+}
+
+/**
+ * The conversation subgraph, the source of truth for messages, as chat calls it: each call is made
+ * for a signed-in user (the caller), whose ownership rules the conversation subgraph applies. Tests
+ * about the generation engine alone use testing/memory-conversation-store.ts.
+ */
+export interface ConversationClient {
+  /** The conversation if the caller owns it; NOT_FOUND otherwise, exactly as for a missing one. */
+  conversation(caller: UserCaller, conversationId: string): Promise<{ id: string; title: string }>;
+  appendMessage(caller: UserCaller, input: AppendMessageInput): Promise<StoredMessage>;
+  updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<StoredMessage>;
+  /** The branch from the root to `leafId`, oldest first, at most the newest `limit` messages. */
+  messagePath(caller: UserCaller, leafId: string, limit: number): Promise<StoredMessage[]>;
+  /** Messages like `query` from the caller's other conversations, best first. */
+  recallMessages(
+    caller: UserCaller,
+    query: string,
+    excludeConversationId: string,
+    first: number,
+  ): Promise<RecallHit[]>;
+  renameConversation(caller: UserCaller, conversationId: string, title: string): Promise<void>;
+  /** Every message still STREAMING, whoever owns it (crash recovery). */
+  streamingMessages(requestId: string): Promise<StoredMessage[]>;
+}
+
+export interface ConversationClientOptions {
+  url: string;
+  identitySecret: string;
+  timeoutMs: number;
+  logger: Logger;
+}
+
+const MESSAGE_FIELDS = `id role content status createdAt conversation { id title } parent { id }
+  promptTokens completionTokens model`;
+
+const wireMessage = z
+  .object({
+    id: z.string(),
+    role: z.enum(['USER', 'ASSISTANT', 'SYSTEM']),
+    content: z.string(),
+    status: z.enum(['COMPLETE', 'STREAMING', 'STOPPED', 'INTERRUPTED', 'FAILED']),
+    createdAt: z.coerce.date(),
+    conversation: z.object({ id: z.string(), title: z.string() }),
+    parent: z.object({ id: z.string() }).nullable(),
+    promptTokens: z.number().int().nullable(),
+    completionTokens: z.number().int().nullable(),
+    model: z.string().nullable(),
+  })
+  .transform(({ parent, ...message }): StoredMessage => ({ ...message, parentId: parent?.id ?? null }));
+
+/** The conversation subgraph's name in the supergraph: the audience of the identities sent to it. */
+const CONVERSATION_SUBGRAPH: SubgraphName = 'conversation';
+
+const wireConversation = z.object({ id: z.string(), title: z.string() });
+
+const wireRecallHit = z.object({ score: z.number(), message: wireMessage });
+
+/**
+ * Codes the conversation subgraph may answer with that mean the same to chat's callers; its
+ * UPSTREAM_UNAVAILABLE keeps the store it names (PostgreSQL down is not the subgraph down).
+ */
+const PASSED_THROUGH: ReadonlySet<ErrorCode> = new Set([
+  'BAD_USER_INPUT',
+  'NOT_FOUND',
+  'FORBIDDEN',
+  'RATE_LIMITED',
+  'UPSTREAM_UNAVAILABLE',
+]);
+
+interface GraphQLReply {
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}
+
+/**
+ * The conversation subgraph's internal operations, called directly (not through the gateway)
+ * with an identity signed as `chat` on behalf of the acting user. Replies are validated here, at
+ * the edge; its NOT_FOUND, BAD_USER_INPUT, FORBIDDEN, RATE_LIMITED (a creation budget spent) and
+ * UPSTREAM_UNAVAILABLE reach chat's callers unchanged, anything else (timeouts, 5xx, a refused
+ * signature) becomes UPSTREAM_UNAVAILABLE naming it.
+ */
+export class ConversationSubgraphClient implements ConversationClient {
+  constructor(private readonly options: ConversationClientOptions) {}
+
+  async conversation(caller: UserCaller, conversationId: string): Promise<{ id: string; title: string }> {
+    const data = await this.request(
+      caller,
+      'query Conversation($id: ID!) { conversation(id: $id) { id title } }',
+      { id: conversationId },
+    );
+    return this.parse(wireConversation, data.conversation, 'conversation');
+  }
+
+  async appendMessage(caller: UserCaller, input: AppendMessageInput): Promise<StoredMessage> {
+    const data = await this.request(
+      caller,
+      `mutation AppendMessage($input: AppendMessageInput!) { appendMessage(input: $input) { ${MESSAGE_FIELDS} } }`,
+      { input },
+    );
+    return this.parse(wireMessage, data.appendMessage, 'appendMessage');
+  }
+
+  async updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<StoredMessage> {
+    const data = await this.request(
+      caller,
+      `mutation UpdateMessage($input: UpdateMessageInput!) { updateMessage(input: $input) { ${MESSAGE_FIELDS} } }`,
+      { input },
+    );
+    return this.parse(wireMessage, data.updateMessage, 'updateMessage');
+  }
+
+  async messagePath(caller: UserCaller, leafId: string, limit: number): Promise<StoredMessage[]> {
+    const data = await this.request(
+      caller,
+      `query MessagePath($leafId: ID!, $limit: Int) { messagePath(leafId: $leafId, limit: $limit) { ${MESSAGE_FIELDS} } }`,
+      { leafId, limit },
+    );
+    return this.parse(z.array(wireMessage), data.messagePath, 'messagePath');
+  }
+
+  async recallMessages(
+    caller: UserCaller,
+    query: string,
+    excludeConversationId: string,
+    first: number,
+  ): Promise<RecallHit[]> {
+    const data = await this.request(
+      caller,
+      `query RecallMessages($query: String!, $exclude: ID, $first: Int) {
+        recallMessages(query: $query, excludeConversationId: $exclude, first: $first) {
+          score message { ${MESSAGE_FIELDS} }
+        }
+      }`,
+      { query, exclude: excludeConversationId, first },
+    );
+    return this.parse(z.array(wireRecallHit), data.recallMessages, 'recallMessages');
+  }
+
+  async renameConversation(caller: UserCaller, conversationId: string, title: string): Promise<void> {
+    await this.request(
+      caller,
+      'mutation RenameConversation($id: ID!, $title: String!) { renameConversation(id: $id, title: $title) { id } }',
+      { id: conversationId, title },
+    );
+  }
+
+  /** Every STREAMING message, read a page at a time (the field is bounded like every list). */
+  async streamingMessages(requestId: string): Promise<StoredMessage[]> {
+    const messages: StoredMessage[] = [];
+    for (;;) {
+      const data = await this.send(
+        { userId: null, role: null, sessionId: null, requestId, issuer: 'chat' },
+        `query StreamingMessages($first: Int!, $after: ID) {
+          streamingMessages(first: $first, after: $after) { ${MESSAGE_FIELDS} }
+        }`,
+        { first: MAX_PAGE_SIZE, after: messages.at(-1)?.id ?? null },
+      );
+      const page = this.parse(z.array(wireMessage), data.streamingMessages, 'streamingMessages');
+      messages.push(...page);
+      if (page.length < MAX_PAGE_SIZE) return messages;
+    }
+  }
+
+  private request(caller: UserCaller, query: string, variables: Record<string, unknown>) {
+    return this.send(
+      {
+        userId: caller.userId,
+        role: caller.role,
+        sessionId: null,
+        requestId: caller.requestId,
+        issuer: 'chat',
+      },
+      query,
+      variables,
+    );
+  }
+
+  private async send(
+    identity: Identity,
+    query: string,
+    variables: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    let reply: GraphQLReply;
+    let status: number;
+    // Signed for the conversation subgraph and this very operation; a retry would sign afresh.
+    const signed = signIdentity(identity, this.options.identitySecret, {
+      audience: CONVERSATION_SUBGRAPH,
+      digest: operationDigest({ query, variables }),
+    });
+    try {
+      const response = await fetch(this.options.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          [IDENTITY_HEADER]: signed,
+          [REQUEST_ID_HEADER]: identity.requestId,
+        },
+        body: JSON.stringify({ query, variables }),
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+      status = response.status;
+      reply = (await response.json()) as GraphQLReply;
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'conversation subgraph unreachable');
+      throw upstreamUnavailable('conversation');
+    }
+    const [first] = reply.errors ?? [];
+    if (first) {
+      const code = first.extensions?.code as ErrorCode | undefined;
+      if (code && PASSED_THROUGH.has(code)) {
+        const { code: _code, requestId: _requestId, ...details } = first.extensions ?? {};
+        throw new AppError(code, first.message, details);
+      }
+      this.options.logger.error({ status, code, message: first.message }, 'conversation subgraph failed');
+      throw upstreamUnavailable('conversation');
+    }
+    if (!reply.data) throw upstreamUnavailable('conversation');
+    return reply.data;
+  }
+
+  private parse<T>(schema: z.ZodType<T>, value: unknown, operation: string): T {
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      this.options.logger.error(
+        {
+          operation,
+          problems: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+        },
+        'conversation subgraph sent an unexpected reply',
+      );
+      throw upstreamUnavailable('conversation');
+    }
+    return parsed.data;
+  }
+}

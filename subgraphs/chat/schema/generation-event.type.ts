@@ -1,0 +1,44 @@
+import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { GenerationEventType } from '../streams/generation-event';
+import { Message } from './references';
+import { Generation } from './generation.type';
+
+registerEnumType(GenerationEventType, {
+  name: 'GenerationEventType',
+  description: 'What a generation event reports.',
+  valuesConfig: {
+    START: { description: 'The generation began.' },
+    TOKEN: { description: 'More of the reply: `delta`.' },
+    USAGE: { description: 'Token counts, now in `generation.usage`.' },
+    DONE: { description: 'The reply is complete and saved. Last event.' },
+    ERROR: { description: 'The generation failed or was interrupted: `error`. Last event.' },
+    STOPPED: { description: 'Stopped on request; the partial reply is saved. Last event.' },
+    HEARTBEAT: {
+      description:
+        'Not part of the reply: the generation is alive but nothing new came for a while. `seq` repeats the last event received; resume with it as before.',
+    },
+  },
+});
+
+@ObjectType({
+  description: 'One step of a generation, in order; resume after a drop with `after: <last seq>`.',
+})
+export class GenerationEvent {
+  @Field(() => Int, { description: '1 for START, then one more for each event.' })
+  seq!: number;
+
+  @Field(() => GenerationEventType)
+  type!: GenerationEventType;
+
+  @Field(() => String, { nullable: true, description: 'TOKEN: the text that follows what came before.' })
+  delta!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'ERROR: why.' })
+  error!: string | null;
+
+  @Field(() => Generation, { description: 'The generation as of this event (its status never goes back).' })
+  generation!: Generation;
+
+  @Field(() => Message, { description: 'The assistant message being written.' })
+  message!: Message;
+}

@@ -1,0 +1,28 @@
+import { Directive, Field, ID, ObjectType } from 'type-graphql';
+
+/* Entities owned by other subgraphs, to which chat adds fields (see resolvers/references.resolver.ts). */
+
+@ObjectType({
+  description: 'A message, owned by the conversation subgraph; chat adds the generation that wrote it.',
+})
+@Directive('@key(fields: "id")')
+export class Message {
+  @Field(() => ID)
+  id!: string;
+}
+
+@ObjectType({
+  description: 'A conversation, owned by the conversation subgraph; chat adds its active generation.',
+})
+@Directive('@key(fields: "id")')
+export class Conversation {
+  @Field(() => ID)
+  id!: string;
+}
+
+@ObjectType({ description: 'A user, owned by the auth subgraph; chat adds their token usage.' })
+@Directive('@key(fields: "id")')
+export class User {
+  @Field(() => ID)
+  id!: string;
+}

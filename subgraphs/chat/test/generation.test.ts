@@ -1,0 +1,541 @@
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { AppError } from '../../../common/errors/errors';
+import { silentLogger } from '../../../common/testing/logger';
+import type { ConversationClient } from '../clients/conversation.client';
+import { MemoryConversationStore } from '../testing/memory-conversation-store';
+import { providerErrors } from '../providers/provider';
+import { redisKeys } from '../store/redis-keys';
+import { GenerationRepository } from '../repositories/generation.repository';
+import { type ChatRuntime, createChatRuntime } from '../app';
+import type { FollowedEvent } from '../services/generation.service';
+import { GenerationEventRepository } from '../repositories/generation-event.repository';
+import { GenerationEventType } from '../streams/generation-event';
+import { testChatConfig, userCaller } from '../testing/chat-config';
+import { conversationOutage } from '../testing/conversation-outage';
+import { testRedis } from '../testing/redis';
+import { streamingGeneration } from '../testing/records';
+import { ScriptedProvider } from '../testing/scripted-provider';
+import { INTERRUPTED_MESSAGE } from '../jobs/generation-recovery';
+import { eventually } from '../../../common/testing/wait';
+
+const redisForTest = testRedis('chat_pipeline');
+
+/** Reads a subscription as it goes; `until` resolves once what was read passes `check`. */
+function reader(events: AsyncIterable<FollowedEvent>) {
+  const read: FollowedEvent[] = [];
+  let onRead = null as (() => void) | null;
+  const ended = (async () => {
+    for await (const followed of events) {
+      read.push(followed);
+      onRead?.();
+    }
+  })();
+  ended.catch(() => undefined);
+  const until = (check: (read: FollowedEvent[]) => boolean) =>
+    new Promise<void>((resolve) => {
+      const test = () => (check(read) ? resolve() : (onRead = test));
+      test();
+    });
+  const count = (type: GenerationEventType) => read.filter((followed) => followed.event.type === type).length;
+  return { read, ended, until, count };
+}
+
+async function drain(events: AsyncIterable<FollowedEvent>): Promise<FollowedEvent[]> {
+  const all: FollowedEvent[] = [];
+  for await (const event of events) all.push(event);
+  return all;
+}
+
+const codeOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'resolved',
+    (error: unknown) => (error instanceof AppError ? error.code : String(error)),
+  );
+
+describe('the generation pipeline (in-memory conversation store, real Redis)', () => {
+  const runtimes: ChatRuntime[] = [];
+  let store: MemoryConversationStore;
+
+  async function start(
+    env: Record<string, string> = {},
+    provider?: ScriptedProvider,
+    conversations: ConversationClient = store,
+  ) {
+    const runtime = await createChatRuntime(testChatConfig(redisForTest.prefix, env), silentLogger(), {
+      conversations,
+      ...(provider ? { provider } : {}),
+    });
+    runtimes.push(runtime);
+    if (runtime.redis.status !== 'ready') await once(runtime.redis, 'ready');
+    return runtime;
+  }
+
+  beforeEach(() => {
+    store = new MemoryConversationStore();
+  });
+  afterEach(async () => {
+    for (const runtime of runtimes.splice(0)) await runtime.stop();
+  });
+  afterAll(() => redisForTest.cleanup());
+
+  it('streams START, the tokens, USAGE and DONE, saves the reply, records usage and titles the conversation', async () => {
+    const { services } = await start();
+    const alice = userCaller(randomUUID());
+    const started = await services.chat.send(alice, { content: 'How do I bake sourdough bread at home?' });
+    expect(started.generation).toMatchObject({
+      status: 'STREAMING',
+      model: 'offline-echo (not a language model)',
+    });
+    expect(store.messages.get(started.generation.messageId)).toMatchObject({
+      status: 'STREAMING',
+      content: '',
+    });
+
+    const events = await drain(await services.generations.follow(alice, started.generation.id, 0));
+    const types = events.map((e) => e.event.type);
+    expect(types[0]).toBe('START');
+    expect(types.slice(-2)).toEqual(['USAGE', 'DONE']);
+    expect(new Set(types.slice(1, -2))).toEqual(new Set(['TOKEN']));
+    expect(events.map((e) => e.event.seq)).toEqual(events.map((_, i) => i + 1));
+    const reply = events
+      .map((e) => (e.event.type === GenerationEventType.TOKEN ? e.event.delta : ''))
+      .join('');
+    expect(reply).toContain('not a language model');
+
+    const last = events[events.length - 1];
+    expect(last.generation).toMatchObject({ status: 'COMPLETE', usage: { estimated: true } });
+    const saved = store.messages.get(started.generation.messageId);
+    expect(saved).toMatchObject({ status: 'COMPLETE', content: reply, completionTokens: expect.any(Number) });
+    expect(await services.generations.get(alice, started.generation.id)).toMatchObject({
+      status: 'COMPLETE',
+      finishedAt: expect.any(Date),
+      firstTokenAt: expect.any(Date),
+    });
+    await eventually(() =>
+      expect(store.conversations.get(started.conversationId)?.title).toBe('How do I bake sourdough bread…'),
+    );
+    const usage = await services.usage.report(alice, alice.userId, 1);
+    expect(usage.today.generations).toBe(1);
+    expect(usage.today.completionTokens).toBe(saved?.completionTokens);
+  });
+
+  it('sends the history of the branch it answers, oldest first', async () => {
+    const provider = new ScriptedProvider();
+    const { services } = await start({}, provider);
+    const bob = userCaller(randomUUID());
+    const first = await services.chat.send(bob, { content: 'My name is Bob.' });
+    const firstStream = await provider.nextStream();
+    firstStream.text('Hello Bob!');
+    firstStream.finish();
+    await drain(await services.generations.follow(bob, first.generation.id, 0));
+    await services.chat.send(bob, { conversationId: first.conversationId, content: 'What is my name?' });
+    (await provider.nextStream()).finish();
+    expect(provider.requests[1].messages).toEqual([
+      { role: 'user', content: 'My name is Bob.' },
+      { role: 'assistant', content: 'Hello Bob!' },
+      { role: 'user', content: 'What is my name?' },
+    ]);
+  });
+
+  it('checkpoints the reply to the conversation while it streams, and goes on when nobody listens', async () => {
+    const provider = new ScriptedProvider();
+    const { services } = await start({}, provider);
+    const carol = userCaller(randomUUID());
+    const started = await services.chat.send(carol, { content: 'Tell me a story' });
+    const stream = await provider.nextStream();
+    stream.text('Once upon ');
+    stream.text('a time');
+    await eventually(() =>
+      expect(store.messages.get(started.generation.messageId)).toMatchObject({
+        status: 'STREAMING',
+        content: 'Once upon a time',
+      }),
+    );
+    stream.text(', the end.');
+    stream.finish();
+    await eventually(() =>
+      expect(store.messages.get(started.generation.messageId)).toMatchObject({
+        status: 'COMPLETE',
+        content: 'Once upon a time, the end.',
+      }),
+    );
+  });
+
+  it('stops on request, saving the partial reply as STOPPED', async () => {
+    const provider = new ScriptedProvider();
+    const { services } = await start({}, provider);
+    const dave = userCaller(randomUUID());
+    const started = await services.chat.send(dave, { content: 'Count to a million' });
+    const stream = await provider.nextStream();
+    stream.text('1, 2, ');
+    stream.text('3, ');
+    const events = services.generations.follow(dave, started.generation.id, 0).then(drain);
+    await eventually(() =>
+      expect(store.messages.get(started.generation.messageId)?.content).toBe('1, 2, 3, '),
+    );
+    const stopped = await services.generations.stop(dave, started.generation.id);
+    expect(stopped.status).toBe('STOPPED');
+    expect((await events).map((e) => e.event.type).slice(-2)).toEqual(['USAGE', 'STOPPED']);
+    expect(store.messages.get(started.generation.messageId)).toMatchObject({
+      status: 'STOPPED',
+      content: '1, 2, 3, ',
+    });
+  });
+
+  it('stops a generation asked to stop before its first token', async () => {
+    const { services } = await start({ OFFLINE_TOKEN_INTERVAL_MS: '60000' });
+    const dora = userCaller(randomUUID());
+    const started = await services.chat.send(dora, { content: 'Never mind' });
+    const stopped = await services.generations.stop(dora, started.generation.id);
+    expect(stopped.status).toBe('STOPPED');
+    expect(store.messages.get(started.generation.messageId)).toMatchObject({
+      status: 'STOPPED',
+      content: '',
+    });
+  });
+
+  it('saves a provider failure as FAILED, with the reason and the reply so far', async () => {
+    const provider = new ScriptedProvider();
+    const { services } = await start({}, provider);
+    const erin = userCaller(randomUUID());
+    const started = await services.chat.send(erin, { content: 'Something edgy' });
+    const stream = await provider.nextStream();
+    stream.text('Well, ');
+    stream.fail(providerErrors.blocked('SAFETY'));
+    const events = await drain(await services.generations.follow(erin, started.generation.id, 0));
+    const last = events[events.length - 1];
+    expect(last.event).toMatchObject({
+      type: 'ERROR',
+      error: 'The model provider blocked this reply (SAFETY)',
+    });
+    expect(last.generation).toMatchObject({
+      status: 'FAILED',
+      error: 'The model provider blocked this reply (SAFETY)',
+    });
+    expect(store.messages.get(started.generation.messageId)).toMatchObject({
+      status: 'FAILED',
+      content: 'Well, ',
+    });
+  });
+
+  it('saves running generations as INTERRUPTED when shutdown outlasts the grace period', async () => {
+    const provider = new ScriptedProvider();
+    const runtime = await start({ SHUTDOWN_GRACE_MS: '0' }, provider);
+    const frank = userCaller(randomUUID());
+    const started = await runtime.services.chat.send(frank, { content: 'Write an essay' });
+    (await provider.nextStream()).text('Chapter one');
+    await eventually(() =>
+      expect(store.messages.get(started.generation.messageId)?.content).toBe('Chapter one'),
+    );
+    await runtime.stop();
+    expect(store.messages.get(started.generation.messageId)).toMatchObject({
+      status: 'INTERRUPTED',
+      content: 'Chapter one',
+    });
+  });
+
+  it('refuses a second concurrent generation in one conversation, and reveals nothing to another user', async () => {
+    const provider = new ScriptedProvider();
+    const { services } = await start({}, provider);
+    const grace = userCaller(randomUUID());
+    const started = await services.chat.send(grace, { content: 'First' });
+    const stream = await provider.nextStream();
+    const again = services.chat.send(grace, { conversationId: started.conversationId, content: 'Second' });
+    await expect(again).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+      details: { field: 'conversationId' },
+    });
+    const mallory = userCaller(randomUUID());
+    expect(
+      await codeOf(services.chat.send(mallory, { conversationId: started.conversationId, content: 'Hi' })),
+    ).toBe('NOT_FOUND');
+    expect(await codeOf(services.generations.follow(mallory, started.generation.id, 0))).toBe('NOT_FOUND');
+    expect(await codeOf(services.generations.stop(mallory, started.generation.id))).toBe('NOT_FOUND');
+    expect(await codeOf(services.chat.regenerate(mallory, started.generation.messageId))).toBe('NOT_FOUND');
+    stream.finish();
+  });
+
+  it('limits concurrent generations per user, with QUOTA_EXCEEDED naming the limit', async () => {
+    const provider = new ScriptedProvider();
+    const { services } = await start({ QUOTA_CONCURRENT_GENERATIONS: '1' }, provider);
+    const heidi = userCaller(randomUUID());
+    await services.chat.send(heidi, { content: 'One' });
+    const stream = await provider.nextStream();
+    await expect(services.chat.send(heidi, { content: 'Two' })).rejects.toMatchObject({
+      code: 'QUOTA_EXCEEDED',
+      details: { quota: 'CONCURRENT_GENERATIONS', limit: 1 },
+    });
+    stream.finish();
+    await eventually(async () =>
+      expect((await services.usage.report(heidi, heidi.userId, 1)).activeGenerations).toBe(0),
+    );
+    await expect(services.chat.send(heidi, { content: 'Three' })).resolves.toBeDefined();
+    (await provider.nextStream()).finish();
+  });
+
+  it('limits tokens per day, with QUOTA_EXCEEDED and when it resets', async () => {
+    const provider = new ScriptedProvider();
+    const { services } = await start({ QUOTA_DAILY_TOKENS: '100' }, provider);
+    const ivan = userCaller(randomUUID());
+    const started = await services.chat.send(ivan, { content: 'Use many tokens' });
+    const stream = await provider.nextStream();
+    stream.text('Plenty.');
+    stream.finish({ promptTokens: 60, completionTokens: 50 });
+    await drain(await services.generations.follow(ivan, started.generation.id, 0));
+    await eventually(async () =>
+      expect((await services.usage.report(ivan, ivan.userId, 1)).dailyTokensRemaining).toBe(0),
+    );
+    await expect(services.chat.send(ivan, { content: 'More' })).rejects.toMatchObject({
+      code: 'QUOTA_EXCEEDED',
+      details: { quota: 'DAILY_TOKENS', limit: 100, resetsAt: expect.any(String) },
+    });
+  });
+
+  it('regenerates as a sibling of the reply and edits as a sibling of the message', async () => {
+    const { services } = await start();
+    const judy = userCaller(randomUUID());
+    const first = await services.chat.send(judy, { content: 'Hello' });
+    await drain(await services.generations.follow(judy, first.generation.id, 0));
+    const second = await services.chat.send(judy, {
+      conversationId: first.conversationId,
+      content: 'Tell me a joke',
+    });
+    await drain(await services.generations.follow(judy, second.generation.id, 0));
+
+    const regenerated = await services.chat.regenerate(judy, second.generation.messageId);
+    await drain(await services.generations.follow(judy, regenerated.id, 0));
+    expect(store.messages.get(regenerated.messageId)?.parentId).toBe(second.userMessage.id);
+    expect(regenerated.messageId).not.toBe(second.generation.messageId);
+
+    const edited = await services.chat.edit(judy, second.userMessage.id, 'Tell me a pun');
+    await drain(await services.generations.follow(judy, edited.generation.id, 0));
+    expect(edited.userMessage).toMatchObject({
+      parentId: second.userMessage.parentId,
+      content: 'Tell me a pun',
+    });
+    expect(store.messages.get(edited.generation.messageId)).toMatchObject({
+      parentId: edited.userMessage.id,
+      status: 'COMPLETE',
+    });
+  });
+
+  it('settles a generation whose process died: INTERRUPTED, with the reply from its event stream', async () => {
+    const runtime = await start({ GENERATION_LEASE_MS: '150' });
+    const kim = userCaller(randomUUID());
+    // What a process that died mid-reply leaves behind: a STREAMING message, a record whose
+    // lease nobody renews, and the events it had written.
+    const userMessage = await store.appendMessage(kim, {
+      conversationId: null,
+      parentId: null,
+      role: 'USER',
+      content: 'Hi',
+    });
+    const assistant = await store.appendMessage(kim, {
+      conversationId: userMessage.conversation.id,
+      parentId: userMessage.id,
+      role: 'ASSISTANT',
+      content: 'Hel',
+      status: 'STREAMING',
+    });
+    const generationId = randomUUID();
+    const generations = new GenerationRepository(runtime.redis, 3_600);
+    const log = new GenerationEventRepository(runtime.redis, {
+      maxLength: 100,
+      liveTtlSeconds: 600,
+      finishedTtlSeconds: 60,
+    });
+    await generations.create(
+      streamingGeneration({
+        id: generationId,
+        userId: kim.userId,
+        conversationId: userMessage.conversation.id,
+        messageId: assistant.id,
+        parentMessageId: userMessage.id,
+      }),
+      1,
+    );
+    await log.append(generationId, 0, [{ seq: 1, type: GenerationEventType.START, model: 'm' }]);
+    await log.append(generationId, 1, [{ seq: 2, type: GenerationEventType.TOKEN, delta: 'Hello the' }]);
+    const following = runtime.services.generations.follow(kim, generationId, 0).then(drain);
+
+    await eventually(async () => expect(await runtime.recovery.sweep()).toBe(1));
+    expect(store.messages.get(assistant.id)).toMatchObject({ status: 'INTERRUPTED', content: 'Hello the' });
+    const events = await following;
+    expect(events[events.length - 1].event).toEqual({
+      seq: 3,
+      type: 'ERROR',
+      error: INTERRUPTED_MESSAGE,
+      interrupted: true,
+    });
+    expect(events[events.length - 1].generation.status).toBe('INTERRUPTED');
+    expect(await runtime.redis.zscore(redisKeys.unsettled, generationId)).toBeNull();
+  });
+
+  it('lets a process that was only slow, not dead, find its generation settled and write nothing more', async () => {
+    const provider = new ScriptedProvider();
+    // The lease runs out between two heartbeats: the process looks dead to the other replica.
+    const slow = await start({ CHECKPOINT_INTERVAL_MS: '60000', GENERATION_LEASE_MS: '180000' }, provider);
+    const other = await start();
+    const liam = userCaller(randomUUID());
+    const started = await slow.services.chat.send(liam, { content: 'Hi' });
+    const stream = await provider.nextStream();
+    stream.text('Partial');
+    const log = new GenerationEventRepository(other.redis, {
+      maxLength: 100,
+      liveTtlSeconds: 600,
+      finishedTtlSeconds: 60,
+    });
+    await eventually(async () => expect(await log.replyText(started.generation.id)).toBe('Partial'));
+    await slow.redis.zadd(redisKeys.unsettled, 0, started.generation.id);
+    expect(await other.recovery.sweep()).toBe(1);
+    stream.text(' and more');
+    stream.finish();
+    const events = await drain(await other.services.generations.follow(liam, started.generation.id, 0));
+    expect(events.map((e) => e.event.type)).toEqual(['START', 'TOKEN', 'ERROR']);
+    await eventually(() => expect(slow.supervisor.count).toBe(0));
+    expect(store.messages.get(started.generation.messageId)).toMatchObject({
+      status: 'INTERRUPTED',
+      content: 'Partial',
+    });
+  });
+
+  it('completes at once when `after` is the last event of a finished reply, and refuses an `after` past it', async () => {
+    const { services } = await start();
+    const gus = userCaller(randomUUID());
+    const started = await services.chat.send(gus, { content: 'Short and done' });
+    const id = started.generation.id;
+    const all = await drain(await services.generations.follow(gus, id, 0));
+    const lastSeq = all[all.length - 1].event.seq;
+    expect(await drain(await services.generations.follow(gus, id, lastSeq))).toEqual([]);
+    await expect(services.generations.follow(gus, id, lastSeq + 1)).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+      details: { field: 'after' },
+    });
+  });
+
+  describe('when the conversation subgraph is away', () => {
+    it('sends DONE only once the reply is saved, with heartbeats while the save is retried', async () => {
+      const provider = new ScriptedProvider();
+      const outage = conversationOutage(store);
+      const { services } = await start({ HEARTBEAT_INTERVAL_MS: '100' }, provider, outage.store);
+      const ann = userCaller(randomUUID());
+      const started = await services.chat.send(ann, { content: 'Save me' });
+      const stream = await provider.nextStream();
+      stream.text('Saved ');
+      const following = reader(await services.generations.follow(ann, started.generation.id, 0));
+      await following.until(() => following.count(GenerationEventType.TOKEN) === 1);
+      outage.refuse();
+      stream.text('at last');
+      stream.finish();
+      await following.until(() => following.count(GenerationEventType.HEARTBEAT) >= 3);
+      expect(following.count(GenerationEventType.DONE)).toBe(0);
+      expect(store.messages.get(started.generation.messageId)?.status).toBe('STREAMING');
+
+      outage.restore();
+      await following.ended;
+      const events = following.read.map((followed) => followed.event);
+      expect(events.filter((event) => event.type === GenerationEventType.HEARTBEAT)).toEqual(
+        Array(following.count(GenerationEventType.HEARTBEAT)).fill({ seq: 3, type: 'HEARTBEAT' }),
+      );
+      expect(
+        events.filter((event) => event.type !== GenerationEventType.HEARTBEAT).map((e) => e.type),
+      ).toEqual(['START', 'TOKEN', 'TOKEN', 'USAGE', 'DONE']);
+      expect(store.messages.get(started.generation.messageId)).toMatchObject({
+        status: 'COMPLETE',
+        content: 'Saved at last',
+      });
+    });
+
+    it('past the save deadline, lets its subscribers go with UPSTREAM_UNAVAILABLE and leaves the save to recovery', async () => {
+      const provider = new ScriptedProvider();
+      const outage = conversationOutage(store);
+      const runtime = await start(
+        { FINAL_SAVE_DEADLINE_MS: '300', HEARTBEAT_INTERVAL_MS: '100' },
+        provider,
+        outage.store,
+      );
+      const bea = userCaller(randomUUID());
+      const started = await runtime.services.chat.send(bea, { content: 'Almost' });
+      const id = started.generation.id;
+      const stream = await provider.nextStream();
+      stream.text('Nearly there');
+      const following = reader(await runtime.services.generations.follow(bea, id, 0));
+      await following.until(() => following.count(GenerationEventType.TOKEN) === 1);
+      outage.refuse();
+      stream.finish();
+      await expect(following.ended).rejects.toMatchObject({
+        code: 'UPSTREAM_UNAVAILABLE',
+        details: { dependency: 'conversation' },
+      });
+
+      outage.restore();
+      await eventually(async () => expect(await runtime.recovery.sweep()).toBe(1));
+      const rest = await drain(await runtime.services.generations.follow(bea, id, 2));
+      expect(rest.map((followed) => followed.event.type)).toEqual(['USAGE', 'DONE']);
+      expect(store.messages.get(started.generation.messageId)).toMatchObject({
+        status: 'COMPLETE',
+        content: 'Nearly there',
+        completionTokens: expect.any(Number),
+      });
+      expect(await runtime.services.generations.get(bea, id)).toMatchObject({
+        status: 'COMPLETE',
+        usage: { estimated: true },
+      });
+    });
+
+    it('on shutdown, hands a reply still waiting for its save to recovery rather than wait', async () => {
+      const provider = new ScriptedProvider();
+      const outage = conversationOutage(store);
+      const runtime = await start({ SHUTDOWN_GRACE_MS: '0' }, provider, outage.store);
+      const dee = userCaller(randomUUID());
+      const started = await runtime.services.chat.send(dee, { content: 'Last words' });
+      const stream = await provider.nextStream();
+      stream.text('Goodbye');
+      const following = reader(await runtime.services.generations.follow(dee, started.generation.id, 0));
+      await following.until(() => following.count(GenerationEventType.TOKEN) === 1);
+      outage.refuse();
+      stream.finish();
+      await runtime.stop();
+      const generations = new GenerationRepository(await redisForTest.connect(), 3_600);
+      expect(await generations.leaseStates([started.generation.id])).toEqual(['released']);
+      expect(await generations.get(started.generation.id)).toMatchObject({ status: 'COMPLETE' });
+    });
+
+    it('keeps its lease while checkpoints hang, so no other replica would take the reply over', async () => {
+      const provider = new ScriptedProvider();
+      const outage = conversationOutage(store);
+      const runtime = await start(
+        { GENERATION_LEASE_MS: '1000', CHECKPOINT_INTERVAL_MS: '50' },
+        provider,
+        outage.store,
+      );
+      const cy = userCaller(randomUUID());
+      const started = await runtime.services.chat.send(cy, { content: 'Patience' });
+      const id = started.generation.id;
+      const stream = await provider.nextStream();
+      stream.text('Waiting ');
+      await eventually(() =>
+        expect(store.messages.get(started.generation.messageId)?.content).toBe('Waiting '),
+      );
+      outage.hang();
+      stream.text('for the database');
+      // Three leases without a checkpoint landing: a lease renewed only at checkpoints would lapse,
+      // and recovery on any replica would claim the generation (its unsettled score in the past).
+      const generations = new GenerationRepository(runtime.redis, 3_600);
+      for (const until = Date.now() + 3_000; Date.now() < until; ) {
+        expect(await generations.leaseStates([id])).toEqual(['live']);
+        expect(Number(await runtime.redis.zscore(redisKeys.unsettled, id))).toBeGreaterThan(Date.now());
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      outage.restore();
+      stream.finish();
+      const events = await drain(await runtime.services.generations.follow(cy, id, 0));
+      expect(events.at(-1)?.event.type).toBe('DONE');
+      expect(store.messages.get(started.generation.messageId)).toMatchObject({
+        status: 'COMPLETE',
+        content: 'Waiting for the database',
+      });
+    });
+  });
+});

@@ -1,0 +1,108 @@
+import type { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { redisKeys } from '../store/redis-keys';
+import { testRedis } from '../testing/redis';
+import { EventLogConflict, GenerationEventRepository } from '../repositories/generation-event.repository';
+import { type GenerationEvent, GenerationEventType } from '../streams/generation-event';
+import { EventStoreUnavailable, GenerationStreamWriter } from '../streams/stream-writer';
+
+const redisForTest = testRedis('stream_writer');
+const logOptions = { maxLength: 1_000, liveTtlSeconds: 600, finishedTtlSeconds: 60 };
+const token = (delta: string) => ({ type: GenerationEventType.TOKEN, delta }) as const;
+const start = { type: GenerationEventType.START, model: 'm' } as const;
+
+describe('the writer of a generation stream', () => {
+  let redis: Redis;
+  let log: GenerationEventRepository;
+
+  beforeAll(async () => {
+    redis = await redisForTest.connect();
+    log = new GenerationEventRepository(redis, logOptions);
+  });
+  afterAll(() => redisForTest.cleanup());
+
+  const started = async (options = { retryWindowMs: 1_000 }) => {
+    const id = randomUUID();
+    const writer = new GenerationStreamWriter(log, id, options);
+    await writer.append([start]);
+    await writer.append([token('Once ')]);
+    await writer.append([token('upon ')]);
+    return { id, writer };
+  };
+  const stored = async (id: string) =>
+    (await log.read(id, 0)).map((event) => ({ seq: event.seq, type: event.type }));
+
+  it('counts a token once Redis acknowledged it, and reports that text', async () => {
+    const { id, writer } = await started();
+    expect(writer.seq).toBe(3);
+    expect(writer.text()).toBe('Once upon ');
+    expect(await log.replyText(id)).toBe('Once upon ');
+  });
+
+  it('writes again, with the same seqs, the events Redis lost with its data', async () => {
+    const { id, writer } = await started();
+    await redis.del(redisKeys.events(id));
+    await writer.append([token('a time')]);
+    expect(await stored(id)).toEqual([
+      { seq: 1, type: 'START' },
+      { seq: 2, type: 'TOKEN' },
+      { seq: 3, type: 'TOKEN' },
+      { seq: 4, type: 'TOKEN' },
+    ]);
+    expect(await log.replyText(id)).toBe('Once upon a time');
+    expect(writer.text()).toBe('Once upon a time');
+  });
+
+  it('writes again only the tail an append-only file had not kept', async () => {
+    const { id, writer } = await started();
+    const kept = await log.read(id, 0, 1);
+    await redis.del(redisKeys.events(id));
+    await log.append(id, 0, kept);
+    await writer.repair();
+    expect(await log.replyText(id)).toBe('Once upon ');
+    expect((await stored(id)).map((event) => event.seq)).toEqual([1, 2, 3]);
+  });
+
+  it('refuses to go on over events it did not write', async () => {
+    const { id, writer } = await started();
+    const intruder: GenerationEvent = { seq: 4, type: GenerationEventType.TOKEN, delta: 'not mine' };
+    await log.append(id, 3, [intruder]);
+    await expect(writer.append([token('a time')])).rejects.toBeInstanceOf(EventLogConflict);
+  });
+
+  describe('when Redis does not answer', () => {
+    let offline: Redis;
+    let writer: GenerationStreamWriter;
+    let id: string;
+
+    beforeEach(async () => {
+      offline = await redisForTest.connect();
+      id = randomUUID();
+      writer = new GenerationStreamWriter(new GenerationEventRepository(offline, logOptions), id, {
+        retryWindowMs: 200,
+      });
+      await writer.append([start]);
+      offline.disconnect();
+      await expect(writer.append([token('lost?')])).rejects.toBeInstanceOf(EventStoreUnavailable);
+      await offline.connect();
+    });
+
+    it('adopts an append Redis had taken though it never said so', async () => {
+      await log.append(id, 1, [{ seq: 2, type: GenerationEventType.TOKEN, delta: 'lost?' }]);
+      await writer.repair();
+      expect(writer.text()).toBe('lost?');
+      await writer.append([token(' No.')]);
+      expect(await log.replyText(id)).toBe('lost? No.');
+    });
+
+    it('leaves it out when Redis never took it', async () => {
+      await writer.repair();
+      expect(writer.text()).toBe('');
+      await writer.append([token('Found.')]);
+      expect(await stored(id)).toEqual([
+        { seq: 1, type: 'START' },
+        { seq: 2, type: 'TOKEN' },
+      ]);
+    });
+  });
+});

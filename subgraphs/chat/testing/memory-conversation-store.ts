@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { badUserInput, notFound } from '../../../common/errors/errors';
+import type { UserCaller } from '../../../common/identity/caller';
+import type {
+  AppendMessageInput,
+  ConversationClient,
+  UpdateMessageInput,
+} from '../clients/conversation.client';
+import { type RecallHit, type StoredMessage, UNTITLED_CONVERSATION } from '../records/message.record';
+
+interface StoredConversation {
+  id: string;
+  ownerId: string;
+  title: string;
+  activeLeafId: string | null;
+}
+
+const words = (text: string) => new Set(text.toLowerCase().match(/[a-z0-9]+/g) ?? []);
+
+/**
+ * A ConversationClient in memory with the conversation subgraph's rules (ownership, branches,
+ * active leaf), for tests about the pipeline alone and for the throughput benchmark, which
+ * measures the chat process rather than PostgreSQL. Recall scores by shared words.
+ */
+export class MemoryConversationStore implements ConversationClient {
+  readonly conversations = new Map<string, StoredConversation>();
+  readonly messages = new Map<string, StoredMessage>();
+
+  async conversation(caller: UserCaller, conversationId: string): Promise<{ id: string; title: string }> {
+    const { id, title } = this.ownedConversation(caller, conversationId);
+    return { id, title };
+  }
+
+  async appendMessage(caller: UserCaller, input: AppendMessageInput): Promise<StoredMessage> {
+    const conversation = input.conversationId
+      ? this.ownedConversation(caller, input.conversationId)
+      : this.createConversation(caller.userId);
+    const parentId = input.asRoot ? null : (input.parentId ?? conversation.activeLeafId);
+    if (parentId !== null && this.messages.get(parentId)?.conversation.id !== conversation.id) {
+      throw badUserInput('parentId', 'parentId is not a message of this conversation');
+    }
+    const message: StoredMessage = {
+      id: randomUUID(),
+      role: input.role,
+      content: input.content,
+      status: input.status ?? 'COMPLETE',
+      createdAt: new Date(),
+      conversation: { id: conversation.id, title: conversation.title },
+      parentId,
+      promptTokens: null,
+      completionTokens: null,
+      model: input.model ?? null,
+    };
+    this.messages.set(message.id, message);
+    conversation.activeLeafId = message.id;
+    return this.view(message);
+  }
+
+  async updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<StoredMessage> {
+    const message = this.ownedMessage(caller, input.id);
+    if (input.content !== undefined) message.content = input.content;
+    if (input.status !== undefined) message.status = input.status;
+    if (input.promptTokens !== undefined) message.promptTokens = input.promptTokens;
+    if (input.completionTokens !== undefined) message.completionTokens = input.completionTokens;
+    return this.view(message);
+  }
+
+  async messagePath(caller: UserCaller, leafId: string, limit: number): Promise<StoredMessage[]> {
+    const path: StoredMessage[] = [];
+    for (let id: string | null = this.ownedMessage(caller, leafId).id; id && path.length < limit; ) {
+      const message = this.messages.get(id) as StoredMessage;
+      path.unshift(this.view(message));
+      id = message.parentId;
+    }
+    return path;
+  }
+
+  async recallMessages(
+    caller: UserCaller,
+    query: string,
+    excludeConversationId: string,
+    first: number,
+  ): Promise<RecallHit[]> {
+    const wanted = words(query);
+    return [...this.messages.values()]
+      .filter((message) => {
+        const conversation = this.conversations.get(message.conversation.id);
+        return conversation?.ownerId === caller.userId && conversation.id !== excludeConversationId;
+      })
+      .map((message) => {
+        const shared = [...words(message.content)].filter((word) => wanted.has(word)).length;
+        return { score: wanted.size === 0 ? 0 : shared / wanted.size, message: this.view(message) };
+      })
+      .filter((hit) => hit.score > 0)
+      .sort((a, b) => b.score - a.score)
+      .slice(0, first);
+  }
+
+  async renameConversation(caller: UserCaller, conversationId: string, title: string): Promise<void> {
+    this.ownedConversation(caller, conversationId).title = title;
+  }
+
+  async streamingMessages(): Promise<StoredMessage[]> {
+    return [...this.messages.values()].filter((m) => m.status === 'STREAMING').map((m) => this.view(m));
+  }
+
+  private createConversation(ownerId: string): StoredConversation {
+    const conversation = { id: randomUUID(), ownerId, title: UNTITLED_CONVERSATION, activeLeafId: null };
+    this.conversations.set(conversation.id, conversation);
+    return conversation;
+  }
+
+  private ownedConversation(caller: UserCaller, id: string): StoredConversation {
+    const conversation = this.conversations.get(id);
+    if (conversation?.ownerId !== caller.userId) throw notFound('Conversation');
+    return conversation;
+  }
+
+  private ownedMessage(caller: UserCaller, id: string): StoredMessage {
+    const message = this.messages.get(id);
+    if (!message || this.conversations.get(message.conversation.id)?.ownerId !== caller.userId) {
+      throw notFound('Message');
+    }
+    return message;
+  }
+
+  /** A copy with the conversation's current title, as the subgraph would answer. */
+  private view(message: StoredMessage): StoredMessage {
+    const conversation = this.conversations.get(message.conversation.id) as StoredConversation;
+    return { ...message, conversation: { id: conversation.id, title: conversation.title } };
+  }
+}
