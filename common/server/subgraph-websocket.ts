@@ -1,6 +1,7 @@
 import type { DocumentNode, GraphQLError, GraphQLSchema } from 'graphql';
 import type { Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
+import { coalesceWrites } from './coalesced-writes';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
@@ -131,7 +132,8 @@ export function serveSubgraphWebSocket<Ctx>(options: SubgraphWebSocketOptions<Ct
     wsServer,
   );
   // A message over the size bound (ws closes with 1009) or a reset is the peer's doing: log it.
-  wsServer.on('connection', (socket) => {
+  wsServer.on('connection', (socket, request) => {
+    coalesceWrites(socket, request.socket);
     socket.removeAllListeners('error');
     socket.on('error', (error) => logger.info({ err: error.message }, 'websocket error'));
   });

@@ -1,6 +1,7 @@
 import { type ExecutionArgs, GraphQLError, type GraphQLSchema } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
+import { coalesceWrites } from '../../common/server/coalesced-writes';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -207,6 +208,7 @@ export function serveWebSocket(options: WebSocketTransportOptions): { dispose: (
   // size bound, which ws answers with 1009; a reset) and go to the log instead. Registered after
   // graphql-ws's own listener, so it can replace it.
   wsServer.on('connection', (socket, request) => {
+    coalesceWrites(socket, request.socket);
     socket.once('close', perAddress.add(addressOf(request)));
     socket.removeAllListeners('error');
     socket.on('error', (error) => options.logger.info({ err: error.message }, 'websocket error'));
