@@ -233,30 +233,46 @@ class GenerationRun {
     }
   }
 
+  /**
+   * Streams the provider's reply into the event log. Tokens go through the writer's queue: those
+   * that arrive while an append is in flight leave together in the next one (see
+   * GenerationStreamWriter.enqueue), and whatever is queued when the reply ends or fails is still
+   * appended before the outcome is decided.
+   */
   private async streamReply(): Promise<void> {
     const maxTokenEvents = this.deps.settings.maxOutputTokens;
     traceTurn('chat.provider-called', this.record.id);
     const chunks = this.deps.provider.stream((this.prompt as Prompt).request, this.abort.signal);
-    for await (const chunk of chunks) {
-      if (chunk.kind === 'usage') {
-        this.reportedUsage = { ...chunk, estimated: false };
-        continue;
+    try {
+      for await (const chunk of chunks) {
+        if (chunk.kind === 'usage') {
+          this.reportedUsage = { ...chunk, estimated: false };
+          continue;
+        }
+        if (this.tokenEvents === 0) this.onFirstToken();
+        this.writer.enqueue({ type: GenerationEventType.TOKEN, delta: chunk.text });
+        // Each event carries at least one token, so a provider keeping to maxOutputTokens never
+        // gets here; one that does not is cut off rather than let the stream outgrow its bound.
+        if (++this.tokenEvents >= maxTokenEvents) break;
       }
-      if (this.tokenEvents === 0) {
-        traceTurn('chat.first-token-received', this.record.id);
-        this.record.firstTokenAt = new Date();
-        this.deps.generations
-          .recordFirstToken(this.record.id, this.record.firstTokenAt)
-          .catch((error: Error) => {
-            this.logger.warn({ err: error }, 'could not record the first token time');
-          });
-      }
-      await this.writer.append([{ type: GenerationEventType.TOKEN, delta: chunk.text }]);
-      if (this.tokenEvents === 0) traceTurn('chat.first-token-appended', this.record.id);
-      // Each event carries at least one token, so a provider keeping to maxOutputTokens never
-      // gets here; one that does not is cut off rather than let the stream outgrow its bound.
-      if (++this.tokenEvents >= maxTokenEvents) break;
+    } catch (error) {
+      // The tokens already received are part of the reply if Redis takes them.
+      await this.writer.flush().catch(() => undefined);
+      throw error;
     }
+    await this.writer.flush();
+  }
+
+  private onFirstToken(): void {
+    traceTurn('chat.first-token-received', this.record.id);
+    this.record.firstTokenAt = new Date();
+    this.deps.generations.recordFirstToken(this.record.id, this.record.firstTokenAt).catch((error: Error) => {
+      this.logger.warn({ err: error }, 'could not record the first token time');
+    });
+    this.writer.flush().then(
+      () => traceTurn('chat.first-token-appended', this.record.id),
+      () => undefined,
+    );
   }
 
   /** A provider's failure is FAILED; anything the platform caused is INTERRUPTED, with a reason. */

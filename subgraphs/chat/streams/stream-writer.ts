@@ -38,6 +38,11 @@ export class GenerationStreamWriter {
   /** The last batch whose append gave up without an answer: Redis may or may not hold it. */
   private uncertain: GenerationEvent[] | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Events enqueued while an append was in flight, to go out together in the next. */
+  private pending: NewEvent[] = [];
+  private draining: Promise<void> | null = null;
+  /** Why an enqueued append failed: nothing more is enqueued after it. */
+  private failure: unknown = null;
 
   constructor(
     private readonly log: GenerationEventRepository,
@@ -64,6 +69,35 @@ export class GenerationStreamWriter {
    */
   append(events: NewEvent[]): Promise<void> {
     return this.serially(() => this.appendNow(events));
+  }
+
+  /**
+   * Appends `event` as soon as possible: at once when no append is in flight, else with every event
+   * enqueued meanwhile, in one append. A burst of tokens thus costs one Redis round trip, not one
+   * each, and a token still counts only once Redis acknowledged it. Throws the failure of an
+   * earlier enqueued append (EventStoreUnavailable, EventLogConflict): the stream ends there.
+   */
+  enqueue(event: NewEvent): void {
+    if (this.failure) throw this.failure;
+    this.pending.push(event);
+    this.draining ??= this.drainPending();
+  }
+
+  /** Resolves once every enqueued event is acknowledged; throws if an append of them failed. */
+  async flush(): Promise<void> {
+    await this.draining;
+    if (this.failure) throw this.failure;
+  }
+
+  private async drainPending(): Promise<void> {
+    try {
+      while (this.pending.length > 0) await this.append(this.pending.splice(0));
+    } catch (error) {
+      this.failure = error;
+      this.pending = [];
+    } finally {
+      this.draining = null;
+    }
   }
 
   /**

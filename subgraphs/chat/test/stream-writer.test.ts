@@ -39,6 +39,29 @@ describe('the writer of a generation stream', () => {
     expect(await log.replyText(id)).toBe('Once upon ');
   });
 
+  it('sends the tokens enqueued while an append is in flight together, in order, in the next append', async () => {
+    const { id, writer } = await started();
+    const appends = jest.spyOn(log, 'append');
+    const words = ['a ', 'time ', 'there ', 'was ', 'a ', 'stream'];
+    words.forEach((word) => writer.enqueue(token(word)));
+    await writer.flush();
+    // The first goes at once; the rest, enqueued while it was in flight, in one more.
+    expect(appends).toHaveBeenCalledTimes(2);
+    appends.mockRestore();
+    expect(writer.text()).toBe(`Once upon ${words.join('')}`);
+    expect((await stored(id)).map((event) => event.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('refuses to enqueue after an enqueued append failed, and reports the failure on flush', async () => {
+    const { id, writer } = await started();
+    // Someone else writes to the stream: the writer's next append meets a conflict it must not repair.
+    await log.append(id, 3, [{ ...token('intruder'), seq: 4 }]);
+    writer.enqueue(token('mine'));
+    await expect(writer.flush()).rejects.toBeInstanceOf(EventLogConflict);
+    expect(() => writer.enqueue(token('more'))).toThrow(EventLogConflict);
+    expect(writer.text()).toBe('Once upon ');
+  });
+
   it('writes again, with the same seqs, the events Redis lost with its data', async () => {
     const { id, writer } = await started();
     await redis.del(redisKeys.events(id));
