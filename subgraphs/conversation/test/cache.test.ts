@@ -1,6 +1,12 @@
 import { Redis } from 'ioredis';
 import { errorCodes } from '../../../common/testing/graphql-client';
-import { append, type Caller, type ConversationHarness, dataOf, startConversationHarness } from './harness';
+import {
+  append,
+  type Caller,
+  type ConversationHarness,
+  dataOf,
+  startConversationHarness,
+} from '../testing/harness';
 
 const CONVERSATION = `query($id: ID!) {
   conversation(id: $id) { title lastMessage { content } messages(last: 10) { edges { node { content status } } } }

@@ -4,7 +4,7 @@ import { signedHeaders } from '../../../common/testing/identity';
 import { silentLogger } from '../../../common/testing/logger';
 import { startConversationSubgraph } from '../app';
 import { loadConversationConfig } from '../config';
-import { type ConversationHarness, startConversationHarness } from './harness';
+import { type ConversationHarness, startConversationHarness } from '../testing/harness';
 
 /*
  * One user creating conversations as fast as they can: one mutation with many aliases, first

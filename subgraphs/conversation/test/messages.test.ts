@@ -7,7 +7,7 @@ import {
   type ConversationHarness,
   dataOf,
   startConversationHarness,
-} from './harness';
+} from '../testing/harness';
 
 const BRANCH = `query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
   conversation(id: $id) {

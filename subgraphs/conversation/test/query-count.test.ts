@@ -1,5 +1,11 @@
 import { countQueries, type QueryCounter } from '../../../common/testing/query-counter';
-import { append, type Caller, type ConversationHarness, dataOf, startConversationHarness } from './harness';
+import {
+  append,
+  type Caller,
+  type ConversationHarness,
+  dataOf,
+  startConversationHarness,
+} from '../testing/harness';
 
 const LIST_SELECTION = `edges { node {
   id title lastMessage { id content parent { id } siblings { id } conversation { id } }

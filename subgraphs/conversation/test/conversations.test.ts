@@ -1,5 +1,11 @@
 import { errorCodes } from '../../../common/testing/graphql-client';
-import { append, type Caller, type ConversationHarness, dataOf, startConversationHarness } from './harness';
+import {
+  append,
+  type Caller,
+  type ConversationHarness,
+  dataOf,
+  startConversationHarness,
+} from '../testing/harness';
 
 const CREATE = `mutation($title: String) { createConversation(title: $title) { id title createdAt lastActivityAt } }`;
 const PAGE = `edges { cursor node { id title } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor }`;

@@ -1,8 +1,14 @@
 import { ChromaClient } from 'chromadb';
 import { type ChromaServer, startChromaServer } from '../../../common/testing/chroma';
 import { errorCodes, type GraphQLResponse } from '../../../common/testing/graphql-client';
-import { append, type Caller, type ConversationHarness, dataOf, startConversationHarness } from './harness';
-import { type FakeGemini, startFakeGemini } from './fake-gemini';
+import {
+  append,
+  type Caller,
+  type ConversationHarness,
+  dataOf,
+  startConversationHarness,
+} from '../testing/harness';
+import { type FakeGemini, startFakeGemini } from '../testing/fake-gemini';
 import { eventually } from '../../../common/testing/wait';
 
 const SEARCH = `query($query: String!, $conversationId: ID, $first: Int!) {
