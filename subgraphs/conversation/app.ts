@@ -11,17 +11,13 @@ import { ConversationCache } from './cache/conversation-cache';
 import { GenerationalCache } from './cache/generational-cache';
 import type { ConversationConfig } from './config';
 import { createConversationContext } from './context';
-import { ConversationEntity } from './entities/conversation.entity';
-import { MessageEntity } from './entities/message.entity';
-import { SearchOutboxEntity } from './entities/search-outbox.entity';
-import { conversationMigrations } from './migrations';
+import { conversationEntities } from './store/entities';
+import { conversationMigrations } from './store/migrations';
 import { buildConversationSchema } from './schema';
 import { createChromaClient } from './search/chroma-client';
 import { createEmbeddingModel } from './search/embeddings';
 import { SearchIndexer } from './search/indexer';
 import { ChromaVectorIndex, collectionName } from './search/vector-index';
-
-export const conversationEntities = [ConversationEntity, MessageEntity, SearchOutboxEntity];
 
 /** The search side of the service: embedding model, Chroma collection, outbox indexer. */
 export function createSearch(config: ConversationConfig, orm: MikroORM<PostgreSqlDriver>, logger: Logger) {

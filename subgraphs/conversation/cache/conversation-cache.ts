@@ -1,5 +1,6 @@
 import type { Connection } from '../../../common/graphql/pagination';
-import type { ConversationRecord, MessageRecord } from '../records';
+import type { ConversationRecord } from '../records/conversation.record';
+import type { MessageRecord } from '../records/message.record';
 import type { GenerationalCache } from './generational-cache';
 
 const userScope = (userId: string) => `user:${userId}`;

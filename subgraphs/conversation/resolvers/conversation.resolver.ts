@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { ConversationContext } from '../context';
-import type { ConversationRecord } from '../records';
+import type { ConversationRecord } from '../records/conversation.record';
 import { Conversation } from '../schema/conversation';
 import { MessageConnection } from '../schema/connections';
 import { ConversationExport } from '../schema/export';

@@ -1,7 +1,7 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { ConversationContext } from '../context';
-import type { MessageRecord } from '../records';
+import type { MessageRecord } from '../records/message.record';
 import { Conversation } from '../schema/conversation';
 import { Message } from '../schema/message';
 import { MAX_SIBLINGS } from '../services/loaders';

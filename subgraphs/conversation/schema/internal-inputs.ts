@@ -1,5 +1,5 @@
 import { Directive, Field, ID, InputType, Int } from 'type-graphql';
-import { MessageRole, MessageStatus } from '../entities/message.entity';
+import { MessageRole, MessageStatus } from '../records/message.record';
 
 @InputType({ description: 'Internal (chat subgraph): a message to add to a conversation.' })
 @Directive('@inaccessible')

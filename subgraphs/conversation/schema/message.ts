@@ -1,5 +1,5 @@
 import { Directive, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { MessageRole, MessageStatus } from '../entities/message.entity';
+import { MessageRole, MessageStatus } from '../records/message.record';
 
 registerEnumType(MessageRole, { name: 'MessageRole', description: 'Who wrote a message.' });
 registerEnumType(MessageStatus, {

@@ -1,10 +1,9 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { EntityManager, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { Logger } from '../../../common/logging/logger';
-import { MessageStatus } from '../entities/message.entity';
-import { OutboxOperation } from '../entities/search-outbox.entity';
+import { MessageStatus } from '../records/message.record';
+import { type OutboxEntry, OutboxOperation } from '../records/search-outbox.record';
 import { repositoriesFor } from '../repositories';
-import type { OutboxEntry } from '../repositories/search-outbox.repository';
 import type { EmbeddingModel } from './embeddings/embedding-model';
 import type { ChromaVectorIndex, MessageVector } from './vector-index';
 

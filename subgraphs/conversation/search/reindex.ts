@@ -1,9 +1,10 @@
 import 'reflect-metadata';
 import { createDatabase, migrate } from '../../../common/stores/database';
 import { createLogger } from '../../../common/logging/logger';
-import { conversationEntities, createSearch } from '../app';
+import { createSearch } from '../app';
+import { conversationEntities } from '../store/entities';
 import { loadConversationConfig } from '../config';
-import { conversationMigrations } from '../migrations';
+import { conversationMigrations } from '../store/migrations';
 import { SearchOutboxRepository } from '../repositories/search-outbox.repository';
 
 /** Gives up when the outbox stops shrinking for this long (Chroma or the embedding model down). */

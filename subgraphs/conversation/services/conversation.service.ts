@@ -7,7 +7,7 @@ import {
   decodeCursor,
   encodeCursor,
 } from '../../../common/graphql/pagination';
-import type { ConversationRecord } from '../records';
+import type { ConversationRecord } from '../records/conversation.record';
 import { repositoriesFor } from '../repositories';
 import { type ExportedConversation, type ExportFormat, exportConversation } from './export';
 import type { ServiceContext } from './service-context';

@@ -1,5 +1,5 @@
-import { MessageRole } from '../entities/message.entity';
-import type { ConversationRecord, MessageRecord } from '../records';
+import type { ConversationRecord } from '../records/conversation.record';
+import { type MessageRecord, MessageRole } from '../records/message.record';
 
 export enum ExportFormat {
   JSON = 'JSON',

@@ -1,7 +1,8 @@
 import type DataLoader from 'dataloader';
 import { groupLoader, rowLoader } from '../../../common/graphql/dataloader';
 import { isUuid } from '../../../common/util/ids';
-import type { ConversationRecord, MessageRecord, OwnedMessageRecord } from '../records';
+import type { ConversationRecord } from '../records/conversation.record';
+import type { MessageRecord, OwnedMessageRecord } from '../records/message.record';
 import type { Repositories } from '../repositories';
 import type { OwnerScope } from './viewer';
 

@@ -6,8 +6,13 @@ import {
   type Connection,
   encodeCursor,
 } from '../../../common/graphql/pagination';
-import { type MessageRole, MessageStatus } from '../entities/message.entity';
-import type { ConversationRecord, MessageRecord, OwnedMessageRecord } from '../records';
+import type { ConversationRecord } from '../records/conversation.record';
+import {
+  type MessageRecord,
+  type MessageRole,
+  MessageStatus,
+  type OwnedMessageRecord,
+} from '../records/message.record';
 import { repositoriesFor } from '../repositories';
 import type { MessagePatch } from '../repositories/message.repository';
 import { type BranchPage, type BranchPageArgs, branchPageKey, parseBranchPage } from './branch-page';

@@ -2,7 +2,7 @@ import { badUserInput, upstreamUnavailable } from '../../../common/errors/errors
 import { isUuid } from '../../../common/util/ids';
 import type { Logger } from '../../../common/logging/logger';
 import { checkPageSize } from '../../../common/graphql/pagination';
-import type { OwnedMessageRecord } from '../records';
+import type { OwnedMessageRecord } from '../records/message.record';
 import type { EmbeddingModel } from '../search/embeddings/embedding-model';
 import type { ChromaVectorIndex, VectorScope } from '../search/vector-index';
 import type { ConversationService } from './conversation.service';

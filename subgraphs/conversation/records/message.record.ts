@@ -1,19 +1,21 @@
-import type { MessageRole, MessageStatus } from './entities/message.entity';
-
-/**
- * The plain shapes the services hand out and the cache stores: no ORM state attached, so a
- * value read from Redis and one read from PostgreSQL are interchangeable.
- */
-export interface ConversationRecord {
-  id: string;
-  ownerId: string;
-  title: string;
-  createdAt: Date;
-  updatedAt: Date;
-  lastActivityAt: Date;
-  activeLeafId: string | null;
+export enum MessageRole {
+  USER = 'USER',
+  ASSISTANT = 'ASSISTANT',
+  SYSTEM = 'SYSTEM',
 }
 
+export enum MessageStatus {
+  COMPLETE = 'COMPLETE',
+  STREAMING = 'STREAMING',
+  STOPPED = 'STOPPED',
+  INTERRUPTED = 'INTERRUPTED',
+  FAILED = 'FAILED',
+}
+
+/**
+ * A message as services hand it out and the cache stores it: no ORM state attached, so a value
+ * read from Redis and one read from PostgreSQL are interchangeable.
+ */
 export interface MessageRecord {
   id: string;
   conversationId: string;

@@ -1,19 +1,6 @@
 import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
-
-export enum MessageRole {
-  USER = 'USER',
-  ASSISTANT = 'ASSISTANT',
-  SYSTEM = 'SYSTEM',
-}
-
-export enum MessageStatus {
-  COMPLETE = 'COMPLETE',
-  STREAMING = 'STREAMING',
-  STOPPED = 'STOPPED',
-  INTERRUPTED = 'INTERRUPTED',
-  FAILED = 'FAILED',
-}
+import { MessageRole, MessageStatus } from '../../records/message.record';
 
 /**
  * One node of a conversation's message tree. An edited or regenerated message is a sibling

@@ -1,11 +1,5 @@
 import { Entity, Enum, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
-
-export enum OutboxOperation {
-  /** (Re)index one message as it is now in PostgreSQL; a message that is gone is removed instead. */
-  UPSERT_MESSAGE = 'UPSERT_MESSAGE',
-  /** Remove every vector of a deleted conversation. */
-  DELETE_CONVERSATION = 'DELETE_CONVERSATION',
-}
+import { OutboxOperation } from '../../records/search-outbox.record';
 
 /**
  * A pending change to the search index, written in the same transaction as the change itself,
