@@ -2,13 +2,20 @@ import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } fro
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { ConversationContext } from '../context';
 import type { ConversationRecord } from '../records/conversation.record';
-import { Conversation } from '../schema/conversation';
-import { MessageConnection } from '../schema/connections';
-import { ConversationExport } from '../schema/export';
-import { Message } from '../schema/message';
-import { User } from '../schema/user';
+import { Conversation, ConversationExport } from '../schema/conversation.type';
+import { Message, MessageConnection } from '../schema/message.type';
+import { User } from '../schema/references';
 import { DEFAULT_BRANCH_PAGE_SIZE } from '../services/branch-page';
-import { ExportFormat } from '../services/export';
+import { ExportFormat } from '../services/export-conversation';
+
+/**
+ * Entity fetches (`_entities`) obey ownership like everything else: a foreign or missing
+ * conversation resolves to null. They are batched: one query per request.
+ */
+export const conversationReference = {
+  __resolveReference: (reference: { id: string }, ctx: ConversationContext) =>
+    ctx.conversations.visible(reference.id),
+};
 
 @Resolver(() => Conversation)
 export class ConversationResolver {

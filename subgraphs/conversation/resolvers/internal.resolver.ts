@@ -2,9 +2,9 @@ import { Arg, Ctx, Directive, ID, Int, Mutation, Query, Resolver } from 'type-gr
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import { MAX_PAGE_SIZE } from '../../../common/graphql/pagination';
 import type { ConversationContext } from '../context';
-import { AppendMessageInput, UpdateMessageInput } from '../schema/internal-inputs';
-import { Message } from '../schema/message';
-import { SearchHit } from '../schema/search-hit';
+import { AppendMessageInput, UpdateMessageInput } from '../schema/message.input';
+import { Message } from '../schema/message.type';
+import { SearchHit } from '../schema/search.type';
 
 /**
  * Operations for the chat subgraph, which calls this subgraph directly with a signed service

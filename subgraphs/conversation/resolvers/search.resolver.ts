@@ -1,8 +1,8 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { ConversationContext } from '../context';
-import { Conversation } from '../schema/conversation';
-import { SearchHit } from '../schema/search-hit';
+import { Conversation } from '../schema/conversation.type';
+import { SearchHit } from '../schema/search.type';
 import type { SearchHit as SearchHitRecord } from '../services/search.service';
 
 @Resolver(() => SearchHit)

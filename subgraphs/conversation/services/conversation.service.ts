@@ -9,7 +9,7 @@ import {
 } from '../../../common/graphql/pagination';
 import type { ConversationRecord } from '../records/conversation.record';
 import { repositoriesFor } from '../repositories';
-import { type ExportedConversation, type ExportFormat, exportConversation } from './export';
+import { type ExportedConversation, type ExportFormat, exportConversation } from './export-conversation';
 import type { ServiceContext } from './service-context';
 import { requireUser, type Viewer } from './viewer';
 

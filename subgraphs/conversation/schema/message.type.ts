@@ -1,4 +1,5 @@
 import { Directive, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { ConnectionType } from '../../../common/graphql/pagination';
 import { MessageRole, MessageStatus } from '../records/message.record';
 
 registerEnumType(MessageRole, { name: 'MessageRole', description: 'Who wrote a message.' });
@@ -47,3 +48,5 @@ export class Message {
   @Field(() => String, { nullable: true, description: 'The model that wrote this reply.' })
   model!: string | null;
 }
+
+export const MessageConnection = ConnectionType('Message', Message);

@@ -1,5 +1,5 @@
 import { Field, Float, ObjectType } from 'type-graphql';
-import { Message } from './message';
+import { Message } from './message.type';
 
 @ObjectType({ description: 'A message found by meaning, with how close it is to the query.' })
 export class SearchHit {

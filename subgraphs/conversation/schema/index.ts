@@ -1,12 +1,11 @@
 import type { GraphQLSchema } from 'graphql';
-import { buildFederatedSchema } from '../../common/graphql/federation';
-import { ConversationResolver } from './resolvers/conversation.resolver';
-import { InternalResolver } from './resolvers/internal.resolver';
-import { MessageResolver } from './resolvers/message.resolver';
-import { referenceResolvers } from './resolvers/references';
-import { SearchResolver } from './resolvers/search.resolver';
-import { UserConversationsResolver } from './resolvers/user.resolver';
-import { User } from './schema/user';
+import { buildFederatedSchema } from '../../../common/graphql/federation';
+import { ConversationResolver, conversationReference } from '../resolvers/conversation.resolver';
+import { InternalResolver } from '../resolvers/internal.resolver';
+import { MessageResolver, messageReference } from '../resolvers/message.resolver';
+import { SearchResolver } from '../resolvers/search.resolver';
+import { UserConversationsResolver, userReference } from '../resolvers/user.resolver';
+import { User } from './references';
 
 export const buildConversationSchema = (): Promise<GraphQLSchema> =>
   buildFederatedSchema(
@@ -20,7 +19,7 @@ export const buildConversationSchema = (): Promise<GraphQLSchema> =>
       ],
       orphanedTypes: [User],
     },
-    referenceResolvers,
+    { User: userReference, Conversation: conversationReference, Message: messageReference },
     // Message text, and queries made of it (recall searches with the user's message).
     [
       'AppendMessageInput.content',
