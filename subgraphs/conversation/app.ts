@@ -67,7 +67,6 @@ export async function startConversationSubgraph(
       ),
       indexer: search.indexer,
       search: { embedding: search.embedding, index: search.index, logger },
-      internalCallers: config.INTERNAL_CALLERS,
       conversationCreations: new CreationBudget(redis, 'conversations', config.CONVERSATION_CREATION_BUDGET),
       messageMaxChars: config.MESSAGE_MAX_CHARS,
     };
@@ -80,6 +79,7 @@ export async function startConversationSubgraph(
       identitySecret: config.IDENTITY_SECRET,
       nonces: new RedisNonceStore(redis),
       guard: config,
+      trustedServices: config.INTERNAL_CALLERS,
       healthChecks: {
         postgres: { check: () => pingDatabase(orm), critical: true },
         // The cache could do without it, but no signed identity can be checked once (its nonce).

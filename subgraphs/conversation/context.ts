@@ -9,7 +9,7 @@ import { createLoaders } from './services/loaders';
 import { MessageService } from './services/message.service';
 import { type SearchDependencies, SearchService } from './services/search.service';
 import type { IndexerTrigger } from './services/service-context';
-import { ownerScope, type Viewer, viewerOf } from './services/viewer';
+import { ownerScope } from './services/owner-scope';
 
 /** What lives as long as the process and every request shares. */
 export interface ConversationModule {
@@ -17,13 +17,11 @@ export interface ConversationModule {
   cache: ConversationCache;
   indexer: IndexerTrigger;
   search: SearchDependencies;
-  internalCallers: readonly string[];
   conversationCreations: CreationBudget;
   messageMaxChars: number;
 }
 
 export interface ConversationContext extends BaseContext {
-  viewer: Viewer;
   conversations: ConversationService;
   messages: MessageService;
   search: SearchService;
@@ -34,13 +32,12 @@ export function createConversationContext(
   module: ConversationModule,
   base: BaseContext,
 ): ConversationContext {
-  const viewer = viewerOf(base.caller, module.internalCallers);
   const em = module.orm.em.fork() as EntityManager;
   const repositories = repositoriesFor(em);
   const serviceContext = {
     em,
     repositories,
-    loaders: createLoaders(repositories, ownerScope(viewer)),
+    loaders: createLoaders(repositories, ownerScope(base.caller)),
     cache: module.cache,
     indexer: module.indexer,
     conversationCreations: module.conversationCreations,
@@ -49,7 +46,6 @@ export function createConversationContext(
   const conversations = new ConversationService(serviceContext);
   return {
     ...base,
-    viewer,
     conversations,
     messages: new MessageService(serviceContext),
     search: new SearchService(serviceContext, module.search, conversations),

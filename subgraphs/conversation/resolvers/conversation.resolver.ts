@@ -21,7 +21,7 @@ export const conversationReference = {
 export class ConversationResolver {
   @Query(() => Conversation, { description: 'One of your conversations.' })
   conversation(@Arg('id', () => ID) id: string, @Ctx() ctx: ConversationContext) {
-    return ctx.conversations.get(ctx.viewer, id);
+    return ctx.conversations.get(ctx.caller, id);
   }
 
   @Query(() => ConversationExport, { description: 'One of your conversations as a file.' })
@@ -30,7 +30,7 @@ export class ConversationResolver {
     @Arg('format', () => ExportFormat) format: ExportFormat,
     @Ctx() ctx: ConversationContext,
   ) {
-    return ctx.conversations.export(ctx.viewer, id, format);
+    return ctx.conversations.export(ctx.caller, id, format);
   }
 
   @Mutation(() => Conversation, { description: 'Starts an empty conversation.' })
@@ -38,7 +38,7 @@ export class ConversationResolver {
     @Arg('title', () => String, { nullable: true }) title: string | null,
     @Ctx() ctx: ConversationContext,
   ) {
-    return ctx.conversations.create(ctx.viewer, title);
+    return ctx.conversations.create(ctx.caller, title);
   }
 
   @Mutation(() => Conversation)
@@ -47,14 +47,14 @@ export class ConversationResolver {
     @Arg('title', () => String) title: string,
     @Ctx() ctx: ConversationContext,
   ) {
-    return ctx.conversations.rename(ctx.viewer, id, title);
+    return ctx.conversations.rename(ctx.caller, id, title);
   }
 
   @Mutation(() => ID, {
     description: 'Deletes a conversation with all its messages (from search too); returns its id.',
   })
   deleteConversation(@Arg('id', () => ID) id: string, @Ctx() ctx: ConversationContext) {
-    return ctx.conversations.delete(ctx.viewer, id);
+    return ctx.conversations.delete(ctx.caller, id);
   }
 
   @Mutation(() => Conversation, {
@@ -62,7 +62,7 @@ export class ConversationResolver {
       'Makes the branch through this message the active one, down to its newest message (e.g. to show another sibling).',
   })
   switchBranch(@Arg('messageId', () => ID) messageId: string, @Ctx() ctx: ConversationContext) {
-    return ctx.conversations.switchBranch(ctx.viewer, messageId);
+    return ctx.conversations.switchBranch(ctx.caller, messageId);
   }
 
   @FieldResolver(() => MessageConnection, {

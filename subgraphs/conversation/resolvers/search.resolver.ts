@@ -18,7 +18,7 @@ export class SearchResolver {
     @Arg('first', () => Int, { defaultValue: 10 }) first: number,
     @Ctx() ctx: ConversationContext,
   ) {
-    return ctx.search.searchMessages(ctx.viewer, query, conversationId, first);
+    return ctx.search.searchMessages(ctx.caller, query, conversationId, first);
   }
 
   @FieldResolver(() => Conversation)

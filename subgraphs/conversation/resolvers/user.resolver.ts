@@ -21,6 +21,6 @@ export class UserConversationsResolver {
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Ctx() ctx: ConversationContext,
   ) {
-    return ctx.conversations.list(ctx.viewer, user.id, first, after);
+    return ctx.conversations.list(ctx.caller, user.id, first, after);
   }
 }

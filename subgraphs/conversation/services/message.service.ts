@@ -19,7 +19,8 @@ import { type BranchPage, type BranchPageArgs, branchPageKey, parseBranchPage } 
 import { DEFAULT_TITLE } from './conversation.service';
 import { MAX_SIBLINGS, siblingGroup } from './loaders';
 import type { ServiceContext } from './service-context';
-import { ownerScope, requireService, requireUser, type Viewer } from './viewer';
+import { type Caller, requireService, requireUser } from '../../../common/identity/caller';
+import { ownerScope } from './owner-scope';
 
 export const MAX_MODEL_NAME_LENGTH = 100;
 
@@ -72,9 +73,9 @@ export class MessageService {
   }
 
   /** Internal: adds a message (in a new conversation when none is named) as the active leaf. */
-  async append(viewer: Viewer, input: AppendMessage): Promise<MessageRecord> {
-    requireService(viewer);
-    const ownerId = requireUser(viewer);
+  async append(caller: Caller, input: AppendMessage): Promise<MessageRecord> {
+    requireService(caller);
+    const { userId: ownerId } = requireUser(caller);
     this.checkContent(input.content);
     if (input.model && input.model.length > MAX_MODEL_NAME_LENGTH) {
       throw badUserInput('model', `model must be at most ${MAX_MODEL_NAME_LENGTH} characters`);
@@ -128,9 +129,9 @@ export class MessageService {
    * Internal: a checkpoint of a streaming message, or its final state. Once final (any status
    * but STREAMING), its content and status no longer change; token counts still may.
    */
-  async update(viewer: Viewer, input: UpdateMessage): Promise<MessageRecord> {
-    requireService(viewer);
-    const ownerId = requireUser(viewer);
+  async update(caller: Caller, input: UpdateMessage): Promise<MessageRecord> {
+    requireService(caller);
+    const { userId: ownerId } = requireUser(caller);
     if (input.content !== undefined && input.content !== null) this.checkContent(input.content);
     for (const field of ['promptTokens', 'completionTokens'] as const) {
       const value = input[field];
@@ -162,9 +163,9 @@ export class MessageService {
   }
 
   /** Internal: the branch from the root to `leafId`, oldest first, at most the newest `limit`. */
-  async path(viewer: Viewer, leafId: string, limit: number): Promise<MessageRecord[]> {
-    requireService(viewer);
-    const ownerId = requireUser(viewer);
+  async path(caller: Caller, leafId: string, limit: number): Promise<MessageRecord[]> {
+    requireService(caller);
+    const { userId: ownerId } = requireUser(caller);
     checkPageSize(limit, 'limit');
     const leaf = await this.context.loaders.message.load(leafId);
     if (!leaf || leaf.ownerId !== ownerId) throw notFound('Message');
@@ -175,11 +176,11 @@ export class MessageService {
    * Internal: messages still STREAMING (the acting user's, or everyone's for a service alone),
    * oldest first: `first` of them after the message `after`.
    */
-  async streaming(viewer: Viewer, first: number, after: string | null): Promise<MessageRecord[]> {
-    requireService(viewer);
+  async streaming(caller: Caller, first: number, after: string | null): Promise<MessageRecord[]> {
+    requireService(caller);
     checkPageSize(first, 'first');
     if (after !== null && !isUuid(after)) throw badUserInput('after', 'after must be a message id');
-    const scope = ownerScope(viewer);
+    const scope = ownerScope(caller);
     return this.context.repositories.messages.streaming(
       typeof scope === 'object' ? scope.ownerId : null,
       first,

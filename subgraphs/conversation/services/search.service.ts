@@ -7,7 +7,7 @@ import type { EmbeddingModel } from '../search/embeddings/embedding-model';
 import type { ChromaVectorIndex, VectorScope } from '../search/vector-index';
 import type { ConversationService } from './conversation.service';
 import type { ServiceContext } from './service-context';
-import { requireService, requireUser, type Viewer } from './viewer';
+import { type Caller, requireService, requireUser } from '../../../common/identity/caller';
 
 export const MAX_QUERY_LENGTH = 1_000;
 
@@ -22,7 +22,7 @@ export interface SearchDependencies {
   logger: Logger;
 }
 
-/** Semantic search over the viewer's own messages, answered by Chroma and checked in PostgreSQL. */
+/** Semantic search over the caller's own messages, answered by Chroma and checked in PostgreSQL. */
 export class SearchService {
   constructor(
     private readonly context: ServiceContext,
@@ -30,29 +30,29 @@ export class SearchService {
     private readonly conversations: ConversationService,
   ) {}
 
-  /** The viewer's messages nearest in meaning to `query`, optionally within one conversation. */
+  /** The caller's messages nearest in meaning to `query`, optionally within one conversation. */
   async searchMessages(
-    viewer: Viewer,
+    caller: Caller,
     query: string,
     conversationId: string | null,
     first: number,
   ): Promise<SearchHit[]> {
-    const ownerId = requireUser(viewer);
+    const { userId: ownerId } = requireUser(caller);
     checkPageSize(first, 'first');
     const text = checkQuery(query);
-    if (conversationId) await this.conversations.get(viewer, conversationId);
+    if (conversationId) await this.conversations.get(caller, conversationId);
     return this.nearest(text, { ownerId, conversationId: conversationId || undefined }, first);
   }
 
   /** Internal: the user's messages from other conversations that relate to `query` (for a prompt). */
   async recallMessages(
-    viewer: Viewer,
+    caller: Caller,
     query: string,
     excludeConversationId: string | null,
     first: number,
   ): Promise<SearchHit[]> {
-    requireService(viewer);
-    const ownerId = requireUser(viewer);
+    requireService(caller);
+    const { userId: ownerId } = requireUser(caller);
     checkPageSize(first, 'first');
     const text = checkQuery(query);
     const exclude = isUuid(excludeConversationId) ? excludeConversationId : undefined;
@@ -66,7 +66,7 @@ export class SearchService {
     // A query of only unknown words means nothing to the offline model, so nothing matches it.
     if (!vector) return [];
     const matches = await this.upstream('chroma', () => this.search.index.query(vector, scope, limit));
-    // PostgreSQL has the last word: a vector whose message is gone (or not the viewer's) is dropped.
+    // PostgreSQL has the last word: a vector whose message is gone (or not the caller's) is dropped.
     const messages = await this.context.loaders.message.loadMany(matches.map((match) => match.messageId));
     return matches.flatMap((match, i) => {
       const message = messages[i];
