@@ -7,28 +7,29 @@ import type { Logger } from '../../common/logging/logger';
 import { createRedis } from '../../common/stores/redis';
 import { databaseTimeoutsOf } from '../../common/config/service-env';
 import { startSubgraphServer, type RunningSubgraph } from '../../common/server/subgraph-server';
-import { ConversationCache } from './cache/conversation-cache';
-import { GenerationalCache } from './cache/generational-cache';
+import { CacheRepository } from './repositories/cache.repository';
+import { GenerationalCache } from './repositories/generational-cache';
 import type { ConversationConfig } from './config';
 import { createConversationContext } from './context';
+import { openRepositories } from './repositories';
 import { conversationEntities } from './store/entities';
 import { conversationMigrations } from './store/migrations';
 import { buildConversationSchema } from './schema';
-import { createChromaClient } from './search/chroma-client';
+import { createChromaClient } from './store/chroma-client';
 import { createEmbeddingModel } from './search/embeddings';
-import { SearchIndexer } from './search/indexer';
-import { ChromaVectorIndex, collectionName } from './search/vector-index';
+import { SearchIndexer } from './jobs/search-indexer';
+import { VectorIndexRepository, collectionName } from './repositories/vector-index.repository';
 
 /** The search side of the service: embedding model, Chroma collection, outbox indexer. */
 export function createSearch(config: ConversationConfig, orm: MikroORM<PostgreSqlDriver>, logger: Logger) {
   const chroma = createChromaClient(config.CHROMA_URL);
   const embedding = createEmbeddingModel(config, logger);
-  const index = new ChromaVectorIndex(
+  const index = new VectorIndexRepository(
     chroma,
     collectionName(config.CHROMA_COLLECTION_PREFIX, embedding),
     config.SEARCH_TIMEOUT_MS,
   );
-  const indexer = new SearchIndexer(orm, embedding, index, {
+  const indexer = new SearchIndexer(() => openRepositories(orm), embedding, index, {
     batchSize: config.SEARCH_INDEXER_BATCH_SIZE,
     pollMs: config.SEARCH_INDEXER_POLL_MS,
     maxBackoffMs: config.SEARCH_INDEXER_MAX_BACKOFF_MS,
@@ -61,10 +62,8 @@ export async function startConversationSubgraph(
     await migrate(database);
     if (config.SEARCH_INDEXER_ENABLED) search.indexer.start();
     const module = {
-      orm,
-      cache: new ConversationCache(
-        new GenerationalCache(redis, config.CONVERSATION_CACHE_TTL_SECONDS, logger),
-      ),
+      openRepositories: () => openRepositories(orm),
+      cache: new CacheRepository(new GenerationalCache(redis, config.CONVERSATION_CACHE_TTL_SECONDS, logger)),
       indexer: search.indexer,
       search: { embedding: search.embedding, index: search.index, logger },
       conversationCreations: new CreationBudget(redis, 'conversations', config.CONVERSATION_CREATION_BUDGET),

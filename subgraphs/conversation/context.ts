@@ -1,9 +1,7 @@
-import type { MikroORM } from '@mikro-orm/core';
-import type { EntityManager, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { CreationBudget } from '../../common/stores/creation-budget';
 import type { BaseContext } from '../../common/server/subgraph-server';
-import type { ConversationCache } from './cache/conversation-cache';
-import { repositoriesFor } from './repositories';
+import type { CacheRepository } from './repositories/cache.repository';
+import type { Repositories } from './repositories';
 import { ConversationService } from './services/conversation.service';
 import { createLoaders } from './services/loaders';
 import { MessageService } from './services/message.service';
@@ -13,8 +11,9 @@ import { ownerScope } from './services/owner-scope';
 
 /** What lives as long as the process and every request shares. */
 export interface ConversationModule {
-  orm: MikroORM<PostgreSqlDriver>;
-  cache: ConversationCache;
+  /** Repositories over a new unit of work, one per request. */
+  openRepositories: () => Repositories;
+  cache: CacheRepository;
   indexer: IndexerTrigger;
   search: SearchDependencies;
   conversationCreations: CreationBudget;
@@ -27,15 +26,13 @@ export interface ConversationContext extends BaseContext {
   search: SearchService;
 }
 
-/** A request's context: its own EntityManager fork and DataLoaders, services over them. */
+/** A request's context: its own unit of work and DataLoaders, services over them. */
 export function createConversationContext(
   module: ConversationModule,
   base: BaseContext,
 ): ConversationContext {
-  const em = module.orm.em.fork() as EntityManager;
-  const repositories = repositoriesFor(em);
+  const repositories = module.openRepositories();
   const serviceContext = {
-    em,
     repositories,
     loaders: createLoaders(repositories, ownerScope(base.caller)),
     cache: module.cache,

@@ -5,7 +5,7 @@ import { createSearch } from '../app';
 import { conversationEntities } from '../store/entities';
 import { loadConversationConfig } from '../config';
 import { conversationMigrations } from '../store/migrations';
-import { SearchOutboxRepository } from '../repositories/search-outbox.repository';
+import { openRepositories } from '../repositories';
 
 /** Gives up when the outbox stops shrinking for this long (Chroma or the embedding model down). */
 const STALL_LIMIT_MS = 60_000;
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const orm = await createDatabase(database);
   try {
     const { index, indexer } = createSearch(config, orm, logger);
-    const outbox = new SearchOutboxRepository(orm.em.fork());
+    const { outbox } = openRepositories(orm);
     await index.drop();
     const queued = await outbox.enqueueAllMessages();
     logger.info({ collection: index.name, messages: queued }, 'collection dropped, every message queued');

@@ -8,7 +8,6 @@ import {
   encodeCursor,
 } from '../../../common/graphql/pagination';
 import type { ConversationRecord } from '../records/conversation.record';
-import { repositoriesFor } from '../repositories';
 import { type ExportedConversation, type ExportFormat, exportConversation } from './export-conversation';
 import type { ServiceContext } from './service-context';
 import { type Caller, requireUser } from '../../../common/identity/caller';
@@ -107,8 +106,7 @@ export class ConversationService {
   async delete(caller: Caller, id: string): Promise<string> {
     const { userId: ownerId } = requireUser(caller);
     if (!isUuid(id)) throw notFound('Conversation');
-    await this.context.em.transactional(async (em) => {
-      const { conversations, outbox } = repositoriesFor(em);
+    await this.context.repositories.withTransaction(async ({ conversations, outbox }) => {
       if (!(await conversations.lockOwned(ownerId, id))) throw notFound('Conversation');
       await conversations.delete(id);
       await outbox.enqueueConversationDeletion(id);
@@ -126,8 +124,7 @@ export class ConversationService {
     const { userId: ownerId } = requireUser(caller);
     const message = await this.context.loaders.message.load(messageId);
     if (!message || message.ownerId !== ownerId) throw notFound('Message');
-    await this.context.em.transactional(async (em) => {
-      const { conversations, messages } = repositoriesFor(em);
+    await this.context.repositories.withTransaction(async ({ conversations, messages }) => {
       if (!(await conversations.lockOwned(ownerId, message.conversationId))) throw notFound('Message');
       await conversations.setActiveLeaf(message.conversationId, await messages.newestLeafUnder(messageId));
     });

@@ -13,7 +13,6 @@ import {
   MessageStatus,
   type OwnedMessageRecord,
 } from '../records/message.record';
-import { repositoriesFor } from '../repositories';
 import type { MessagePatch } from '../repositories/message.repository';
 import { type BranchPage, type BranchPageArgs, branchPageKey, parseBranchPage } from './branch-page';
 import { DEFAULT_TITLE } from './conversation.service';
@@ -89,37 +88,38 @@ export class MessageService {
     const status = input.status ?? MessageStatus.COMPLETE;
     // A first message creates its conversation: it counts against the same budget as createConversation.
     if (!input.conversationId) await this.context.conversationCreations.spend(ownerId);
-    const message = await this.context.em.transactional(async (em) => {
-      const { conversations, messages, outbox } = repositoriesFor(em);
-      const conversation = input.conversationId
-        ? isUuid(input.conversationId)
-          ? await conversations.lockOwned(ownerId, input.conversationId)
-          : null
-        : await conversations.insert(ownerId, DEFAULT_TITLE);
-      if (!conversation) throw notFound('Conversation');
-      const parentId = input.asRoot ? null : (input.parentId ?? conversation.activeLeafId);
-      const [parent] = parentId && isUuid(parentId) ? await messages.findByIds([parentId], ownerId) : [];
-      if (parentId && parent?.conversationId !== conversation.id) throw notFound('Message');
-      // Under the conversation's lock: two appends cannot both take the last free version.
-      if ((await messages.countChildren(conversation.id, parent?.id ?? null)) >= MAX_SIBLINGS) {
-        throw badUserInput(
-          input.parentId ? 'parentId' : 'conversationId',
-          `a message has at most ${MAX_SIBLINGS} versions`,
-        );
-      }
-      const created = await messages.insert({
-        conversationId: conversation.id,
-        parent: parent ?? null,
-        role: input.role,
-        content: input.content,
-        status,
-        model: input.model ?? null,
-        createdAt: new Date(),
-      });
-      await conversations.recordActivity(conversation.id, created.id, created.createdAt);
-      if (isIndexable(created)) await outbox.enqueueMessage(created.id, conversation.id);
-      return created;
-    });
+    const message = await this.context.repositories.withTransaction(
+      async ({ conversations, messages, outbox }) => {
+        const conversation = input.conversationId
+          ? isUuid(input.conversationId)
+            ? await conversations.lockOwned(ownerId, input.conversationId)
+            : null
+          : await conversations.insert(ownerId, DEFAULT_TITLE);
+        if (!conversation) throw notFound('Conversation');
+        const parentId = input.asRoot ? null : (input.parentId ?? conversation.activeLeafId);
+        const [parent] = parentId && isUuid(parentId) ? await messages.findByIds([parentId], ownerId) : [];
+        if (parentId && parent?.conversationId !== conversation.id) throw notFound('Message');
+        // Under the conversation's lock: two appends cannot both take the last free version.
+        if ((await messages.countChildren(conversation.id, parent?.id ?? null)) >= MAX_SIBLINGS) {
+          throw badUserInput(
+            input.parentId ? 'parentId' : 'conversationId',
+            `a message has at most ${MAX_SIBLINGS} versions`,
+          );
+        }
+        const created = await messages.insert({
+          conversationId: conversation.id,
+          parent: parent ?? null,
+          role: input.role,
+          content: input.content,
+          status,
+          model: input.model ?? null,
+          createdAt: new Date(),
+        });
+        await conversations.recordActivity(conversation.id, created.id, created.createdAt);
+        if (isIndexable(created)) await outbox.enqueueMessage(created.id, conversation.id);
+        return created;
+      },
+    );
     await this.context.cache.conversationChanged(ownerId, message.conversationId);
     if (isIndexable(message)) this.context.indexer.wake();
     return message;
@@ -139,24 +139,25 @@ export class MessageService {
         throw badUserInput(field, `${field} must be a non-negative integer`);
       }
     }
-    const { message, reindex } = await this.context.em.transactional(async (em) => {
-      const { messages, outbox } = repositoriesFor(em);
-      const current = isUuid(input.id) ? await messages.lockOwned(ownerId, input.id) : null;
-      if (!current) throw notFound('Message');
-      const patch = changesOf(current, input);
-      if (!isFinal(current.status) || (patch.content === undefined && patch.status === undefined)) {
-        const updatedAt = new Date();
-        await messages.update(current.id, patch, updatedAt);
-        const updated = { ...current, ...patch, updatedAt };
-        const reindex = (patch.content !== undefined || patch.status !== undefined) && isIndexable(updated);
-        if (reindex) await outbox.enqueueMessage(updated.id, updated.conversationId);
-        return { message: updated, reindex };
-      }
-      throw badUserInput(
-        patch.status === undefined ? 'content' : 'status',
-        `the message is ${current.status}; only a STREAMING message changes its content or status`,
-      );
-    });
+    const { message, reindex } = await this.context.repositories.withTransaction(
+      async ({ messages, outbox }) => {
+        const current = isUuid(input.id) ? await messages.lockOwned(ownerId, input.id) : null;
+        if (!current) throw notFound('Message');
+        const patch = changesOf(current, input);
+        if (!isFinal(current.status) || (patch.content === undefined && patch.status === undefined)) {
+          const updatedAt = new Date();
+          await messages.update(current.id, patch, updatedAt);
+          const updated = { ...current, ...patch, updatedAt };
+          const reindex = (patch.content !== undefined || patch.status !== undefined) && isIndexable(updated);
+          if (reindex) await outbox.enqueueMessage(updated.id, updated.conversationId);
+          return { message: updated, reindex };
+        }
+        throw badUserInput(
+          patch.status === undefined ? 'content' : 'status',
+          `the message is ${current.status}; only a STREAMING message changes its content or status`,
+        );
+      },
+    );
     await this.context.cache.messagesChanged(message.conversationId);
     if (reindex) this.context.indexer.wake();
     return message;

@@ -4,7 +4,7 @@ import type { Logger } from '../../../common/logging/logger';
 import { checkPageSize } from '../../../common/graphql/pagination';
 import type { OwnedMessageRecord } from '../records/message.record';
 import type { EmbeddingModel } from '../search/embeddings/embedding-model';
-import type { ChromaVectorIndex, VectorScope } from '../search/vector-index';
+import type { VectorIndexRepository, VectorScope } from '../repositories/vector-index.repository';
 import type { ConversationService } from './conversation.service';
 import type { ServiceContext } from './service-context';
 import { type Caller, requireService, requireUser } from '../../../common/identity/caller';
@@ -18,7 +18,7 @@ export interface SearchHit {
 
 export interface SearchDependencies {
   embedding: EmbeddingModel;
-  index: ChromaVectorIndex;
+  index: VectorIndexRepository;
   logger: Logger;
 }
 

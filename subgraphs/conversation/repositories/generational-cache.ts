@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../../common/logging/logger';
+import { CACHE_EPOCH_KEY, cacheEntryBase, cacheGenerationKey } from '../store/cache-keys';
 
 /**
  * Finds an entry under the current generation of its scope and of the whole cache, in one
@@ -19,10 +20,6 @@ type LookupReply = [suffix: string, entry: string | null];
 interface CacheRedis extends Redis {
   cacheLookup(epochKey: string, generationKey: string, entryBase: string): Promise<LookupReply>;
 }
-
-const EPOCH_KEY = 'cache:epoch';
-const generationKey = (scope: string) => `cache:generation:${scope}`;
-const entryBase = (scope: string, name: string) => `cache:entry:${scope}:${name}`;
 
 /** Timestamps are the fields named `...At`; JSON turns them into strings, this turns them back. */
 const reviveTimestamps = (key: string, value: unknown) =>
@@ -64,7 +61,7 @@ export class GenerationalCache {
     const value = await load();
     try {
       await this.redis.set(
-        `${entryBase(scope, name)}|${suffix}`,
+        `${cacheEntryBase(scope, name)}|${suffix}`,
         JSON.stringify(value),
         'EX',
         this.ttlSeconds,
@@ -79,7 +76,7 @@ export class GenerationalCache {
   async invalidate(...scopes: string[]): Promise<void> {
     const pipeline = this.redis.multi();
     for (const scope of scopes) {
-      pipeline.set(generationKey(scope), randomUUID(), 'EX', this.ttlSeconds * 2);
+      pipeline.set(cacheGenerationKey(scope), randomUUID(), 'EX', this.ttlSeconds * 2);
     }
     try {
       await pipeline.exec();
@@ -96,14 +93,14 @@ export class GenerationalCache {
   private async lookup(scope: string, name: string): Promise<{ value: unknown } | string | null> {
     try {
       if (!this.trusted) {
-        await this.redis.set(EPOCH_KEY, randomUUID());
+        await this.redis.set(CACHE_EPOCH_KEY, randomUUID());
         this.trusted = true;
         this.logger.info('cache epoch replaced; using the cache again');
       }
       const [suffix, entry] = await this.redis.cacheLookup(
-        EPOCH_KEY,
-        generationKey(scope),
-        entryBase(scope, name),
+        CACHE_EPOCH_KEY,
+        cacheGenerationKey(scope),
+        cacheEntryBase(scope, name),
       );
       return entry === null ? suffix : { value: JSON.parse(entry, reviveTimestamps) as unknown };
     } catch (error) {

@@ -1,17 +1,16 @@
 import type { Connection } from '../../../common/graphql/pagination';
 import type { ConversationRecord } from '../records/conversation.record';
 import type { MessageRecord } from '../records/message.record';
+import { conversationScope, userScope } from '../store/cache-keys';
 import type { GenerationalCache } from './generational-cache';
-
-const userScope = (userId: string) => `user:${userId}`;
-const conversationScope = (conversationId: string) => `conversation:${conversationId}`;
 
 /**
  * What this subgraph caches, and which writes retire it: a user's conversation list pages
  * (scope: the user) and a conversation with its pages of active-branch messages (scope: the
- * conversation). Callers invalidate after their transaction commits.
+ * conversation). Callers invalidate after their transaction commits. The only code that touches
+ * the cache's Redis keys, through GenerationalCache.
  */
-export class ConversationCache {
+export class CacheRepository {
   constructor(private readonly cache: GenerationalCache) {}
 
   listPage(

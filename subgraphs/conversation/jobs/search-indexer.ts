@@ -1,11 +1,9 @@
-import type { MikroORM } from '@mikro-orm/core';
-import type { EntityManager, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { Logger } from '../../../common/logging/logger';
 import { MessageStatus } from '../records/message.record';
 import { type OutboxEntry, OutboxOperation } from '../records/search-outbox.record';
-import { repositoriesFor } from '../repositories';
-import type { EmbeddingModel } from './embeddings/embedding-model';
-import type { ChromaVectorIndex, MessageVector } from './vector-index';
+import type { Repositories } from '../repositories';
+import type { EmbeddingModel } from '../search/embeddings/embedding-model';
+import type { VectorIndexRepository, MessageVector } from '../repositories/vector-index.repository';
 
 export interface SearchIndexerOptions {
   batchSize: number;
@@ -38,9 +36,10 @@ export class SearchIndexer {
   private failing = false;
 
   constructor(
-    private readonly orm: MikroORM<PostgreSqlDriver>,
+    /** Repositories over a new unit of work: one per round. */
+    private readonly openRepositories: () => Repositories,
     private readonly embedding: EmbeddingModel,
-    private readonly index: ChromaVectorIndex,
+    private readonly index: VectorIndexRepository,
     private readonly options: SearchIndexerOptions,
   ) {}
 
@@ -71,13 +70,13 @@ export class SearchIndexer {
 
   /** One round; returns how many entries were applied (0 when none was due, or it failed). */
   async runOnce(): Promise<number> {
-    return this.orm.em.fork().transactional(async (em) => {
-      const { outbox } = repositoriesFor(em);
+    return this.openRepositories().withTransaction(async (repositories) => {
+      const { outbox } = repositories;
       const entries = await outbox.claimDue(this.options.batchSize);
       if (entries.length === 0) return 0;
       const ids = entries.map((entry) => entry.id);
       try {
-        await this.apply(em, entries);
+        await this.apply(repositories, entries);
       } catch (error) {
         const attempts = Math.max(...entries.map((entry) => entry.attempts)) + 1;
         const delay = retryDelay(attempts, this.options.maxBackoffMs);
@@ -96,7 +95,7 @@ export class SearchIndexer {
     });
   }
 
-  private async apply(em: EntityManager, entries: OutboxEntry[]): Promise<void> {
+  private async apply(repositories: Repositories, entries: OutboxEntry[]): Promise<void> {
     const messageIds = [
       ...new Set(
         entries.flatMap(
@@ -111,7 +110,7 @@ export class SearchIndexer {
         ),
       ),
     ];
-    const messages = (await repositoriesFor(em).messages.findByIds(messageIds, null)).filter(
+    const messages = (await repositories.messages.findByIds(messageIds, null)).filter(
       (message) => message.status !== MessageStatus.STREAMING && message.content.trim().length > 0,
     );
     const vectors = await this.embedding.embed(

@@ -6,7 +6,7 @@ import {
   type Where,
 } from 'chromadb';
 import { withTimeout } from '../../../common/util/timeout';
-import type { EmbeddingModel } from './embeddings/embedding-model';
+import type { EmbeddingModel } from '../search/embeddings/embedding-model';
 
 export interface MessageVector {
   messageId: string;
@@ -38,7 +38,7 @@ export const collectionName = (prefix: string, model: EmbeddingModel) =>
   `${prefix}messages-${model.name}-${model.dimensions}`;
 
 /** Message vectors in a Chroma collection, every call bounded by a timeout. */
-export class ChromaVectorIndex {
+export class VectorIndexRepository {
   private collection: Promise<Collection> | undefined;
 
   constructor(

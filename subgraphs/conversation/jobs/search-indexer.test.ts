@@ -1,4 +1,4 @@
-import { retryDelay } from './indexer';
+import { retryDelay } from './search-indexer';
 
 describe('retryDelay', () => {
   it('doubles with each attempt, with jitter in the upper half, up to the maximum', () => {
