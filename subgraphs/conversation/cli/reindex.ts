@@ -1,11 +1,10 @@
 import 'reflect-metadata';
 import { createDatabase, migrate } from '../../../common/stores/database';
 import { createLogger } from '../../../common/logging/logger';
-import { createSearch } from '../app';
-import { conversationEntities } from '../store/entities';
 import { loadConversationConfig } from '../config';
-import { conversationMigrations } from '../store/migrations';
 import { openRepositories } from '../repositories';
+import { createSearch } from '../search/create-search';
+import { conversationDatabase } from '../store/database';
 
 /** Gives up when the outbox stops shrinking for this long (Chroma or the embedding model down). */
 const STALL_LIMIT_MS = 60_000;
@@ -19,17 +18,11 @@ const STALL_LIMIT_MS = 60_000;
 async function main(): Promise<void> {
   const config = loadConversationConfig();
   const logger = createLogger({ service: 'reindex', level: config.LOG_LEVEL });
-  const database = {
-    url: config.DATABASE_URL,
-    schema: config.CONVERSATION_DB_SCHEMA,
-    entities: conversationEntities,
-    migrations: conversationMigrations,
-    logger,
-  };
+  const database = conversationDatabase(config, logger);
   await migrate(database);
   const orm = await createDatabase(database);
   try {
-    const { index, indexer } = createSearch(config, orm, logger);
+    const { index, indexer } = createSearch(config, () => openRepositories(orm), logger);
     const { outbox } = openRepositories(orm);
     await index.drop();
     const queued = await outbox.enqueueAllMessages();

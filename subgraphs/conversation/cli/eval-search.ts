@@ -1,8 +1,15 @@
-import { loadConversationConfig } from '../../config';
-import { createLogger } from '../../../../common/logging/logger';
-import { GeminiEmbeddingModel } from '../embeddings/gemini';
-import { OfflineEmbeddingModel } from '../embeddings/offline';
-import { bm25Ranker, embeddingRanker, loadDataset, type Ranker, recallAt, sharedWords } from './evaluation';
+import { createLogger } from '../../../common/logging/logger';
+import { loadConversationConfig } from '../config';
+import { GeminiEmbeddingModel } from '../search/embeddings/gemini';
+import { OfflineEmbeddingModel } from '../search/embeddings/offline';
+import {
+  bm25Ranker,
+  embeddingRanker,
+  loadDataset,
+  type Ranker,
+  recallAt,
+  sharedWords,
+} from '../search/eval/evaluation';
 
 const K = 3;
 /** This command's output is its report, so it writes to stdout rather than to a log. */
