@@ -1,12 +1,6 @@
 import { Redis } from 'ioredis';
 import { errorCodes } from '../../../common/testing/graphql-client';
-import {
-  append,
-  type Caller,
-  type ConversationHarness,
-  dataOf,
-  startConversationHarness,
-} from '../testing/harness';
+import { append, type Client, type Harness, dataOf, startConversationHarness } from '../testing/harness';
 
 const CONVERSATION = `query($id: ID!) {
   conversation(id: $id) { title lastMessage { content } messages(last: 10) { edges { node { content status } } } }
@@ -25,8 +19,8 @@ function describeReadAfterWrite(
   options: () => Promise<Parameters<typeof startConversationHarness>[1]>,
 ) {
   describe(label, () => {
-    let harness: ConversationHarness;
-    let user: Caller;
+    let harness: Harness;
+    let user: Client;
 
     beforeAll(async () => {
       harness = await startConversationHarness(`cache ${label}`, await options());
@@ -119,7 +113,7 @@ describe('the cache', () => {
   describeReadAfterWrite('with Redis up', async () => ({}));
 
   describe('with Redis up', () => {
-    let harness: ConversationHarness;
+    let harness: Harness;
 
     beforeAll(async () => {
       harness = await startConversationHarness('cache keys');

@@ -1,11 +1,5 @@
 import { errorCodes } from '../../../common/testing/graphql-client';
-import {
-  append,
-  type Caller,
-  type ConversationHarness,
-  dataOf,
-  startConversationHarness,
-} from '../testing/harness';
+import { append, type Client, type Harness, dataOf, startConversationHarness } from '../testing/harness';
 
 const CREATE = `mutation($title: String) { createConversation(title: $title) { id title createdAt lastActivityAt } }`;
 const PAGE = `edges { cursor node { id title } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor }`;
@@ -15,16 +9,16 @@ interface ListPage {
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; endCursor: string | null };
 }
 
-const create = async (user: Caller, title?: string) =>
+const create = async (user: Client, title?: string) =>
   dataOf(await user.request<{ createConversation: { id: string; title: string } }>(CREATE, { title }))
     .createConversation;
 
 describe('conversations', () => {
-  let harness: ConversationHarness;
-  const listPage = (user: Caller, first: number, after?: string | null) =>
+  let harness: Harness;
+  const listPage = (user: Client, first: number, after?: string | null) =>
     harness.conversationsOf<ListPage>(user, PAGE, { first, after });
-  let alice: Caller;
-  let bob: Caller;
+  let alice: Client;
+  let bob: Client;
 
   beforeAll(async () => {
     harness = await startConversationHarness('conversations');
@@ -57,7 +51,7 @@ describe('conversations', () => {
   });
 
   describe('User.conversations', () => {
-    let carol: Caller;
+    let carol: Client;
     const titles = ['c1', 'c2', 'c3', 'c4', 'c5'];
 
     beforeAll(async () => {

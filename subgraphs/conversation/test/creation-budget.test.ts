@@ -4,7 +4,7 @@ import { signedHeaders } from '../../../common/testing/identity';
 import { silentLogger } from '../../../common/testing/logger';
 import { startConversationSubgraph } from '../app';
 import { loadConversationConfig } from '../config';
-import { type ConversationHarness, startConversationHarness } from '../testing/harness';
+import { type Harness, startConversationHarness } from '../testing/harness';
 
 /*
  * One user creating conversations as fast as they can: one mutation with many aliases, first
@@ -20,7 +20,7 @@ const SEND = 'mutation($c: String!) { sendMessage(input: { content: $c }) { conv
 const codes = (response: GraphQLResponse<unknown>) => (response.errors ?? []).map((e) => e.extensions?.code);
 
 describe('the per-user budget of new conversations', () => {
-  let harness: ConversationHarness;
+  let harness: Harness;
   let replica: RunningSubgraph;
 
   beforeAll(async () => {

@@ -3,8 +3,8 @@ import { signedHeaders } from '../../../common/testing/identity';
 import {
   APPEND,
   append,
-  type Caller,
-  type ConversationHarness,
+  type Client,
+  type Harness,
   dataOf,
   startConversationHarness,
 } from '../testing/harness';
@@ -34,9 +34,9 @@ const UPDATE = `mutation($input: UpdateMessageInput!) {
 const PATH = `query($leafId: ID!, $limit: Int) { messagePath(leafId: $leafId, limit: $limit) { content } }`;
 
 describe('messages', () => {
-  let harness: ConversationHarness;
-  let alice: Caller;
-  let bob: Caller;
+  let harness: Harness;
+  let alice: Client;
+  let bob: Client;
 
   beforeAll(async () => {
     harness = await startConversationHarness('messages', { env: { MESSAGE_MAX_CHARS: '1000' } });
@@ -45,7 +45,7 @@ describe('messages', () => {
   });
   afterAll(() => harness?.stop());
 
-  const branch = async (user: Caller, id: string, args: Record<string, unknown>) =>
+  const branch = async (user: Client, id: string, args: Record<string, unknown>) =>
     dataOf(await user.request<{ conversation: { messages: BranchPage } }>(BRANCH, { id, ...args }))
       .conversation.messages;
   const contents = (page: BranchPage) => page.edges.map((edge) => edge.node.content);

@@ -1,11 +1,5 @@
 import { countQueries, type QueryCounter } from '../../../common/testing/query-counter';
-import {
-  append,
-  type Caller,
-  type ConversationHarness,
-  dataOf,
-  startConversationHarness,
-} from '../testing/harness';
+import { append, type Client, type Harness, dataOf, startConversationHarness } from '../testing/harness';
 
 const LIST_SELECTION = `edges { node {
   id title lastMessage { id content parent { id } siblings { id } conversation { id } }
@@ -16,8 +10,8 @@ const ENTITIES = `query($r: [_Any!]!) { _entities(representations: $r) {
 } }`;
 
 describe('batched loading', () => {
-  let harness: ConversationHarness;
-  let user: Caller;
+  let harness: Harness;
+  let user: Client;
   let counter: QueryCounter;
   const conversationIds: string[] = [];
   const messageIds: string[] = [];

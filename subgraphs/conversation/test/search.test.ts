@@ -1,13 +1,7 @@
 import { ChromaClient } from 'chromadb';
 import { type ChromaServer, startChromaServer } from '../../../common/testing/chroma';
 import { errorCodes, type GraphQLResponse } from '../../../common/testing/graphql-client';
-import {
-  append,
-  type Caller,
-  type ConversationHarness,
-  dataOf,
-  startConversationHarness,
-} from '../testing/harness';
+import { append, type Client, type Harness, dataOf, startConversationHarness } from '../testing/harness';
 import { type FakeGemini, startFakeGemini } from '../testing/fake-gemini';
 import { eventually } from '../../../common/testing/wait';
 
@@ -26,7 +20,7 @@ interface Hit {
   conversation: { id: string };
 }
 
-const search = (user: Caller, query: string, variables: Record<string, unknown> = {}) =>
+const search = (user: Client, query: string, variables: Record<string, unknown> = {}) =>
   user.request<{ searchMessages: Hit[] }>(SEARCH, { query, first: 3, ...variables });
 
 /**
@@ -34,7 +28,7 @@ const search = (user: Caller, query: string, variables: Record<string, unknown> 
  * a Chroma just started (or a collection just created) may refuse a query or two meanwhile.
  */
 const searchUntilFound = (
-  user: Caller,
+  user: Client,
   query: string,
   messageId: string,
   variables: Record<string, unknown> = {},
@@ -63,9 +57,9 @@ async function indexedIds(chromaUrl: string, collection: string, ids: string[]):
 
 describe('semantic search', () => {
   describe('with the offline embedding', () => {
-    let harness: ConversationHarness;
-    let alice: Caller;
-    let bob: Caller;
+    let harness: Harness;
+    let alice: Client;
+    let bob: Client;
     let collection: string;
 
     beforeAll(async () => {
@@ -181,8 +175,8 @@ describe('semantic search', () => {
 
   describe('while Chroma is down', () => {
     let chroma: ChromaServer;
-    let harness: ConversationHarness;
-    let user: Caller;
+    let harness: Harness;
+    let user: Client;
 
     beforeAll(async () => {
       chroma = await startChromaServer();
@@ -225,8 +219,8 @@ describe('semantic search', () => {
 
   describe('with Gemini embeddings', () => {
     let gemini: FakeGemini;
-    let harness: ConversationHarness;
-    let user: Caller;
+    let harness: Harness;
+    let user: Client;
 
     beforeAll(async () => {
       gemini = await startFakeGemini();
