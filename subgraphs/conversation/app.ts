@@ -11,7 +11,7 @@ import { CreationBudget } from '../../common/stores/creation-budget';
 import { createDatabase, migrate, pingDatabase } from '../../common/stores/database';
 import { createRedis } from '../../common/stores/redis';
 import type { ConversationConfig } from './config';
-import { type ConversationModule, createConversationContext } from './context';
+import { type ConversationSingletons, createConversationContext } from './context';
 import { openRepositories } from './repositories';
 import { CacheRepository } from './repositories/cache.repository';
 import { GenerationalCache } from './repositories/generational-cache';
@@ -43,7 +43,7 @@ export function startConversationSubgraph(
     const search = createSearch(config, () => openRepositories(orm), logger);
     stack.defer('search indexer', () => search.indexer.stop());
     if (config.SEARCH_INDEXER_ENABLED) search.indexer.start();
-    const module = conversationModule(config, orm, redis, search, logger);
+    const singletons = conversationSingletons(config, orm, redis, search, logger);
     return startSubgraphServer({
       name: 'conversation',
       schema: await buildConversationSchema(),
@@ -55,20 +55,20 @@ export function startConversationSubgraph(
       guard: config,
       trustedServices: config.INTERNAL_CALLERS,
       healthChecks: healthChecks(orm, redis, search),
-      createContext: (base) => createConversationContext(module, base),
+      createContext: (base) => createConversationContext(singletons, base),
       onStop: () => stack.dispose(),
     });
   });
 }
 
 /** What every request shares. */
-function conversationModule(
+function conversationSingletons(
   config: ConversationConfig,
   orm: MikroORM<PostgreSqlDriver>,
   redis: Redis,
   search: Search,
   logger: Logger,
-): ConversationModule {
+): ConversationSingletons {
   return {
     openRepositories: () => openRepositories(orm),
     cache: new CacheRepository(new GenerationalCache(redis, config.CONVERSATION_CACHE_TTL_SECONDS, logger)),

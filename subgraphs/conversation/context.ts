@@ -10,7 +10,7 @@ import type { IndexerTrigger } from './services/service-context';
 import { ownerScope } from './services/owner-scope';
 
 /** What lives as long as the process and every request shares. */
-export interface ConversationModule {
+export interface ConversationSingletons {
   /** Repositories over a new unit of work, one per request. */
   openRepositories: () => Repositories;
   cache: CacheRepository;
@@ -28,23 +28,23 @@ export interface ConversationContext extends BaseContext {
 
 /** A request's context: its own unit of work and DataLoaders, services over them. */
 export function createConversationContext(
-  module: ConversationModule,
+  singletons: ConversationSingletons,
   base: BaseContext,
 ): ConversationContext {
-  const repositories = module.openRepositories();
+  const repositories = singletons.openRepositories();
   const serviceContext = {
     repositories,
     loaders: createLoaders(repositories, ownerScope(base.caller)),
-    cache: module.cache,
-    indexer: module.indexer,
-    conversationCreations: module.conversationCreations,
-    messageMaxChars: module.messageMaxChars,
+    cache: singletons.cache,
+    indexer: singletons.indexer,
+    conversationCreations: singletons.conversationCreations,
+    messageMaxChars: singletons.messageMaxChars,
   };
   const conversations = new ConversationService(serviceContext);
   return {
     ...base,
     conversations,
     messages: new MessageService(serviceContext),
-    search: new SearchService(serviceContext, module.search, conversations),
+    search: new SearchService(serviceContext, singletons.search, conversations),
   };
 }

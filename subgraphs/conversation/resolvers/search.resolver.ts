@@ -3,7 +3,7 @@ import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { ConversationContext } from '../context';
 import { Conversation } from '../schema/conversation.type';
 import { SearchHit } from '../schema/search.type';
-import type { SearchHit as SearchHitRecord } from '../services/search.service';
+import type { SearchHitRecord } from '../records/search-hit.record';
 
 @Resolver(() => SearchHit)
 export class SearchResolver {

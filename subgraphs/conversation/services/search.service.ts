@@ -2,7 +2,7 @@ import { badUserInput, upstreamUnavailable } from '../../../common/errors/errors
 import { isUuid } from '../../../common/util/ids';
 import type { Logger } from '../../../common/logging/logger';
 import { checkPageSize } from '../../../common/graphql/pagination';
-import type { OwnedMessageRecord } from '../records/message.record';
+import type { SearchHitRecord } from '../records/search-hit.record';
 import type { EmbeddingModel } from '../search/embeddings/embedding-model';
 import type { VectorIndexRepository, VectorScope } from '../repositories/vector-index.repository';
 import type { ConversationService } from './conversation.service';
@@ -10,11 +10,6 @@ import type { ServiceContext } from './service-context';
 import { type Caller, requireService, requireUser } from '../../../common/identity/caller';
 
 export const MAX_QUERY_LENGTH = 1_000;
-
-export interface SearchHit {
-  score: number;
-  message: OwnedMessageRecord;
-}
 
 export interface SearchDependencies {
   embedding: EmbeddingModel;
@@ -36,7 +31,7 @@ export class SearchService {
     query: string,
     conversationId: string | null,
     first: number,
-  ): Promise<SearchHit[]> {
+  ): Promise<SearchHitRecord[]> {
     const { userId: ownerId } = requireUser(caller);
     checkPageSize(first, 'first');
     const text = checkQuery(query);
@@ -50,7 +45,7 @@ export class SearchService {
     query: string,
     excludeConversationId: string | null,
     first: number,
-  ): Promise<SearchHit[]> {
+  ): Promise<SearchHitRecord[]> {
     requireService(caller);
     const { userId: ownerId } = requireUser(caller);
     checkPageSize(first, 'first');
@@ -59,7 +54,7 @@ export class SearchService {
     return this.nearest(text, { ownerId, excludeConversationId: exclude }, first);
   }
 
-  private async nearest(query: string, scope: VectorScope, limit: number): Promise<SearchHit[]> {
+  private async nearest(query: string, scope: VectorScope, limit: number): Promise<SearchHitRecord[]> {
     const [vector] = await this.upstream('embedding model', () =>
       this.search.embedding.embed([query], 'query'),
     );
