@@ -6,7 +6,7 @@ import { testServers } from '../common/testing/env';
 import { testNamespace } from '../common/testing/namespace';
 import { spawnTypeScript } from '../common/testing/typescript-process';
 import { authMigrations } from '../subgraphs/auth/store/migrations';
-import { conversationMigrations } from '../subgraphs/conversation/migrations';
+import { conversationMigrations } from '../subgraphs/conversation/store/migrations';
 
 const namespace = testNamespace('migrate');
 const schemas = { AUTH_DB_SCHEMA: `${namespace}_auth`, CONVERSATION_DB_SCHEMA: `${namespace}_conversation` };

@@ -17,10 +17,7 @@ import { startTestPlatform, type TestPlatform } from './support/platform';
 import { freePort } from '../common/testing/ports';
 import { startConversationSubgraph } from '../subgraphs/conversation/app';
 import { loadConversationConfig } from '../subgraphs/conversation/config';
-import {
-  type ConversationHarness,
-  startConversationHarness,
-} from '../subgraphs/conversation/testing/harness';
+import { type Harness, startConversationHarness } from '../subgraphs/conversation/testing/harness';
 
 /*
  * An attacker on the internal network captures what the gateway sends the conversation subgraph
@@ -209,7 +206,7 @@ describe('a captured identity header', () => {
 });
 
 describe('a subgraph whose Redis is down', () => {
-  let harness: ConversationHarness;
+  let harness: Harness;
   beforeAll(async () => {
     // Nothing listens there: every nonce claim fails at once, while PostgreSQL answers.
     harness = await startConversationHarness('identity-redis-down', {

@@ -4,7 +4,7 @@ import type { Logger } from '../../common/logging/logger';
 import { authEnv } from '../../subgraphs/auth/config';
 import { authMigrations } from '../../subgraphs/auth/store/migrations';
 import { conversationEnv } from '../../subgraphs/conversation/config';
-import { conversationMigrations } from '../../subgraphs/conversation/migrations';
+import { conversationMigrations } from '../../subgraphs/conversation/store/migrations';
 
 /** The variables `npm run migrate` reads, with the services' own rules and defaults. */
 export const migrationEnv = {

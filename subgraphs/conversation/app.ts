@@ -1,81 +1,50 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { PostgreSqlDriver } from '@mikro-orm/postgresql';
-import { CreationBudget } from '../../common/stores/creation-budget';
-import { createDatabase, migrate, pingDatabase } from '../../common/stores/database';
+import type { Redis } from 'ioredis';
+import { databaseTimeoutsOf } from '../../common/config/service-env';
 import { RedisNonceStore } from '../../common/identity/identity-verifier';
 import type { Logger } from '../../common/logging/logger';
+import { DisposalStack } from '../../common/server/disposal-stack';
+import type { HealthCheck } from '../../common/server/health';
+import { type RunningSubgraph, startSubgraphServer } from '../../common/server/subgraph-server';
+import { CreationBudget } from '../../common/stores/creation-budget';
+import { createDatabase, migrate, pingDatabase } from '../../common/stores/database';
 import { createRedis } from '../../common/stores/redis';
-import { databaseTimeoutsOf } from '../../common/config/service-env';
-import { startSubgraphServer, type RunningSubgraph } from '../../common/server/subgraph-server';
-import { ConversationCache } from './cache/conversation-cache';
-import { GenerationalCache } from './cache/generational-cache';
 import type { ConversationConfig } from './config';
-import { createConversationContext } from './context';
-import { ConversationEntity } from './entities/conversation.entity';
-import { MessageEntity } from './entities/message.entity';
-import { SearchOutboxEntity } from './entities/search-outbox.entity';
-import { conversationMigrations } from './migrations';
+import { type ConversationSingletons, createConversationContext } from './context';
+import { openRepositories } from './repositories';
+import { CacheRepository } from './repositories/cache.repository';
+import { GenerationalCache } from './repositories/generational-cache';
 import { buildConversationSchema } from './schema';
-import { createChromaClient } from './search/chroma-client';
-import { createEmbeddingModel } from './search/embeddings';
-import { SearchIndexer } from './search/indexer';
-import { ChromaVectorIndex, collectionName } from './search/vector-index';
+import { createSearch, type Search } from './search/create-search';
+import { conversationDatabase } from './store/database';
 
-export const conversationEntities = [ConversationEntity, MessageEntity, SearchOutboxEntity];
-
-/** The search side of the service: embedding model, Chroma collection, outbox indexer. */
-export function createSearch(config: ConversationConfig, orm: MikroORM<PostgreSqlDriver>, logger: Logger) {
-  const chroma = createChromaClient(config.CHROMA_URL);
-  const embedding = createEmbeddingModel(config, logger);
-  const index = new ChromaVectorIndex(
-    chroma,
-    collectionName(config.CHROMA_COLLECTION_PREFIX, embedding),
-    config.SEARCH_TIMEOUT_MS,
-  );
-  const indexer = new SearchIndexer(orm, embedding, index, {
-    batchSize: config.SEARCH_INDEXER_BATCH_SIZE,
-    pollMs: config.SEARCH_INDEXER_POLL_MS,
-    maxBackoffMs: config.SEARCH_INDEXER_MAX_BACKOFF_MS,
-    logger: logger.child({ component: 'search-indexer' }),
-  });
-  return { chroma, embedding, index, indexer };
-}
-
-/** Wires the conversation subgraph: database (migrated), Redis cache, search, schema, server. */
-export async function startConversationSubgraph(
+/**
+ * Wires the conversation subgraph: database (migrated), Redis cache, search, schema, server.
+ * Everything it acquires is on one disposal stack, which stop() and a failed start both unwind.
+ */
+export function startConversationSubgraph(
   config: ConversationConfig,
   logger: Logger,
 ): Promise<RunningSubgraph> {
-  const database = {
-    url: config.DATABASE_URL,
-    schema: config.CONVERSATION_DB_SCHEMA,
-    entities: conversationEntities,
-    migrations: conversationMigrations,
-    logger,
-  };
-  const orm = await createDatabase({ ...database, timeouts: databaseTimeoutsOf(config) });
-  const redis = createRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, logger });
-  const search = createSearch(config, orm, logger);
-  const close = async () => {
-    await search.indexer.stop();
-    redis.disconnect();
-    await orm.close();
-  };
-  try {
+  return new DisposalStack(logger).build(async (stack) => {
+    const database = conversationDatabase(config, logger);
+    const orm = stack.use(
+      'postgres',
+      await createDatabase({ ...database, timeouts: databaseTimeoutsOf(config) }),
+      (orm) => orm.close(),
+    );
+    const redis = stack.use(
+      'redis',
+      createRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, logger }),
+      (redis) => redis.disconnect(),
+    );
     await migrate(database);
+    const search = createSearch(config, () => openRepositories(orm), logger);
+    stack.defer('search indexer', () => search.indexer.stop());
     if (config.SEARCH_INDEXER_ENABLED) search.indexer.start();
-    const module = {
-      orm,
-      cache: new ConversationCache(
-        new GenerationalCache(redis, config.CONVERSATION_CACHE_TTL_SECONDS, logger),
-      ),
-      indexer: search.indexer,
-      search: { embedding: search.embedding, index: search.index, logger },
-      internalCallers: config.INTERNAL_CALLERS,
-      conversationCreations: new CreationBudget(redis, 'conversations', config.CONVERSATION_CREATION_BUDGET),
-      messageMaxChars: config.MESSAGE_MAX_CHARS,
-    };
-    return await startSubgraphServer({
+    const singletons = conversationSingletons(config, orm, redis, search, logger);
+    return startSubgraphServer({
       name: 'conversation',
       schema: await buildConversationSchema(),
       host: config.HOST,
@@ -84,17 +53,41 @@ export async function startConversationSubgraph(
       identitySecret: config.IDENTITY_SECRET,
       nonces: new RedisNonceStore(redis),
       guard: config,
-      healthChecks: {
-        postgres: { check: () => pingDatabase(orm), critical: true },
-        // The cache could do without it, but no signed identity can be checked once (its nonce).
-        redis: { check: () => redis.ping(), critical: true },
-        chroma: { check: () => search.chroma.heartbeat(), critical: false },
-      },
-      createContext: (base) => createConversationContext(module, base),
-      onStop: close,
+      trustedServices: config.INTERNAL_CALLERS,
+      healthChecks: healthChecks(orm, redis, search),
+      createContext: (base) => createConversationContext(singletons, base),
+      onStop: () => stack.dispose(),
     });
-  } catch (error) {
-    await close();
-    throw error;
-  }
+  });
+}
+
+/** What every request shares. */
+function conversationSingletons(
+  config: ConversationConfig,
+  orm: MikroORM<PostgreSqlDriver>,
+  redis: Redis,
+  search: Search,
+  logger: Logger,
+): ConversationSingletons {
+  return {
+    openRepositories: () => openRepositories(orm),
+    cache: new CacheRepository(new GenerationalCache(redis, config.CONVERSATION_CACHE_TTL_SECONDS, logger)),
+    indexer: search.indexer,
+    search: { embedding: search.embedding, index: search.index, logger },
+    conversationCreations: new CreationBudget(redis, 'conversations', config.CONVERSATION_CREATION_BUDGET),
+    messageMaxChars: config.MESSAGE_MAX_CHARS,
+  };
+}
+
+function healthChecks(
+  orm: MikroORM<PostgreSqlDriver>,
+  redis: Redis,
+  search: Search,
+): Record<string, HealthCheck> {
+  return {
+    postgres: { check: () => pingDatabase(orm), critical: true },
+    // The cache could do without it, but no signed identity can be checked once (its nonce).
+    redis: { check: () => redis.ping(), critical: true },
+    chroma: { check: () => search.chroma.heartbeat(), critical: false },
+  };
 }

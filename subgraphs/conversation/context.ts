@@ -1,57 +1,50 @@
-import type { MikroORM } from '@mikro-orm/core';
-import type { EntityManager, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { CreationBudget } from '../../common/stores/creation-budget';
 import type { BaseContext } from '../../common/server/subgraph-server';
-import type { ConversationCache } from './cache/conversation-cache';
-import { repositoriesFor } from './repositories';
+import type { CacheRepository } from './repositories/cache.repository';
+import type { Repositories } from './repositories';
 import { ConversationService } from './services/conversation.service';
 import { createLoaders } from './services/loaders';
 import { MessageService } from './services/message.service';
 import { type SearchDependencies, SearchService } from './services/search.service';
 import type { IndexerTrigger } from './services/service-context';
-import { ownerScope, type Viewer, viewerOf } from './services/viewer';
+import { ownerScope } from './services/owner-scope';
 
 /** What lives as long as the process and every request shares. */
-export interface ConversationModule {
-  orm: MikroORM<PostgreSqlDriver>;
-  cache: ConversationCache;
+export interface ConversationSingletons {
+  /** Repositories over a new unit of work, one per request. */
+  openRepositories: () => Repositories;
+  cache: CacheRepository;
   indexer: IndexerTrigger;
   search: SearchDependencies;
-  internalCallers: readonly string[];
   conversationCreations: CreationBudget;
   messageMaxChars: number;
 }
 
 export interface ConversationContext extends BaseContext {
-  viewer: Viewer;
   conversations: ConversationService;
   messages: MessageService;
   search: SearchService;
 }
 
-/** A request's context: its own EntityManager fork and DataLoaders, services over them. */
+/** A request's context: its own unit of work and DataLoaders, services over them. */
 export function createConversationContext(
-  module: ConversationModule,
+  singletons: ConversationSingletons,
   base: BaseContext,
 ): ConversationContext {
-  const viewer = viewerOf(base.caller, module.internalCallers);
-  const em = module.orm.em.fork() as EntityManager;
-  const repositories = repositoriesFor(em);
+  const repositories = singletons.openRepositories();
   const serviceContext = {
-    em,
     repositories,
-    loaders: createLoaders(repositories, ownerScope(viewer)),
-    cache: module.cache,
-    indexer: module.indexer,
-    conversationCreations: module.conversationCreations,
-    messageMaxChars: module.messageMaxChars,
+    loaders: createLoaders(repositories, ownerScope(base.caller)),
+    cache: singletons.cache,
+    indexer: singletons.indexer,
+    conversationCreations: singletons.conversationCreations,
+    messageMaxChars: singletons.messageMaxChars,
   };
   const conversations = new ConversationService(serviceContext);
   return {
     ...base,
-    viewer,
     conversations,
     messages: new MessageService(serviceContext),
-    search: new SearchService(serviceContext, module.search, conversations),
+    search: new SearchService(serviceContext, singletons.search, conversations),
   };
 }

@@ -1,7 +1,7 @@
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { ConversationEntity } from '../entities/conversation.entity';
-import type { ConversationRecord } from '../records';
+import type { ConversationRecord } from '../records/conversation.record';
+import { ConversationEntity } from '../store/entities/conversation.entity';
 
 /** Position in an owner's list: most recently active first, the id breaking ties. */
 export interface ActivityPosition {

@@ -1,6 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { MessageEntity, type MessageRole, MessageStatus } from '../entities/message.entity';
-import type { MessageRecord, OwnedMessageRecord } from '../records';
+import {
+  type MessageRecord,
+  type MessageRole,
+  MessageStatus,
+  type OwnedMessageRecord,
+} from '../records/message.record';
+import { MessageEntity } from '../store/entities/message.entity';
 
 /** A raw `messages` row as PostgreSQL returns it (timestamps may arrive as strings). */
 interface MessageRow {

@@ -1,13 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { OutboxOperation, SearchOutboxEntity } from '../entities/search-outbox.entity';
-
-export interface OutboxEntry {
-  id: string;
-  operation: OutboxOperation;
-  messageId: string | null;
-  conversationId: string;
-  attempts: number;
-}
+import { type OutboxEntry, OutboxOperation } from '../records/search-outbox.record';
+import { SearchOutboxEntity } from '../store/entities/search-outbox.entity';
 
 interface OutboxRow {
   id: string;

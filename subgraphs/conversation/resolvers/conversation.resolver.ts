@@ -1,20 +1,27 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { ConversationContext } from '../context';
-import type { ConversationRecord } from '../records';
-import { Conversation } from '../schema/conversation';
-import { MessageConnection } from '../schema/connections';
-import { ConversationExport } from '../schema/export';
-import { Message } from '../schema/message';
-import { User } from '../schema/user';
+import type { ConversationRecord } from '../records/conversation.record';
+import { Conversation, ConversationExport } from '../schema/conversation.type';
+import { Message, MessageConnection } from '../schema/message.type';
+import { User } from '../schema/references';
 import { DEFAULT_BRANCH_PAGE_SIZE } from '../services/branch-page';
-import { ExportFormat } from '../services/export';
+import { ExportFormat } from '../services/export-conversation';
+
+/**
+ * Entity fetches (`_entities`) obey ownership like everything else: a foreign or missing
+ * conversation resolves to null. They are batched: one query per request.
+ */
+export const conversationReference = {
+  __resolveReference: (reference: { id: string }, ctx: ConversationContext) =>
+    ctx.conversations.visible(reference.id),
+};
 
 @Resolver(() => Conversation)
 export class ConversationResolver {
   @Query(() => Conversation, { description: 'One of your conversations.' })
   conversation(@Arg('id', () => ID) id: string, @Ctx() ctx: ConversationContext) {
-    return ctx.conversations.get(ctx.viewer, id);
+    return ctx.conversations.get(ctx.caller, id);
   }
 
   @Query(() => ConversationExport, { description: 'One of your conversations as a file.' })
@@ -23,7 +30,7 @@ export class ConversationResolver {
     @Arg('format', () => ExportFormat) format: ExportFormat,
     @Ctx() ctx: ConversationContext,
   ) {
-    return ctx.conversations.export(ctx.viewer, id, format);
+    return ctx.conversations.export(ctx.caller, id, format);
   }
 
   @Mutation(() => Conversation, { description: 'Starts an empty conversation.' })
@@ -31,7 +38,7 @@ export class ConversationResolver {
     @Arg('title', () => String, { nullable: true }) title: string | null,
     @Ctx() ctx: ConversationContext,
   ) {
-    return ctx.conversations.create(ctx.viewer, title);
+    return ctx.conversations.create(ctx.caller, title);
   }
 
   @Mutation(() => Conversation)
@@ -40,14 +47,14 @@ export class ConversationResolver {
     @Arg('title', () => String) title: string,
     @Ctx() ctx: ConversationContext,
   ) {
-    return ctx.conversations.rename(ctx.viewer, id, title);
+    return ctx.conversations.rename(ctx.caller, id, title);
   }
 
   @Mutation(() => ID, {
     description: 'Deletes a conversation with all its messages (from search too); returns its id.',
   })
   deleteConversation(@Arg('id', () => ID) id: string, @Ctx() ctx: ConversationContext) {
-    return ctx.conversations.delete(ctx.viewer, id);
+    return ctx.conversations.delete(ctx.caller, id);
   }
 
   @Mutation(() => Conversation, {
@@ -55,7 +62,7 @@ export class ConversationResolver {
       'Makes the branch through this message the active one, down to its newest message (e.g. to show another sibling).',
   })
   switchBranch(@Arg('messageId', () => ID) messageId: string, @Ctx() ctx: ConversationContext) {
-    return ctx.conversations.switchBranch(ctx.viewer, messageId);
+    return ctx.conversations.switchBranch(ctx.caller, messageId);
   }
 
   @FieldResolver(() => MessageConnection, {

@@ -2,9 +2,9 @@ import { Arg, Ctx, Directive, ID, Int, Mutation, Query, Resolver } from 'type-gr
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import { MAX_PAGE_SIZE } from '../../../common/graphql/pagination';
 import type { ConversationContext } from '../context';
-import { AppendMessageInput, UpdateMessageInput } from '../schema/internal-inputs';
-import { Message } from '../schema/message';
-import { SearchHit } from '../schema/search-hit';
+import { AppendMessageInput, UpdateMessageInput } from '../schema/message.input';
+import { Message } from '../schema/message.type';
+import { SearchHit } from '../schema/search.type';
 
 /**
  * Operations for the chat subgraph, which calls this subgraph directly with a signed service
@@ -19,7 +19,7 @@ export class InternalResolver {
     @Arg('input', () => AppendMessageInput) input: AppendMessageInput,
     @Ctx() ctx: ConversationContext,
   ) {
-    return ctx.messages.append(ctx.viewer, input);
+    return ctx.messages.append(ctx.caller, input);
   }
 
   @Mutation(() => Message, { description: "Internal: a streaming message's checkpoint or final state." })
@@ -28,7 +28,7 @@ export class InternalResolver {
     @Arg('input', () => UpdateMessageInput) input: UpdateMessageInput,
     @Ctx() ctx: ConversationContext,
   ) {
-    return ctx.messages.update(ctx.viewer, input);
+    return ctx.messages.update(ctx.caller, input);
   }
 
   @Query(() => [Message], {
@@ -41,7 +41,7 @@ export class InternalResolver {
     @Arg('limit', () => Int, { nullable: true, defaultValue: 50 }) limit: number | null,
     @Ctx() ctx: ConversationContext,
   ) {
-    return ctx.messages.path(ctx.viewer, leafId, limit ?? 50);
+    return ctx.messages.path(ctx.caller, leafId, limit ?? 50);
   }
 
   @Query(() => [SearchHit], {
@@ -55,7 +55,7 @@ export class InternalResolver {
     @Arg('first', () => Int, { nullable: true, defaultValue: 3 }) first: number | null,
     @Ctx() ctx: ConversationContext,
   ) {
-    return ctx.search.recallMessages(ctx.viewer, query, excludeConversationId, first ?? 3);
+    return ctx.search.recallMessages(ctx.caller, query, excludeConversationId, first ?? 3);
   }
 
   @Query(() => [Message], {
@@ -69,6 +69,6 @@ export class InternalResolver {
     @Arg('after', () => ID, { nullable: true }) after: string | null | undefined,
     @Ctx() ctx: ConversationContext,
   ) {
-    return ctx.messages.streaming(ctx.viewer, first, after ?? null);
+    return ctx.messages.streaming(ctx.caller, first, after ?? null);
   }
 }

@@ -1,10 +1,16 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { ConversationContext } from '../context';
-import type { MessageRecord } from '../records';
-import { Conversation } from '../schema/conversation';
-import { Message } from '../schema/message';
+import type { MessageRecord } from '../records/message.record';
+import { Conversation } from '../schema/conversation.type';
+import { Message } from '../schema/message.type';
 import { MAX_SIBLINGS } from '../services/loaders';
+
+/** Entity fetches (`_entities`): a foreign or missing message resolves to null, batched per request. */
+export const messageReference = {
+  __resolveReference: (reference: { id: string }, ctx: ConversationContext) =>
+    ctx.messages.visible(reference.id),
+};
 
 @Resolver(() => Message)
 export class MessageResolver {

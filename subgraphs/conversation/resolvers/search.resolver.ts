@@ -1,9 +1,9 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { ConversationContext } from '../context';
-import { Conversation } from '../schema/conversation';
-import { SearchHit } from '../schema/search-hit';
-import type { SearchHit as SearchHitRecord } from '../services/search.service';
+import { Conversation } from '../schema/conversation.type';
+import { SearchHit } from '../schema/search.type';
+import type { SearchHitRecord } from '../records/search-hit.record';
 
 @Resolver(() => SearchHit)
 export class SearchResolver {
@@ -18,7 +18,7 @@ export class SearchResolver {
     @Arg('first', () => Int, { defaultValue: 10 }) first: number,
     @Ctx() ctx: ConversationContext,
   ) {
-    return ctx.search.searchMessages(ctx.viewer, query, conversationId, first);
+    return ctx.search.searchMessages(ctx.caller, query, conversationId, first);
   }
 
   @FieldResolver(() => Conversation)

@@ -1,8 +1,13 @@
 import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { ConversationContext } from '../context';
-import { ConversationConnection } from '../schema/connections';
-import { User } from '../schema/user';
+import { ConversationConnection } from '../schema/conversation.type';
+import { User } from '../schema/references';
+
+/** A user is anyone the auth subgraph names; this subgraph only adds their conversations. */
+export const userReference = {
+  __resolveReference: (reference: { id: string }) => ({ id: reference.id }),
+};
 
 @Resolver(() => User)
 export class UserConversationsResolver {
@@ -16,6 +21,6 @@ export class UserConversationsResolver {
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Ctx() ctx: ConversationContext,
   ) {
-    return ctx.conversations.list(ctx.viewer, user.id, first, after);
+    return ctx.conversations.list(ctx.caller, user.id, first, after);
   }
 }

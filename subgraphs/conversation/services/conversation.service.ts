@@ -7,11 +7,10 @@ import {
   decodeCursor,
   encodeCursor,
 } from '../../../common/graphql/pagination';
-import type { ConversationRecord } from '../records';
-import { repositoriesFor } from '../repositories';
-import { type ExportedConversation, type ExportFormat, exportConversation } from './export';
+import type { ConversationRecord } from '../records/conversation.record';
+import { type ExportedConversation, type ExportFormat, exportConversation } from './export-conversation';
 import type { ServiceContext } from './service-context';
-import { requireUser, type Viewer } from './viewer';
+import { type Caller, requireUser } from '../../../common/identity/caller';
 
 export const MAX_TITLE_LENGTH = 200;
 export const DEFAULT_TITLE = 'New conversation';
@@ -39,8 +38,8 @@ export function normaliseTitle(title: string | null | undefined): string {
 export class ConversationService {
   constructor(private readonly context: ServiceContext) {}
 
-  async create(viewer: Viewer, title?: string | null): Promise<ConversationRecord> {
-    const ownerId = requireUser(viewer);
+  async create(caller: Caller, title?: string | null): Promise<ConversationRecord> {
+    const { userId: ownerId } = requireUser(caller);
     const normalised = normaliseTitle(title);
     await this.context.conversationCreations.spend(ownerId);
     const conversation = await this.context.repositories.conversations.insert(ownerId, normalised);
@@ -48,9 +47,9 @@ export class ConversationService {
     return conversation;
   }
 
-  /** The conversation if the viewer owns it; a foreign id is indistinguishable from a missing one. */
-  async get(viewer: Viewer, id: string): Promise<ConversationRecord> {
-    const ownerId = requireUser(viewer);
+  /** The conversation if the caller owns it; a foreign id is indistinguishable from a missing one. */
+  async get(caller: Caller, id: string): Promise<ConversationRecord> {
+    const { userId: ownerId } = requireUser(caller);
     // Cached whoever owns it (ownership never changes), and checked here on every read.
     const conversation = isUuid(id)
       ? await this.context.cache.conversation(id, async () => {
@@ -62,18 +61,18 @@ export class ConversationService {
     return conversation;
   }
 
-  /** For entity references and fields of other types: null when missing or not the viewer's. */
+  /** For entity references and fields of other types: null when missing or not the caller's. */
   visible(id: string): Promise<ConversationRecord | null> {
     return this.context.loaders.conversation.load(id);
   }
 
   async list(
-    viewer: Viewer,
+    caller: Caller,
     userId: string,
     first: number,
     after: string | null,
   ): Promise<Connection<ConversationRecord>> {
-    const ownerId = requireUser(viewer);
+    const { userId: ownerId } = requireUser(caller);
     if (ownerId !== userId) throw forbidden('You can only list your own conversations');
     checkPageSize(first, 'first');
     const position = after ? decodeCursor(after, 'after', isListCursor) : null;
@@ -94,21 +93,20 @@ export class ConversationService {
     return page;
   }
 
-  async rename(viewer: Viewer, id: string, title: string): Promise<ConversationRecord> {
-    const ownerId = requireUser(viewer);
+  async rename(caller: Caller, id: string, title: string): Promise<ConversationRecord> {
+    const { userId: ownerId } = requireUser(caller);
     const normalised = normaliseTitle(title);
-    await this.get(viewer, id);
+    await this.get(caller, id);
     await this.context.repositories.conversations.rename(id, normalised);
     await this.context.cache.conversationChanged(ownerId, id);
     return this.fresh(ownerId, id);
   }
 
   /** Deletes the conversation and its messages; their vectors follow through the outbox. */
-  async delete(viewer: Viewer, id: string): Promise<string> {
-    const ownerId = requireUser(viewer);
+  async delete(caller: Caller, id: string): Promise<string> {
+    const { userId: ownerId } = requireUser(caller);
     if (!isUuid(id)) throw notFound('Conversation');
-    await this.context.em.transactional(async (em) => {
-      const { conversations, outbox } = repositoriesFor(em);
+    await this.context.repositories.withTransaction(async ({ conversations, outbox }) => {
       if (!(await conversations.lockOwned(ownerId, id))) throw notFound('Conversation');
       await conversations.delete(id);
       await outbox.enqueueConversationDeletion(id);
@@ -122,12 +120,11 @@ export class ConversationService {
    * Makes the branch through `messageId` the active one, down to its newest leaf (always
    * following the most recent child), as a client does when it shows another sibling.
    */
-  async switchBranch(viewer: Viewer, messageId: string): Promise<ConversationRecord> {
-    const ownerId = requireUser(viewer);
+  async switchBranch(caller: Caller, messageId: string): Promise<ConversationRecord> {
+    const { userId: ownerId } = requireUser(caller);
     const message = await this.context.loaders.message.load(messageId);
     if (!message || message.ownerId !== ownerId) throw notFound('Message');
-    await this.context.em.transactional(async (em) => {
-      const { conversations, messages } = repositoriesFor(em);
+    await this.context.repositories.withTransaction(async ({ conversations, messages }) => {
       if (!(await conversations.lockOwned(ownerId, message.conversationId))) throw notFound('Message');
       await conversations.setActiveLeaf(message.conversationId, await messages.newestLeafUnder(messageId));
     });
@@ -135,8 +132,8 @@ export class ConversationService {
     return this.fresh(ownerId, message.conversationId);
   }
 
-  async export(viewer: Viewer, id: string, format: ExportFormat): Promise<ExportedConversation> {
-    const conversation = await this.get(viewer, id);
+  async export(caller: Caller, id: string, format: ExportFormat): Promise<ExportedConversation> {
+    const conversation = await this.get(caller, id);
     const messages = await this.context.repositories.messages.allInConversation(id);
     return exportConversation(conversation, messages, format);
   }

@@ -1,9 +1,10 @@
 import type DataLoader from 'dataloader';
 import { groupLoader, rowLoader } from '../../../common/graphql/dataloader';
 import { isUuid } from '../../../common/util/ids';
-import type { ConversationRecord, MessageRecord, OwnedMessageRecord } from '../records';
+import type { ConversationRecord } from '../records/conversation.record';
+import type { MessageRecord, OwnedMessageRecord } from '../records/message.record';
 import type { Repositories } from '../repositories';
-import type { OwnerScope } from './viewer';
+import type { OwnerScope } from './owner-scope';
 
 /** Versions of one message (siblings), at most: `Message.siblings` lists no more, and no more are made. */
 export const MAX_SIBLINGS = 20;
@@ -20,7 +21,7 @@ export interface Loaders {
 
 /**
  * One request's batch loaders. The visibility rule is applied in the query itself, so a row
- * the viewer may not see is never loaded: it is null, exactly like a missing one.
+ * the caller may not see is never loaded: it is null, exactly like a missing one.
  */
 export function createLoaders(repositories: Repositories, scope: OwnerScope): Loaders {
   const ownerFilter = typeof scope === 'object' ? scope.ownerId : null;

@@ -6,15 +6,20 @@ import {
   type Connection,
   encodeCursor,
 } from '../../../common/graphql/pagination';
-import { type MessageRole, MessageStatus } from '../entities/message.entity';
-import type { ConversationRecord, MessageRecord, OwnedMessageRecord } from '../records';
-import { repositoriesFor } from '../repositories';
+import type { ConversationRecord } from '../records/conversation.record';
+import {
+  type MessageRecord,
+  type MessageRole,
+  MessageStatus,
+  type OwnedMessageRecord,
+} from '../records/message.record';
 import type { MessagePatch } from '../repositories/message.repository';
 import { type BranchPage, type BranchPageArgs, branchPageKey, parseBranchPage } from './branch-page';
 import { DEFAULT_TITLE } from './conversation.service';
 import { MAX_SIBLINGS, siblingGroup } from './loaders';
 import type { ServiceContext } from './service-context';
-import { ownerScope, requireService, requireUser, type Viewer } from './viewer';
+import { type Caller, requireService, requireUser } from '../../../common/identity/caller';
+import { ownerScope } from './owner-scope';
 
 export const MAX_MODEL_NAME_LENGTH = 100;
 
@@ -67,9 +72,9 @@ export class MessageService {
   }
 
   /** Internal: adds a message (in a new conversation when none is named) as the active leaf. */
-  async append(viewer: Viewer, input: AppendMessage): Promise<MessageRecord> {
-    requireService(viewer);
-    const ownerId = requireUser(viewer);
+  async append(caller: Caller, input: AppendMessage): Promise<MessageRecord> {
+    requireService(caller);
+    const { userId: ownerId } = requireUser(caller);
     this.checkContent(input.content);
     if (input.model && input.model.length > MAX_MODEL_NAME_LENGTH) {
       throw badUserInput('model', `model must be at most ${MAX_MODEL_NAME_LENGTH} characters`);
@@ -83,37 +88,38 @@ export class MessageService {
     const status = input.status ?? MessageStatus.COMPLETE;
     // A first message creates its conversation: it counts against the same budget as createConversation.
     if (!input.conversationId) await this.context.conversationCreations.spend(ownerId);
-    const message = await this.context.em.transactional(async (em) => {
-      const { conversations, messages, outbox } = repositoriesFor(em);
-      const conversation = input.conversationId
-        ? isUuid(input.conversationId)
-          ? await conversations.lockOwned(ownerId, input.conversationId)
-          : null
-        : await conversations.insert(ownerId, DEFAULT_TITLE);
-      if (!conversation) throw notFound('Conversation');
-      const parentId = input.asRoot ? null : (input.parentId ?? conversation.activeLeafId);
-      const [parent] = parentId && isUuid(parentId) ? await messages.findByIds([parentId], ownerId) : [];
-      if (parentId && parent?.conversationId !== conversation.id) throw notFound('Message');
-      // Under the conversation's lock: two appends cannot both take the last free version.
-      if ((await messages.countChildren(conversation.id, parent?.id ?? null)) >= MAX_SIBLINGS) {
-        throw badUserInput(
-          input.parentId ? 'parentId' : 'conversationId',
-          `a message has at most ${MAX_SIBLINGS} versions`,
-        );
-      }
-      const created = await messages.insert({
-        conversationId: conversation.id,
-        parent: parent ?? null,
-        role: input.role,
-        content: input.content,
-        status,
-        model: input.model ?? null,
-        createdAt: new Date(),
-      });
-      await conversations.recordActivity(conversation.id, created.id, created.createdAt);
-      if (isIndexable(created)) await outbox.enqueueMessage(created.id, conversation.id);
-      return created;
-    });
+    const message = await this.context.repositories.withTransaction(
+      async ({ conversations, messages, outbox }) => {
+        const conversation = input.conversationId
+          ? isUuid(input.conversationId)
+            ? await conversations.lockOwned(ownerId, input.conversationId)
+            : null
+          : await conversations.insert(ownerId, DEFAULT_TITLE);
+        if (!conversation) throw notFound('Conversation');
+        const parentId = input.asRoot ? null : (input.parentId ?? conversation.activeLeafId);
+        const [parent] = parentId && isUuid(parentId) ? await messages.findByIds([parentId], ownerId) : [];
+        if (parentId && parent?.conversationId !== conversation.id) throw notFound('Message');
+        // Under the conversation's lock: two appends cannot both take the last free version.
+        if ((await messages.countChildren(conversation.id, parent?.id ?? null)) >= MAX_SIBLINGS) {
+          throw badUserInput(
+            input.parentId ? 'parentId' : 'conversationId',
+            `a message has at most ${MAX_SIBLINGS} versions`,
+          );
+        }
+        const created = await messages.insert({
+          conversationId: conversation.id,
+          parent: parent ?? null,
+          role: input.role,
+          content: input.content,
+          status,
+          model: input.model ?? null,
+          createdAt: new Date(),
+        });
+        await conversations.recordActivity(conversation.id, created.id, created.createdAt);
+        if (isIndexable(created)) await outbox.enqueueMessage(created.id, conversation.id);
+        return created;
+      },
+    );
     await this.context.cache.conversationChanged(ownerId, message.conversationId);
     if (isIndexable(message)) this.context.indexer.wake();
     return message;
@@ -123,9 +129,9 @@ export class MessageService {
    * Internal: a checkpoint of a streaming message, or its final state. Once final (any status
    * but STREAMING), its content and status no longer change; token counts still may.
    */
-  async update(viewer: Viewer, input: UpdateMessage): Promise<MessageRecord> {
-    requireService(viewer);
-    const ownerId = requireUser(viewer);
+  async update(caller: Caller, input: UpdateMessage): Promise<MessageRecord> {
+    requireService(caller);
+    const { userId: ownerId } = requireUser(caller);
     if (input.content !== undefined && input.content !== null) this.checkContent(input.content);
     for (const field of ['promptTokens', 'completionTokens'] as const) {
       const value = input[field];
@@ -133,33 +139,34 @@ export class MessageService {
         throw badUserInput(field, `${field} must be a non-negative integer`);
       }
     }
-    const { message, reindex } = await this.context.em.transactional(async (em) => {
-      const { messages, outbox } = repositoriesFor(em);
-      const current = isUuid(input.id) ? await messages.lockOwned(ownerId, input.id) : null;
-      if (!current) throw notFound('Message');
-      const patch = changesOf(current, input);
-      if (!isFinal(current.status) || (patch.content === undefined && patch.status === undefined)) {
-        const updatedAt = new Date();
-        await messages.update(current.id, patch, updatedAt);
-        const updated = { ...current, ...patch, updatedAt };
-        const reindex = (patch.content !== undefined || patch.status !== undefined) && isIndexable(updated);
-        if (reindex) await outbox.enqueueMessage(updated.id, updated.conversationId);
-        return { message: updated, reindex };
-      }
-      throw badUserInput(
-        patch.status === undefined ? 'content' : 'status',
-        `the message is ${current.status}; only a STREAMING message changes its content or status`,
-      );
-    });
+    const { message, reindex } = await this.context.repositories.withTransaction(
+      async ({ messages, outbox }) => {
+        const current = isUuid(input.id) ? await messages.lockOwned(ownerId, input.id) : null;
+        if (!current) throw notFound('Message');
+        const patch = changesOf(current, input);
+        if (!isFinal(current.status) || (patch.content === undefined && patch.status === undefined)) {
+          const updatedAt = new Date();
+          await messages.update(current.id, patch, updatedAt);
+          const updated = { ...current, ...patch, updatedAt };
+          const reindex = (patch.content !== undefined || patch.status !== undefined) && isIndexable(updated);
+          if (reindex) await outbox.enqueueMessage(updated.id, updated.conversationId);
+          return { message: updated, reindex };
+        }
+        throw badUserInput(
+          patch.status === undefined ? 'content' : 'status',
+          `the message is ${current.status}; only a STREAMING message changes its content or status`,
+        );
+      },
+    );
     await this.context.cache.messagesChanged(message.conversationId);
     if (reindex) this.context.indexer.wake();
     return message;
   }
 
   /** Internal: the branch from the root to `leafId`, oldest first, at most the newest `limit`. */
-  async path(viewer: Viewer, leafId: string, limit: number): Promise<MessageRecord[]> {
-    requireService(viewer);
-    const ownerId = requireUser(viewer);
+  async path(caller: Caller, leafId: string, limit: number): Promise<MessageRecord[]> {
+    requireService(caller);
+    const { userId: ownerId } = requireUser(caller);
     checkPageSize(limit, 'limit');
     const leaf = await this.context.loaders.message.load(leafId);
     if (!leaf || leaf.ownerId !== ownerId) throw notFound('Message');
@@ -170,11 +177,11 @@ export class MessageService {
    * Internal: messages still STREAMING (the acting user's, or everyone's for a service alone),
    * oldest first: `first` of them after the message `after`.
    */
-  async streaming(viewer: Viewer, first: number, after: string | null): Promise<MessageRecord[]> {
-    requireService(viewer);
+  async streaming(caller: Caller, first: number, after: string | null): Promise<MessageRecord[]> {
+    requireService(caller);
     checkPageSize(first, 'first');
     if (after !== null && !isUuid(after)) throw badUserInput('after', 'after must be a message id');
-    const scope = ownerScope(viewer);
+    const scope = ownerScope(caller);
     return this.context.repositories.messages.streaming(
       typeof scope === 'object' ? scope.ownerId : null,
       first,

@@ -2,27 +2,22 @@ import { badUserInput, upstreamUnavailable } from '../../../common/errors/errors
 import { isUuid } from '../../../common/util/ids';
 import type { Logger } from '../../../common/logging/logger';
 import { checkPageSize } from '../../../common/graphql/pagination';
-import type { OwnedMessageRecord } from '../records';
+import type { SearchHitRecord } from '../records/search-hit.record';
 import type { EmbeddingModel } from '../search/embeddings/embedding-model';
-import type { ChromaVectorIndex, VectorScope } from '../search/vector-index';
+import type { VectorIndexRepository, VectorScope } from '../repositories/vector-index.repository';
 import type { ConversationService } from './conversation.service';
 import type { ServiceContext } from './service-context';
-import { requireService, requireUser, type Viewer } from './viewer';
+import { type Caller, requireService, requireUser } from '../../../common/identity/caller';
 
 export const MAX_QUERY_LENGTH = 1_000;
 
-export interface SearchHit {
-  score: number;
-  message: OwnedMessageRecord;
-}
-
 export interface SearchDependencies {
   embedding: EmbeddingModel;
-  index: ChromaVectorIndex;
+  index: VectorIndexRepository;
   logger: Logger;
 }
 
-/** Semantic search over the viewer's own messages, answered by Chroma and checked in PostgreSQL. */
+/** Semantic search over the caller's own messages, answered by Chroma and checked in PostgreSQL. */
 export class SearchService {
   constructor(
     private readonly context: ServiceContext,
@@ -30,43 +25,43 @@ export class SearchService {
     private readonly conversations: ConversationService,
   ) {}
 
-  /** The viewer's messages nearest in meaning to `query`, optionally within one conversation. */
+  /** The caller's messages nearest in meaning to `query`, optionally within one conversation. */
   async searchMessages(
-    viewer: Viewer,
+    caller: Caller,
     query: string,
     conversationId: string | null,
     first: number,
-  ): Promise<SearchHit[]> {
-    const ownerId = requireUser(viewer);
+  ): Promise<SearchHitRecord[]> {
+    const { userId: ownerId } = requireUser(caller);
     checkPageSize(first, 'first');
     const text = checkQuery(query);
-    if (conversationId) await this.conversations.get(viewer, conversationId);
+    if (conversationId) await this.conversations.get(caller, conversationId);
     return this.nearest(text, { ownerId, conversationId: conversationId || undefined }, first);
   }
 
   /** Internal: the user's messages from other conversations that relate to `query` (for a prompt). */
   async recallMessages(
-    viewer: Viewer,
+    caller: Caller,
     query: string,
     excludeConversationId: string | null,
     first: number,
-  ): Promise<SearchHit[]> {
-    requireService(viewer);
-    const ownerId = requireUser(viewer);
+  ): Promise<SearchHitRecord[]> {
+    requireService(caller);
+    const { userId: ownerId } = requireUser(caller);
     checkPageSize(first, 'first');
     const text = checkQuery(query);
     const exclude = isUuid(excludeConversationId) ? excludeConversationId : undefined;
     return this.nearest(text, { ownerId, excludeConversationId: exclude }, first);
   }
 
-  private async nearest(query: string, scope: VectorScope, limit: number): Promise<SearchHit[]> {
+  private async nearest(query: string, scope: VectorScope, limit: number): Promise<SearchHitRecord[]> {
     const [vector] = await this.upstream('embedding model', () =>
       this.search.embedding.embed([query], 'query'),
     );
     // A query of only unknown words means nothing to the offline model, so nothing matches it.
     if (!vector) return [];
     const matches = await this.upstream('chroma', () => this.search.index.query(vector, scope, limit));
-    // PostgreSQL has the last word: a vector whose message is gone (or not the viewer's) is dropped.
+    // PostgreSQL has the last word: a vector whose message is gone (or not the caller's) is dropped.
     const messages = await this.context.loaders.message.loadMany(matches.map((match) => match.messageId));
     return matches.flatMap((match, i) => {
       const message = messages[i];

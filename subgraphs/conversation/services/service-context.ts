@@ -1,6 +1,5 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CreationBudget } from '../../../common/stores/creation-budget';
-import type { ConversationCache } from '../cache/conversation-cache';
+import type { CacheRepository } from '../repositories/cache.repository';
 import type { Repositories } from '../repositories';
 import type { Loaders } from './loaders';
 
@@ -9,12 +8,11 @@ export interface IndexerTrigger {
   wake(): void;
 }
 
-/** What every service of one request shares: its EntityManager fork, loaders and the singletons. */
+/** What every service of one request shares: its unit of work's repositories, loaders and the singletons. */
 export interface ServiceContext {
-  em: EntityManager;
   repositories: Repositories;
   loaders: Loaders;
-  cache: ConversationCache;
+  cache: CacheRepository;
   indexer: IndexerTrigger;
   /** Each user's budget of new conversations. */
   conversationCreations: CreationBudget;

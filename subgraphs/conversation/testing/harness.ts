@@ -13,7 +13,7 @@ import { startConversationSubgraph } from '../app';
 import { loadConversationConfig } from '../config';
 
 /** Someone sending GraphQL operations, and the user id they act for. */
-export interface Caller {
+export interface Client {
   userId: string;
   request: <Data = Record<string, unknown>>(
     query: string,
@@ -31,22 +31,22 @@ export type Route =
    */
   | 'subgraph';
 
-export interface ConversationHarness {
+export interface Harness {
   route: Route;
   subgraph: RunningSubgraph;
   /** The conversation subgraph's environment. */
   env: Record<string, string>;
   /** A new user calling the public API (through the route). */
-  newUser: () => Promise<Caller>;
+  newUser: () => Promise<Client>;
   /** A client that has not signed in. */
-  anonymous: Caller;
+  anonymous: Client;
   /** The same user calling the subgraph directly, as the gateway does (e.g. for `_entities`). */
-  direct: (user: Caller) => Caller;
+  direct: (user: Client) => Client;
   /** The chat subgraph calling the internal operations for `userId` (or for no user). */
-  chatFor: (userId: string | null) => Caller;
+  chatFor: (userId: string | null) => Client;
   /** A page of `user`'s conversations: `me { conversations }` or `User` by `_entities`. */
   conversationsOf: <Connection>(
-    user: Caller,
+    user: Client,
     selection: string,
     page: { first: number; after?: string | null },
   ) => Promise<GraphQLResponse<Connection>>;
@@ -63,11 +63,11 @@ const TEST_ENV = { SEARCH_INDEXER_POLL_MS: '100', SEARCH_INDEXER_MAX_BACKOFF_MS:
 export async function startConversationHarness(
   label: string,
   { route = 'gateway', env: overrides = {} }: { route?: Route; env?: Record<string, string> } = {},
-): Promise<ConversationHarness> {
+): Promise<Harness> {
   const servers = testServers();
   const namespace = testNamespace(label);
   const chromaPrefix = `${namespace}-`;
-  const signedCaller = (url: string, userId: string | null, issuer: string): Caller => ({
+  const signedClient = (url: string, userId: string | null, issuer: string): Client => ({
     userId: userId ?? '',
     request: (query, variables = {}) =>
       postGraphQL(
@@ -78,8 +78,8 @@ export async function startConversationHarness(
       ),
   });
   const direct = (subgraph: RunningSubgraph) => ({
-    direct: (user: Caller) => signedCaller(subgraph.url, user.userId, 'gateway'),
-    chatFor: (userId: string | null) => signedCaller(subgraph.url, userId, 'chat'),
+    direct: (user: Client) => signedClient(subgraph.url, user.userId, 'gateway'),
+    chatFor: (userId: string | null) => signedClient(subgraph.url, userId, 'chat'),
   });
   const cleanChroma = (chromaUrl: string) =>
     deleteChromaCollections(chromaUrl, chromaPrefix).catch(() => undefined);
@@ -89,7 +89,7 @@ export async function startConversationHarness(
       env: { ...TEST_ENV, CHROMA_COLLECTION_PREFIX: chromaPrefix, ...overrides },
     });
     const subgraph = platform.subgraphs.conversation;
-    const client = (headers: Record<string, string>, userId: string): Caller => ({
+    const client = (headers: Record<string, string>, userId: string): Client => ({
       userId,
       request: (query, variables = {}) => postGraphQL(platform.gatewayUrl, query, variables, headers),
     });
@@ -142,8 +142,8 @@ export async function startConversationHarness(
     route,
     subgraph,
     env,
-    newUser: async () => signedCaller(subgraph.url, randomUUID(), 'gateway'),
-    anonymous: signedCaller(subgraph.url, null, 'gateway'),
+    newUser: async () => signedClient(subgraph.url, randomUUID(), 'gateway'),
+    anonymous: signedClient(subgraph.url, null, 'gateway'),
     ...direct(subgraph),
     conversationsOf: (user, selection, { first, after }) =>
       user
@@ -191,8 +191,8 @@ export interface AppendedMessage {
 
 /** Appends through the internal API as the chat subgraph would, acting for `user`. */
 export async function append(
-  harness: ConversationHarness,
-  user: Caller,
+  harness: Harness,
+  user: Client,
   input: {
     conversationId?: string | null;
     parentId?: string | null;

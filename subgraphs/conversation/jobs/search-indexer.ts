@@ -1,0 +1,164 @@
+import type { Logger } from '../../../common/logging/logger';
+import { MessageStatus } from '../records/message.record';
+import { type OutboxEntry, OutboxOperation } from '../records/search-outbox.record';
+import type { Repositories } from '../repositories';
+import type { EmbeddingModel } from '../search/embeddings/embedding-model';
+import type { VectorIndexRepository, MessageVector } from '../repositories/vector-index.repository';
+
+export interface SearchIndexerOptions {
+  batchSize: number;
+  /** How often to look for due entries when nothing wakes the indexer sooner. */
+  pollMs: number;
+  /** The longest wait before a failed entry is retried; the wait doubles up to it. */
+  maxBackoffMs: number;
+  logger: Logger;
+}
+
+const FIRST_RETRY_MS = 250;
+
+/** Exponential backoff with jitter, so replicas coming back together do not retry in step. */
+export function retryDelay(attempts: number, maxMs: number, random = Math.random): number {
+  const ceiling = Math.min(maxMs, FIRST_RETRY_MS * 2 ** Math.min(attempts, 20));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/**
+ * Applies the search outbox to Chroma in the background. Each round claims a batch of due
+ * entries in one transaction, applies it (embed and upsert the messages as they are now in
+ * PostgreSQL, remove what is gone) and deletes the entries; if Chroma or the embedding model
+ * fails, the entries are put off with backoff instead, and nothing is lost.
+ */
+export class SearchIndexer {
+  private running: Promise<void> | undefined;
+  private stopping = false;
+  private woken = false;
+  private wakeUp: (() => void) | undefined;
+  private failing = false;
+
+  constructor(
+    /** Repositories over a new unit of work: one per round. */
+    private readonly openRepositories: () => Repositories,
+    private readonly embedding: EmbeddingModel,
+    private readonly index: VectorIndexRepository,
+    private readonly options: SearchIndexerOptions,
+  ) {}
+
+  start(): void {
+    this.stopping = false;
+    this.running ??= this.loop();
+  }
+
+  /** Starts the next round now, e.g. right after a write added entries. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeUp?.();
+    await this.running;
+    this.running = undefined;
+  }
+
+  /** Runs rounds until no entry is due; for the re-index command and tests. */
+  async drain(): Promise<void> {
+    let applied: number;
+    do applied = await this.runOnce();
+    while (applied > 0);
+  }
+
+  /** One round; returns how many entries were applied (0 when none was due, or it failed). */
+  async runOnce(): Promise<number> {
+    return this.openRepositories().withTransaction(async (repositories) => {
+      const { outbox } = repositories;
+      const entries = await outbox.claimDue(this.options.batchSize);
+      if (entries.length === 0) return 0;
+      const ids = entries.map((entry) => entry.id);
+      try {
+        await this.apply(repositories, entries);
+      } catch (error) {
+        const attempts = Math.max(...entries.map((entry) => entry.attempts)) + 1;
+        const delay = retryDelay(attempts, this.options.maxBackoffMs);
+        await outbox.postpone(ids, new Date(Date.now() + delay), String(error));
+        const details = { err: error, entries: ids.length, retryInMs: delay };
+        // One warning per outage; the retries that follow are only worth a debug line each.
+        if (this.failing) this.options.logger.debug(details, 'search indexing failed again');
+        else this.options.logger.warn(details, 'search indexing failed, will retry');
+        this.failing = true;
+        return 0;
+      }
+      await outbox.remove(ids);
+      if (this.failing) this.options.logger.info('search indexing recovered');
+      this.failing = false;
+      return entries.length;
+    });
+  }
+
+  private async apply(repositories: Repositories, entries: OutboxEntry[]): Promise<void> {
+    const messageIds = [
+      ...new Set(
+        entries.flatMap(
+          (entry) => (entry.operation === OutboxOperation.UPSERT_MESSAGE && entry.messageId) || [],
+        ),
+      ),
+    ];
+    const deletedConversations = [
+      ...new Set(
+        entries.flatMap((entry) =>
+          entry.operation === OutboxOperation.DELETE_CONVERSATION ? entry.conversationId : [],
+        ),
+      ),
+    ];
+    const messages = (await repositories.messages.findByIds(messageIds, null)).filter(
+      (message) => message.status !== MessageStatus.STREAMING && message.content.trim().length > 0,
+    );
+    const vectors = await this.embedding.embed(
+      messages.map((message) => message.content),
+      'document',
+    );
+    const upserts: MessageVector[] = messages.flatMap((message, i) => {
+      const vector = vectors[i];
+      return vector
+        ? [
+            {
+              messageId: message.id,
+              ownerId: message.ownerId,
+              conversationId: message.conversationId,
+              vector,
+            },
+          ]
+        : [];
+    });
+    const indexed = new Set(upserts.map((upsert) => upsert.messageId));
+    await this.index.upsert(upserts);
+    // Gone, emptied, or meaningless to the model: whatever was indexed for it before goes.
+    await this.index.removeMessages(messageIds.filter((id) => !indexed.has(id)));
+    for (const conversationId of deletedConversations) await this.index.removeConversation(conversationId);
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      this.woken = false;
+      let applied = 0;
+      try {
+        applied = await this.runOnce();
+      } catch (error) {
+        this.options.logger.warn({ err: error }, 'search indexer round failed');
+      }
+      if (applied < this.options.batchSize && !this.woken && !this.stopping) await this.sleep();
+    }
+  }
+
+  private sleep(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeUp = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, this.options.pollMs);
+      this.wakeUp = done;
+    });
+  }
+}

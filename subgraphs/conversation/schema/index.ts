@@ -1,0 +1,30 @@
+import type { GraphQLSchema } from 'graphql';
+import { buildFederatedSchema } from '../../../common/graphql/federation';
+import { ConversationResolver, conversationReference } from '../resolvers/conversation.resolver';
+import { InternalResolver } from '../resolvers/internal.resolver';
+import { MessageResolver, messageReference } from '../resolvers/message.resolver';
+import { SearchResolver } from '../resolvers/search.resolver';
+import { UserConversationsResolver, userReference } from '../resolvers/user.resolver';
+import { User } from './references';
+
+export const buildConversationSchema = (): Promise<GraphQLSchema> =>
+  buildFederatedSchema(
+    {
+      resolvers: [
+        ConversationResolver,
+        MessageResolver,
+        SearchResolver,
+        InternalResolver,
+        UserConversationsResolver,
+      ],
+      orphanedTypes: [User],
+    },
+    { User: userReference, Conversation: conversationReference, Message: messageReference },
+    // Message text, and queries made of it (recall searches with the user's message).
+    [
+      'AppendMessageInput.content',
+      'UpdateMessageInput.content',
+      'Query.searchMessages(query:)',
+      'Query.recallMessages(query:)',
+    ],
+  );

@@ -1,0 +1,57 @@
+import { Directive, Field, ID, InputType, Int } from 'type-graphql';
+import { MessageRole, MessageStatus } from '../records/message.record';
+
+@InputType({ description: 'Internal (chat subgraph): a message to add to a conversation.' })
+@Directive('@inaccessible')
+export class AppendMessageInput {
+  @Field(() => ID, {
+    nullable: true,
+    description: 'The conversation; null creates a new one (default title) owned by the acting user.',
+  })
+  conversationId!: string | null;
+
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      "The parent; null means the conversation's active leaf (or a root if it is empty). A parent with other children makes a sibling branch.",
+  })
+  parentId!: string | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description: 'A new root beside the first message (an edited first message); parentId must then be null.',
+  })
+  asRoot!: boolean | null;
+
+  @Field(() => MessageRole)
+  role!: MessageRole;
+
+  @Field()
+  content!: string;
+
+  @Field(() => MessageStatus, { nullable: true, defaultValue: MessageStatus.COMPLETE })
+  status!: MessageStatus | null;
+
+  @Field(() => String, { nullable: true })
+  model!: string | null;
+}
+
+@InputType({ description: "Internal (chat subgraph): a streaming message's checkpoint or final state." })
+@Directive('@inaccessible')
+export class UpdateMessageInput {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String, { nullable: true })
+  content!: string | null;
+
+  @Field(() => MessageStatus, { nullable: true })
+  status!: MessageStatus | null;
+
+  @Field(() => Int, { nullable: true })
+  promptTokens!: number | null;
+
+  @Field(() => Int, { nullable: true })
+  completionTokens!: number | null;
+}

@@ -1,8 +1,0 @@
-import { Directive, Field, ID, ObjectType } from 'type-graphql';
-
-@ObjectType({ description: 'A user, owned by the auth subgraph; this subgraph adds their conversations.' })
-@Directive('@key(fields: "id")')
-export class User {
-  @Field(() => ID)
-  id!: string;
-}

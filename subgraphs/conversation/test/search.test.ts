@@ -1,0 +1,267 @@
+import { ChromaClient } from 'chromadb';
+import { type ChromaServer, startChromaServer } from '../../../common/testing/chroma';
+import { errorCodes, type GraphQLResponse } from '../../../common/testing/graphql-client';
+import { append, type Client, type Harness, dataOf, startConversationHarness } from '../testing/harness';
+import { type FakeGemini, startFakeGemini } from '../testing/fake-gemini';
+import { eventually } from '../../../common/testing/wait';
+
+const SEARCH = `query($query: String!, $conversationId: ID, $first: Int!) {
+  searchMessages(query: $query, conversationId: $conversationId, first: $first) {
+    score message { id content } conversation { id }
+  }
+}`;
+const RECALL = `query($query: String!, $exclude: ID) {
+  recallMessages(query: $query, excludeConversationId: $exclude, first: 3) { score message { id content } }
+}`;
+
+interface Hit {
+  score: number;
+  message: { id: string; content: string };
+  conversation: { id: string };
+}
+
+const search = (user: Client, query: string, variables: Record<string, unknown> = {}) =>
+  user.request<{ searchMessages: Hit[] }>(SEARCH, { query, first: 3, ...variables });
+
+/**
+ * Polls the search until `messageId` is among the hits: the indexer works in the background, and
+ * a Chroma just started (or a collection just created) may refuse a query or two meanwhile.
+ */
+const searchUntilFound = (
+  user: Client,
+  query: string,
+  messageId: string,
+  variables: Record<string, unknown> = {},
+) =>
+  eventually(
+    async () => {
+      const response = await search(user, query, variables);
+      expect(errorCodes(response)).toEqual([]);
+      const hits = dataOf(response).searchMessages;
+      expect(hits.map((hit) => hit.message.id)).toContain(messageId);
+      return hits;
+    },
+    { timeoutMs: 20_000 },
+  );
+
+const chromaClient = (url: string) => {
+  const { hostname, port } = new URL(url);
+  return new ChromaClient({ host: hostname, port: Number(port) });
+};
+
+/** The ids among `ids` that the collection holds. */
+async function indexedIds(chromaUrl: string, collection: string, ids: string[]): Promise<string[]> {
+  const handle = await chromaClient(chromaUrl).getCollection({ name: collection });
+  return (await handle.get({ ids })).ids;
+}
+
+describe('semantic search', () => {
+  describe('with the offline embedding', () => {
+    let harness: Harness;
+    let alice: Client;
+    let bob: Client;
+    let collection: string;
+
+    beforeAll(async () => {
+      harness = await startConversationHarness('search');
+      collection = `${harness.env.CHROMA_COLLECTION_PREFIX}messages-wink-sg-100d-sif-100`;
+      alice = await harness.newUser();
+      bob = await harness.newUser();
+    });
+    afterAll(() => harness?.stop());
+
+    it("finds a message by meaning, and never another user's, even with the same words", async () => {
+      const alices = await append(harness, alice, { content: 'My sourdough bread never rises in the oven' });
+      const bobs = await append(harness, bob, { content: 'My sourdough bread never rises in the oven' });
+      await append(harness, alice, { content: 'What is the capital of Mongolia?' });
+      const hits = await searchUntilFound(alice, 'why is my loaf of homemade bread flat', alices.id);
+      expect(hits[0].message.id).toBe(alices.id);
+      expect(hits[0].conversation.id).toBe(alices.conversation.id);
+      expect(hits[0].score).toBeGreaterThan(0.5);
+      expect(hits.map((hit) => hit.message.id)).not.toContain(bobs.id);
+      const bobsHits = await searchUntilFound(bob, 'sourdough bread', bobs.id);
+      expect(bobsHits.map((hit) => hit.message.id)).not.toContain(alices.id);
+    });
+
+    it('searches within one conversation when asked, and only one of yours', async () => {
+      const inside = await append(harness, alice, { content: 'Booking a train from Vienna to Prague' });
+      const outside = await append(harness, alice, { content: 'Booking a train from Vienna to Budapest' });
+      const hits = await searchUntilFound(alice, 'rail journey to Prague', inside.id, {
+        conversationId: inside.conversation.id,
+      });
+      expect(hits.map((hit) => hit.message.id)).toEqual([inside.id]);
+      expect(outside.id).not.toBe(inside.id);
+      const foreign = await search(bob, 'train', { conversationId: inside.conversation.id });
+      expect(errorCodes(foreign)).toEqual(['NOT_FOUND']);
+    });
+
+    it('recalls from other conversations only, for the chat service', async () => {
+      const here = await append(harness, alice, { content: 'I am allergic to peanuts and shellfish' });
+      const there = await append(harness, alice, {
+        content: 'I am allergic to peanuts and shellfish, remember that',
+      });
+      const chat = harness.chatFor(alice.userId);
+      const hits = await eventually(
+        async () => {
+          const response = await chat.request<{ recallMessages: { message: { id: string } }[] }>(RECALL, {
+            query: 'food allergies',
+            exclude: here.conversation.id,
+          });
+          const ids = dataOf(response).recallMessages.map((hit) => hit.message.id);
+          expect(ids).toContain(there.id);
+          return ids;
+        },
+        { timeoutMs: 20_000 },
+      );
+      expect(hits).not.toContain(here.id);
+    });
+
+    it('does not index a message until it is final', async () => {
+      const reply = await append(harness, alice, {
+        role: 'ASSISTANT',
+        content: 'Penguins huddle',
+        status: 'STREAMING',
+      });
+      await harness
+        .chatFor(alice.userId)
+        .request(`mutation($input: UpdateMessageInput!) { updateMessage(input: $input) { id } }`, {
+          input: {
+            id: reply.id,
+            content: 'Penguins huddle together to keep warm in Antarctica',
+            status: 'COMPLETE',
+          },
+        });
+      const hits = await searchUntilFound(alice, 'how do penguins survive the cold', reply.id);
+      expect(hits[0].message.content).toBe('Penguins huddle together to keep warm in Antarctica');
+    });
+
+    it('removes the vectors of a deleted conversation from Chroma', async () => {
+      const first = await append(harness, alice, { content: 'Volcano eruptions in Iceland' });
+      const second = await append(harness, alice, {
+        conversationId: first.conversation.id,
+        content: 'Lava flows',
+      });
+      await searchUntilFound(alice, 'volcanic activity', first.id);
+      await eventually(
+        async () =>
+          expect(await indexedIds(harness.env.CHROMA_URL, collection, [first.id, second.id])).toHaveLength(2),
+        { timeoutMs: 20_000 },
+      );
+      await alice.request(`mutation($id: ID!) { deleteConversation(id: $id) }`, {
+        id: first.conversation.id,
+      });
+      await eventually(
+        async () =>
+          expect(await indexedIds(harness.env.CHROMA_URL, collection, [first.id, second.id])).toHaveLength(0),
+        { timeoutMs: 20_000 },
+      );
+      const hits = dataOf(await search(alice, 'Volcano eruptions in Iceland')).searchMessages;
+      expect(hits.map((hit) => hit.message.id)).not.toContain(first.id);
+    });
+
+    it.each([
+      ['an empty query', { query: '  ' }, 'query'],
+      ['a query over 1000 characters', { query: 'x'.repeat(1001) }, 'query'],
+      ['a page size of 0', { query: 'x', first: 0 }, 'first'],
+    ])('refuses %s, naming the field', async (_case, variables, field) => {
+      const response = await alice.request(SEARCH, { first: 3, ...variables });
+      expect(response.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
+    });
+
+    it('finds nothing for a query of words it does not know', async () => {
+      expect(dataOf(await search(alice, 'qwzxv plorkth'))).toEqual({ searchMessages: [] });
+    });
+  });
+
+  describe('while Chroma is down', () => {
+    let chroma: ChromaServer;
+    let harness: Harness;
+    let user: Client;
+
+    beforeAll(async () => {
+      chroma = await startChromaServer();
+      harness = await startConversationHarness('search chroma down', {
+        env: { CHROMA_URL: chroma.url, SEARCH_TIMEOUT_MS: '2000' },
+      });
+      user = await harness.newUser();
+    });
+    afterAll(async () => {
+      await harness?.stop();
+      await chroma?.dispose();
+    });
+
+    it('accepts writes, answers UPSTREAM_UNAVAILABLE, and indexes everything once Chroma is back', async () => {
+      const before = await append(harness, user, { content: 'Sailing across the Atlantic ocean' });
+      await searchUntilFound(user, 'crossing the sea by boat', before.id);
+
+      await chroma.stop();
+      const written = [];
+      for (const content of [
+        'Growing tomatoes on a balcony',
+        'Learning to play the cello',
+        'Fixing a flat bicycle tyre',
+      ]) {
+        written.push(await append(harness, user, { content }));
+      }
+      const unavailable: GraphQLResponse<unknown> = await search(user, 'vegetable garden');
+      expect(unavailable.errors?.[0].extensions).toMatchObject({
+        code: 'UPSTREAM_UNAVAILABLE',
+        dependency: 'chroma',
+      });
+
+      await chroma.start();
+      await searchUntilFound(user, 'vegetable garden in a small apartment', written[0].id);
+      await searchUntilFound(user, 'string instrument lessons', written[1].id);
+      await searchUntilFound(user, 'repairing a punctured bike wheel', written[2].id);
+      await searchUntilFound(user, 'crossing the sea by boat', before.id);
+    });
+  });
+
+  describe('with Gemini embeddings', () => {
+    let gemini: FakeGemini;
+    let harness: Harness;
+    let user: Client;
+
+    beforeAll(async () => {
+      gemini = await startFakeGemini();
+      // Only this subgraph is pointed at the fake Gemini (chat reads GEMINI_API_KEY too).
+      harness = await startConversationHarness('search gemini', {
+        route: 'subgraph',
+        env: { GEMINI_API_KEY: 'test-gemini-key', GEMINI_BASE_URL: gemini.baseUrl },
+      });
+      user = await harness.newUser();
+    });
+    afterAll(async () => {
+      await harness?.stop();
+      await gemini?.close();
+    });
+
+    it('embeds documents and queries through the Gemini API, in a collection of its own', async () => {
+      const message = await append(harness, user, { content: 'Kubernetes pods keep restarting' });
+      const hits = await searchUntilFound(user, 'kubernetes pods restarting', message.id);
+      expect(hits[0].message.id).toBe(message.id);
+      expect(gemini.requests.length).toBeGreaterThanOrEqual(2);
+      for (const request of gemini.requests) {
+        expect(request.path).toBe('/v1beta/models/text-embedding-004:batchEmbedContents');
+        expect(request.apiKey).toBe('test-gemini-key');
+      }
+      expect(
+        gemini.requests.find((r) => r.texts.includes('Kubernetes pods keep restarting'))?.taskTypes,
+      ).toEqual(['RETRIEVAL_DOCUMENT']);
+      expect(gemini.requests.find((r) => r.texts.includes('kubernetes pods restarting'))?.taskTypes).toEqual([
+        'RETRIEVAL_QUERY',
+      ]);
+      const name = `${harness.env.CHROMA_COLLECTION_PREFIX}messages-gemini-text-embedding-004-768`;
+      expect(await indexedIds(harness.env.CHROMA_URL, name, [message.id])).toEqual([message.id]);
+    });
+
+    it('answers UPSTREAM_UNAVAILABLE when Gemini cannot be reached', async () => {
+      await gemini.close();
+      const response = await search(user, 'anything');
+      expect(response.errors?.[0].extensions).toMatchObject({
+        code: 'UPSTREAM_UNAVAILABLE',
+        dependency: 'embedding model',
+      });
+    });
+  });
+});
