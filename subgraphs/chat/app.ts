@@ -230,6 +230,7 @@ function runnerSettings(config: ChatConfig) {
     historyMessages: config.HISTORY_MAX_MESSAGES,
     recallEnabled: config.RECALL_ENABLED,
     recallLimit: config.RECALL_LIMIT,
+    recallTimeoutMs: config.RECALL_TIMEOUT_MS,
     checkpointIntervalMs: config.CHECKPOINT_INTERVAL_MS,
     leaseMs: config.GENERATION_LEASE_MS,
     finalSaveDeadlineMs: config.FINAL_SAVE_DEADLINE_MS,
