@@ -4,7 +4,7 @@ import { GraphQLError } from 'graphql';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import fetch from 'node-fetch';
-import { upstreamUnavailable } from '../common/errors/errors';
+import { toGraphQLError, upstreamUnavailable } from '../common/errors/errors';
 import { IDENTITY_HEADER, type Identity, operationDigest, signIdentity } from '../common/identity/identity';
 import { REQUEST_ID_HEADER } from '../common/server/request-id';
 import type { GatewayContext } from './context';
@@ -126,11 +126,10 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
       if (error instanceof GraphQLError && !answeredUnavailable(error)) throw error;
       // Refused, reset, timed out, or a proxy in front of it said it is down: the client learns
       // which dependency, never the socket's details.
-      const unavailable = upstreamUnavailable(dependencyNamedBy(error) ?? this.subgraph);
-      throw new GraphQLError(unavailable.message, {
-        originalError: error instanceof Error ? error : undefined,
-        extensions: { ...unavailable.details, code: unavailable.code },
-      });
+      throw toGraphQLError(
+        upstreamUnavailable(dependencyNamedBy(error) ?? this.subgraph),
+        error instanceof Error ? error : undefined,
+      );
     }
   }
 }

@@ -1,4 +1,5 @@
-import { type DocumentNode, getOperationAST, GraphQLError, Kind } from 'graphql';
+import { type DocumentNode, getOperationAST, type GraphQLError, Kind } from 'graphql';
+import { AppError, toGraphQLError } from '../../common/errors/errors';
 import type { GatewayPlugin } from './plugin';
 import { httpRefusal } from './refusals';
 
@@ -19,7 +20,7 @@ export function operationResolutionFailure(
     : operations > 1
       ? 'Must provide operationName when the document holds several operations'
       : 'The document holds no operation';
-  return new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } });
+  return toGraphQLError(new AppError('OPERATION_RESOLUTION_FAILURE', message));
 }
 
 /**

@@ -15,7 +15,7 @@ import {
   GraphQLError,
   validate,
 } from 'graphql';
-import { upstreamUnavailable, withExtensions } from '../../common/errors/errors';
+import { toGraphQLError, upstreamUnavailable, withCode } from '../../common/errors/errors';
 import { IDENTITY_HEADER, operationDigest, signIdentity } from '../../common/identity/identity';
 import { traceTurn } from '../../common/logging/turn-trace';
 import type { GatewayContext } from '../context';
@@ -51,9 +51,7 @@ export interface SubscriptionExecutorOptions {
 
 /** The subgraph's socket dropped (say, its process died): retryable, naming the subgraph. */
 const upstreamClosed = (subgraph: string) =>
-  new GraphQLError('The subscription ended upstream unexpectedly', {
-    extensions: { ...upstreamUnavailable(subgraph).details, code: 'UPSTREAM_UNAVAILABLE' },
-  });
+  toGraphQLError(upstreamUnavailable(subgraph, 'The subscription ended upstream unexpectedly'));
 
 /** graphql-ws rejects an iteration with the server's error list, or with the close event. */
 function upstreamErrors(reason: unknown, subgraph: string): GraphQLError[] {
@@ -72,10 +70,6 @@ function upstreamErrors(reason: unknown, subgraph: string): GraphQLError[] {
   }
   return [upstreamClosed(subgraph)];
 }
-
-/** graphql-js's errors with the code Apollo Server gives the same errors over HTTP. */
-const coded = (errors: readonly GraphQLError[], code: string) =>
-  errors.map((error) => withExtensions(error, { code }));
 
 function restNodes(rest: PlanNode | undefined): PlanNode[] {
   if (!rest) return [];
@@ -96,7 +90,8 @@ export class SubscriptionExecutor {
   subscribe(request: SubscriptionRequest): SubscriptionResult {
     const planner = this.options.planner();
     const validationErrors = validate(planner.schema, request.document);
-    if (validationErrors.length > 0) return { errors: coded(validationErrors, 'GRAPHQL_VALIDATION_FAILED') };
+    if (validationErrors.length > 0)
+      return { errors: validationErrors.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED')) };
     const operationName = request.operationName ?? undefined;
     const operation = getOperationAST(request.document, operationName);
     if (!operation) return { errors: [new GraphQLError('Unknown operation')] };
@@ -108,7 +103,7 @@ export class SubscriptionExecutor {
       operation.variableDefinitions ?? [],
       request.variables ?? {},
     );
-    if (coerced.errors) return { errors: coded(coerced.errors, 'BAD_USER_INPUT') };
+    if (coerced.errors) return { errors: coerced.errors.map((error) => withCode(error, 'BAD_USER_INPUT')) };
     const variables = coerced.coerced;
 
     let plan: QueryPlan;

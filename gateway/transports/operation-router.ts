@@ -7,7 +7,14 @@ import {
   type GraphQLFormattedError,
   parse,
 } from 'graphql';
-import { AppError, toGraphQLError, withExtensions } from '../../common/errors/errors';
+import {
+  AppError,
+  badRequest,
+  internalError,
+  toGraphQLError,
+  withCode,
+  withExtensions,
+} from '../../common/errors/errors';
 import type { GatewayContext } from '../context';
 import { tokenLimitRefusal } from '../../common/graphql/operation-limits';
 import { operationResolutionFailure } from '../plugins/operation-resolution';
@@ -36,8 +43,7 @@ export function parseStreamingRequest(
   request: StreamingRequest,
   maxTokens?: number,
 ): ParsedStreamingRequest | readonly GraphQLError[] {
-  if (typeof request.query !== 'string')
-    return [new GraphQLError('query must be a string', { extensions: { code: 'BAD_REQUEST' } })];
+  if (typeof request.query !== 'string') return [toGraphQLError(badRequest('query must be a string'))];
   let document: DocumentNode;
   try {
     document = parse(request.query, { maxTokens });
@@ -45,11 +51,10 @@ export function parseStreamingRequest(
     // The parser stops at maxTokens with a plain syntax error; only then are the tokens counted.
     if (maxTokens !== undefined && countTokens(request.query, maxTokens) > maxTokens)
       return [tokenLimitRefusal(maxTokens)];
-    const parseFailed = { code: 'GRAPHQL_PARSE_FAILED' };
     return [
       error instanceof GraphQLError
-        ? withExtensions(error, parseFailed)
-        : new GraphQLError('Could not parse the query', { extensions: parseFailed }),
+        ? withCode(error, 'GRAPHQL_PARSE_FAILED')
+        : toGraphQLError(new AppError('GRAPHQL_PARSE_FAILED', 'Could not parse the query')),
     ];
   }
   const unresolved = operationResolutionFailure(document, request.operationName);
@@ -70,10 +75,6 @@ export class FormattedGraphQLError extends GraphQLError {
     return this.formatted;
   }
 }
-
-/** What a client gets for a failure the gateway did not expect; the detail goes to the log. */
-const internalError = (requestId: string) =>
-  new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL', requestId } });
 
 export interface RouteOptions {
   /** The connection the operation arrived on, for the per-connection subscription limit. */
@@ -157,7 +158,7 @@ export function createOperationRouter(
       return await route(request, context, options);
     } catch (error) {
       context.logger.error({ err: error, operationName: request.operationName }, 'unexpected error');
-      return { errors: [internalError(context.requestId)] };
+      return { errors: [withExtensions(toGraphQLError(internalError()), { requestId: context.requestId })] };
     }
   };
 }

@@ -72,15 +72,13 @@ export function connectionParamsOf(
   return authorization === undefined ? {} : { authorization };
 }
 
-const tooManyConnections = (max: number) =>
-  JSON.stringify({
-    errors: [
-      {
-        message: 'Too many open connections from this address',
-        extensions: { code: 'QUOTA_EXCEEDED', limit: 'connectionsPerAddress', max },
-      },
-    ],
+const tooManyConnections = (max: number) => {
+  const refused = new AppError('QUOTA_EXCEEDED', 'Too many open connections from this address', {
+    limit: 'connectionsPerAddress',
+    max,
   });
+  return JSON.stringify({ errors: [{ message: refused.message, extensions: refused.extensions }] });
+};
 
 /** Errors refusing an operation, each with the operation's request id, as over HTTP. */
 const withRequestId = (errors: readonly GraphQLError[], requestId: string): GraphQLError[] =>
