@@ -8,8 +8,7 @@ import { toGraphQLError, upstreamUnavailable } from '../common/errors/errors';
 import { IDENTITY_HEADER, type Identity, operationDigest, signIdentity } from '../common/identity/identity';
 import { REQUEST_ID_HEADER } from '../common/server/request-id';
 import type { GatewayContext } from './context';
-import type { SubgraphFetch } from './plugins/plugin';
-import { outgoingTraceContext } from './plugins/tracing';
+import { outgoingTraceContext } from './trace-context';
 
 /** Used for the gateway's own calls that belong to no client request (composition in development). */
 const gatewayIdentity = (): Identity => ({
@@ -19,6 +18,13 @@ const gatewayIdentity = (): Identity => ({
   requestId: 'gateway',
   issuer: 'gateway',
 });
+
+/** One subgraph request as the gateway saw it, for metrics. */
+export interface SubgraphFetch {
+  subgraph: string;
+  durationSeconds: number;
+  outcome: 'ok' | 'errors' | 'failed';
+}
 
 export interface SubgraphConnectionOptions {
   /** The subgraph's name: the audience of the identity it is sent, and for errors and metrics; the URL's host when not given. */

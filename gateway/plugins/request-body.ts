@@ -2,7 +2,7 @@ import express, { type RequestHandler } from 'express';
 import { badRequest } from '../../common/errors/errors';
 import { sendRefusal, utf8Only } from '../../common/errors/http-errors';
 import type { GatewayPlugin } from './plugin';
-import { requestIdOf } from './request-id';
+import { requestIdOf } from '../request-id';
 
 export interface RequestBodyOptions {
   /** Largest body accepted; a bigger one is refused with 413 before it is parsed. */

@@ -5,6 +5,7 @@ import {
   getOperationAST,
   GraphQLError,
   type GraphQLFormattedError,
+  Kind,
   parse,
 } from 'graphql';
 import {
@@ -17,10 +18,29 @@ import {
 } from '../../common/errors/errors';
 import type { GatewayContext } from '../context';
 import { tokenLimitRefusal } from '../../common/graphql/operation-limits';
-import { operationResolutionFailure } from '../plugins/operation-resolution';
 import { countTokens } from '../../common/graphql/operation-shape';
 import type { SubscriptionExecutor, SubscriptionResult } from '../subscriptions/executor';
 import type { SubscriptionLimits } from '../subscriptions/limits';
+
+/**
+ * Why the operation to run cannot be picked out of a document (an unknown `operationName`, or
+ * several operations and no name), as OPERATION_RESOLUTION_FAILURE; undefined when it can.
+ */
+export function operationResolutionFailure(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+): GraphQLError | undefined {
+  if (getOperationAST(document, operationName)) return undefined;
+  const operations = document.definitions.filter(
+    (definition) => definition.kind === Kind.OPERATION_DEFINITION,
+  ).length;
+  const message = operationName
+    ? `Unknown operation named "${operationName}"`
+    : operations > 1
+      ? 'Must provide operationName when the document holds several operations'
+      : 'The document holds no operation';
+  return toGraphQLError(new AppError('OPERATION_RESOLUTION_FAILURE', message));
+}
 
 export interface StreamingRequest {
   query: string;

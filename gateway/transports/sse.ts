@@ -5,8 +5,8 @@ import { AppError, badRequest, internalError } from '../../common/errors/errors'
 import { sendRefusal } from '../../common/errors/http-errors';
 import type { Logger } from '../../common/logging/logger';
 import type { ContextFactory, GatewayContext, SessionWatch } from '../context';
-import { requestIdOf } from '../plugins/request-id';
-import { traceHeadersOf } from '../plugins/tracing';
+import { requestIdOf } from '../request-id';
+import { traceHeadersOf } from '../trace-context';
 import { type OperationRouter, type ParsedStreamingRequest, parseStreamingRequest } from './operation-router';
 
 export interface SseTransportOptions {

@@ -8,7 +8,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError, toGraphQLError, withExtensions } from '../../common/errors/errors';
 import type { Logger } from '../../common/logging/logger';
 import type { ContextFactory, ContextInput, GatewayContext, SessionWatch } from '../context';
-import { traceHeadersOf } from '../plugins/tracing';
+import { traceHeadersOf } from '../trace-context';
 import { ConnectionsPerAddress } from './connections-per-address';
 import { type OperationRouter, type ParsedStreamingRequest, parseStreamingRequest } from './operation-router';
 
