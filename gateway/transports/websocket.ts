@@ -149,7 +149,7 @@ export function serveWebSocket(options: WebSocketTransportOptions): { dispose: (
         try {
           context = await options.createContext(caller);
         } catch (error) {
-          options.logger.info({ err: (error as Error).message }, 'websocket connection refused');
+          options.logger.info({ err: error }, 'websocket connection refused');
           // Not the client's fault: a client that hears 4403 would drop a good token and sign out.
           if (error instanceof AppError && error.code === 'UPSTREAM_UNAVAILABLE') {
             ctx.extra.socket.close(
@@ -209,11 +209,11 @@ export function serveWebSocket(options: WebSocketTransportOptions): { dispose: (
     coalesceWrites(socket, request.socket);
     socket.once('close', perAddress.add(addressOf(request)));
     socket.removeAllListeners('error');
-    socket.on('error', (error) => options.logger.info({ err: error.message }, 'websocket error'));
+    socket.on('error', (error) => options.logger.info({ err: error }, 'websocket error'));
   });
   // The server's own errors are the HTTP server's (a port in use), which its owner reports.
   wsServer.removeAllListeners('error');
-  wsServer.on('error', (error) => options.logger.debug({ err: error.message }, 'websocket server error'));
+  wsServer.on('error', (error) => options.logger.debug({ err: error }, 'websocket server error'));
   return {
     dispose: async () => {
       await server.dispose();
