@@ -10,10 +10,9 @@ import type { Logger } from '../common/logging/logger';
 import { createRedis } from '../common/stores/redis';
 import { SharedSlots } from '../common/stores/shared-slots';
 import { requestIdFrom } from '../common/server/request-id';
-import { SUBGRAPHS } from '../common/config/topology';
 import { contextRefusal, createGatewayAuthentication } from './auth';
 import { clientAddressOf, TrustedProxies } from './auth/client-details';
-import { type GatewayConfig, subgraphUrl } from './config';
+import { type GatewayConfig, subgraphUrls } from './config';
 import type { ContextFactory, GatewayContext } from './context';
 import { servedPlatformHealth } from './health';
 import { composePlugins, gatewayPlugins } from './plugins';
@@ -61,7 +60,7 @@ export async function startGateway(
   // First, so that a bad setting (an unreadable safelist) fails before any connection is opened.
   const features = edgeFeaturesFrom(config);
   const redis = createRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, logger });
-  const urls = Object.fromEntries(SUBGRAPHS.map(({ name }) => [name, subgraphUrl(config, name) as string]));
+  const urls: Record<string, string> = subgraphUrls(config);
   const upstream = new UpstreamPool({
     urls,
     socketsPerSubgraph: config.SUBSCRIPTION_SOCKETS_PER_SUBGRAPH,
