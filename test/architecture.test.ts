@@ -138,13 +138,14 @@ const isGatewayCore = (path: string) =>
 
 /**
  * Where a store's client may be imported, as docs/architecture.md draws the layers: in a subgraph its
- * repositories, its store (entities, migrations, key layout), its jobs' wiring and its composition root;
+ * repositories, its store (entities, migrations, key layout), its jobs' wiring and its composition roots
+ * (app.ts, and each command-line entry point in cli/, which builds what it needs as app.ts does);
  * in common/ the stores and the identity stores that own their Redis keys (nonces, revocations);
  * helpers and tests of tests anywhere.
  */
 const mayUseStoreClients = (path: string) =>
   isTest(path) ||
-  inSubgraphFolder('repositories', 'store', 'jobs', 'testing', 'test')(path) ||
+  inSubgraphFolder('repositories', 'store', 'jobs', 'cli', 'testing', 'test')(path) ||
   /^subgraphs\/[^/]+\/app\.ts$/.test(path) ||
   under('common/stores', 'common/testing')(path) ||
   ['common/identity/identity-verifier.ts', 'common/identity/session-revocation.ts'].includes(path);

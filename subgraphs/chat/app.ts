@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { once } from 'node:events';
 import { RedisNonceStore } from '../../common/identity/identity-verifier';
@@ -32,6 +33,7 @@ import { QuotaService } from './services/quota.service';
 import { UsageService } from './services/usage.service';
 import { stopChannel } from './store/redis-keys';
 import { reconnectedWithin } from './store/redis-reconnects';
+import { StreamReaderRepository } from './repositories/stream-reader.repository';
 import { GenerationStreamHub } from './streams/stream-hub';
 import { sleep } from './support/sleep';
 
@@ -149,13 +151,17 @@ function buildRuntime(
 
   const hub = stack.use(
     'generation stream hub',
-    new GenerationStreamHub(streamReader, redis, events, {
-      keyPrefix: config.REDIS_KEY_PREFIX,
-      logger,
-      heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
-      stallTimeoutMs: config.STREAM_STALL_TIMEOUT_MS,
-      leaseStates: (ids) => generations.leaseStates(ids),
-    }),
+    new GenerationStreamHub(
+      new StreamReaderRepository(streamReader, redis, `chat-stream-reader:${randomUUID()}`),
+      events,
+      {
+        keyPrefix: config.REDIS_KEY_PREFIX,
+        logger,
+        heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+        stallTimeoutMs: config.STREAM_STALL_TIMEOUT_MS,
+        leaseStates: (ids) => generations.leaseStates(ids),
+      },
+    ),
     (running) => running.stop(),
   );
   const provider = overrides.provider ?? createProvider(config, logger);

@@ -21,7 +21,7 @@ export const MAX_RECALL_LIMIT = 20;
 export const chatEnv = {
   ...commonEnv,
   CHAT_PORT: env.port(4003),
-  REDIS_URL: z.string().startsWith('redis', 'must be a redis:// URL'),
+  REDIS_URL: env.redisUrl(),
   REDIS_KEY_PREFIX: z.string().default('chat:'),
   /** The conversation subgraph, called directly (not through the gateway) for history and message writes. */
   CONVERSATION_URL: env.url().default('http://localhost:4002/graphql'),
