@@ -9,11 +9,11 @@ describe('traceTurn', () => {
     try {
       const before = process.hrtime.bigint();
       traceTurn('chat.generation-started', 'generation-1', 'request-1');
-      traceTurn('chat.history-fetched', 'generation-1');
+      traceTurn('chat.recall-done', 'generation-1');
       const after = process.hrtime.bigint();
       expect(marks).toEqual([
         { hop: 'chat.generation-started', key: 'generation-1', linked: 'request-1', at: expect.any(BigInt) },
-        { hop: 'chat.history-fetched', key: 'generation-1', linked: undefined, at: expect.any(BigInt) },
+        { hop: 'chat.recall-done', key: 'generation-1', linked: undefined, at: expect.any(BigInt) },
       ]);
       for (const { at } of marks) expect(at >= before && at <= after).toBe(true);
     } finally {

@@ -16,9 +16,7 @@ export type TurnHop =
   | 'chat.send-received'
   /** Chat: the user message and the generation are written, the reply handed to the runner (key: generation id; linked: request id). */
   | 'chat.generation-started'
-  /** Chat: the prompt's history came back from the conversation subgraph (key: generation id). */
-  | 'chat.history-fetched'
-  /** Chat: recall (a search in the conversation subgraph) came back, or was skipped. */
+  /** Chat: the prompt's history and recall (fetched side by side from the conversation subgraph) are in, or were skipped. */
   | 'chat.recall-done'
   /** Chat: the prompt is built and the provider asked for the reply. */
   | 'chat.provider-called'

@@ -232,7 +232,6 @@ class GenerationRun {
       this.record.parentMessageId,
       settings.historyMessages,
     );
-    traceTurn('chat.history-fetched', this.record.id);
     return path;
   }
 
