@@ -8,6 +8,7 @@ import {
   encodeCursor,
 } from '../../../common/graphql/pagination';
 import type { ConversationRecord } from '../records/conversation.record';
+import { applySettingsChange, DEFAULT_SETTINGS, type SettingsChange } from './conversation-settings';
 import { type ExportedConversation, type ExportFormat, exportConversation } from './export-conversation';
 import type { ServiceContext } from './service-context';
 import { type Caller, requireUser } from '../../../common/identity/caller';
@@ -34,15 +35,21 @@ export function normaliseTitle(title: string | null | undefined): string {
   return trimmed;
 }
 
+export interface NewConversation {
+  title?: string | null;
+  settings?: SettingsChange | null;
+}
+
 /** Conversations: their lifecycle, listing and export. Every method checks ownership. */
 export class ConversationService {
   constructor(private readonly context: ServiceContext) {}
 
-  async create(caller: Caller, title?: string | null): Promise<ConversationRecord> {
+  async create(caller: Caller, input: NewConversation = {}): Promise<ConversationRecord> {
     const { userId: ownerId } = requireUser(caller);
-    const normalised = normaliseTitle(title);
+    const normalised = normaliseTitle(input.title);
+    const settings = applySettingsChange(DEFAULT_SETTINGS, input.settings ?? {});
     await this.context.conversationCreations.spend(ownerId);
-    const conversation = await this.context.repositories.conversations.insert(ownerId, normalised);
+    const conversation = await this.context.repositories.conversations.insert(ownerId, normalised, settings);
     await this.context.cache.conversationChanged(ownerId, conversation.id);
     return conversation;
   }
@@ -98,6 +105,19 @@ export class ConversationService {
     const normalised = normaliseTitle(title);
     await this.get(caller, id);
     await this.context.repositories.conversations.rename(id, normalised);
+    await this.context.cache.conversationChanged(ownerId, id);
+    return this.fresh(ownerId, id);
+  }
+
+  /** Changes some settings (absent fields stay, null ones go back to the default); all checked first. */
+  async updateSettings(caller: Caller, id: string, change: SettingsChange): Promise<ConversationRecord> {
+    const { userId: ownerId } = requireUser(caller);
+    if (!isUuid(id)) throw notFound('Conversation');
+    await this.context.repositories.withTransaction(async ({ conversations }) => {
+      const current = await conversations.lockOwned(ownerId, id);
+      if (!current) throw notFound('Conversation');
+      await conversations.updateSettings(id, applySettingsChange(current.settings, change));
+    });
     await this.context.cache.conversationChanged(ownerId, id);
     return this.fresh(ownerId, id);
   }
