@@ -24,14 +24,13 @@ import { backoffDelay, sleep } from '../support/sleep';
 import { LeaseKeeper } from './lease-keeper';
 import { buildPrompt, type Prompt } from './prompt';
 import type { TitleGenerator } from './title';
+import type { ReplySettings } from '../records/conversation-settings.record';
 
 export interface RunnerSettings {
-  systemPrompt: string;
   contextTokens: number;
+  /** The deployment's output limit: no reply's own may exceed it (the event stream is sized by it). */
   maxOutputTokens: number;
-  temperature: number;
   historyMessages: number;
-  recallEnabled: boolean;
   recallLimit: number;
   checkpointIntervalMs: number;
   leaseMs: number;
@@ -54,6 +53,8 @@ export interface GenerationJob {
   generation: GenerationRecord;
   /** The owner, on whose behalf the conversation subgraph is called. */
   caller: UserCaller;
+  /** The conversation's settings for this reply, over the deployment's defaults. */
+  reply: ReplySettings;
 }
 
 /** Why a generation was aborted from outside: a user's stop, or this process shutting down. */
@@ -197,14 +198,15 @@ class GenerationRun {
     this.userMessage = history[history.length - 1] ?? null;
     const recalled = await this.recall();
     traceTurn('chat.recall-done', this.record.id);
+    const { reply } = this.job;
     this.prompt = buildPrompt({
-      systemPrompt: settings.systemPrompt,
+      systemPrompt: reply.systemPrompt,
       history,
       recalled,
       model: this.record.model,
       contextTokens: settings.contextTokens,
-      maxOutputTokens: settings.maxOutputTokens,
-      temperature: settings.temperature,
+      maxOutputTokens: reply.maxOutputTokens,
+      temperature: reply.temperature,
     });
     if (this.prompt.recalled.length > 0) {
       this.record.context = this.prompt.recalled.map((hit) => ({
@@ -219,7 +221,7 @@ class GenerationRun {
   /** Recall is a bonus: when search is down, the reply is written without it. */
   private async recall(): Promise<RecallHit[]> {
     const { settings, conversations } = this.deps;
-    if (!settings.recallEnabled || !this.userMessage) return [];
+    if (!this.job.reply.recallEnabled || !this.userMessage) return [];
     try {
       return await conversations.recallMessages(
         this.job.caller,
