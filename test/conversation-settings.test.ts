@@ -129,6 +129,49 @@ describe('conversation settings reach the model', () => {
     expect(JSON.stringify(body)).not.toContain('other conversations');
   });
 
+  it("puts the user's instructions after the system prompt, unless the conversation turns them off", async () => {
+    const user = await registerUser(platform);
+    await gql(
+      `mutation { updateInstructions(input: { aboutMe: "I live in Lisbon.", howToAnswer: "In Portuguese." }) { aboutMe } }`,
+      {},
+      user,
+    );
+    const systemOf = async (settings: Record<string, unknown>) => {
+      const created = await gql<{ createConversation: { id: string } }>(
+        `mutation($input: CreateConversationInput) { createConversation(input: $input) { id } }`,
+        { input: { title: 'Instructions', settings } },
+        user,
+      );
+      const id = created.data?.createConversation.id as string;
+      llm.enqueue(reply('Olá.'));
+      await gql(
+        `mutation($input: SendMessageInput!) { sendMessage(input: $input) { generation { id } } }`,
+        { input: { conversationId: id, content: 'Hello' } },
+        user,
+      );
+      await eventually(async () => {
+        const { data } = await gql<{ conversation: { messages: { edges: { node: { status: string } }[] } } }>(
+          `query($id: ID!) { conversation(id: $id) { messages { edges { node { status } } } } }`,
+          { id },
+          user,
+        );
+        expect(data?.conversation.messages.edges.map((edge) => edge.node.status)).toEqual([
+          'COMPLETE',
+          'COMPLETE',
+        ]);
+      });
+      return lastRequest().messages[0];
+    };
+    expect(await systemOf(SETTINGS)).toEqual({
+      role: 'system',
+      content: `${SETTINGS.systemPrompt}\n\nAbout the user:\nI live in Lisbon.\n\nHow the user wants you to answer:\nIn Portuguese.`,
+    });
+    expect(await systemOf({ ...SETTINGS, instructionsEnabled: false })).toEqual({
+      role: 'system',
+      content: SETTINGS.systemPrompt,
+    });
+  });
+
   it('refuses bad settings with a coded error naming the field, and stores nothing', async () => {
     const id = await createConversation(SETTINGS);
     const refused = await gql(

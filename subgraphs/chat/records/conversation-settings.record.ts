@@ -9,13 +9,21 @@ export interface ConversationSettings {
   topP: number | null;
   maxOutputTokens: number | null;
   recallEnabled: boolean;
+  instructionsEnabled: boolean;
 }
 
-/** A conversation as chat reads it: the title and how its replies are generated. */
+/** The owner's custom instructions; '' where they wrote nothing. */
+export interface Instructions {
+  aboutMe: string;
+  howToAnswer: string;
+}
+
+/** A conversation as chat reads it: the title, how its replies are generated, its owner's instructions. */
 export interface ConversationSummary {
   id: string;
   title: string;
   settings: ConversationSettings;
+  instructions: Instructions;
 }
 
 /** What one reply is generated with: the conversation's settings over the deployment's defaults. */
@@ -36,4 +44,5 @@ export const DEFAULT_CONVERSATION_SETTINGS: ConversationSettings = {
   topP: null,
   maxOutputTokens: null,
   recallEnabled: true,
+  instructionsEnabled: true,
 };

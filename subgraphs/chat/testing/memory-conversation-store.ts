@@ -10,6 +10,7 @@ import { type RecallHit, type StoredMessage, UNTITLED_CONVERSATION } from '../re
 import {
   type ConversationSettings,
   type ConversationSummary,
+  type Instructions,
   DEFAULT_CONVERSATION_SETTINGS,
 } from '../records/conversation-settings.record';
 
@@ -34,7 +35,11 @@ export class MemoryConversationStore implements ConversationClient {
 
   async conversation(caller: UserCaller, conversationId: string): Promise<ConversationSummary> {
     const { id, title, settings } = this.ownedConversation(caller, conversationId);
-    return { id, title, settings };
+    return { id, title, settings, instructions: await this.instructions() };
+  }
+
+  async instructions(): Promise<Instructions> {
+    return { aboutMe: '', howToAnswer: '' };
   }
 
   async appendMessage(caller: UserCaller, input: AppendMessageInput): Promise<StoredMessage> {

@@ -27,4 +27,6 @@ export interface ConversationSettings {
   maxOutputTokens: number | null;
   /** Whether replies may draw on the owner's other conversations. */
   recallEnabled: boolean;
+  /** Whether the owner's custom instructions go into the prompt. */
+  instructionsEnabled: boolean;
 }

@@ -24,6 +24,7 @@ const toRecord = (entity: ConversationEntity): ConversationRecord => ({
     topP: entity.topP,
     maxOutputTokens: entity.maxOutputTokens,
     recallEnabled: entity.recallEnabled,
+    instructionsEnabled: entity.instructionsEnabled,
   },
 });
 

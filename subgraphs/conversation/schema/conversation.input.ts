@@ -1,4 +1,4 @@
-import { Field, Float, InputType, Int } from 'type-graphql';
+import { Field, Float, ID, InputType, Int } from 'type-graphql';
 
 @InputType({
   description:
@@ -25,12 +25,45 @@ export class ConversationSettingsInput {
 
   @Field(() => Boolean, { nullable: true })
   recallEnabled?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true })
+  instructionsEnabled?: boolean | null;
 }
 
 @InputType({ description: 'A new conversation.' })
 export class CreateConversationInput {
   @Field(() => String, { nullable: true, description: "Defaults to 'New conversation'." })
   title?: string | null;
+
+  @Field(() => ID, {
+    nullable: true,
+    description: 'One of your presets: its settings are copied, then `settings` changes some of them.',
+  })
+  presetId?: string | null;
+
+  @Field(() => ConversationSettingsInput, { nullable: true })
+  settings?: ConversationSettingsInput | null;
+}
+
+@InputType({ description: 'Custom instructions to change: an absent field stays as it is, "" clears it.' })
+export class InstructionsInput {
+  @Field(() => String, {
+    nullable: true,
+    description: 'What the assistant should know about you (at most 4000 characters).',
+  })
+  aboutMe?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'How the assistant should answer (at most 4000 characters).',
+  })
+  howToAnswer?: string | null;
+}
+
+@InputType({ description: 'A preset to create or change: an absent field stays as it is.' })
+export class PresetInput {
+  @Field(() => String, { nullable: true, description: '1 to 100 characters; required to create one.' })
+  name?: string | null;
 
   @Field(() => ConversationSettingsInput, { nullable: true })
   settings?: ConversationSettingsInput | null;

@@ -26,6 +26,9 @@ export class ConversationSettings {
 
   @Field({ description: "Whether replies may draw on the owner's other conversations." })
   recallEnabled!: boolean;
+
+  @Field({ description: 'Whether your custom instructions go into its prompts.' })
+  instructionsEnabled!: boolean;
 }
 
 @ObjectType({ description: 'A chat thread owned by one user.' })

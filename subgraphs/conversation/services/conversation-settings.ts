@@ -17,6 +17,7 @@ export const DEFAULT_SETTINGS: ConversationSettings = {
   topP: null,
   maxOutputTokens: null,
   recallEnabled: true,
+  instructionsEnabled: true,
 };
 
 /** A change of settings: an absent field stays as it is, a null one goes back to the default. */
@@ -72,5 +73,6 @@ export function applySettingsChange(
     next.maxOutputTokens = change.maxOutputTokens;
   }
   if (change.recallEnabled !== undefined) next.recallEnabled = change.recallEnabled ?? true;
+  if (change.instructionsEnabled !== undefined) next.instructionsEnabled = change.instructionsEnabled ?? true;
   return next;
 }

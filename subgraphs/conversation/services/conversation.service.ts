@@ -7,7 +7,7 @@ import {
   decodeCursor,
   encodeCursor,
 } from '../../../common/graphql/pagination';
-import type { ConversationRecord } from '../records/conversation.record';
+import type { ConversationRecord, ConversationSettings } from '../records/conversation.record';
 import { applySettingsChange, DEFAULT_SETTINGS, type SettingsChange } from './conversation-settings';
 import { type ExportedConversation, type ExportFormat, exportConversation } from './export-conversation';
 import type { ServiceContext } from './service-context';
@@ -37,6 +37,8 @@ export function normaliseTitle(title: string | null | undefined): string {
 
 export interface NewConversation {
   title?: string | null;
+  /** Copies the settings of one of the caller's presets; `settings` then changes some of them. */
+  presetId?: string | null;
   settings?: SettingsChange | null;
 }
 
@@ -47,7 +49,10 @@ export class ConversationService {
   async create(caller: Caller, input: NewConversation = {}): Promise<ConversationRecord> {
     const { userId: ownerId } = requireUser(caller);
     const normalised = normaliseTitle(input.title);
-    const settings = applySettingsChange(DEFAULT_SETTINGS, input.settings ?? {});
+    const settings = applySettingsChange(
+      input.presetId == null ? DEFAULT_SETTINGS : await this.presetSettings(ownerId, input.presetId),
+      input.settings ?? {},
+    );
     await this.context.conversationCreations.spend(ownerId);
     const conversation = await this.context.repositories.conversations.insert(ownerId, normalised, settings);
     await this.context.cache.conversationChanged(ownerId, conversation.id);
@@ -156,6 +161,15 @@ export class ConversationService {
     const conversation = await this.get(caller, id);
     const messages = await this.context.repositories.messages.allInConversation(id);
     return exportConversation(conversation, messages, format);
+  }
+
+  /** A preset's settings, copied (later changes to the preset do not follow); NOT_FOUND if not the owner's. */
+  private async presetSettings(ownerId: string, presetId: string): Promise<ConversationSettings> {
+    const preset = isUuid(presetId)
+      ? await this.context.repositories.preferences.preset(ownerId, presetId)
+      : null;
+    if (!preset) throw notFound('Preset');
+    return preset.settings;
   }
 
   /** Re-reads a conversation after a write (it may have been deleted meanwhile). */

@@ -1,7 +1,8 @@
 import { errorCodes } from '../../../common/testing/graphql-client';
 import { type Client, type Harness, dataOf, startConversationHarness } from '../testing/harness';
 
-const SETTINGS = 'settings { model systemPrompt temperature topP maxOutputTokens recallEnabled }';
+const SETTINGS =
+  'settings { model systemPrompt temperature topP maxOutputTokens recallEnabled instructionsEnabled }';
 const DEFAULTS = {
   model: null,
   systemPrompt: null,
@@ -9,6 +10,7 @@ const DEFAULTS = {
   topP: null,
   maxOutputTokens: null,
   recallEnabled: true,
+  instructionsEnabled: true,
 };
 
 interface Settings {
@@ -18,6 +20,7 @@ interface Settings {
   topP: number | null;
   maxOutputTokens: number | null;
   recallEnabled: boolean;
+  instructionsEnabled: boolean;
 }
 type Created = { createConversation: { id: string; title: string; settings: Settings } };
 
@@ -77,6 +80,7 @@ describe('conversation settings', () => {
       topP: 0.9,
       maxOutputTokens: 64,
       recallEnabled: false,
+      instructionsEnabled: false,
     };
     const { id, title } = dataOf(await create(alice, { title: 'Pirate', settings })).createConversation;
     expect(title).toBe('Pirate');
@@ -125,5 +129,123 @@ describe('conversation settings', () => {
     expect(errorCodes(await update(bob, id, { temperature: 1 }))).toEqual(['NOT_FOUND']);
     expect(errorCodes(await update(bob, 'not-an-id', { temperature: 1 }))).toEqual(['NOT_FOUND']);
     expect(await read(alice, id)).toEqual({ ...DEFAULTS, temperature: 0.3 });
+  });
+});
+
+describe('instructions and presets', () => {
+  let harness: Harness;
+  let alice: Client;
+  let bob: Client;
+
+  const createPreset = (user: Client, input: Record<string, unknown>) =>
+    user.request<{ createPreset: { id: string; name: string; settings: Settings } }>(
+      `mutation($input: PresetInput!) { createPreset(input: $input) { id name ${SETTINGS} } }`,
+      { input },
+    );
+  const presets = async (user: Client) =>
+    dataOf(await user.request<{ presets: { id: string; name: string }[] }>(`{ presets { id name } }`, {}))
+      .presets;
+
+  beforeAll(async () => {
+    harness = await startConversationHarness('conversation_presets');
+    alice = await harness.newUser();
+    bob = await harness.newUser();
+  });
+  afterAll(() => harness?.stop());
+
+  it("keeps each user's instructions, changing only the fields given", async () => {
+    const read = async (user: Client) =>
+      dataOf(
+        await user.request<{ me: { instructions: { aboutMe: string; howToAnswer: string } } }>(
+          `{ me { instructions { aboutMe howToAnswer } } }`,
+          {},
+        ),
+      ).me.instructions;
+    expect(await read(alice)).toEqual({ aboutMe: '', howToAnswer: '' });
+    const update = (input: Record<string, unknown>) =>
+      alice.request(
+        `mutation($input: InstructionsInput!) { updateInstructions(input: $input) { aboutMe } }`,
+        {
+          input,
+        },
+      );
+    dataOf(await update({ aboutMe: 'I live in Lisbon.\nI cook.' }));
+    dataOf(await update({ howToAnswer: 'Briefly.' }));
+    expect(await read(alice)).toEqual({ aboutMe: 'I live in Lisbon.\nI cook.', howToAnswer: 'Briefly.' });
+    expect(await read(bob)).toEqual({ aboutMe: '', howToAnswer: '' });
+
+    const refused = await update({ aboutMe: 'x'.repeat(4_001), howToAnswer: 'Never mind.' });
+    expect(errorCodes(refused)).toEqual(['BAD_USER_INPUT']);
+    expect(refused.errors?.[0].extensions?.field).toBe('aboutMe');
+    expect(await read(alice)).toEqual({ aboutMe: 'I live in Lisbon.\nI cook.', howToAnswer: 'Briefly.' });
+  });
+
+  it('creates a conversation from a preset, copying its settings', async () => {
+    const preset = dataOf(
+      await createPreset(alice, {
+        name: ' Pirate ',
+        settings: { systemPrompt: 'Arr.', temperature: 0.2, instructionsEnabled: false },
+      }),
+    ).createPreset;
+    expect(preset).toMatchObject({ name: 'Pirate', settings: { systemPrompt: 'Arr.', temperature: 0.2 } });
+    const created = dataOf(
+      await alice.request<Created>(
+        `mutation($input: CreateConversationInput) { createConversation(input: $input) { id title ${SETTINGS} } }`,
+        { input: { presetId: preset.id, settings: { maxOutputTokens: 64 } } },
+      ),
+    ).createConversation;
+    expect(created.settings).toEqual({
+      ...DEFAULTS,
+      systemPrompt: 'Arr.',
+      temperature: 0.2,
+      maxOutputTokens: 64,
+      instructionsEnabled: false,
+    });
+
+    const renamed = await alice.request<{ updatePreset: { name: string; settings: Settings } }>(
+      `mutation($id: ID!) { updatePreset(id: $id, input: { name: "Calm pirate", settings: { temperature: 0.1 } }) { name ${SETTINGS} } }`,
+      { id: preset.id },
+    );
+    expect(dataOf(renamed).updatePreset).toMatchObject({
+      name: 'Calm pirate',
+      settings: { temperature: 0.1 },
+    });
+    expect(await presets(alice)).toEqual([{ id: preset.id, name: 'Calm pirate' }]);
+  });
+
+  it("refuses another user's preset as missing, and bad presets, storing nothing", async () => {
+    const { id } = dataOf(await createPreset(alice, { name: 'Mine' })).createPreset;
+    const before = await presets(alice);
+    const fromForeign = await bob.request(
+      `mutation($input: CreateConversationInput) { createConversation(input: $input) { id } }`,
+      { input: { presetId: id } },
+    );
+    expect(errorCodes(fromForeign)).toEqual(['NOT_FOUND']);
+    expect(
+      errorCodes(
+        await bob.request(`mutation($id: ID!) { updatePreset(id: $id, input: { name: "Hers" }) { id } }`, {
+          id,
+        }),
+      ),
+    ).toEqual(['NOT_FOUND']);
+    expect(errorCodes(await bob.request(`mutation($id: ID!) { deletePreset(id: $id) }`, { id }))).toEqual([
+      'NOT_FOUND',
+    ]);
+    expect(await presets(bob)).toEqual([]);
+
+    for (const [field, input] of [
+      ['name', { name: ' ' }],
+      ['settings.topP', { name: 'Bad', settings: { topP: 2 } }],
+    ] as const) {
+      const refused = await createPreset(alice, input);
+      expect(errorCodes(refused)).toEqual(['BAD_USER_INPUT']);
+      expect(refused.errors?.[0].extensions?.field).toBe(field);
+    }
+    expect(await presets(alice)).toEqual(before);
+
+    expect(dataOf(await alice.request(`mutation($id: ID!) { deletePreset(id: $id) }`, { id }))).toEqual({
+      deletePreset: id,
+    });
+    expect((await presets(alice)).map((p) => p.id)).not.toContain(id);
   });
 });

@@ -14,7 +14,8 @@ export class ConversationEntity {
     | 'temperature'
     | 'topP'
     | 'maxOutputTokens'
-    | 'recallEnabled';
+    | 'recallEnabled'
+    | 'instructionsEnabled';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -60,4 +61,8 @@ export class ConversationEntity {
   /** Whether replies may draw on the owner's other conversations. */
   @Property({ type: 'boolean' })
   recallEnabled: boolean = true;
+
+  /** Whether the owner's custom instructions go into this conversation's prompts. */
+  @Property({ type: 'boolean' })
+  instructionsEnabled: boolean = true;
 }
