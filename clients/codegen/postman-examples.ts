@@ -19,6 +19,23 @@ export const POSTMAN_EXAMPLES: Record<string, Record<string, unknown>> = {
   Conversations: { first: 20 },
   ConversationMessages: { id: '{{conversationId}}', last: 50 },
   CreateConversation: { title: 'Trying the API' },
+  CreateConversationWithSettings: {
+    input: {
+      title: 'A terse assistant',
+      settings: { systemPrompt: 'Answer in one sentence.', temperature: 0.2, maxOutputTokens: 256 },
+    },
+  },
+  ConversationSettings: { id: '{{conversationId}}' },
+  UpdateConversationSettings: {
+    id: '{{conversationId}}',
+    settings: { temperature: 1, recallEnabled: false },
+  },
+  Instructions: {},
+  UpdateInstructions: { input: { aboutMe: 'I write TypeScript.', howToAnswer: 'Briefly, with code.' } },
+  Presets: {},
+  CreatePreset: { input: { name: 'Terse', settings: { systemPrompt: 'Answer in one sentence.' } } },
+  UpdatePreset: { id: '{{presetId}}', input: { settings: { temperature: 0.2 } } },
+  DeletePreset: { id: '{{presetId}}' },
   RenameConversation: { id: '{{conversationId}}', title: 'Renamed from Postman' },
   DeleteConversation: { id: '{{conversationId}}' },
   SearchMessages: { query: 'supergraph', first: 10 },

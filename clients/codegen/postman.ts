@@ -14,6 +14,7 @@ const CAPTURES: Record<string, Record<string, string>> = {
   login: TOKENS,
   refreshToken: TOKENS,
   createConversation: { conversationId: 'id' },
+  createPreset: { presetId: 'id' },
   sendMessage: {
     conversationId: 'conversation.id',
     messageId: 'userMessage.id',

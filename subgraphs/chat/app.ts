@@ -201,6 +201,12 @@ function buildRuntime(
       quotas,
       supervisor,
       models,
+      replyDefaults: {
+        systemPrompt: config.SYSTEM_PROMPT,
+        temperature: config.LLM_TEMPERATURE,
+        maxOutputTokens: config.LLM_MAX_OUTPUT_TOKENS,
+        recallEnabled: config.RECALL_ENABLED,
+      },
       messageMaxChars: config.MESSAGE_MAX_CHARS,
       leaseMs: config.GENERATION_LEASE_MS,
     }),
@@ -229,12 +235,9 @@ function conversationClient(config: ChatConfig, logger: Logger): ConversationCli
 
 function runnerSettings(config: ChatConfig) {
   return {
-    systemPrompt: config.SYSTEM_PROMPT,
     contextTokens: config.LLM_CONTEXT_TOKENS,
     maxOutputTokens: config.LLM_MAX_OUTPUT_TOKENS,
-    temperature: config.LLM_TEMPERATURE,
     historyMessages: config.HISTORY_MAX_MESSAGES,
-    recallEnabled: config.RECALL_ENABLED,
     recallLimit: config.RECALL_LIMIT,
     recallTimeoutMs: config.RECALL_TIMEOUT_MS,
     checkpointIntervalMs: config.CHECKPOINT_INTERVAL_MS,

@@ -5,6 +5,7 @@ import type { Repositories } from './repositories';
 import { ConversationService } from './services/conversation.service';
 import { createLoaders } from './services/loaders';
 import { MessageService } from './services/message.service';
+import { PreferenceService } from './services/preference.service';
 import { type SearchDependencies, SearchService } from './services/search.service';
 import type { IndexerTrigger } from './services/service-context';
 import { ownerScope } from './services/owner-scope';
@@ -24,6 +25,7 @@ export interface ConversationContext extends BaseContext {
   conversations: ConversationService;
   messages: MessageService;
   search: SearchService;
+  preferences: PreferenceService;
 }
 
 /** A request's context: its own unit of work and DataLoaders, services over them. */
@@ -46,5 +48,6 @@ export function createConversationContext(
     conversations,
     messages: new MessageService(serviceContext),
     search: new SearchService(serviceContext, singletons.search, conversations),
+    preferences: new PreferenceService(serviceContext),
   };
 }

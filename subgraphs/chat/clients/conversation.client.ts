@@ -12,6 +12,7 @@ import { REQUEST_ID_HEADER } from '../../../common/server/request-id';
 import type { SubgraphName } from '../../../common/config/topology';
 import type { UserCaller } from '../../../common/identity/caller';
 import type { MessageRole, MessageStatus, RecallHit, StoredMessage } from '../records/message.record';
+import type { ConversationSummary, Instructions } from '../records/conversation-settings.record';
 
 export interface AppendMessageInput {
   /** null: a new conversation owned by the caller. */
@@ -41,7 +42,9 @@ export interface UpdateMessageInput {
  */
 export interface ConversationClient {
   /** The conversation if the caller owns it; NOT_FOUND otherwise, exactly as for a missing one. */
-  conversation(caller: UserCaller, conversationId: string): Promise<{ id: string; title: string }>;
+  conversation(caller: UserCaller, conversationId: string): Promise<ConversationSummary>;
+  /** The caller's custom instructions (for a conversation not created yet). */
+  instructions(caller: UserCaller): Promise<Instructions>;
   appendMessage(caller: UserCaller, input: AppendMessageInput): Promise<StoredMessage>;
   updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<StoredMessage>;
   /** The branch from the root to `leafId`, oldest first, at most the newest `limit` messages. */
@@ -86,7 +89,29 @@ const wireMessage = z
 /** The conversation subgraph's name in the supergraph: the audience of the identities sent to it. */
 const CONVERSATION_SUBGRAPH: SubgraphName = 'conversation';
 
-const wireConversation = z.object({ id: z.string(), title: z.string() });
+const wireInstructions = z.object({ aboutMe: z.string(), howToAnswer: z.string() });
+
+const wireConversation = z
+  .object({
+    id: z.string(),
+    title: z.string(),
+    settings: z.object({
+      model: z.string().nullable(),
+      systemPrompt: z.string().nullable(),
+      temperature: z.number().nullable(),
+      topP: z.number().nullable(),
+      maxOutputTokens: z.number().int().nullable(),
+      recallEnabled: z.boolean(),
+      instructionsEnabled: z.boolean(),
+    }),
+    owner: z.object({ instructions: wireInstructions }),
+  })
+  .transform(
+    ({ owner, ...conversation }): ConversationSummary => ({
+      ...conversation,
+      instructions: owner.instructions,
+    }),
+  );
 
 const wireRecallHit = z.object({ score: z.number(), message: wireMessage });
 
@@ -117,13 +142,31 @@ interface GraphQLReply {
 export class ConversationSubgraphClient implements ConversationClient {
   constructor(private readonly options: ConversationClientOptions) {}
 
-  async conversation(caller: UserCaller, conversationId: string): Promise<{ id: string; title: string }> {
+  async conversation(caller: UserCaller, conversationId: string): Promise<ConversationSummary> {
     const data = await this.request(
       caller,
-      'query Conversation($id: ID!) { conversation(id: $id) { id title } }',
+      `query Conversation($id: ID!) { conversation(id: $id) { id title
+        settings { model systemPrompt temperature topP maxOutputTokens recallEnabled instructionsEnabled }
+        owner { instructions { aboutMe howToAnswer } } } }`,
       { id: conversationId },
     );
     return this.parse(wireConversation, data.conversation, 'conversation');
+  }
+
+  async instructions(caller: UserCaller): Promise<Instructions> {
+    const data = await this.request(
+      caller,
+      `query Instructions($user: _Any!) {
+        _entities(representations: [$user]) { ... on User { instructions { aboutMe howToAnswer } } }
+      }`,
+      { user: { __typename: 'User', id: caller.userId } },
+    );
+    const [user] = this.parse(
+      z.array(z.object({ instructions: wireInstructions })),
+      data._entities,
+      '_entities',
+    );
+    return user.instructions;
   }
 
   async appendMessage(caller: UserCaller, input: AppendMessageInput): Promise<StoredMessage> {

@@ -25,14 +25,13 @@ import { backoffDelay, sleep } from '../support/sleep';
 import { LeaseKeeper } from './lease-keeper';
 import { buildPrompt, type Prompt } from './prompt';
 import type { TitleGenerator } from './title';
+import type { ReplySettings } from '../records/conversation-settings.record';
 
 export interface RunnerSettings {
-  systemPrompt: string;
   contextTokens: number;
+  /** The deployment's output limit: no reply's own may exceed it (the event stream is sized by it). */
   maxOutputTokens: number;
-  temperature: number;
   historyMessages: number;
-  recallEnabled: boolean;
   recallLimit: number;
   recallTimeoutMs: number;
   checkpointIntervalMs: number;
@@ -61,6 +60,8 @@ export interface GenerationJob {
    * then starts at once, and a first message's history needs no fetch at all.
    */
   answered?: StoredMessage;
+  /** The conversation's settings for this reply, over the deployment's defaults. */
+  reply: ReplySettings;
 }
 
 /** Why a generation was aborted from outside: a user's stop, or this process shutting down. */
@@ -204,14 +205,15 @@ class GenerationRun {
         );
     traceTurn('chat.recall-done', this.record.id);
     this.userMessage = history[history.length - 1] ?? null;
+    const { reply } = this.job;
     this.prompt = buildPrompt({
-      systemPrompt: settings.systemPrompt,
+      systemPrompt: reply.systemPrompt,
       history,
       recalled,
       model: this.record.model,
       contextTokens: settings.contextTokens,
-      maxOutputTokens: settings.maxOutputTokens,
-      temperature: settings.temperature,
+      maxOutputTokens: reply.maxOutputTokens,
+      temperature: reply.temperature,
     });
     if (this.prompt.recalled.length > 0) {
       this.record.context = this.prompt.recalled.map((hit) => ({
@@ -241,7 +243,7 @@ class GenerationRun {
    */
   private async recall(answered: StoredMessage | null): Promise<RecallHit[]> {
     const { settings, conversations } = this.deps;
-    if (!settings.recallEnabled || !answered) return [];
+    if (!this.job.reply.recallEnabled || !answered) return [];
     try {
       return await withTimeout(
         conversations.recallMessages(

@@ -7,12 +7,19 @@ import type {
   UpdateMessageInput,
 } from '../clients/conversation.client';
 import { type RecallHit, type StoredMessage, UNTITLED_CONVERSATION } from '../records/message.record';
+import {
+  type ConversationSettings,
+  type ConversationSummary,
+  type Instructions,
+  DEFAULT_CONVERSATION_SETTINGS,
+} from '../records/conversation-settings.record';
 
 interface StoredConversation {
   id: string;
   ownerId: string;
   title: string;
   activeLeafId: string | null;
+  settings: ConversationSettings;
 }
 
 const words = (text: string) => new Set(text.toLowerCase().match(/[a-z0-9]+/g) ?? []);
@@ -26,9 +33,13 @@ export class MemoryConversationStore implements ConversationClient {
   readonly conversations = new Map<string, StoredConversation>();
   readonly messages = new Map<string, StoredMessage>();
 
-  async conversation(caller: UserCaller, conversationId: string): Promise<{ id: string; title: string }> {
-    const { id, title } = this.ownedConversation(caller, conversationId);
-    return { id, title };
+  async conversation(caller: UserCaller, conversationId: string): Promise<ConversationSummary> {
+    const { id, title, settings } = this.ownedConversation(caller, conversationId);
+    return { id, title, settings, instructions: await this.instructions() };
+  }
+
+  async instructions(): Promise<Instructions> {
+    return { aboutMe: '', howToAnswer: '' };
   }
 
   async appendMessage(caller: UserCaller, input: AppendMessageInput): Promise<StoredMessage> {
@@ -105,7 +116,13 @@ export class MemoryConversationStore implements ConversationClient {
   }
 
   private createConversation(ownerId: string): StoredConversation {
-    const conversation = { id: randomUUID(), ownerId, title: UNTITLED_CONVERSATION, activeLeafId: null };
+    const conversation = {
+      id: randomUUID(),
+      ownerId,
+      title: UNTITLED_CONVERSATION,
+      activeLeafId: null,
+      settings: { ...DEFAULT_CONVERSATION_SETTINGS },
+    };
     this.conversations.set(conversation.id, conversation);
     return conversation;
   }

@@ -1,6 +1,6 @@
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { ConversationRecord } from '../records/conversation.record';
+import type { ConversationRecord, ConversationSettings } from '../records/conversation.record';
 import { ConversationEntity } from '../store/entities/conversation.entity';
 
 /** Position in an owner's list: most recently active first, the id breaking ties. */
@@ -17,6 +17,15 @@ const toRecord = (entity: ConversationEntity): ConversationRecord => ({
   updatedAt: entity.updatedAt,
   lastActivityAt: entity.lastActivityAt,
   activeLeafId: entity.activeLeafId,
+  settings: {
+    model: entity.model,
+    systemPrompt: entity.systemPrompt,
+    temperature: entity.temperature,
+    topP: entity.topP,
+    maxOutputTokens: entity.maxOutputTokens,
+    recallEnabled: entity.recallEnabled,
+    instructionsEnabled: entity.instructionsEnabled,
+  },
 });
 
 /**
@@ -26,11 +35,12 @@ const toRecord = (entity: ConversationEntity): ConversationRecord => ({
 export class ConversationRepository {
   constructor(private readonly em: EntityManager) {}
 
-  async insert(ownerId: string, title: string): Promise<ConversationRecord> {
+  async insert(ownerId: string, title: string, settings: ConversationSettings): Promise<ConversationRecord> {
     const now = new Date();
     const entity = this.em.create(ConversationEntity, {
       ownerId,
       title,
+      ...settings,
       createdAt: now,
       updatedAt: now,
       lastActivityAt: now,
@@ -84,6 +94,10 @@ export class ConversationRepository {
 
   async rename(id: string, title: string): Promise<void> {
     await this.em.nativeUpdate(ConversationEntity, { id }, { title, updatedAt: new Date() });
+  }
+
+  async updateSettings(id: string, settings: ConversationSettings): Promise<void> {
+    await this.em.nativeUpdate(ConversationEntity, { id }, { ...settings, updatedAt: new Date() });
   }
 
   /** A new message became the active leaf: it is the conversation's latest activity. */

@@ -2,6 +2,7 @@ import type { MikroORM } from '@mikro-orm/core';
 import type { EntityManager, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { ConversationRepository } from './conversation.repository';
 import { MessageRepository } from './message.repository';
+import { PreferenceRepository } from './preference.repository';
 import { SearchOutboxRepository } from './search-outbox.repository';
 
 /** The PostgreSQL repositories of one unit of work. */
@@ -9,6 +10,7 @@ export interface Repositories {
   conversations: ConversationRepository;
   messages: MessageRepository;
   outbox: SearchOutboxRepository;
+  preferences: PreferenceRepository;
   /** Runs `work` in one transaction, over repositories bound to it; commits when it returns. */
   withTransaction<T>(work: (repositories: Repositories) => Promise<T>): Promise<T>;
 }
@@ -18,6 +20,7 @@ const repositoriesFor = (em: EntityManager): Repositories => ({
   conversations: new ConversationRepository(em),
   messages: new MessageRepository(em),
   outbox: new SearchOutboxRepository(em),
+  preferences: new PreferenceRepository(em),
   withTransaction: (work) => em.transactional((transaction) => work(repositoriesFor(transaction))),
 });
 

@@ -2,6 +2,7 @@ import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } fro
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { ConversationContext } from '../context';
 import type { ConversationRecord } from '../records/conversation.record';
+import { ConversationSettingsInput, CreateConversationInput } from '../schema/conversation.input';
 import { Conversation, ConversationExport } from '../schema/conversation.type';
 import { Message, MessageConnection } from '../schema/message.type';
 import { User } from '../schema/references';
@@ -33,12 +34,26 @@ export class ConversationResolver {
     return ctx.conversations.export(ctx.caller, id, format);
   }
 
-  @Mutation(() => Conversation, { description: 'Starts an empty conversation.' })
+  @Mutation(() => Conversation, {
+    description: 'Starts an empty conversation. `title` alone is the older form of `input.title`.',
+  })
   createConversation(
     @Arg('title', () => String, { nullable: true }) title: string | null,
+    @Arg('input', () => CreateConversationInput, { nullable: true }) input: CreateConversationInput | null,
     @Ctx() ctx: ConversationContext,
   ) {
-    return ctx.conversations.create(ctx.caller, title);
+    return ctx.conversations.create(ctx.caller, { ...input, title: input?.title ?? title });
+  }
+
+  @Mutation(() => Conversation, {
+    description: 'Changes some of its settings; nothing is stored if any field is out of range.',
+  })
+  updateConversationSettings(
+    @Arg('id', () => ID) id: string,
+    @Arg('settings', () => ConversationSettingsInput) settings: ConversationSettingsInput,
+    @Ctx() ctx: ConversationContext,
+  ) {
+    return ctx.conversations.updateSettings(ctx.caller, id, settings);
   }
 
   @Mutation(() => Conversation)

@@ -3,6 +3,7 @@ import { buildFederatedSchema } from '../../../common/graphql/federation';
 import { ConversationResolver, conversationReference } from '../resolvers/conversation.resolver';
 import { InternalResolver } from '../resolvers/internal.resolver';
 import { MessageResolver, messageReference } from '../resolvers/message.resolver';
+import { PreferenceResolver, UserInstructionsResolver } from '../resolvers/preference.resolver';
 import { SearchResolver } from '../resolvers/search.resolver';
 import { UserConversationsResolver, userReference } from '../resolvers/user.resolver';
 import { User } from './references';
@@ -16,6 +17,8 @@ export const buildConversationSchema = (): Promise<GraphQLSchema> =>
         SearchResolver,
         InternalResolver,
         UserConversationsResolver,
+        PreferenceResolver,
+        UserInstructionsResolver,
       ],
       orphanedTypes: [User],
     },
@@ -26,5 +29,9 @@ export const buildConversationSchema = (): Promise<GraphQLSchema> =>
       'UpdateMessageInput.content',
       'Query.searchMessages(query:)',
       'Query.recallMessages(query:)',
+      // Free text a user writes for the model, line breaks and all.
+      'ConversationSettingsInput.systemPrompt',
+      'InstructionsInput.aboutMe',
+      'InstructionsInput.howToAnswer',
     ],
   );

@@ -7,7 +7,8 @@ import {
   decodeCursor,
   encodeCursor,
 } from '../../../common/graphql/pagination';
-import type { ConversationRecord } from '../records/conversation.record';
+import type { ConversationRecord, ConversationSettings } from '../records/conversation.record';
+import { applySettingsChange, DEFAULT_SETTINGS, type SettingsChange } from './conversation-settings';
 import { type ExportedConversation, type ExportFormat, exportConversation } from './export-conversation';
 import type { ServiceContext } from './service-context';
 import { type Caller, requireUser } from '../../../common/identity/caller';
@@ -34,15 +35,26 @@ export function normaliseTitle(title: string | null | undefined): string {
   return trimmed;
 }
 
+export interface NewConversation {
+  title?: string | null;
+  /** Copies the settings of one of the caller's presets; `settings` then changes some of them. */
+  presetId?: string | null;
+  settings?: SettingsChange | null;
+}
+
 /** Conversations: their lifecycle, listing and export. Every method checks ownership. */
 export class ConversationService {
   constructor(private readonly context: ServiceContext) {}
 
-  async create(caller: Caller, title?: string | null): Promise<ConversationRecord> {
+  async create(caller: Caller, input: NewConversation = {}): Promise<ConversationRecord> {
     const { userId: ownerId } = requireUser(caller);
-    const normalised = normaliseTitle(title);
+    const normalised = normaliseTitle(input.title);
+    const settings = applySettingsChange(
+      input.presetId == null ? DEFAULT_SETTINGS : await this.presetSettings(ownerId, input.presetId),
+      input.settings ?? {},
+    );
     await this.context.conversationCreations.spend(ownerId);
-    const conversation = await this.context.repositories.conversations.insert(ownerId, normalised);
+    const conversation = await this.context.repositories.conversations.insert(ownerId, normalised, settings);
     await this.context.cache.conversationChanged(ownerId, conversation.id);
     return conversation;
   }
@@ -102,6 +114,19 @@ export class ConversationService {
     return this.fresh(ownerId, id);
   }
 
+  /** Changes some settings (absent fields stay, null ones go back to the default); all checked first. */
+  async updateSettings(caller: Caller, id: string, change: SettingsChange): Promise<ConversationRecord> {
+    const { userId: ownerId } = requireUser(caller);
+    if (!isUuid(id)) throw notFound('Conversation');
+    await this.context.repositories.withTransaction(async ({ conversations }) => {
+      const current = await conversations.lockOwned(ownerId, id);
+      if (!current) throw notFound('Conversation');
+      await conversations.updateSettings(id, applySettingsChange(current.settings, change));
+    });
+    await this.context.cache.conversationChanged(ownerId, id);
+    return this.fresh(ownerId, id);
+  }
+
   /** Deletes the conversation and its messages; their vectors follow through the outbox. */
   async delete(caller: Caller, id: string): Promise<string> {
     const { userId: ownerId } = requireUser(caller);
@@ -136,6 +161,15 @@ export class ConversationService {
     const conversation = await this.get(caller, id);
     const messages = await this.context.repositories.messages.allInConversation(id);
     return exportConversation(conversation, messages, format);
+  }
+
+  /** A preset's settings, copied (later changes to the preset do not follow); NOT_FOUND if not the owner's. */
+  private async presetSettings(ownerId: string, presetId: string): Promise<ConversationSettings> {
+    const preset = isUuid(presetId)
+      ? await this.context.repositories.preferences.preset(ownerId, presetId)
+      : null;
+    if (!preset) throw notFound('Preset');
+    return preset.settings;
   }
 
   /** Re-reads a conversation after a write (it may have been deleted meanwhile). */

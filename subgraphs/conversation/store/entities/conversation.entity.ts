@@ -4,7 +4,18 @@ import { randomUUID } from 'node:crypto';
 @Entity({ tableName: 'conversations' })
 @Index({ name: 'conversations_owner_activity_idx', properties: ['ownerId', 'lastActivityAt', 'id'] })
 export class ConversationEntity {
-  [OptionalProps]?: 'createdAt' | 'updatedAt' | 'lastActivityAt' | 'activeLeafId';
+  [OptionalProps]?:
+    | 'createdAt'
+    | 'updatedAt'
+    | 'lastActivityAt'
+    | 'activeLeafId'
+    | 'model'
+    | 'systemPrompt'
+    | 'temperature'
+    | 'topP'
+    | 'maxOutputTokens'
+    | 'recallEnabled'
+    | 'instructionsEnabled';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
@@ -29,4 +40,29 @@ export class ConversationEntity {
   /** The newest message of the branch being shown; the active branch runs from the root to it. */
   @Property({ type: 'uuid', nullable: true })
   activeLeafId: string | null = null;
+
+  // The conversation's settings (records/conversation.record.ts): null means the deployment's default.
+  @Property({ type: 'string', length: 200, nullable: true })
+  model: string | null = null;
+
+  /** Its own system prompt; '' means none at all. */
+  @Property({ type: 'text', nullable: true })
+  systemPrompt: string | null = null;
+
+  @Property({ type: 'float', columnType: 'double precision', nullable: true })
+  temperature: number | null = null;
+
+  @Property({ type: 'float', columnType: 'double precision', nullable: true })
+  topP: number | null = null;
+
+  @Property({ type: 'integer', nullable: true })
+  maxOutputTokens: number | null = null;
+
+  /** Whether replies may draw on the owner's other conversations. */
+  @Property({ type: 'boolean' })
+  recallEnabled: boolean = true;
+
+  /** Whether the owner's custom instructions go into this conversation's prompts. */
+  @Property({ type: 'boolean' })
+  instructionsEnabled: boolean = true;
 }

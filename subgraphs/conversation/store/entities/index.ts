@@ -1,6 +1,14 @@
 import { ConversationEntity } from './conversation.entity';
 import { MessageEntity } from './message.entity';
+import { PresetEntity } from './preset.entity';
 import { SearchOutboxEntity } from './search-outbox.entity';
+import { UserInstructionsEntity } from './user-instructions.entity';
 
 /** Every table of the subgraph, as MikroORM maps it. */
-export const conversationEntities = [ConversationEntity, MessageEntity, SearchOutboxEntity];
+export const conversationEntities = [
+  ConversationEntity,
+  MessageEntity,
+  SearchOutboxEntity,
+  UserInstructionsEntity,
+  PresetEntity,
+];

@@ -1,0 +1,78 @@
+import { badUserInput } from '../../../common/errors/errors';
+import type { ConversationSettings } from '../records/conversation.record';
+
+/** Bounds every model accepts; a model's own output limit is checked by chat, which knows the models. */
+export const SETTINGS_LIMITS = {
+  modelMaxChars: 200,
+  systemPromptMaxChars: 8_000,
+  temperature: { min: 0, max: 2 },
+  topP: { min: 0, max: 1 },
+  maxOutputTokens: { min: 1, max: 65_536 },
+} as const;
+
+export const DEFAULT_SETTINGS: ConversationSettings = {
+  model: null,
+  systemPrompt: null,
+  temperature: null,
+  topP: null,
+  maxOutputTokens: null,
+  recallEnabled: true,
+  instructionsEnabled: true,
+};
+
+/** A change of settings: an absent field stays as it is, a null one goes back to the default. */
+export type SettingsChange = { [K in keyof ConversationSettings]?: ConversationSettings[K] | null };
+
+function checkRange(field: string, value: number, min: number, max: number, integer = false): void {
+  if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    throw badUserInput(field, `${field} must be ${integer ? 'an integer ' : ''}from ${min} to ${max}`);
+  }
+}
+
+/**
+ * The settings after `change`, each field checked; throws BAD_USER_INPUT naming the first field
+ * out of range (its path under `prefix`), before anything is stored.
+ */
+export function applySettingsChange(
+  current: ConversationSettings,
+  change: SettingsChange,
+  prefix = 'settings',
+): ConversationSettings {
+  const next = { ...current };
+  if (change.model !== undefined) {
+    const model = change.model?.trim() ?? null;
+    if (model !== null && (model.length < 1 || model.length > SETTINGS_LIMITS.modelMaxChars)) {
+      throw badUserInput(`${prefix}.model`, `model must be 1 to ${SETTINGS_LIMITS.modelMaxChars} characters`);
+    }
+    next.model = model;
+  }
+  if (change.systemPrompt !== undefined) {
+    const prompt = change.systemPrompt;
+    if (prompt !== null && prompt.length > SETTINGS_LIMITS.systemPromptMaxChars) {
+      throw badUserInput(
+        `${prefix}.systemPrompt`,
+        `systemPrompt must be at most ${SETTINGS_LIMITS.systemPromptMaxChars} characters`,
+      );
+    }
+    next.systemPrompt = prompt;
+  }
+  if (change.temperature !== undefined) {
+    const { min, max } = SETTINGS_LIMITS.temperature;
+    if (change.temperature !== null) checkRange(`${prefix}.temperature`, change.temperature, min, max);
+    next.temperature = change.temperature;
+  }
+  if (change.topP !== undefined) {
+    const { min, max } = SETTINGS_LIMITS.topP;
+    if (change.topP !== null) checkRange(`${prefix}.topP`, change.topP, min, max);
+    next.topP = change.topP;
+  }
+  if (change.maxOutputTokens !== undefined) {
+    const { min, max } = SETTINGS_LIMITS.maxOutputTokens;
+    if (change.maxOutputTokens !== null)
+      checkRange(`${prefix}.maxOutputTokens`, change.maxOutputTokens, min, max, true);
+    next.maxOutputTokens = change.maxOutputTokens;
+  }
+  if (change.recallEnabled !== undefined) next.recallEnabled = change.recallEnabled ?? true;
+  if (change.instructionsEnabled !== undefined) next.instructionsEnabled = change.instructionsEnabled ?? true;
+  return next;
+}

@@ -1,0 +1,211 @@
+import { registerUser, type TestUser } from '../common/testing/auth';
+import { errorCodes, postGraphQL } from '../common/testing/graphql-client';
+import { eventually } from '../common/testing/wait';
+import { openai, startLoopbackServer, type LoopbackServer } from '../subgraphs/chat/testing/loopback-llm';
+import { startTestPlatform, type TestPlatform } from './support/platform';
+
+/*
+ * Issue 15, item 3, through the gateway: a conversation's settings reach the model exactly (the
+ * loopback server speaks the OpenAI wire format and records each request), for a new message, an
+ * edit and a regeneration alike; bad settings are coded errors and store nothing.
+ */
+
+const MODEL = 'loopback-model';
+const SETTINGS = {
+  model: MODEL,
+  systemPrompt: 'You are a terse assistant.',
+  temperature: 0.2,
+  maxOutputTokens: 64,
+  recallEnabled: false,
+};
+
+interface ChatRequest {
+  model: string;
+  messages: { role: string; content: string }[];
+  temperature: number;
+  max_tokens: number;
+}
+
+const reply = (text: string) => ({
+  kind: 'sse' as const,
+  events: [openai.text(text), openai.finish(), openai.usage(), openai.done],
+});
+
+describe('conversation settings reach the model', () => {
+  let llm: LoopbackServer;
+  let platform: TestPlatform;
+  let ada: TestUser;
+
+  const gql = <T>(query: string, variables: Record<string, unknown> = {}, user = ada) =>
+    postGraphQL<T>(platform.gatewayUrl, query, variables, user.headers);
+  const lastRequest = () => llm.requests[llm.requests.length - 1].body as ChatRequest;
+  const messages = async (id: string) => {
+    const { data } = await gql<{
+      conversation: { messages: { edges: { node: { id: string; role: string; status: string } }[] } };
+    }>(`query($id: ID!) { conversation(id: $id) { messages { edges { node { id role status } } } } }`, {
+      id,
+    });
+    return data?.conversation.messages.edges.map((edge) => edge.node) ?? [];
+  };
+  /** Waits until no reply in the conversation is still being written. */
+  const settled = (id: string, count: number) =>
+    eventually(async () => {
+      const all = await messages(id);
+      expect(all).toHaveLength(count);
+      expect(all.filter((m) => m.status === 'STREAMING')).toEqual([]);
+      return all;
+    });
+  const createConversation = async (settings: Record<string, unknown>) => {
+    const created = await gql<{ createConversation: { id: string } }>(
+      `mutation($input: CreateConversationInput) { createConversation(input: $input) { id } }`,
+      { input: { title: 'Settings', settings } },
+    );
+    return created.data?.createConversation.id as string;
+  };
+  const send = (conversationId: string, content: string) =>
+    gql<{ sendMessage: { generation: { id: string } } }>(
+      `mutation($input: SendMessageInput!) { sendMessage(input: $input) { generation { id } } }`,
+      { input: { conversationId, content } },
+    );
+
+  beforeAll(async () => {
+    llm = await startLoopbackServer();
+    platform = await startTestPlatform('conversation-settings', {
+      env: { LLM_PROVIDER: 'openai-compatible', LLM_BASE_URL: `${llm.url}/v1`, LLM_MODEL: MODEL },
+    });
+    ada = await registerUser(platform);
+  });
+  afterAll(async () => {
+    await platform?.stop();
+    await llm?.close();
+  });
+
+  it('sends the system prompt first, with the temperature and output limit, on send, edit and regenerate', async () => {
+    const id = await createConversation(SETTINGS);
+    const expected = {
+      model: MODEL,
+      temperature: 0.2,
+      max_tokens: 64,
+      messages: [{ role: 'system', content: SETTINGS.systemPrompt }, expect.anything()],
+    };
+
+    llm.enqueue(reply('Hello.'));
+    expect(errorCodes(await send(id, 'Hi there'))).toEqual([]);
+    const [userMessage, assistant] = await settled(id, 2);
+    expect(lastRequest()).toMatchObject(expected);
+    expect(lastRequest().messages[1]).toEqual({ role: 'user', content: 'Hi there' });
+
+    llm.enqueue(reply('Hello again.'));
+    const regenerated = await gql(`mutation($id: ID!) { regenerate(messageId: $id) { id } }`, {
+      id: assistant.id,
+    });
+    expect(errorCodes(regenerated)).toEqual([]);
+    await settled(id, 2);
+    expect(lastRequest()).toMatchObject(expected);
+
+    llm.enqueue(reply('Edited.'));
+    const edited = await gql(
+      `mutation($id: ID!) { editMessage(messageId: $id, content: "Hi, edited") { generation { id } } }`,
+      { id: userMessage.id },
+    );
+    expect(errorCodes(edited)).toEqual([]);
+    await settled(id, 2);
+    expect(lastRequest()).toMatchObject(expected);
+    expect(lastRequest().messages[1]).toEqual({ role: 'user', content: 'Hi, edited' });
+  });
+
+  it('sends no system message when the conversation has none, and no recalled message when recall is off', async () => {
+    const id = await createConversation({ ...SETTINGS, systemPrompt: '' });
+    llm.enqueue(reply('Fine.'));
+    const sent = await send(id, 'Hi there again');
+    await settled(id, 2);
+    const generation = await gql<{ generation: { context: unknown[] } }>(
+      `query($id: ID!) { generation(id: $id) { context { score } } }`,
+      { id: sent.data?.sendMessage.generation.id },
+    );
+    expect(generation.data?.generation.context).toEqual([]);
+    const body = lastRequest();
+    expect(body.messages.filter((m) => m.role === 'system' && m.content !== '')).toEqual([]);
+    expect(JSON.stringify(body)).not.toContain('other conversations');
+  });
+
+  it("puts the user's instructions after the system prompt, unless the conversation turns them off", async () => {
+    const user = await registerUser(platform);
+    await gql(
+      `mutation { updateInstructions(input: { aboutMe: "I live in Lisbon.", howToAnswer: "In Portuguese." }) { aboutMe } }`,
+      {},
+      user,
+    );
+    const systemOf = async (settings: Record<string, unknown>) => {
+      const created = await gql<{ createConversation: { id: string } }>(
+        `mutation($input: CreateConversationInput) { createConversation(input: $input) { id } }`,
+        { input: { title: 'Instructions', settings } },
+        user,
+      );
+      const id = created.data?.createConversation.id as string;
+      llm.enqueue(reply('Olá.'));
+      await gql(
+        `mutation($input: SendMessageInput!) { sendMessage(input: $input) { generation { id } } }`,
+        { input: { conversationId: id, content: 'Hello' } },
+        user,
+      );
+      await eventually(async () => {
+        const { data } = await gql<{ conversation: { messages: { edges: { node: { status: string } }[] } } }>(
+          `query($id: ID!) { conversation(id: $id) { messages { edges { node { status } } } } }`,
+          { id },
+          user,
+        );
+        expect(data?.conversation.messages.edges.map((edge) => edge.node.status)).toEqual([
+          'COMPLETE',
+          'COMPLETE',
+        ]);
+      });
+      return lastRequest().messages[0];
+    };
+    expect(await systemOf(SETTINGS)).toEqual({
+      role: 'system',
+      content: `${SETTINGS.systemPrompt}\n\nAbout the user:\nI live in Lisbon.\n\nHow the user wants you to answer:\nIn Portuguese.`,
+    });
+    expect(await systemOf({ ...SETTINGS, instructionsEnabled: false })).toEqual({
+      role: 'system',
+      content: SETTINGS.systemPrompt,
+    });
+  });
+
+  it('refuses bad settings with a coded error naming the field, and stores nothing', async () => {
+    const id = await createConversation(SETTINGS);
+    const refused = await gql(
+      `mutation($id: ID!) { updateConversationSettings(id: $id, settings: { temperature: 3 }) { id } }`,
+      { id },
+    );
+    expect(errorCodes(refused)).toEqual(['BAD_USER_INPUT']);
+    expect(refused.errors?.[0].extensions?.field).toBe('settings.temperature');
+
+    const requests = llm.requests.length;
+    for (const settings of [{ model: 'no-such-model' }, { maxOutputTokens: 60_000 }]) {
+      await gql(
+        `mutation($id: ID!, $settings: ConversationSettingsInput!) {
+          updateConversationSettings(id: $id, settings: $settings) { id }
+        }`,
+        { id, settings },
+      );
+      const sent = await send(id, 'Hello');
+      expect(errorCodes(sent)).toEqual(['BAD_USER_INPUT']);
+      expect(sent.errors?.[0].extensions?.field).toBe(`settings.${Object.keys(settings)[0]}`);
+      await gql(
+        `mutation($id: ID!) { updateConversationSettings(id: $id, settings: { model: null, maxOutputTokens: null }) { id } }`,
+        { id },
+      );
+    }
+    expect(await messages(id)).toEqual([]);
+    expect(llm.requests).toHaveLength(requests);
+
+    const other = await registerUser(platform);
+    const foreign = await gql(
+      `mutation($id: ID!) { updateConversationSettings(id: $id, settings: { temperature: 1 }) { id } }`,
+      { id },
+      other,
+    );
+    expect(errorCodes(foreign)).toEqual(['NOT_FOUND']);
+  });
+});
