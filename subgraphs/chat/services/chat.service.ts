@@ -9,7 +9,7 @@ import type { GenerationSupervisor } from '../generation/generation-supervisor';
 import type { QuotaService } from './quota.service';
 import type { GenerationRepository } from '../repositories/generation.repository';
 import type { StoredMessage } from '../records/message.record';
-import type { ModelInfo } from './model-catalog';
+import type { ModelCatalog, ModelInfo } from './model-catalog';
 
 export interface SendMessage {
   conversationId?: string | null;
@@ -31,7 +31,7 @@ export interface ChatServiceDependencies {
   generations: GenerationRepository;
   quotas: QuotaService;
   supervisor: GenerationSupervisor;
-  models: ModelInfo[];
+  models: ModelCatalog;
   messageMaxChars: number;
   leaseMs: number;
 }
@@ -238,10 +238,6 @@ export class ChatService {
   }
 
   private resolveModel(requested: string | null | undefined): ModelInfo {
-    if (requested == null) return this.deps.models.find((model) => model.isDefault) ?? this.deps.models[0];
-    const model = this.deps.models.find((candidate) => candidate.id === requested);
-    if (!model)
-      throw badUserInput('model', `Unknown model "${requested}"; the models query lists the available ones`);
-    return model;
+    return this.deps.models.resolve(requested);
   }
 }
