@@ -21,7 +21,7 @@ describe('the platform through the gateway', () => {
     const response = await postGraphQL(platform.gatewayUrl, '{ models { id provider isDefault } }');
     expect(response.errors).toBeUndefined();
     expect(response.data).toEqual({
-      models: [{ id: 'offline-echo (not a language model)', provider: 'OFFLINE', isDefault: true }],
+      models: [{ id: 'offline/echo', provider: 'OFFLINE', isDefault: true }],
     });
   });
 

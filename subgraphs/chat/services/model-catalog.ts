@@ -40,6 +40,8 @@ interface ProviderState {
   /** The last list the provider gave; null until it has answered once. */
   models: ProviderModel[] | null;
   available: boolean;
+  /** Whether the last listing failed (so that a provider's going and coming back is logged once each). */
+  failed: boolean;
 }
 
 /**
@@ -56,7 +58,8 @@ export class ModelCatalog {
     private readonly sources: readonly CatalogSource[],
     private readonly options: ModelCatalogOptions,
   ) {
-    for (const { endpoint } of sources) this.states.set(endpoint.name, { models: null, available: false });
+    for (const { endpoint } of sources)
+      this.states.set(endpoint.name, { models: null, available: false, failed: false });
   }
 
   get defaultModel(): string {
@@ -153,21 +156,23 @@ export class ModelCatalog {
     const state = this.states.get(endpoint.name) as ProviderState;
     try {
       state.models = await models.listModels(AbortSignal.timeout(this.options.listTimeoutMs));
-      if (!state.available) {
+      if (state.failed) {
         this.options.logger.info(
           { provider: endpoint.name, models: state.models.length },
-          'model provider listed its models',
+          'model provider answers again; its models are available',
         );
       }
       state.available = true;
+      state.failed = false;
     } catch (error) {
-      if (state.available || state.models === null) {
+      if (!state.failed) {
         this.options.logger.warn(
           { err: error, provider: endpoint.name },
           'model provider did not list its models; its models are unavailable until it does',
         );
       }
       state.available = false;
+      state.failed = true;
     }
   }
 }
