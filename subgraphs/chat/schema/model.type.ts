@@ -1,4 +1,5 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { ProviderName } from '../config';
 import type { ModelCapability as CapabilityName } from '../providers/provider';
 
@@ -69,6 +70,7 @@ export class Model {
   outputTokenLimit!: number | null;
 
   @Field(() => [ModelCapability])
+  @ListSizeDirective({ assumedSize: Object.keys(CAPABILITIES).length })
   capabilities!: ModelCapability[];
 
   @Field({
