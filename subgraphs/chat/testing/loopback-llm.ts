@@ -35,7 +35,7 @@ export interface LoopbackServer {
   /** What `GET …/models` lists; nothing until set. */
   serveModels: (...models: (ListedModel | string)[]) => void;
   /** Model listings answered so far (the catalog's refreshes). */
-  listings: () => number;
+  listings: RecordedRequest[];
   /** While down, every request is answered 503, as a provider that is briefly away. */
   setDown: (down: boolean) => void;
   close: () => Promise<void>;
@@ -50,7 +50,7 @@ export async function startLoopbackServer(): Promise<LoopbackServer> {
   const requests: RecordedRequest[] = [];
   const open = new Set<ServerResponse>();
   let models: ListedModel[] = [];
-  let listings = 0;
+  const listings: RecordedRequest[] = [];
   let down = false;
 
   const server = createServer((req, res) => {
@@ -63,7 +63,7 @@ export async function startLoopbackServer(): Promise<LoopbackServer> {
       }
       const path = new URL(req.url ?? '/', 'http://loopback').pathname;
       if (req.method === 'GET' && path.endsWith('/models')) {
-        listings += 1;
+        listings.push({ method: req.method, url: req.url ?? '', headers: req.headers, body: null });
         res
           .writeHead(200, { 'content-type': 'application/json' })
           .end(
@@ -100,7 +100,7 @@ export async function startLoopbackServer(): Promise<LoopbackServer> {
     serveModels: (...listed) => {
       models = listed.map((model) => (typeof model === 'string' ? { name: model } : model));
     },
-    listings: () => listings,
+    listings,
     setDown: (value) => {
       down = value;
     },
