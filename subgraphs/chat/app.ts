@@ -83,10 +83,8 @@ export function startChatSubgraph(
       identitySecret: config.IDENTITY_SECRET,
       nonces: new RedisNonceStore(runtime.redis),
       guard: config,
-      healthChecks: {
-        redis: { check: () => runtime.redis.ping(), critical: true },
-        models: { check: async () => defaultModelServed(runtime.services.models), critical: false },
-      },
+      healthChecks: { redis: { check: () => runtime.redis.ping(), critical: true } },
+      healthDetails: () => ({ models: runtime.services.models.report() }),
       createContext: (base) => ({ ...base, ...runtime.services }),
       subscriptions: { ...DEFAULT_SUBGRAPH_WEBSOCKET_LIMITS, maxConnections: config.WS_MAX_CONNECTIONS },
     });
@@ -237,12 +235,6 @@ async function buildRuntime(
     usage: new UsageService(quotas),
   };
   return { services, redis, supervisor, recovery, stop: () => stack.dispose() };
-}
-
-/** The `models` health check: fails, saying what is served instead, while no provider serves the default model. */
-function defaultModelServed(models: ModelCatalog): void {
-  const problem = models.defaultModelProblem();
-  if (problem) throw new Error(problem);
 }
 
 function conversationClient(config: ChatConfig, logger: Logger): ConversationClient {

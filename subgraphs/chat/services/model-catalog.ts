@@ -36,6 +36,14 @@ export interface ModelCatalogOptions {
   logger: Logger;
 }
 
+export interface ModelCatalogReport {
+  defaultModel: string;
+  /** Why the default model cannot be used, naming what is served instead; null when it can. */
+  problem: string | null;
+  served: string[];
+  providers: { name: string; available: boolean; models: number }[];
+}
+
 interface ProviderState {
   /** The last list the provider gave; null until it has answered once. */
   models: ProviderModel[] | null;
@@ -120,6 +128,21 @@ export class ModelCatalog {
     if (served.some((model) => model.isDefault)) return null;
     const names = served.map((model) => model.id).join(', ') || 'none';
     return `The default model ${this.options.defaultModel} is not served by any provider; served: ${names}`;
+  }
+
+  /** For operators (`/health` details): the default, whether it is served, and each provider's state. */
+  report(): ModelCatalogReport {
+    return {
+      defaultModel: this.options.defaultModel,
+      problem: this.defaultModelProblem(),
+      served: this.list()
+        .filter((model) => model.available)
+        .map((model) => model.id),
+      providers: this.sources.map(({ endpoint }) => {
+        const state = this.states.get(endpoint.name) as ProviderState;
+        return { name: endpoint.name, available: state.available, models: state.models?.length ?? 0 };
+      }),
+    };
   }
 
   private namespaced(id: string): string {

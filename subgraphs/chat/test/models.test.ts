@@ -201,7 +201,7 @@ describe('models of every configured provider (real SDKs against loopback server
     expect(store.messages.get(started.generation.messageId)).toMatchObject({ content: 'Hello from Gemini.' });
   });
 
-  it('reports a default model Gemini does not list, in the log and in /health, with what it serves', async () => {
+  it('reports a default model Gemini does not list, in the log and in /health details, with what it serves, and starts', async () => {
     const llm = await loopback();
     llm.serveModels('gemini-3.5-flash', 'gemini-3.5-pro');
     const logs = captureLogs('chat');
@@ -221,9 +221,21 @@ describe('models of every configured provider (real SDKs against loopback server
 
       const health = await fetch(`http://127.0.0.1:${subgraph.port}/health`);
       expect(health.status).toBe(200);
-      expect(await health.json()).toMatchObject({
-        status: 'degraded',
-        components: { redis: { status: 'ok' }, models: { status: 'down', error: problem } },
+      expect(await health.json()).toEqual({
+        service: 'chat',
+        status: 'ok',
+        components: { redis: { status: 'ok', latencyMs: expect.any(Number) } },
+        details: {
+          models: {
+            defaultModel: 'gemini/gemini-2.5-flash',
+            problem,
+            served: served.split(', '),
+            providers: [
+              { name: 'offline', available: true, models: 1 },
+              { name: 'gemini', available: true, models: 2 },
+            ],
+          },
+        },
       });
     } finally {
       await subgraph.stop();
