@@ -9,7 +9,9 @@ import { GenerationEventType } from '../streams/generation-event';
 import { testChatConfig, userCaller } from '../testing/chat-config';
 import { gemini, type LoopbackServer, openai, startLoopbackServer } from '../testing/loopback-llm';
 import { MemoryConversationStore } from '../testing/memory-conversation-store';
+import { streamingGeneration } from '../testing/records';
 import { testRedis } from '../testing/redis';
+import { GenerationRepository } from '../repositories/generation.repository';
 
 const redisForTest = testRedis('chat_models');
 
@@ -109,6 +111,18 @@ describe('models of every configured provider (real SDKs against loopback server
     });
     expect(services.models.resolve('offline-echo (not a language model)').id).toBe('offline/echo');
     expect(services.models.resolve('echo').id).toBe('offline/echo');
+  });
+
+  it('reads a generation record written before model ids had a namespace', async () => {
+    const { services, redis } = await start({});
+    const alice = userCaller(randomUUID());
+    const old = streamingGeneration({ userId: alice.userId, model: 'gemini-2.5-flash', provider: 'gemini' });
+    await new GenerationRepository(redis, 3_600).create(old, 5_000);
+    await expect(services.generations.get(alice, old.id)).resolves.toMatchObject({
+      id: old.id,
+      model: 'gemini-2.5-flash',
+      provider: 'gemini',
+    });
   });
 
   it('starts with a provider down, refuses its models by name, and serves them once it is back', async () => {
