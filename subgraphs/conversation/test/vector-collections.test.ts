@@ -10,6 +10,8 @@ const model = (name: string, dimensions: number): EmbeddingModel => ({
   dimensions,
   embed: async () => [],
 });
+/** A first write creates the collection's segment, which takes a while on a loaded machine. */
+const CHROMA_TIMEOUT_MS = 30_000;
 const unit = (dimensions: number) => [1, ...new Array<number>(dimensions - 1).fill(0)];
 
 describe('message collections of earlier embedding models (real Chroma)', () => {
@@ -26,12 +28,12 @@ describe('message collections of earlier embedding models (real Chroma)', () => 
     const old = new VectorIndexRepository(
       client,
       collectionName(prefix, model('gemini-text-embedding-004', 768)),
-      5_000,
+      CHROMA_TIMEOUT_MS,
     );
     const current = new VectorIndexRepository(
       client,
       collectionName(prefix, model('gemini-gemini-embedding-001', 3072)),
-      5_000,
+      CHROMA_TIMEOUT_MS,
     );
     const vector = { messageId: randomUUID(), ownerId: randomUUID(), conversationId: randomUUID() };
     await old.upsert([{ ...vector, vector: unit(768) }]);
@@ -47,5 +49,5 @@ describe('message collections of earlier embedding models (real Chroma)', () => 
     expect(await current.messageCollections(prefix)).toEqual([
       { name: `${prefix}messages-gemini-gemini-embedding-001-3072`, dimensions: 3072 },
     ]);
-  });
+  }, 60_000);
 });
