@@ -3,30 +3,31 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type RequestHandler } from 'express';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
 import { answerErrorsAsJson } from '../common/errors/http-errors';
 import type { Logger } from '../common/logging/logger';
+import { DisposalStack } from '../common/server/disposal-stack';
 import { createRedis } from '../common/stores/redis';
 import { SharedSlots } from '../common/stores/shared-slots';
 import { requestIdFrom } from '../common/server/request-id';
-import { SUBGRAPHS } from '../common/config/topology';
-import { contextRefusal, createGatewayAuthentication } from './auth';
+import { contextRefusal, createGatewayAuthentication, type GatewayAuthentication } from './auth';
 import { clientAddressOf, TrustedProxies } from './auth/client-details';
-import { type GatewayConfig, subgraphUrl } from './config';
+import { type GatewayConfig, subgraphUrls } from './config';
 import type { ContextFactory, GatewayContext } from './context';
 import { servedPlatformHealth } from './health';
-import { composePlugins, gatewayPlugins } from './plugins';
+import { composePlugins, type Edge, type EdgeFeatures, gatewayPlugins } from './plugins';
 import { edgeFeaturesFrom } from './plugins/from-config';
-import { requestIdOf } from './plugins/request-id';
-import { traceHeadersOf } from './plugins/tracing';
+import { requestIdOf } from './request-id';
+import { traceHeadersOf } from './trace-context';
 import { SignedDataSource } from './signed-data-source';
 import { SubscriptionExecutor } from './subscriptions/executor';
 import { SubscriptionLimits } from './subscriptions/limits';
 import { SupergraphPlanner } from './subscriptions/planner';
 import { UpstreamPool } from './subscriptions/upstream-pool';
 import { supergraphSource } from './supergraph';
-import { createOperationRouter } from './transports/operation-router';
+import { createOperationRouter, type OperationRouter } from './transports/operation-router';
 import { multipartHandler } from './transports/multipart';
 import { sseHandler } from './transports/sse';
 import { serveWebSocket } from './transports/websocket';
@@ -44,15 +45,16 @@ const SUBSCRIPTION_SLOT_TTL_MS = 15_000;
 
 const acceptsEventStream = (accept: string | undefined) => accept?.includes('text/event-stream') ?? false;
 
-/**
- * Wires the gateway: supergraph, signed subgraph fetches, subscriptions, health, HTTP and
- * WebSocket, and the edge plugins (gateway/plugins) in the order gatewayPlugins decides.
- */
 export interface GatewayOptions {
   /** The clock access tokens are checked against; the system clock by default. */
   now?: () => number;
 }
 
+/**
+ * The gateway's composition root: supergraph, signed subgraph fetches, subscriptions, health, HTTP
+ * and WebSocket, and the edge plugins (gateway/plugins) in the order gatewayPlugins decides. Each
+ * resource is registered on one disposal stack, which stop() and a failed start both unwind.
+ */
 export async function startGateway(
   config: GatewayConfig,
   logger: Logger,
@@ -60,9 +62,150 @@ export async function startGateway(
 ): Promise<RunningGateway> {
   // First, so that a bad setting (an unreadable safelist) fails before any connection is opened.
   const features = edgeFeaturesFrom(config);
-  const redis = createRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, logger });
-  const urls = Object.fromEntries(SUBGRAPHS.map(({ name }) => [name, subgraphUrl(config, name) as string]));
-  const upstream = new UpstreamPool({
+  // stop() and a failed start release in the reverse order: client sockets first, Redis and auth last.
+  return new DisposalStack(logger).build(async (stack) => {
+    const authentication = stack.use(
+      'authentication',
+      createGatewayAuthentication(config, logger, options.now),
+      (auth) => auth.stop(),
+    );
+    const redis = stack.use(
+      'redis',
+      createRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, logger }),
+      (client) => client.disconnect(),
+    );
+    const userSlots = stack.use(
+      'subscription slots',
+      new SharedSlots(redis, { name: 'subscriptions', ttlMs: SUBSCRIPTION_SLOT_TTL_MS, logger }),
+      (slots) => slots.close(),
+    );
+    const urls: Record<string, string> = subgraphUrls(config);
+    const supergraph = new CurrentSupergraph();
+    const upstream = stack.use('upstream subscriptions', upstreamPool(config, urls, logger), (pool) =>
+      pool.dispose(),
+    );
+    const edge = stack.use(
+      'edge plugins',
+      openEdge(config, logger, features, redis, supergraph, (subgraph) =>
+        upstream.openSubscriptions(subgraph),
+      ),
+      (plugins) => plugins.stop(),
+    );
+    const dataSources = subgraphDataSources(config, urls, edge);
+    stack.defer('subgraph connections', () => Object.values(dataSources).forEach((source) => source.close()));
+
+    const app = express();
+    app.disable('x-powered-by');
+    const httpServer = createServer(app);
+    const apollo = new ApolloServer<GatewayContext>({
+      gateway: federatedGateway(config, logger, urls, dataSources, edge, supergraph),
+      ...edge.apolloSettings,
+      plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ...edge.apolloPlugins],
+      // common/server/lifecycle.ts handles signals; Apollo's own handler would re-signal and look like a second Ctrl-C.
+      stopOnTerminationSignals: false,
+    });
+    await apollo.start();
+    stack.use('apollo', apollo, (server) => server.stop());
+
+    const createContext = contextFactory(logger, authentication);
+    const route = createOperationRouter(
+      apollo,
+      new SubscriptionExecutor({
+        planner: supergraph.planner,
+        upstream,
+        dataSources,
+        identitySecret: config.IDENTITY_SECRET,
+      }),
+      new SubscriptionLimits({
+        perConnection: config.SUBSCRIPTIONS_PER_CONNECTION,
+        perUser: config.SUBSCRIPTIONS_PER_USER,
+        userSlots,
+      }),
+      edge.subscriptions,
+    );
+    stack.use(
+      'websocket',
+      serveWebSocket({
+        httpServer,
+        path: '/graphql',
+        schema: () => supergraph.planner().schema,
+        createContext,
+        route,
+        keepAliveMs: config.WS_KEEPALIVE_MS,
+        maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
+        maxMessageBytes: config.MAX_BODY_BYTES,
+        maxTokens: config.MAX_TOKENS,
+        watchSession: authentication.watchSession,
+        connectionsPerAddress: config.WS_CONNECTIONS_PER_ADDRESS,
+        clientAddress: clientAddressFrom(new TrustedProxies(config.TRUSTED_PROXIES)),
+        logger,
+      }),
+      (webSocket) => webSocket.dispose(),
+    );
+    serveHttp(app, { config, logger, redis, edge, apollo, supergraph, createContext, route, authentication });
+
+    await listen(httpServer, config);
+    const { port } = httpServer.address() as AddressInfo;
+    const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}/graphql`;
+    logger.info({ url }, 'gateway ready');
+    return { url, port, httpServer, upstream, stop: () => stack.dispose() };
+  });
+}
+
+/** The supergraph @apollo/gateway serves now, planned for subscriptions; it can change under IntrospectAndCompose. */
+class CurrentSupergraph {
+  private current: SupergraphPlanner | undefined;
+
+  load(coreSupergraphSdl: string): void {
+    this.current = new SupergraphPlanner(coreSupergraphSdl);
+  }
+
+  readonly planner = (): SupergraphPlanner => {
+    if (!this.current) throw new Error('The supergraph is not loaded yet');
+    return this.current;
+  };
+}
+
+/** The edge plugins, in the order gatewayPlugins decides, split into their parts. */
+function openEdge(
+  config: GatewayConfig,
+  logger: Logger,
+  features: EdgeFeatures,
+  redis: Redis,
+  supergraph: CurrentSupergraph,
+  upstreamSubscriptions: (subgraph: string) => number,
+): Edge {
+  return composePlugins(
+    gatewayPlugins(
+      {
+        logger,
+        redis,
+        schema: () => supergraph.planner().schema,
+        listSizes: () => supergraph.planner().listSizes,
+        subgraphs: Object.keys(subgraphUrls(config)),
+        upstreamSubscriptions,
+      },
+      features,
+    ),
+  );
+}
+
+const subgraphDataSource = (config: GatewayConfig, edge: Edge, name: string, url: string) =>
+  new SignedDataSource(url, config.IDENTITY_SECRET, {
+    name,
+    timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+    maxSockets: config.SUBGRAPH_MAX_SOCKETS,
+    onFetch: edge.subgraphFetch,
+  });
+
+/** One signed data source per subgraph, shared by Apollo's query plans and the subscriptions' entity fetches. */
+const subgraphDataSources = (config: GatewayConfig, urls: Record<string, string>, edge: Edge) =>
+  Object.fromEntries(
+    Object.entries(urls).map(([name, url]) => [name, subgraphDataSource(config, edge, name, url)]),
+  );
+
+const upstreamPool = (config: GatewayConfig, urls: Record<string, string>, logger: Logger) =>
+  new UpstreamPool({
     urls,
     socketsPerSubgraph: config.SUBSCRIPTION_SOCKETS_PER_SUBGRAPH,
     keepAliveMs: config.WS_KEEPALIVE_MS,
@@ -70,46 +213,27 @@ export async function startGateway(
     identitySecret: config.IDENTITY_SECRET,
     logger,
   });
-  const edge = composePlugins(
-    gatewayPlugins(
-      {
-        logger,
-        redis,
-        schema: () => currentPlanner().schema,
-        listSizes: () => currentPlanner().listSizes,
-        subgraphs: Object.keys(urls),
-        upstreamSubscriptions: (subgraph) => upstream.openSubscriptions(subgraph),
-      },
-      features,
-    ),
-  );
-  const dataSource = (name: string, url: string) =>
-    new SignedDataSource(url, config.IDENTITY_SECRET, {
-      name,
-      timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
-      maxSockets: config.SUBGRAPH_MAX_SOCKETS,
-      onFetch: edge.subgraphFetch,
-    });
-  const dataSources = Object.fromEntries(
-    Object.entries(urls).map(([name, url]) => [name, dataSource(name, url)]),
-  );
+
+function federatedGateway(
+  config: GatewayConfig,
+  logger: Logger,
+  urls: Record<string, string>,
+  dataSources: Record<string, SignedDataSource>,
+  edge: Edge,
+  supergraph: CurrentSupergraph,
+): ApolloGateway {
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphSource(config),
-    buildService: ({ name, url }) => dataSources[name] ?? dataSource(name, url as string),
+    buildService: ({ name, url }) =>
+      dataSources[name] ?? subgraphDataSource(config, edge, name, url ?? urls[name]),
     logger,
   });
-  let planner: SupergraphPlanner | undefined;
-  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
-    planner = new SupergraphPlanner(coreSupergraphSdl);
-  });
-  const currentPlanner = () => {
-    if (!planner) throw new Error('The supergraph is not loaded yet');
-    return planner;
-  };
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => supergraph.load(coreSupergraphSdl));
+  return gateway;
+}
 
-  const authentication = createGatewayAuthentication(config, logger, options.now);
-  const trustedProxies = new TrustedProxies(config.TRUSTED_PROXIES);
-  const createContext: ContextFactory = async (input) => {
+function contextFactory(logger: Logger, authentication: GatewayAuthentication): ContextFactory {
+  return async (input) => {
     const id = requestIdFrom(input.requestId);
     return {
       requestId: id,
@@ -118,66 +242,29 @@ export async function startGateway(
       traceHeaders: input.traceHeaders,
     };
   };
+}
 
-  const app = express();
-  app.disable('x-powered-by');
-  const httpServer = createServer(app);
-  const apollo = new ApolloServer<GatewayContext>({
-    gateway,
-    ...edge.apolloSettings,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ...edge.apolloPlugins],
-    // common/server/lifecycle.ts handles signals; Apollo's own handler would re-signal and look like a second Ctrl-C.
-    stopOnTerminationSignals: false,
-  });
-  const userSlots = new SharedSlots(redis, {
-    name: 'subscriptions',
-    ttlMs: SUBSCRIPTION_SLOT_TTL_MS,
-    logger,
-  });
-  const route = createOperationRouter(
-    apollo,
-    new SubscriptionExecutor({
-      planner: currentPlanner,
-      upstream,
-      dataSources,
-      identitySecret: config.IDENTITY_SECRET,
-    }),
-    new SubscriptionLimits({
-      perConnection: config.SUBSCRIPTIONS_PER_CONNECTION,
-      perUser: config.SUBSCRIPTIONS_PER_USER,
-      userSlots,
-    }),
-    edge.subscriptions,
+const clientAddressFrom = (trustedProxies: TrustedProxies) => (request: IncomingMessage) =>
+  clientAddressOf(
+    { ip: request.socket.remoteAddress, forwardedFor: request.headers['x-forwarded-for'] },
+    trustedProxies,
   );
-  try {
-    await apollo.start();
-  } catch (error) {
-    userSlots.close();
-    redis.disconnect();
-    authentication.stop();
-    await edge.stop();
-    throw error;
-  }
-  const webSocket = serveWebSocket({
-    httpServer,
-    path: '/graphql',
-    schema: () => currentPlanner().schema,
-    createContext,
-    route,
-    keepAliveMs: config.WS_KEEPALIVE_MS,
-    maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
-    maxMessageBytes: config.MAX_BODY_BYTES,
-    maxTokens: config.MAX_TOKENS,
-    watchSession: authentication.watchSession,
-    connectionsPerAddress: config.WS_CONNECTIONS_PER_ADDRESS,
-    clientAddress: (request) =>
-      clientAddressOf(
-        { ip: request.socket.remoteAddress, forwardedFor: request.headers['x-forwarded-for'] },
-        trustedProxies,
-      ),
-    logger,
-  });
 
+interface HttpParts {
+  config: GatewayConfig;
+  logger: Logger;
+  redis: Redis;
+  edge: Edge;
+  apollo: ApolloServer<GatewayContext>;
+  supergraph: CurrentSupergraph;
+  createContext: ContextFactory;
+  route: OperationRouter;
+  authentication: GatewayAuthentication;
+}
+
+/** The HTTP routes: the edge's middleware, health, the plugins' routes, then `/graphql` (SSE, multipart or Apollo). */
+function serveHttp(app: express.Express, parts: HttpParts): void {
+  const { config, logger, redis, edge, apollo, supergraph, createContext, route, authentication } = parts;
   for (const handler of edge.everyRequest) app.use(handler);
   app.get('/health', (_req, res) => {
     res.json({ service: 'gateway', status: 'ok' });
@@ -188,7 +275,7 @@ export async function startGateway(
     res.status(report.status === 'ok' ? 200 : 503).json(report);
   });
   const serveSse = sseHandler({
-    schema: () => currentPlanner().schema,
+    schema: () => supergraph.planner().schema,
     createContext,
     route,
     maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
@@ -230,35 +317,14 @@ export async function startGateway(
     }),
   );
   answerErrorsAsJson(app, logger);
-
-  let stopped: Promise<void> | undefined;
-  const stop = () =>
-    (stopped ??= (async () => {
-      await webSocket.dispose();
-      await apollo.stop();
-      await upstream.dispose();
-      for (const source of Object.values(dataSources)) source.close();
-      await edge.stop();
-      userSlots.close();
-      redis.disconnect();
-      authentication.stop();
-    })());
-
-  try {
-    await new Promise<void>((resolve, reject) => {
-      httpServer.once('error', reject);
-      httpServer.listen(config.GATEWAY_PORT, config.HOST, () => {
-        httpServer.off('error', reject);
-        resolve();
-      });
-    });
-  } catch (error) {
-    // The port is taken, say: nothing opened so far may be left behind.
-    await stop();
-    throw error;
-  }
-  const { port } = httpServer.address() as AddressInfo;
-  const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}/graphql`;
-  logger.info({ url }, 'gateway ready');
-  return { url, port, httpServer, upstream, stop };
 }
+
+/** Listens on the configured port; a port already taken rejects (and the stack releases what was opened). */
+const listen = (httpServer: Server, config: GatewayConfig) =>
+  new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.GATEWAY_PORT, config.HOST, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });

@@ -3,7 +3,7 @@ import { accessTokenEnv } from '../common/identity/access-token';
 import { ConfigError, env, loadConfig } from '../common/config/load-config';
 import { commonEnv } from '../common/config/service-env';
 import { sessionRevocationEnv } from '../common/identity/session-revocation';
-import { SUBGRAPHS } from '../common/config/topology';
+import { type SubgraphName, SUBGRAPHS } from '../common/config/topology';
 import { isAddressOrRange } from './auth/client-details';
 import { DEFAULT_MAX_ROOT_FIELDS } from './plugins/operation-limits';
 import { DEFAULT_APQ_REGISTRATION, DEFAULT_APQ_TTL_SECONDS } from './plugins/persisted-queries';
@@ -14,7 +14,7 @@ import { DEFAULT_SUBGRAPH_CONNECTION } from './signed-data-source';
 /** A rate-limit budget written `POINTS/SECONDS`, e.g. `600/60`: 600 operations per minute. */
 const budget = (defaults: BudgetLimit) => env.budget(defaults);
 
-const subgraphUrls = Object.fromEntries(
+const subgraphUrlVariables = Object.fromEntries(
   SUBGRAPHS.map((s) => [s.urlVariable, env.url().default(s.defaultUrl)]),
 ) as {
   [K in (typeof SUBGRAPHS)[number]['urlVariable']]: z.ZodDefault<z.ZodURL>;
@@ -23,9 +23,9 @@ const subgraphUrls = Object.fromEntries(
 export const gatewayEnv = {
   ...commonEnv,
   GATEWAY_PORT: env.port(4000),
-  REDIS_URL: z.string().startsWith('redis', 'must be a redis:// URL'),
+  REDIS_URL: env.redisUrl(),
   REDIS_KEY_PREFIX: z.string().default('gateway:'),
-  ...subgraphUrls,
+  ...subgraphUrlVariables,
   /** Development only: compose from the running subgraphs instead of the committed supergraph. */
   SUPERGRAPH_INTROSPECT: env.boolean(false),
   SUPERGRAPH_PATH: z.string().default('schema/supergraph.graphql'),
@@ -114,11 +114,29 @@ export const gatewayEnv = {
   OTEL_SERVICE_NAME: z.string().default('gateway'),
 };
 
+/** PERSISTED_QUERIES with its manifest, typed by mode: a safelist always has one. */
+export type PersistedQueriesConfig =
+  | { mode: 'off' }
+  | { mode: 'apq'; manifest?: string }
+  | { mode: 'safelist'; manifest: string };
+
+/** The persisted-queries mode and manifest as one value; undefined for a safelist without a manifest. */
+function persistedQueriesOf(config: {
+  PERSISTED_QUERIES: PersistedQueriesConfig['mode'];
+  PERSISTED_QUERIES_MANIFEST?: string;
+}): PersistedQueriesConfig | undefined {
+  const { PERSISTED_QUERIES: mode, PERSISTED_QUERIES_MANIFEST: manifest } = config;
+  if (mode === 'off') return { mode };
+  if (mode === 'apq') return { mode, manifest };
+  return manifest ? { mode, manifest } : undefined;
+}
+
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;
 export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env) {
   const config = loadConfig(gatewayEnv, source);
   const problems: string[] = [];
-  if (config.PERSISTED_QUERIES === 'safelist' && !config.PERSISTED_QUERIES_MANIFEST) {
+  const persistedQueries = persistedQueriesOf(config);
+  if (!persistedQueries) {
     problems.push('PERSISTED_QUERIES_MANIFEST: required when PERSISTED_QUERIES=safelist');
   }
   // /metrics and /health/all tell an outsider how the platform is built and how it is doing; an
@@ -128,8 +146,8 @@ export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env) {
       'OPERATOR_TOKEN: required when NODE_ENV=production, to guard /metrics and /health/all (openssl rand -hex 24)',
     );
   }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+  if (problems.length > 0 || !persistedQueries) throw new ConfigError(problems);
+  return { ...config, persistedQueries };
 }
 
 /** Introspection is on unless turned off, and off by default in production. */
@@ -139,7 +157,9 @@ export const introspectionEnabled = (config: GatewayConfig): boolean =>
 export const jwksUrl = (config: GatewayConfig): string =>
   config.JWKS_URL ?? new URL('/.well-known/jwks.json', config.AUTH_URL).toString();
 
-export function subgraphUrl(config: GatewayConfig, name: string): string | undefined {
-  const subgraph = SUBGRAPHS.find((s) => s.name === name);
-  return subgraph ? config[subgraph.urlVariable] : undefined;
-}
+/** Where the gateway reaches each subgraph, by name. */
+export const subgraphUrls = (config: GatewayConfig): Record<SubgraphName, string> =>
+  Object.fromEntries(SUBGRAPHS.map(({ name, urlVariable }) => [name, config[urlVariable]])) as Record<
+    SubgraphName,
+    string
+  >;

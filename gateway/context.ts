@@ -1,7 +1,7 @@
 import type { GraphQLError } from 'graphql';
 import type { Identity } from '../common/identity/identity';
 import type { Logger } from '../common/logging/logger';
-import type { TraceHeaders } from './plugins/tracing';
+import type { TraceHeaders } from './trace-context';
 
 /** Per-request state of the gateway, handed to every subgraph fetch of the request. */
 export interface GatewayContext {

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { type ComponentHealth, type HealthDetails, probe } from '../common/server/health';
 import type { Logger } from '../common/logging/logger';
 import { SUBGRAPHS } from '../common/config/topology';
-import { type GatewayConfig, subgraphUrl } from './config';
+import { type GatewayConfig, subgraphUrls } from './config';
 
 export interface PlatformHealth {
   status: 'ok' | 'down';
@@ -26,8 +26,9 @@ async function platformHealth(config: GatewayConfig, redis: Redis): Promise<Plat
   const gatewayRedis = probe(() => redis.ping(), timeoutMs).then((health) => {
     components['gateway.redis'] = health;
   });
+  const urls = subgraphUrls(config);
   const subgraphs = SUBGRAPHS.map(async ({ name }) => {
-    const healthUrl = new URL('/health', subgraphUrl(config, name)).toString();
+    const healthUrl = new URL('/health', urls[name]).toString();
     let body: SubgraphHealthBody = {};
     components[name] = await probe(async () => {
       const response = await fetch(healthUrl, { signal: AbortSignal.timeout(timeoutMs) });

@@ -4,12 +4,11 @@ import { GraphQLError } from 'graphql';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import fetch from 'node-fetch';
-import { upstreamUnavailable } from '../common/errors/errors';
+import { toGraphQLError, upstreamUnavailable } from '../common/errors/errors';
 import { IDENTITY_HEADER, type Identity, operationDigest, signIdentity } from '../common/identity/identity';
 import { REQUEST_ID_HEADER } from '../common/server/request-id';
 import type { GatewayContext } from './context';
-import type { SubgraphFetch } from './plugins/plugin';
-import { outgoingTraceContext } from './plugins/tracing';
+import { outgoingTraceContext } from './trace-context';
 
 /** Used for the gateway's own calls that belong to no client request (composition in development). */
 const gatewayIdentity = (): Identity => ({
@@ -19,6 +18,13 @@ const gatewayIdentity = (): Identity => ({
   requestId: 'gateway',
   issuer: 'gateway',
 });
+
+/** One subgraph request as the gateway saw it, for metrics. */
+export interface SubgraphFetch {
+  subgraph: string;
+  durationSeconds: number;
+  outcome: 'ok' | 'errors' | 'failed';
+}
 
 export interface SubgraphConnectionOptions {
   /** The subgraph's name: the audience of the identity it is sent, and for errors and metrics; the URL's host when not given. */
@@ -126,11 +132,10 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
       if (error instanceof GraphQLError && !answeredUnavailable(error)) throw error;
       // Refused, reset, timed out, or a proxy in front of it said it is down: the client learns
       // which dependency, never the socket's details.
-      const unavailable = upstreamUnavailable(dependencyNamedBy(error) ?? this.subgraph);
-      throw new GraphQLError(unavailable.message, {
-        originalError: error instanceof Error ? error : undefined,
-        extensions: { ...unavailable.details, code: unavailable.code },
-      });
+      throw toGraphQLError(
+        upstreamUnavailable(dependencyNamedBy(error) ?? this.subgraph),
+        error instanceof Error ? error : undefined,
+      );
     }
   }
 }

@@ -2,8 +2,7 @@ import { IntrospectAndCompose, type SupergraphManager } from '@apollo/gateway';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { projectRoot } from '../common/config/paths';
-import { SUBGRAPHS } from '../common/config/topology';
-import { type GatewayConfig, subgraphUrl } from './config';
+import { type GatewayConfig, subgraphUrls } from './config';
 
 /**
  * Production serves the committed, reviewed supergraph; development can compose from the
@@ -12,7 +11,7 @@ import { type GatewayConfig, subgraphUrl } from './config';
 export function supergraphSource(config: GatewayConfig): string | SupergraphManager {
   if (config.SUPERGRAPH_INTROSPECT) {
     return new IntrospectAndCompose({
-      subgraphs: SUBGRAPHS.map((s) => ({ name: s.name, url: subgraphUrl(config, s.name) as string })),
+      subgraphs: Object.entries(subgraphUrls(config)).map(([name, url]) => ({ name, url })),
       pollIntervalInMs: 5000,
     });
   }

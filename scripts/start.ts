@@ -11,7 +11,7 @@ import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { provideChroma } from './platform/chroma';
 import { type DataStore, redactUrl } from './platform/data-store';
-import { portFromEnv } from './platform/env';
+import { portFromEnv } from '../common/config/load-config';
 import { errorMessage } from './platform/errors';
 import { providePostgres } from './platform/postgres';
 import { assertPortFree } from './platform/ports';

@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { ERROR_CODES, isErrorCode } from '../../common/errors/codes';
 import { GraphQLRequestError, StreamDisconnectedError } from './errors';
 
 /**
@@ -19,8 +20,8 @@ const FINAL_EVENT_TYPES = new Set(['DONE', 'ERROR', 'STOPPED']);
  */
 const RETRYABLE_CLOSE_CODES = new Set([1000, 1001, 1005, 1006, 1012, 1013, 1014, 4408, 4499, 4504]);
 
-/** Error codes that mean "not now": a store or subgraph unavailable, or a rate limit (with its retryAfter). */
-const RETRYABLE_ERROR_CODES = new Set(['UPSTREAM_UNAVAILABLE', 'RATE_LIMITED']);
+/** Codes that mean "not now" (docs/errors.md): a store or subgraph unavailable, or a rate limit (with its retryAfter). */
+const isRetryableCode = (code: unknown): boolean => isErrorCode(code) && ERROR_CODES[code].retryable;
 
 export const isFinalEvent = (event: { type: string }): boolean => FINAL_EVENT_TYPES.has(event.type);
 
@@ -35,8 +36,7 @@ export function isRetryable(failure: unknown): boolean {
   }
   if (failure instanceof GraphQLRequestError) {
     return (
-      failure.errors.length > 0 &&
-      failure.errors.every((error) => RETRYABLE_ERROR_CODES.has(error.extensions?.code ?? ''))
+      failure.errors.length > 0 && failure.errors.every((error) => isRetryableCode(error.extensions?.code))
     );
   }
   return false;

@@ -1,9 +1,8 @@
-import { z } from 'zod';
-import { ConfigError, env, loadConfig } from './load-config';
+import { ConfigError, env, loadConfig, portFromEnv } from './load-config';
 
 const shape = {
   PORT: env.port(4000),
-  DATABASE_URL: z.string().startsWith('postgres', 'must be a postgres:// URL'),
+  DATABASE_URL: env.postgresUrl(),
   ENABLED: env.boolean(false),
   ORIGINS: env.list(['http://localhost:3000']),
   IDENTITY_SECRET: env.identitySecret(),
@@ -50,5 +49,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig(shape, { DATABASE_URL: '  ', IDENTITY_SECRET: 's'.repeat(32) })).toThrow(
       /DATABASE_URL/,
     );
+  });
+
+  it('takes port 0 (any free port) for a service, never where other processes are told the port', () => {
+    expect(loadConfig({ PORT: env.port(4000) }, { PORT: '0' }).PORT).toBe(0);
+    expect(portFromEnv({ PORT: '5433' }, 'PORT', 5432)).toBe(5433);
+    expect(portFromEnv({}, 'PORT', 5432)).toBe(5432);
+    expect(() => portFromEnv({ PORT: '0' }, 'PORT', 5432)).toThrow(ConfigError);
+    expect(() => portFromEnv({ PORT: '70000' }, 'PORT', 5432)).toThrow(ConfigError);
   });
 });

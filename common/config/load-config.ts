@@ -37,8 +37,20 @@ export interface Budget {
 }
 
 export const env = {
-  port: (defaultPort: number) => z.coerce.number().int().min(0).max(65535).default(defaultPort),
+  /**
+   * A TCP port to listen on. 0 lets the system pick a free one (a service a test starts), unless
+   * `anyFree` is false: where other processes are told the port, it has to be a real one.
+   */
+  port: (defaultPort: number, { anyFree = true }: { anyFree?: boolean } = {}) =>
+    z.coerce
+      .number()
+      .int('must be a TCP port')
+      .min(anyFree ? 0 : 1, `must be a TCP port (${anyFree ? 0 : 1}-65535)`)
+      .max(65535, `must be a TCP port (${anyFree ? 0 : 1}-65535)`)
+      .default(defaultPort),
   url: () => z.url(),
+  redisUrl: () => z.string().startsWith('redis', 'must be a redis:// URL'),
+  postgresUrl: () => z.string().startsWith('postgres', 'must be a postgres:// URL'),
   boolean: (defaultValue: boolean) =>
     z
       .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -78,3 +90,10 @@ export const env = {
       .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
       .default(defaultSchema),
 };
+
+/**
+ * One port variable on its own, where other processes are told the port (npm start tells each service
+ * where the others and the data stores listen): 1-65535, never 0.
+ */
+export const portFromEnv = (source: NodeJS.ProcessEnv, name: string, defaultPort: number): number =>
+  loadConfig({ [name]: env.port(defaultPort, { anyFree: false }) }, source)[name];

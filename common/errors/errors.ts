@@ -1,40 +1,10 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../logging/logger';
+import { type ErrorCode, httpStatusOf, isErrorCode } from './codes';
 import { describeCause, unavailableDependency } from './unavailable-dependency';
 
-/** Every code a client can see in `extensions.code`; the contract in docs/errors.md. */
-export type ErrorCode =
-  | 'BAD_USER_INPUT'
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'NOT_FOUND'
-  | 'RATE_LIMITED'
-  | 'QUOTA_EXCEEDED'
-  | 'UPSTREAM_UNAVAILABLE'
-  | 'INTERNAL';
-
-/** Codes produced by graphql-js and Apollo Server themselves, passed through unchanged. */
-const FRAMEWORK_CODES = new Set([
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_USER_INPUT',
-  'BAD_REQUEST',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-  'OPERATION_RESOLUTION_FAILURE',
-]);
-
-const PUBLIC_CODES = new Set<string>([
-  'BAD_USER_INPUT',
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'RATE_LIMITED',
-  'QUOTA_EXCEEDED',
-  'UPSTREAM_UNAVAILABLE',
-  'INTERNAL',
-]);
+export { type ErrorCode, httpStatusOf } from './codes';
 
 /** The one error family services throw; its code and details become `extensions`. */
 export class AppError extends Error {
@@ -46,6 +16,16 @@ export class AppError extends Error {
   ) {
     super(message);
   }
+
+  /** What a client sees in `extensions`: the details and the code. */
+  get extensions(): Record<string, unknown> {
+    return { ...this.details, code: this.code };
+  }
+
+  /** The HTTP status of a response this error ends before execution (docs/errors.md). */
+  get httpStatus(): number {
+    return httpStatusOf(this.code);
+  }
 }
 
 export const badUserInput = (field: string, message: string) =>
@@ -56,29 +36,21 @@ export const forbidden = (message = 'Not allowed') => new AppError('FORBIDDEN', 
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
 /** Seconds a client should wait before retrying an operation that met an unavailable dependency. */
 export const UPSTREAM_RETRY_AFTER_SECONDS = 2;
-export const upstreamUnavailable = (dependency: string) =>
-  new AppError('UPSTREAM_UNAVAILABLE', `${dependency} is unavailable, try again shortly`, {
-    dependency,
-    retryAfter: UPSTREAM_RETRY_AFTER_SECONDS,
-  });
+export const upstreamUnavailable = (
+  dependency: string,
+  message = `${dependency} is unavailable, try again shortly`,
+) => new AppError('UPSTREAM_UNAVAILABLE', message, { dependency, retryAfter: UPSTREAM_RETRY_AFTER_SECONDS });
+/** A request the gateway or a service cannot serve as sent (a body, a bound on the operation). */
+export const badRequest = (message: string, details: Record<string, unknown> = {}) =>
+  new AppError('BAD_REQUEST', message, details);
+/** What a client gets for a failure nobody expected; the detail goes to the log, never to the client. */
+export const internalError = () => new AppError('INTERNAL', 'Internal server error');
 
 /**
  * A message without graphql-js's "Did you mean …?", which names fields, types, arguments or enum
  * values the client did not write (validation and variable errors): production answers without it.
  */
 export const withoutSuggestions = (message: string): string => message.replace(/ ?Did you mean .+\?$/, '');
-
-/** HTTP status for errors that end a request before GraphQL execution. */
-export const HTTP_STATUS: Record<ErrorCode, number> = {
-  BAD_USER_INPUT: 400,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  RATE_LIMITED: 429,
-  QUOTA_EXCEEDED: 429,
-  UPSTREAM_UNAVAILABLE: 503,
-  INTERNAL: 500,
-};
 
 /** The same error (message, locations, path) with more extensions: a code, a request id. */
 export const withExtensions = (error: GraphQLError, extensions: Record<string, unknown>): GraphQLError =>
@@ -90,8 +62,13 @@ export const withExtensions = (error: GraphQLError, extensions: Record<string, u
     extensions: { ...error.extensions, ...extensions },
   });
 
-export function toGraphQLError(error: AppError): GraphQLError {
-  return new GraphQLError(error.message, { extensions: { ...error.details, code: error.code } });
+/** The same error with a code of the table: graphql-js's own errors, coded as Apollo Server codes them over HTTP. */
+export const withCode = (error: GraphQLError, code: ErrorCode): GraphQLError =>
+  withExtensions(error, { code });
+
+/** An AppError as graphql-js carries it; `originalError` (for the log) never reaches the client. */
+export function toGraphQLError(error: AppError, originalError?: Error): GraphQLError {
+  return new GraphQLError(error.message, { originalError, extensions: error.extensions });
 }
 
 /**
@@ -114,8 +91,7 @@ export function isExpectedError(formatted: GraphQLFormattedError, error: unknown
   const original = unwrapResolverError(error);
   if (original instanceof AppError || unavailableDependency(original) || isUncodedClientError(error))
     return true;
-  const code = formatted.extensions?.code;
-  return typeof code === 'string' && (PUBLIC_CODES.has(code) || FRAMEWORK_CODES.has(code));
+  return isErrorCode(formatted.extensions?.code);
 }
 
 /**
@@ -140,14 +116,14 @@ export function createErrorFormatter(logger?: Logger) {
         message: original.message,
         locations: formatted.locations,
         path: formatted.path,
-        extensions: { ...original.details, code: original.code },
+        extensions: original.extensions,
       };
     }
     if (isUncodedClientError(error)) {
       return {
         message: formatted.message,
         locations: formatted.locations,
-        extensions: { code: 'BAD_REQUEST' },
+        extensions: badRequest(formatted.message).extensions,
       };
     }
     if (isExpectedError(formatted, error)) {
@@ -155,11 +131,12 @@ export function createErrorFormatter(logger?: Logger) {
       return { ...formatted, extensions };
     }
     logger?.error({ err: original, path: formatted.path }, 'unexpected error');
+    const masked = internalError();
     return {
-      message: 'Internal server error',
+      message: masked.message,
       locations: formatted.locations,
       path: formatted.path,
-      extensions: { code: 'INTERNAL' },
+      extensions: masked.extensions,
     };
   };
 }

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Express, RequestHandler, Response } from 'express';
 import type { Logger } from '../logging/logger';
+import { AppError, badRequest, internalError } from './errors';
 import { REQUEST_ID_HEADER, requestIdFrom } from '../server/request-id';
 
 /** An HTTP-level refusal: its status, what the client is told, and what the log is told. */
@@ -52,10 +53,21 @@ function requestIdFor(res: Response): string {
   return id;
 }
 
-const sendError = (res: Response, status: number, message: string, extensions: Record<string, unknown>) => {
+/**
+ * Answers a request, before GraphQL runs, with one error as JSON: its code and details, the request
+ * id, and the HTTP status of its code unless the refusal names a more precise one (413, 415).
+ */
+export function sendRefusal(
+  res: Response,
+  error: AppError,
+  requestId: string,
+  status = error.httpStatus,
+): void {
   if (res.headersSent) return void res.destroy();
-  res.status(status).json({ errors: [{ message, extensions }] });
-};
+  res
+    .status(status)
+    .json({ errors: [{ message: error.message, extensions: { ...error.extensions, requestId } }] });
+}
 
 /**
  * Refuses a body in any charset but UTF-8 (415) before it is decoded: body-parser would decode
@@ -77,7 +89,7 @@ export const utf8Only: RequestHandler = (req, _res, next) => {
 export function answerErrorsAsJson(app: Express, logger: Logger): void {
   const notFound: RequestHandler = (req, res) => {
     const requestId = requestIdFor(res);
-    sendError(res, 404, `No route for ${req.method} on this path`, { code: 'NOT_FOUND', requestId });
+    sendRefusal(res, new AppError('NOT_FOUND', `No route for ${req.method} on this path`), requestId);
   };
   const failed: ErrorRequestHandler = (error: BodyError, req, res, _next) => {
     const requestId = requestIdFor(res);
@@ -87,15 +99,11 @@ export function answerErrorsAsJson(app: Express, logger: Logger): void {
         { requestId, method: req.method, status: refusal.status, reason: refusal.reason },
         'request refused',
       );
-      sendError(res, refusal.status, refusal.message, {
-        code: 'BAD_REQUEST',
-        ...refusal.extensions,
-        requestId,
-      });
+      sendRefusal(res, badRequest(refusal.message, refusal.extensions), requestId, refusal.status);
       return;
     }
     logger.error({ err: error, requestId, method: req.method }, 'unexpected error');
-    sendError(res, 500, 'Internal server error', { code: 'INTERNAL', requestId });
+    sendRefusal(res, internalError(), requestId);
   };
   app.use(notFound);
   app.use(failed);

@@ -8,7 +8,7 @@ import { guardTextArguments, type MultilineText } from './text-arguments';
 
 /** The Federation 2 directives the subgraphs use, imported once through `@link`. */
 const FEDERATION_LINK =
-  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@external", "@requires", "@inaccessible", "@listSize"])';
+  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@external", "@provides", "@requires", "@inaccessible", "@listSize"])';
 
 export type ReferenceResolvers = Record<string, { __resolveReference: (...args: never[]) => unknown }>;
 

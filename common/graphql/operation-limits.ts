@@ -1,5 +1,6 @@
 import { type DocumentNode, getOperationAST, GraphQLError, type GraphQLSchema } from 'graphql';
 import { env } from '../config/load-config';
+import { badRequest, type ErrorCode, toGraphQLError } from '../errors/errors';
 import type { ListSizes } from './list-size';
 import { fragmentsOf, measureOperation } from './operation-shape';
 
@@ -55,7 +56,7 @@ export const operationLimitsFrom = (config: LimitsConfig): OperationLimits => ({
 });
 
 /** The code of every operation-limit refusal; `extensions.limit` says which limit. */
-export const LIMIT_EXCEEDED_CODE = 'GRAPHQL_VALIDATION_FAILED';
+export const LIMIT_EXCEEDED_CODE: ErrorCode = 'GRAPHQL_VALIDATION_FAILED';
 
 /** An operation refused for a limit: the limit's name and its maximum are in `extensions`. */
 export const limitExceeded = (limit: string, max: number, message: string): GraphQLError =>
@@ -129,6 +130,9 @@ export function jsonLongerThan(value: unknown, maxBytes: number): boolean {
 
 /** The refusal of a response larger than the bound: the client asked for too much. */
 export const responseTooLarge = (maxBytes: number) =>
-  new GraphQLError(`The response would be larger than ${maxBytes} bytes; ask for less (a smaller page)`, {
-    extensions: { code: 'BAD_REQUEST', limit: 'responseSize', max: maxBytes },
-  });
+  toGraphQLError(
+    badRequest(`The response would be larger than ${maxBytes} bytes; ask for less (a smaller page)`, {
+      limit: 'responseSize',
+      max: maxBytes,
+    }),
+  );

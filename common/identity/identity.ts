@@ -20,7 +20,7 @@ export interface Identity {
   userAgent?: string;
 }
 
-export const IDENTITY_HEADER = 'x-identity';
+export { IDENTITY_HEADER } from './identity-header';
 const VERSION = 'v2';
 /** How long a signed header is good for: it is signed just before it is sent, and used once. */
 export const IDENTITY_LIFETIME_MS = 30_000;

@@ -1,5 +1,5 @@
 import pino, { type Logger } from 'pino';
-import { IDENTITY_HEADER } from '../identity/identity';
+import { IDENTITY_HEADER } from '../identity/identity-header';
 import { serializeError } from './log-hygiene';
 
 export type { Logger };

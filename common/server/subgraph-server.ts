@@ -10,7 +10,7 @@ import type { GraphQLSchema } from 'graphql';
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AppError, createErrorFormatter, HTTP_STATUS } from '../errors/errors';
+import { AppError, createErrorFormatter } from '../errors/errors';
 import { checkHealth, type HealthCheck, type HealthDetails } from './health';
 import { IDENTITY_HEADER, type Identity, invalidIdentity, type SignedOperation } from '../identity/identity';
 import { type Caller, callerOf } from '../identity/caller';
@@ -152,8 +152,9 @@ export async function startSubgraphServer<Context extends BaseContext>(
         },
         (failure: unknown) => {
           const error = failure instanceof AppError ? failure : invalidIdentity();
-          const extensions = { ...error.details, code: error.code };
-          res.status(HTTP_STATUS[error.code]).json({ errors: [{ message: error.message, extensions }] });
+          res
+            .status(error.httpStatus)
+            .json({ errors: [{ message: error.message, extensions: error.extensions }] });
         },
       );
     },

@@ -98,7 +98,7 @@ export function serveSubgraphWebSocket<Ctx>(options: SubgraphWebSocketOptions<Ct
           await verifier.verifyConnection(asHeader(ctx.connectionParams?.[IDENTITY_HEADER]));
           return true;
         } catch (error) {
-          logger.info({ err: (error as Error).message }, 'websocket connection refused');
+          logger.info({ err: error }, 'websocket connection refused');
           if (error instanceof AppError && error.code === 'UPSTREAM_UNAVAILABLE') {
             ctx.extra.socket.close(TRY_AGAIN_LATER, 'The identity cannot be checked now; try again later');
           }
@@ -135,7 +135,7 @@ export function serveSubgraphWebSocket<Ctx>(options: SubgraphWebSocketOptions<Ct
   wsServer.on('connection', (socket, request) => {
     coalesceWrites(socket, request.socket);
     socket.removeAllListeners('error');
-    socket.on('error', (error) => logger.info({ err: error.message }, 'websocket error'));
+    socket.on('error', (error) => logger.info({ err: error }, 'websocket error'));
   });
   return {
     dispose: async () => {

@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { AppError, HTTP_STATUS } from '../../common/errors/errors';
+import { AppError } from '../../common/errors/errors';
 import type { Identity } from '../../common/identity/identity';
 import type { Logger } from '../../common/logging/logger';
 import { createRedis } from '../../common/stores/redis';
@@ -66,6 +66,6 @@ export function createGatewayAuthentication(
 export function contextRefusal(error: unknown, requestId: string): unknown {
   if (!(error instanceof AppError)) return error;
   return new GraphQLError(error.message, {
-    extensions: { ...error.details, code: error.code, requestId, http: { status: HTTP_STATUS[error.code] } },
+    extensions: { ...error.extensions, requestId, http: { status: error.httpStatus } },
   });
 }

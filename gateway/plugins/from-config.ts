@@ -8,6 +8,20 @@ import { loadSafelist } from './persisted-queries';
 
 const fromProjectRoot = (path: string) => (isAbsolute(path) ? path : join(projectRoot(), path));
 
+function persistedQueriesFrom(config: GatewayConfig): EdgeFeatures['persistedQueries'] {
+  const persisted = config.persistedQueries;
+  if (persisted.mode === 'off') return false;
+  if (persisted.mode === 'safelist')
+    return { mode: 'safelist', safelist: loadSafelist(fromProjectRoot(persisted.manifest)) };
+  return {
+    mode: 'apq',
+    ttlSeconds: config.APQ_TTL_SECONDS,
+    registration: { maxDocumentBytes: config.APQ_MAX_DOCUMENT_BYTES, perCaller: config.APQ_REGISTRATIONS },
+    // With APQ, a manifest's operations are found by hash for anyone, registered by no one.
+    safelist: persisted.manifest ? loadSafelist(fromProjectRoot(persisted.manifest)) : undefined,
+  };
+}
+
 /** The edge's features as the environment configures them (docs/gateway.md lists each variable). */
 export function edgeFeaturesFrom(config: GatewayConfig): EdgeFeatures {
   return {
@@ -18,26 +32,7 @@ export function edgeFeaturesFrom(config: GatewayConfig): EdgeFeatures {
     httpSecurity: { corsOrigins: config.CORS_ORIGINS },
     requestBody: { maxBytes: config.MAX_BODY_BYTES, maxBatchSize: config.MAX_BATCH_SIZE },
     operatorToken: config.OPERATOR_TOKEN,
-    persistedQueries:
-      config.PERSISTED_QUERIES === 'off'
-        ? false
-        : config.PERSISTED_QUERIES === 'safelist'
-          ? {
-              mode: 'safelist',
-              safelist: loadSafelist(fromProjectRoot(config.PERSISTED_QUERIES_MANIFEST as string)),
-            }
-          : {
-              mode: 'apq',
-              ttlSeconds: config.APQ_TTL_SECONDS,
-              registration: {
-                maxDocumentBytes: config.APQ_MAX_DOCUMENT_BYTES,
-                perCaller: config.APQ_REGISTRATIONS,
-              },
-              // With APQ, a manifest's operations are found by hash for anyone, registered by no one.
-              safelist: config.PERSISTED_QUERIES_MANIFEST
-                ? loadSafelist(fromProjectRoot(config.PERSISTED_QUERIES_MANIFEST))
-                : undefined,
-            },
+    persistedQueries: persistedQueriesFrom(config),
     operationLimits: {
       ...operationLimitsFrom(config),
       maxRootFields: config.MAX_ROOT_FIELDS,

@@ -21,13 +21,8 @@ import {
   type Safelist,
   usePersistedQueries,
 } from './persisted-queries';
-import {
-  type ApolloSettings,
-  type GatewayPlugin,
-  optionsOf,
-  type SubgraphFetch,
-  type Toggle,
-} from './plugin';
+import type { SubgraphFetch } from '../signed-data-source';
+import { type ApolloSettings, type GatewayPlugin, optionsOf, type Toggle } from './plugin';
 import { type Budget, type BudgetLimit, DEFAULT_RATE_LIMIT_BUDGETS, useRateLimit } from './rate-limit';
 import { DEFAULT_REQUEST_BODY, type RequestBodyOptions, useRequestBody } from './request-body';
 import { useRequestId } from './request-id';

@@ -1,26 +1,6 @@
-import { type DocumentNode, getOperationAST, GraphQLError, Kind } from 'graphql';
+import { operationResolutionFailure } from '../transports/operation-router';
 import type { GatewayPlugin } from './plugin';
 import { httpRefusal } from './refusals';
-
-/**
- * Why the operation to run cannot be picked out of a document (an unknown `operationName`, or
- * several operations and no name), as OPERATION_RESOLUTION_FAILURE; undefined when it can.
- */
-export function operationResolutionFailure(
-  document: DocumentNode,
-  operationName: string | null | undefined,
-): GraphQLError | undefined {
-  if (getOperationAST(document, operationName)) return undefined;
-  const operations = document.definitions.filter(
-    (definition) => definition.kind === Kind.OPERATION_DEFINITION,
-  ).length;
-  const message = operationName
-    ? `Unknown operation named "${operationName}"`
-    : operations > 1
-      ? 'Must provide operationName when the document holds several operations'
-      : 'The document holds no operation';
-  return new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } });
-}
 
 /**
  * Refuses a request whose operation cannot be picked out of its document (an unknown

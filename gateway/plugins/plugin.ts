@@ -1,6 +1,7 @@
 import type { ApolloServerOptionsWithGateway, ApolloServerPlugin } from '@apollo/server';
 import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
 import type { GatewayContext } from '../context';
+import type { SubgraphFetch } from '../signed-data-source';
 import type { SubscriptionHooks } from '../transports/operation-router';
 
 /** Apollo Server settings a plugin owns; index.ts checks that no two plugins set the same one. */
@@ -10,13 +11,6 @@ export type ApolloSettings = Partial<
     'formatError' | 'introspection' | 'parseOptions' | 'persistedQueries' | 'allowBatchedHttpRequests'
   >
 >;
-
-/** One subgraph request as the gateway saw it, for metrics. */
-export interface SubgraphFetch {
-  subgraph: string;
-  durationSeconds: number;
-  outcome: 'ok' | 'errors' | 'failed';
-}
 
 /**
  * One cross-cutting feature of the gateway's edge. Each part is optional; index.ts puts the

@@ -1,6 +1,6 @@
 import { HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
-import { AppError, HTTP_STATUS, toGraphQLError } from '../../common/errors/errors';
+import { AppError, toGraphQLError } from '../../common/errors/errors';
 
 /**
  * A refusal as an Apollo plugin throws it: `extensions.http` sets the HTTP status and headers of
@@ -11,7 +11,7 @@ export function httpRefusal(
   headers: Record<string, string> = {},
 ): GraphQLError {
   const graphQLError = error instanceof AppError ? toGraphQLError(error) : error;
-  const status = error instanceof AppError ? HTTP_STATUS[error.code] : 400;
+  const status = error instanceof AppError ? error.httpStatus : 400;
   return new GraphQLError(graphQLError.message, {
     extensions: {
       ...graphQLError.extensions,

@@ -1,7 +1,8 @@
 import express, { type RequestHandler } from 'express';
-import { utf8Only } from '../../common/errors/http-errors';
+import { badRequest } from '../../common/errors/errors';
+import { sendRefusal, utf8Only } from '../../common/errors/http-errors';
 import type { GatewayPlugin } from './plugin';
-import { requestIdOf } from './request-id';
+import { requestIdOf } from '../request-id';
 
 export interface RequestBodyOptions {
   /** Largest body accepted; a bigger one is refused with 413 before it is parsed. */
@@ -11,11 +12,6 @@ export interface RequestBodyOptions {
 }
 
 export const DEFAULT_REQUEST_BODY: RequestBodyOptions = { maxBytes: 100 * 1024, maxBatchSize: 0 };
-
-const refuse = (res: express.Response, status: number, message: string, limit: string, max: number) =>
-  res.status(status).json({
-    errors: [{ message, extensions: { code: 'BAD_REQUEST', limit, max, requestId: requestIdOf(res) } }],
-  });
 
 /**
  * Parses the JSON body within a size bound and bounds batches, before anything else reads it.
@@ -30,7 +26,11 @@ export function useRequestBody(options: RequestBodyOptions): GatewayPlugin {
       options.maxBatchSize === 0
         ? 'Batched requests are not accepted'
         : `At most ${options.maxBatchSize} operations in a batch`;
-    refuse(res, 400, message, 'batchSize', options.maxBatchSize);
+    sendRefusal(
+      res,
+      badRequest(message, { limit: 'batchSize', max: options.maxBatchSize }),
+      requestIdOf(res),
+    );
   };
   return {
     name: 'request-body',

@@ -1,11 +1,9 @@
-import type { RequestHandler, Response } from 'express';
+import type { RequestHandler } from 'express';
 import { REQUEST_ID_HEADER, requestIdFrom, requestIdPlugin } from '../../common/server/request-id';
 import { traceTurn } from '../../common/logging/turn-trace';
 import type { GatewayContext } from '../context';
+import { requestIdOf } from '../request-id';
 import type { GatewayPlugin } from './plugin';
-
-/** The request id of an HTTP request, as useRequestId settled it. */
-export const requestIdOf = (res: Response): string => res.locals.requestId as string;
 
 /** A JSON error body with the request id in each error that lacks it; any other body unchanged. */
 function withRequestId(body: string, requestId: string): string {

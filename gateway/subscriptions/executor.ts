@@ -15,7 +15,7 @@ import {
   GraphQLError,
   validate,
 } from 'graphql';
-import { upstreamUnavailable, withExtensions } from '../../common/errors/errors';
+import { toGraphQLError, upstreamUnavailable, withCode } from '../../common/errors/errors';
 import { IDENTITY_HEADER, operationDigest, signIdentity } from '../../common/identity/identity';
 import { traceTurn } from '../../common/logging/turn-trace';
 import type { GatewayContext } from '../context';
@@ -51,9 +51,7 @@ export interface SubscriptionExecutorOptions {
 
 /** The subgraph's socket dropped (say, its process died): retryable, naming the subgraph. */
 const upstreamClosed = (subgraph: string) =>
-  new GraphQLError('The subscription ended upstream unexpectedly', {
-    extensions: { ...upstreamUnavailable(subgraph).details, code: 'UPSTREAM_UNAVAILABLE' },
-  });
+  toGraphQLError(upstreamUnavailable(subgraph, 'The subscription ended upstream unexpectedly'));
 
 /** graphql-ws rejects an iteration with the server's error list, or with the close event. */
 function upstreamErrors(reason: unknown, subgraph: string): GraphQLError[] {
@@ -73,10 +71,6 @@ function upstreamErrors(reason: unknown, subgraph: string): GraphQLError[] {
   return [upstreamClosed(subgraph)];
 }
 
-/** graphql-js's errors with the code Apollo Server gives the same errors over HTTP. */
-const coded = (errors: readonly GraphQLError[], code: string) =>
-  errors.map((error) => withExtensions(error, { code }));
-
 function restNodes(rest: PlanNode | undefined): PlanNode[] {
   if (!rest) return [];
   return rest.kind === 'Sequence' ? rest.nodes : [rest];
@@ -94,61 +88,26 @@ export class SubscriptionExecutor {
   constructor(private readonly options: SubscriptionExecutorOptions) {}
 
   subscribe(request: SubscriptionRequest): SubscriptionResult {
-    const planner = this.options.planner();
-    const validationErrors = validate(planner.schema, request.document);
-    if (validationErrors.length > 0) return { errors: coded(validationErrors, 'GRAPHQL_VALIDATION_FAILED') };
-    const operationName = request.operationName ?? undefined;
-    const operation = getOperationAST(request.document, operationName);
-    if (!operation) return { errors: [new GraphQLError('Unknown operation')] };
-    if (operation.operation !== 'subscription') {
-      return { errors: [new GraphQLError('Only subscription operations are executed here')] };
-    }
-    const coerced = getVariableValues(
-      planner.schema,
-      operation.variableDefinitions ?? [],
-      request.variables ?? {},
-    );
-    if (coerced.errors) return { errors: coded(coerced.errors, 'BAD_USER_INPUT') };
-    const variables = coerced.coerced;
-
-    let plan: QueryPlan;
-    try {
-      plan = planner.plan(request.document, operationName, request.source);
-    } catch (error) {
-      return {
-        errors: [error instanceof GraphQLError ? error : new GraphQLError('Could not plan the operation')],
-      };
-    }
-    const node = plan.node;
-    if (node?.kind !== 'Subscription')
-      return { errors: [new GraphQLError('Could not plan the subscription')] };
-
-    const primary = node.primary;
-    const eventPlan: QueryPlan = {
-      kind: 'QueryPlan',
-      node: {
-        kind: 'Sequence',
-        nodes: [{ ...primary, serviceName: EVENT_SERVICE } satisfies FetchNode, ...restNodes(node.rest)],
-      },
-    };
-    const operationContext = buildOperationContext({
-      schema: planner.schema,
-      operationDocument: request.document,
-      operationName,
+    const prepared = prepare(this.options.planner(), request);
+    if ('refused' in prepared) return prepared.refused;
+    const plan = planEvents(prepared, request);
+    if ('refused' in plan) return plan.refused;
+    const upstream = this.openPrimary(plan.primary, prepared.variables, request);
+    // The turn trace (common/logging/turn-trace.ts) follows a reply by its generation: `generation(id)`'s argument.
+    const traceKey = typeof prepared.variables.id === 'string' ? prepared.variables.id : '';
+    return iterate(upstream, request.endWith, {
+      execute: (event) => this.executeEvent(event, plan.eventPlan, prepared),
+      subgraph: plan.primary.serviceName,
+      forwarded: () => traceTurn('gateway.event-forwarded', traceKey),
     });
-    // executeQueryPlan reads only these members of Apollo's request context.
-    const requestContext = {
-      request: { query: request.source, operationName, variables },
-      context: request.context,
-      logger: request.context.logger,
-      metrics: {},
-      document: request.document,
-      operation,
-      operationName: operationName ?? null,
-      schema: planner.schema,
-      source: request.source,
-    } as unknown as GatewayGraphQLRequestContext<GatewayContext>;
+  }
 
+  /** Opens the primary subscription on its subgraph, with the caller's identity signed for it. */
+  private openPrimary(
+    primary: FetchNode,
+    variables: Record<string, unknown>,
+    request: SubscriptionRequest,
+  ): AsyncIterableIterator<FormattedExecutionResult> {
     const primaryOperation = {
       query: primary.operation,
       operationName: primary.operationName,
@@ -158,86 +117,185 @@ export class SubscriptionExecutor {
       audience: primary.serviceName,
       digest: operationDigest(primaryOperation),
     });
-    const upstream = this.options.upstream.subscribe(
+    return this.options.upstream.subscribe(
       primary.serviceName,
       { ...primaryOperation, extensions: { [IDENTITY_HEADER]: identity } },
       request.onOverflow,
     );
-
-    // The turn trace (common/logging/turn-trace.ts) follows a reply by its generation: `generation(id)`'s argument.
-    const traceKey = typeof variables.id === 'string' ? variables.id : '';
-    const executeEvent = async (event: FormattedExecutionResult): Promise<ExecutionResult> => {
-      const eventSource: GraphQLDataSource = {
-        process: async () => ({ data: event.data ?? null, errors: event.errors }),
-      };
-      const serviceMap: ServiceMap = { ...this.options.dataSources, [EVENT_SERVICE]: eventSource };
-      const result = await executeQueryPlan(
-        eventPlan,
-        serviceMap,
-        requestContext,
-        operationContext,
-        planner.supergraphSchema,
-        planner.apiSchema,
-      );
-      return {
-        data: result.data as ExecutionResult['data'],
-        errors: result.errors as GraphQLError[] | undefined,
-      };
-    };
-
-    type Step =
-      | { kind: 'event'; result: IteratorResult<FormattedExecutionResult> }
-      | { kind: 'ended'; error: GraphQLError };
-    // One reaction on `endWith` for the whole subscription: racing it afresh for every event would
-    // leave a reaction per event on a promise that may never settle.
-    let endedWith: GraphQLError | undefined;
-    let wake: ((step: Step) => void) | undefined;
-    void request.endWith?.then((error) => {
-      endedWith = error;
-      wake?.({ kind: 'ended', error });
-    });
-    const nextStep = (): Promise<Step> => {
-      if (endedWith) return Promise.resolve({ kind: 'ended', error: endedWith });
-      return new Promise<Step>((resolve, reject) => {
-        wake = resolve;
-        upstream.next().then((result) => resolve({ kind: 'event', result }), reject);
-      }).finally(() => {
-        wake = undefined;
-      });
-    };
-    let finished = false;
-    const finish = (): IteratorResult<ExecutionResult> => {
-      finished = true;
-      return { done: true, value: undefined };
-    };
-    // A hand-written iterator rather than an async generator: `return()` must reach the upstream
-    // at once, even while a `next()` is still waiting for an event.
-    const iterator: AsyncIterableIterator<ExecutionResult> = {
-      next: async () => {
-        if (finished) return finish();
-        try {
-          const step = await nextStep();
-          if (step.kind === 'ended') {
-            finished = true;
-            await upstream.return?.();
-            return { done: false, value: { errors: [step.error] } };
-          }
-          if (step.result.done) return finish();
-          const value = await executeEvent(step.result.value);
-          traceTurn('gateway.event-forwarded', traceKey);
-          return { done: false, value };
-        } catch (reason) {
-          finished = true;
-          return { done: false, value: { errors: upstreamErrors(reason, primary.serviceName) } };
-        }
-      },
-      return: async () => {
-        finished = true;
-        await upstream.return?.();
-        return finish();
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
   }
+
+  /** Runs one event through `[primary, ...rest]`, the event standing in for the primary fetch's result. */
+  private async executeEvent(
+    event: FormattedExecutionResult,
+    eventPlan: QueryPlan,
+    prepared: PreparedSubscription,
+  ): Promise<ExecutionResult> {
+    const eventSource: GraphQLDataSource = {
+      process: async () => ({ data: event.data ?? null, errors: event.errors }),
+    };
+    const serviceMap: ServiceMap = { ...this.options.dataSources, [EVENT_SERVICE]: eventSource };
+    const { planner } = prepared;
+    const result = await executeQueryPlan(
+      eventPlan,
+      serviceMap,
+      prepared.requestContext,
+      prepared.operationContext,
+      planner.supergraphSchema,
+      planner.apiSchema,
+    );
+    return {
+      data: result.data as ExecutionResult['data'],
+      errors: result.errors as GraphQLError[] | undefined,
+    };
+  }
+}
+
+/** A subscription refused before it opens: its errors are the whole result. */
+interface Refused {
+  refused: ExecutionResult;
+}
+const refused = (errors: readonly GraphQLError[]): Refused => ({ refused: { errors } });
+
+/** A subscription that validates against the current supergraph, with its variables coerced. */
+interface PreparedSubscription {
+  planner: SupergraphPlanner;
+  operationName: string | undefined;
+  variables: Record<string, unknown>;
+  requestContext: GatewayGraphQLRequestContext<GatewayContext>;
+  operationContext: ReturnType<typeof buildOperationContext>;
+}
+
+/** Validates the document, picks out its subscription and coerces its variables, as Apollo would for a query. */
+function prepare(planner: SupergraphPlanner, request: SubscriptionRequest): PreparedSubscription | Refused {
+  const validationErrors = validate(planner.schema, request.document);
+  if (validationErrors.length > 0)
+    return refused(validationErrors.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED')));
+  const operationName = request.operationName ?? undefined;
+  const operation = getOperationAST(request.document, operationName);
+  if (!operation) return refused([new GraphQLError('Unknown operation')]);
+  if (operation.operation !== 'subscription') {
+    return refused([new GraphQLError('Only subscription operations are executed here')]);
+  }
+  const coerced = getVariableValues(
+    planner.schema,
+    operation.variableDefinitions ?? [],
+    request.variables ?? {},
+  );
+  if (coerced.errors) return refused(coerced.errors.map((error) => withCode(error, 'BAD_USER_INPUT')));
+  const variables = coerced.coerced;
+  // executeQueryPlan reads only these members of Apollo's request context.
+  const requestContext = {
+    request: { query: request.source, operationName, variables },
+    context: request.context,
+    logger: request.context.logger,
+    metrics: {},
+    document: request.document,
+    operation,
+    operationName: operationName ?? null,
+    schema: planner.schema,
+    source: request.source,
+  } as unknown as GatewayGraphQLRequestContext<GatewayContext>;
+  const operationContext = buildOperationContext({
+    schema: planner.schema,
+    operationDocument: request.document,
+    operationName,
+  });
+  return { planner, operationName, variables, requestContext, operationContext };
+}
+
+/** The subscription's plan: the primary fetch to open, and the plan each of its events runs through. */
+function planEvents(
+  prepared: PreparedSubscription,
+  request: SubscriptionRequest,
+): { primary: FetchNode; eventPlan: QueryPlan } | Refused {
+  let plan: QueryPlan;
+  try {
+    plan = prepared.planner.plan(request.document, prepared.operationName, request.source);
+  } catch (error) {
+    return refused([
+      error instanceof GraphQLError ? error : new GraphQLError('Could not plan the operation'),
+    ]);
+  }
+  const node = plan.node;
+  if (node?.kind !== 'Subscription') return refused([new GraphQLError('Could not plan the subscription')]);
+  const primary = node.primary;
+  const eventPlan: QueryPlan = {
+    kind: 'QueryPlan',
+    node: {
+      kind: 'Sequence',
+      nodes: [{ ...primary, serviceName: EVENT_SERVICE } satisfies FetchNode, ...restNodes(node.rest)],
+    },
+  };
+  return { primary, eventPlan };
+}
+
+interface EventHandling {
+  execute: (event: FormattedExecutionResult) => Promise<ExecutionResult>;
+  /** The subgraph of the primary subscription, named when its socket drops. */
+  subgraph: string;
+  forwarded: () => void;
+}
+
+/**
+ * The client's iterator over the upstream events, each executed, until the upstream ends, fails, or
+ * `endWith` settles (a revoked session). A hand-written iterator rather than an async generator:
+ * `return()` must reach the upstream at once, even while a `next()` is still waiting for an event.
+ */
+function iterate(
+  upstream: AsyncIterableIterator<FormattedExecutionResult>,
+  endWith: Promise<GraphQLError> | undefined,
+  events: EventHandling,
+): AsyncIterableIterator<ExecutionResult> {
+  type Step =
+    | { kind: 'event'; result: IteratorResult<FormattedExecutionResult> }
+    | { kind: 'ended'; error: GraphQLError };
+  // One reaction on `endWith` for the whole subscription: racing it afresh for every event would
+  // leave a reaction per event on a promise that may never settle.
+  let endedWith: GraphQLError | undefined;
+  let wake: ((step: Step) => void) | undefined;
+  void endWith?.then((error) => {
+    endedWith = error;
+    wake?.({ kind: 'ended', error });
+  });
+  const nextStep = (): Promise<Step> => {
+    if (endedWith) return Promise.resolve({ kind: 'ended', error: endedWith });
+    return new Promise<Step>((resolve, reject) => {
+      wake = resolve;
+      upstream.next().then((result) => resolve({ kind: 'event', result }), reject);
+    }).finally(() => {
+      wake = undefined;
+    });
+  };
+  let finished = false;
+  const finish = (): IteratorResult<ExecutionResult> => {
+    finished = true;
+    return { done: true, value: undefined };
+  };
+  const iterator: AsyncIterableIterator<ExecutionResult> = {
+    next: async () => {
+      if (finished) return finish();
+      try {
+        const step = await nextStep();
+        if (step.kind === 'ended') {
+          finished = true;
+          await upstream.return?.();
+          return { done: false, value: { errors: [step.error] } };
+        }
+        if (step.result.done) return finish();
+        const value = await events.execute(step.result.value);
+        events.forwarded();
+        return { done: false, value };
+      } catch (reason) {
+        finished = true;
+        return { done: false, value: { errors: upstreamErrors(reason, events.subgraph) } };
+      }
+    },
+    return: async () => {
+      finished = true;
+      await upstream.return?.();
+      return finish();
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
 }

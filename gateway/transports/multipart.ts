@@ -1,10 +1,11 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { type ExecutionResult, getOperationAST, type GraphQLFormattedError } from 'graphql';
-import { AppError, HTTP_STATUS } from '../../common/errors/errors';
+import { AppError, badRequest, internalError } from '../../common/errors/errors';
+import { sendRefusal } from '../../common/errors/http-errors';
 import type { Logger } from '../../common/logging/logger';
 import type { ContextFactory, GatewayContext, SessionWatch } from '../context';
-import { requestIdOf } from '../plugins/request-id';
-import { traceHeadersOf } from '../plugins/tracing';
+import { requestIdOf } from '../request-id';
+import { traceHeadersOf } from '../trace-context';
 import {
   type OperationRouter,
   type ParsedStreamingRequest,
@@ -46,11 +47,9 @@ export const SUBSCRIPTION_PROTOCOLS = [
 export const acceptsMultipartSubscription = (accept: string | undefined): boolean =>
   accept !== undefined && /multipart\/mixed[^,]*subscriptionSpec\s*=\s*"?1\.0/i.test(accept);
 
-const errorBody = (errors: readonly GraphQLFormattedError[]) => ({ errors });
-
 const coded = (error: AppError, requestId: string): GraphQLFormattedError => ({
   message: error.message,
-  extensions: { ...error.details, code: error.code, requestId },
+  extensions: { ...error.extensions, requestId },
 });
 
 /** The subscription operation a request carries (a POSTed body, or GET's `query` parameter), if any. */
@@ -80,23 +79,18 @@ export function multipartHandler(options: MultipartTransportOptions): RequestHan
     const requestId = requestIdOf(res);
     // Streamed over a POST only: a GET's variables come as text, and a GET must not change anything anyway.
     if (req.method !== 'POST' || !acceptsMultipartSubscription(req.headers.accept)) {
-      res.status(406).json(
-        errorBody([
-          {
-            message: `A subscription needs a streaming protocol: ${SUBSCRIPTION_PROTOCOLS.join('; ')}`,
-            extensions: { code: 'BAD_REQUEST', protocols: SUBSCRIPTION_PROTOCOLS, requestId },
-          },
-        ]),
+      const refused = badRequest(
+        `A subscription needs a streaming protocol: ${SUBSCRIPTION_PROTOCOLS.join('; ')}`,
+        {
+          protocols: SUBSCRIPTION_PROTOCOLS,
+        },
       );
-      return;
+      return sendRefusal(res, refused, requestId, 406);
     }
     stream(options, req, res, request, requestId).catch((error: unknown) => {
       options.logger.error({ err: error, requestId }, 'multipart subscription failed');
-      if (!res.headersSent) {
-        res
-          .status(500)
-          .json(errorBody([coded(new AppError('INTERNAL', 'Internal server error'), requestId)]));
-      } else res.destroy();
+      // Before the stream, a JSON answer; once it has begun, the socket is cut.
+      sendRefusal(res, internalError(), requestId);
     });
   };
 }
@@ -120,7 +114,7 @@ async function stream(
     });
   } catch (error) {
     if (!(error instanceof AppError)) throw error;
-    res.status(HTTP_STATUS[error.code]).json(errorBody([coded(error, requestId)]));
+    sendRefusal(res, error, requestId);
     return;
   }
   const session = options.watchSession?.(context);

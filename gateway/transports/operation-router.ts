@@ -5,15 +5,42 @@ import {
   getOperationAST,
   GraphQLError,
   type GraphQLFormattedError,
+  Kind,
   parse,
 } from 'graphql';
-import { AppError, toGraphQLError, withExtensions } from '../../common/errors/errors';
+import {
+  AppError,
+  badRequest,
+  internalError,
+  toGraphQLError,
+  withCode,
+  withExtensions,
+} from '../../common/errors/errors';
 import type { GatewayContext } from '../context';
 import { tokenLimitRefusal } from '../../common/graphql/operation-limits';
-import { operationResolutionFailure } from '../plugins/operation-resolution';
 import { countTokens } from '../../common/graphql/operation-shape';
 import type { SubscriptionExecutor, SubscriptionResult } from '../subscriptions/executor';
 import type { SubscriptionLimits } from '../subscriptions/limits';
+
+/**
+ * Why the operation to run cannot be picked out of a document (an unknown `operationName`, or
+ * several operations and no name), as OPERATION_RESOLUTION_FAILURE; undefined when it can.
+ */
+export function operationResolutionFailure(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+): GraphQLError | undefined {
+  if (getOperationAST(document, operationName)) return undefined;
+  const operations = document.definitions.filter(
+    (definition) => definition.kind === Kind.OPERATION_DEFINITION,
+  ).length;
+  const message = operationName
+    ? `Unknown operation named "${operationName}"`
+    : operations > 1
+      ? 'Must provide operationName when the document holds several operations'
+      : 'The document holds no operation';
+  return toGraphQLError(new AppError('OPERATION_RESOLUTION_FAILURE', message));
+}
 
 export interface StreamingRequest {
   query: string;
@@ -36,8 +63,7 @@ export function parseStreamingRequest(
   request: StreamingRequest,
   maxTokens?: number,
 ): ParsedStreamingRequest | readonly GraphQLError[] {
-  if (typeof request.query !== 'string')
-    return [new GraphQLError('query must be a string', { extensions: { code: 'BAD_REQUEST' } })];
+  if (typeof request.query !== 'string') return [toGraphQLError(badRequest('query must be a string'))];
   let document: DocumentNode;
   try {
     document = parse(request.query, { maxTokens });
@@ -45,11 +71,10 @@ export function parseStreamingRequest(
     // The parser stops at maxTokens with a plain syntax error; only then are the tokens counted.
     if (maxTokens !== undefined && countTokens(request.query, maxTokens) > maxTokens)
       return [tokenLimitRefusal(maxTokens)];
-    const parseFailed = { code: 'GRAPHQL_PARSE_FAILED' };
     return [
       error instanceof GraphQLError
-        ? withExtensions(error, parseFailed)
-        : new GraphQLError('Could not parse the query', { extensions: parseFailed }),
+        ? withCode(error, 'GRAPHQL_PARSE_FAILED')
+        : toGraphQLError(new AppError('GRAPHQL_PARSE_FAILED', 'Could not parse the query')),
     ];
   }
   const unresolved = operationResolutionFailure(document, request.operationName);
@@ -70,10 +95,6 @@ export class FormattedGraphQLError extends GraphQLError {
     return this.formatted;
   }
 }
-
-/** What a client gets for a failure the gateway did not expect; the detail goes to the log. */
-const internalError = (requestId: string) =>
-  new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL', requestId } });
 
 export interface RouteOptions {
   /** The connection the operation arrived on, for the per-connection subscription limit. */
@@ -157,7 +178,7 @@ export function createOperationRouter(
       return await route(request, context, options);
     } catch (error) {
       context.logger.error({ err: error, operationName: request.operationName }, 'unexpected error');
-      return { errors: [internalError(context.requestId)] };
+      return { errors: [withExtensions(toGraphQLError(internalError()), { requestId: context.requestId })] };
     }
   };
 }

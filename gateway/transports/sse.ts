@@ -1,11 +1,12 @@
 import type { RequestHandler, Response } from 'express';
 import type { ExecutionArgs, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { createHandler } from 'graphql-sse/lib/use/express';
-import { AppError, HTTP_STATUS } from '../../common/errors/errors';
+import { AppError, badRequest, internalError } from '../../common/errors/errors';
+import { sendRefusal } from '../../common/errors/http-errors';
 import type { Logger } from '../../common/logging/logger';
 import type { ContextFactory, GatewayContext, SessionWatch } from '../context';
-import { requestIdOf } from '../plugins/request-id';
-import { traceHeadersOf } from '../plugins/tracing';
+import { requestIdOf } from '../request-id';
+import { traceHeadersOf } from '../trace-context';
 import { type OperationRouter, type ParsedStreamingRequest, parseStreamingRequest } from './operation-router';
 
 export interface SseTransportOptions {
@@ -40,8 +41,8 @@ const errorResponse = (status: number, errors: readonly GraphQLFormattedError[])
   ] as const;
 
 const refusal = (error: AppError, requestId: string) =>
-  errorResponse(HTTP_STATUS[error.code], [
-    { message: error.message, extensions: { ...error.details, code: error.code, requestId } },
+  errorResponse(error.httpStatus, [
+    { message: error.message, extensions: { ...error.extensions, requestId } },
   ]);
 
 /**
@@ -80,7 +81,7 @@ export function sseHandler(options: SseTransportOptions): RequestHandler {
       } catch (error) {
         if (error instanceof AppError) return refusal(error, requestId);
         options.logger.error({ err: error, requestId }, 'unexpected error');
-        return refusal(new AppError('INTERNAL', 'Internal server error'), requestId);
+        return refusal(internalError(), requestId);
       }
       const parsed = parseStreamingRequest(params, options.maxTokens);
       if (!('document' in parsed)) {
@@ -115,14 +116,7 @@ export function sseHandler(options: SseTransportOptions): RequestHandler {
   });
   return (req, res, next) => {
     if (req.method === 'POST' && !req.is('application/json')) {
-      res.status(415).json({
-        errors: [
-          {
-            message: 'A POST must be application/json',
-            extensions: { code: 'BAD_REQUEST', requestId: requestIdOf(res) },
-          },
-        ],
-      });
+      sendRefusal(res, badRequest('A POST must be application/json'), requestIdOf(res), 415);
       return;
     }
     handler(req, res).catch(next);

@@ -8,7 +8,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError, toGraphQLError, withExtensions } from '../../common/errors/errors';
 import type { Logger } from '../../common/logging/logger';
 import type { ContextFactory, ContextInput, GatewayContext, SessionWatch } from '../context';
-import { traceHeadersOf } from '../plugins/tracing';
+import { traceHeadersOf } from '../trace-context';
 import { ConnectionsPerAddress } from './connections-per-address';
 import { type OperationRouter, type ParsedStreamingRequest, parseStreamingRequest } from './operation-router';
 
@@ -72,15 +72,13 @@ export function connectionParamsOf(
   return authorization === undefined ? {} : { authorization };
 }
 
-const tooManyConnections = (max: number) =>
-  JSON.stringify({
-    errors: [
-      {
-        message: 'Too many open connections from this address',
-        extensions: { code: 'QUOTA_EXCEEDED', limit: 'connectionsPerAddress', max },
-      },
-    ],
+const tooManyConnections = (max: number) => {
+  const refused = new AppError('QUOTA_EXCEEDED', 'Too many open connections from this address', {
+    limit: 'connectionsPerAddress',
+    max,
   });
+  return JSON.stringify({ errors: [{ message: refused.message, extensions: refused.extensions }] });
+};
 
 /** Errors refusing an operation, each with the operation's request id, as over HTTP. */
 const withRequestId = (errors: readonly GraphQLError[], requestId: string): GraphQLError[] =>
@@ -151,7 +149,7 @@ export function serveWebSocket(options: WebSocketTransportOptions): { dispose: (
         try {
           context = await options.createContext(caller);
         } catch (error) {
-          options.logger.info({ err: (error as Error).message }, 'websocket connection refused');
+          options.logger.info({ err: error }, 'websocket connection refused');
           // Not the client's fault: a client that hears 4403 would drop a good token and sign out.
           if (error instanceof AppError && error.code === 'UPSTREAM_UNAVAILABLE') {
             ctx.extra.socket.close(
@@ -211,11 +209,11 @@ export function serveWebSocket(options: WebSocketTransportOptions): { dispose: (
     coalesceWrites(socket, request.socket);
     socket.once('close', perAddress.add(addressOf(request)));
     socket.removeAllListeners('error');
-    socket.on('error', (error) => options.logger.info({ err: error.message }, 'websocket error'));
+    socket.on('error', (error) => options.logger.info({ err: error }, 'websocket error'));
   });
   // The server's own errors are the HTTP server's (a port in use), which its owner reports.
   wsServer.removeAllListeners('error');
-  wsServer.on('error', (error) => options.logger.debug({ err: error.message }, 'websocket server error'));
+  wsServer.on('error', (error) => options.logger.debug({ err: error }, 'websocket server error'));
   return {
     dispose: async () => {
       await server.dispose();

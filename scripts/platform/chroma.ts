@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { type DataStore, externalDataStore, redactUrl } from './data-store';
-import { portFromEnv } from './env';
+import { portFromEnv } from '../../common/config/load-config';
 import { errorMessage } from './errors';
 import { assertPortFree } from './ports';
 import { failWhenExits, spawnLogged, stopProcess } from './processes';

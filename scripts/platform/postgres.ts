@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { type DataStore, externalDataStore, redactUrl } from './data-store';
-import { portFromEnv } from './env';
+import { portFromEnv } from '../../common/config/load-config';
 import { errorMessage } from './errors';
 import { assertPortFree } from './ports';
 import { type RunAs, failWhenExits, runLogged, spawnLogged, stopProcess } from './processes';

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { projectRoot } from '../../common/config/paths';
 import { type DataStore, externalDataStore, redactUrl } from './data-store';
-import { portFromEnv } from './env';
+import { portFromEnv } from '../../common/config/load-config';
 import { errorMessage } from './errors';
 import { findOnPath } from './executables';
 import { assertPortFree } from './ports';

@@ -1,3 +1,4 @@
+import { SigningKeyRepository } from './repositories/signing-key.repository';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import { databaseTimeoutsOf } from '../../common/config/service-env';
@@ -45,7 +46,7 @@ interface AuthStores {
 export function startAuthSubgraph(config: AuthConfig, logger: Logger): Promise<RunningSubgraph> {
   return new DisposalStack(logger).build(async (stack) => {
     const stores = await openStores(config, logger, stack);
-    const keys = await createKeyStore(config, stores.em, logger);
+    const keys = await createKeyStore(config, new SigningKeyRepository(stores.em), logger);
     const { services, adminEmails, sweeps } = await createServices(config, stores, keys, logger, stack);
     await promoteAdminEmails(adminEmails, logger);
     republishRevocationsOnReady(stores.revocationRedis, services.sessions, logger, stack);

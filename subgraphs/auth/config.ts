@@ -33,11 +33,11 @@ export const authEnv = {
   ...accessTokenEnv,
   ...sessionRevocationEnv,
   AUTH_PORT: env.port(4001),
-  DATABASE_URL: z.string().startsWith('postgres', 'must be a postgres:// URL'),
+  DATABASE_URL: env.postgresUrl(),
   ...databaseEnv,
   AUTH_DB_SCHEMA: env.pgSchema('auth'),
   /** Login throttling and the session revocation list. */
-  REDIS_URL: z.string().startsWith('redis', 'must be a redis:// URL'),
+  REDIS_URL: env.redisUrl(),
   REDIS_KEY_PREFIX: z.string().default('auth:'),
 
   ACCESS_TOKEN_TTL_SECONDS: env.int(15 * 60, 1),

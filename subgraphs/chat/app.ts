@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { once } from 'node:events';
 import { RedisNonceStore } from '../../common/identity/identity-verifier';
@@ -33,6 +34,7 @@ import { QuotaService } from './services/quota.service';
 import { UsageService } from './services/usage.service';
 import { stopChannel } from './store/redis-keys';
 import { reconnectedWithin } from './store/redis-reconnects';
+import { StreamReaderRepository } from './repositories/stream-reader.repository';
 import { GenerationStreamHub } from './streams/stream-hub';
 import { sleep } from './support/sleep';
 
@@ -164,13 +166,17 @@ async function buildRuntime(
 
   const hub = stack.use(
     'generation stream hub',
-    new GenerationStreamHub(streamReader, redis, events, {
-      keyPrefix: config.REDIS_KEY_PREFIX,
-      logger,
-      heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
-      stallTimeoutMs: config.STREAM_STALL_TIMEOUT_MS,
-      leaseStates: (ids) => generations.leaseStates(ids),
-    }),
+    new GenerationStreamHub(
+      new StreamReaderRepository(streamReader, redis, `chat-stream-reader:${randomUUID()}`),
+      events,
+      {
+        keyPrefix: config.REDIS_KEY_PREFIX,
+        logger,
+        heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+        stallTimeoutMs: config.STREAM_STALL_TIMEOUT_MS,
+        leaseStates: (ids) => generations.leaseStates(ids),
+      },
+    ),
     (running) => running.stop(),
   );
   const defaultProvider = splitModelId(config.DEFAULT_MODEL)?.provider;
@@ -255,6 +261,7 @@ function runnerSettings(config: ChatConfig) {
     historyMessages: config.HISTORY_MAX_MESSAGES,
     recallEnabled: config.RECALL_ENABLED,
     recallLimit: config.RECALL_LIMIT,
+    recallTimeoutMs: config.RECALL_TIMEOUT_MS,
     checkpointIntervalMs: config.CHECKPOINT_INTERVAL_MS,
     leaseMs: config.GENERATION_LEASE_MS,
     finalSaveDeadlineMs: config.FINAL_SAVE_DEADLINE_MS,

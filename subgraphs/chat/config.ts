@@ -21,7 +21,7 @@ export const MAX_RECALL_LIMIT = 20;
 export const chatEnv = {
   ...commonEnv,
   CHAT_PORT: env.port(4003),
-  REDIS_URL: z.string().startsWith('redis', 'must be a redis:// URL'),
+  REDIS_URL: env.redisUrl(),
   REDIS_KEY_PREFIX: z.string().default('chat:'),
   /** The conversation subgraph, called directly (not through the gateway) for history and message writes. */
   CONVERSATION_URL: env.url().default('http://localhost:4002/graphql'),
@@ -83,6 +83,11 @@ export const chatEnv = {
     .min(1)
     .max(MAX_RECALL_LIMIT, `must be at most ${MAX_RECALL_LIMIT} (Generation.context's size)`)
     .default(3),
+  /**
+   * How long a reply waits for recall before it is written without it: recall runs beside the
+   * history fetch, and a slow search must not hold up the first token.
+   */
+  RECALL_TIMEOUT_MS: env.int(300, 1),
   MESSAGE_MAX_CHARS: env.int(32_000, 1),
 
   /** How often a streaming reply's content is saved to the conversation subgraph. */

@@ -7,10 +7,10 @@ import { commonEnv, databaseEnv } from '../../common/config/service-env';
 export const conversationEnv = {
   ...commonEnv,
   CONVERSATION_PORT: env.port(4002),
-  DATABASE_URL: z.string().startsWith('postgres', 'must be a postgres:// URL'),
+  DATABASE_URL: env.postgresUrl(),
   ...databaseEnv,
   CONVERSATION_DB_SCHEMA: env.pgSchema('conversation'),
-  REDIS_URL: z.string().startsWith('redis', 'must be a redis:// URL'),
+  REDIS_URL: env.redisUrl(),
   REDIS_KEY_PREFIX: z.string().default('conversation:'),
   /** How long a cached list page, conversation or message page may live in Redis. */
   CONVERSATION_CACHE_TTL_SECONDS: env.int(300, 1),

@@ -1,10 +1,7 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { RunningSubgraph } from '../../common/server/subgraph-server';
 import { registerUser, type TestUser } from '../../common/testing/auth';
 import { silentLogger } from '../../common/testing/logger';
-import { type OwnPostgres, startOwnPostgres } from '../support/own-postgres';
+import { type OwnStore, startOwnPostgres } from '../support/own-stores';
 import { startTestPlatform, type TestPlatform } from '../support/platform';
 import { startChatSubgraph } from '../../subgraphs/chat/app';
 import { loadChatConfig } from '../../subgraphs/chat/config';
@@ -37,16 +34,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const lastToken = (events: ReceivedEvent[]) => events.filter((event) => event.type === 'TOKEN').at(-1);
 
 describe('PostgreSQL stopped while a reply ends', () => {
-  let dir: string;
-  let postgres: OwnPostgres;
+  let postgres: OwnStore;
   let platform: TestPlatform;
   let user: TestUser;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'fault-postgres-'));
-    // mkdtemp makes it private; PostgreSQL started by root runs as `postgres` and must enter it.
-    await chmod(dir, 0o755);
-    postgres = await startOwnPostgres(join(dir, 'postgres'));
+    postgres = await startOwnPostgres();
     platform = await startTestPlatform('fault_postgres', {
       // About eight seconds of reply: PostgreSQL stops while it still streams, so its save must wait.
       env: { DATABASE_URL: postgres.url, OFFLINE_TOKEN_INTERVAL_MS: '150' },
@@ -54,10 +47,9 @@ describe('PostgreSQL stopped while a reply ends', () => {
     user = await registerUser(platform);
   }, 120_000);
   afterAll(async () => {
-    await postgres?.thaw();
+    postgres?.thaw();
     await platform?.stop();
-    await postgres?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await postgres?.dispose();
   });
 
   const saved = (id: string) => savedGeneration(platform.gatewayUrl, user, id);
@@ -70,10 +62,10 @@ describe('PostgreSQL stopped while a reply ends', () => {
     ];
     await Promise.all(followers.map((f) => f.until((events) => countOf(events, 'TOKEN') >= 3)));
 
-    await postgres.freeze();
+    postgres.freeze();
     await sleep(FROZEN_MS);
     const thawedAt = Date.now();
-    await postgres.thaw();
+    postgres.thaw();
     await Promise.all(followers.map((f) => f.done));
 
     const generation = await saved(id);
@@ -124,13 +116,13 @@ describe('PostgreSQL stopped while a reply ends', () => {
       const client = followUntilTheEnd('ws', platform.gatewayUrl, user.accessToken, id);
       await client.until((events) => countOf(events, 'TOKEN') >= 3);
 
-      await postgres.freeze();
+      postgres.freeze();
       await client.until(() => client.endings.length > 0);
       const [letGo] = client.endings;
       expect(letGo).toMatchObject({ codes: ['UPSTREAM_UNAVAILABLE'], dependency: 'conversation' });
       const streamedUntil = lastToken(client.events)?.at ?? 0;
       expect(letGo.at - streamedUntil).toBeLessThanOrEqual(SHORT_DEADLINE_MS + 1_000 + MARGIN_MS);
-      await postgres.thaw();
+      postgres.thaw();
 
       await client.done;
       const events = replyEvents(client.events);

@@ -51,12 +51,22 @@ function processTree(root: number): number[] {
   return tree;
 }
 
+/**
+ * Signals `root` and every process under it, parents first, and again until no new process appears:
+ * a parent may fork one while its children are being signalled.
+ */
 function signalTree(root: number, signal: NodeJS.Signals): void {
-  for (const pid of processTree(root)) {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // It ended meanwhile.
+  const signalled = new Set<number>();
+  for (;;) {
+    const fresh = processTree(root).filter((pid) => !signalled.has(pid));
+    if (fresh.length === 0) return;
+    for (const pid of fresh) {
+      signalled.add(pid);
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // It ended meanwhile.
+      }
     }
   }
 }

@@ -1,3 +1,4 @@
+import { SigningKeyRepository } from '../repositories/signing-key.repository';
 import 'reflect-metadata';
 import { ACCESS_TOKEN_ALGORITHMS, type AccessTokenAlgorithm } from '../../../common/identity/access-token';
 import { type AuthConfig, loadAuthConfig } from '../config';
@@ -49,7 +50,7 @@ export async function runKeysCommand(
     );
   }
   const lines = await withAuthDatabase(config, async (em) => {
-    const store = databaseKeyStore(config, em);
+    const store = databaseKeyStore(config, new SigningKeyRepository(em));
     if (command === 'list') return describeKeys(await store.list(), config.ACCESS_TOKEN_TTL_SECONDS);
     const key = await store.rotate();
     return [`added key ${key.kid} (${key.algorithm}); it signs from ${key.activatesAt.toISOString()}`];

@@ -1,3 +1,4 @@
+import { SigningKeyRepository } from '../repositories/signing-key.repository';
 import { loadJose } from '../../../common/util/jose';
 import { bearer, registerUser } from '../../../common/testing/auth';
 import { errorCodes, postGraphQL } from '../../../common/testing/graphql-client';
@@ -144,7 +145,7 @@ describe('signing keys encrypted at rest', () => {
 
   it('will not start with another encryption key, or none, naming the reason', async () => {
     const start = (env: Record<string, string | undefined>) =>
-      withAuthDatabase(config(env), (em) => createKeyStore(config(env), em));
+      withAuthDatabase(config(env), (em) => createKeyStore(config(env), new SigningKeyRepository(em)));
     await expect(start({ SIGNING_KEY_ENCRYPTION_KEY: 'b2'.repeat(32) })).rejects.toThrow(
       /does not open with SIGNING_KEY_ENCRYPTION_KEY/,
     );
@@ -182,7 +183,8 @@ describe('signing keys stored before SIGNING_KEY_ENCRYPTION_KEY was set', () => 
     const sealed = config({ SIGNING_KEY_ENCRYPTION_KEY: ENCRYPTION_KEY });
     const signingKid = await withAuthDatabase(
       sealed,
-      async (em) => (await (await createKeyStore(sealed, em)).store.signingKey()).kid,
+      async (em) =>
+        (await (await createKeyStore(sealed, new SigningKeyRepository(em))).store.signingKey()).kid,
     );
     const after = await storedKeys();
     expect(after).toEqual([{ kid: before.kid, privateJwk: expect.objectContaining({ sealed: 'A256GCM' }) }]);

@@ -1,4 +1,5 @@
 import { AppError } from '../../../common/errors/errors';
+import { withTimeout } from '../../../common/util/timeout';
 import type { Logger } from '../../../common/logging/logger';
 import { traceTurn } from '../../../common/logging/turn-trace';
 import type { UserCaller } from '../../../common/identity/caller';
@@ -33,6 +34,7 @@ export interface RunnerSettings {
   historyMessages: number;
   recallEnabled: boolean;
   recallLimit: number;
+  recallTimeoutMs: number;
   checkpointIntervalMs: number;
   leaseMs: number;
   /** How long a finished reply retries its save (and the end of its stream) before leaving it to recovery. */
@@ -54,6 +56,11 @@ export interface GenerationJob {
   generation: GenerationRecord;
   /** The owner, on whose behalf the conversation subgraph is called. */
   caller: UserCaller;
+  /**
+   * The message the reply answers, when whoever starts the job has it (sendMessage does): recall
+   * then starts at once, and a first message's history needs no fetch at all.
+   */
+  answered?: StoredMessage;
 }
 
 /** Why a generation was aborted from outside: a user's stop, or this process shutting down. */
@@ -187,16 +194,16 @@ class GenerationRun {
   }
 
   private async preparePrompt(): Promise<void> {
-    const { conversations, settings } = this.deps;
-    const history = await conversations.messagePath(
-      this.job.caller,
-      this.record.parentMessageId,
-      settings.historyMessages,
-    );
-    traceTurn('chat.history-fetched', this.record.id);
-    this.userMessage = history[history.length - 1] ?? null;
-    const recalled = await this.recall();
+    const { settings } = this.deps;
+    const { answered } = this.job;
+    // With the answered message in hand, recall need not wait for the history.
+    const [history, recalled] = answered
+      ? await Promise.all([this.history(answered), this.recall(answered)])
+      : await this.history(null).then(
+          async (path) => [path, await this.recall(path.at(-1) ?? null)] as const,
+        );
     traceTurn('chat.recall-done', this.record.id);
+    this.userMessage = history[history.length - 1] ?? null;
     this.prompt = buildPrompt({
       systemPrompt: settings.systemPrompt,
       history,
@@ -216,16 +223,36 @@ class GenerationRun {
     }
   }
 
-  /** Recall is a bonus: when search is down, the reply is written without it. */
-  private async recall(): Promise<RecallHit[]> {
+  /** The active branch up to the answered message; a first message is its own whole history. */
+  private async history(answered: StoredMessage | null): Promise<StoredMessage[]> {
+    if (answered?.parentId === null) return [answered];
+    const { conversations, settings } = this.deps;
+    const path = await conversations.messagePath(
+      this.job.caller,
+      this.record.parentMessageId,
+      settings.historyMessages,
+    );
+    traceTurn('chat.history-fetched', this.record.id);
+    return path;
+  }
+
+  /**
+   * Recall is a bonus: when search is down, or slower than RECALL_TIMEOUT_MS, the reply is written
+   * without it.
+   */
+  private async recall(answered: StoredMessage | null): Promise<RecallHit[]> {
     const { settings, conversations } = this.deps;
-    if (!settings.recallEnabled || !this.userMessage) return [];
+    if (!settings.recallEnabled || !answered) return [];
     try {
-      return await conversations.recallMessages(
-        this.job.caller,
-        this.userMessage.content,
-        this.record.conversationId,
-        settings.recallLimit,
+      return await withTimeout(
+        conversations.recallMessages(
+          this.job.caller,
+          answered.content,
+          this.record.conversationId,
+          settings.recallLimit,
+        ),
+        settings.recallTimeoutMs,
+        'recall',
       );
     } catch (error) {
       this.logger.warn({ err: error }, 'recall unavailable; replying without it');

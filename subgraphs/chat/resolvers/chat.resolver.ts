@@ -7,8 +7,8 @@ import { SendMessagePayload } from '../schema/send-message.type';
 import { toGeneration } from './generation.resolver';
 
 const toSendMessagePayload = (started: StartedGeneration): SendMessagePayload => ({
-  conversation: { id: started.conversationId },
-  userMessage: { id: started.userMessage.id },
+  conversation: { id: started.conversationId, title: started.userMessage.conversation.title },
+  userMessage: { id: started.userMessage.id, content: started.userMessage.content },
   generation: toGeneration(started.generation),
 });
 

@@ -9,6 +9,11 @@ import { Directive, Field, ID, ObjectType } from 'type-graphql';
 export class Message {
   @Field(() => ID)
   id!: string;
+
+  /** Chat knows it only where it just stored the message (`@provides` on SendMessagePayload). */
+  @Field(() => String)
+  @Directive('@external')
+  content?: string;
 }
 
 @ObjectType({
@@ -18,6 +23,11 @@ export class Message {
 export class Conversation {
   @Field(() => ID)
   id!: string;
+
+  /** Chat knows it only where it just stored a message (`@provides` on SendMessagePayload). */
+  @Field(() => String)
+  @Directive('@external')
+  title?: string;
 }
 
 @ObjectType({ description: 'A user, owned by the auth subgraph; chat adds their token usage.' })

@@ -213,7 +213,7 @@ export class ChatService {
         .catch(() => undefined);
       throw error;
     }
-    this.deps.supervisor.launch({ generation: { ...generation }, caller: user });
+    this.deps.supervisor.launch({ generation: { ...generation }, caller: user, answered });
     return generation;
   }
 

@@ -1,8 +1,7 @@
-import type { Redis } from 'ioredis';
-import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../../common/logging/logger';
 import { redisKeys } from '../store/redis-keys';
 import { backoffDelay, sleep } from '../support/sleep';
+import type { StreamReadReply, StreamReaderRepository } from '../repositories/stream-reader.repository';
 import type { GenerationEventRepository } from '../repositories/generation-event.repository';
 import { decodeEvent, entryId, type GenerationEvent } from './generation-event';
 import {
@@ -27,8 +26,6 @@ export interface Watch {
   /** Stops delivery; safe to call more than once. */
   close: () => void;
 }
-
-type XReadReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
 
 const seqOfEntry = (id: string) => Number(id.slice(0, id.indexOf('-')));
 
@@ -138,15 +135,13 @@ export class GenerationStreamHub {
   /** Bumped whenever a stream is added; the loop records which version its XREAD covers. */
   private streamsVersion = 0;
   private readingVersion = 0;
-  private readonly readerName = `chat-stream-reader:${randomUUID()}`;
   private resumeIdle: (() => void) | null = null;
   private running = true;
   private readonly loop: Promise<void>;
   private readonly liveness: LivenessMonitor;
 
   constructor(
-    private readonly reader: Redis,
-    private readonly control: Redis,
+    private readonly reader: StreamReaderRepository,
     private readonly log: GenerationEventRepository,
     private readonly options: StreamHubOptions,
   ) {
@@ -154,8 +149,7 @@ export class GenerationStreamHub {
     this.batchSize = options.batchSize ?? 500;
     // A read cut by a reconnect is sent again by ioredis on the new connection, whose id the hub
     // does not know yet: it finds it by this name (see wake).
-    reader.on('ready', () => this.onReaderReady());
-    if (reader.status === 'ready') this.onReaderReady();
+    reader.onReady(() => this.onReaderReady());
     this.loop = this.run();
     this.liveness = new LivenessMonitor(() => this.streams, options);
   }
@@ -199,7 +193,7 @@ export class GenerationStreamHub {
     this.running = false;
     this.resumeIdle?.();
     if (this.blocking && this.readerId !== null) {
-      await this.control.client('UNBLOCK', this.readerId).catch(() => undefined);
+      await this.reader.unblock(this.readerId);
     }
     await this.loop;
   }
@@ -215,20 +209,11 @@ export class GenerationStreamHub {
       this.readingVersion = this.streamsVersion;
       const ids = [...this.streams.keys()];
       const cursors = ids.map((id) => entryId((this.streams.get(id) as FollowedStream).cursor));
-      let reply: XReadReply;
+      let reply: StreamReadReply;
       try {
-        this.readerId ??= String(await this.reader.client('ID'));
+        this.readerId ??= await this.reader.readerId();
         this.blocking = true;
-        // xread (not `call`): ioredis adds the key prefix to the stream names only for known commands.
-        reply = await this.reader.xread(
-          'COUNT',
-          this.batchSize,
-          'BLOCK',
-          this.blockMs,
-          'STREAMS',
-          ...ids.map(redisKeys.events),
-          ...cursors,
-        );
+        reply = await this.reader.read(ids, cursors, this.batchSize, this.blockMs);
         failures = 0;
       } catch (error) {
         this.readerId = null;
@@ -243,7 +228,7 @@ export class GenerationStreamHub {
     }
   }
 
-  private dispatch(reply: NonNullable<XReadReply>): void {
+  private dispatch(reply: NonNullable<StreamReadReply>): void {
     for (const [key, entries] of reply) {
       const generationId = this.generationByKey.get(key);
       const stream = generationId === undefined ? undefined : this.streams.get(generationId);
@@ -277,8 +262,8 @@ export class GenerationStreamHub {
     try {
       while (this.running && this.readingVersion < this.streamsVersion) {
         if (this.blocking) {
-          this.readerId ??= await this.findReaderId().catch(() => null);
-          if (this.readerId !== null) await this.control.client('UNBLOCK', this.readerId).catch(() => 0);
+          this.readerId ??= await this.reader.findReaderId().catch(() => null);
+          if (this.readerId !== null) await this.reader.unblock(this.readerId);
         }
         await sleep(1);
       }
@@ -290,14 +275,6 @@ export class GenerationStreamHub {
   /** A new connection (at start, or after a reconnect): a new client id, and the name to find it by. */
   private onReaderReady(): void {
     this.readerId = null;
-    // Sent before any read ioredis resends on this connection, so the read runs under the name.
-    this.reader.client('SETNAME', this.readerName).catch(() => undefined);
-  }
-
-  /** The reader's client id, looked up by its name from the command connection. */
-  private async findReaderId(): Promise<string | null> {
-    const clients = String(await this.control.client('LIST', 'TYPE', 'NORMAL'));
-    const line = clients.split('\n').find((entry) => entry.includes(` name=${this.readerName} `));
-    return /^id=(\d+)/.exec(line ?? '')?.[1] ?? null;
+    this.reader.nameReader();
   }
 }

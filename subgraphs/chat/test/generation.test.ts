@@ -120,6 +120,26 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     expect(usage.today.completionTokens).toBe(saved?.completionTokens);
   });
 
+  it('writes a first reply without fetching its history, and without waiting past RECALL_TIMEOUT_MS for recall', async () => {
+    const calls = { messagePath: 0 };
+    // Recall that never answers, and a count of history fetches.
+    const conversations = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'recallMessages') return () => new Promise(() => undefined);
+        if (property === 'messagePath') calls.messagePath++;
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    const { services } = await start({ RECALL_TIMEOUT_MS: '50' }, undefined, conversations);
+    const carol = userCaller(randomUUID());
+    const started = await services.chat.send(carol, { content: 'Is anybody there?' });
+    const events = await drain(await services.generations.follow(carol, started.generation.id, 0));
+    expect(events.at(-1)?.event.type).toBe('DONE');
+    expect(calls.messagePath).toBe(0);
+    expect(await services.generations.get(carol, started.generation.id)).toMatchObject({ context: [] });
+  });
+
   it('sends the history of the branch it answers, oldest first', async () => {
     const provider = new ScriptedProvider();
     const { services } = await start({}, provider);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { silentLogger } from '../../../common/testing/logger';
 import { GenerationRepository } from '../repositories/generation.repository';
@@ -7,6 +8,7 @@ import { EventLogConflict, GenerationEventRepository } from '../repositories/gen
 import { type GenerationEvent, GenerationEventType, isTerminal } from '../streams/generation-event';
 import { FollowInterrupted } from '../streams/liveness';
 import { GenerationStreamHub } from '../streams/stream-hub';
+import { StreamReaderRepository } from '../repositories/stream-reader.repository';
 
 const redisForTest = testRedis('stream_hub');
 
@@ -52,6 +54,10 @@ describe('generation event streams', () => {
   let hub: GenerationStreamHub;
   let generations: GenerationRepository;
 
+  /** A hub's reader: a connection of its own, woken through the shared one. */
+  const reader = async () =>
+    new StreamReaderRepository(await redisForTest.connect(), redis, `test-stream-reader:${randomUUID()}`);
+
   beforeAll(async () => {
     redis = await redisForTest.connect();
     log = new GenerationEventRepository(redis, {
@@ -60,7 +66,7 @@ describe('generation event streams', () => {
       finishedTtlSeconds: 60,
     });
     generations = new GenerationRepository(redis, 3_600);
-    hub = new GenerationStreamHub(await redisForTest.connect(), redis, log, {
+    hub = new GenerationStreamHub(await reader(), log, {
       keyPrefix: redisForTest.prefix,
       logger: silentLogger(),
       // Out of the way here; the liveness tests below run a hub with short ones.
@@ -175,7 +181,7 @@ describe('generation event streams', () => {
     afterAll(() => Promise.all(hubs.map((liveHub) => liveHub.stop())));
 
     const startHub = async (stallTimeoutMs: number) => {
-      const liveHub = new GenerationStreamHub(await redisForTest.connect(), redis, log, {
+      const liveHub = new GenerationStreamHub(await reader(), log, {
         keyPrefix: redisForTest.prefix,
         logger: silentLogger(),
         heartbeatIntervalMs: 100,

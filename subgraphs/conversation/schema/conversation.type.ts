@@ -8,7 +8,9 @@ export class Conversation {
   @Field(() => ID)
   id!: string;
 
+  // Shareable: chat provides it where it just stored a message (SendMessagePayload).
   @Field()
+  @Directive('@shareable')
   title!: string;
 
   @Field()

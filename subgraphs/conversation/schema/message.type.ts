@@ -27,7 +27,9 @@ export class Message {
   @Field(() => MessageRole)
   role!: MessageRole;
 
+  // Shareable: chat provides it where it just stored a message (SendMessagePayload).
   @Field()
+  @Directive('@shareable')
   content!: string;
 
   @Field(() => MessageStatus)

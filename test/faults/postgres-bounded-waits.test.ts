@@ -1,9 +1,9 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { EntityManager, PostgreSqlDriver } from '@mikro-orm/postgresql';
-import { createDatabase } from './database';
-import { silentLogger } from '../testing/logger';
-import { startOwnPostgres, type OwnStore } from '../../test/support/own-stores';
-import { unavailableDependency } from '../errors/unavailable-dependency';
+import { createDatabase } from '../../common/stores/database';
+import { silentLogger } from '../../common/testing/logger';
+import { startOwnPostgres, type OwnStore } from '../support/own-stores';
+import { unavailableDependency } from '../../common/errors/unavailable-dependency';
 
 const timeouts = { stallTimeoutMs: 500, connectTimeoutMs: 1_000 };
 
