@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { type ComponentHealth, probe } from '../common/server/health';
+import { type ComponentHealth, type HealthDetails, probe } from '../common/server/health';
 import type { Logger } from '../common/logging/logger';
 import { SUBGRAPHS } from '../common/config/topology';
 import { type GatewayConfig, subgraphUrls } from './config';
@@ -8,17 +8,21 @@ export interface PlatformHealth {
   status: 'ok' | 'down';
   /** Flat names, `auth` for a subgraph, `auth.postgres` for its data store, `gateway.redis`. */
   components: Record<string, ComponentHealth>;
+  /** What subgraphs report beside their checks, by subgraph (chat: which models are served). */
+  details: Record<string, HealthDetails>;
 }
 
 interface SubgraphHealthBody {
   status?: string;
   components?: Record<string, ComponentHealth>;
+  details?: HealthDetails;
 }
 
 /** `/health/all`: every subgraph and every data store behind them. It never calls the LLM. */
 async function platformHealth(config: GatewayConfig, redis: Redis): Promise<PlatformHealth> {
   const timeoutMs = config.HEALTH_TIMEOUT_MS;
   const components: Record<string, ComponentHealth> = {};
+  const details: Record<string, HealthDetails> = {};
   const gatewayRedis = probe(() => redis.ping(), timeoutMs).then((health) => {
     components['gateway.redis'] = health;
   });
@@ -35,12 +39,14 @@ async function platformHealth(config: GatewayConfig, redis: Redis): Promise<Plat
     }, timeoutMs);
     for (const [store, health] of Object.entries(body.components ?? {}))
       components[`${name}.${store}`] = health;
+    if (body.details) details[name] = body.details;
   });
   await Promise.all([gatewayRedis, ...subgraphs]);
   const status = Object.values(components).every((c) => c.status === 'ok') ? 'ok' : 'down';
   return {
     status,
     components: Object.fromEntries(Object.entries(components).sort(([a], [b]) => a.localeCompare(b))),
+    details,
   };
 }
 
@@ -64,7 +70,7 @@ export function servedPlatformHealth(
       if (error) logger.warn({ component: name, err: error }, 'health check failed');
       components[name] = health;
     }
-    return { status: report.status, components };
+    return { status: report.status, components, details: report.details };
   };
   return () => {
     if (!latest || performance.now() - latest.at > REPORT_REUSE_MS)

@@ -70,6 +70,8 @@ describe('conversation settings reach the model', () => {
 
   beforeAll(async () => {
     llm = await startLoopbackServer();
+    // The catalog discovers the model from the server's own listing (GET /v1/models).
+    llm.serveModels(MODEL);
     platform = await startTestPlatform('conversation-settings', {
       env: { LLM_PROVIDER: 'openai-compatible', LLM_BASE_URL: `${llm.url}/v1`, LLM_MODEL: MODEL },
     });

@@ -25,6 +25,7 @@ describe('a model reply with control characters', () => {
 
   beforeAll(async () => {
     llm = await startLoopbackServer();
+    llm.serveModels('m');
     platform = await startTestPlatform('model-output-hygiene', {
       env: { LLM_PROVIDER: 'openai-compatible', LLM_BASE_URL: `${llm.url}/v1`, LLM_MODEL: 'm' },
     });

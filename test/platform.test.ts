@@ -21,7 +21,7 @@ describe('the platform through the gateway', () => {
     const response = await postGraphQL(platform.gatewayUrl, '{ models { id provider isDefault } }');
     expect(response.errors).toBeUndefined();
     expect(response.data).toEqual({
-      models: [{ id: 'offline-echo (not a language model)', provider: 'OFFLINE', isDefault: true }],
+      models: [{ id: 'offline/echo', provider: 'OFFLINE', isDefault: true }],
     });
   });
 
@@ -59,6 +59,7 @@ describe('the platform through the gateway', () => {
     const body = (await response.json()) as {
       status: string;
       components: Record<string, { status: string }>;
+      details: Record<string, unknown>;
     };
     expect(response.status).toBe(200);
     expect(body.status).toBe('ok');
@@ -77,6 +78,16 @@ describe('the platform through the gateway', () => {
     for (const component of Object.values(body.components)) {
       expect(component).toMatchObject({ status: 'ok', latencyMs: expect.any(Number) });
     }
+    expect(body.details).toEqual({
+      chat: {
+        models: {
+          defaultModel: 'offline/echo',
+          problem: null,
+          served: ['offline/echo'],
+          providers: [{ name: 'offline', available: true, models: 1 }],
+        },
+      },
+    });
   });
 
   describe.each(['auth', 'conversation', 'chat'] as const)('the %s subgraph', (name) => {

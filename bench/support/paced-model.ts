@@ -74,6 +74,18 @@ export class PacedModel {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
+      // The chat subgraph's model catalog asks which models are served: LLM_MODEL's default.
+      if (req.method === 'GET') {
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(
+            JSON.stringify({
+              object: 'list',
+              data: [{ id: 'llama3.1', object: 'model', created: 1, owned_by: 'bench' }],
+            }),
+          );
+        return;
+      }
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { stream?: boolean };
       if (!body.stream) {
         res.writeHead(200, { 'content-type': 'application/json' }).end(

@@ -11,6 +11,12 @@ export interface HealthReport {
   components: Record<string, ComponentHealth>;
 }
 
+/**
+ * What a service tells operators beside its checks (the chat subgraph: which models are served):
+ * shown at `/health` and in the gateway's `/health/all`, never a reason to be down.
+ */
+export type HealthDetails = Record<string, unknown>;
+
 export interface HealthCheck {
   /** Resolves when the dependency answers; rejects (or times out) when it does not. */
   check: () => Promise<unknown>;

@@ -11,7 +11,7 @@ import type { GraphQLSchema } from 'graphql';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AppError, createErrorFormatter } from '../errors/errors';
-import { checkHealth, type HealthCheck } from './health';
+import { checkHealth, type HealthCheck, type HealthDetails } from './health';
 import { IDENTITY_HEADER, type Identity, invalidIdentity, type SignedOperation } from '../identity/identity';
 import { type Caller, callerOf } from '../identity/caller';
 import { IdentityVerifier, type NonceStore } from '../identity/identity-verifier';
@@ -43,6 +43,8 @@ export interface SubgraphServerOptions<Context extends BaseContext> {
   /** Where the nonces of signed identities are remembered, shared by every replica (its Redis). */
   nonces: NonceStore;
   healthChecks: Record<string, HealthCheck>;
+  /** Shown as `details` at `/health` and, per subgraph, in the gateway's `/health/all`. */
+  healthDetails?: () => HealthDetails;
   /** Services (never the gateway) whose signed identities may call the subgraph's internal operations. */
   trustedServices?: readonly string[];
   /** Adds the subgraph's own per-request state (services, DataLoaders) to the base context. */
@@ -130,7 +132,10 @@ export async function startSubgraphServer<Context extends BaseContext>(
 
   app.get('/health', async (_req, res) => {
     const report = await checkHealth(options.healthChecks);
-    res.status(report.status === 'down' ? 503 : 200).json({ service: name, ...report });
+    const details = options.healthDetails?.();
+    res
+      .status(report.status === 'down' ? 503 : 200)
+      .json({ service: name, ...report, ...(details ? { details } : {}) });
   });
   options.routes?.(app);
 

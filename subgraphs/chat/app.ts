@@ -18,7 +18,8 @@ import { GenerationRunner, maxEventsPerGeneration } from './generation/generatio
 import { GenerationSupervisor } from './generation/generation-supervisor';
 import { TitleGenerator } from './generation/title';
 import { GenerationRecovery } from './jobs/generation-recovery';
-import { createProvider } from './providers/create-provider';
+import { createProviders } from './providers/create-provider';
+import { ModelRouter, splitModelId } from './providers/model-router';
 import type { ChatProvider } from './providers/provider';
 import { ConcurrencyRepository } from './repositories/concurrency.repository';
 import { GenerationEventRepository } from './repositories/generation-event.repository';
@@ -28,7 +29,7 @@ import { UsageRepository } from './repositories/usage.repository';
 import { buildChatSchema } from './schema';
 import { ChatService } from './services/chat.service';
 import { GenerationService } from './services/generation.service';
-import { configuredModels } from './services/model-catalog';
+import { ModelCatalog } from './services/model-catalog';
 import { QuotaService } from './services/quota.service';
 import { UsageService } from './services/usage.service';
 import { stopChannel } from './store/redis-keys';
@@ -39,6 +40,7 @@ import { sleep } from './support/sleep';
 
 /** Replacements for the configured provider or conversation subgraph (tests, the benchmark). */
 export interface ChatOverrides {
+  /** Generates in place of the default model's provider (whose models are still listed by it). */
   provider?: ChatProvider;
   conversations?: ConversationClient;
 }
@@ -72,7 +74,7 @@ export function startChatSubgraph(
 ): Promise<RunningSubgraph> {
   const stack = new DisposalStack(logger);
   return stack.build(async () => {
-    const runtime = buildRuntime(stack, config, logger, overrides);
+    const runtime = await buildRuntime(stack, config, logger, overrides);
     await untilRedisAnswers(runtime.redis);
     const server = await startSubgraphServer({
       name: 'chat',
@@ -84,6 +86,7 @@ export function startChatSubgraph(
       nonces: new RedisNonceStore(runtime.redis),
       guard: config,
       healthChecks: { redis: { check: () => runtime.redis.ping(), critical: true } },
+      healthDetails: () => ({ models: runtime.services.models.report() }),
       createContext: (base) => ({ ...base, ...runtime.services }),
       subscriptions: { ...DEFAULT_SUBGRAPH_WEBSOCKET_LIMITS, maxConnections: config.WS_MAX_CONNECTIONS },
     });
@@ -101,7 +104,7 @@ export function createChatRuntime(
   overrides: ChatOverrides = {},
 ): Promise<ChatRuntime> {
   const stack = new DisposalStack(logger);
-  return stack.build(async () => buildRuntime(stack, config, logger, overrides));
+  return stack.build(() => buildRuntime(stack, config, logger, overrides));
 }
 
 /**
@@ -110,12 +113,12 @@ export function createChatRuntime(
  * the supervisor of running generations, and recovery. Unwound in reverse: recovery stops, running
  * generations drain, the hub stops reading, and the connections close.
  */
-function buildRuntime(
+async function buildRuntime(
   stack: DisposalStack,
   config: ChatConfig,
   logger: Logger,
   overrides: ChatOverrides,
-): ChatRuntime {
+): Promise<ChatRuntime> {
   const connect = (name: string) =>
     stack.use(
       name,
@@ -126,7 +129,19 @@ function buildRuntime(
   const streamReader = connect('redis stream reader');
   const stopSubscriber = connect('redis stop-signal subscriber');
   const conversations = overrides.conversations ?? conversationClient(config, logger);
-  const models = configuredModels(config);
+  const connections = createProviders(config, logger);
+  const models = stack.use(
+    'model catalog',
+    new ModelCatalog(connections, {
+      defaultModel: config.DEFAULT_MODEL,
+      listTimeoutMs: config.MODEL_LIST_TIMEOUT_MS,
+      logger,
+    }),
+    (catalog) => catalog.stop(),
+  );
+  await models.start(config.MODEL_REFRESH_INTERVAL_MS);
+  const problem = models.defaultModelProblem();
+  if (problem) logger.warn({ defaultModel: config.DEFAULT_MODEL }, problem);
 
   const events = new GenerationEventRepository(redis, {
     maxLength: maxEventsPerGeneration(config.LLM_MAX_OUTPUT_TOKENS),
@@ -164,14 +179,24 @@ function buildRuntime(
     ),
     (running) => running.stop(),
   );
-  const provider = overrides.provider ?? createProvider(config, logger);
+  const defaultProvider = splitModelId(config.DEFAULT_MODEL)?.provider;
+  const provider = new ModelRouter(
+    overrides.provider?.name ??
+      (config.PROVIDERS.find((endpoint) => endpoint.name === defaultProvider) ?? config.PROVIDERS[0]).kind,
+    new Map(
+      connections.map(({ endpoint, provider: own }) => [
+        endpoint.name,
+        endpoint.name === defaultProvider ? (overrides.provider ?? own) : own,
+      ]),
+    ),
+  );
   const runner = new GenerationRunner({
     provider,
     conversations,
     generations,
     events,
     quotas,
-    titles: new TitleGenerator(provider, models[0].id, logger),
+    titles: new TitleGenerator(provider, config.DEFAULT_MODEL, logger),
     settings: runnerSettings(config),
     logger,
   });

@@ -29,15 +29,36 @@ export const chatEnv = {
   /** graphql-ws connections this process holds (the gateways' upstream sockets); more are refused. */
   WS_MAX_CONNECTIONS: env.int(DEFAULT_SUBGRAPH_WEBSOCKET_LIMITS.maxConnections, 1),
 
-  /** Unset means: Gemini when GEMINI_API_KEY is set, else the offline model. */
+  /**
+   * The model a message naming none goes to, as `provider/model` (`ollama/llama3.1`). Unset: the
+   * default model of LLM_PROVIDER (GEMINI_MODEL, LLM_MODEL or the offline model).
+   */
+  DEFAULT_MODEL: z
+    .string()
+    .regex(/^[^/]+\/.+$/, 'must be provider/model, e.g. gemini/gemini-3.5-flash')
+    .optional(),
+  /** The old single choice: now only whose model is the default when DEFAULT_MODEL is unset. */
   LLM_PROVIDER: providerName.optional(),
+  /** The offline responder is served beside the others unless this is false. */
+  OFFLINE_PROVIDER_ENABLED: env.boolean(true),
   GEMINI_API_KEY: z.string().optional(),
-  GEMINI_MODEL: z.string().default('gemini-2.5-flash'),
+  GEMINI_MODEL: z.string().default('gemini-3.5-flash'),
   /** Another Gemini-compatible endpoint (a proxy, or a loopback server in tests). */
   GEMINI_BASE_URL: env.url().optional(),
+  /**
+   * OpenAI-compatible servers, each `name=url` or `name=url|key`, comma-separated:
+   * `ollama=http://localhost:11434/v1,openai=https://api.openai.com/v1|sk-...`. The name is the
+   * models' namespace (`ollama/llama3.1`).
+   */
+  OPENAI_COMPATIBLE_ENDPOINTS: z.string().default(''),
+  /** Shorthand for one OpenAI-compatible endpoint, named `openai-compatible`. */
   LLM_BASE_URL: env.url().optional(),
   LLM_API_KEY: z.string().optional(),
   LLM_MODEL: z.string().default('llama3.1'),
+  /** How often every provider is asked for its models; a provider that fails keeps its last list. */
+  MODEL_REFRESH_INTERVAL_MS: env.int(60_000, 100),
+  /** How long one provider's model listing may take before it counts as down. */
+  MODEL_LIST_TIMEOUT_MS: env.int(5_000, 1),
   SYSTEM_PROMPT: z.string().default(DEFAULT_SYSTEM_PROMPT),
   LLM_TEMPERATURE: z.coerce.number().min(0).max(2).default(0.7),
   LLM_MAX_OUTPUT_TOKENS: env.int(2_048, 1),
@@ -97,36 +118,108 @@ export const chatEnv = {
 
 type ChatEnv = ReturnType<typeof loadConfig<typeof chatEnv>>;
 
-/** What each provider needs, checked at start, so that code reading it needs no casts. */
-type ProviderConfig =
-  | { LLM_PROVIDER: 'offline' }
-  | { LLM_PROVIDER: 'gemini'; GEMINI_API_KEY: string }
-  | { LLM_PROVIDER: 'openai-compatible'; LLM_BASE_URL: string };
+/** One provider served beside the others: its namespace in model ids, and what builds it. */
+export type ProviderEndpoint =
+  | { name: 'offline'; kind: 'offline' }
+  | { name: 'gemini'; kind: 'gemini'; apiKey: string; baseUrl?: string }
+  | { name: string; kind: 'openai-compatible'; baseUrl: string; apiKey?: string };
 
-export type ChatConfig = Omit<ChatEnv, 'LLM_PROVIDER'> & ProviderConfig;
+export type ChatConfig = ChatEnv & {
+  /** Every configured provider, in the order `models` lists them. */
+  PROVIDERS: ProviderEndpoint[];
+  /** DEFAULT_MODEL, or the one LLM_PROVIDER implies. */
+  DEFAULT_MODEL: string;
+};
 
-/** The provider's part of the configuration, or a problem naming the variable it lacks. */
-function providerConfig(config: ChatEnv): ProviderConfig | string {
-  const provider: ProviderName = config.LLM_PROVIDER ?? (config.GEMINI_API_KEY ? 'gemini' : 'offline');
+/** The offline responder's model, namespaced like every other. */
+export const OFFLINE_MODEL = 'offline/echo';
+/** The namespace of the endpoint LLM_BASE_URL configures. */
+export const SHORTHAND_ENDPOINT = 'openai-compatible';
+
+const ENDPOINT_NAME = /^[a-z0-9][a-z0-9_.-]*$/i;
+
+/** OPENAI_COMPATIBLE_ENDPOINTS parsed, or a problem naming the entry it cannot read. */
+export function parseEndpoints(list: string): ProviderEndpoint[] | string {
+  const endpoints: ProviderEndpoint[] = [];
+  for (const entry of list
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
+    const match = /^([^=]+)=([^|]+)(?:\|(.+))?$/.exec(entry);
+    const name = match?.[1].trim() ?? '';
+    if (!match || !ENDPOINT_NAME.test(name) || !URL.canParse(match[2].trim())) {
+      return `OPENAI_COMPATIBLE_ENDPOINTS: "${entry.split('|')[0]}" must be name=url or name=url|key`;
+    }
+    endpoints.push({ name, kind: 'openai-compatible', baseUrl: match[2].trim(), apiKey: match[3]?.trim() });
+  }
+  return endpoints;
+}
+
+/** Every provider the environment configures; what is wrong with it goes into `problems`. */
+function providerEndpoints(config: ChatEnv, problems: string[]): ProviderEndpoint[] {
+  const endpoints: ProviderEndpoint[] = [];
+  if (config.OFFLINE_PROVIDER_ENABLED) endpoints.push({ name: 'offline', kind: 'offline' });
+  if (config.GEMINI_API_KEY) {
+    endpoints.push({
+      name: 'gemini',
+      kind: 'gemini',
+      apiKey: config.GEMINI_API_KEY,
+      baseUrl: config.GEMINI_BASE_URL,
+    });
+  }
+  if (config.LLM_BASE_URL) {
+    endpoints.push({
+      name: SHORTHAND_ENDPOINT,
+      kind: 'openai-compatible',
+      baseUrl: config.LLM_BASE_URL,
+      apiKey: config.LLM_API_KEY,
+    });
+  }
+  const listed = parseEndpoints(config.OPENAI_COMPATIBLE_ENDPOINTS);
+  if (typeof listed === 'string') problems.push(listed);
+  else endpoints.push(...listed);
+  const names = endpoints.map((endpoint) => endpoint.name);
+  const repeated = names.find((name, i) => names.indexOf(name) !== i);
+  if (repeated) problems.push(`OPENAI_COMPATIBLE_ENDPOINTS: the provider name "${repeated}" is used twice`);
+  if (endpoints.length === 0) {
+    problems.push('OFFLINE_PROVIDER_ENABLED: false, and no other provider is configured');
+  }
+  return endpoints;
+}
+
+/** DEFAULT_MODEL, else the default model of LLM_PROVIDER (Gemini when a key is set, else offline). */
+function defaultModel(config: ChatEnv, endpoints: ProviderEndpoint[]): string {
+  if (config.DEFAULT_MODEL) return config.DEFAULT_MODEL;
+  const fallback: ProviderName = config.OFFLINE_PROVIDER_ENABLED ? 'offline' : 'openai-compatible';
+  const provider = config.LLM_PROVIDER ?? (config.GEMINI_API_KEY ? 'gemini' : fallback);
   switch (provider) {
     case 'offline':
-      return { LLM_PROVIDER: provider };
+      return OFFLINE_MODEL;
     case 'gemini':
-      return config.GEMINI_API_KEY
-        ? { LLM_PROVIDER: provider, GEMINI_API_KEY: config.GEMINI_API_KEY }
-        : 'GEMINI_API_KEY: required when LLM_PROVIDER is gemini';
-    case 'openai-compatible':
-      return config.LLM_BASE_URL
-        ? { LLM_PROVIDER: provider, LLM_BASE_URL: config.LLM_BASE_URL }
-        : 'LLM_BASE_URL: required when LLM_PROVIDER is openai-compatible';
+      return `gemini/${config.GEMINI_MODEL}`;
+    case 'openai-compatible': {
+      const endpoint = endpoints.find((candidate) => candidate.kind === 'openai-compatible');
+      return `${endpoint?.name ?? SHORTHAND_ENDPOINT}/${config.LLM_MODEL}`;
+    }
   }
 }
 
 export function loadChatConfig(source: NodeJS.ProcessEnv = process.env): ChatConfig {
   const config = loadConfig(chatEnv, source);
-  const provider = providerConfig(config);
   const problems: string[] = [];
-  if (typeof provider === 'string') problems.push(provider);
+  const providers = providerEndpoints(config, problems);
+  const model = defaultModel(config, providers);
+  const defaultProvider = model.slice(0, model.indexOf('/'));
+  if (problems.length === 0 && !providers.some((endpoint) => endpoint.name === defaultProvider)) {
+    problems.push(
+      config.LLM_PROVIDER === 'gemini' && !config.GEMINI_API_KEY
+        ? 'GEMINI_API_KEY: required when LLM_PROVIDER is gemini'
+        : config.LLM_PROVIDER === 'openai-compatible' &&
+            providers.every((p) => p.kind !== 'openai-compatible')
+          ? 'LLM_BASE_URL: required when LLM_PROVIDER is openai-compatible'
+          : `DEFAULT_MODEL: no provider named "${defaultProvider}" is configured`,
+    );
+  }
   if (config.LLM_MAX_OUTPUT_TOKENS >= config.LLM_CONTEXT_TOKENS) {
     problems.push('LLM_MAX_OUTPUT_TOKENS: must be smaller than LLM_CONTEXT_TOKENS');
   }
@@ -135,6 +228,6 @@ export function loadChatConfig(source: NodeJS.ProcessEnv = process.env): ChatCon
       'STREAM_STALL_TIMEOUT_MS: must be longer than HEARTBEAT_INTERVAL_MS, or live subscriptions would end',
     );
   }
-  if (problems.length > 0 || typeof provider === 'string') throw new ConfigError(problems);
-  return { ...config, ...provider };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { ...config, PROVIDERS: providers, DEFAULT_MODEL: model };
 }

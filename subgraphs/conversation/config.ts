@@ -36,8 +36,9 @@ export const conversationEnv = {
   SEARCH_INDEXER_MAX_BACKOFF_MS: env.int(30_000, 10),
   /** When set, messages are embedded with Gemini; otherwise with the offline word-vector model. */
   GEMINI_API_KEY: z.string().optional(),
-  GEMINI_EMBEDDING_MODEL: z.string().default('text-embedding-004'),
-  GEMINI_EMBEDDING_DIMENSIONS: env.int(768, 1),
+  GEMINI_EMBEDDING_MODEL: z.string().default('gemini-embedding-001'),
+  /** Needed only for a model search/embeddings/gemini.ts does not know; a known model's own otherwise. */
+  GEMINI_EMBEDDING_DIMENSIONS: z.coerce.number().int().min(1).optional(),
   /** Another Gemini-compatible endpoint (a proxy, or a loopback server in tests). */
   GEMINI_BASE_URL: env.url().optional(),
   /** Where the offline word vectors are kept in compact binary form after the first load. */

@@ -212,4 +212,37 @@ describe('the Gemini provider, through @google/generative-ai against a loopback 
     await expect(provider.complete(request, new AbortController().signal)).resolves.toBe('Weather in Paris');
     expect(server.requests[0].url).toBe('/v1beta/models/gemini-2.5-flash:generateContent');
   });
+
+  it('lists the models that generate content from models.list, with their limits, sending the key in a header', async () => {
+    server.serveModels(
+      {
+        name: 'gemini-3.5-flash',
+        displayName: 'Gemini 3.5 Flash',
+        inputTokenLimit: 1_048_576,
+        outputTokenLimit: 65_536,
+      },
+      { name: 'gemini-embedding-001', methods: ['embedContent'] },
+    );
+    const bare = new GeminiProvider({ apiKey: API_KEY, baseUrl: server.url });
+    await expect(bare.listModels(new AbortController().signal)).resolves.toEqual([
+      {
+        name: 'gemini-3.5-flash',
+        displayName: 'Gemini 3.5 Flash',
+        description: 'gemini-3.5-flash on the loopback server',
+        contextWindow: 1_048_576,
+        outputTokenLimit: 65_536,
+        capabilities: ['streaming', 'system_prompt'],
+      },
+    ]);
+    expect(server.listings).toEqual([
+      expect.objectContaining({ method: 'GET', url: '/v1beta/models?pageSize=1000' }),
+    ]);
+    expect(server.listings[0].headers['x-goog-api-key']).toBe(API_KEY);
+    expect(server.listings[0].url).not.toContain(API_KEY);
+
+    server.setDown(true);
+    await expect(bare.listModels(new AbortController().signal)).rejects.toMatchObject({
+      failure: 'unavailable',
+    });
+  });
 });

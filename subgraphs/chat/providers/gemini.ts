@@ -7,9 +7,11 @@ import {
 } from '@google/generative-ai';
 import {
   type ChatProvider,
+  type ModelSource,
   type PromptMessage,
   type ProviderChunk,
   ProviderError,
+  type ProviderModel,
   providerErrors,
   type ProviderRequest,
   redactSecret,
@@ -35,8 +37,32 @@ const toContents = (messages: PromptMessage[]): Content[] =>
 const textOf = (response: GenerateContentResponse): string =>
   response.candidates?.[0]?.content?.parts?.map((part) => part.text ?? '').join('') ?? '';
 
+/** Where the SDK sends requests when no other host is configured. */
+const GEMINI_API_URL = 'https://generativelanguage.googleapis.com';
+const LIST_PAGE_SIZE = 1000;
+
+/** One entry of `models.list` (`GET /v1beta/models`), as much of it as is used. */
+interface GeminiModelEntry {
+  name: string;
+  displayName?: string;
+  description?: string;
+  inputTokenLimit?: number;
+  outputTokenLimit?: number;
+  supportedGenerationMethods?: string[];
+}
+
+const toProviderModel = (entry: GeminiModelEntry): ProviderModel => ({
+  name: entry.name.replace(/^models\//, ''),
+  displayName: entry.displayName,
+  description: entry.description,
+  contextWindow: entry.inputTokenLimit,
+  outputTokenLimit: entry.outputTokenLimit,
+  // generateContent comes with its streaming twin and a system instruction.
+  capabilities: ['streaming', 'system_prompt'],
+});
+
 /** Google Gemini through `@google/generative-ai`, streaming over its SSE endpoint. */
-export class GeminiProvider implements ChatProvider {
+export class GeminiProvider implements ChatProvider, ModelSource {
   readonly name = 'gemini';
   private readonly client: GoogleGenerativeAI;
 
@@ -102,6 +128,38 @@ export class GeminiProvider implements ChatProvider {
     } catch (error) {
       throw this.requestFailure(error, signal);
     }
+  }
+
+  /**
+   * `models.list` over REST (the SDK has no call for it), every page, keeping the models that
+   * generate content (embedding models are listed too).
+   */
+  async listModels(signal: AbortSignal): Promise<ProviderModel[]> {
+    const entries: GeminiModelEntry[] = [];
+    let pageToken: string | undefined;
+    do {
+      const url = new URL('/v1beta/models', this.options.baseUrl ?? GEMINI_API_URL);
+      url.searchParams.set('pageSize', String(LIST_PAGE_SIZE));
+      if (pageToken) url.searchParams.set('pageToken', pageToken);
+      let response: Response;
+      try {
+        response = await fetch(url, { headers: { 'x-goog-api-key': this.options.apiKey }, signal });
+      } catch (error) {
+        throw this.requestFailure(error, signal);
+      }
+      if (!response.ok) throw providerErrors.httpStatus(response.status);
+      const page = (await response.json().catch(() => null)) as {
+        models?: GeminiModelEntry[];
+        nextPageToken?: string;
+      } | null;
+      if (!page || (page.models !== undefined && !Array.isArray(page.models)))
+        throw providerErrors.malformed();
+      entries.push(...(page.models ?? []));
+      pageToken = page.nextPageToken || undefined;
+    } while (pageToken);
+    return entries
+      .filter((entry) => entry.supportedGenerationMethods?.includes('generateContent'))
+      .map(toProviderModel);
   }
 
   private model(request: ProviderRequest): GenerativeModel {

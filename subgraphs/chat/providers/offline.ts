@@ -1,5 +1,5 @@
 import { sleep } from '../support/sleep';
-import type { ChatProvider, ProviderChunk, ProviderRequest } from './provider';
+import type { ChatProvider, ModelSource, ProviderChunk, ProviderModel, ProviderRequest } from './provider';
 
 export interface OfflineOptions {
   /** Pause before each word, so the reply streams like a model's would. */
@@ -33,16 +33,25 @@ export function offlineReply(request: ProviderRequest): string {
   if (earlier > 0) lines.push(`This conversation had ${count(earlier, 'earlier message')} before it.`);
   lines.push(
     '',
-    'For real answers, set GEMINI_API_KEY, or LLM_PROVIDER=openai-compatible with LLM_BASE_URL.',
+    'For real answers, set GEMINI_API_KEY or OPENAI_COMPATIBLE_ENDPOINTS and pick one of their models.',
   );
   return lines.join('\n');
 }
+
+/** The one model the offline provider serves; its display name says what it is. */
+const OFFLINE_ECHO: ProviderModel = {
+  name: 'echo',
+  displayName: 'offline-echo (not a language model)',
+  description:
+    'Built-in offline responder for development: it composes a deterministic reply from your message and is not a language model.',
+  capabilities: ['streaming'],
+};
 
 /**
  * The default provider when none is configured: the platform works with no key and no network.
  * It is a development stand-in, not a model; docs/chat.md says so and so does its model id.
  */
-export class OfflineProvider implements ChatProvider {
+export class OfflineProvider implements ChatProvider, ModelSource {
   readonly name = 'offline';
 
   constructor(private readonly options: OfflineOptions) {}
@@ -58,5 +67,9 @@ export class OfflineProvider implements ChatProvider {
 
   async complete(request: ProviderRequest): Promise<string> {
     return offlineReply(request);
+  }
+
+  async listModels(): Promise<ProviderModel[]> {
+    return [OFFLINE_ECHO];
   }
 }

@@ -179,4 +179,19 @@ describe('the OpenAI-compatible provider, through the openai package against a l
     ).rejects.toBe(reason);
     expect(received).toHaveLength(2);
   });
+
+  it('lists the models GET /v1/models names, and fails as unavailable while the server is down', async () => {
+    server.serveModels('alpha', 'beta');
+    const bare = new OpenAICompatibleProvider({ baseUrl: `${server.url}/v1`, logger: logs.logger });
+    await expect(bare.listModels(new AbortController().signal)).resolves.toEqual([
+      { name: 'alpha', capabilities: ['streaming', 'system_prompt'] },
+      { name: 'beta', capabilities: ['streaming', 'system_prompt'] },
+    ]);
+    expect(server.listings.map((listing) => listing.url)).toEqual(['/v1/models']);
+
+    server.setDown(true);
+    await expect(bare.listModels(new AbortController().signal)).rejects.toMatchObject({
+      failure: 'unavailable',
+    });
+  });
 });

@@ -3,7 +3,9 @@ import type { ChatCompletionMessageParam } from 'openai/resources/chat/completio
 import type { Logger } from '../../../common/logging/logger';
 import {
   type ChatProvider,
+  type ModelSource,
   type ProviderChunk,
+  type ProviderModel,
   ProviderError,
   providerErrors,
   type ProviderRequest,
@@ -29,7 +31,7 @@ const toMessages = (request: ProviderRequest): ChatCompletionMessageParam[] => [
  * Any server speaking OpenAI's chat-completions streaming API (Ollama, llama.cpp's server, vLLM,
  * LM Studio, OpenAI itself), through the official `openai` package.
  */
-export class OpenAICompatibleProvider implements ChatProvider {
+export class OpenAICompatibleProvider implements ChatProvider, ModelSource {
   readonly name = 'openai-compatible';
   private readonly client: OpenAI;
 
@@ -111,6 +113,28 @@ export class OpenAICompatibleProvider implements ChatProvider {
     } catch (error) {
       throw this.requestFailure(error, signal);
     }
+  }
+
+  /**
+   * `GET /v1/models`. OpenAI's answer names models only; vLLM adds `max_model_len` (the context
+   * window), which is kept. Streaming and a system message are what this adapter uses, so every
+   * model that answers here has them.
+   */
+  async listModels(signal: AbortSignal): Promise<ProviderModel[]> {
+    const models: ProviderModel[] = [];
+    try {
+      for await (const model of this.client.models.list({ signal })) {
+        const contextWindow = (model as { max_model_len?: unknown }).max_model_len;
+        models.push({
+          name: model.id,
+          ...(typeof contextWindow === 'number' ? { contextWindow } : {}),
+          capabilities: ['streaming', 'system_prompt'],
+        });
+      }
+    } catch (error) {
+      throw this.requestFailure(error, signal);
+    }
+    return models;
   }
 
   private upstream(error: unknown): string {

@@ -30,6 +30,24 @@ export interface ChatProvider {
   complete(request: ProviderRequest, signal: AbortSignal): Promise<string>;
 }
 
+/** What a provider is known to support; a capability it does not say it has is left out. */
+export type ModelCapability = 'streaming' | 'system_prompt' | 'vision' | 'tools';
+
+/** One model as its provider lists it (`name` without the provider's namespace). */
+export interface ProviderModel {
+  name: string;
+  displayName?: string;
+  description?: string;
+  contextWindow?: number;
+  outputTokenLimit?: number;
+  capabilities: ModelCapability[];
+}
+
+/** A provider that can say which models it serves (OpenAI's `GET /v1/models`, Gemini's `models.list`). */
+export interface ModelSource {
+  listModels(signal: AbortSignal): Promise<ProviderModel[]>;
+}
+
 export type ProviderFailure =
   | 'rate_limited'
   | 'unavailable'

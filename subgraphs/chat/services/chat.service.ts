@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { badUserInput, notFound } from '../../../common/errors/errors';
+import { AppError, badUserInput, notFound } from '../../../common/errors/errors';
 import { isUuid } from '../../../common/util/ids';
 import { type Caller, requireUser, type UserCaller } from '../../../common/identity/caller';
 import { traceTurn } from '../../../common/logging/turn-trace';
@@ -9,7 +9,7 @@ import type { GenerationSupervisor } from '../generation/generation-supervisor';
 import type { QuotaService } from './quota.service';
 import type { GenerationRepository } from '../repositories/generation.repository';
 import type { StoredMessage } from '../records/message.record';
-import type { ModelInfo } from './model-catalog';
+import type { ModelCatalog, ModelInfo } from './model-catalog';
 import {
   type ConversationSummary,
   DEFAULT_CONVERSATION_SETTINGS,
@@ -37,7 +37,7 @@ export interface ChatServiceDependencies {
   generations: GenerationRepository;
   quotas: QuotaService;
   supervisor: GenerationSupervisor;
-  models: ModelInfo[];
+  models: ModelCatalog;
   /** The deployment's settings, for what a conversation leaves at its default. */
   replyDefaults: Omit<ReplySettings, 'topP'>;
   messageMaxChars: number;
@@ -316,11 +316,15 @@ export class ChatService {
     };
   }
 
+  /** The model the catalog serves under this id (the default for none); its errors name `field`. */
   private resolveModel(requested: string | null, field: string): ModelInfo {
-    if (requested === null) return this.deps.models.find((model) => model.isDefault) ?? this.deps.models[0];
-    const model = this.deps.models.find((candidate) => candidate.id === requested);
-    if (!model)
-      throw badUserInput(field, `Unknown model "${requested}"; the models query lists the available ones`);
-    return model;
+    try {
+      return this.deps.models.resolve(requested);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'BAD_USER_INPUT') {
+        throw new AppError('BAD_USER_INPUT', error.message, { ...error.details, field });
+      }
+      throw error;
+    }
   }
 }

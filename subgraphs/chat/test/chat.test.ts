@@ -146,7 +146,7 @@ describe('the chat subgraph with the conversation subgraph and several replicas'
     const started = await send(chat.url, user, { content: 'What is a good name for a cat?' });
     expect(started.generation).toMatchObject({
       status: 'STREAMING',
-      model: 'offline-echo (not a language model)',
+      model: 'offline/echo',
     });
     const subscription = follow(chat.url, user, started.generation.id);
     await subscription.ended;

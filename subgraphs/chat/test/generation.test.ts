@@ -85,7 +85,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     const started = await services.chat.send(alice, { content: 'How do I bake sourdough bread at home?' });
     expect(started.generation).toMatchObject({
       status: 'STREAMING',
-      model: 'offline-echo (not a language model)',
+      model: 'offline/echo',
     });
     expect(store.messages.get(started.generation.messageId)).toMatchObject({
       status: 'STREAMING',

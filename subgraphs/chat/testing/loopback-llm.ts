@@ -15,12 +15,29 @@ export interface RecordedRequest {
   body: unknown;
 }
 
+/** A model the server lists, in both wire formats (OpenAI's `GET /v1/models`, Gemini's `models.list`). */
+export interface ListedModel {
+  name: string;
+  displayName?: string;
+  inputTokenLimit?: number;
+  outputTokenLimit?: number;
+  /** Gemini's `supportedGenerationMethods`; `generateContent` and `countTokens` when unset. */
+  methods?: string[];
+}
+
 export interface LoopbackServer {
   /** The base URL (http://127.0.0.1:PORT). */
   url: string;
   /** Queues scenarios; each request takes the next one. */
   enqueue: (...scenarios: Scenario[]) => void;
+  /** Generation requests (model listings are counted in `listings`, not here). */
   requests: RecordedRequest[];
+  /** What `GET …/models` lists; nothing until set. */
+  serveModels: (...models: (ListedModel | string)[]) => void;
+  /** Model listings answered so far (the catalog's refreshes). */
+  listings: RecordedRequest[];
+  /** While down, every request is answered 503, as a provider that is briefly away. */
+  setDown: (down: boolean) => void;
   close: () => Promise<void>;
 }
 
@@ -32,11 +49,28 @@ export async function startLoopbackServer(): Promise<LoopbackServer> {
   const queue: Scenario[] = [];
   const requests: RecordedRequest[] = [];
   const open = new Set<ServerResponse>();
+  let models: ListedModel[] = [];
+  const listings: RecordedRequest[] = [];
+  let down = false;
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
+      if (down) {
+        res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"message":"down"}}');
+        return;
+      }
+      const path = new URL(req.url ?? '/', 'http://loopback').pathname;
+      if (req.method === 'GET' && path.endsWith('/models')) {
+        listings.push({ method: req.method, url: req.url ?? '', headers: req.headers, body: null });
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(
+            JSON.stringify(path.startsWith('/v1beta/') ? geminiModelList(models) : openaiModelList(models)),
+          );
+        return;
+      }
       const text = Buffer.concat(chunks).toString('utf8');
       requests.push({
         method: req.method ?? '',
@@ -63,6 +97,13 @@ export async function startLoopbackServer(): Promise<LoopbackServer> {
     url: `http://127.0.0.1:${port}`,
     enqueue: (...scenarios) => queue.push(...scenarios),
     requests,
+    serveModels: (...listed) => {
+      models = listed.map((model) => (typeof model === 'string' ? { name: model } : model));
+    },
+    listings,
+    setDown: (value) => {
+      down = value;
+    },
     close: async () => {
       for (const res of open) res.destroy();
       server.closeAllConnections();
@@ -70,6 +111,25 @@ export async function startLoopbackServer(): Promise<LoopbackServer> {
     },
   };
 }
+
+/** OpenAI's `GET /v1/models` answer. */
+const openaiModelList = (models: ListedModel[]) => ({
+  object: 'list',
+  data: models.map((model) => ({ id: model.name, object: 'model', created: 1, owned_by: 'loopback' })),
+});
+
+/** Gemini's `GET /v1beta/models` answer (one page). */
+const geminiModelList = (models: ListedModel[]) => ({
+  models: models.map((model) => ({
+    name: `models/${model.name}`,
+    version: '001',
+    displayName: model.displayName ?? model.name,
+    description: `${model.name} on the loopback server`,
+    inputTokenLimit: model.inputTokenLimit ?? 1_048_576,
+    outputTokenLimit: model.outputTokenLimit ?? 65_536,
+    supportedGenerationMethods: model.methods ?? ['generateContent', 'countTokens'],
+  })),
+});
 
 const DROP_DELAY_MS = 50;
 

@@ -1,6 +1,6 @@
 import { createLogger } from '../../../common/logging/logger';
 import { loadConversationConfig } from '../config';
-import { GeminiEmbeddingModel } from '../search/embeddings/gemini';
+import { GeminiEmbeddingModel, geminiEmbeddingDimensions } from '../search/embeddings/gemini';
 import { OfflineEmbeddingModel } from '../search/embeddings/offline';
 import {
   bm25Ranker,
@@ -60,7 +60,10 @@ async function main(): Promise<void> {
     const gemini = new GeminiEmbeddingModel({
       apiKey: config.GEMINI_API_KEY,
       model: config.GEMINI_EMBEDDING_MODEL,
-      dimensions: config.GEMINI_EMBEDDING_DIMENSIONS,
+      dimensions: geminiEmbeddingDimensions(
+        config.GEMINI_EMBEDDING_MODEL,
+        config.GEMINI_EMBEDDING_DIMENSIONS,
+      ),
       baseUrl: config.GEMINI_BASE_URL,
     });
     await report(`Gemini (${config.GEMINI_EMBEDDING_MODEL})`, await embeddingRanker(dataset, gemini));

@@ -11,7 +11,8 @@ const STALL_LIMIT_MS = 60_000;
 
 /**
  * `npm run reindex`: rebuilds the current embedding model's Chroma collection from PostgreSQL.
- * It drops the collection, queues every message in the search outbox and applies the outbox
+ * A collection holding vectors of another size (an earlier model's: the dimension follows the
+ * model) is reported and dropped, as search can never use it again. It drops the collection, queues every message in the search outbox and applies the outbox
  * until it is empty. A running service's indexer may take part (only one works at a time), and
  * writes made meanwhile queue behind the rebuild, so nothing is lost or indexed out of order.
  */
@@ -22,8 +23,21 @@ async function main(): Promise<void> {
   await migrate(database);
   const orm = await createDatabase(database);
   try {
-    const { index, indexer } = createSearch(config, () => openRepositories(orm), logger);
+    const { index, indexer, embedding } = createSearch(config, () => openRepositories(orm), logger);
     const { outbox } = openRepositories(orm);
+    for (const stored of await index.messageCollections(config.CHROMA_COLLECTION_PREFIX)) {
+      if (stored.dimensions === null || stored.dimensions === embedding.dimensions) continue;
+      logger.warn(
+        {
+          collection: stored.name,
+          dimensions: stored.dimensions,
+          model: embedding.name,
+          modelDimensions: embedding.dimensions,
+        },
+        `the index holds ${stored.dimensions}-dimension vectors but ${embedding.name} gives ${embedding.dimensions}: dropping it and rebuilding`,
+      );
+      await index.drop(stored.name);
+    }
     await index.drop();
     const queued = await outbox.enqueueAllMessages();
     logger.info({ collection: index.name, messages: queued }, 'collection dropped, every message queued');

@@ -29,6 +29,14 @@ export interface VectorMatch {
 }
 
 const QUERY_RETRY_DELAY_MS = 100;
+/** More collections than a deployment's prefix ever holds (one per embedding model it has used). */
+const MAX_LISTED_COLLECTIONS = 1_000;
+
+export interface StoredCollection {
+  name: string;
+  /** The length of its vectors; null when it holds none. */
+  dimensions: number | null;
+}
 
 /**
  * One collection per embedding model and dimension, so vectors of different models never
@@ -94,11 +102,35 @@ export class VectorIndexRepository {
     }));
   }
 
+  /**
+   * Every message collection under `prefix` (this one and those of earlier embedding models) with
+   * the size of the vectors it holds; null for an empty one.
+   */
+  async messageCollections(prefix: string): Promise<StoredCollection[]> {
+    const collections = await withTimeout(
+      this.client.listCollections({ limit: MAX_LISTED_COLLECTIONS }),
+      this.timeoutMs,
+      'chroma listCollections',
+    );
+    return Promise.all(
+      collections
+        .filter((collection) => collection.name.startsWith(`${prefix}messages-`))
+        .map(async (collection) => {
+          const sample = await withTimeout(
+            collection.get({ limit: 1, include: ['embeddings'] }),
+            this.timeoutMs,
+            'chroma get',
+          );
+          return { name: collection.name, dimensions: sample.embeddings[0]?.length ?? null };
+        }),
+    );
+  }
+
   /** Deletes the collection with every vector in it (a rebuild starts from nothing). */
-  async drop(): Promise<void> {
-    this.collection = undefined;
+  async drop(name = this.name): Promise<void> {
+    if (name === this.name) this.collection = undefined;
     await withTimeout(
-      this.client.deleteCollection({ name: this.name }).catch((error: unknown) => {
+      this.client.deleteCollection({ name }).catch((error: unknown) => {
         if (!(error instanceof ChromaNotFoundError)) throw error;
       }),
       this.timeoutMs,

@@ -223,7 +223,7 @@ describe('semantic search', () => {
     let user: Client;
 
     beforeAll(async () => {
-      gemini = await startFakeGemini();
+      gemini = await startFakeGemini(3072);
       // Only this subgraph is pointed at the fake Gemini (chat reads GEMINI_API_KEY too).
       harness = await startConversationHarness('search gemini', {
         route: 'subgraph',
@@ -242,7 +242,7 @@ describe('semantic search', () => {
       expect(hits[0].message.id).toBe(message.id);
       expect(gemini.requests.length).toBeGreaterThanOrEqual(2);
       for (const request of gemini.requests) {
-        expect(request.path).toBe('/v1beta/models/text-embedding-004:batchEmbedContents');
+        expect(request.path).toBe('/v1beta/models/gemini-embedding-001:batchEmbedContents');
         expect(request.apiKey).toBe('test-gemini-key');
       }
       expect(
@@ -251,7 +251,7 @@ describe('semantic search', () => {
       expect(gemini.requests.find((r) => r.texts.includes('kubernetes pods restarting'))?.taskTypes).toEqual([
         'RETRIEVAL_QUERY',
       ]);
-      const name = `${harness.env.CHROMA_COLLECTION_PREFIX}messages-gemini-text-embedding-004-768`;
+      const name = `${harness.env.CHROMA_COLLECTION_PREFIX}messages-gemini-gemini-embedding-001-3072`;
       expect(await indexedIds(harness.env.CHROMA_URL, name, [message.id])).toEqual([message.id]);
     });
 

@@ -1,9 +1,36 @@
 import { GoogleGenerativeAI, type GenerativeModel, TaskType } from '@google/generative-ai';
+import { ConfigError } from '../../../../common/config/load-config';
 import type { EmbeddingModel, EmbeddingPurpose } from './embedding-model';
+
+/**
+ * The vector size of each Gemini embedding model known here: the dimension follows the model, and
+ * a change of either needs `npm run reindex`. (`text-embedding-004` and `embedding-001` are shut
+ * down; they stay so that an old index is recognised.)
+ */
+export const GEMINI_EMBEDDING_DIMENSIONS: Readonly<Record<string, number>> = {
+  'gemini-embedding-001': 3072,
+  'text-embedding-004': 768,
+  'embedding-001': 768,
+};
+
+/** The model's dimensions: from the table, or GEMINI_EMBEDDING_DIMENSIONS for a model it lacks. */
+export function geminiEmbeddingDimensions(model: string, configured: number | undefined): number {
+  const known = GEMINI_EMBEDDING_DIMENSIONS[model];
+  if (known !== undefined && configured !== undefined && configured !== known) {
+    throw new ConfigError([
+      `GEMINI_EMBEDDING_DIMENSIONS: ${model} gives ${known} dimensions, not ${configured}`,
+    ]);
+  }
+  const dimensions = known ?? configured;
+  if (dimensions === undefined) {
+    throw new ConfigError([`GEMINI_EMBEDDING_DIMENSIONS: required for ${model}, which has no known size`]);
+  }
+  return dimensions;
+}
 
 export interface GeminiEmbeddingOptions {
   apiKey: string;
-  /** e.g. `text-embedding-004`. */
+  /** e.g. `gemini-embedding-001`. */
   model: string;
   dimensions: number;
   /** Another Gemini-compatible endpoint; the public API when absent. */

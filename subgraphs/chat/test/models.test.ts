@@ -1,0 +1,258 @@
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { AppError } from '../../../common/errors/errors';
+import { captureLogs, silentLogger } from '../../../common/testing/logger';
+import { eventually } from '../../../common/testing/wait';
+import { type ChatRuntime, createChatRuntime, startChatSubgraph } from '../app';
+import type { FollowedEvent } from '../services/generation.service';
+import { GenerationEventType } from '../streams/generation-event';
+import { testChatConfig, userCaller } from '../testing/chat-config';
+import { gemini, type LoopbackServer, openai, startLoopbackServer } from '../testing/loopback-llm';
+import { MemoryConversationStore } from '../testing/memory-conversation-store';
+import { streamingGeneration } from '../testing/records';
+import { testRedis } from '../testing/redis';
+import { GenerationRepository } from '../repositories/generation.repository';
+
+const redisForTest = testRedis('chat_models');
+
+async function drain(events: AsyncIterable<FollowedEvent>): Promise<FollowedEvent[]> {
+  const all: FollowedEvent[] = [];
+  for await (const event of events) all.push(event);
+  return all;
+}
+
+const failureOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => null,
+    (error: unknown) => (error instanceof AppError ? { code: error.code, message: error.message } : error),
+  );
+
+const openaiReply = (text: string) => ({
+  kind: 'sse' as const,
+  events: [openai.text(text), openai.finish(), openai.usage(), openai.done],
+});
+
+describe('models of every configured provider (real SDKs against loopback servers, real Redis)', () => {
+  const runtimes: ChatRuntime[] = [];
+  const servers: LoopbackServer[] = [];
+  let store: MemoryConversationStore;
+
+  async function loopback(): Promise<LoopbackServer> {
+    const server = await startLoopbackServer();
+    servers.push(server);
+    return server;
+  }
+
+  async function start(env: Record<string, string>, logger = silentLogger()) {
+    const runtime = await createChatRuntime(testChatConfig(redisForTest.prefix, env), logger, {
+      conversations: store,
+    });
+    runtimes.push(runtime);
+    if (runtime.redis.status !== 'ready') await once(runtime.redis, 'ready');
+    return runtime;
+  }
+
+  beforeEach(() => {
+    store = new MemoryConversationStore();
+  });
+  afterEach(async () => {
+    for (const runtime of runtimes.splice(0)) await runtime.stop();
+    for (const server of servers.splice(0)) await server.close();
+  });
+  afterAll(() => redisForTest.cleanup());
+
+  it('lists the offline model and both models a loopback server serves, and sends to the one named', async () => {
+    const llm = await loopback();
+    llm.serveModels('alpha', 'beta');
+    const { services } = await start({ OPENAI_COMPATIBLE_ENDPOINTS: `loopback=${llm.url}/v1` });
+
+    expect(services.models.list()).toEqual([
+      expect.objectContaining({
+        id: 'offline/echo',
+        providerName: 'offline',
+        provider: 'offline',
+        displayName: 'offline-echo (not a language model)',
+        available: true,
+        isDefault: true,
+      }),
+      expect.objectContaining({
+        id: 'loopback/alpha',
+        name: 'alpha',
+        providerName: 'loopback',
+        provider: 'openai-compatible',
+        capabilities: ['streaming', 'system_prompt'],
+        available: true,
+        isDefault: false,
+      }),
+      expect.objectContaining({ id: 'loopback/beta', available: true }),
+    ]);
+
+    llm.enqueue(openaiReply('From beta.'));
+    const alice = userCaller(randomUUID());
+    const started = await services.chat.send(alice, { content: 'Hello beta', model: 'loopback/beta' });
+    expect(started.generation).toMatchObject({ model: 'loopback/beta', provider: 'openai-compatible' });
+    const events = await drain(await services.generations.follow(alice, started.generation.id, 0));
+    expect(events.at(-1)?.event.type).toBe(GenerationEventType.DONE);
+    expect(llm.requests).toHaveLength(1);
+    expect(llm.requests[0]).toMatchObject({ url: '/v1/chat/completions', body: { model: 'beta' } });
+    expect(store.messages.get(started.generation.messageId)).toMatchObject({ content: 'From beta.' });
+  });
+
+  it('refuses an unknown model with a coded error naming it, and reads an id from before namespaces', async () => {
+    const { services } = await start({});
+    const alice = userCaller(randomUUID());
+    expect(await failureOf(services.chat.send(alice, { content: 'Hi', model: 'nowhere/x' }))).toEqual({
+      code: 'BAD_USER_INPUT',
+      message: expect.stringContaining('nowhere/x'),
+    });
+    expect(await failureOf(services.chat.send(alice, { content: 'Hi', model: 'offline/nope' }))).toEqual({
+      code: 'BAD_USER_INPUT',
+      message: expect.stringContaining('offline/nope'),
+    });
+    expect(services.models.resolve('offline-echo (not a language model)').id).toBe('offline/echo');
+    expect(services.models.resolve('echo').id).toBe('offline/echo');
+  });
+
+  it('reads a generation record written before model ids had a namespace', async () => {
+    const { services, redis } = await start({});
+    const alice = userCaller(randomUUID());
+    const old = streamingGeneration({ userId: alice.userId, model: 'gemini-2.5-flash', provider: 'gemini' });
+    await new GenerationRepository(redis, 3_600).create(old, 5_000);
+    await expect(services.generations.get(alice, old.id)).resolves.toMatchObject({
+      id: old.id,
+      model: 'gemini-2.5-flash',
+      provider: 'gemini',
+    });
+  });
+
+  it('starts with a provider down, refuses its models by name, and serves them once it is back', async () => {
+    const llm = await loopback();
+    llm.serveModels('alpha', 'beta');
+    llm.setDown(true);
+    const { services } = await start({
+      OPENAI_COMPATIBLE_ENDPOINTS: `loopback=${llm.url}/v1`,
+      DEFAULT_MODEL: 'loopback/alpha',
+      MODEL_REFRESH_INTERVAL_MS: '100',
+    });
+
+    expect(services.models.list()).toEqual([
+      expect.objectContaining({ id: 'offline/echo', available: true, isDefault: false }),
+      expect.objectContaining({ id: 'loopback/alpha', available: false, isDefault: true }),
+    ]);
+    const alice = userCaller(randomUUID());
+    for (const model of ['loopback/alpha', 'loopback/beta', undefined]) {
+      const failure = await failureOf(services.chat.send(alice, { content: 'Hi', model }));
+      expect(failure).toEqual({
+        code: 'UPSTREAM_UNAVAILABLE',
+        message: expect.stringContaining(model ?? 'loopback/alpha'),
+      });
+    }
+    expect(llm.requests).toHaveLength(0);
+    expect(store.messages.size).toBe(0);
+
+    llm.setDown(false);
+    await eventually(() =>
+      expect(services.models.list().filter((model) => model.providerName === 'loopback')).toEqual([
+        expect.objectContaining({ id: 'loopback/alpha', available: true }),
+        expect.objectContaining({ id: 'loopback/beta', available: true }),
+      ]),
+    );
+    llm.enqueue(openaiReply('Back.'));
+    const started = await services.chat.send(alice, { content: 'Hi again', model: 'loopback/beta' });
+    await drain(await services.generations.follow(alice, started.generation.id, 0));
+    expect(llm.requests[0]?.body).toMatchObject({ model: 'beta' });
+
+    // Away again: the last list is kept, marked unavailable.
+    llm.setDown(true);
+    await eventually(() =>
+      expect(services.models.list().filter((model) => model.providerName === 'loopback')).toEqual([
+        expect.objectContaining({ id: 'loopback/alpha', available: false }),
+        expect.objectContaining({ id: 'loopback/beta', available: false }),
+      ]),
+    );
+  });
+
+  it('lists Gemini models from its models.list and generates through the SDK', async () => {
+    const llm = await loopback();
+    llm.serveModels(
+      {
+        name: 'gemini-3.5-flash',
+        displayName: 'Gemini 3.5 Flash',
+        inputTokenLimit: 1_048_576,
+        outputTokenLimit: 65_536,
+      },
+      { name: 'gemini-embedding-001', methods: ['embedContent'] },
+    );
+    const { services } = await start({
+      GEMINI_API_KEY: 'test-gemini-key',
+      GEMINI_BASE_URL: llm.url,
+      OFFLINE_PROVIDER_ENABLED: 'false',
+    });
+    expect(services.models.list()).toEqual([
+      {
+        id: 'gemini/gemini-3.5-flash',
+        name: 'gemini-3.5-flash',
+        providerName: 'gemini',
+        provider: 'gemini',
+        displayName: 'Gemini 3.5 Flash',
+        description: 'gemini-3.5-flash on the loopback server',
+        contextWindow: 1_048_576,
+        outputTokenLimit: 65_536,
+        capabilities: ['streaming', 'system_prompt'],
+        available: true,
+        isDefault: true,
+      },
+    ]);
+    expect(services.models.defaultModelProblem()).toBeNull();
+
+    llm.enqueue({ kind: 'sse', events: [gemini.text('Hello '), gemini.finish('from Gemini.')] });
+    const alice = userCaller(randomUUID());
+    const started = await services.chat.send(alice, { content: 'Hi' });
+    expect(started.generation).toMatchObject({ model: 'gemini/gemini-3.5-flash', provider: 'gemini' });
+    await drain(await services.generations.follow(alice, started.generation.id, 0));
+    expect(llm.requests[0]?.url).toBe('/v1beta/models/gemini-3.5-flash:streamGenerateContent?alt=sse');
+    expect(llm.requests[0]?.headers['x-goog-api-key']).toBe('test-gemini-key');
+    expect(store.messages.get(started.generation.messageId)).toMatchObject({ content: 'Hello from Gemini.' });
+  });
+
+  it('reports a default model Gemini does not list, in the log and in /health details, with what it serves, and starts', async () => {
+    const llm = await loopback();
+    llm.serveModels('gemini-3.5-flash', 'gemini-3.5-pro');
+    const logs = captureLogs('chat');
+    const subgraph = await startChatSubgraph(
+      testChatConfig(redisForTest.prefix, {
+        GEMINI_API_KEY: 'test-gemini-key',
+        GEMINI_BASE_URL: llm.url,
+        DEFAULT_MODEL: 'gemini/gemini-2.5-flash',
+      }),
+      logs.logger,
+      { conversations: store },
+    );
+    try {
+      const served = 'offline/echo, gemini/gemini-3.5-flash, gemini/gemini-3.5-pro';
+      const problem = `The default model gemini/gemini-2.5-flash is not served by any provider; served: ${served}`;
+      expect(logs.lines().filter((line) => line.includes(problem))).toHaveLength(1);
+
+      const health = await fetch(`http://127.0.0.1:${subgraph.port}/health`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toEqual({
+        service: 'chat',
+        status: 'ok',
+        components: { redis: { status: 'ok', latencyMs: expect.any(Number) } },
+        details: {
+          models: {
+            defaultModel: 'gemini/gemini-2.5-flash',
+            problem,
+            served: served.split(', '),
+            providers: [
+              { name: 'offline', available: true, models: 1 },
+              { name: 'gemini', available: true, models: 2 },
+            ],
+          },
+        },
+      });
+    } finally {
+      await subgraph.stop();
+    }
+  });
+});
