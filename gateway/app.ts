@@ -16,8 +16,15 @@ import { contextRefusal, createGatewayAuthentication, type GatewayAuthentication
 import { clientAddressOf, TrustedProxies } from './auth/client-details';
 import { type GatewayConfig, subgraphUrls } from './config';
 import type { ContextFactory, GatewayContext } from './context';
+import { CircuitBreaker, type CircuitState } from './circuit-breaker';
 import { servedPlatformHealth } from './health';
-import { composePlugins, type Edge, type EdgeFeatures, gatewayPlugins } from './plugins';
+import {
+  composePlugins,
+  type Edge,
+  type EdgeDependencies,
+  type EdgeFeatures,
+  gatewayPlugins,
+} from './plugins';
 import { edgeFeaturesFrom } from './plugins/from-config';
 import { requestIdOf } from './request-id';
 import { traceHeadersOf } from './trace-context';
@@ -81,17 +88,20 @@ export async function startGateway(
     );
     const urls: Record<string, string> = subgraphUrls(config);
     const supergraph = new CurrentSupergraph();
+    const breakers = subgraphBreakers(config, urls);
+    const circuitState = (subgraph: string): CircuitState => breakers[subgraph]?.state ?? 'closed';
     const upstream = stack.use('upstream subscriptions', upstreamPool(config, urls, logger), (pool) =>
       pool.dispose(),
     );
     const edge = stack.use(
       'edge plugins',
-      openEdge(config, logger, features, redis, supergraph, (subgraph) =>
-        upstream.openSubscriptions(subgraph),
-      ),
+      openEdge(config, logger, features, redis, supergraph, {
+        upstreamSubscriptions: (subgraph) => upstream.openSubscriptions(subgraph),
+        circuitState,
+      }),
       (plugins) => plugins.stop(),
     );
-    const dataSources = subgraphDataSources(config, urls, edge);
+    const dataSources = subgraphDataSources(config, urls, edge, breakers);
     stack.defer('subgraph connections', () => Object.values(dataSources).forEach((source) => source.close()));
 
     const app = express();
@@ -142,7 +152,18 @@ export async function startGateway(
       }),
       (webSocket) => webSocket.dispose(),
     );
-    serveHttp(app, { config, logger, redis, edge, apollo, supergraph, createContext, route, authentication });
+    serveHttp(app, {
+      config,
+      logger,
+      redis,
+      edge,
+      apollo,
+      supergraph,
+      createContext,
+      route,
+      authentication,
+      circuitState,
+    });
 
     await listen(httpServer, config);
     const { port } = httpServer.address() as AddressInfo;
@@ -173,7 +194,7 @@ function openEdge(
   features: EdgeFeatures,
   redis: Redis,
   supergraph: CurrentSupergraph,
-  upstreamSubscriptions: (subgraph: string) => number,
+  subgraphState: Pick<EdgeDependencies, 'upstreamSubscriptions' | 'circuitState'>,
 ): Edge {
   return composePlugins(
     gatewayPlugins(
@@ -183,25 +204,57 @@ function openEdge(
         schema: () => supergraph.planner().schema,
         listSizes: () => supergraph.planner().listSizes,
         subgraphs: Object.keys(subgraphUrls(config)),
-        upstreamSubscriptions,
+        ...subgraphState,
       },
       features,
     ),
   );
 }
 
-const subgraphDataSource = (config: GatewayConfig, edge: Edge, name: string, url: string) =>
+/** One circuit per subgraph, read by /metrics and /health/all. */
+const subgraphBreakers = (config: GatewayConfig, urls: Record<string, string>) =>
+  Object.fromEntries(
+    Object.keys(urls).map((name) => [
+      name,
+      new CircuitBreaker({
+        failureThreshold: config.SUBGRAPH_BREAKER_FAILURES,
+        cooldownMs: config.SUBGRAPH_BREAKER_COOLDOWN_MS,
+      }),
+    ]),
+  );
+
+const subgraphDataSource = (
+  config: GatewayConfig,
+  edge: Edge,
+  name: string,
+  url: string,
+  breaker?: CircuitBreaker,
+) =>
   new SignedDataSource(url, config.IDENTITY_SECRET, {
     name,
     timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
     maxSockets: config.SUBGRAPH_MAX_SOCKETS,
     onFetch: edge.subgraphFetch,
+    retry: {
+      retries: config.SUBGRAPH_RETRIES,
+      baseDelayMs: config.SUBGRAPH_RETRY_BASE_MS,
+      maxDelayMs: config.SUBGRAPH_RETRY_MAX_MS,
+    },
+    breaker,
   });
 
 /** One signed data source per subgraph, shared by Apollo's query plans and the subscriptions' entity fetches. */
-const subgraphDataSources = (config: GatewayConfig, urls: Record<string, string>, edge: Edge) =>
+const subgraphDataSources = (
+  config: GatewayConfig,
+  urls: Record<string, string>,
+  edge: Edge,
+  breakers: Record<string, CircuitBreaker>,
+) =>
   Object.fromEntries(
-    Object.entries(urls).map(([name, url]) => [name, subgraphDataSource(config, edge, name, url)]),
+    Object.entries(urls).map(([name, url]) => [
+      name,
+      subgraphDataSource(config, edge, name, url, breakers[name]),
+    ]),
   );
 
 const upstreamPool = (config: GatewayConfig, urls: Record<string, string>, logger: Logger) =>
@@ -260,16 +313,28 @@ interface HttpParts {
   createContext: ContextFactory;
   route: OperationRouter;
   authentication: GatewayAuthentication;
+  circuitState: (subgraph: string) => CircuitState;
 }
 
 /** The HTTP routes: the edge's middleware, health, the plugins' routes, then `/graphql` (SSE, multipart or Apollo). */
 function serveHttp(app: express.Express, parts: HttpParts): void {
-  const { config, logger, redis, edge, apollo, supergraph, createContext, route, authentication } = parts;
+  const {
+    config,
+    logger,
+    redis,
+    edge,
+    apollo,
+    supergraph,
+    createContext,
+    route,
+    authentication,
+    circuitState,
+  } = parts;
   for (const handler of edge.everyRequest) app.use(handler);
   app.get('/health', (_req, res) => {
     res.json({ service: 'gateway', status: 'ok' });
   });
-  const health = servedPlatformHealth(config, redis, logger);
+  const health = servedPlatformHealth(config, redis, logger, circuitState);
   app.get('/health/all', async (_req, res) => {
     const report = await health();
     res.status(report.status === 'ok' ? 200 : 503).json(report);

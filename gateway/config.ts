@@ -9,7 +9,8 @@ import { DEFAULT_MAX_ROOT_FIELDS } from './plugins/operation-limits';
 import { DEFAULT_APQ_REGISTRATION, DEFAULT_APQ_TTL_SECONDS } from './plugins/persisted-queries';
 import { type BudgetLimit, DEFAULT_RATE_LIMIT_BUDGETS as BUDGETS } from './plugins/rate-limit';
 import { DEFAULT_REQUEST_BODY } from './plugins/request-body';
-import { DEFAULT_SUBGRAPH_CONNECTION } from './signed-data-source';
+import { DEFAULT_CIRCUIT_BREAKER } from './circuit-breaker';
+import { DEFAULT_RETRY_POLICY, DEFAULT_SUBGRAPH_CONNECTION } from './signed-data-source';
 
 /** A rate-limit budget written `POINTS/SECONDS`, e.g. `600/60`: 600 operations per minute. */
 const budget = (defaults: BudgetLimit) => env.budget(defaults);
@@ -100,6 +101,15 @@ export const gatewayEnv = {
   SUBGRAPH_TIMEOUT_MS: env.int(DEFAULT_SUBGRAPH_CONNECTION.timeoutMs, 100),
   /** Kept-alive connections per subgraph, reused across requests. */
   SUBGRAPH_MAX_SOCKETS: env.int(DEFAULT_SUBGRAPH_CONNECTION.maxSockets, 1),
+  /** Retries of a query's subgraph fetch that could not reach the subgraph (never a mutation's); 0: none. */
+  SUBGRAPH_RETRIES: env.int(DEFAULT_RETRY_POLICY.retries),
+  /** The first retry waits a random time up to this, each next one up to twice as long. */
+  SUBGRAPH_RETRY_BASE_MS: env.int(DEFAULT_RETRY_POLICY.baseDelayMs, 1),
+  SUBGRAPH_RETRY_MAX_MS: env.int(DEFAULT_RETRY_POLICY.maxDelayMs, 1),
+  /** Consecutive unreachable attempts that open a subgraph's circuit: its requests then fail at once. */
+  SUBGRAPH_BREAKER_FAILURES: env.int(DEFAULT_CIRCUIT_BREAKER.failureThreshold, 1),
+  /** How long an open circuit fails requests at once before one request probes the subgraph. */
+  SUBGRAPH_BREAKER_COOLDOWN_MS: env.int(DEFAULT_CIRCUIT_BREAKER.cooldownMs, 50),
   METRICS_ENABLED: env.boolean(true),
   /**
    * Bearer token required by /metrics and /health/all (at least 16 characters). Required in

@@ -2,12 +2,16 @@ import type { Redis } from 'ioredis';
 import { type ComponentHealth, type HealthDetails, probe } from '../common/server/health';
 import type { Logger } from '../common/logging/logger';
 import { SUBGRAPHS } from '../common/config/topology';
+import type { CircuitState } from './circuit-breaker';
 import { type GatewayConfig, subgraphUrls } from './config';
+
+/** A subgraph's health says, besides, whether the gateway's circuit to it is open. */
+type PlatformComponentHealth = ComponentHealth & { circuit?: CircuitState };
 
 export interface PlatformHealth {
   status: 'ok' | 'down';
   /** Flat names, `auth` for a subgraph, `auth.postgres` for its data store, `gateway.redis`. */
-  components: Record<string, ComponentHealth>;
+  components: Record<string, PlatformComponentHealth>;
   /** What subgraphs report beside their checks, by subgraph (chat: which models are served). */
   details: Record<string, HealthDetails>;
 }
@@ -19,9 +23,13 @@ interface SubgraphHealthBody {
 }
 
 /** `/health/all`: every subgraph and every data store behind them. It never calls the LLM. */
-async function platformHealth(config: GatewayConfig, redis: Redis): Promise<PlatformHealth> {
+async function platformHealth(
+  config: GatewayConfig,
+  redis: Redis,
+  circuitState: (subgraph: string) => CircuitState,
+): Promise<PlatformHealth> {
   const timeoutMs = config.HEALTH_TIMEOUT_MS;
-  const components: Record<string, ComponentHealth> = {};
+  const components: Record<string, PlatformComponentHealth> = {};
   const details: Record<string, HealthDetails> = {};
   const gatewayRedis = probe(() => redis.ping(), timeoutMs).then((health) => {
     components['gateway.redis'] = health;
@@ -30,13 +38,14 @@ async function platformHealth(config: GatewayConfig, redis: Redis): Promise<Plat
   const subgraphs = SUBGRAPHS.map(async ({ name }) => {
     const healthUrl = new URL('/health', urls[name]).toString();
     let body: SubgraphHealthBody = {};
-    components[name] = await probe(async () => {
+    const health = await probe(async () => {
       const response = await fetch(healthUrl, { signal: AbortSignal.timeout(timeoutMs) });
       body = (await response.json()) as SubgraphHealthBody;
       // Degraded means up, with a dependency down: that dependency is listed on its own below.
       if (body.status !== 'ok' && body.status !== 'degraded')
         throw new Error(`${name} reports ${body.status ?? response.status}`);
     }, timeoutMs);
+    components[name] = { ...health, circuit: circuitState(name) };
     for (const [store, health] of Object.entries(body.components ?? {}))
       components[`${name}.${store}`] = health;
     if (body.details) details[name] = body.details;
@@ -61,11 +70,12 @@ export function servedPlatformHealth(
   config: GatewayConfig,
   redis: Redis,
   logger: Logger,
+  circuitState: (subgraph: string) => CircuitState,
 ): () => Promise<PlatformHealth> {
   let latest: { at: number; report: Promise<PlatformHealth> } | undefined;
   const fresh = async (): Promise<PlatformHealth> => {
-    const report = await platformHealth(config, redis);
-    const components: Record<string, ComponentHealth> = {};
+    const report = await platformHealth(config, redis, circuitState);
+    const components: Record<string, PlatformComponentHealth> = {};
     for (const [name, { error, ...health }] of Object.entries(report.components)) {
       if (error) logger.warn({ component: name, err: error }, 'health check failed');
       components[name] = health;

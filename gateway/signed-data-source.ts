@@ -7,6 +7,7 @@ import fetch from 'node-fetch';
 import { toGraphQLError, upstreamUnavailable } from '../common/errors/errors';
 import { IDENTITY_HEADER, type Identity, operationDigest, signIdentity } from '../common/identity/identity';
 import { REQUEST_ID_HEADER } from '../common/server/request-id';
+import { CircuitBreaker, type CircuitState } from './circuit-breaker';
 import type { GatewayContext } from './context';
 import { outgoingTraceContext } from './trace-context';
 
@@ -34,9 +35,35 @@ export interface SubgraphConnectionOptions {
   /** Kept-alive connections to the subgraph; requests beyond wait for one. */
   maxSockets?: number;
   onFetch?: (fetch: SubgraphFetch) => void;
+  /** Retries of a read whose subgraph could not be reached; mutations are never retried. */
+  retry?: Partial<RetryPolicy>;
+  /** The subgraph's circuit; one of its own (with the default settings) when not given. */
+  breaker?: CircuitBreaker;
+}
+
+export interface RetryPolicy {
+  /** Attempts after the first. */
+  retries: number;
+  /** The first retry waits up to this long, each next one up to twice as long as the one before. */
+  baseDelayMs: number;
+  /** No retry waits longer. */
+  maxDelayMs: number;
 }
 
 export const DEFAULT_SUBGRAPH_CONNECTION = { timeoutMs: 10_000, maxSockets: 128 };
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { retries: 2, baseDelayMs: 50, maxDelayMs: 1000 };
+
+/** Exponential backoff with full jitter, so that gateways retrying together do not arrive together. */
+const backoffMs = (policy: RetryPolicy, attempt: number) =>
+  Math.random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+
+/**
+ * Only reads are retried: the fetches of a query or of a subscription's events (entity fetches
+ * included). A fetch made for a mutation may have reached the subgraph before its connection failed.
+ */
+const isRead = (options: GraphQLDataSourceProcessOptions<GatewayContext>) =>
+  'incomingRequestContext' in options &&
+  ['query', 'subscription'].includes(options.incomingRequestContext.operation?.operation ?? 'mutation');
 
 type Fetcher = NonNullable<RemoteGraphQLDataSource['fetcher']>;
 
@@ -64,6 +91,9 @@ const failedResponseOf = (error: GraphQLError) => error.extensions.response as F
 const answeredUnavailable = (error: GraphQLError) =>
   UNAVAILABLE_STATUSES.has(failedResponseOf(error)?.status ?? 0);
 
+/** node-fetch rejects with an AbortError when SUBGRAPH_TIMEOUT_MS passes. */
+const timedOut = (error: unknown) => error instanceof Error && error.name === 'AbortError';
+
 /**
  * The store a subgraph itself named when it refused with 503 UPSTREAM_UNAVAILABLE (it cannot check
  * a signed identity's nonce without Redis, say): the client learns that store, not the subgraph.
@@ -84,6 +114,8 @@ function dependencyNamedBy(error: unknown): string | undefined {
 export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   private readonly subgraph: string;
   private readonly agent: HttpAgent;
+  private readonly retry: RetryPolicy;
+  private readonly breaker: CircuitBreaker;
 
   constructor(
     url: string,
@@ -95,6 +127,12 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     super({ url, fetcher: fetcherOver(agent, timeoutMs) });
     this.agent = agent;
     this.subgraph = connection.name ?? new URL(url).host;
+    this.retry = { ...DEFAULT_RETRY_POLICY, ...connection.retry };
+    this.breaker = connection.breaker ?? new CircuitBreaker();
+  }
+
+  get circuitState(): CircuitState {
+    return this.breaker.state;
   }
 
   /** Closes the kept-alive connections, once no request is left to send. */
@@ -115,7 +153,53 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     });
   }
 
+  /**
+   * Sends the request through the subgraph's circuit: while it is open the request fails at once
+   * with UPSTREAM_UNAVAILABLE. The circuit counts requests, not attempts: one whose retries all
+   * failed to reach the subgraph is one failure, so that a burst of retried requests does not open it.
+   */
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    if (!this.breaker.tryAcquire()) throw toGraphQLError(upstreamUnavailable(this.subgraph));
+    try {
+      const response = await this.sendWithRetries(options);
+      this.breaker.succeeded();
+      return response;
+    } catch (error) {
+      if (!(error instanceof SubgraphFailure)) {
+        // The subgraph answered, with an error of its own: it is up.
+        this.breaker.succeeded();
+        throw error;
+      }
+      if (error.reachedSubgraph) this.breaker.succeeded();
+      else this.breaker.failed();
+      throw error.answer;
+    }
+  }
+
+  /**
+   * A read that failed for a passing reason (the subgraph refused or reset the connection, a proxy
+   * answered 502/503/504, or the subgraph named a store of its own as down) is sent again after a
+   * backoff, unless the circuit opened meanwhile; a timeout is not, as its wait is already spent.
+   */
+  private async sendWithRetries(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    const retries = isRead(options) ? this.retry.retries : 0;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.send(options);
+      } catch (error) {
+        const again =
+          error instanceof SubgraphFailure &&
+          error.transient &&
+          attempt < retries &&
+          this.breaker.state !== 'open';
+        if (!again) throw error;
+        await new Promise((resolve) => setTimeout(resolve, backoffMs(this.retry, attempt)));
+      }
+    }
+  }
+
+  /** One attempt, observed for metrics. */
+  private async send(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
     const started = performance.now();
     const observe = (outcome: SubgraphFetch['outcome']) =>
       this.connection.onFetch?.({
@@ -130,12 +214,34 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     } catch (error) {
       observe('failed');
       if (error instanceof GraphQLError && !answeredUnavailable(error)) throw error;
+      const named = dependencyNamedBy(error);
       // Refused, reset, timed out, or a proxy in front of it said it is down: the client learns
       // which dependency, never the socket's details.
-      throw toGraphQLError(
-        upstreamUnavailable(dependencyNamedBy(error) ?? this.subgraph),
+      const answer = toGraphQLError(
+        upstreamUnavailable(named ?? this.subgraph),
         error instanceof Error ? error : undefined,
       );
+      throw new SubgraphFailure(answer, {
+        reachedSubgraph: named !== undefined,
+        transient: !timedOut(error),
+      });
     }
+  }
+}
+
+/** A subgraph request that failed with UPSTREAM_UNAVAILABLE: `answer` is what the client gets. */
+class SubgraphFailure extends Error {
+  /** The subgraph answered (naming a store of its own as down): it is up, for its circuit. */
+  readonly reachedSubgraph: boolean;
+  /** Worth another attempt: not a timeout. */
+  readonly transient: boolean;
+
+  constructor(
+    readonly answer: GraphQLError,
+    kind: { reachedSubgraph: boolean; transient: boolean },
+  ) {
+    super(answer.message);
+    this.reachedSubgraph = kind.reachedSubgraph;
+    this.transient = kind.transient;
   }
 }

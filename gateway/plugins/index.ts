@@ -4,6 +4,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Redis } from 'ioredis';
 import type { ListSizes } from '../../common/graphql/list-size';
 import type { Logger } from '../../common/logging/logger';
+import type { CircuitState } from '../circuit-breaker';
 import type { GatewayContext } from '../context';
 import type { SubscriptionHooks, SubscriptionObserver } from '../transports/operation-router';
 import { useAccessLog } from './access-log';
@@ -39,6 +40,8 @@ export interface EdgeDependencies {
   listSizes: () => ListSizes;
   subgraphs: readonly string[];
   upstreamSubscriptions: (subgraph: string) => number;
+  /** Each subgraph's circuit (gateway/circuit-breaker.ts). */
+  circuitState: (subgraph: string) => CircuitState;
 }
 
 /** Each feature of the edge: off, on with its defaults, or on with options over them. */
@@ -85,6 +88,7 @@ export function gatewayPlugins(deps: EdgeDependencies, features: EdgeFeatures): 
         schema: deps.schema,
         subgraphs: deps.subgraphs,
         upstreamSubscriptions: deps.upstreamSubscriptions,
+        circuitState: deps.circuitState,
       })
     : undefined;
   const plugins: (GatewayPlugin | undefined)[] = [

@@ -1,5 +1,6 @@
 import type { GraphQLSchema } from 'graphql';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { CIRCUIT_STATE_VALUES, type CircuitState } from '../circuit-breaker';
 import { outcomeOf, sentErrors } from './outcome';
 import type { GatewayPlugin } from './plugin';
 import type { Budget } from './rate-limit';
@@ -9,6 +10,8 @@ export interface MetricsOptions {
   path: string;
   /** Upstream subscriptions open per subgraph (the subscription pool knows them). */
   upstreamSubscriptions: (subgraph: string) => number;
+  /** Each subgraph's circuit, closed, half-open or open. */
+  circuitState: (subgraph: string) => CircuitState;
   subgraphs: readonly string[];
   /** The API schema, to recognise generation events in subscription results. */
   schema: () => GraphQLSchema;
@@ -33,7 +36,8 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 /**
  * Prometheus metrics at `GET /metrics`, in a registry of this gateway's own: operations by name,
  * type and outcome with their latency; subgraph fetch latency; rate-limit refusals by budget;
- * open subscriptions (client side and per subgraph upstream); generation tokens streamed.
+ * open subscriptions (client side and per subgraph upstream); each subgraph's circuit; generation
+ * tokens streamed.
  */
 export function useMetrics(options: MetricsOptions): MetricsPlugin {
   const registry = new Registry();
@@ -77,6 +81,16 @@ export function useMetrics(options: MetricsOptions): MetricsPlugin {
     collect() {
       for (const subgraph of options.subgraphs)
         this.set({ subgraph }, options.upstreamSubscriptions(subgraph));
+    },
+  });
+  new Gauge({
+    name: 'gateway_subgraph_circuit_state',
+    help: 'Each subgraph’s circuit breaker: 0 closed, 1 half-open (probing), 2 open (failing fast)',
+    labelNames: ['subgraph'],
+    registers: [registry],
+    collect() {
+      for (const subgraph of options.subgraphs)
+        this.set({ subgraph }, CIRCUIT_STATE_VALUES[options.circuitState(subgraph)]);
     },
   });
   const streamedTokens = new Counter({

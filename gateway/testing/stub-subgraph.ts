@@ -7,8 +7,12 @@ import { type RunningGateway, startGateway } from '../app';
 import { loadGatewayConfig } from '../config';
 
 /** What the stub subgraph answers to the next request, and what it received. */
+export type StubAnswer = { status: number; body: unknown } | 'never';
+
 export interface Stub {
-  answer: { status: number; body: unknown } | 'never';
+  answer: StubAnswer;
+  /** Answers to the next requests, one each, before `answer`. */
+  next?: StubAnswer[];
   received: IncomingHttpHeaders[];
   /** The body of each request, when the test wants them (to check what the identity is bound to). */
   bodies?: string[];
@@ -19,20 +23,24 @@ export interface StubSubgraph {
   close: () => Promise<void>;
 }
 
-/** A stand-in for the auth subgraph that records each request's headers and answers as told. */
-export async function startStubSubgraph(stub: Stub): Promise<StubSubgraph> {
+/**
+ * A stand-in for a subgraph (auth, unless the gateway is told otherwise) that records each
+ * request's headers and answers as told; on `port` when given (to start it again where it was).
+ */
+export async function startStubSubgraph(stub: Stub, port = 0): Promise<StubSubgraph> {
   const server = createServer((req, res) => {
     stub.received.push(req.headers);
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       stub.bodies?.push(Buffer.concat(chunks).toString('utf8'));
-      if (stub.answer === 'never') return;
-      res.writeHead(stub.answer.status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(stub.answer.body));
+      const answer = stub.next?.shift() ?? stub.answer;
+      if (answer === 'never') return;
+      res.writeHead(answer.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answer.body));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
     close: async () => {
