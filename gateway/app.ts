@@ -182,6 +182,7 @@ function openEdge(
         redis,
         schema: () => supergraph.planner().schema,
         listSizes: () => supergraph.planner().listSizes,
+        accessRules: () => supergraph.planner().accessRules,
         subgraphs: Object.keys(subgraphUrls(config)),
         upstreamSubscriptions,
       },

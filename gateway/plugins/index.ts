@@ -3,10 +3,12 @@ import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import type { Redis } from 'ioredis';
 import type { ListSizes } from '../../common/graphql/list-size';
+import type { AccessRules } from '../../common/identity/access-rules';
 import type { Logger } from '../../common/logging/logger';
 import type { GatewayContext } from '../context';
 import type { SubscriptionHooks, SubscriptionObserver } from '../transports/operation-router';
 import { useAccessLog } from './access-log';
+import { useEdgeAuthorization } from './edge-authorization';
 import { useErrorMasking } from './error-masking';
 import { DEFAULT_HTTP_SECURITY, type HttpSecurityOptions, useHttpSecurity } from './http-security';
 import { DEFAULT_METRICS, type MetricsOptions, useMetrics } from './metrics';
@@ -37,6 +39,8 @@ export interface EdgeDependencies {
   schema: () => GraphQLSchema;
   /** The current supergraph's `@listSize`s. */
   listSizes: () => ListSizes;
+  /** The current supergraph's `@authenticated`/`@requiresScopes`. */
+  accessRules: () => AccessRules;
   subgraphs: readonly string[];
   upstreamSubscriptions: (subgraph: string) => number;
 }
@@ -119,6 +123,8 @@ export function gatewayPlugins(deps: EdgeDependencies, features: EdgeFeatures): 
               logger: deps.logger,
             },
       ),
+    // Always on: what the caller may not see is refused before it is measured, planned or fetched.
+    useEdgeAuthorization({ schema: deps.schema, accessRules: deps.accessRules }),
     // Its token refusal rewrites the response before the observers read it.
     limits && useOperationLimits({ ...limits, schema: deps.schema, listSizes: deps.listSizes }),
     rateLimit &&

@@ -2,6 +2,7 @@ import { operationFromDocument, type Schema, Supergraph } from '@apollo/federati
 import { QueryPlanner, type QueryPlan } from '@apollo/query-planner';
 import type { DocumentNode, GraphQLSchema } from 'graphql';
 import { type ListSizes, listSizesOf } from '../../common/graphql/list-size';
+import { type AccessRules, accessRulesOf } from '../../common/identity/access-rules';
 
 const PLAN_CACHE_SIZE = 1000;
 
@@ -16,6 +17,8 @@ export class SupergraphPlanner {
   readonly supergraphSchema: GraphQLSchema;
   /** The supergraph's `@listSize`s, for the cost estimate (common/graphql/operation-shape.ts). */
   readonly listSizes: ListSizes;
+  /** The supergraph's `@authenticated`/`@requiresScopes`, for authorization at the edge. */
+  readonly accessRules: AccessRules;
   private readonly planner: QueryPlanner;
   private readonly plans = new Map<string, QueryPlan>();
 
@@ -25,6 +28,7 @@ export class SupergraphPlanner {
     this.schema = this.apiSchema.toGraphQLJSSchema();
     this.supergraphSchema = supergraph.schema.toGraphQLJSSchema();
     this.listSizes = listSizesOf(supergraphSdl);
+    this.accessRules = accessRulesOf(supergraphSdl);
     this.planner = new QueryPlanner(supergraph);
   }
 
