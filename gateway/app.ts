@@ -12,6 +12,7 @@ import { DisposalStack } from '../common/server/disposal-stack';
 import { createRedis } from '../common/stores/redis';
 import { SharedSlots } from '../common/stores/shared-slots';
 import { requestIdFrom } from '../common/server/request-id';
+import { acceptEnforcedSecurityFeatures } from '../common/graphql/supergraph';
 import { contextRefusal, createGatewayAuthentication, type GatewayAuthentication } from './auth';
 import { clientAddressOf, TrustedProxies } from './auth/client-details';
 import { type GatewayConfig, subgraphUrls } from './config';
@@ -223,6 +224,8 @@ function federatedGateway(
   edge: Edge,
   supergraph: CurrentSupergraph,
 ): ApolloGateway {
+  // The supergraph's @authenticated/@requiresScopes are enforced by the edge (plugins/edge-authorization.ts).
+  acceptEnforcedSecurityFeatures();
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphSource(config),
     buildService: ({ name, url }) =>

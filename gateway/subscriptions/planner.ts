@@ -1,7 +1,8 @@
-import { operationFromDocument, type Schema, Supergraph } from '@apollo/federation-internals';
+import { operationFromDocument, type Schema } from '@apollo/federation-internals';
 import { QueryPlanner, type QueryPlan } from '@apollo/query-planner';
 import type { DocumentNode, GraphQLSchema } from 'graphql';
 import { type ListSizes, listSizesOf } from '../../common/graphql/list-size';
+import { buildSupergraph } from '../../common/graphql/supergraph';
 import { type AccessRules, accessRulesOf } from '../../common/identity/access-rules';
 
 const PLAN_CACHE_SIZE = 1000;
@@ -23,7 +24,7 @@ export class SupergraphPlanner {
   private readonly plans = new Map<string, QueryPlan>();
 
   constructor(supergraphSdl: string) {
-    const supergraph = Supergraph.build(supergraphSdl);
+    const supergraph = buildSupergraph(supergraphSdl);
     this.apiSchema = supergraph.apiSchema();
     this.schema = this.apiSchema.toGraphQLJSSchema();
     this.supergraphSchema = supergraph.schema.toGraphQLJSSchema();
