@@ -12,8 +12,8 @@ describe('docs/authorization.md', () => {
 
   it('names what the schema declares, not a hand-written list', () => {
     const doc = authorizationDoc(supergraph);
-    expect(doc).toContain('| `Query.me` | any signed-in caller |');
-    expect(doc).toContain('| `User.conversations` | any signed-in caller |');
-    expect(doc).toContain('| `Query.users` | a caller with `role:ADMIN` (role ADMIN or higher) |');
+    expect(doc).toMatch(/\| `Query\.me` +\| any signed-in caller +\|/);
+    expect(doc).toMatch(/\| `User\.conversations` +\| any signed-in caller +\|/);
+    expect(doc).toMatch(/\| `Query\.users` +\| a caller with `role:ADMIN` \(role ADMIN or higher\) +\|/);
   });
 });
