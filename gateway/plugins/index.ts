@@ -123,10 +123,11 @@ export function gatewayPlugins(deps: EdgeDependencies, features: EdgeFeatures): 
               logger: deps.logger,
             },
       ),
-    // Always on: what the caller may not see is refused before it is measured, planned or fetched.
-    useEdgeAuthorization({ schema: deps.schema, accessRules: deps.accessRules }),
     // Its token refusal rewrites the response before the observers read it.
     limits && useOperationLimits({ ...limits, schema: deps.schema, listSizes: deps.listSizes }),
+    // Always on, before planning: what the caller may not see is refused before any subgraph is asked.
+    // After the limits, so that an operation over a bound is refused for that, whoever sends it.
+    useEdgeAuthorization({ schema: deps.schema, accessRules: deps.accessRules }),
     rateLimit &&
       useRateLimit({
         redis: deps.redis,
