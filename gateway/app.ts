@@ -12,6 +12,7 @@ import { DisposalStack } from '../common/server/disposal-stack';
 import { createRedis } from '../common/stores/redis';
 import { SharedSlots } from '../common/stores/shared-slots';
 import { requestIdFrom } from '../common/server/request-id';
+import { acceptEnforcedSecurityFeatures } from '../common/graphql/supergraph';
 import { contextRefusal, createGatewayAuthentication, type GatewayAuthentication } from './auth';
 import { clientAddressOf, TrustedProxies } from './auth/client-details';
 import { type GatewayConfig, subgraphUrls } from './config';
@@ -203,6 +204,7 @@ function openEdge(
         redis,
         schema: () => supergraph.planner().schema,
         listSizes: () => supergraph.planner().listSizes,
+        accessRules: () => supergraph.planner().accessRules,
         subgraphs: Object.keys(subgraphUrls(config)),
         ...subgraphState,
       },
@@ -275,6 +277,8 @@ function federatedGateway(
   edge: Edge,
   supergraph: CurrentSupergraph,
 ): ApolloGateway {
+  // The supergraph's @authenticated/@requiresScopes are enforced by the edge (plugins/edge-authorization.ts).
+  acceptEnforcedSecurityFeatures();
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphSource(config),
     buildService: ({ name, url }) =>

@@ -1,4 +1,4 @@
-import { Supergraph } from '@apollo/federation-internals';
+import { buildSupergraph } from '../common/graphql/supergraph';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listSizesOf, unsizedListFields } from '../common/graphql/list-size';
@@ -37,7 +37,7 @@ describe('schema pipeline', () => {
   it('gives every list field of the supergraph a size the cost estimate knows (@listSize)', () => {
     // Internal (@inaccessible) fields included: a subgraph bounds those on its own.
     const sdl = generated['supergraph.graphql'];
-    const schema = Supergraph.build(sdl).schema.toGraphQLJSSchema();
+    const schema = buildSupergraph(sdl).schema.toGraphQLJSSchema();
     expect(unsizedListFields(schema, listSizesOf(sdl))).toEqual([]);
   });
 

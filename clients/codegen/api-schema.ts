@@ -1,4 +1,4 @@
-import { Supergraph } from '@apollo/federation-internals';
+import { buildSupergraph } from '../../common/graphql/supergraph';
 import { printSchema } from 'graphql';
 
 /**
@@ -6,4 +6,4 @@ import { printSchema } from 'graphql';
  * machinery and without the fields marked @inaccessible (internal service-to-service calls).
  */
 export const apiSchemaSdl = (supergraphSdl: string): string =>
-  printSchema(Supergraph.build(supergraphSdl).apiSchema().toGraphQLJSSchema());
+  printSchema(buildSupergraph(supergraphSdl).apiSchema().toGraphQLJSSchema());

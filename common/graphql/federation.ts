@@ -3,20 +3,20 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { type GraphQLSchema, parse } from 'graphql';
 import { type BuildSchemaOptions, buildSchema, createResolversMap } from 'type-graphql';
-import { AUTHORIZATION_DIRECTIVES, enforceAuthorization } from '../identity/authorization';
+import { enforceAuthorization } from '../identity/authorization';
 import { guardTextArguments, type MultilineText } from './text-arguments';
 
 /** The Federation 2 directives the subgraphs use, imported once through `@link`. */
 const FEDERATION_LINK =
-  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@external", "@provides", "@requires", "@inaccessible", "@listSize"])';
+  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@external", "@provides", "@requires", "@inaccessible", "@listSize", "@authenticated", "@requiresScopes"])';
 
 export type ReferenceResolvers = Record<string, { __resolveReference: (...args: never[]) => unknown }>;
 
 /**
  * Builds a Federation 2 subgraph schema from type-graphql classes: type-graphql produces the
  * types (with `@key` and friends attached through `@Directive`), `@apollo/subgraph` adds
- * `_service`, `_entities` and the reference resolvers. Every subgraph gets the authorization
- * directives (`@authenticated`, `@requiresRole`), enforced here so no subgraph can forget to, and
+ * `_service`, `_entities` and the reference resolvers. Every subgraph gets Federation's authorization
+ * directives (`@authenticated`, `@requiresScopes`; common/identity/authorization.ts), enforced here so no subgraph can forget to, and
  * every text argument is checked for control characters (common/graphql/text-arguments.ts): `multiline`
  * names the ones that may span lines. Authorization is checked first.
  */
@@ -27,7 +27,6 @@ export async function buildFederatedSchema(
 ): Promise<GraphQLSchema> {
   const schema = await buildSchema({
     ...options,
-    directives: [...(options.directives ?? []), ...AUTHORIZATION_DIRECTIVES],
     skipCheck: true,
   });
   const resolvers = createResolversMap(schema) as GraphQLResolverMap<unknown>;

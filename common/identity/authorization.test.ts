@@ -1,12 +1,12 @@
 import { type GraphQLSchema, graphql } from 'graphql';
 import { Directive, Field, ObjectType, Query, Resolver } from 'type-graphql';
-import { assertAllowed } from './authorization';
+import { assertAllowed, RequiresRole } from './authorization';
 import { buildFederatedSchema, printFederatedSdl } from '../graphql/federation';
 import type { Caller } from './caller';
 import type { Role } from './roles';
 
 @ObjectType()
-@Directive('@requiresRole(role: "ADMIN")')
+@RequiresRole('ADMIN')
 class AuditLog {
   @Field()
   entries!: string;
@@ -36,7 +36,7 @@ class GuardedResolver {
   }
 
   @Query(() => String)
-  @Directive('@requiresRole(role: "ADMIN")')
+  @RequiresRole('ADMIN')
   adminOnly(): string {
     return 'for admins';
   }
@@ -108,9 +108,11 @@ describe('schema authorization directives', () => {
 
   it('declares the directives in the subgraph SDL, where reviewers and composition see them', () => {
     const sdl = printFederatedSdl(schema);
-    expect(sdl).toContain('directive @authenticated on FIELD_DEFINITION | OBJECT');
-    expect(sdl).toContain('directive @requiresRole(role: String!) on FIELD_DEFINITION | OBJECT');
-    expect(sdl).toMatch(/adminOnly: String! @requiresRole\(role: "ADMIN"\)/);
+    expect(sdl).toMatch(
+      /@link\(url: "https:\/\/specs.apollo.dev\/federation\/v2.9", import: \[[^\]]*"@authenticated", "@requiresScopes"\]\)/,
+    );
+    expect(sdl).toMatch(/privateNote: String! @authenticated/);
+    expect(sdl).toMatch(/adminOnly: String! @requiresScopes\(scopes: \[\["role:ADMIN"\]\]\)/);
   });
 });
 
@@ -128,19 +130,19 @@ describe('assertAllowed', () => {
   });
 });
 
-describe('a schema naming an unknown role', () => {
+describe('a schema naming an unknown scope', () => {
   @Resolver()
   class MistypedResolver {
     @Query(() => String)
-    @Directive('@requiresRole(role: "ADMINISTRATOR")')
+    @Directive('@requiresScopes(scopes: [["role:ADMINISTRATOR"]])')
     mistyped(): string {
       return '';
     }
   }
 
-  it('fails to build, naming the field and the roles there are', async () => {
+  it('fails to build, naming the field and the scopes there are', async () => {
     await expect(buildFederatedSchema({ resolvers: [MistypedResolver] })).rejects.toThrow(
-      /@requiresRole\(role: "ADMINISTRATOR"\) on Query\.mistyped: the role must be one of USER, ADMIN/,
+      /@requiresScopes on Query\.mistyped: "role:ADMINISTRATOR" is not a scope; the scopes are role:USER, role:ADMIN/,
     );
   });
 });

@@ -1,41 +1,38 @@
-import { getDirective } from '@graphql-tools/utils';
 import {
+  type ConstDirectiveNode,
   defaultFieldResolver,
-  DirectiveLocation,
   type GraphQLField,
-  GraphQLDirective,
   type GraphQLFieldResolver,
-  GraphQLNonNull,
   type GraphQLObjectType,
   type GraphQLSchema,
-  GraphQLString,
   isObjectType,
+  valueFromASTUntyped,
 } from 'graphql';
+import { Directive } from 'type-graphql';
 import { forbidden, unauthenticated } from '../errors/errors';
 import type { Caller } from './caller';
 import type { Identity } from './identity';
 import { grants, isRole, ROLES, type Role } from './roles';
 
-const PLACES = [DirectiveLocation.FIELD_DEFINITION, DirectiveLocation.OBJECT];
+/**
+ * Access is declared with Federation's own directives, imported through `@link` in every subgraph
+ * (common/graphql/federation.ts), so composition carries them into the supergraph and the gateway
+ * enforces them before planning (gateway/plugins/edge-authorization.ts). `@authenticated`: any
+ * signed-in caller. `@requiresScopes(scopes: [[...]])`: the outer list is OR, the inner AND; the
+ * only scopes are roles, `role:USER` and `role:ADMIN`, and a role holds the scope of every role it
+ * grants (an ADMIN holds `role:USER` too).
+ */
+export const AUTHENTICATED = 'authenticated';
+export const REQUIRES_SCOPES = 'requiresScopes';
+const ROLE_SCOPE_PREFIX = 'role:';
 
-export const authenticatedDirective = new GraphQLDirective({
-  name: 'authenticated',
-  description: 'Only a signed-in caller may resolve this field (on a type: every field of it).',
-  locations: PLACES,
-});
+export const scopeOf = (role: Role) => `${ROLE_SCOPE_PREFIX}${role}`;
 
-export const requiresRoleDirective = new GraphQLDirective({
-  name: 'requiresRole',
-  description: `Only a signed-in caller with at least this role (${ROLES.join(' < ')}) may resolve this field (on a type: every field of it).`,
-  locations: PLACES,
-  args: { role: { type: new GraphQLNonNull(GraphQLString) } },
-});
-
-/** Declared in every subgraph schema (see common/graphql/federation.ts), so any subgraph can use them. */
-export const AUTHORIZATION_DIRECTIVES = [authenticatedDirective, requiresRoleDirective];
+/** `@requiresScopes` for one role on a type-graphql field or type: only callers with at least it. */
+export const RequiresRole = (role: Role) => Directive(`@${REQUIRES_SCOPES}(scopes: [["${scopeOf(role)}"]])`);
 
 /** What a field asks of its caller: any signed-in user (`role: null`), or at least a role. */
-interface Requirement {
+export interface Requirement {
   role: Role | null;
 }
 
@@ -47,29 +44,64 @@ export function assertAllowed(identity: Identity, requirement: Requirement): voi
   }
 }
 
+/** Whether a caller meets a requirement, without throwing. */
+export const isAllowed = (identity: Identity, requirement: Requirement): boolean =>
+  identity.userId !== null &&
+  identity.role !== null &&
+  (requirement.role === null || grants(identity.role, requirement.role));
+
+const rank = (role: Role | null) => (role === null ? -1 : ROLES.indexOf(role));
+const strongest = (roles: (Role | null)[]) => roles.reduce((a, b) => (rank(a) >= rank(b) ? a : b), null);
+const weakest = (roles: (Role | null)[]) => roles.reduce((a, b) => (rank(a) <= rank(b) ? a : b));
+
+function roleOfScope(scope: unknown, where: string): Role {
+  const role = typeof scope === 'string' ? scope.slice(ROLE_SCOPE_PREFIX.length) : undefined;
+  if (typeof scope !== 'string' || !scope.startsWith(ROLE_SCOPE_PREFIX) || !isRole(role)) {
+    throw new Error(
+      `@${REQUIRES_SCOPES} on ${where}: "${String(scope)}" is not a scope; the scopes are ${ROLES.map(scopeOf).join(', ')}`,
+    );
+  }
+  return role;
+}
+
+/** The role `@requiresScopes(scopes:)` asks for: the weakest alternative, each its strongest role. */
+function roleOfScopes(scopes: unknown, where: string): Role | null {
+  if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every(Array.isArray)) {
+    throw new Error(`@${REQUIRES_SCOPES} on ${where}: scopes must be a non-empty list of lists`);
+  }
+  return weakest(
+    (scopes as unknown[][]).map((all) => strongest(all.map((scope) => roleOfScope(scope, where)))),
+  );
+}
+
+/** The requirement the directives of one type or field declare; null when they declare none. */
+export function requirementOfDirectives(
+  directives: readonly ConstDirectiveNode[],
+  where: string,
+): Requirement | null {
+  let requirement: Requirement | null = null;
+  for (const directive of directives) {
+    if (directive.name.value === AUTHENTICATED) requirement = combine(requirement, { role: null });
+    if (directive.name.value !== REQUIRES_SCOPES) continue;
+    const scopes = directive.arguments?.find((argument) => argument.name.value === 'scopes');
+    const role = roleOfScopes(scopes && valueFromASTUntyped(scopes.value), where);
+    requirement = combine(requirement, { role });
+  }
+  return requirement;
+}
+
+/** Both requirements at once (a type's and its field's). */
+export function combine(a: Requirement | null, b: Requirement | null): Requirement | null {
+  if (!a || !b) return a ?? b;
+  return { role: strongest([a.role, b.role]) };
+}
+
 type Directable = GraphQLObjectType | GraphQLField<unknown, unknown>;
 
-function requirementOf(schema: GraphQLSchema, element: Directable, where: string): Requirement | null {
-  const roles = (getDirective(schema, element, requiresRoleDirective.name) ?? []).map(({ role }) => {
-    if (!isRole(role)) {
-      throw new Error(
-        `@requiresRole(role: "${role}") on ${where}: the role must be one of ${ROLES.join(', ')}`,
-      );
-    }
-    return role;
-  });
-  if (roles.length > 0) return { role: strongestRole(roles) };
-  return getDirective(schema, element, authenticatedDirective.name) ? { role: null } : null;
-}
-
-const strongestRole = (roles: Role[]): Role =>
-  roles.reduce((a, b) => (ROLES.indexOf(a) >= ROLES.indexOf(b) ? a : b));
-
-function combine(a: Requirement | null, b: Requirement | null): Requirement | null {
-  if (!a || !b) return a ?? b;
-  const roles = [a.role, b.role].filter((role): role is Role => role !== null);
-  return { role: roles.length > 0 ? strongestRole(roles) : null };
-}
+const directivesOf = (element: Directable): ConstDirectiveNode[] =>
+  [element.astNode, ...('extensionASTNodes' in element ? element.extensionASTNodes : [])].flatMap(
+    (node) => node?.directives ?? [],
+  );
 
 function guard(
   resolver: GraphQLFieldResolver<unknown, unknown>,
@@ -82,19 +114,20 @@ function guard(
 }
 
 /**
- * Enforces `@authenticated` and `@requiresRole` by wrapping the resolvers (and, for subscriptions,
- * the subscribe functions) of every field that carries them or whose type does. The schema is
- * changed in place, so whatever `@apollo/subgraph` attached to its types (reference resolvers)
- * stays. The caller comes from `context.caller`, which only the verified signed header sets.
+ * Enforces `@authenticated` and `@requiresScopes` by wrapping the resolvers (and, for
+ * subscriptions, the subscribe functions) of every field that carries them or whose type does.
+ * The schema is changed in place, so whatever `@apollo/subgraph` attached to its types (reference
+ * resolvers) stays. The caller comes from `context.caller`, which only the verified signed header
+ * sets. The gateway checks the same directives first; this is the subgraph's own defence.
  */
 export function enforceAuthorization(schema: GraphQLSchema): GraphQLSchema {
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
-    const typeRequirement = requirementOf(schema, type, type.name);
+    const typeRequirement = requirementOfDirectives(directivesOf(type), type.name);
     for (const field of Object.values(type.getFields())) {
       const requirement = combine(
         typeRequirement,
-        requirementOf(schema, field, `${type.name}.${field.name}`),
+        requirementOfDirectives(directivesOf(field), `${type.name}.${field.name}`),
       );
       if (!requirement) continue;
       field.resolve = guard(field.resolve ?? defaultFieldResolver, requirement);

@@ -3,11 +3,13 @@ import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import type { Redis } from 'ioredis';
 import type { ListSizes } from '../../common/graphql/list-size';
+import type { AccessRules } from '../../common/identity/access-rules';
 import type { Logger } from '../../common/logging/logger';
 import type { CircuitState } from '../circuit-breaker';
 import type { GatewayContext } from '../context';
 import type { SubscriptionHooks, SubscriptionObserver } from '../transports/operation-router';
 import { useAccessLog } from './access-log';
+import { useEdgeAuthorization } from './edge-authorization';
 import { useErrorMasking } from './error-masking';
 import { DEFAULT_HTTP_SECURITY, type HttpSecurityOptions, useHttpSecurity } from './http-security';
 import { DEFAULT_METRICS, type MetricsOptions, useMetrics } from './metrics';
@@ -38,6 +40,8 @@ export interface EdgeDependencies {
   schema: () => GraphQLSchema;
   /** The current supergraph's `@listSize`s. */
   listSizes: () => ListSizes;
+  /** The current supergraph's `@authenticated`/`@requiresScopes`. */
+  accessRules: () => AccessRules;
   subgraphs: readonly string[];
   upstreamSubscriptions: (subgraph: string) => number;
   /** Each subgraph's circuit (gateway/circuit-breaker.ts). */
@@ -125,6 +129,9 @@ export function gatewayPlugins(deps: EdgeDependencies, features: EdgeFeatures): 
       ),
     // Its token refusal rewrites the response before the observers read it.
     limits && useOperationLimits({ ...limits, schema: deps.schema, listSizes: deps.listSizes }),
+    // Always on, before planning: what the caller may not see is refused before any subgraph is asked.
+    // After the limits, so that an operation over a bound is refused for that, whoever sends it.
+    useEdgeAuthorization({ schema: deps.schema, accessRules: deps.accessRules }),
     rateLimit &&
       useRateLimit({
         redis: deps.redis,

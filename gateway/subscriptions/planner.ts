@@ -1,7 +1,9 @@
-import { operationFromDocument, type Schema, Supergraph } from '@apollo/federation-internals';
+import { operationFromDocument, type Schema } from '@apollo/federation-internals';
 import { QueryPlanner, type QueryPlan } from '@apollo/query-planner';
 import type { DocumentNode, GraphQLSchema } from 'graphql';
 import { type ListSizes, listSizesOf } from '../../common/graphql/list-size';
+import { buildSupergraph } from '../../common/graphql/supergraph';
+import { type AccessRules, accessRulesOf } from '../../common/identity/access-rules';
 
 const PLAN_CACHE_SIZE = 1000;
 
@@ -16,15 +18,18 @@ export class SupergraphPlanner {
   readonly supergraphSchema: GraphQLSchema;
   /** The supergraph's `@listSize`s, for the cost estimate (common/graphql/operation-shape.ts). */
   readonly listSizes: ListSizes;
+  /** The supergraph's `@authenticated`/`@requiresScopes`, for authorization at the edge. */
+  readonly accessRules: AccessRules;
   private readonly planner: QueryPlanner;
   private readonly plans = new Map<string, QueryPlan>();
 
   constructor(supergraphSdl: string) {
-    const supergraph = Supergraph.build(supergraphSdl);
+    const supergraph = buildSupergraph(supergraphSdl);
     this.apiSchema = supergraph.apiSchema();
     this.schema = this.apiSchema.toGraphQLJSSchema();
     this.supergraphSchema = supergraph.schema.toGraphQLJSSchema();
     this.listSizes = listSizesOf(supergraphSdl);
+    this.accessRules = accessRulesOf(supergraphSdl);
     this.planner = new QueryPlanner(supergraph);
   }
 

@@ -7,6 +7,7 @@ import {
   encodeCursor,
 } from '../../../common/graphql/pagination';
 import { ListSizeDirective } from '../../../common/graphql/list-size';
+import { RequiresRole } from '../../../common/identity/authorization';
 import { requireUser } from '../../../common/identity/caller';
 import type { Role } from '../../../common/identity/roles';
 import { isUuid } from '../../../common/util/ids';
@@ -50,7 +51,7 @@ export class UserResolver {
   }
 
   @Query(() => UserConnection, { description: 'Every account, oldest first. Admins only.' })
-  @Directive('@requiresRole(role: "ADMIN")')
+  @RequiresRole('ADMIN')
   @ListSizeDirective({ slicingArguments: ['first'], sizedFields: ['edges'] })
   async users(
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
@@ -70,7 +71,7 @@ export class UserResolver {
   @Mutation(() => User, {
     description: "Changes another user's role. Demoting signs them out everywhere. Admins only.",
   })
-  @Directive('@requiresRole(role: "ADMIN")')
+  @RequiresRole('ADMIN')
   setUserRole(
     @Arg('userId', () => ID) userId: string,
     @Arg('role', () => RoleEnum) role: Role,

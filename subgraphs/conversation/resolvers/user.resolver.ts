@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, Directive, FieldResolver, Int, Resolver, Root } from 'type-graphql';
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { ConversationContext } from '../context';
 import { ConversationConnection } from '../schema/conversation.type';
@@ -14,6 +14,7 @@ export class UserConversationsResolver {
   @FieldResolver(() => ConversationConnection, {
     description: 'Your conversations, most recently active first.',
   })
+  @Directive('@authenticated')
   @ListSizeDirective({ slicingArguments: ['first'], sizedFields: ['edges'] })
   conversations(
     @Root() user: User,
