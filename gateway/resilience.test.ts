@@ -1,4 +1,10 @@
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { bearer } from '../common/testing/auth';
 import { deleteRedisKeys } from '../common/testing/cleanup';
+import { AccessTokenIssuer } from '../subgraphs/auth/services/access-token-issuer';
+import { generateKeyPairJwk, StaticKeyStore } from '../subgraphs/auth/services/signing-keys';
 import { testServers } from '../common/testing/env';
 import { errorCodes, postGraphQL } from '../common/testing/graphql-client';
 import { captureLogs } from '../common/testing/logger';
@@ -28,9 +34,36 @@ describe('subgraph calls: retries, and a circuit per subgraph', () => {
     await deleteRedisKeys(testServers().redisUrl, `${namespace}:`);
   });
 
+  /*
+   * `me` is for signed-in callers only (the gateway refuses anonymous ones before planning), so the
+   * test signs a token with a key of its own and serves the public half as the gateway's JWKS.
+   */
+  let jwksUrl: string;
+  let signedIn: Record<string, string>;
+  beforeAll(async () => {
+    const { privateJwk, publicJwk } = await generateKeyPairJwk('ES256');
+    const jwks = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys: [publicJwk] }));
+    });
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise((resolve) => jwks.close(() => resolve())));
+    jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
+    const issuer = new AccessTokenIssuer(await StaticKeyStore.create(privateJwk), {
+      issuer: 'urn:llm-chat:auth',
+      audience: 'urn:llm-chat:api',
+      ttlSeconds: 900,
+    });
+    const { token } = await issuer.issue({ userId: randomUUID(), sessionId: randomUUID(), role: 'USER' });
+    signedIn = bearer(token);
+  });
+  const me = (gateway: RunningGateway, query = '{ me { id } }') =>
+    postGraphQL(gateway.url, query, {}, signedIn);
+
   /** A gateway whose auth and chat subgraphs are stubs (conversation is unreachable). */
   const start = async (authUrl: string, chatUrl: string, env: Record<string, string> = {}) => {
     const gateway: RunningGateway = await startGatewayInFront(authUrl, namespace, logs.logger, {
+      JWKS_URL: jwksUrl,
       CHAT_URL: chatUrl,
       SUBGRAPH_TIMEOUT_MS: String(TIMEOUT_MS),
       SUBGRAPH_RETRY_BASE_MS: '20',
@@ -77,10 +110,10 @@ describe('subgraph calls: retries, and a circuit per subgraph', () => {
         code: 'UPSTREAM_UNAVAILABLE',
         dependency: 'chat',
       });
-      expect((await postGraphQL(gateway.url, '{ me { id } }')).data).toEqual({ me: { id: 'u-1' } });
+      expect((await me(gateway)).data).toEqual({ me: { id: 'u-1' } });
     }
     // A query across both: auth's part is fetched, and the error names the subgraph that failed.
-    const across = await postGraphQL(gateway.url, '{ me { id } models { id } }');
+    const across = await me(gateway, '{ me { id } models { id } }');
     expect(errorCodes(across)).toEqual(['UPSTREAM_UNAVAILABLE']);
     expect(across.errors?.[0].extensions?.dependency).toBe('chat');
     expect(await circuitGauge(gateway, 'chat')).toBe('2');
@@ -128,12 +161,12 @@ describe('subgraph calls: retries, and a circuit per subgraph', () => {
     const gateway = await start(auth.server.url, auth.server.url, { SUBGRAPH_BREAKER_FAILURES: '100' });
 
     auth.state.next = [PROXY_DOWN, PROXY_DOWN];
-    expect((await postGraphQL(gateway.url, '{ me { id } }')).data).toEqual({ me: { id: 'u-1' } });
+    expect((await me(gateway)).data).toEqual({ me: { id: 'u-1' } });
     expect(auth.state.received).toHaveLength(3);
 
     auth.state.received.length = 0;
     auth.state.answer = PROXY_DOWN;
-    const query = await postGraphQL(gateway.url, '{ me { id } }');
+    const query = await me(gateway);
     expect(errorCodes(query)).toEqual(['UPSTREAM_UNAVAILABLE']);
     expect(auth.state.received).toHaveLength(3);
 
