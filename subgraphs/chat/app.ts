@@ -83,6 +83,7 @@ export function startChatSubgraph(
       identitySecret: config.IDENTITY_SECRET,
       nonces: new RedisNonceStore(runtime.redis),
       guard: config,
+      shutdownDelayMs: config.SHUTDOWN_DELAY_MS,
       healthChecks: { redis: { check: () => runtime.redis.ping(), critical: true } },
       createContext: (base) => ({ ...base, ...runtime.services }),
       subscriptions: { ...DEFAULT_SUBGRAPH_WEBSOCKET_LIMITS, maxConnections: config.WS_MAX_CONNECTIONS },
