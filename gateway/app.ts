@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import { answerErrorsAsJson } from '../common/errors/http-errors';
 import type { Logger } from '../common/logging/logger';
 import { DisposalStack } from '../common/server/disposal-stack';
+import { GracefulShutdown } from '../common/server/graceful-shutdown';
 import { createRedis } from '../common/stores/redis';
 import { SharedSlots } from '../common/stores/shared-slots';
 import { requestIdFrom } from '../common/server/request-id';
@@ -71,6 +72,7 @@ export async function startGateway(
   // First, so that a bad setting (an unreadable safelist) fails before any connection is opened.
   const features = edgeFeaturesFrom(config);
   // stop() and a failed start release in the reverse order: client sockets first, Redis and auth last.
+  const shutdown = new GracefulShutdown(config.SHUTDOWN_DELAY_MS);
   return new DisposalStack(logger).build(async (stack) => {
     const authentication = stack.use(
       'authentication',
@@ -164,13 +166,16 @@ export async function startGateway(
       route,
       authentication,
       circuitState,
+      shutdown,
     });
 
     await listen(httpServer, config);
     const { port } = httpServer.address() as AddressInfo;
     const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}/graphql`;
     logger.info({ url }, 'gateway ready');
-    return { url, port, httpServer, upstream, stop: () => stack.dispose() };
+    // Readiness fails first; after SHUTDOWN_DELAY_MS, SSE and multipart streams end with a retryable
+    // error, WebSockets close with 1012, the port closes and in-flight requests finish.
+    return { url, port, httpServer, upstream, stop: () => shutdown.run(() => stack.dispose()) };
   });
 }
 
@@ -318,6 +323,7 @@ interface HttpParts {
   route: OperationRouter;
   authentication: GatewayAuthentication;
   circuitState: (subgraph: string) => CircuitState;
+  shutdown: GracefulShutdown;
 }
 
 /** The HTTP routes: the edge's middleware, health, the plugins' routes, then `/graphql` (SSE, multipart or Apollo). */
@@ -333,11 +339,14 @@ function serveHttp(app: express.Express, parts: HttpParts): void {
     route,
     authentication,
     circuitState,
+    shutdown,
   } = parts;
   for (const handler of edge.everyRequest) app.use(handler);
   app.get('/health', (_req, res) => {
-    res.json({ service: 'gateway', status: 'ok' });
+    if (shutdown.isDraining) res.status(503).json({ service: 'gateway', status: 'draining' });
+    else res.json({ service: 'gateway', status: 'ok' });
   });
+  const watchRestart = () => shutdown.watchStream('gateway');
   const health = servedPlatformHealth(config, redis, logger, circuitState);
   app.get('/health/all', async (_req, res) => {
     const report = await health();
@@ -350,6 +359,7 @@ function serveHttp(app: express.Express, parts: HttpParts): void {
     maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
     maxTokens: config.MAX_TOKENS,
     watchSession: authentication.watchSession,
+    watchRestart,
     logger,
   });
   const serveMultipart = multipartHandler({
@@ -359,6 +369,7 @@ function serveHttp(app: express.Express, parts: HttpParts): void {
     maxTokens: config.MAX_TOKENS,
     heartbeatMs: config.MULTIPART_HEARTBEAT_MS,
     watchSession: authentication.watchSession,
+    watchRestart,
     logger,
   });
   const sseWhenAccepted: RequestHandler = (req, res, next) =>

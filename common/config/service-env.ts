@@ -1,5 +1,6 @@
 import { env } from './load-config';
 import { operationLimitsEnv } from '../graphql/operation-limits';
+import { shutdownEnv } from '../server/graceful-shutdown';
 
 /** Variables every service reads; each service adds its own. */
 export const commonEnv = {
@@ -9,6 +10,7 @@ export const commonEnv = {
   IDENTITY_SECRET: env.identitySecret(),
   // The gateway refuses past these, and every subgraph on its own (common/server/subgraph-guard.ts).
   ...operationLimitsEnv,
+  ...shutdownEnv,
 };
 
 /**

@@ -1,10 +1,11 @@
 import { createLogger, type Logger } from '../logging/logger';
 
 /**
- * Runs `stop` once on SIGTERM or SIGINT, then exits. A second signal during shutdown
- * exits at once, so a stuck drain never traps the operator.
+ * Runs `stop` once on SIGTERM or SIGINT, then exits. A second signal during shutdown, or a stop
+ * still running `timeoutMs` after the first, exits at once, so a stuck drain never traps the
+ * operator and the process is gone before Kubernetes' SIGKILL.
  */
-export function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
+export function stopOnSignals(logger: Logger, stop: () => Promise<void>, timeoutMs: number): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -13,6 +14,10 @@ export function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
     }
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      logger.error({ timeoutMs }, 'shutdown took too long, exiting now');
+      process.exit(1);
+    }, timeoutMs).unref();
     stop().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -29,7 +34,7 @@ export function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
  * The whole of a service's `main.ts`: validate the environment, log, start, stop on signals.
  * A configuration error is printed as is (it names each variable) and exits non-zero.
  */
-export function runService<Config extends { LOG_LEVEL: string }>(
+export function runService<Config extends { LOG_LEVEL: string; SHUTDOWN_TIMEOUT_MS: number }>(
   service: string,
   loadConfig: () => Config,
   start: (config: Config, logger: Logger) => Promise<{ stop: () => Promise<void> }>,
@@ -38,7 +43,7 @@ export function runService<Config extends { LOG_LEVEL: string }>(
     const config = loadConfig();
     const logger = createLogger({ service, level: config.LOG_LEVEL });
     const running = await start(config, logger);
-    stopOnSignals(logger, running.stop);
+    stopOnSignals(logger, running.stop, config.SHUTDOWN_TIMEOUT_MS);
   })().catch((error: unknown) => {
     process.stderr.write(
       `${service} failed to start: ${error instanceof Error ? error.message : String(error)}\n`,

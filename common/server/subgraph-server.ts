@@ -12,6 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AppError, createErrorFormatter } from '../errors/errors';
 import { checkHealth, type HealthCheck, type HealthDetails } from './health';
+import { GracefulShutdown } from './graceful-shutdown';
 import { IDENTITY_HEADER, type Identity, invalidIdentity, type SignedOperation } from '../identity/identity';
 import { type Caller, callerOf } from '../identity/caller';
 import { IdentityVerifier, type NonceStore } from '../identity/identity-verifier';
@@ -60,6 +61,8 @@ export interface SubgraphServerOptions<Context extends BaseContext> {
   onStop?: () => Promise<void>;
   /** The limits it enforces on its own (common/server/subgraph-guard.ts): the service's config. */
   guard: SubgraphGuardConfig;
+  /** How long stop() answers `/health` with 503 before closing the port (SHUTDOWN_DELAY_MS); none by default. */
+  shutdownDelayMs?: number;
 }
 
 export interface RunningSubgraph {
@@ -77,7 +80,7 @@ const operationIn = (method: string, body: unknown): SignedOperation =>
 
 /**
  * An Apollo Server 5 subgraph on Express 5 with `/health`, signed-identity enforcement on
- * `/graphql` (HTTP and WebSocket) and graceful shutdown. The protocol is in docs/protocol.md.
+ * `/graphql` (HTTP and WebSocket) and graceful shutdown (docs/scaling.md). The protocol is in docs/protocol.md.
  */
 export async function startSubgraphServer<Context extends BaseContext>(
   options: SubgraphServerOptions<Context>,
@@ -130,7 +133,12 @@ export async function startSubgraphServer<Context extends BaseContext>(
   });
   await apollo.start();
 
+  const shutdown = new GracefulShutdown(options.shutdownDelayMs ?? 0);
   app.get('/health', async (_req, res) => {
+    if (shutdown.isDraining) {
+      res.status(503).json({ service: name, status: 'draining' });
+      return;
+    }
     const report = await checkHealth(options.healthChecks);
     const details = options.healthDetails?.();
     res
@@ -173,11 +181,11 @@ export async function startSubgraphServer<Context extends BaseContext>(
   const url = `http://${options.host === '0.0.0.0' ? '127.0.0.1' : options.host}:${port}/graphql`;
   logger.info({ url }, `${name} subgraph ready`);
 
-  let stopped: Promise<void> | undefined;
+  // Readiness fails first; then the port closes, WebSockets close with 1012 and in-flight requests finish.
   const stop = () =>
-    (stopped ??= (async () => {
+    shutdown.run(async () => {
       await apollo.stop();
       await options.onStop?.();
-    })());
+    });
   return { url, port, httpServer, stop };
 }

@@ -1,6 +1,7 @@
 import type { DocumentNode, GraphQLError, GraphQLSchema } from 'graphql';
 import type { Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
+import { SERVICE_RESTART_CLOSE_CODE } from './graceful-shutdown';
 import { coalesceWrites } from './coalesced-writes';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -139,6 +140,8 @@ export function serveSubgraphWebSocket<Ctx>(options: SubgraphWebSocketOptions<Ct
   });
   return {
     dispose: async () => {
+      // Before graphql-ws's own 1001: the gateway hears that this replica restarts, not that it failed.
+      for (const socket of wsServer.clients) socket.close(SERVICE_RESTART_CLOSE_CODE, 'Service restart');
       await server.dispose();
     },
   };

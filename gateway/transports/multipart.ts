@@ -6,6 +6,7 @@ import type { Logger } from '../../common/logging/logger';
 import type { ContextFactory, GatewayContext, SessionWatch } from '../context';
 import { requestIdOf } from '../request-id';
 import { traceHeadersOf } from '../trace-context';
+import { streamEnd } from './stream-end';
 import {
   type OperationRouter,
   type ParsedStreamingRequest,
@@ -23,6 +24,8 @@ export interface MultipartTransportOptions {
   /** How often an empty part tells the client (and every proxy between) the stream is alive. */
   heartbeatMs: number;
   watchSession?: (context: GatewayContext) => SessionWatch;
+  /** Watches the gateway's shutdown for one stream, which then ends with a retryable error. */
+  watchRestart?: () => SessionWatch;
   logger: Logger;
 }
 
@@ -117,7 +120,7 @@ async function stream(
     sendRefusal(res, error, requestId);
     return;
   }
-  const session = options.watchSession?.(context);
+  const session = streamEnd(options.watchSession?.(context), options.watchRestart?.());
   const result = await options.route(request, context, {
     connection: req,
     endWith: session?.ended,

@@ -7,6 +7,7 @@ import type { Logger } from '../../common/logging/logger';
 import type { ContextFactory, GatewayContext, SessionWatch } from '../context';
 import { requestIdOf } from '../request-id';
 import { traceHeadersOf } from '../trace-context';
+import { streamEnd } from './stream-end';
 import { type OperationRouter, type ParsedStreamingRequest, parseStreamingRequest } from './operation-router';
 
 export interface SseTransportOptions {
@@ -18,6 +19,8 @@ export interface SseTransportOptions {
   /** A document with more tokens is refused before it is parsed in full (none: unbounded). */
   maxTokens?: number;
   watchSession?: (context: GatewayContext) => SessionWatch;
+  /** Watches the gateway's shutdown for one stream, which then ends with a retryable error. */
+  watchRestart?: () => SessionWatch;
   logger: Logger;
 }
 
@@ -55,7 +58,7 @@ export function sseHandler(options: SseTransportOptions): RequestHandler {
   const run = async (args: ExecutionArgs) => {
     const value = args.contextValue as OperationValue;
     // Watched from the moment it runs: graphql-sse reports the end (onComplete) only from here on.
-    value.session = options.watchSession?.(value.context);
+    value.session = streamEnd(options.watchSession?.(value.context), options.watchRestart?.());
     const result = await options.route(value.request, value.context, {
       connection: value.connection,
       endWith: value.session?.ended,

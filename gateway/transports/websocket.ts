@@ -2,6 +2,7 @@ import { type ExecutionArgs, GraphQLError, type GraphQLSchema } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { coalesceWrites } from '../../common/server/coalesced-writes';
+import { SERVICE_RESTART_CLOSE_CODE } from '../../common/server/graceful-shutdown';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -216,6 +217,8 @@ export function serveWebSocket(options: WebSocketTransportOptions): { dispose: (
   wsServer.on('error', (error) => options.logger.debug({ err: error }, 'websocket server error'));
   return {
     dispose: async () => {
+      // Before graphql-ws's own 1001: 1012 tells clients to reconnect (to another gateway) and resume.
+      for (const socket of wsServer.clients) socket.close(SERVICE_RESTART_CLOSE_CODE, 'Service restart');
       await server.dispose();
     },
   };

@@ -72,6 +72,9 @@ interface ManagedReplica extends Replica {
   spec: { name: string; script: string; execArgv: string[]; env: NodeJS.ProcessEnv };
 }
 
+/** HAProxy takes a server out after two failed checks half a second apart (scripts/platform/haproxy.ts). */
+const SHUTDOWN_DELAY_MS = 1_500;
+
 const START_WAVES: PlatformServiceName[][] = [['auth', 'conversation'], ['chat'], ['gateway']];
 
 const isRunning = (child: ChildProcess | undefined): child is ChildProcess =>
@@ -107,6 +110,8 @@ export async function startReplicaSet(options: ReplicaSetOptions): Promise<Repli
     const env: NodeJS.ProcessEnv = {
       // The gateways see clients through HAProxy, whose X-Forwarded-For they may then trust.
       ...(service.name === 'gateway' ? { TRUSTED_PROXIES: '127.0.0.1' } : {}),
+      // A stopping process fails its health check for longer than HAProxy takes to notice (two checks 500 ms apart).
+      SHUTDOWN_DELAY_MS: String(SHUTDOWN_DELAY_MS),
       ...options.env,
       ...options.serviceEnv?.[service.name],
       ...topology,

@@ -60,6 +60,7 @@ export function startAuthSubgraph(config: AuthConfig, logger: Logger): Promise<R
       identitySecret: config.IDENTITY_SECRET,
       nonces: new RedisNonceStore(stores.redis),
       guard: config,
+      shutdownDelayMs: config.SHUTDOWN_DELAY_MS,
       healthChecks: {
         postgres: { check: () => pingDatabase(stores.orm), critical: true },
         // Without Redis no signed identity can be checked once (its nonce), so nothing is served.

@@ -85,6 +85,7 @@ export function startChatSubgraph(
       identitySecret: config.IDENTITY_SECRET,
       nonces: new RedisNonceStore(runtime.redis),
       guard: config,
+      shutdownDelayMs: config.SHUTDOWN_DELAY_MS,
       healthChecks: { redis: { check: () => runtime.redis.ping(), critical: true } },
       healthDetails: () => ({ models: runtime.services.models.report() }),
       createContext: (base) => ({ ...base, ...runtime.services }),

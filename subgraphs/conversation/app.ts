@@ -53,6 +53,7 @@ export function startConversationSubgraph(
       identitySecret: config.IDENTITY_SECRET,
       nonces: new RedisNonceStore(redis),
       guard: config,
+      shutdownDelayMs: config.SHUTDOWN_DELAY_MS,
       trustedServices: config.INTERNAL_CALLERS,
       healthChecks: healthChecks(orm, redis, search),
       createContext: (base) => createConversationContext(singletons, base),
