@@ -76,14 +76,12 @@ export class PacedModel {
     req.on('end', () => {
       // The chat subgraph's model catalog asks which models are served: LLM_MODEL's default.
       if (req.method === 'GET') {
-        res
-          .writeHead(200, { 'content-type': 'application/json' })
-          .end(
-            JSON.stringify({
-              object: 'list',
-              data: [{ id: 'llama3.1', object: 'model', created: 1, owned_by: 'bench' }],
-            }),
-          );
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            object: 'list',
+            data: [{ id: 'llama3.1', object: 'model', created: 1, owned_by: 'bench' }],
+          }),
+        );
         return;
       }
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { stream?: boolean };
