@@ -1,15 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { bearer } from '../common/testing/auth';
 import { deleteRedisKeys } from '../common/testing/cleanup';
-import { AccessTokenIssuer } from '../subgraphs/auth/services/access-token-issuer';
-import { generateKeyPairJwk, StaticKeyStore } from '../subgraphs/auth/services/signing-keys';
 import { testServers } from '../common/testing/env';
 import { errorCodes, postGraphQL } from '../common/testing/graphql-client';
 import { captureLogs } from '../common/testing/logger';
 import { testNamespace } from '../common/testing/namespace';
 import type { RunningGateway } from './app';
+import { type SignedInCaller, signedInCaller } from './testing/signed-in-caller';
 import {
   type Stub,
   type StubSubgraph,
@@ -34,36 +29,18 @@ describe('subgraph calls: retries, and a circuit per subgraph', () => {
     await deleteRedisKeys(testServers().redisUrl, `${namespace}:`);
   });
 
-  /*
-   * `me` is for signed-in callers only (the gateway refuses anonymous ones before planning), so the
-   * test signs a token with a key of its own and serves the public half as the gateway's JWKS.
-   */
-  let jwksUrl: string;
-  let signedIn: Record<string, string>;
+  let caller: SignedInCaller;
   beforeAll(async () => {
-    const { privateJwk, publicJwk } = await generateKeyPairJwk('ES256');
-    const jwks = createServer((_req, res) => {
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ keys: [publicJwk] }));
-    });
-    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
-    closers.push(() => new Promise((resolve) => jwks.close(() => resolve())));
-    jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
-    const issuer = new AccessTokenIssuer(await StaticKeyStore.create(privateJwk), {
-      issuer: 'urn:llm-chat:auth',
-      audience: 'urn:llm-chat:api',
-      ttlSeconds: 900,
-    });
-    const { token } = await issuer.issue({ userId: randomUUID(), sessionId: randomUUID(), role: 'USER' });
-    signedIn = bearer(token);
+    caller = await signedInCaller();
+    closers.push(() => caller.close());
   });
   const me = (gateway: RunningGateway, query = '{ me { id } }') =>
-    postGraphQL(gateway.url, query, {}, signedIn);
+    postGraphQL(gateway.url, query, {}, caller.headers);
 
   /** A gateway whose auth and chat subgraphs are stubs (conversation is unreachable). */
   const start = async (authUrl: string, chatUrl: string, env: Record<string, string> = {}) => {
     const gateway: RunningGateway = await startGatewayInFront(authUrl, namespace, logs.logger, {
-      JWKS_URL: jwksUrl,
+      JWKS_URL: caller.jwksUrl,
       CHAT_URL: chatUrl,
       SUBGRAPH_TIMEOUT_MS: String(TIMEOUT_MS),
       SUBGRAPH_RETRY_BASE_MS: '20',

@@ -5,7 +5,9 @@ import { errorCodes, postGraphQL } from '../common/testing/graphql-client';
 import { captureLogs } from '../common/testing/logger';
 import { testNamespace } from '../common/testing/namespace';
 import { deleteRedisKeys } from '../common/testing/cleanup';
+import { eventually } from '../common/testing/wait';
 import type { RunningGateway } from './app';
+import { type SignedInCaller, signedInCaller } from './testing/signed-in-caller';
 import {
   type Stub,
   type StubSubgraph,
@@ -26,13 +28,23 @@ describe('what reaches a subgraph, and what comes back from one', () => {
   const namespace = testNamespace('upstream');
   let subgraph: StubSubgraph;
   let gateway: RunningGateway;
+  let caller: SignedInCaller;
 
   beforeAll(async () => {
     subgraph = await startStubSubgraph(stub);
-    gateway = await startGatewayInFront(subgraph.url, namespace, logs.logger, { SUBGRAPH_TIMEOUT_MS: '500' });
+    caller = await signedInCaller();
+    gateway = await startGatewayInFront(subgraph.url, namespace, logs.logger, {
+      SUBGRAPH_TIMEOUT_MS: '500',
+      JWKS_URL: caller.jwksUrl,
+    });
+    // A signed-in request checks revocations in Redis: wait until the gateway's connection is up.
+    await eventually(async () =>
+      expect((await postGraphQL(gateway.url, '{ me { id } }', {}, caller.headers)).errors).toBeUndefined(),
+    );
   });
   afterAll(async () => {
     await gateway?.stop();
+    await caller?.close();
     await subgraph?.close();
     await deleteRedisKeys(testServers().redisUrl, `${namespace}:`);
   });
@@ -48,10 +60,12 @@ describe('what reaches a subgraph, and what comes back from one', () => {
       '{ me { id } }',
       {},
       {
+        ...caller.headers,
         [REQUEST_ID_HEADER]: 'req-upstream-1',
         traceparent: TRACEPARENT,
       },
     );
+    expect(response.errors).toBeUndefined();
     expect(response.data).toEqual({ me: { id: 'u-1' } });
     const [headers] = stub.received;
     expect(headers[REQUEST_ID_HEADER]).toBe('req-upstream-1');
@@ -60,7 +74,7 @@ describe('what reaches a subgraph, and what comes back from one', () => {
     expect(
       verifyIdentity(headers[IDENTITY_HEADER] as string, TEST_IDENTITY_SECRET, binding).identity,
     ).toMatchObject({
-      userId: null,
+      userId: caller.userId,
       requestId: 'req-upstream-1',
       issuer: 'gateway',
     });
@@ -72,13 +86,13 @@ describe('what reaches a subgraph, and what comes back from one', () => {
   });
 
   it('starts a trace for a caller that sent none (unsampled, as no collector is configured)', async () => {
-    await postGraphQL(gateway.url, '{ me { id } }');
+    await postGraphQL(gateway.url, '{ me { id } }', {}, caller.headers);
     expect(stub.received[0].traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
   });
 
   it('reuses its connection to the subgraph across requests', async () => {
-    await postGraphQL(gateway.url, '{ me { id } }');
-    await postGraphQL(gateway.url, '{ me { id } }');
+    await postGraphQL(gateway.url, '{ me { id } }', {}, caller.headers);
+    await postGraphQL(gateway.url, '{ me { id } }', {}, caller.headers);
     expect(stub.received.map((headers) => headers.connection)).toEqual(['keep-alive', 'keep-alive']);
   });
 
@@ -91,7 +105,7 @@ describe('what reaches a subgraph, and what comes back from one', () => {
       gateway.url,
       '{ me { id } }',
       {},
-      { [REQUEST_ID_HEADER]: 'req-masked-1' },
+      { ...caller.headers, [REQUEST_ID_HEADER]: 'req-masked-1' },
     );
     expect(response.errors).toEqual([
       expect.objectContaining({
@@ -109,7 +123,7 @@ describe('what reaches a subgraph, and what comes back from one', () => {
       status: 200,
       body: { data: null, errors: [{ message: 'Sign in first', extensions: { code: 'UNAUTHENTICATED' } }] },
     };
-    const response = await postGraphQL(gateway.url, '{ me { id } }');
+    const response = await postGraphQL(gateway.url, '{ me { id } }', {}, caller.headers);
     expect(response.errors?.[0]).toMatchObject({
       message: 'Sign in first',
       extensions: { code: 'UNAUTHENTICATED' },
@@ -126,7 +140,7 @@ describe('what reaches a subgraph, and what comes back from one', () => {
     'answers UPSTREAM_UNAVAILABLE, naming the subgraph, when a proxy in front of it answers %i',
     async (status) => {
       stub.answer = { status, body: { message: 'no healthy upstream' } };
-      const response = await postGraphQL(gateway.url, '{ me { id } }');
+      const response = await postGraphQL(gateway.url, '{ me { id } }', {}, caller.headers);
       expect(response.errors?.[0].extensions).toMatchObject({
         code: 'UPSTREAM_UNAVAILABLE',
         dependency: 'auth',
@@ -137,7 +151,7 @@ describe('what reaches a subgraph, and what comes back from one', () => {
 
   it('gives up on a subgraph that does not answer within the timeout', async () => {
     stub.answer = 'never';
-    const response = await postGraphQL(gateway.url, '{ me { id } }');
+    const response = await postGraphQL(gateway.url, '{ me { id } }', {}, caller.headers);
     expect(errorCodes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
     expect(response.errors?.[0].extensions?.dependency).toBe('auth');
   });
@@ -147,7 +161,7 @@ describe('what reaches a subgraph, and what comes back from one', () => {
       gateway.url,
       'query Me($hide: Boolean!) { me { id @skip(if: $hide) } }',
       { hide: false, password: 'hunter2' },
-      { [REQUEST_ID_HEADER]: 'req-logged-1', authorization: '' },
+      { ...caller.headers, [REQUEST_ID_HEADER]: 'req-logged-1' },
     );
     const lines = logs.lines().filter((line) => line.includes('req-logged-1'));
     expect(lines).toHaveLength(1);
@@ -157,9 +171,10 @@ describe('what reaches a subgraph, and what comes back from one', () => {
       operationType: 'query',
       status: 200,
       outcome: 'ok',
-      userId: null,
+      userId: expect.any(String),
       durationMs: expect.any(Number),
     });
     expect(lines[0]).not.toContain('hunter2');
+    expect(lines[0]).not.toContain(caller.headers.authorization.replace(/^Bearer /, ''));
   });
 });

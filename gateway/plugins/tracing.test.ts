@@ -1,4 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
+import { eventually } from '../../common/testing/wait';
+import { type SignedInCaller, signedInCaller } from '../testing/signed-in-caller';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -42,8 +44,10 @@ describe('tracing exported over OTLP', () => {
   let subgraph: StubSubgraph;
   let gateway: ChildProcess | undefined;
   let gatewayUrl: string;
+  let caller: SignedInCaller;
 
   beforeAll(async () => {
+    caller = await signedInCaller();
     collector = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -62,6 +66,7 @@ describe('tracing exported over OTLP', () => {
     const env = await gatewayInFrontEnv(subgraph.url, namespace, {
       GATEWAY_PORT: String(port),
       LOG_LEVEL: 'warn',
+      JWKS_URL: caller.jwksUrl,
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
     });
     gateway = spawnTypeScript(join(__dirname, '../main.ts'), [], { env: { ...process.env, ...env } });
@@ -74,17 +79,21 @@ describe('tracing exported over OTLP', () => {
     gateway?.kill('SIGKILL');
     await subgraph?.close();
     await new Promise((resolve) => collector?.close(resolve));
+    await caller?.close();
     await deleteRedisKeys(testServers().redisUrl, `${namespace}:`);
   });
 
   it('exports the operation’s spans in the caller’s trace, and the subgraph request is a child of its fetch span', async () => {
-    const response = await postGraphQL(
-      gatewayUrl,
-      'query Me { me { id } }',
-      {},
-      { traceparent: `00-${TRACE_ID}-${CALLER_SPAN_ID}-01` },
-    );
-    expect(response.data).toEqual({ me: { id: 'u-1' } });
+    // A signed-in request checks revocations in Redis: tried until the gateway's connection is up.
+    await eventually(async () => {
+      const response = await postGraphQL(
+        gatewayUrl,
+        'query Me { me { id } }',
+        {},
+        { ...caller.headers, traceparent: `00-${TRACE_ID}-${CALLER_SPAN_ID}-01` },
+      );
+      expect(response.data).toEqual({ me: { id: 'u-1' } });
+    });
     // A graceful stop flushes the batch of spans to the collector.
     const running = gateway as ChildProcess;
     running.kill('SIGTERM');
