@@ -39,46 +39,32 @@ async function savedMessages(user: TestUser) {
   }
 }
 
-test('the Apollo Client example logs in, sends a message and streams the reply over GraphQLWsLink', async () => {
-  const user = await registerUser(platform);
-  const tokens: string[] = [];
+test.each([
+  ['GraphQLWsLink', 'websocket', 'What does Apollo Client do?'],
+  ['HttpLink alone (multipart HTTP subscriptions)', 'http', 'Can HttpLink follow a subscription?'],
+] as const)(
+  'the Apollo Client example logs in, sends a message and streams the reply, whole and in order, over %s',
+  async (_, transport, question) => {
+    const user = await registerUser(platform);
+    const tokens: string[] = [];
 
-  const reply = await askWithApolloClient({
-    url: platform.gatewayUrl,
-    email: user.email,
-    password: user.password,
-    question: 'What does Apollo Client do?',
-    onToken: (delta) => tokens.push(delta),
-  });
+    const reply = await askWithApolloClient({
+      url: platform.gatewayUrl,
+      email: user.email,
+      password: user.password,
+      question,
+      onToken: (delta) => tokens.push(delta),
+      transport,
+    });
 
-  expect(tokens.length).toBeGreaterThan(1);
-  expect(reply).toBe(tokens.join(''));
-  expect(await savedMessages(user)).toEqual([
-    ['USER', 'What does Apollo Client do?'],
-    ['ASSISTANT', reply],
-  ]);
-});
-
-test('with HttpLink alone, the reply streams over multipart HTTP subscriptions, whole and in order', async () => {
-  const user = await registerUser(platform);
-  const tokens: string[] = [];
-
-  const reply = await askWithApolloClient({
-    url: platform.gatewayUrl,
-    email: user.email,
-    password: user.password,
-    question: 'Can HttpLink follow a subscription?',
-    onToken: (delta) => tokens.push(delta),
-    transport: 'http',
-  });
-
-  expect(tokens.length).toBeGreaterThan(1);
-  expect(reply).toBe(tokens.join(''));
-  expect(await savedMessages(user)).toEqual([
-    ['USER', 'Can HttpLink follow a subscription?'],
-    ['ASSISTANT', reply],
-  ]);
-});
+    expect(tokens.length).toBeGreaterThan(1);
+    expect(reply).toBe(tokens.join(''));
+    expect(await savedMessages(user)).toEqual([
+      ['USER', question],
+      ['ASSISTANT', reply],
+    ]);
+  },
+);
 
 test.each(['websocket', 'http'] as const)(
   'the example resumes over %s, losing and repeating nothing, when the gateway loses its socket to the chat subgraph',
