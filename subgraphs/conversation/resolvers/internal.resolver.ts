@@ -5,6 +5,7 @@ import type { ConversationContext } from '../context';
 import { AppendMessageInput, UpdateMessageInput } from '../schema/message.input';
 import { Message } from '../schema/message.type';
 import { SearchHit } from '../schema/search.type';
+import { TurnContext } from '../schema/turn.type';
 
 /**
  * Operations for the chat subgraph, which calls this subgraph directly with a signed service
@@ -29,6 +30,24 @@ export class InternalResolver {
     @Ctx() ctx: ConversationContext,
   ) {
     return ctx.messages.update(ctx.caller, input);
+  }
+
+  @Query(() => TurnContext, {
+    description:
+      "Internal: what one reply's prompt is built from, in one read: the conversation's settings (the defaults for a first message), the owner's instructions, memories and recall switch, and the history up to `leafId` (or the active leaf).",
+  })
+  @Directive('@inaccessible')
+  turnContext(
+    @Arg('conversationId', () => ID, { nullable: true }) conversationId: string | null,
+    @Arg('leafId', () => ID, { nullable: true }) leafId: string | null,
+    @Arg('historyLimit', () => Int, { defaultValue: 50 }) historyLimit: number,
+    @Ctx() ctx: ConversationContext,
+  ) {
+    return ctx.turns.read(ctx.caller, {
+      conversationId: conversationId ?? null,
+      leafId: leafId ?? null,
+      historyLimit,
+    });
   }
 
   @Query(() => [Message], {

@@ -2,6 +2,7 @@ import type { GraphQLSchema } from 'graphql';
 import { buildFederatedSchema } from '../../../common/graphql/federation';
 import { ConversationResolver, conversationReference } from '../resolvers/conversation.resolver';
 import { InternalResolver } from '../resolvers/internal.resolver';
+import { MemoryResolver, UserMemoryResolver } from '../resolvers/memory.resolver';
 import { MessageResolver, messageReference } from '../resolvers/message.resolver';
 import { PreferenceResolver, UserInstructionsResolver } from '../resolvers/preference.resolver';
 import { SearchResolver } from '../resolvers/search.resolver';
@@ -19,6 +20,8 @@ export const buildConversationSchema = (): Promise<GraphQLSchema> =>
         UserConversationsResolver,
         PreferenceResolver,
         UserInstructionsResolver,
+        MemoryResolver,
+        UserMemoryResolver,
       ],
       orphanedTypes: [User],
     },
@@ -33,5 +36,6 @@ export const buildConversationSchema = (): Promise<GraphQLSchema> =>
       'ConversationSettingsInput.systemPrompt',
       'InstructionsInput.aboutMe',
       'InstructionsInput.howToAnswer',
+      'Mutation.remember(text:)',
     ],
   );
