@@ -167,7 +167,11 @@ export class GeminiProvider implements ChatProvider, ModelSource {
       {
         model: request.model,
         systemInstruction: request.system,
-        generationConfig: { temperature: request.temperature, maxOutputTokens: request.maxOutputTokens },
+        generationConfig: {
+          temperature: request.temperature,
+          maxOutputTokens: request.maxOutputTokens,
+          ...(request.topP != null ? { topP: request.topP } : {}),
+        },
       },
       this.options.baseUrl ? { baseUrl: this.options.baseUrl } : undefined,
     );

@@ -27,6 +27,9 @@ const toMessages = (request: ProviderRequest): ChatCompletionMessageParam[] => [
   ...request.messages.map((message) => ({ role: message.role, content: message.content })),
 ];
 
+/** `top_p` when the conversation sets it; left out, the server uses its own default. */
+const topP = (request: ProviderRequest) => (request.topP != null ? { top_p: request.topP } : {});
+
 /**
  * Any server speaking OpenAI's chat-completions streaming API (Ollama, llama.cpp's server, vLLM,
  * LM Studio, OpenAI itself), through the official `openai` package.
@@ -61,6 +64,7 @@ export class OpenAICompatibleProvider implements ChatProvider, ModelSource {
           model: request.model,
           messages: toMessages(request),
           temperature: request.temperature,
+          ...topP(request),
           // `max_tokens` rather than `max_completion_tokens`: the one every compatible server knows.
           max_tokens: request.maxOutputTokens,
           stream: true,
@@ -105,6 +109,7 @@ export class OpenAICompatibleProvider implements ChatProvider, ModelSource {
           model: request.model,
           messages: toMessages(request),
           temperature: request.temperature,
+          ...topP(request),
           max_tokens: request.maxOutputTokens,
         },
         { signal },

@@ -12,6 +12,8 @@ export interface ProviderRequest {
   messages: PromptMessage[];
   maxOutputTokens: number;
   temperature: number;
+  /** Nucleus sampling; absent or null: the provider's own default. */
+  topP?: number | null;
 }
 
 export type ProviderChunk =

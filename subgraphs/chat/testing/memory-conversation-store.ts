@@ -4,14 +4,14 @@ import type { UserCaller } from '../../../common/identity/caller';
 import type {
   AppendMessageInput,
   ConversationClient,
+  TurnQuery,
   UpdateMessageInput,
 } from '../clients/conversation.client';
 import { type RecallHit, type StoredMessage, UNTITLED_CONVERSATION } from '../records/message.record';
 import {
   type ConversationSettings,
-  type ConversationSummary,
-  type Instructions,
   DEFAULT_CONVERSATION_SETTINGS,
+  type TurnContext,
 } from '../records/conversation-settings.record';
 
 interface StoredConversation {
@@ -33,13 +33,20 @@ export class MemoryConversationStore implements ConversationClient {
   readonly conversations = new Map<string, StoredConversation>();
   readonly messages = new Map<string, StoredMessage>();
 
-  async conversation(caller: UserCaller, conversationId: string): Promise<ConversationSummary> {
-    const { id, title, settings } = this.ownedConversation(caller, conversationId);
-    return { id, title, settings, instructions: await this.instructions() };
-  }
-
-  async instructions(): Promise<Instructions> {
-    return { aboutMe: '', howToAnswer: '' };
+  /** No instructions, memories or recall switch of anyone's: the defaults. */
+  async turnContext(caller: UserCaller, query: TurnQuery): Promise<TurnContext> {
+    const leaf = query.leafId === null ? null : this.ownedMessage(caller, query.leafId);
+    const conversationId = leaf?.conversation.id ?? query.conversationId;
+    const conversation = conversationId === null ? null : this.ownedConversation(caller, conversationId);
+    const leafId = leaf?.id ?? conversation?.activeLeafId ?? null;
+    return {
+      conversationId: conversation?.id ?? null,
+      settings: conversation?.settings ?? DEFAULT_CONVERSATION_SETTINGS,
+      instructions: { aboutMe: '', howToAnswer: '' },
+      memories: [],
+      recallEnabled: true,
+      history: leafId === null ? [] : await this.messagePath(caller, leafId, query.historyLimit),
+    };
   }
 
   async appendMessage(caller: UserCaller, input: AppendMessageInput): Promise<StoredMessage> {
