@@ -16,6 +16,7 @@ const request: ProviderRequest = {
   ],
   maxOutputTokens: 256,
   temperature: 0.5,
+  topP: 0.9,
 };
 
 async function collect(provider: ChatProvider): Promise<{ chunks: ProviderChunk[]; error?: ProviderError }> {
@@ -75,7 +76,7 @@ describe('the Gemini provider, through @google/generative-ai against a loopback 
         { role: 'model', parts: [{ text: 'Hi there' }] },
         { role: 'user', parts: [{ text: 'How are you?' }] },
       ],
-      generationConfig: { temperature: 0.5, maxOutputTokens: 256 },
+      generationConfig: { temperature: 0.5, maxOutputTokens: 256, topP: 0.9 },
     });
   });
 

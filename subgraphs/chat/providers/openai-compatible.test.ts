@@ -16,6 +16,7 @@ const request: ProviderRequest = {
   ],
   maxOutputTokens: 256,
   temperature: 0.5,
+  topP: 0.9,
 };
 
 async function collect(provider: ChatProvider): Promise<{ chunks: ProviderChunk[]; error?: ProviderError }> {
@@ -52,7 +53,7 @@ describe('the OpenAI-compatible provider, through the openai package against a l
     for (const line of logs.lines()) expect(line).not.toContain(API_KEY);
   });
 
-  it('streams the reply and the usage chunk, sending the system prompt first and asking for usage', async () => {
+  it('streams the reply and the usage chunk, sending the system prompt first, the sampling settings, and asking for usage', async () => {
     server.enqueue({
       kind: 'sse',
       events: [openai.text('I am '), openai.text('fine.'), openai.finish(), openai.usage(13, 5), openai.done],
@@ -73,6 +74,7 @@ describe('the OpenAI-compatible provider, through the openai package against a l
       stream_options: { include_usage: true },
       max_tokens: 256,
       temperature: 0.5,
+      top_p: 0.9,
       messages: [
         { role: 'system', content: 'Be brief.' },
         { role: 'user', content: 'Hello' },

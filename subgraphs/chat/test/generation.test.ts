@@ -156,6 +156,24 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     expect(calls.messagePath).toBeUndefined();
   });
 
+  it('makes no recall query for a user who turned recall off', async () => {
+    let recallQueries = 0;
+    const conversations = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'recallMessages') recallQueries++;
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    const { services } = await start({}, undefined, conversations);
+    const dana = userCaller(randomUUID());
+    store.recallOff.add(dana.userId);
+    const started = await services.chat.send(dana, { content: 'Remember my other chats?' });
+    const events = await drain(await services.generations.follow(dana, started.generation.id, 0));
+    expect(events.at(-1)?.event.type).toBe('DONE');
+    expect(recallQueries).toBe(0);
+  });
+
   it('sends the history of the branch it answers, oldest first', async () => {
     const provider = new ScriptedProvider();
     const { services } = await start({}, provider);

@@ -215,6 +215,34 @@ describe('models of every configured provider (real SDKs against loopback server
     expect(store.messages.get(started.generation.messageId)).toMatchObject({ content: 'Hello from Gemini.' });
   });
 
+  it("keeps a reply within the model's own output limit, and refuses a stored setting above it naming the field", async () => {
+    const llm = await loopback();
+    llm.serveModels({ name: 'gemini-3.5-flash', outputTokenLimit: 32 });
+    const { services } = await start({
+      GEMINI_API_KEY: 'test-gemini-key',
+      GEMINI_BASE_URL: llm.url,
+      OFFLINE_PROVIDER_ENABLED: 'false',
+    });
+    llm.enqueue({ kind: 'sse', events: [gemini.text('Short '), gemini.finish('reply.')] });
+    const alice = userCaller(randomUUID());
+    const started = await services.chat.send(alice, { content: 'Hi' });
+    await drain(await services.generations.follow(alice, started.generation.id, 0));
+    // The deployment allows more; the model's own limit is what is asked for.
+    expect(llm.requests[0]?.body).toMatchObject({ generationConfig: { maxOutputTokens: 32 } });
+
+    const conversation = store.conversations.get(started.conversationId);
+    if (!conversation) throw new Error('the conversation was not stored');
+    conversation.settings = { ...conversation.settings, maxOutputTokens: 64 };
+    const refused = services.chat.send(alice, { conversationId: conversation.id, content: 'Again' });
+    await expect(refused).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+      details: { field: 'settings.maxOutputTokens' },
+      message: expect.stringContaining('at most 32 for gemini/gemini-3.5-flash'),
+    });
+    expect(llm.requests).toHaveLength(1);
+    expect(store.messages.size).toBe(2);
+  });
+
   it('reports a default model Gemini does not list, in the log and in /health details, with what it serves, and starts', async () => {
     const llm = await loopback();
     llm.serveModels('gemini-3.5-flash', 'gemini-3.5-pro');

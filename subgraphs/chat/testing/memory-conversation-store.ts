@@ -32,8 +32,10 @@ const words = (text: string) => new Set(text.toLowerCase().match(/[a-z0-9]+/g) ?
 export class MemoryConversationStore implements ConversationClient {
   readonly conversations = new Map<string, StoredConversation>();
   readonly messages = new Map<string, StoredMessage>();
+  /** Users who turned recall from their other conversations off. */
+  readonly recallOff = new Set<string>();
 
-  /** No instructions, memories or recall switch of anyone's: the defaults. */
+  /** No instructions or memories of anyone's. */
   async turnContext(caller: UserCaller, query: TurnQuery): Promise<TurnContext> {
     const leaf = query.leafId === null ? null : this.ownedMessage(caller, query.leafId);
     const conversationId = leaf?.conversation.id ?? query.conversationId;
@@ -44,7 +46,7 @@ export class MemoryConversationStore implements ConversationClient {
       settings: conversation?.settings ?? DEFAULT_CONVERSATION_SETTINGS,
       instructions: { aboutMe: '', howToAnswer: '' },
       memories: [],
-      recallEnabled: true,
+      recallEnabled: !this.recallOff.has(caller.userId),
       history: leafId === null ? [] : await this.messagePath(caller, leafId, query.historyLimit),
     };
   }
