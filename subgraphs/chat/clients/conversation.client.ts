@@ -35,6 +35,16 @@ export interface TurnQuery {
   historyLimit: number;
 }
 
+/** A user's message and the reply to be written under it (STREAMING, by `replyModel`), stored together. */
+export interface AppendTurnInput {
+  conversationId: string | null;
+  /** null: under the conversation's active leaf. */
+  parentId: string | null;
+  asRoot?: boolean;
+  content: string;
+  replyModel: string;
+}
+
 export interface UpdateMessageInput {
   id: string;
   content?: string;
@@ -56,6 +66,11 @@ export interface ConversationClient {
    */
   turnContext(caller: UserCaller, query: TurnQuery): Promise<TurnContext>;
   appendMessage(caller: UserCaller, input: AppendMessageInput): Promise<StoredMessage>;
+  /** The user's message and the STREAMING reply under it, in one transaction: both or neither. */
+  appendTurn(
+    caller: UserCaller,
+    input: AppendTurnInput,
+  ): Promise<{ userMessage: StoredMessage; reply: StoredMessage }>;
   updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<StoredMessage>;
   /** The branch from the root to `leafId`, oldest first, at most the newest `limit` messages. */
   messagePath(caller: UserCaller, leafId: string, limit: number): Promise<StoredMessage[]>;
@@ -170,6 +185,24 @@ export class ConversationSubgraphClient implements ConversationClient {
       { input },
     );
     return this.parse(wireMessage, data.appendMessage, 'appendMessage');
+  }
+
+  async appendTurn(
+    caller: UserCaller,
+    input: AppendTurnInput,
+  ): Promise<{ userMessage: StoredMessage; reply: StoredMessage }> {
+    const data = await this.request(
+      caller,
+      `mutation AppendTurn($input: AppendTurnInput!) {
+        appendTurn(input: $input) { userMessage { ${MESSAGE_FIELDS} } reply { ${MESSAGE_FIELDS} } }
+      }`,
+      { input },
+    );
+    return this.parse(
+      z.object({ userMessage: wireMessage, reply: wireMessage }),
+      data.appendTurn,
+      'appendTurn',
+    );
   }
 
   async updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<StoredMessage> {

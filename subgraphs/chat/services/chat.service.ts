@@ -84,15 +84,18 @@ export class ChatService {
     // conversation's first message is a root).
     const leaf = turn.history.at(-1) ?? null;
     return this.reserve(user, input.conversationId ?? null, async (reservation) => {
-      const userMessage = await this.deps.conversations.appendMessage(user, {
+      // The message and the reply's placeholder in one write: both are stored or neither is.
+      const { userMessage, reply } = await this.deps.conversations.appendTurn(user, {
         conversationId: input.conversationId ?? null,
         parentId: leaf?.id ?? null,
-        role: 'USER',
         content,
+        replyModel: plan.model.id,
       });
-      await this.claimNewConversation(reservation, userMessage.conversation.id);
+      await this.orFail(user, reply, () =>
+        this.claimNewConversation(reservation, userMessage.conversation.id),
+      );
       const history = [...this.before(turn.history), userMessage];
-      const generation = await this.begin(reservation, history, plan);
+      const generation = await this.launch(reservation, history, plan, reply);
       traceTurn('chat.generation-started', generation.id, caller.requestId);
       return { conversationId: userMessage.conversation.id, userMessage, generation };
     });
@@ -131,19 +134,16 @@ export class ChatService {
     if (message.role !== 'USER') throw badUserInput('messageId', 'Only your own messages can be edited');
     const plan = this.plan(turn, null);
     return this.reserve(user, message.conversation.id, async (reservation) => {
-      const userMessage = await this.deps.conversations.appendMessage(user, {
+      const { userMessage, reply } = await this.deps.conversations.appendTurn(user, {
         conversationId: message.conversation.id,
         parentId: message.parentId,
         // An edited first message is a second root: a null parent alone would mean "the active leaf".
         asRoot: message.parentId === null,
-        role: 'USER',
         content,
+        replyModel: plan.model.id,
       });
-      const generation = await this.begin(
-        reservation,
-        [...this.before(turn.history.slice(0, -1)), userMessage],
-        plan,
-      );
+      const history = [...this.before(turn.history.slice(0, -1)), userMessage];
+      const generation = await this.launch(reservation, history, plan, reply);
       return { conversationId: userMessage.conversation.id, userMessage, generation };
     });
   }
@@ -206,22 +206,33 @@ export class ChatService {
     if (reservation.conversationId === null) await this.claimConversation(reservation, conversationId);
   }
 
-  /** `history` is the branch the reply is written on, ending with the message it answers. */
+  /** Stores the reply (STREAMING) under the last message of `history`, the branch it is written on, and starts it. */
   private async begin(
     reservation: Reservation,
     history: StoredMessage[],
-    { model, reply }: ReplyPlan,
+    plan: ReplyPlan,
   ): Promise<GenerationRecord> {
-    const { caller: user, generationId } = reservation;
     const answered = history.at(-1) as StoredMessage;
-    const assistant = await this.deps.conversations.appendMessage(user, {
+    const assistant = await this.deps.conversations.appendMessage(reservation.caller, {
       conversationId: answered.conversation.id,
       parentId: answered.id,
       role: 'ASSISTANT',
       content: '',
       status: 'STREAMING',
-      model: model.id,
+      model: plan.model.id,
     });
+    return this.launch(reservation, history, plan, assistant);
+  }
+
+  /** Records the generation writing `assistant` (already stored, STREAMING) and hands it to the supervisor. */
+  private async launch(
+    reservation: Reservation,
+    history: StoredMessage[],
+    { model, reply }: ReplyPlan,
+    assistant: StoredMessage,
+  ): Promise<GenerationRecord> {
+    const { caller: user, generationId } = reservation;
+    const answered = history.at(-1) as StoredMessage;
     const generation: GenerationRecord = {
       id: generationId,
       userId: user.userId,
@@ -238,17 +249,21 @@ export class ChatService {
       error: null,
       context: EMPTY_CONTEXT,
     };
+    await this.orFail(user, assistant, () => this.deps.generations.create(generation, this.deps.leaseMs));
+    this.deps.supervisor.launch({ generation: { ...generation }, caller: user, history, reply });
+    return generation;
+  }
+
+  /** Runs `work`; if it fails, nothing would ever finish the stored placeholder reply: it is marked FAILED. */
+  private async orFail(user: UserCaller, assistant: StoredMessage, work: () => Promise<void>): Promise<void> {
     try {
-      await this.deps.generations.create(generation, this.deps.leaseMs);
+      await work();
     } catch (error) {
-      // Without its record nothing would ever finish the placeholder reply: say it failed.
       await this.deps.conversations
         .updateMessage(user, { id: assistant.id, status: 'FAILED' })
         .catch(() => undefined);
       throw error;
     }
-    this.deps.supervisor.launch({ generation: { ...generation }, caller: user, history, reply });
-    return generation;
   }
 
   /** The turn read at a message the user owns (else NOT_FOUND): its history ends with it. */

@@ -150,10 +150,12 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     });
     events = await drain(await services.generations.follow(carol, second.generation.id, 0));
     expect(events.at(-1)?.event.type).toBe('DONE');
-    // One read (settings, instructions, memories, recall switch, history), the two messages, the
-    // recall search, and the final save of the reply: no history fetch, no separate settings read.
-    expect(calls).toMatchObject({ turnContext: 1, appendMessage: 2, recallMessages: 1 });
+    // One read (settings, instructions, memories, recall switch, history), one write (the message
+    // and the reply's placeholder), the recall search and the reply's saves: no history fetch, no
+    // separate settings read, no second append.
+    expect(calls).toMatchObject({ turnContext: 1, appendTurn: 1, recallMessages: 1 });
     expect(calls.messagePath).toBeUndefined();
+    expect(calls.appendMessage).toBeUndefined();
   });
 
   it('makes no recall query for a user who turned recall off', async () => {

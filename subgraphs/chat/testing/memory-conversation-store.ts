@@ -3,6 +3,7 @@ import { badUserInput, notFound } from '../../../common/errors/errors';
 import type { UserCaller } from '../../../common/identity/caller';
 import type {
   AppendMessageInput,
+  AppendTurnInput,
   ConversationClient,
   TurnQuery,
   UpdateMessageInput,
@@ -74,6 +75,22 @@ export class MemoryConversationStore implements ConversationClient {
     this.messages.set(message.id, message);
     conversation.activeLeafId = message.id;
     return this.view(message);
+  }
+
+  async appendTurn(
+    caller: UserCaller,
+    { replyModel, ...input }: AppendTurnInput,
+  ): Promise<{ userMessage: StoredMessage; reply: StoredMessage }> {
+    const userMessage = await this.appendMessage(caller, { ...input, role: 'USER' });
+    const reply = await this.appendMessage(caller, {
+      conversationId: userMessage.conversation.id,
+      parentId: userMessage.id,
+      role: 'ASSISTANT',
+      content: '',
+      status: 'STREAMING',
+      model: replyModel,
+    });
+    return { userMessage, reply };
   }
 
   async updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<StoredMessage> {

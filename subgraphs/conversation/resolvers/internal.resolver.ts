@@ -2,8 +2,8 @@ import { Arg, Ctx, Directive, ID, Int, Mutation, Query, Resolver } from 'type-gr
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import { MAX_PAGE_SIZE } from '../../../common/graphql/pagination';
 import type { ConversationContext } from '../context';
-import { AppendMessageInput, UpdateMessageInput } from '../schema/message.input';
-import { Message } from '../schema/message.type';
+import { AppendMessageInput, AppendTurnInput, UpdateMessageInput } from '../schema/message.input';
+import { AppendedTurn, Message } from '../schema/message.type';
 import { SearchHit } from '../schema/search.type';
 import { TurnContext } from '../schema/turn.type';
 
@@ -21,6 +21,16 @@ export class InternalResolver {
     @Ctx() ctx: ConversationContext,
   ) {
     return ctx.messages.append(ctx.caller, input);
+  }
+
+  @Mutation(() => AppendedTurn, {
+    description:
+      "Internal: the user's message as the active leaf and the STREAMING reply under it, in one transaction.",
+  })
+  @Directive('@inaccessible')
+  appendTurn(@Arg('input', () => AppendTurnInput) input: AppendTurnInput, @Ctx() ctx: ConversationContext) {
+    const { replyModel, ...message } = input;
+    return ctx.messages.appendTurn(ctx.caller, message, replyModel);
   }
 
   @Mutation(() => Message, { description: "Internal: a streaming message's checkpoint or final state." })

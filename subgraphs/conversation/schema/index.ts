@@ -29,6 +29,7 @@ export const buildConversationSchema = (): Promise<GraphQLSchema> =>
     // Message text, and queries made of it (recall searches with the user's message).
     [
       'AppendMessageInput.content',
+      'AppendTurnInput.content',
       'UpdateMessageInput.content',
       'Query.searchMessages(query:)',
       'Query.recallMessages(query:)',

@@ -37,6 +37,39 @@ export class AppendMessageInput {
   model!: string | null;
 }
 
+@InputType({
+  description:
+    "Internal (chat subgraph): a user's message and the reply to be written under it, stored together.",
+})
+@Directive('@inaccessible')
+export class AppendTurnInput {
+  @Field(() => ID, {
+    nullable: true,
+    description: 'The conversation; null creates a new one (default title) owned by the acting user.',
+  })
+  conversationId!: string | null;
+
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      "The user message's parent; null means the conversation's active leaf (or a root if it is empty).",
+  })
+  parentId!: string | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description: 'A new root beside the first message (an edited first message); parentId must then be null.',
+  })
+  asRoot!: boolean | null;
+
+  @Field({ description: "The user's message." })
+  content!: string;
+
+  @Field({ description: 'The model that writes the reply (stored on the STREAMING reply).' })
+  replyModel!: string;
+}
+
 @InputType({ description: "Internal (chat subgraph): a streaming message's checkpoint or final state." })
 @Directive('@inaccessible')
 export class UpdateMessageInput {

@@ -104,7 +104,7 @@ describe('memories', () => {
   });
 });
 
-describe('turnContext (internal)', () => {
+describe("a turn's internal operations: turnContext and appendTurn", () => {
   let harness: Harness;
 
   const TURN = `query($conversationId: ID, $leafId: ID, $historyLimit: Int!) {
@@ -170,5 +170,56 @@ describe('turnContext (internal)', () => {
     expect(errorCodes(await turn(stranger.userId, { conversationId }))).toEqual(['NOT_FOUND']);
     expect(errorCodes(await turn(stranger.userId, { leafId: first.id }))).toEqual(['NOT_FOUND']);
     expect(errorCodes(await harness.direct(user).request(TURN, { historyLimit: 5 }))).not.toEqual([]);
+  });
+
+  it("stores the user's message and the STREAMING reply under it together, or neither", async () => {
+    const user = await harness.newUser();
+    const chat = harness.chatFor(user.userId);
+    const APPEND_TURN = `mutation($input: AppendTurnInput!) {
+      appendTurn(input: $input) {
+        userMessage { id role content status conversation { id } parent { id } }
+        reply { id role content status model parent { id } }
+      }
+    }`;
+    type Appended = {
+      appendTurn: {
+        userMessage: { id: string; conversation: { id: string }; parent: { id: string } | null };
+        reply: { id: string; status: string; model: string; parent: { id: string } };
+      };
+    };
+    const { userMessage, reply } = dataOf(
+      await chat.request<Appended>(APPEND_TURN, {
+        input: { conversationId: null, content: 'Hello', replyModel: 'offline/echo' },
+      }),
+    ).appendTurn;
+    expect(userMessage.parent).toBeNull();
+    expect(reply).toMatchObject({
+      role: 'ASSISTANT',
+      content: '',
+      status: 'STREAMING',
+      model: 'offline/echo',
+    });
+    expect(reply.parent).toEqual({ id: userMessage.id });
+    const conversationId = userMessage.conversation.id;
+    const history = async () =>
+      dataOf(await turn(user.userId, { conversationId })).turnContext.history.map((m) => m.id);
+    expect(await history()).toEqual([userMessage.id, reply.id]);
+
+    const other = await append(harness, user, { content: 'Elsewhere' });
+    for (const input of [
+      { conversationId, parentId: other.id, content: 'Wrong branch', replyModel: 'offline/echo' },
+      { conversationId, content: 'x'.repeat(1_000_000), replyModel: 'offline/echo' },
+      { conversationId, content: 'Long model', replyModel: 'm'.repeat(101) },
+    ]) {
+      expect(errorCodes(await chat.request(APPEND_TURN, { input }))).not.toEqual([]);
+    }
+    expect(await history()).toEqual([userMessage.id, reply.id]);
+    expect(
+      errorCodes(
+        await harness.direct(user).request(APPEND_TURN, {
+          input: { conversationId, content: 'As the gateway', replyModel: 'offline/echo' },
+        }),
+      ),
+    ).not.toEqual([]);
   });
 });
