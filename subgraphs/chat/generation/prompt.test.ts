@@ -102,7 +102,7 @@ describe('buildPrompt', () => {
     expect(prompt.request.system).not.toContain('[2]');
   });
 
-  describe('order and budget (docs/chat.md, "The prompt")', () => {
+  describe('order and budget (docs/chat.md#the-prompt)', () => {
     const memory = (text: string): Memory => ({ id: `mem-${++counter}`, text });
     const instructions = { aboutMe: '  I live in Lisbon.  ', howToAnswer: 'Briefly.' };
     const long = (word: string, tokens: number) => `${word} ${'x'.repeat(tokens * 4)}`;

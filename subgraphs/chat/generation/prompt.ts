@@ -58,7 +58,7 @@ const memoryLine = (memory: Memory) => `- ${memory.text}`;
 const sectionCost = (text: string) => estimateTokens(`\n\n${text}`);
 
 /**
- * The prompt for one reply (docs/chat.md, "The prompt"). The system text is, in order: the system
+ * The prompt for one reply (docs/chat.md#the-prompt). The system text is, in order: the system
  * prompt (plus the conversation's own SYSTEM messages), the user's instructions, their memories,
  * and last the recalled excerpts; the branch follows as turns. The budget is the model's context
  * less room for the reply. The system prompt and the message being answered are always sent; the
