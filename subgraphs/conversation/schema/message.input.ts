@@ -1,9 +1,9 @@
 import { Directive, Field, ID, InputType, Int } from 'type-graphql';
 import { MessageRole, MessageStatus } from '../records/message.record';
 
-@InputType({ description: 'Internal (chat subgraph): a message to add to a conversation.' })
-@Directive('@inaccessible')
-export class AppendMessageInput {
+/** Where a new message goes: the fields every internal append shares (never an argument itself). */
+@InputType()
+abstract class MessagePlacement {
   @Field(() => ID, {
     nullable: true,
     description: 'The conversation; null creates a new one (default title) owned by the acting user.',
@@ -23,7 +23,11 @@ export class AppendMessageInput {
     description: 'A new root beside the first message (an edited first message); parentId must then be null.',
   })
   asRoot!: boolean | null;
+}
 
+@InputType({ description: 'Internal (chat subgraph): a message to add to a conversation.' })
+@Directive('@inaccessible')
+export class AppendMessageInput extends MessagePlacement {
   @Field(() => MessageRole)
   role!: MessageRole;
 
@@ -42,27 +46,7 @@ export class AppendMessageInput {
     "Internal (chat subgraph): a user's message and the reply to be written under it, stored together.",
 })
 @Directive('@inaccessible')
-export class AppendTurnInput {
-  @Field(() => ID, {
-    nullable: true,
-    description: 'The conversation; null creates a new one (default title) owned by the acting user.',
-  })
-  conversationId!: string | null;
-
-  @Field(() => ID, {
-    nullable: true,
-    description:
-      "The user message's parent; null means the conversation's active leaf (or a root if it is empty).",
-  })
-  parentId!: string | null;
-
-  @Field(() => Boolean, {
-    nullable: true,
-    defaultValue: false,
-    description: 'A new root beside the first message (an edited first message); parentId must then be null.',
-  })
-  asRoot!: boolean | null;
-
+export class AppendTurnInput extends MessagePlacement {
   @Field({ description: "The user's message." })
   content!: string;
 
