@@ -221,6 +221,7 @@ describe('the Gemini provider, through @google/generative-ai against a loopback 
         displayName: 'Gemini 3.5 Flash',
         inputTokenLimit: 1_048_576,
         outputTokenLimit: 65_536,
+        maxTemperature: 2,
       },
       { name: 'gemini-embedding-001', methods: ['embedContent'] },
     );
@@ -232,6 +233,7 @@ describe('the Gemini provider, through @google/generative-ai against a loopback 
         description: 'gemini-3.5-flash on the loopback server',
         contextWindow: 1_048_576,
         outputTokenLimit: 65_536,
+        maxTemperature: 2,
         capabilities: ['streaming', 'system_prompt'],
       },
     ]);

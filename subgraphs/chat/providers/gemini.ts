@@ -48,6 +48,7 @@ interface GeminiModelEntry {
   description?: string;
   inputTokenLimit?: number;
   outputTokenLimit?: number;
+  maxTemperature?: number;
   supportedGenerationMethods?: string[];
 }
 
@@ -57,6 +58,7 @@ const toProviderModel = (entry: GeminiModelEntry): ProviderModel => ({
   description: entry.description,
   contextWindow: entry.inputTokenLimit,
   outputTokenLimit: entry.outputTokenLimit,
+  maxTemperature: entry.maxTemperature,
   // generateContent comes with its streaming twin and a system instruction.
   capabilities: ['streaming', 'system_prompt'],
 });

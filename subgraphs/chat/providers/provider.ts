@@ -42,6 +42,8 @@ export interface ProviderModel {
   description?: string;
   contextWindow?: number;
   outputTokenLimit?: number;
+  /** The highest temperature it accepts, where the provider says (Gemini's `maxTemperature`). */
+  maxTemperature?: number;
   capabilities: ModelCapability[];
 }
 

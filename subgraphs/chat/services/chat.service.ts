@@ -303,6 +303,16 @@ export class ChatService {
         ? this.resolveModel(requestedModel, 'model')
         : this.resolveModel(settings.model, 'settings.model');
     const defaults = this.deps.replyDefaults;
+    if (
+      settings.temperature !== null &&
+      model.maxTemperature !== null &&
+      settings.temperature > model.maxTemperature
+    ) {
+      throw badUserInput(
+        'settings.temperature',
+        `temperature must be at most ${model.maxTemperature} for ${model.id}`,
+      );
+    }
     // The deployment's output limit bounds every model's (the event stream is sized by it).
     const outputLimit = Math.min(
       defaults.maxOutputTokens,

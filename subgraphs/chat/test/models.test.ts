@@ -198,6 +198,7 @@ describe('models of every configured provider (real SDKs against loopback server
         description: 'gemini-3.5-flash on the loopback server',
         contextWindow: 1_048_576,
         outputTokenLimit: 65_536,
+        maxTemperature: null,
         capabilities: ['streaming', 'system_prompt'],
         available: true,
         isDefault: true,
@@ -215,9 +216,9 @@ describe('models of every configured provider (real SDKs against loopback server
     expect(store.messages.get(started.generation.messageId)).toMatchObject({ content: 'Hello from Gemini.' });
   });
 
-  it("keeps a reply within the model's own output limit, and refuses a stored setting above it naming the field", async () => {
+  it("keeps a reply within the model's own output limit, and refuses stored settings outside the model's limits naming the field", async () => {
     const llm = await loopback();
-    llm.serveModels({ name: 'gemini-3.5-flash', outputTokenLimit: 32 });
+    llm.serveModels({ name: 'gemini-3.5-flash', outputTokenLimit: 32, maxTemperature: 1 });
     const { services } = await start({
       GEMINI_API_KEY: 'test-gemini-key',
       GEMINI_BASE_URL: llm.url,
@@ -238,6 +239,14 @@ describe('models of every configured provider (real SDKs against loopback server
       code: 'BAD_USER_INPUT',
       details: { field: 'settings.maxOutputTokens' },
       message: expect.stringContaining('at most 32 for gemini/gemini-3.5-flash'),
+    });
+    conversation.settings = { ...conversation.settings, maxOutputTokens: null, temperature: 1.5 };
+    await expect(
+      services.chat.send(alice, { conversationId: conversation.id, content: 'Once more' }),
+    ).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+      details: { field: 'settings.temperature' },
+      message: expect.stringContaining('at most 1 for gemini/gemini-3.5-flash'),
     });
     expect(llm.requests).toHaveLength(1);
     expect(store.messages.size).toBe(2);
