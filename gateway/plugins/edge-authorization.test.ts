@@ -72,15 +72,19 @@ describe('authorization at the edge', () => {
     expect(asked()).toEqual(before);
   });
 
-  it('refuses over graphql-ws too, before any subgraph is asked', async () => {
-    const before = asked();
+  /** The codes an anonymous graphql-ws client's operation is first answered with. */
+  const codesOverWebSocket = async (query: string) => {
     const client = webSocketClient(gateway);
     try {
-      const result = await firstResultOf(client, CONVERSATIONS);
-      expect(result.errors?.map((error) => error.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+      return (await firstResultOf(client, query)).errors?.map((error) => error.extensions?.code);
     } finally {
       await client.dispose();
     }
+  };
+
+  it('refuses over graphql-ws too, before any subgraph is asked', async () => {
+    const before = asked();
+    expect(await codesOverWebSocket(CONVERSATIONS)).toEqual(['UNAUTHENTICATED']);
     expect(asked()).toEqual(before);
   });
 
@@ -134,13 +138,7 @@ describe('authorization at the edge', () => {
       const before = asked();
       const operation = probeOperation(supergraph.schema, field);
       if (field.operation === 'subscription') {
-        const client = webSocketClient(gateway);
-        try {
-          const result = await firstResultOf(client, operation);
-          expect(result.errors?.map((error) => error.extensions?.code)).toEqual(['UNAUTHENTICATED']);
-        } finally {
-          await client.dispose();
-        }
+        expect(await codesOverWebSocket(operation)).toEqual(['UNAUTHENTICATED']);
       } else {
         const response = await postGraphQL(gateway.url, operation);
         expect(response.status).toBe(401);
