@@ -17,6 +17,8 @@ export class ReloadingSupergraphManager implements SupergraphManager {
   private lastHash: string | undefined;
   private checking: Promise<void> | undefined;
   private again = false;
+  /** Set when Apollo stops the gateway: a check under way then offers nothing more. */
+  private stopped = false;
 
   constructor(
     private readonly source: SupergraphSource,
@@ -26,7 +28,7 @@ export class ReloadingSupergraphManager implements SupergraphManager {
 
   async initialize({ update }: { update: SupergraphSdlUpdateFunction }) {
     const sdl = await this.source.read();
-    if (sdl === undefined) throw new Error(`The supergraph ${this.source.description} is empty`);
+    if (sdl === undefined) throw new Error(`The ${this.source.description} gave no supergraph`);
     const validation = validateSupergraph(sdl);
     if (!validation.ok) {
       throw new Error(`The supergraph ${this.source.description} does not load: ${validation.reason}`);
@@ -37,6 +39,7 @@ export class ReloadingSupergraphManager implements SupergraphManager {
     return {
       supergraphSdl: sdl,
       cleanup: async () => {
+        this.stopped = true;
         stopWatching();
         await this.checking;
       },
@@ -81,6 +84,7 @@ export class ReloadingSupergraphManager implements SupergraphManager {
       this.refuse(validation.hash, validation.reason);
       return;
     }
+    if (this.stopped) return;
     this.current.prepare(validation.planner, validation.hash);
     try {
       update(sdl);

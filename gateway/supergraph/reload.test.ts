@@ -307,6 +307,12 @@ describe('live supergraph reload', () => {
     expect(errorCodes(await postGraphQL(gateway.url, '{ added }'))).toEqual(['GRAPHQL_VALIDATION_FAILED']);
   });
 
+  it('does not start on a supergraph that does not load', async () => {
+    const path = join(folder, 'boot.graphql');
+    await writeFile(path, supergraphOf(V1).replace('type Query', 'type Query {'));
+    await expect(startGateway({ SUPERGRAPH_PATH: path })).rejects.toThrow(/does not load: Syntax Error/);
+  });
+
   it('ends an open subscription whose field the new supergraph removes with SUPERGRAPH_CHANGED, and keeps the others', async () => {
     const path = join(folder, 'removed.graphql');
     await writeFile(path, supergraphOf(V2));

@@ -67,7 +67,10 @@ export function urlSource(url: string, pollIntervalMs: number): SupergraphSource
         signal: AbortSignal.timeout(URL_TIMEOUT_MS),
       });
       if (response.status === 304) return undefined;
-      if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+      if (!response.ok) {
+        await response.body?.cancel();
+        throw new Error(`${url} answered ${response.status}`);
+      }
       const sdl = await response.text();
       etag = response.headers.get('etag') ?? undefined;
       return sdl;
