@@ -3,7 +3,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { type Client, createClient } from 'graphql-ws';
 import { parse } from 'graphql';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -335,6 +335,30 @@ describe('live supergraph reload', () => {
     expect(again.ended?.errors).toEqual([
       expect.objectContaining({ extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED' }) }),
     ]);
+  });
+
+  it('finds a change fs.watch does not report by polling: a Kubernetes ConfigMap volume swapping its ..data link', async () => {
+    // A mounted ConfigMap: the file is a link through `..data`, which is re-pointed at a new folder.
+    const volume = join(folder, 'configmap');
+    const version = async (name: string, sdl: string) => {
+      await mkdir(join(volume, name), { recursive: true });
+      await writeFile(join(volume, name, 'supergraph.graphql'), sdl);
+    };
+    await version('v1', supergraphOf(V1));
+    await symlink('v1', join(volume, '..data'));
+    await symlink(join('..data', 'supergraph.graphql'), join(volume, 'supergraph.graphql'));
+    const gateway = await startGateway({
+      SUPERGRAPH_PATH: join(volume, 'supergraph.graphql'),
+      SUPERGRAPH_POLL_INTERVAL_MS: '200',
+    });
+
+    await version('v2', supergraphOf(V2));
+    await symlink('v2', join(volume, '..data_tmp'));
+    await rename(join(volume, '..data_tmp'), join(volume, '..data'));
+    await eventually(async () =>
+      expect((await postGraphQL(gateway.url, '{ added }')).data).toEqual({ added: 'here' }),
+    );
+    expect(await reloads(gateway, 'applied')).toBe('1');
   });
 
   it('polls a supergraph URL with If-None-Match, and applies what changes there', async () => {
