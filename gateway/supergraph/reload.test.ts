@@ -26,6 +26,8 @@ import { startGatewayInFront } from '../testing/stub-subgraph';
 /** Open subscriptions while the supergraph is replaced: the issue's 100. */
 const SUBSCRIPTIONS = 100;
 const TICK_MS = 250;
+/** Supergraphs written over the file, one after another, while the load runs. */
+const SWAPS = 5;
 
 const link = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key"])';
 /** What the subgraph serves: deployed before the supergraph that exposes all of it, as a rollout goes. */
@@ -222,7 +224,7 @@ describe('live supergraph reload', () => {
     };
   }
 
-  it(`swaps a new supergraph file in under load: no request fails, none of ${SUBSCRIPTIONS} open subscriptions drops, and the new field is served`, async () => {
+  it(`swaps ${SWAPS} supergraph files in, one after another, under load: no request fails, none of ${SUBSCRIPTIONS} open subscriptions drops, and the new field is served`, async () => {
     const path = join(folder, 'swap.graphql');
     await writeFile(path, supergraphOf(V1));
     // fs.watch alone: the poll is too slow to be what notices the change.
@@ -243,16 +245,23 @@ describe('live supergraph reload', () => {
     await eventually(async () =>
       expect((await postGraphQL(gateway.url, '{ added }')).data).toEqual({ added: 'here' }),
     );
+    // A rollout is rarely one swap: four more, each a new document (the same schema, a new comment).
+    let last = supergraphOf(V2);
+    for (let n = 2; n <= SWAPS; n += 1) {
+      last = `${supergraphOf(V2)}\n# rollout ${n}\n`;
+      await replace(path, last);
+      await eventually(async () => expect(await reloads(gateway, 'applied')).toBe(String(n)));
+    }
     const swappedAt = performance.now();
     await new Promise((resolve) => setTimeout(resolve, 300));
     const { sent, failures } = await load.stop();
 
     expect(failures).toEqual([]);
     expect(sent).toBeGreaterThan(10);
-    expect(await reloads(gateway, 'applied')).toBe('1');
+    expect(await reloads(gateway, 'applied')).toBe(String(SWAPS));
     expect(await reloads(gateway, 'refused')).toBe('0');
     expect(await metric(gateway, /^gateway_supergraph_info\{hash="([0-9a-f]+)"/m)).toBe(
-      sha256(supergraphOf(V2)).slice(0, 16),
+      sha256(last).slice(0, 16),
     );
     // Every subscription goes on: events after the swap, in order, none ended.
     await eventually(() => expect(subscriptions.every((s) => s.lastEventAt > swappedAt)).toBe(true), {
