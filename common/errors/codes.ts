@@ -71,7 +71,7 @@ export const ERROR_CODES = {
     status: 503,
     retryable: true,
     meaning:
-      'The gateway began serving a new supergraph in which this open subscription no longer validates, and ended it. Subscribe again (with `after` to resume a generation): it runs against the new schema, or is refused with `GRAPHQL_VALIDATION_FAILED` if its fields are gone for good.',
+      'The gateway began serving a new supergraph in which this open subscription no longer validates, or selects a field its caller may no longer see, and ended it. Subscribe again (with `after` to resume a generation): it runs against the new schema, or is refused (`GRAPHQL_VALIDATION_FAILED`, `UNAUTHENTICATED`, `FORBIDDEN`) if it is not served any more.',
   },
   INTERNAL: {
     origin: 'platform',

@@ -16,7 +16,13 @@ import {
   validate,
 } from 'graphql';
 import { AppError, toGraphQLError, upstreamUnavailable, withCode } from '../../common/errors/errors';
-import { IDENTITY_HEADER, operationDigest, signIdentity } from '../../common/identity/identity';
+import {
+  type Identity,
+  IDENTITY_HEADER,
+  operationDigest,
+  signIdentity,
+} from '../../common/identity/identity';
+import { refusedFields } from '../../common/identity/operation-access';
 import { traceTurn } from '../../common/logging/turn-trace';
 import type { GatewayContext } from '../context';
 import type { SupergraphPlanner } from './planner';
@@ -49,19 +55,37 @@ export interface SubscriptionExecutorOptions {
   identitySecret: string;
 }
 
-/** What an open subscription that a new supergraph no longer validates ends with: retryable. */
+/** What an open subscription that a new supergraph no longer serves to its caller ends with: retryable. */
 const supergraphChanged = (reason: string) =>
   toGraphQLError(
     new AppError(
       'SUPERGRAPH_CHANGED',
-      `The gateway now serves a new supergraph in which this subscription does not validate (${reason}); subscribe again`,
+      `The gateway now serves a new supergraph, in which ${reason}; subscribe again`,
     ),
   );
 
-/** An open subscription as a new supergraph sees it: its document, and how to end it. */
+/** An open subscription as a new supergraph sees it: what it asks, for whom, and how to end it. */
 interface OpenSubscription {
   document: DocumentNode;
+  operationName: string | undefined;
+  identity: Identity;
   end: (error: GraphQLError) => void;
+}
+
+/** Why a new supergraph would not admit an open subscription now, if it would not. */
+function unservable(planner: SupergraphPlanner, open: OpenSubscription): string | undefined {
+  const [invalid] = validate(planner.schema, open.document);
+  if (invalid) return `this subscription does not validate (${invalid.message})`;
+  const refused = refusedFields(
+    planner.schema,
+    planner.accessRules,
+    open.document,
+    open.operationName,
+    open.identity,
+  );
+  if (refused.length > 0)
+    return `this caller may not select ${refused.map((field) => field.path).join(', ')}`;
+  return undefined;
 }
 
 /** The subgraph's socket dropped (say, its process died): retryable, naming the subgraph. */
@@ -116,7 +140,12 @@ export class SubscriptionExecutor {
     const superseded = new Promise<GraphQLError>((resolve) => {
       end = resolve;
     });
-    const open: OpenSubscription = { document: request.document, end };
+    const open: OpenSubscription = {
+      document: request.document,
+      operationName: prepared.operationName,
+      identity: request.context.identity,
+      end,
+    };
     this.open.add(open);
     return iterate(upstream, request.endWith ? Promise.race([request.endWith, superseded]) : superseded, {
       execute: (event) => this.executeEvent(event, plan.eventPlan, prepared),
@@ -128,16 +157,17 @@ export class SubscriptionExecutor {
 
   /**
    * A new supergraph is served. Each open subscription goes on with the plan it opened with (its
-   * upstream is untouched) unless its document no longer validates against the new API schema: that
-   * one ends with SUPERGRAPH_CHANGED, retryable. Returns how many were ended.
+   * upstream is untouched) unless the new supergraph would not admit it now: its document no longer
+   * validates against the new API schema, or the new access rules refuse its caller a field it
+   * selects. That one ends with SUPERGRAPH_CHANGED, retryable. Returns how many were ended.
    */
   supergraphReplaced(planner: SupergraphPlanner): number {
     let ended = 0;
     for (const open of this.open) {
-      const errors = validate(planner.schema, open.document);
-      if (errors.length === 0) continue;
+      const reason = unservable(planner, open);
+      if (!reason) continue;
       this.open.delete(open);
-      open.end(supergraphChanged(errors[0].message));
+      open.end(supergraphChanged(reason));
       ended += 1;
     }
     return ended;

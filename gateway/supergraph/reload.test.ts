@@ -46,6 +46,10 @@ const V2 = `${link}
 const V3 = `${link}
   type Query { version: Int!, added: String! }
   type Subscription { other: Int! }`;
+/** One where `other` is for signed-in callers only. */
+const V4 = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@authenticated"])
+  type Query { version: Int!, added: String! }
+  type Subscription { other: Int! @authenticated }`;
 
 /** Ticks every `everyMs` as `field` until the subscription is closed. */
 function ticks(field: string, everyMs: number): AsyncIterableIterator<Record<string, number>> {
@@ -322,7 +326,7 @@ describe('live supergraph reload', () => {
     await expect(startGateway({ SUPERGRAPH_PATH: path })).rejects.toThrow(/does not load: Syntax Error/);
   });
 
-  it('ends an open subscription whose field the new supergraph removes with SUPERGRAPH_CHANGED, and keeps the others', async () => {
+  it('ends an open subscription whose field the new supergraph removes, or now refuses its caller, with SUPERGRAPH_CHANGED, and keeps the others', async () => {
     const path = join(folder, 'removed.graphql');
     await writeFile(path, supergraphOf(V2));
     const gateway = await startGateway({ SUPERGRAPH_PATH: path, SUPERGRAPH_POLL_INTERVAL_MS: '100' });
@@ -343,6 +347,16 @@ describe('live supergraph reload', () => {
     await eventually(() => expect(again.ended).toBeDefined());
     expect(again.ended?.errors).toEqual([
       expect.objectContaining({ extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED' }) }),
+    ]);
+
+    // The new access rules apply to what is open: an anonymous caller's `other`, now @authenticated, ends.
+    await replace(path, supergraphOf(V4));
+    await eventually(() => expect(kept.ended).toBeDefined());
+    expect(kept.ended?.errors).toEqual([
+      expect.objectContaining({
+        message: expect.stringContaining('may not select other'),
+        extensions: expect.objectContaining({ code: 'SUPERGRAPH_CHANGED' }),
+      }),
     ]);
   });
 
