@@ -29,7 +29,12 @@ export const gatewayEnv = {
   ...subgraphUrlVariables,
   /** Development only: compose from the running subgraphs instead of the committed supergraph. */
   SUPERGRAPH_INTROSPECT: env.boolean(false),
+  /** The supergraph file, watched: a new supergraph written there is served once it loads. */
   SUPERGRAPH_PATH: z.string().default('schema/supergraph.graphql'),
+  /** Read the supergraph from this URL instead of SUPERGRAPH_PATH, polled with If-None-Match. */
+  SUPERGRAPH_URL: env.url().optional(),
+  /** How often SUPERGRAPH_URL is polled, and SUPERGRAPH_PATH checked where fs.watch says nothing. */
+  SUPERGRAPH_POLL_INTERVAL_MS: env.int(10_000, 100),
   /** Health probes of subgraphs give up after this long, so /health/all always answers. */
   HEALTH_TIMEOUT_MS: env.int(2000, 100),
   /** Upstream graphql-ws sockets per subgraph; client subscriptions are multiplexed over them. */
@@ -155,6 +160,9 @@ export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env) {
     problems.push(
       'OPERATOR_TOKEN: required when NODE_ENV=production, to guard /metrics and /health/all (openssl rand -hex 24)',
     );
+  }
+  if (config.SUPERGRAPH_INTROSPECT && config.SUPERGRAPH_URL) {
+    problems.push('SUPERGRAPH_URL: not with SUPERGRAPH_INTROSPECT=true, which composes from the subgraphs');
   }
   if (problems.length > 0 || !persistedQueries) throw new ConfigError(problems);
   return { ...config, persistedQueries };

@@ -6,6 +6,7 @@ import type { ListSizes } from '../../common/graphql/list-size';
 import type { AccessRules } from '../../common/identity/access-rules';
 import type { Logger } from '../../common/logging/logger';
 import type { CircuitState } from '../circuit-breaker';
+import type { SupergraphStatus } from '../supergraph/current';
 import type { GatewayContext } from '../context';
 import type { SubscriptionHooks, SubscriptionObserver } from '../transports/operation-router';
 import { useAccessLog } from './access-log';
@@ -42,6 +43,8 @@ export interface EdgeDependencies {
   listSizes: () => ListSizes;
   /** The current supergraph's `@authenticated`/`@requiresScopes`. */
   accessRules: () => AccessRules;
+  /** The supergraph served and the reloads since boot (gateway/supergraph/). */
+  supergraph: () => SupergraphStatus | undefined;
   subgraphs: readonly string[];
   upstreamSubscriptions: (subgraph: string) => number;
   /** Each subgraph's circuit (gateway/circuit-breaker.ts). */
@@ -93,6 +96,7 @@ export function gatewayPlugins(deps: EdgeDependencies, features: EdgeFeatures): 
         subgraphs: deps.subgraphs,
         upstreamSubscriptions: deps.upstreamSubscriptions,
         circuitState: deps.circuitState,
+        supergraph: deps.supergraph,
       })
     : undefined;
   const plugins: (GatewayPlugin | undefined)[] = [
