@@ -189,13 +189,32 @@ describe('a trace of one chat message', () => {
       const parent = spans.get(span.parentSpanId ?? '');
       return [span, ...(parent ? lineageIn(spans, parent) : [])];
     };
-    // Spans leave in batches every 100 ms, each when it ends: the trace is whole once both model
-    // calls (the reply, then the title) are in and every span hangs, through its parents, from a
-    // gateway span whose parent is the client's.
+    const isStoreCall = (system: string) => (span: ExportedSpan) =>
+      span.attributes['db.system.name'] === system || span.attributes['db.system'] === system;
+    /** The spans this test looks at, by what they are. */
+    const expected = {
+      gatewayRequest: (span: ExportedSpan) => span.service === 'gateway' && span.name === 'gateway.request',
+      sendMessage: (span: ExportedSpan) =>
+        span.service === 'chat' && span.name.startsWith('mutation SendMessage'),
+      conversationOperation: (span: ExportedSpan) =>
+        span.service === 'conversation' && span.kind === SPAN_KIND.SERVER,
+      statement: (span: ExportedSpan) => span.service === 'conversation' && isStoreCall('postgresql')(span),
+      redisCommand: (span: ExportedSpan) => span.service === 'chat' && isStoreCall('redis')(span),
+      recall: (span: ExportedSpan) => span.service === 'conversation' && span.name === 'query RecallMessages',
+      chromaCall: (span: ExportedSpan) =>
+        span.service === 'conversation' && String(span.attributes['url.full']).startsWith(env.CHROMA_URL),
+      modelCall: (span: ExportedSpan) =>
+        span.service === 'chat' &&
+        span.name === 'chat m' &&
+        span.attributes['gen_ai.usage.output_tokens'] !== undefined,
+    };
+    // Spans leave in batches every 100 ms, each when it ends: the trace is whole once each kind is
+    // in and every span hangs, through its parents, from a gateway span whose parent is the client's.
     const trace = await eventually(
       () => {
         const spans = collector.spans.filter((span) => span.traceId === TRACE_ID);
-        expect(spans.filter((span) => span.name === 'chat m')).toHaveLength(2);
+        for (const [kind, matches] of Object.entries(expected))
+          expect({ kind, found: spans.some(matches) }).toEqual({ kind, found: true });
         const index = byId(spans);
         for (const span of spans)
           expect(lineageIn(index, span).at(-1)).toMatchObject({
@@ -204,29 +223,25 @@ describe('a trace of one chat message', () => {
           });
         return spans;
       },
-      { timeoutMs: 15_000 },
+      { timeoutMs: 20_000 },
     );
     const index = byId(trace);
     const parentOf = (span: ExportedSpan) => index.get(span.parentSpanId ?? '');
     const lineage = (span: ExportedSpan) => lineageIn(index, span);
-    const only = (service: string, matches: (span: ExportedSpan) => boolean) => {
-      const found = trace.filter((span) => span.service === service && matches(span));
-      expect(found.length).toBeGreaterThan(0);
-      return found;
-    };
+    const all = (kind: keyof typeof expected) => trace.filter(expected[kind]);
 
     // One trace, continuing the client's span, with spans from every service on the path.
     expect(new Set(trace.map((span) => span.service))).toEqual(new Set(['gateway', 'chat', 'conversation']));
-    const [root] = only('gateway', (span) => span.name === 'gateway.request');
+    const [root] = all('gatewayRequest');
     expect(root.parentSpanId).toBe(CALLER_SPAN_ID);
     // gateway.fetch → chat's operation → chat's call to conversation → conversation's operation.
-    const [sendMessage] = only('chat', (span) => span.name.startsWith('mutation SendMessage'));
+    const [sendMessage] = all('sendMessage');
     expect(sendMessage).toMatchObject({
       kind: SPAN_KIND.SERVER,
       attributes: expect.objectContaining({ 'graphql.operation.type': 'mutation' }),
     });
     expect(parentOf(sendMessage)).toMatchObject({ service: 'gateway', name: 'gateway.fetch' });
-    const conversationOperations = only('conversation', (span) => span.kind === SPAN_KIND.SERVER);
+    const conversationOperations = all('conversationOperation');
     for (const operation of conversationOperations) {
       expect(operation.name).toMatch(/^(query|mutation) /);
       const call = parentOf(operation) as ExportedSpan;
@@ -235,37 +250,26 @@ describe('a trace of one chat message', () => {
     }
 
     // The stores' calls, each under the operation that made it.
-    const statements = only(
-      'conversation',
-      (span) =>
-        span.attributes['db.system.name'] === 'postgresql' || span.attributes['db.system'] === 'postgresql',
-    );
-    for (const statement of statements)
+    for (const statement of all('statement'))
       expect(lineage(statement).some((span) => conversationOperations.includes(span))).toBe(true);
-    const redisCommands = only(
-      'chat',
-      (span) => span.attributes['db.system'] === 'redis' || span.attributes['db.system.name'] === 'redis',
-    );
-    for (const command of redisCommands) expect(lineage(command)).toContain(sendMessage);
+    for (const command of all('redisCommand')) expect(lineage(command)).toContain(sendMessage);
 
     // Recall's search in Chroma, over its HTTP API, under the conversation's operation.
-    const [recall] = only('conversation', (span) => span.name === 'query RecallMessages');
-    const chroma = only('conversation', (span) =>
-      String(span.attributes['url.full']).startsWith(env.CHROMA_URL),
-    );
-    for (const call of chroma) expect(lineage(call)).toContain(recall);
+    const [recall] = all('recall');
+    for (const call of all('chromaCall')) expect(lineage(call)).toContain(recall);
 
     // The model call, after the GenAI conventions, in the sendMessage's trace though it runs after it returned.
-    const [reply] = only(
-      'chat',
-      (span) => span.name === 'chat m' && span.attributes['gen_ai.usage.output_tokens'] !== undefined,
-    );
+    const [reply] = all('modelCall');
     expect(reply).toMatchObject({
       kind: SPAN_KIND.CLIENT,
       attributes: expect.objectContaining({
         'gen_ai.operation.name': 'chat',
         'gen_ai.provider.name': 'openai-compatible',
         'gen_ai.request.model': 'm',
+        'gen_ai.request.temperature': expect.any(Number),
+        'gen_ai.request.max_tokens': expect.any(Number),
+        'gen_ai.response.model': 'm',
+        'gen_ai.response.finish_reasons': ['stop'],
         'gen_ai.usage.input_tokens': expect.any(Number),
         'gen_ai.usage.output_tokens': expect.any(Number),
         'gen_ai.response.time_to_first_chunk': expect.any(Number),

@@ -13,8 +13,8 @@ export const genAiProviderName = (endpoint: ProviderEndpoint): string =>
 
 /**
  * Each call to a model as a span after OpenTelemetry's GenAI conventions: `chat {model}`, of kind
- * CLIENT, with the request's model and settings, the token usage the provider reported, and the
- * time to the first chunk of text (`gen_ai.response.time_to_first_chunk`, in seconds from the
+ * CLIENT, with the request's model and settings, the finish reason, answering model and token
+ * usage the provider reported, and the time to the first chunk of text (`gen_ai.response.time_to_first_chunk`, in seconds from the
  * request). Wrapped around the bare provider, inside the retry policy, so that each attempt is a
  * span of its own and a failed one shows its error; the provider's HTTP request (instrumented
  * fetch) is its child. Only used where spans are recorded (create-provider.ts).
@@ -43,6 +43,9 @@ export class TracedProvider implements ChatProvider {
         if (chunk.kind === 'text' && firstText) {
           firstText = false;
           span.setAttribute('gen_ai.response.time_to_first_chunk', (performance.now() - requested) / 1000);
+        } else if (chunk.kind === 'finish') {
+          span.setAttribute('gen_ai.response.finish_reasons', [chunk.reason]);
+          if (chunk.model) span.setAttribute('gen_ai.response.model', chunk.model);
         } else if (chunk.kind === 'usage') {
           span.setAttributes({
             'gen_ai.usage.input_tokens': chunk.promptTokens,
