@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { projectRoot } from '../common/config/paths';
-import { registerUser } from '../common/testing/auth';
+import { registerUser, type TestUser } from '../common/testing/auth';
 import { deleteRedisKeys, dropSchemas } from '../common/testing/cleanup';
 import { postGraphQL } from '../common/testing/graphql-client';
 import { testNamespace } from '../common/testing/namespace';
@@ -97,6 +97,7 @@ describe('a trace of one chat message', () => {
   let collector: Awaited<ReturnType<typeof startCollector>>;
   let llm: LoopbackServer;
   let gatewayUrl: string;
+  let ada: TestUser;
 
   beforeAll(async () => {
     [collector, llm] = await Promise.all([startCollector(), startLoopbackServer()]);
@@ -129,6 +130,7 @@ describe('a trace of one chat message', () => {
       CONVERSATION_URL: conversation,
       CHAT_URL: chat,
     });
+    ada = await registerUser({ gatewayUrl });
   }, 120_000);
   afterAll(async () => {
     await Promise.all(services.map((service) => service.stop()));
@@ -141,7 +143,6 @@ describe('a trace of one chat message', () => {
   });
 
   it('continues the client’s trace through the gateway, both subgraphs, their stores and the model', async () => {
-    const ada = await registerUser({ gatewayUrl });
     llm.enqueue(
       {
         kind: 'sse',
@@ -279,4 +280,28 @@ describe('a trace of one chat message', () => {
     // The provider's HTTP request is the model span's child.
     expect(trace.some((span) => parentOf(span) === reply && span.kind === SPAN_KIND.CLIENT)).toBe(true);
   }, 60_000);
+
+  it('gives a subgraph operation the code of a caller’s error, without marking the span failed', async () => {
+    const traceId = '5bf92f3577b34da6a3ce929d0e0e4737';
+    const response = await postGraphQL(
+      gatewayUrl,
+      'query Missing { conversation(id: "no-such-conversation") { id } }',
+      {},
+      { ...ada.headers, traceparent: `00-${traceId}-${CALLER_SPAN_ID}-01` },
+    );
+    expect(response.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    const operation = await eventually(() => {
+      const found = collector.spans.find(
+        (span) =>
+          span.traceId === traceId && span.service === 'conversation' && span.kind === SPAN_KIND.SERVER,
+      );
+      expect(found).toBeDefined();
+      return found as ExportedSpan;
+    });
+    expect(operation).toMatchObject({
+      name: 'query Missing__conversation__0',
+      attributes: expect.objectContaining({ 'error.type': 'NOT_FOUND' }),
+      status: { code: 0 },
+    });
+  });
 });

@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { RequestHandler } from 'express';
+import { httpStatusOf, isErrorCode } from '../errors/codes';
 
 const tracer = trace.getTracer('llm-chat/graphql');
 
@@ -9,8 +10,8 @@ const tracer = trace.getTracer('llm-chat/graphql');
  * (the gateway's `traceparent`): the middleware starts it before the signed identity is checked and
  * makes it the active span, so the store calls of the request nest under it; the Apollo plugin
  * names it as OpenTelemetry's GraphQL conventions do (`mutation SendMessage__chat__0`) once the
- * operation is known, and marks it failed when the operation had errors. Only installed when spans
- * are recorded (common/server/subgraph-server.ts).
+ * operation is known, and gives it the first error's code as `error.type` (failed, when the code is
+ * a server's failure). Only installed when spans are recorded (common/server/subgraph-server.ts).
  */
 export function operationSpans(): { middleware: RequestHandler; plugin: ApolloServerPlugin } {
   const middleware: RequestHandler = (req, res, next) => {
@@ -40,7 +41,8 @@ export function operationSpans(): { middleware: RequestHandler; plugin: ApolloSe
         async didEncounterErrors({ errors }) {
           const code = errors[0]?.extensions?.code;
           span.setAttribute('error.type', typeof code === 'string' ? code : 'GRAPHQL_ERROR');
-          span.setStatus({ code: SpanStatusCode.ERROR });
+          // As for HTTP server spans: the service failed (INTERNAL, a store away), not the caller's request.
+          if (!isErrorCode(code) || httpStatusOf(code) >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
         },
       };
     },
