@@ -122,11 +122,7 @@ export const gatewayEnv = {
    */
   OPERATOR_TOKEN: z.string().min(16).optional(),
   ACCESS_LOG_ENABLED: env.boolean(true),
-  /** OpenTelemetry spans and W3C trace context to the subgraphs. */
-  TRACING_ENABLED: env.boolean(true),
-  /** Traces go to this OTLP/HTTP collector (e.g. http://otel-collector:4318); unset keeps them in-process. */
-  OTEL_EXPORTER_OTLP_ENDPOINT: env.url().optional(),
-  OTEL_SERVICE_NAME: z.string().default('gateway'),
+  // TRACING_ENABLED, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME: commonEnv (common/telemetry/tracing.ts).
 };
 
 /** PERSISTED_QUERIES with its manifest, typed by mode: a safelist always has one. */
