@@ -2,8 +2,13 @@ export {
   ChatClient,
   type ChatClientOptions,
   type ChatStream,
+  type ConversationSettings,
+  type ConversationWithSettings,
   type FollowOptions,
   type GenerationEvent,
+  type Instructions,
+  type Model,
+  type Preset,
   type SentMessage,
   type SignedInUser,
 } from './chat-client';

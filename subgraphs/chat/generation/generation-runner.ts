@@ -254,6 +254,7 @@ class GenerationRun {
     const chunks = this.deps.provider.stream((this.prompt as Prompt).request, this.abort.signal);
     try {
       for await (const chunk of chunks) {
+        if (chunk.kind === 'finish') continue;
         if (chunk.kind === 'usage') {
           this.reportedUsage = { ...chunk, estimated: false };
           continue;

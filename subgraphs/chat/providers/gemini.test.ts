@@ -64,6 +64,7 @@ describe('the Gemini provider, through @google/generative-ai against a loopback 
       { kind: 'text', text: 'I am ' },
       { kind: 'text', text: 'fine, ' },
       { kind: 'text', text: 'thanks.' },
+      { kind: 'finish', reason: 'STOP' },
       { kind: 'usage', promptTokens: 11, completionTokens: 7 },
     ]);
     const [sent] = server.requests;

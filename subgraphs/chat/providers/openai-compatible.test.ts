@@ -63,6 +63,7 @@ describe('the OpenAI-compatible provider, through the openai package against a l
     expect(chunks).toEqual([
       { kind: 'text', text: 'I am ' },
       { kind: 'text', text: 'fine.' },
+      { kind: 'finish', reason: 'stop', model: 'm' },
       { kind: 'usage', promptTokens: 13, completionTokens: 5 },
     ]);
     const [sent] = server.requests;
@@ -88,7 +89,10 @@ describe('the OpenAI-compatible provider, through the openai package against a l
     const keyless = new OpenAICompatibleProvider({ baseUrl: `${server.url}/v1`, logger: logs.logger });
     server.enqueue({ kind: 'sse', events: [openai.text('Hi'), openai.finish(), openai.done] });
     const { chunks } = await collect(keyless);
-    expect(chunks).toEqual([{ kind: 'text', text: 'Hi' }]);
+    expect(chunks).toEqual([
+      { kind: 'text', text: 'Hi' },
+      { kind: 'finish', reason: 'stop', model: 'm' },
+    ]);
   });
 
   it('retries a 429 that comes before the first token, with backoff, and then streams', async () => {

@@ -77,6 +77,7 @@ export class OpenAICompatibleProvider implements ChatProvider, ModelSource {
     }
 
     let finishReason: string | null = null;
+    let model: string | undefined;
     let producedText = false;
     let usage: OpenAI.CompletionUsage | undefined;
     try {
@@ -88,6 +89,7 @@ export class OpenAICompatibleProvider implements ChatProvider, ModelSource {
           yield { kind: 'text', text };
         }
         finishReason = choice?.finish_reason ?? finishReason;
+        model = chunk.model || model;
         usage = chunk.usage ?? usage;
       }
     } catch (error) {
@@ -97,6 +99,7 @@ export class OpenAICompatibleProvider implements ChatProvider, ModelSource {
     if (signal.aborted) throw signal.reason;
     if (finishReason === 'content_filter') throw providerErrors.blocked('content_filter');
     if (finishReason === null) throw producedText ? providerErrors.connectionLost() : providerErrors.empty();
+    yield { kind: 'finish', reason: finishReason, model };
     if (usage) {
       yield { kind: 'usage', promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
     }

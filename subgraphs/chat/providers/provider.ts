@@ -18,6 +18,8 @@ export interface ProviderRequest {
 
 export type ProviderChunk =
   | { kind: 'text'; text: string }
+  /** How the reply ended, as the provider said: its finish reason and the model that answered (for traces). */
+  | { kind: 'finish'; reason: string; model?: string }
   | { kind: 'usage'; promptTokens: number; completionTokens: number };
 
 /**
