@@ -393,3 +393,32 @@ describe('models, settings, instructions and presets', () => {
     expect((await owner.presets()).map((p) => p.name)).toEqual(['Mine']);
   });
 });
+
+describe('memory', () => {
+  test('remembered texts are listed, and a forgotten one is gone', async () => {
+    const user = await registerUser(platform);
+    const client = clientFor();
+    await client.login(user.email, user.password);
+
+    const tea = await client.remember('I prefer tea.');
+    const metric = await client.remember('I use metric units.');
+    expect((await client.memories()).memories.map((memory) => memory.text).sort()).toEqual([
+      'I prefer tea.',
+      'I use metric units.',
+    ]);
+
+    expect(await client.forgetMemory(tea.id)).toBe(tea.id);
+    expect((await client.memories()).memories).toEqual([metric]);
+  });
+
+  test('recall from other conversations is on until turned off', async () => {
+    const user = await registerUser(platform);
+    const client = clientFor();
+    await client.login(user.email, user.password);
+    expect((await client.memories()).recallEnabled).toBe(true);
+
+    expect(await client.setRecallEnabled(false)).toBe(false);
+
+    expect((await client.memories()).recallEnabled).toBe(false);
+  });
+});

@@ -11,6 +11,7 @@ import {
   type CreateConversationWithSettingsMutation,
   CreatePresetDocument,
   DeletePresetDocument,
+  ForgetMemoryDocument,
   type GenerationEventFieldsFragment,
   GenerationEventsDocument,
   InstructionsDocument,
@@ -18,6 +19,9 @@ import {
   type InstructionsQuery,
   LoginDocument,
   LogoutDocument,
+  MemoriesDocument,
+  type MemoriesQuery,
+  type MemoryFieldsFragment,
   ModelsDocument,
   type ModelsQuery,
   type PresetFieldsFragment,
@@ -26,7 +30,9 @@ import {
   RefreshTokenDocument,
   RegisterDocument,
   type RegisterInput,
+  RememberDocument,
   SendMessageDocument,
+  SetRecallEnabledDocument,
   type SendMessageInput,
   type SendMessageMutation,
   StopGenerationDocument,
@@ -51,6 +57,9 @@ export type ConversationSettings = ConversationSettingsFieldsFragment;
 export type ConversationWithSettings = CreateConversationWithSettingsMutation['createConversation'];
 export type Instructions = InstructionsQuery['me']['instructions'];
 export type Preset = PresetFieldsFragment;
+export type Memory = MemoryFieldsFragment;
+/** What the assistant remembers about the user, and whether recall from other conversations is on. */
+export type MemoryState = Omit<MemoriesQuery['me'], 'id'>;
 
 export interface ChatClientOptions {
   /** The gateway's GraphQL endpoint, e.g. `http://localhost:4000/graphql`. */
@@ -308,6 +317,26 @@ export class ChatClient {
   /** Resolves with the deleted preset's id. */
   async deletePreset(id: string): Promise<string> {
     return (await this.request(DeletePresetDocument, { id })).deletePreset;
+  }
+
+  async memories(): Promise<MemoryState> {
+    const { memories, recallEnabled } = (await this.request(MemoriesDocument)).me;
+    return { memories, recallEnabled };
+  }
+
+  /** A memory that goes into the prompt of every conversation from now on. */
+  async remember(text: string): Promise<Memory> {
+    return (await this.request(RememberDocument, { text })).remember;
+  }
+
+  /** Resolves with the forgotten memory's id; it is never sent to a model again. */
+  async forgetMemory(id: string): Promise<string> {
+    return (await this.request(ForgetMemoryDocument, { id })).forgetMemory;
+  }
+
+  /** Whether replies may draw on the user's other conversations. */
+  async setRecallEnabled(enabled: boolean): Promise<boolean> {
+    return (await this.request(SetRecallEnabledDocument, { enabled })).setRecallEnabled;
   }
 
   /** Closes the WebSocket; the tokens stay in their store. */

@@ -7,6 +7,8 @@ export {
   type FollowOptions,
   type GenerationEvent,
   type Instructions,
+  type Memory,
+  type MemoryState,
   type Model,
   type Preset,
   type SentMessage,

@@ -38,6 +38,27 @@ describe('a line at the chat prompt', () => {
     }
   });
 
+  test('/memory lists, adds, forgets by number or id, and turns recall on or off', () => {
+    expect(parseCommand('/memory')).toEqual({ kind: 'memories' });
+    expect(parseCommand('/memory add I prefer  tea.')).toEqual({ kind: 'remember', text: 'I prefer  tea.' });
+    expect(parseCommand('/memory forget 2')).toEqual({ kind: 'forget', target: 2 });
+    expect(parseCommand('/memory forget 5f0c-ab')).toEqual({ kind: 'forget', target: '5f0c-ab' });
+    expect(parseCommand('/memory recall off')).toEqual({ kind: 'recall', enabled: false });
+    expect(parseCommand('/memory recall on')).toEqual({ kind: 'recall', enabled: true });
+    for (const line of [
+      '/memory add',
+      '/memory forget',
+      '/memory forget 1 2',
+      '/memory recall maybe',
+      '/memory wipe',
+    ]) {
+      expect(parseCommand(line)).toMatchObject({
+        kind: 'invalid',
+        problem: expect.stringContaining('/memory add TEXT'),
+      });
+    }
+  });
+
   test('an unknown command says where the list is', () => {
     expect(parseCommand('/modles')).toEqual({
       kind: 'invalid',

@@ -12,6 +12,11 @@ export type Command =
   | { kind: 'model'; change?: string | null }
   | { kind: 'system'; change?: string | null }
   | { kind: 'temperature'; change?: number | null }
+  | { kind: 'memories' }
+  | { kind: 'remember'; text: string }
+  /** A number of the last /memory list, or a memory's id. */
+  | { kind: 'forget'; target: number | string }
+  | { kind: 'recall'; enabled: boolean }
   | { kind: 'logout' }
   | { kind: 'help' }
   | { kind: 'quit' }
@@ -29,6 +34,10 @@ export const HELP = `Type a message to chat in the current conversation (a new o
   /model [ID]       show, or set, the open conversation's model (default: the deployment's)
   /system [TEXT]    show, or set, its system prompt (off: none at all; default: the deployment's)
   /temperature [N]  show, or set, its temperature, from 0 to 2 (default: the deployment's)
+  /memory           what the assistant remembers about you, numbered, and whether recall is on
+  /memory add TEXT  remember TEXT in every conversation from now on
+  /memory forget N  forget memory N of the last /memory (or the one with that id)
+  /memory recall on|off  whether replies may draw on your other conversations
   /logout           sign out and forget the saved token
   /help             this list
   /quit             exit (so does Ctrl-D)
@@ -43,6 +52,20 @@ const settingChange = <T>(argument: string, value: (text: string) => T): T | nul
 };
 
 const NUMBER = /^-?(\d+(\.\d+)?|\.\d+)$/;
+
+const MEMORY_USAGE = 'Usage: /memory, /memory add TEXT, /memory forget N (or ID), /memory recall on|off';
+
+function parseMemory(argument: string): Command {
+  if (argument === '') return { kind: 'memories' };
+  const action = argument.split(/\s/, 1)[0];
+  const rest = argument.slice(action.length).trim();
+  if (action === 'add' && rest) return { kind: 'remember', text: rest };
+  if (action === 'forget' && rest && !/\s/.test(rest))
+    return { kind: 'forget', target: positiveInteger(rest) ?? rest };
+  if (action === 'recall' && (rest === 'on' || rest === 'off'))
+    return { kind: 'recall', enabled: rest === 'on' };
+  return { kind: 'invalid', problem: MEMORY_USAGE };
+}
 
 /** Reads a line: `/name argument…` is a command, anything else a message. */
 export function parseCommand(line: string): Command {
@@ -91,6 +114,8 @@ export function parseCommand(line: string): Command {
       return argument === '' || argument === 'default' || NUMBER.test(argument)
         ? { kind: 'temperature', change: settingChange(argument, Number) }
         : { kind: 'invalid', problem: 'Usage: /temperature [N] (a number such as 0.7, or default)' };
+    case 'memory':
+      return parseMemory(argument);
     default:
       return { kind: 'invalid', problem: `Unknown command /${name}; /help lists them` };
   }

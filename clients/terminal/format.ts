@@ -1,4 +1,4 @@
-import type { Model } from '../chat-client/chat-client';
+import type { Memory, Model } from '../chat-client/chat-client';
 import { GraphQLRequestError, SignedOutError, StreamDisconnectedError } from '../chat-client/errors';
 import type {
   ConversationSummaryFragment,
@@ -74,6 +74,19 @@ export function formatSetting(label: string, value: string | number | null): str
   if (value === null) return `${label}: the deployment's default`;
   if (value === '') return `${label}: none`;
   return `${label}: ${value}`;
+}
+
+export const formatRecall = (enabled: boolean) =>
+  `Recall from your other conversations: ${enabled ? 'on' : 'off'}`;
+
+/** The memories, numbered for /memory forget N, each with its date and id. */
+export function formatMemories(memories: readonly Memory[]): string {
+  if (memories.length === 0) return 'Nothing remembered: /memory add TEXT adds something.';
+  return memories
+    .map(
+      (memory, i) => `${String(i + 1).padStart(3)}. ${memory.text}  (${day(memory.createdAt)}, ${memory.id})`,
+    )
+    .join('\n');
 }
 
 /** A one-line explanation of a failed command; unknown errors are left to the caller. */

@@ -399,9 +399,49 @@ describe('settings of the open conversation', () => {
       '/model [ID]',
       '/system [TEXT]',
       '/temperature [N]',
+      '/memory add TEXT',
+      '/memory forget N',
+      '/memory recall on|off',
       '/quit',
     ]) {
       expect(help).toContain(command);
     }
   });
+});
+
+test('/memory lists what is remembered, adds, forgets by number or id, and turns recall off and on', async () => {
+  const user = await registerUser(platform);
+  const chat = await loggedIn(user);
+  expect(await chat.enter('/memory')).toBe(
+    'Nothing remembered: /memory add TEXT adds something.\nRecall from your other conversations: on',
+  );
+
+  expect(await chat.enter('/memory add I prefer tea.')).toBe('Remembered “I prefer tea.”.');
+  await chat.enter('/memory add I use metric units.');
+  await chat.enter('/memory add I live in Lisbon.');
+  const listed = await chat.enter('/memory');
+  const numbered = [...listed.matchAll(/^ +(\d)\. (.+?) {2}\(\d{4}-\d\d-\d\d \d\d:\d\d, (.+)\)$/gm)];
+  expect(numbered.map(([, n]) => n)).toEqual(['1', '2', '3']);
+  expect(numbered.map(([, , text]) => text).sort()).toEqual([
+    'I live in Lisbon.',
+    'I prefer tea.',
+    'I use metric units.',
+  ]);
+  const [, firstNumber, firstText] = numbered[0];
+  const [, , secondText, secondId] = numbered[1];
+
+  expect(await chat.enter(`/memory forget ${firstNumber}`)).toBe(`Forgot “${firstText}”.`);
+  expect(await chat.enter(`/memory forget ${secondId}`)).toBe(`Forgot ${secondId}.`);
+  expect(await chat.enter('/memory forget 9')).toBe('No memory 9: /memory shows their numbers.');
+  const client = await apiClient(user);
+  const left = (await client.memories()).memories.map((memory) => memory.text);
+  expect(left).toHaveLength(1);
+  expect(left).not.toContain(firstText);
+  expect(left).not.toContain(secondText);
+
+  expect(await chat.enter('/memory recall off')).toBe('Recall from your other conversations: off');
+  expect((await client.memories()).recallEnabled).toBe(false);
+  expect(await chat.enter('/memory')).toContain('Recall from your other conversations: off');
+  expect(await chat.enter('/memory recall on')).toBe('Recall from your other conversations: on');
+  await client.close();
 });

@@ -4,6 +4,7 @@ import type {
   ChatClient,
   ConversationSettings,
   GenerationEvent,
+  Memory,
   SignedInUser,
 } from '../chat-client/chat-client';
 import { SignedOutError } from '../chat-client/errors';
@@ -22,8 +23,10 @@ import { type Command, HELP, parseCommand } from './commands';
 import {
   describeError,
   formatConversations,
+  formatMemories,
   formatMessages,
   formatModels,
+  formatRecall,
   formatSearchHits,
   formatSetting,
 } from './format';
@@ -47,6 +50,8 @@ export class TerminalChat {
   private open: OpenConversation | undefined;
   /** The conversations of the last /list, which /open N and /delete N refer to. */
   private listed: ConversationSummaryFragment[] = [];
+  /** The memories of the last /memory, which /memory forget N refers to. */
+  private memories: Memory[] = [];
   private streaming: AbortController | undefined;
   /** Settles when the user leaves, which ends a reply being printed at once. */
   private readonly leaving: Promise<void>;
@@ -124,6 +129,16 @@ export class TerminalChat {
         return this.search(command.query);
       case 'export':
         return this.export(command.path);
+      case 'memories':
+        return this.listMemories();
+      case 'remember': {
+        const memory = await this.client.remember(command.text);
+        return this.terminal.print(`Remembered “${memory.text}”.`);
+      }
+      case 'forget':
+        return this.forget(command.target);
+      case 'recall':
+        return this.terminal.print(formatRecall(await this.client.setRecallEnabled(command.enabled)));
       case 'models':
         return this.models();
       case 'model':
@@ -322,5 +337,23 @@ export class TerminalChat {
     if (chosen && !chosen.available)
       this.terminal.print(`${chosen.id} is unavailable now: replies fail until it is back.`);
     return this.changeSettings({ model: change }, 'Model', (settings) => settings.model);
+  }
+
+  private async listMemories(): Promise<void> {
+    const { memories, recallEnabled } = await this.client.memories();
+    this.memories = memories;
+    this.terminal.print(formatMemories(memories));
+    this.terminal.print(formatRecall(recallEnabled));
+  }
+
+  /** Forgets memory N of the last /memory, or the memory with the id given. */
+  private async forget(target: number | string): Promise<void> {
+    const memory = typeof target === 'number' ? this.memories[target - 1] : undefined;
+    if (typeof target === 'number' && !memory) {
+      return this.terminal.print(`No memory ${target}: /memory shows their numbers.`);
+    }
+    const id = await this.client.forgetMemory(memory?.id ?? String(target));
+    this.memories = this.memories.filter((kept) => kept.id !== id);
+    this.terminal.print(memory ? `Forgot “${memory.text}”.` : `Forgot ${id}.`);
   }
 }

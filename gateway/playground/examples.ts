@@ -17,7 +17,7 @@ export const EXAMPLE_TABS: readonly ExampleTab[] = [
     query: `# Welcome! Run these tabs in order: Register (or Login), SendMessage, then
 # GenerationEvents to watch the reply arrive token by token, and SearchMessages.
 # The tabs after them shape the replies: models, conversation settings, your
-# custom instructions and presets.
+# custom instructions, presets and memories.
 #
 # After a register or login, this page sends its access token with every request
 # of this browser tab (Authorization: Bearer …). An Authorization header set in
@@ -211,5 +211,34 @@ mutation CreatePreset($input: PresetInput!) {
 }
 `,
     variables: json({ input: { name: 'Terse', settings: { systemPrompt: 'Answer in one sentence.' } } }),
+  },
+  {
+    query: `# Something the assistant should remember about you: it goes into the prompt of
+# every conversation from now on, until forgetMemory forgets it.
+mutation Remember($text: String!) {
+  remember(text: $text) {
+    id
+    text
+    createdAt
+  }
+}
+`,
+    variables: json({ text: 'I prefer metric units.' }),
+  },
+  {
+    query: `# What the assistant remembers about you, and whether replies may draw on your
+# other conversations (setRecallEnabled turns that off or on).
+query Memories {
+  me {
+    memories {
+      id
+      text
+      createdAt
+    }
+    recallEnabled
+  }
+}
+`,
+    variables: '{}',
   },
 ];

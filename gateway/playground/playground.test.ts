@@ -123,5 +123,7 @@ test('every example tab is a valid operation of the API schema, with variables t
     'UpdateConversationSettings',
     'UpdateInstructions',
     'CreatePreset',
+    'Remember',
+    'Memories',
   ]);
 });
