@@ -12,6 +12,7 @@ import { PacedModel } from './support/paced-model';
 import { CpuWindow, rssMb } from './support/process-usage';
 import { BenchServices } from './support/services';
 import { connect, follow } from './support/streams';
+import { redisKeys } from '../subgraphs/chat/store/redis-keys';
 import { TurnAftermath } from './support/turn-aftermath';
 import {
   PLATFORM_PROCESSES,
@@ -107,13 +108,34 @@ async function requests(url: string, headers: Record<string, string>, count: num
 
 interface Figures {
   requests: { count: number; cpuMs: PerProcess };
-  turns: { count: number; tokens: number; failed: number; cpuMs: PerProcess; redisBytes: number };
+  turns: {
+    count: number;
+    tokens: number;
+    failed: number;
+    cpuMs: PerProcess;
+    /** used_memory gained per turn, and of it what a generation's record and its event stream hold. */
+    redisBytes: number;
+    recordBytes: number;
+    streamBytes: number;
+  };
   subscriptions: { count: number; rssMb: Partial<PerProcess>; redisBytes: number };
 }
 
 async function redisUsedBytes(redis: Redis): Promise<number> {
   const info = await redis.info('memory');
   return Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? NaN);
+}
+
+/** The mean size (MEMORY USAGE) of a generation's record, kept for days, and its event stream, kept an hour. */
+async function generationKeyBytes(redis: Redis, prefix: string, ids: string[]) {
+  const sample = ids.slice(0, 50);
+  const usage = async (key: string) => Number(await redis.call('MEMORY', 'USAGE', `${prefix}${key}`));
+  let [recordBytes, streamBytes] = [0, 0];
+  for (const id of sample) {
+    recordBytes += await usage(redisKeys.generation(id));
+    streamBytes += await usage(redisKeys.events(id));
+  }
+  return { recordBytes: recordBytes / sample.length, streamBytes: streamBytes / sample.length };
 }
 
 async function measureRequests(platform: TurnPlatform, pids: number[], idle: number[]) {
@@ -157,6 +179,11 @@ async function measureTurns(
       failed: turns.filter((turn) => turn.ended !== 'complete').length,
       cpuMs: scale(cpu, 1000 / count),
       redisBytes: ((await redisUsedBytes(redis)) - redisBefore) / count,
+      ...(await generationKeyBytes(
+        redis,
+        chatKeyPrefix(platform),
+        turns.flatMap((turn) => turn.generationId ?? []),
+      )),
     };
   } finally {
     await disconnectUsers(players);
@@ -209,6 +236,9 @@ async function measureSubscriptions(platform: TurnPlatform, model: PacedModel, r
   };
 }
 
+/** Chat's Redis key prefix (ioredis adds it; MEMORY USAGE needs the whole key). */
+const chatKeyPrefix = (platform: TurnPlatform) => platform.env.REDIS_KEY_PREFIX ?? 'chat:';
+
 const scale = (values: PerProcess, factor: number): PerProcess =>
   Object.fromEntries(Object.entries(values).map(([name, value]) => [name, value * factor])) as PerProcess;
 
@@ -250,8 +280,10 @@ function report(figures: Figures): string {
     '',
     markdownTable(['process', 'RSS MB per 1,000 subscriptions', 'subscriptions per GB'], memoryRows, [1, 2]),
     '',
-    `Redis: ${fixed(turns.redisBytes / 1024, 1)} KiB per turn (its event stream and keys, kept ` +
-      `GENERATION_STREAM_TTL_SECONDS after the end); ${fixed(subs.redisBytes / subs.count, 0)} bytes per open subscription.`,
+    `Redis: ${fixed(turns.redisBytes / 1024, 1)} KiB more used_memory per turn, of which the generation's record ` +
+      `${fixed(turns.recordBytes, 0)} bytes (kept GENERATION_RETENTION_DAYS) and its event stream ` +
+      `${fixed(turns.streamBytes, 0)} bytes (kept GENERATION_STREAM_TTL_SECONDS after the end); ` +
+      `${fixed(subs.redisBytes / subs.count, 0)} bytes per open subscription.`,
   ].join('\n');
 }
 
@@ -275,7 +307,7 @@ async function main(): Promise<void> {
     databaseUrl: platform.databaseUrl,
     redisUrl: platform.redisUrl,
     conversationSchema: platform.env.CONVERSATION_DB_SCHEMA ?? 'conversation',
-    chatKeyPrefix: platform.env.REDIS_KEY_PREFIX ?? 'chat:',
+    chatKeyPrefix: chatKeyPrefix(platform),
   });
   const redis = new Redis(platform.redisUrl, { maxRetriesPerRequest: 1 });
   // Every reply streams at once, but for the subscriptions' held ones.
