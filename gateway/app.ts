@@ -1,4 +1,4 @@
-import { ApolloGateway } from '@apollo/gateway';
+import { ApolloGateway, type SupergraphManager } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -33,9 +33,9 @@ import { traceHeadersOf } from './trace-context';
 import { SignedDataSource } from './signed-data-source';
 import { SubscriptionExecutor } from './subscriptions/executor';
 import { SubscriptionLimits } from './subscriptions/limits';
-import { SupergraphPlanner } from './subscriptions/planner';
 import { UpstreamPool } from './subscriptions/upstream-pool';
-import { supergraphSource } from './supergraph';
+import { supergraphOf } from './supergraph';
+import type { CurrentSupergraph } from './supergraph/current';
 import { createOperationRouter, type OperationRouter } from './transports/operation-router';
 import { multipartHandler } from './transports/multipart';
 import { sseHandler } from './transports/sse';
@@ -90,7 +90,7 @@ export async function startGateway(
       (slots) => slots.close(),
     );
     const urls: Record<string, string> = subgraphUrls(config);
-    const supergraph = new CurrentSupergraph();
+    const { manager: supergraphManager, current: supergraph } = supergraphOf(config, logger);
     const breakers = subgraphBreakers(config, urls);
     const circuitState = (subgraph: string): CircuitState => breakers[subgraph]?.state ?? 'closed';
     const upstream = stack.use('upstream subscriptions', upstreamPool(config, urls, logger), (pool) =>
@@ -111,7 +111,7 @@ export async function startGateway(
     app.disable('x-powered-by');
     const httpServer = createServer(app);
     const apollo = new ApolloServer<GatewayContext>({
-      gateway: federatedGateway(config, logger, urls, dataSources, edge, supergraph),
+      gateway: federatedGateway(config, logger, urls, dataSources, edge, supergraph, supergraphManager),
       ...edge.apolloSettings,
       plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ...edge.apolloPlugins],
       // common/server/lifecycle.ts handles signals; Apollo's own handler would re-signal and look like a second Ctrl-C.
@@ -121,14 +121,23 @@ export async function startGateway(
     stack.use('apollo', apollo, (server) => server.stop());
 
     const createContext = contextFactory(logger, authentication);
+    const executor = new SubscriptionExecutor({
+      planner: supergraph.planner,
+      upstream,
+      dataSources,
+      identitySecret: config.IDENTITY_SECRET,
+    });
+    stack.defer(
+      'supergraph listener',
+      supergraph.onReplace((planner) => {
+        const ended = executor.supergraphReplaced(planner);
+        if (ended > 0)
+          logger.warn({ ended }, 'subscriptions the new supergraph no longer validates were ended');
+      }),
+    );
     const route = createOperationRouter(
       apollo,
-      new SubscriptionExecutor({
-        planner: supergraph.planner,
-        upstream,
-        dataSources,
-        identitySecret: config.IDENTITY_SECRET,
-      }),
+      executor,
       new SubscriptionLimits({
         perConnection: config.SUBSCRIPTIONS_PER_CONNECTION,
         perUser: config.SUBSCRIPTIONS_PER_USER,
@@ -179,20 +188,6 @@ export async function startGateway(
   });
 }
 
-/** The supergraph @apollo/gateway serves now, planned for subscriptions; it can change under IntrospectAndCompose. */
-class CurrentSupergraph {
-  private current: SupergraphPlanner | undefined;
-
-  load(coreSupergraphSdl: string): void {
-    this.current = new SupergraphPlanner(coreSupergraphSdl);
-  }
-
-  readonly planner = (): SupergraphPlanner => {
-    if (!this.current) throw new Error('The supergraph is not loaded yet');
-    return this.current;
-  };
-}
-
 /** The edge plugins, in the order gatewayPlugins decides, split into their parts. */
 function openEdge(
   config: GatewayConfig,
@@ -210,6 +205,7 @@ function openEdge(
         schema: () => supergraph.planner().schema,
         listSizes: () => supergraph.planner().listSizes,
         accessRules: () => supergraph.planner().accessRules,
+        supergraph: supergraph.status,
         subgraphs: Object.keys(subgraphUrls(config)),
         ...subgraphState,
       },
@@ -281,11 +277,12 @@ function federatedGateway(
   dataSources: Record<string, SignedDataSource>,
   edge: Edge,
   supergraph: CurrentSupergraph,
+  manager: SupergraphManager,
 ): ApolloGateway {
   // The supergraph's @authenticated/@requiresScopes are enforced by the edge (plugins/edge-authorization.ts).
   acceptEnforcedSecurityFeatures();
   const gateway = new ApolloGateway({
-    supergraphSdl: supergraphSource(config),
+    supergraphSdl: manager,
     buildService: ({ name, url }) =>
       dataSources[name] ?? subgraphDataSource(config, edge, name, url ?? urls[name]),
     logger,
@@ -347,7 +344,7 @@ function serveHttp(app: express.Express, parts: HttpParts): void {
     else res.json({ service: 'gateway', status: 'ok' });
   });
   const watchRestart = () => shutdown.watchStream('gateway');
-  const health = servedPlatformHealth(config, redis, logger, circuitState);
+  const health = servedPlatformHealth(config, redis, logger, circuitState, supergraph.status);
   app.get('/health/all', async (_req, res) => {
     const report = await health();
     res.status(report.status === 'ok' ? 200 : 503).json(report);

@@ -29,7 +29,12 @@ export const gatewayEnv = {
   ...subgraphUrlVariables,
   /** Development only: compose from the running subgraphs instead of the committed supergraph. */
   SUPERGRAPH_INTROSPECT: env.boolean(false),
+  /** The supergraph file, watched: a new supergraph written there is served once it loads. */
   SUPERGRAPH_PATH: z.string().default('schema/supergraph.graphql'),
+  /** Read the supergraph from this URL instead of SUPERGRAPH_PATH, polled with If-None-Match. */
+  SUPERGRAPH_URL: env.url().optional(),
+  /** How often SUPERGRAPH_URL is polled, and SUPERGRAPH_PATH checked where fs.watch says nothing. */
+  SUPERGRAPH_POLL_INTERVAL_MS: env.int(10_000, 100),
   /** Health probes of subgraphs give up after this long, so /health/all always answers. */
   HEALTH_TIMEOUT_MS: env.int(2000, 100),
   /** Upstream graphql-ws sockets per subgraph; client subscriptions are multiplexed over them. */
@@ -117,11 +122,7 @@ export const gatewayEnv = {
    */
   OPERATOR_TOKEN: z.string().min(16).optional(),
   ACCESS_LOG_ENABLED: env.boolean(true),
-  /** OpenTelemetry spans and W3C trace context to the subgraphs. */
-  TRACING_ENABLED: env.boolean(true),
-  /** Traces go to this OTLP/HTTP collector (e.g. http://otel-collector:4318); unset keeps them in-process. */
-  OTEL_EXPORTER_OTLP_ENDPOINT: env.url().optional(),
-  OTEL_SERVICE_NAME: z.string().default('gateway'),
+  // TRACING_ENABLED, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME: commonEnv (common/telemetry/tracing.ts).
 };
 
 /** PERSISTED_QUERIES with its manifest, typed by mode: a safelist always has one. */
@@ -155,6 +156,9 @@ export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env) {
     problems.push(
       'OPERATOR_TOKEN: required when NODE_ENV=production, to guard /metrics and /health/all (openssl rand -hex 24)',
     );
+  }
+  if (config.SUPERGRAPH_INTROSPECT && config.SUPERGRAPH_URL) {
+    problems.push('SUPERGRAPH_URL: not with SUPERGRAPH_INTROSPECT=true, which composes from the subgraphs');
   }
   if (problems.length > 0 || !persistedQueries) throw new ConfigError(problems);
   return { ...config, persistedQueries };

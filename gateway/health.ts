@@ -4,6 +4,7 @@ import type { Logger } from '../common/logging/logger';
 import { SUBGRAPHS } from '../common/config/topology';
 import type { CircuitState } from './circuit-breaker';
 import { type GatewayConfig, subgraphUrls } from './config';
+import type { SupergraphStatus } from './supergraph/current';
 
 /** A subgraph's health says, besides, whether the gateway's circuit to it is open. */
 type PlatformComponentHealth = ComponentHealth & { circuit?: CircuitState };
@@ -12,7 +13,10 @@ export interface PlatformHealth {
   status: 'ok' | 'down';
   /** Flat names, `auth` for a subgraph, `auth.postgres` for its data store, `gateway.redis`. */
   components: Record<string, PlatformComponentHealth>;
-  /** What subgraphs report beside their checks, by subgraph (chat: which models are served). */
+  /**
+   * What subgraphs report beside their checks, by subgraph (chat: which models are served); under
+   * `gateway`, the supergraph it serves and its reloads.
+   */
   details: Record<string, HealthDetails>;
 }
 
@@ -71,6 +75,7 @@ export function servedPlatformHealth(
   redis: Redis,
   logger: Logger,
   circuitState: (subgraph: string) => CircuitState,
+  supergraph: () => SupergraphStatus | undefined,
 ): () => Promise<PlatformHealth> {
   let latest: { at: number; report: Promise<PlatformHealth> } | undefined;
   const fresh = async (): Promise<PlatformHealth> => {
@@ -80,7 +85,11 @@ export function servedPlatformHealth(
       if (error) logger.warn({ component: name, err: error }, 'health check failed');
       components[name] = health;
     }
-    return { status: report.status, components, details: report.details };
+    return {
+      status: report.status,
+      components,
+      details: { ...report.details, gateway: { supergraph: supergraph() } },
+    };
   };
   return () => {
     if (!latest || performance.now() - latest.at > REPORT_REUSE_MS)

@@ -121,11 +121,11 @@ describe('conversation settings reach the model', () => {
     llm.enqueue(reply('Fine.'));
     const sent = await send(id, 'Hi there again');
     await settled(id, 2);
-    const generation = await gql<{ generation: { context: unknown[] } }>(
-      `query($id: ID!) { generation(id: $id) { context { score } } }`,
+    const generation = await gql<{ generation: { context: { recalled: unknown[] } } }>(
+      `query($id: ID!) { generation(id: $id) { context { recalled { score } } } }`,
       { id: sent.data?.sendMessage.generation.id },
     );
-    expect(generation.data?.generation.context).toEqual([]);
+    expect(generation.data?.generation.context.recalled).toEqual([]);
     const body = lastRequest();
     expect(body.messages.filter((m) => m.role === 'system' && m.content !== '')).toEqual([]);
     expect(JSON.stringify(body)).not.toContain('other conversations');

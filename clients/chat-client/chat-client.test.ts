@@ -289,3 +289,136 @@ describe('a socket that outlives its access token', () => {
     expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
   });
 });
+
+describe('models, settings, instructions and presets', () => {
+  async function signedIn(): Promise<ChatClient> {
+    const user = await registerUser(platform);
+    const client = clientFor();
+    await client.login(user.email, user.password);
+    return client;
+  }
+
+  test('models lists the offline model, available and the default', async () => {
+    const client = await signedIn();
+
+    expect(await client.models()).toEqual([
+      expect.objectContaining({
+        id: 'offline/echo',
+        providerName: 'offline',
+        available: true,
+        isDefault: true,
+      }),
+    ]);
+  });
+
+  test("a conversation's settings are read and changed field by field; null goes back to the default", async () => {
+    const client = await signedIn();
+    const created = await client.createConversation({
+      title: 'Terse',
+      settings: { model: 'offline/echo', systemPrompt: 'Answer in one sentence.', temperature: 0.2 },
+    });
+    expect(created).toMatchObject({ title: 'Terse', settings: { temperature: 0.2, recallEnabled: true } });
+
+    const changed = await client.updateConversationSettings(created.id, {
+      temperature: null,
+      maxOutputTokens: 64,
+    });
+
+    expect(changed).toEqual({
+      model: 'offline/echo',
+      systemPrompt: 'Answer in one sentence.',
+      temperature: null,
+      topP: null,
+      maxOutputTokens: 64,
+      recallEnabled: true,
+      instructionsEnabled: true,
+    });
+    expect(await client.conversationSettings(created.id)).toEqual(changed);
+  });
+
+  test('a setting out of range is a BAD_USER_INPUT naming the field, and nothing changes', async () => {
+    const client = await signedIn();
+    const { id } = await client.createConversation({ settings: { temperature: 1 } });
+
+    const refused = client.updateConversationSettings(id, { temperature: 3 });
+
+    await expect(refused).rejects.toBeInstanceOf(GraphQLRequestError);
+    await expect(refused).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+      errors: [
+        expect.objectContaining({ extensions: expect.objectContaining({ field: 'settings.temperature' }) }),
+      ],
+    });
+    expect((await client.conversationSettings(id)).temperature).toBe(1);
+  });
+
+  test('custom instructions start empty, change field by field, and "" clears one', async () => {
+    const client = await signedIn();
+    expect(await client.instructions()).toEqual({ aboutMe: '', howToAnswer: '' });
+
+    await client.updateInstructions({ aboutMe: 'I write TypeScript.', howToAnswer: 'Briefly.' });
+    await client.updateInstructions({ howToAnswer: '' });
+
+    expect(await client.instructions()).toEqual({ aboutMe: 'I write TypeScript.', howToAnswer: '' });
+  });
+
+  test('presets are created, listed, changed and deleted; a conversation from one copies its settings', async () => {
+    const client = await signedIn();
+    const preset = await client.createPreset({
+      name: 'Terse',
+      settings: { systemPrompt: 'Answer in one sentence.', temperature: 0.2 },
+    });
+    const changed = await client.updatePreset(preset.id, { settings: { temperature: 0.5 } });
+    expect(changed).toMatchObject({ id: preset.id, name: 'Terse', settings: { temperature: 0.5 } });
+    expect(await client.presets()).toEqual([changed]);
+
+    const conversation = await client.createConversation({ presetId: preset.id, settings: { topP: 0.9 } });
+    expect(conversation.settings).toEqual({ ...changed.settings, topP: 0.9 });
+
+    expect(await client.deletePreset(preset.id)).toBe(preset.id);
+    expect(await client.presets()).toEqual([]);
+  });
+
+  test("another user's preset is NOT_FOUND", async () => {
+    const owner = await signedIn();
+    const other = await signedIn();
+    const preset = await owner.createPreset({ name: 'Mine' });
+
+    await expect(other.updatePreset(preset.id, { name: 'Theirs' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    await expect(other.createConversation({ presetId: preset.id })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    expect((await owner.presets()).map((p) => p.name)).toEqual(['Mine']);
+  });
+});
+
+describe('memory', () => {
+  test('remembered texts are listed, and a forgotten one is gone', async () => {
+    const user = await registerUser(platform);
+    const client = clientFor();
+    await client.login(user.email, user.password);
+
+    const tea = await client.remember('I prefer tea.');
+    const metric = await client.remember('I use metric units.');
+    expect((await client.memories()).memories.map((memory) => memory.text).sort()).toEqual([
+      'I prefer tea.',
+      'I use metric units.',
+    ]);
+
+    expect(await client.forgetMemory(tea.id)).toBe(tea.id);
+    expect((await client.memories()).memories).toEqual([metric]);
+  });
+
+  test('recall from other conversations is on until turned off', async () => {
+    const user = await registerUser(platform);
+    const client = clientFor();
+    await client.login(user.email, user.password);
+    expect((await client.memories()).recallEnabled).toBe(true);
+
+    expect(await client.setRecallEnabled(false)).toBe(false);
+
+    expect((await client.memories()).recallEnabled).toBe(false);
+  });
+});

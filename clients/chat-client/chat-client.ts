@@ -3,18 +3,43 @@ import { type Client as WebSocketClient, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import {
   type AuthSessionFragment,
+  type ConversationSettingsFieldsFragment,
+  ConversationSettingsDocument,
+  type ConversationSettingsInput,
+  type CreateConversationInput,
+  CreateConversationWithSettingsDocument,
+  type CreateConversationWithSettingsMutation,
+  CreatePresetDocument,
+  DeletePresetDocument,
+  ForgetMemoryDocument,
   type GenerationEventFieldsFragment,
   GenerationEventsDocument,
+  InstructionsDocument,
+  type InstructionsInput,
+  type InstructionsQuery,
   LoginDocument,
   LogoutDocument,
+  MemoriesDocument,
+  type MemoriesQuery,
+  type MemoryFieldsFragment,
+  ModelsDocument,
+  type ModelsQuery,
+  type PresetFieldsFragment,
+  type PresetInput,
+  PresetsDocument,
   RefreshTokenDocument,
   RegisterDocument,
   type RegisterInput,
+  RememberDocument,
   SendMessageDocument,
+  SetRecallEnabledDocument,
   type SendMessageInput,
   type SendMessageMutation,
   StopGenerationDocument,
   type StopGenerationMutation,
+  UpdateConversationSettingsDocument,
+  UpdateInstructionsDocument,
+  UpdatePresetDocument,
 } from '../generated/graphql';
 import { GraphQLRequestError, isUnauthenticated, type ResponseError } from './errors';
 import { requestBody } from './operation';
@@ -26,6 +51,15 @@ import { MemoryTokenStore, type Tokens, type TokenStore } from './token-store';
 export type GenerationEvent = GenerationEventFieldsFragment;
 export type SentMessage = SendMessageMutation['sendMessage'];
 export type SignedInUser = AuthSessionFragment['user'];
+export type Model = ModelsQuery['models'][number];
+/** A conversation's settings; a null field means the deployment's default. */
+export type ConversationSettings = ConversationSettingsFieldsFragment;
+export type ConversationWithSettings = CreateConversationWithSettingsMutation['createConversation'];
+export type Instructions = InstructionsQuery['me']['instructions'];
+export type Preset = PresetFieldsFragment;
+export type Memory = MemoryFieldsFragment;
+/** What the assistant remembers about the user, and whether recall from other conversations is on. */
+export type MemoryState = Omit<MemoriesQuery['me'], 'id'>;
 
 export interface ChatClientOptions {
   /** The gateway's GraphQL endpoint, e.g. `http://localhost:4000/graphql`. */
@@ -229,6 +263,80 @@ export class ChatClient {
 
   async stopGeneration(id: string): Promise<StopGenerationMutation['stopGeneration']> {
     return (await this.request(StopGenerationDocument, { id })).stopGeneration;
+  }
+
+  /** The models of every configured provider, available or not. */
+  async models(): Promise<Model[]> {
+    return (await this.request(ModelsDocument)).models;
+  }
+
+  /** A new conversation, with settings of its own or copied from a preset (`presetId`). */
+  async createConversation(input: CreateConversationInput = {}): Promise<ConversationWithSettings> {
+    return (await this.request(CreateConversationWithSettingsDocument, { input })).createConversation;
+  }
+
+  async conversationSettings(conversationId: string): Promise<ConversationSettings> {
+    return (await this.request(ConversationSettingsDocument, { id: conversationId })).conversation.settings;
+  }
+
+  /** Changes some settings: an absent field stays as it is, a null one goes back to the default. */
+  async updateConversationSettings(
+    conversationId: string,
+    settings: ConversationSettingsInput,
+  ): Promise<ConversationSettings> {
+    const { updateConversationSettings } = await this.request(UpdateConversationSettingsDocument, {
+      id: conversationId,
+      settings,
+    });
+    return updateConversationSettings.settings;
+  }
+
+  /** The signed-in user's custom instructions. */
+  async instructions(): Promise<Instructions> {
+    return (await this.request(InstructionsDocument)).me.instructions;
+  }
+
+  /** Changes them: an absent field stays as it is, "" clears one. */
+  async updateInstructions(input: InstructionsInput): Promise<Instructions> {
+    return (await this.request(UpdateInstructionsDocument, { input })).updateInstructions;
+  }
+
+  /** The signed-in user's presets, oldest first. */
+  async presets(): Promise<Preset[]> {
+    return (await this.request(PresetsDocument)).presets;
+  }
+
+  async createPreset(input: PresetInput): Promise<Preset> {
+    return (await this.request(CreatePresetDocument, { input })).createPreset;
+  }
+
+  async updatePreset(id: string, input: PresetInput): Promise<Preset> {
+    return (await this.request(UpdatePresetDocument, { id, input })).updatePreset;
+  }
+
+  /** Resolves with the deleted preset's id. */
+  async deletePreset(id: string): Promise<string> {
+    return (await this.request(DeletePresetDocument, { id })).deletePreset;
+  }
+
+  async memories(): Promise<MemoryState> {
+    const { memories, recallEnabled } = (await this.request(MemoriesDocument)).me;
+    return { memories, recallEnabled };
+  }
+
+  /** A memory that goes into the prompt of every conversation from now on. */
+  async remember(text: string): Promise<Memory> {
+    return (await this.request(RememberDocument, { text })).remember;
+  }
+
+  /** Resolves with the forgotten memory's id; it is never sent to a model again. */
+  async forgetMemory(id: string): Promise<string> {
+    return (await this.request(ForgetMemoryDocument, { id })).forgetMemory;
+  }
+
+  /** Whether replies may draw on the user's other conversations. */
+  async setRecallEnabled(enabled: boolean): Promise<boolean> {
+    return (await this.request(SetRecallEnabledDocument, { enabled })).setRecallEnabled;
   }
 
   /** Closes the WebSocket; the tokens stay in their store. */

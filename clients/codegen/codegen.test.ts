@@ -109,7 +109,7 @@ describe('the Postman collection', () => {
     expect(collection.info.schema).toBe(
       'https://schema.getpostman.com/json/collection/v2.1.0/collection.json',
     );
-    expect(collection.item.map((folder) => folder.name)).toEqual(['Auth', 'Chat', 'Conversations']);
+    expect(collection.item.map((folder) => folder.name)).toEqual(['Auth', 'Chat', 'Conversations', 'Memory']);
     expect(collection.variable.map((variable) => variable.key)).toEqual(
       expect.arrayContaining(['baseUrl', 'accessToken', 'refreshToken']),
     );

@@ -15,6 +15,7 @@ const CAPTURES: Record<string, Record<string, string>> = {
   refreshToken: TOKENS,
   createConversation: { conversationId: 'id' },
   createPreset: { presetId: 'id' },
+  remember: { memoryId: 'id' },
   sendMessage: {
     conversationId: 'conversation.id',
     messageId: 'userMessage.id',

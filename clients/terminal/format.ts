@@ -1,3 +1,4 @@
+import type { Memory, Model } from '../chat-client/chat-client';
 import { GraphQLRequestError, SignedOutError, StreamDisconnectedError } from '../chat-client/errors';
 import type {
   ConversationSummaryFragment,
@@ -51,11 +52,52 @@ export function formatSearchHits(hits: SearchMessagesQuery['searchMessages']): s
     .join('\n');
 }
 
+/** The models, one a line: `*` marks `currentId`, and each says if it is the default or unavailable. */
+export function formatModels(models: readonly Model[], currentId: string | undefined): string {
+  if (models.length === 0) return 'No models are served.';
+  const width = Math.max(...models.map((model) => model.id.length));
+  return models
+    .map((model) => {
+      const notes = [model.isDefault && 'default', !model.available && 'unavailable now'].filter(Boolean);
+      const line = [
+        `${model.id === currentId ? '*' : ' '} ${model.id.padEnd(width)}`,
+        model.displayName === model.name ? '' : model.displayName,
+        notes.length ? `(${notes.join(', ')})` : '',
+      ];
+      return line.join('  ').trimEnd();
+    })
+    .join('\n');
+}
+
+/** A setting as /model, /system and /temperature show it; null is the deployment's default. */
+export function formatSetting(label: string, value: string | number | null): string {
+  if (value === null) return `${label}: the deployment's default`;
+  if (value === '') return `${label}: none`;
+  return `${label}: ${value}`;
+}
+
+export const formatRecall = (enabled: boolean) =>
+  `Recall from your other conversations: ${enabled ? 'on' : 'off'}`;
+
+/** The memories, numbered for /memory forget N, each with its date and id. */
+export function formatMemories(memories: readonly Memory[]): string {
+  if (memories.length === 0) return 'Nothing remembered: /memory add TEXT adds something.';
+  return memories
+    .map(
+      (memory, i) => `${String(i + 1).padStart(3)}. ${memory.text}  (${day(memory.createdAt)}, ${memory.id})`,
+    )
+    .join('\n');
+}
+
 /** A one-line explanation of a failed command; unknown errors are left to the caller. */
 export function describeError(error: unknown): string | undefined {
   if (error instanceof GraphQLRequestError) {
+    // The code first: it is what a reader can look up in docs/errors.md.
     return error.errors
-      .map((e) => (e.extensions?.field ? `${e.message} (${e.extensions.field})` : e.message))
+      .map((e) => {
+        const code = e.extensions?.code ? `${e.extensions.code}: ` : '';
+        return `${code}${e.message}${e.extensions?.field ? ` (${e.extensions.field})` : ''}`;
+      })
       .join('; ');
   }
   if (error instanceof SignedOutError || error instanceof StreamDisconnectedError) return error.message;

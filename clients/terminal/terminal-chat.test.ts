@@ -9,6 +9,7 @@ import { freePort } from '../../common/testing/ports';
 import { startTcpProxy, type TcpProxy } from '../../common/testing/tcp-proxy';
 import { spawnTypeScript } from '../../common/testing/typescript-process';
 import { eventually } from '../../common/testing/wait';
+import { openai, startLoopbackServer, type LoopbackServer } from '../../subgraphs/chat/testing/loopback-llm';
 import { ChatClient } from '../chat-client';
 import {
   ConversationMessagesDocument,
@@ -86,6 +87,10 @@ class ChatProcess {
 }
 
 let platform: TestPlatform;
+/** An OpenAI-compatible server named `lab` serving two models, beside the offline one. */
+let lab: LoopbackServer;
+/** Another, `away`, that stops answering once the platform is up: its model is unavailable. */
+let away: LoopbackServer;
 /** Between the gateway and the chat subgraph, so a test can cut the gateway's upstream sockets. */
 let chatLink: TcpProxy;
 let dir: string;
@@ -94,13 +99,23 @@ const running: ChatProcess[] = [];
 beforeAll(async () => {
   const chatPort = await freePort();
   chatLink = await startTcpProxy(`127.0.0.1:${chatPort}`);
+  lab = await startLoopbackServer();
+  lab.serveModels('small', 'large');
+  away = await startLoopbackServer();
+  away.serveModels('old');
   platform = await startTestPlatform('terminal-chat', {
-    env: { OFFLINE_TOKEN_INTERVAL_MS: '25', SEARCH_INDEXER_POLL_MS: '50' },
+    env: {
+      OFFLINE_TOKEN_INTERVAL_MS: '25',
+      SEARCH_INDEXER_POLL_MS: '50',
+      OPENAI_COMPATIBLE_ENDPOINTS: `lab=${lab.url}/v1,away=${away.url}/v1`,
+      MODEL_REFRESH_INTERVAL_MS: '200',
+    },
     serviceEnv: {
       chat: { CHAT_PORT: String(chatPort) },
       gateway: { CHAT_URL: `http://${chatLink.host}/graphql` },
     },
   });
+  away.setDown(true);
 });
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'terminal-chat-'));
@@ -112,6 +127,8 @@ afterEach(async () => {
 afterAll(async () => {
   await platform?.stop();
   await chatLink?.close();
+  await lab?.close();
+  await away?.close();
 });
 
 const tokenFile = () => join(dir, 'config', 'tokens.json');
@@ -276,4 +293,155 @@ test('/search finds messages by meaning and /export writes the conversation as M
   const markdown = await readFile(path, 'utf8');
   expect(markdown).toContain('Astronomy');
   expect(markdown).toContain('How far away is the Andromeda galaxy?');
+});
+
+describe('settings of the open conversation', () => {
+  interface LabRequest {
+    model: string;
+    messages: { role: string; content: string }[];
+    temperature?: number;
+  }
+  const labReply = (text: string) =>
+    lab.enqueue({ kind: 'sse', events: [openai.text(text), openai.finish(), openai.usage(), openai.done] });
+  const lastLabRequest = () => lab.requests[lab.requests.length - 1].body as LabRequest;
+
+  test('/models lists every model with its availability and marks the current one; /model switches it', async () => {
+    const user = await registerUser(platform);
+    const chat = await loggedIn(user);
+    await eventually(async () => expect(await chat.enter('/models')).toMatch(/away\/old.*unavailable now/));
+
+    const listed = await chat.enter('/models');
+    expect(listed).toMatch(/^\* offline\/echo .*\(default\)$/m);
+    expect(listed).toMatch(/^ {2}lab\/small$/m);
+    expect(listed).toMatch(/^ {2}lab\/large$/m);
+    expect(await chat.enter('/model')).toBe("Model: the deployment's default");
+
+    expect(await chat.enter('/model lab/large')).toBe('Started “New conversation”.\nModel: lab/large');
+    expect(await chat.enter('/models')).toMatch(/^\* lab\/large$/m);
+    labReply('Large here.');
+    expect(await chat.enter('Which model are you?')).toBe('Large here.');
+    expect(lastLabRequest().model).toBe('large');
+
+    expect(await chat.enter('/model lab/small')).toBe('Model: lab/small');
+    labReply('Small here.');
+    expect(await chat.enter('And now?')).toBe('Small here.');
+    expect(lastLabRequest().model).toBe('small');
+  });
+
+  test('/model refuses an id /models does not list; a stored one the platform no longer serves is its coded error', async () => {
+    const user = await registerUser(platform);
+    const chat = await loggedIn(user);
+    await chat.enter('/new Models');
+
+    expect(await chat.enter('/model lab/huge')).toBe('Unknown model “lab/huge”: /models lists them.');
+    expect(await chat.enter('/model')).toBe("Model: the deployment's default");
+
+    const client = await apiClient(user);
+    const [conversation] = (await client.request(ConversationsDocument)).me.conversations.edges;
+    await client.updateConversationSettings(conversation.node.id, { model: 'lab/retired' });
+    await client.close();
+    expect(await chat.enter('Hello?')).toBe(
+      'Error: BAD_USER_INPUT: Unknown model "lab/retired"; the models query lists the available ones (settings.model)',
+    );
+  });
+
+  test('/system shows, sets and turns off the system prompt; the model receives it first', async () => {
+    const user = await registerUser(platform);
+    const chat = await loggedIn(user);
+    await chat.enter('/model lab/small');
+
+    expect(await chat.enter('/system')).toBe("System prompt: the deployment's default");
+    expect(await chat.enter('/system Answer   like a pirate.')).toBe(
+      'System prompt: Answer   like a pirate.',
+    );
+    labReply('Arr.');
+    await chat.enter('Hello');
+    expect(lastLabRequest().messages[0]).toEqual({ role: 'system', content: 'Answer   like a pirate.' });
+
+    expect(await chat.enter('/system off')).toBe('System prompt: none');
+    labReply('Hello.');
+    await chat.enter('Hello again');
+    expect(lastLabRequest().messages.map((message) => message.content)).not.toContain(
+      'Answer   like a pirate.',
+    );
+    expect(await chat.enter('/system default')).toBe("System prompt: the deployment's default");
+  });
+
+  test('/temperature sets what the model receives; a value out of range is an error of the platform naming the field', async () => {
+    const user = await registerUser(platform);
+    const chat = await loggedIn(user);
+    await chat.enter('/model lab/small');
+
+    expect(await chat.enter('/temperature 0.2')).toBe('Temperature: 0.2');
+    labReply('Cool.');
+    await chat.enter('Hello');
+    expect(lastLabRequest().temperature).toBe(0.2);
+
+    expect(await chat.enter('/temperature 3')).toBe(
+      'Error: BAD_USER_INPUT: settings.temperature must be from 0 to 2 (settings.temperature)',
+    );
+    expect(await chat.enter('/temperature warm')).toBe(
+      'Usage: /temperature [N] (a number such as 0.7, or default)',
+    );
+    expect(await chat.enter('/temperature')).toBe('Temperature: 0.2');
+    expect(await chat.enter('/temperature default')).toBe("Temperature: the deployment's default");
+  });
+
+  test('/help lists the commands', async () => {
+    const user = await registerUser(platform);
+    const chat = await loggedIn(user);
+
+    const help = await chat.enter('/help');
+
+    for (const command of [
+      '/list',
+      '/models',
+      '/model [ID]',
+      '/system [TEXT]',
+      '/temperature [N]',
+      '/memory add TEXT',
+      '/memory forget N',
+      '/memory recall on|off',
+      '/quit',
+    ]) {
+      expect(help).toContain(command);
+    }
+  });
+});
+
+test('/memory lists what is remembered, adds, forgets by number or id, and turns recall off and on', async () => {
+  const user = await registerUser(platform);
+  const chat = await loggedIn(user);
+  expect(await chat.enter('/memory')).toBe(
+    'Nothing remembered: /memory add TEXT adds something.\nRecall from your other conversations: on',
+  );
+
+  expect(await chat.enter('/memory add I prefer tea.')).toBe('Remembered “I prefer tea.”.');
+  await chat.enter('/memory add I use metric units.');
+  await chat.enter('/memory add I live in Lisbon.');
+  const listed = await chat.enter('/memory');
+  const numbered = [...listed.matchAll(/^ +(\d)\. (.+?) {2}\(\d{4}-\d\d-\d\d \d\d:\d\d, (.+)\)$/gm)];
+  expect(numbered.map(([, n]) => n)).toEqual(['1', '2', '3']);
+  expect(numbered.map(([, , text]) => text).sort()).toEqual([
+    'I live in Lisbon.',
+    'I prefer tea.',
+    'I use metric units.',
+  ]);
+  const [, firstNumber, firstText] = numbered[0];
+  const [, , secondText, secondId] = numbered[1];
+
+  expect(await chat.enter(`/memory forget ${firstNumber}`)).toBe(`Forgot “${firstText}”.`);
+  expect(await chat.enter(`/memory forget ${secondId}`)).toBe(`Forgot ${secondId}.`);
+  expect(await chat.enter('/memory forget 9')).toBe('No memory 9: /memory shows their numbers.');
+  const client = await apiClient(user);
+  const left = (await client.memories()).memories.map((memory) => memory.text);
+  expect(left).toHaveLength(1);
+  expect(left).not.toContain(firstText);
+  expect(left).not.toContain(secondText);
+
+  expect(await chat.enter('/memory recall off')).toBe('Recall from your other conversations: off');
+  expect((await client.memories()).recallEnabled).toBe(false);
+  expect(await chat.enter('/memory')).toContain('Recall from your other conversations: off');
+  expect(await chat.enter('/memory recall on')).toBe('Recall from your other conversations: on');
+  await client.close();
 });

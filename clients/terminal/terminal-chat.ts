@@ -1,8 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { ChatClient, GenerationEvent, SignedInUser } from '../chat-client/chat-client';
+import type {
+  ChatClient,
+  ConversationSettings,
+  GenerationEvent,
+  Memory,
+  SignedInUser,
+} from '../chat-client/chat-client';
 import { SignedOutError } from '../chat-client/errors';
 import {
+  type ConversationSettingsInput,
   ConversationMessagesDocument,
   ConversationsDocument,
   type ConversationSummaryFragment,
@@ -13,7 +20,16 @@ import {
   SearchMessagesDocument,
 } from '../generated/graphql';
 import { type Command, HELP, parseCommand } from './commands';
-import { describeError, formatConversations, formatMessages, formatSearchHits } from './format';
+import {
+  describeError,
+  formatConversations,
+  formatMemories,
+  formatMessages,
+  formatModels,
+  formatRecall,
+  formatSearchHits,
+  formatSetting,
+} from './format';
 import { InputClosedError, type Terminal } from './terminal';
 
 export interface TerminalChatOptions {
@@ -34,6 +50,8 @@ export class TerminalChat {
   private open: OpenConversation | undefined;
   /** The conversations of the last /list, which /open N and /delete N refer to. */
   private listed: ConversationSummaryFragment[] = [];
+  /** The memories of the last /memory, which /memory forget N refers to. */
+  private memories: Memory[] = [];
   private streaming: AbortController | undefined;
   /** Settles when the user leaves, which ends a reply being printed at once. */
   private readonly leaving: Promise<void>;
@@ -111,6 +129,28 @@ export class TerminalChat {
         return this.search(command.query);
       case 'export':
         return this.export(command.path);
+      case 'memories':
+        return this.listMemories();
+      case 'remember': {
+        const memory = await this.client.remember(command.text);
+        return this.terminal.print(`Remembered “${memory.text}”.`);
+      }
+      case 'forget':
+        return this.forget(command.target);
+      case 'recall':
+        return this.terminal.print(formatRecall(await this.client.setRecallEnabled(command.enabled)));
+      case 'models':
+        return this.models();
+      case 'model':
+        return this.model(command.change);
+      case 'system':
+        return command.change === undefined
+          ? this.showSetting('System prompt', (settings) => settings.systemPrompt)
+          : this.changeSettings({ systemPrompt: command.change }, 'System prompt', (s) => s.systemPrompt);
+      case 'temperature':
+        return command.change === undefined
+          ? this.showSetting('Temperature', (settings) => settings.temperature)
+          : this.changeSettings({ temperature: command.change }, 'Temperature', (s) => s.temperature);
       case 'logout':
         await this.client.logout();
         this.open = undefined;
@@ -247,5 +287,73 @@ export class TerminalChat {
     const file = resolve(this.options.exportDir, path ?? exportConversation.fileName);
     await writeFile(file, exportConversation.content);
     this.terminal.print(`Wrote ${file}`);
+  }
+
+  /** The open conversation's settings; none (the deployment's defaults) when no conversation is open. */
+  private async settings(): Promise<ConversationSettings | undefined> {
+    return this.open && this.client.conversationSettings(this.open.id);
+  }
+
+  private async showSetting(
+    label: string,
+    value: (settings: ConversationSettings) => string | number | null,
+  ): Promise<void> {
+    const settings = await this.settings();
+    this.terminal.print(formatSetting(label, settings ? value(settings) : null));
+  }
+
+  /**
+   * Changes settings of the open conversation, or starts one with them when none is open, and
+   * shows the setting as the platform stored it. The platform checks every value.
+   */
+  private async changeSettings(
+    change: ConversationSettingsInput,
+    label: string,
+    value: (settings: ConversationSettings) => string | number | null,
+  ): Promise<void> {
+    let settings: ConversationSettings;
+    if (this.open) {
+      settings = await this.client.updateConversationSettings(this.open.id, change);
+    } else {
+      const created = await this.client.createConversation({ settings: change });
+      this.open = created;
+      settings = created.settings;
+      this.terminal.print(`Started “${created.title}”.`);
+    }
+    this.terminal.print(formatSetting(label, value(settings)));
+  }
+
+  private async models(): Promise<void> {
+    const [models, settings] = await Promise.all([this.client.models(), this.settings()]);
+    const current = settings?.model ?? models.find((model) => model.isDefault)?.id;
+    this.terminal.print(formatModels(models, current));
+  }
+
+  /** An id `models` does not list is refused here: the platform would only refuse it at the next message. */
+  private async model(change: string | null | undefined): Promise<void> {
+    if (change === undefined) return this.showSetting('Model', (settings) => settings.model);
+    const chosen = change && (await this.client.models()).find((model) => model.id === change);
+    if (chosen === undefined) return this.terminal.print(`Unknown model “${change}”: /models lists them.`);
+    if (chosen && !chosen.available)
+      this.terminal.print(`${chosen.id} is unavailable now: replies fail until it is back.`);
+    return this.changeSettings({ model: change }, 'Model', (settings) => settings.model);
+  }
+
+  private async listMemories(): Promise<void> {
+    const { memories, recallEnabled } = await this.client.memories();
+    this.memories = memories;
+    this.terminal.print(formatMemories(memories));
+    this.terminal.print(formatRecall(recallEnabled));
+  }
+
+  /** Forgets memory N of the last /memory, or the memory with the id given. */
+  private async forget(target: number | string): Promise<void> {
+    const memory = typeof target === 'number' ? this.memories[target - 1] : undefined;
+    if (typeof target === 'number' && !memory) {
+      return this.terminal.print(`No memory ${target}: /memory shows their numbers.`);
+    }
+    const id = await this.client.forgetMemory(memory?.id ?? String(target));
+    this.memories = this.memories.filter((kept) => kept.id !== id);
+    this.terminal.print(memory ? `Forgot “${memory.text}”.` : `Forgot ${id}.`);
   }
 }

@@ -1,6 +1,7 @@
 import { env } from './load-config';
 import { operationLimitsEnv } from '../graphql/operation-limits';
 import { shutdownEnv } from '../server/graceful-shutdown';
+import { telemetryEnv } from '../telemetry/tracing';
 
 /** Variables every service reads; each service adds its own. */
 export const commonEnv = {
@@ -11,6 +12,7 @@ export const commonEnv = {
   // The gateway refuses past these, and every subgraph on its own (common/server/subgraph-guard.ts).
   ...operationLimitsEnv,
   ...shutdownEnv,
+  ...telemetryEnv,
 };
 
 /**

@@ -66,6 +66,13 @@ export const ERROR_CODES = {
     meaning:
       'A store or subgraph, named in `dependency`, cannot be reached now; try again after `retryAfter` seconds. Never the client’s fault.',
   },
+  SUPERGRAPH_CHANGED: {
+    origin: 'platform',
+    status: 503,
+    retryable: true,
+    meaning:
+      'The gateway began serving a new supergraph in which this open subscription no longer validates, or selects a field its caller may no longer see, and ended it. Subscribe again (with `after` to resume a generation): it runs against the new schema, or is refused (`GRAPHQL_VALIDATION_FAILED`, `UNAUTHENTICATED`, `FORBIDDEN`) if it is not served any more.',
+  },
   INTERNAL: {
     origin: 'platform',
     status: 500,

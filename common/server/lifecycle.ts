@@ -1,4 +1,5 @@
 import { createLogger, type Logger } from '../logging/logger';
+import { flushTracing, startTracing, type TelemetryConfig } from '../telemetry/tracing';
 
 /**
  * Runs `stop` once on SIGTERM or SIGINT, then exits. A second signal during shutdown, or a stop
@@ -31,19 +32,28 @@ export function stopOnSignals(logger: Logger, stop: () => Promise<void>, timeout
 }
 
 /**
- * The whole of a service's `main.ts`: validate the environment, log, start, stop on signals.
- * A configuration error is printed as is (it names each variable) and exits non-zero.
+ * The whole of a service's `main.ts`: validate the environment, set up tracing, log, start, stop
+ * on signals (spans still batched are exported last). A configuration error is printed as is (it
+ * names each variable) and exits non-zero. Tracing has to hook the stores' clients before they are
+ * loaded, so `start` loads the service's modules when called, not before.
  */
-export function runService<Config extends { LOG_LEVEL: string; SHUTDOWN_TIMEOUT_MS: number }>(
+export function runService<
+  Config extends { LOG_LEVEL: string; SHUTDOWN_TIMEOUT_MS: number } & TelemetryConfig,
+>(
   service: string,
   loadConfig: () => Config,
   start: (config: Config, logger: Logger) => Promise<{ stop: () => Promise<void> }>,
 ): void {
   (async () => {
     const config = loadConfig();
+    startTracing(service, config);
     const logger = createLogger({ service, level: config.LOG_LEVEL });
     const running = await start(config, logger);
-    stopOnSignals(logger, running.stop, config.SHUTDOWN_TIMEOUT_MS);
+    const stop = async () => {
+      await running.stop();
+      await flushTracing();
+    };
+    stopOnSignals(logger, stop, config.SHUTDOWN_TIMEOUT_MS);
   })().catch((error: unknown) => {
     process.stderr.write(
       `${service} failed to start: ${error instanceof Error ? error.message : String(error)}\n`,

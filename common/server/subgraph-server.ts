@@ -25,6 +25,8 @@ import {
   type SubgraphWebSocketLimits,
 } from './subgraph-websocket';
 import { subgraphGuard, type SubgraphGuardConfig } from './subgraph-guard';
+import { operationSpans } from '../telemetry/operation-spans';
+import { tracingRecorded } from '../telemetry/tracing';
 
 /** What every resolver receives, whatever the subgraph. */
 export interface BaseContext {
@@ -113,6 +115,8 @@ export async function startSubgraphServer<Context extends BaseContext>(
     });
   }
 
+  // A server span per operation, only where spans are recorded (common/telemetry/tracing.ts).
+  const spans = tracingRecorded() ? operationSpans() : undefined;
   const apollo = new ApolloServer<Context>({
     schema,
     ...guard.apolloSettings,
@@ -126,6 +130,7 @@ export async function startSubgraphServer<Context extends BaseContext>(
       ApolloServerPluginInlineTraceDisabled(),
       requestIdPlugin(),
       guard.plugin,
+      ...(spans ? [spans.plugin] : []),
       ...(wsCleanup
         ? [{ serverWillStart: async () => ({ drainServer: async () => void (await wsCleanup.dispose()) }) }]
         : []),
@@ -151,6 +156,7 @@ export async function startSubgraphServer<Context extends BaseContext>(
     '/graphql',
     utf8Only,
     express.json({ limit: '1mb' }),
+    ...(spans ? [spans.middleware] : []),
     (req, res, next) => {
       verifier.verifyOperation(req.header(IDENTITY_HEADER), operationIn(req.method, req.body)).then(
         (identity) => {

@@ -6,6 +6,8 @@ export interface TcpProxy {
   host: string;
   /** Connections accepted so far. */
   connections: () => number;
+  /** Bytes relayed from clients to the target so far: a request on a kept-alive connection counts too. */
+  bytesIn: () => number;
   /** Cuts every open connection at once, as a network failure would (no close handshake). */
   dropAll: () => void;
   close: () => Promise<void>;
@@ -19,6 +21,7 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
   const { hostname, port } = new URL(`tcp://${target}`);
   const open = new Set<Socket>();
   let accepted = 0;
+  let bytesIn = 0;
   const server = createServer((client) => {
     accepted += 1;
     const upstream = connect(Number(port), hostname);
@@ -27,6 +30,9 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
       socket.on('close', () => open.delete(socket));
       socket.on('error', () => undefined);
     }
+    client.on('data', (chunk: Buffer) => {
+      bytesIn += chunk.length;
+    });
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
     client.pipe(upstream).pipe(client);
@@ -38,6 +44,7 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
   return {
     host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
     connections: () => accepted,
+    bytesIn: () => bytesIn,
     dropAll,
     close: async () => {
       dropAll();

@@ -16,6 +16,8 @@ export const EXAMPLE_TABS: readonly ExampleTab[] = [
   {
     query: `# Welcome! Run these tabs in order: Register (or Login), SendMessage, then
 # GenerationEvents to watch the reply arrive token by token, and SearchMessages.
+# The tabs after them shape the replies: models, conversation settings, your
+# custom instructions, presets and memories.
 #
 # After a register or login, this page sends its access token with every request
 # of this browser tab (Authorization: Bearer …). An Authorization header set in
@@ -112,5 +114,131 @@ query SearchMessages($query: String!, $first: Int! = 5) {
 }
 `,
     variables: json({ query: 'supergraph', first: 5 }),
+  },
+  {
+    query: `# Every model of every configured provider: pass an id to a conversation's settings
+# (or to sendMessage's model). One whose provider does not answer is available: false.
+query Models {
+  models {
+    id
+    displayName
+    provider
+    contextWindow
+    outputTokenLimit
+    capabilities
+    available
+    isDefault
+  }
+}
+`,
+    variables: '{}',
+  },
+  {
+    query: `# A conversation with settings of its own: a model from the Models tab, a system
+# prompt, sampling. A setting left out is the deployment's default; "presetId" starts
+# from one of your presets. Send to it with SendMessage's "conversationId".
+mutation CreateConversation($input: CreateConversationInput!) {
+  createConversation(input: $input) {
+    id
+    title
+    settings {
+      model
+      systemPrompt
+      temperature
+      maxOutputTokens
+      recallEnabled
+    }
+  }
+}
+`,
+    variables: json({
+      input: {
+        title: 'A terse assistant',
+        settings: {
+          model: 'offline/echo',
+          systemPrompt: 'Answer in one sentence.',
+          temperature: 0.2,
+          maxOutputTokens: 256,
+        },
+      },
+    }),
+  },
+  {
+    query: `# Changes some settings of a conversation: a field left out stays as it is, null goes
+# back to the default. The next reply uses them.
+mutation UpdateConversationSettings($id: ID!, $settings: ConversationSettingsInput!) {
+  updateConversationSettings(id: $id, settings: $settings) {
+    id
+    settings {
+      model
+      systemPrompt
+      temperature
+      recallEnabled
+    }
+  }
+}
+`,
+    variables: json({
+      id: 'a conversation id, from CreateConversation or SendMessage',
+      settings: { temperature: 1, recallEnabled: false },
+    }),
+  },
+  {
+    query: `# Your custom instructions, put into every conversation that does not turn them off
+# (settings.instructionsEnabled). "" clears one; one left out stays as it is.
+mutation UpdateInstructions($input: InstructionsInput!) {
+  updateInstructions(input: $input) {
+    aboutMe
+    howToAnswer
+  }
+}
+`,
+    variables: json({ input: { aboutMe: 'I write TypeScript.', howToAnswer: 'Briefly, with code.' } }),
+  },
+  {
+    query: `# A named bundle of settings: CreateConversation with its id as "presetId" copies them.
+# Listed by presets, changed by updatePreset, removed by deletePreset.
+mutation CreatePreset($input: PresetInput!) {
+  createPreset(input: $input) {
+    id
+    name
+    settings {
+      model
+      systemPrompt
+      temperature
+    }
+  }
+}
+`,
+    variables: json({ input: { name: 'Terse', settings: { systemPrompt: 'Answer in one sentence.' } } }),
+  },
+  {
+    query: `# Something the assistant should remember about you: it goes into the prompt of
+# every conversation from now on, until forgetMemory forgets it.
+mutation Remember($text: String!) {
+  remember(text: $text) {
+    id
+    text
+    createdAt
+  }
+}
+`,
+    variables: json({ text: 'I prefer metric units.' }),
+  },
+  {
+    query: `# What the assistant remembers about you, and whether replies may draw on your
+# other conversations (setRecallEnabled turns that off or on).
+query Memories {
+  me {
+    memories {
+      id
+      text
+      createdAt
+    }
+    recallEnabled
+  }
+}
+`,
+    variables: '{}',
   },
 ];

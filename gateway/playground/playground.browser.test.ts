@@ -63,12 +63,13 @@ async function resultWhere<R extends Result>(page: Page, accept: (result: R) => 
 
 async function runTab(page: Page, name: string, variables?: unknown): Promise<void> {
   await page.locator('.graphiql-tab-button', { hasText: new RegExp(`^${name}$`) }).click();
+  // The operation's name, then its variables or (with none) its selection.
   await page.waitForFunction(
-    ([selector, expected]) =>
-      (document.querySelector(selector) as CodeMirrorElement | null)?.CodeMirror.getValue().includes(
-        expected,
-      ),
-    [EDITORS.query, ` ${name}(`] as const,
+    ([selector, named]) => {
+      const text = (document.querySelector(selector) as CodeMirrorElement | null)?.CodeMirror.getValue();
+      return text?.includes(`${named}(`) || text?.includes(`${named} {`);
+    },
+    [EDITORS.query, ` ${name}`] as const,
   );
   if (variables !== undefined) await setEditorText(page, 'variables', JSON.stringify(variables, null, 2));
   await page.locator('.graphiql-execute-button').click();
@@ -136,6 +137,40 @@ if (!chromiumInstalled) process.stderr.write(`playground browser test ${SKIPPED}
       expect(done.data?.generation.seq).toBeGreaterThan(later.data?.generation.seq ?? 0);
       expect(existsSync(SCREENSHOT)).toBe(true);
       expect(pageErrors).toEqual([]);
+    });
+
+    test('the settings tabs list the models, make a preset and start a conversation from it', async () => {
+      const user = await registerUser(platform);
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      await page.goto(platform.gatewayUrl);
+      await runTab(page, 'Login', { input: { email: user.email, password: user.password } });
+      await resultWhere(page, (r) => !!r.data);
+
+      await runTab(page, 'Models');
+      const models = await resultWhere<Result & { data?: { models: { id: string; isDefault: boolean }[] } }>(
+        page,
+        (r) => !!r.data?.models,
+      );
+      expect(models.data?.models).toContainEqual(
+        expect.objectContaining({ id: 'offline/echo', isDefault: true }),
+      );
+
+      await runTab(page, 'CreatePreset');
+      const preset = await resultWhere<Result & { data?: { createPreset: { id: string } } }>(
+        page,
+        (r) => !!r.data?.createPreset,
+      );
+      await runTab(page, 'CreateConversation', {
+        input: { presetId: preset.data?.createPreset.id, settings: { temperature: 0.4 } },
+      });
+      const created = await resultWhere<Result & { data?: { createConversation: { settings: unknown } } }>(
+        page,
+        (r) => !!r.data?.createConversation,
+      );
+      expect(created.data?.createConversation.settings).toMatchObject({
+        systemPrompt: 'Answer in one sentence.',
+        temperature: 0.4,
+      });
     });
 
     test('an Authorization header set in the Headers pane is sent instead of the remembered token', async () => {

@@ -118,5 +118,12 @@ test('every example tab is a valid operation of the API schema, with variables t
     'SendMessage',
     'GenerationEvents',
     'SearchMessages',
+    'Models',
+    'CreateConversation',
+    'UpdateConversationSettings',
+    'UpdateInstructions',
+    'CreatePreset',
+    'Remember',
+    'Memories',
   ]);
 });

@@ -5,7 +5,8 @@ import type { Role } from '../../common/identity/roles';
 import type { GatewayContext } from '../context';
 import type { ParsedStreamingRequest } from '../transports/operation-router';
 import { SupergraphPlanner } from '../subscriptions/planner';
-import { refusedFields, useEdgeAuthorization } from './edge-authorization';
+import { refusedFields } from '../../common/identity/operation-access';
+import { useEdgeAuthorization } from './edge-authorization';
 
 const SUBGRAPH = `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@authenticated", "@requiresScopes"])

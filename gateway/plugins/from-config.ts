@@ -25,10 +25,7 @@ function persistedQueriesFrom(config: GatewayConfig): EdgeFeatures['persistedQue
 /** The edge's features as the environment configures them (docs/gateway.md lists each variable). */
 export function edgeFeaturesFrom(config: GatewayConfig): EdgeFeatures {
   return {
-    tracing: config.TRACING_ENABLED && {
-      serviceName: config.OTEL_SERVICE_NAME,
-      otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
-    },
+    tracing: config.TRACING_ENABLED,
     httpSecurity: { corsOrigins: config.CORS_ORIGINS },
     requestBody: { maxBytes: config.MAX_BODY_BYTES, maxBatchSize: config.MAX_BATCH_SIZE },
     operatorToken: config.OPERATOR_TOKEN,

@@ -6,6 +6,7 @@ import type { ListSizes } from '../../common/graphql/list-size';
 import type { AccessRules } from '../../common/identity/access-rules';
 import type { Logger } from '../../common/logging/logger';
 import type { CircuitState } from '../circuit-breaker';
+import type { SupergraphStatus } from '../supergraph/current';
 import type { GatewayContext } from '../context';
 import type { SubscriptionHooks, SubscriptionObserver } from '../transports/operation-router';
 import { useAccessLog } from './access-log';
@@ -29,7 +30,7 @@ import { type ApolloSettings, type GatewayPlugin, optionsOf, type Toggle } from 
 import { type Budget, type BudgetLimit, DEFAULT_RATE_LIMIT_BUDGETS, useRateLimit } from './rate-limit';
 import { DEFAULT_REQUEST_BODY, type RequestBodyOptions, useRequestBody } from './request-body';
 import { useRequestId } from './request-id';
-import { DEFAULT_TRACING, type TracingOptions, useTracing } from './tracing';
+import { useTracing } from './tracing';
 
 /** What the edge plugins need from the gateway around them. */
 export interface EdgeDependencies {
@@ -42,6 +43,8 @@ export interface EdgeDependencies {
   listSizes: () => ListSizes;
   /** The current supergraph's `@authenticated`/`@requiresScopes`. */
   accessRules: () => AccessRules;
+  /** The supergraph served and the reloads since boot (gateway/supergraph/). */
+  supergraph: () => SupergraphStatus | undefined;
   subgraphs: readonly string[];
   upstreamSubscriptions: (subgraph: string) => number;
   /** Each subgraph's circuit (gateway/circuit-breaker.ts). */
@@ -50,7 +53,8 @@ export interface EdgeDependencies {
 
 /** Each feature of the edge: off, on with its defaults, or on with options over them. */
 export interface EdgeFeatures {
-  tracing?: Toggle<Partial<TracingOptions>>;
+  /** Continue a caller's `traceparent` and pass the trace on to the subgraphs: on unless false. */
+  tracing?: boolean;
   httpSecurity?: Toggle<Partial<HttpSecurityOptions>>;
   requestBody?: Partial<RequestBodyOptions>;
   /** A bearer token for `/metrics` and `/health/all`; none leaves them open. */
@@ -76,7 +80,6 @@ export interface EdgeFeatures {
  * in it and each observer sees the results of the one before.
  */
 export function gatewayPlugins(deps: EdgeDependencies, features: EdgeFeatures): GatewayPlugin[] {
-  const tracing = optionsOf(features.tracing, DEFAULT_TRACING);
   const httpSecurity = optionsOf(features.httpSecurity, DEFAULT_HTTP_SECURITY);
   const persisted = features.persistedQueries === true ? {} : features.persistedQueries || undefined;
   const limits = optionsOf(features.operationLimits, {
@@ -93,11 +96,12 @@ export function gatewayPlugins(deps: EdgeDependencies, features: EdgeFeatures): 
         subgraphs: deps.subgraphs,
         upstreamSubscriptions: deps.upstreamSubscriptions,
         circuitState: deps.circuitState,
+        supergraph: deps.supergraph,
       })
     : undefined;
   const plugins: (GatewayPlugin | undefined)[] = [
     // The caller's trace context around everything after it.
-    tracing && useTracing(tracing),
+    features.tracing === false ? undefined : useTracing(),
     // Preflights are answered, and headers set, before any work is done.
     httpSecurity && useHttpSecurity(httpSecurity),
     // Before the routes it guards.

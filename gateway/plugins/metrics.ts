@@ -1,6 +1,7 @@
 import type { GraphQLSchema } from 'graphql';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { CIRCUIT_STATE_VALUES, type CircuitState } from '../circuit-breaker';
+import type { SupergraphStatus } from '../supergraph/current';
 import { outcomeOf, sentErrors } from './outcome';
 import type { GatewayPlugin } from './plugin';
 import type { Budget } from './rate-limit';
@@ -12,6 +13,8 @@ export interface MetricsOptions {
   upstreamSubscriptions: (subgraph: string) => number;
   /** Each subgraph's circuit, closed, half-open or open. */
   circuitState: (subgraph: string) => CircuitState;
+  /** The supergraph served, and the new ones applied and refused since boot. */
+  supergraph: () => SupergraphStatus | undefined;
   subgraphs: readonly string[];
   /** The API schema, to recognise generation events in subscription results. */
   schema: () => GraphQLSchema;
@@ -36,8 +39,8 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 /**
  * Prometheus metrics at `GET /metrics`, in a registry of this gateway's own: operations by name,
  * type and outcome with their latency; subgraph fetch latency; rate-limit refusals by budget;
- * open subscriptions (client side and per subgraph upstream); each subgraph's circuit; generation
- * tokens streamed.
+ * open subscriptions (client side and per subgraph upstream); each subgraph's circuit; the
+ * supergraph served and its reloads; generation tokens streamed.
  */
 export function useMetrics(options: MetricsOptions): MetricsPlugin {
   const registry = new Registry();
@@ -91,6 +94,46 @@ export function useMetrics(options: MetricsOptions): MetricsPlugin {
     collect() {
       for (const subgraph of options.subgraphs)
         this.set({ subgraph }, CIRCUIT_STATE_VALUES[options.circuitState(subgraph)]);
+    },
+  });
+  new Counter({
+    name: 'gateway_supergraph_reloads_total',
+    help: 'New supergraphs since boot: applied (served from then on) or refused (the one before kept serving)',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      const status = options.supergraph();
+      this.reset();
+      this.inc({ outcome: 'applied' }, status?.applied ?? 0);
+      this.inc({ outcome: 'refused' }, status?.refused ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'gateway_supergraph_info',
+    help: 'The supergraph being served: 1, labelled with the SHA-256 of its SDL (its first 16 hex digits) and its source',
+    labelNames: ['hash', 'source'],
+    registers: [registry],
+    collect() {
+      const status = options.supergraph();
+      this.reset();
+      if (status) this.set({ hash: status.hash.slice(0, 16), source: status.source }, 1);
+    },
+  });
+  new Gauge({
+    name: 'gateway_supergraph_loaded_timestamp_seconds',
+    help: 'When the supergraph being served began to be served (Unix time)',
+    registers: [registry],
+    collect() {
+      const status = options.supergraph();
+      if (status) this.set(status.loadedAt.getTime() / 1000);
+    },
+  });
+  new Gauge({
+    name: 'gateway_supergraph_last_refusal_timestamp_seconds',
+    help: 'When a new supergraph was last refused (Unix time; 0: none since boot)',
+    registers: [registry],
+    collect() {
+      this.set((options.supergraph()?.lastRefusal?.at.getTime() ?? 0) / 1000);
     },
   });
   const streamedTokens = new Counter({

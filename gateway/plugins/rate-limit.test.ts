@@ -1,5 +1,5 @@
 import type { Client } from 'graphql-ws';
-import { registerUser } from '../../common/testing/auth';
+import { registerUser, type TestUser } from '../../common/testing/auth';
 import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
 import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
 import { freePort } from '../../common/testing/ports';
@@ -65,20 +65,27 @@ describe('rate limits at the gateway', () => {
   });
 
   describe('chat sends', () => {
-    const regenerate = (times: number) =>
-      `mutation { ${Array.from({ length: times }, (_, i) => `r${i}: regenerate(messageId: "00000000-0000-4000-8000-00000000000${i}") { id }`).join(' ')} }`;
+    // Sends are for signed-in callers: an anonymous one is refused before any budget is spent.
+    const regenerate = (gateway: RunningGateway, user: TestUser, times: number) =>
+      postGraphQL(
+        gateway.url,
+        `mutation { ${Array.from({ length: times }, (_, i) => `r${i}: regenerate(messageId: "00000000-0000-4000-8000-00000000000${i}") { id }`).join(' ')} }`,
+        {},
+        user.headers,
+      );
 
     it('are counted apart from other operations', async () => {
       const gateway = await gatewayWith({ RATE_LIMIT_CHAT_SENDS: '2/60' });
-      expect(errorCodes(await postGraphQL(gateway.url, regenerate(1)))).not.toContain('RATE_LIMITED');
-      expect(errorCodes(await postGraphQL(gateway.url, regenerate(1)))).not.toContain('RATE_LIMITED');
-      expectRateLimited(await postGraphQL(gateway.url, regenerate(1)), 'chatSends');
-      expect((await postGraphQL(gateway.url, PING)).status).toBe(200);
+      const user = await registerUser(platform);
+      expect(errorCodes(await regenerate(gateway, user, 1))).not.toContain('RATE_LIMITED');
+      expect(errorCodes(await regenerate(gateway, user, 1))).not.toContain('RATE_LIMITED');
+      expectRateLimited(await regenerate(gateway, user, 1), 'chatSends');
+      expect((await postGraphQL(gateway.url, PING, {}, user.headers)).status).toBe(200);
     });
 
     it('are counted per root field, so aliases cannot bundle more sends than the budget', async () => {
       const gateway = await gatewayWith({ RATE_LIMIT_CHAT_SENDS: '2/60' });
-      expectRateLimited(await postGraphQL(gateway.url, regenerate(3)), 'chatSends');
+      expectRateLimited(await regenerate(gateway, await registerUser(platform), 3), 'chatSends');
     });
   });
 
@@ -119,7 +126,7 @@ describe('rate limits at the gateway', () => {
 
     it('limits subscriptions opened, over WebSocket', async () => {
       const gateway = await gatewayWith({ RATE_LIMIT_SUBSCRIPTIONS: '1/60' });
-      client = webSocketClient(gateway);
+      client = webSocketClient(gateway, (await registerUser(platform)).accessToken);
       const query = 'subscription { generation(id: "00000000-0000-4000-8000-000000000000") { seq } }';
       const first = await firstResultOf(client, query);
       expect(first.errors?.map((error) => error.extensions?.code)).not.toContain('RATE_LIMITED');

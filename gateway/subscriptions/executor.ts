@@ -15,8 +15,14 @@ import {
   GraphQLError,
   validate,
 } from 'graphql';
-import { toGraphQLError, upstreamUnavailable, withCode } from '../../common/errors/errors';
-import { IDENTITY_HEADER, operationDigest, signIdentity } from '../../common/identity/identity';
+import { AppError, toGraphQLError, upstreamUnavailable, withCode } from '../../common/errors/errors';
+import {
+  type Identity,
+  IDENTITY_HEADER,
+  operationDigest,
+  signIdentity,
+} from '../../common/identity/identity';
+import { refusedFields } from '../../common/identity/operation-access';
 import { traceTurn } from '../../common/logging/turn-trace';
 import type { GatewayContext } from '../context';
 import type { SupergraphPlanner } from './planner';
@@ -41,12 +47,45 @@ export interface SubscriptionRequest {
 export type SubscriptionResult = AsyncIterableIterator<ExecutionResult> | ExecutionResult;
 
 export interface SubscriptionExecutorOptions {
-  /** The current supergraph (it can change under IntrospectAndCompose). */
+  /** The supergraph served now: a new subscription is planned on it (it changes as supergraphs are rolled out). */
   planner: () => SupergraphPlanner;
   upstream: UpstreamPool;
   /** The gateway's subgraph data sources, used for the entity fetches of each event. */
   dataSources: ServiceMap;
   identitySecret: string;
+}
+
+/** What an open subscription that a new supergraph no longer serves to its caller ends with: retryable. */
+const supergraphChanged = (reason: string) =>
+  toGraphQLError(
+    new AppError(
+      'SUPERGRAPH_CHANGED',
+      `The gateway now serves a new supergraph, in which ${reason}; subscribe again`,
+    ),
+  );
+
+/** An open subscription as a new supergraph sees it: what it asks, for whom, and how to end it. */
+interface OpenSubscription {
+  document: DocumentNode;
+  operationName: string | undefined;
+  identity: Identity;
+  end: (error: GraphQLError) => void;
+}
+
+/** Why a new supergraph would not admit an open subscription now, if it would not. */
+function unservable(planner: SupergraphPlanner, open: OpenSubscription): string | undefined {
+  const [invalid] = validate(planner.schema, open.document);
+  if (invalid) return `this subscription does not validate (${invalid.message})`;
+  const refused = refusedFields(
+    planner.schema,
+    planner.accessRules,
+    open.document,
+    open.operationName,
+    open.identity,
+  );
+  if (refused.length > 0)
+    return `this caller may not select ${refused.map((field) => field.path).join(', ')}`;
+  return undefined;
 }
 
 /** The subgraph's socket dropped (say, its process died): retryable, naming the subgraph. */
@@ -85,6 +124,8 @@ function restNodes(rest: PlanNode | undefined): PlanNode[] {
  * event is shaped exactly like ordinary execution (aliases, fragments, `@include`, errors).
  */
 export class SubscriptionExecutor {
+  private readonly open = new Set<OpenSubscription>();
+
   constructor(private readonly options: SubscriptionExecutorOptions) {}
 
   subscribe(request: SubscriptionRequest): SubscriptionResult {
@@ -95,11 +136,41 @@ export class SubscriptionExecutor {
     const upstream = this.openPrimary(plan.primary, prepared.variables, request);
     // The turn trace (common/logging/turn-trace.ts) follows a reply by its generation: `generation(id)`'s argument.
     const traceKey = typeof prepared.variables.id === 'string' ? prepared.variables.id : '';
-    return iterate(upstream, request.endWith, {
+    let end!: (error: GraphQLError) => void;
+    const superseded = new Promise<GraphQLError>((resolve) => {
+      end = resolve;
+    });
+    const open: OpenSubscription = {
+      document: request.document,
+      operationName: prepared.operationName,
+      identity: request.context.identity,
+      end,
+    };
+    this.open.add(open);
+    return iterate(upstream, request.endWith ? Promise.race([request.endWith, superseded]) : superseded, {
       execute: (event) => this.executeEvent(event, plan.eventPlan, prepared),
       subgraph: plan.primary.serviceName,
       forwarded: () => traceTurn('gateway.event-forwarded', traceKey),
+      finished: () => this.open.delete(open),
     });
+  }
+
+  /**
+   * A new supergraph is served. Each open subscription goes on with the plan it opened with (its
+   * upstream is untouched) unless the new supergraph would not admit it now: its document no longer
+   * validates against the new API schema, or the new access rules refuse its caller a field it
+   * selects. That one ends with SUPERGRAPH_CHANGED, retryable. Returns how many were ended.
+   */
+  supergraphReplaced(planner: SupergraphPlanner): number {
+    let ended = 0;
+    for (const open of this.open) {
+      const reason = unservable(planner, open);
+      if (!reason) continue;
+      this.open.delete(open);
+      open.end(supergraphChanged(reason));
+      ended += 1;
+    }
+    return ended;
   }
 
   /** Opens the primary subscription on its subgraph, with the caller's identity signed for it. */
@@ -234,6 +305,8 @@ interface EventHandling {
   /** The subgraph of the primary subscription, named when its socket drops. */
   subgraph: string;
   forwarded: () => void;
+  /** Runs once when the subscription ends, however it ends. */
+  finished: () => void;
 }
 
 /**
@@ -267,8 +340,13 @@ function iterate(
     });
   };
   let finished = false;
-  const finish = (): IteratorResult<ExecutionResult> => {
+  const markFinished = () => {
+    if (finished) return;
     finished = true;
+    events.finished();
+  };
+  const finish = (): IteratorResult<ExecutionResult> => {
+    markFinished();
     return { done: true, value: undefined };
   };
   const iterator: AsyncIterableIterator<ExecutionResult> = {
@@ -277,7 +355,7 @@ function iterate(
       try {
         const step = await nextStep();
         if (step.kind === 'ended') {
-          finished = true;
+          markFinished();
           await upstream.return?.();
           return { done: false, value: { errors: [step.error] } };
         }
@@ -286,12 +364,12 @@ function iterate(
         events.forwarded();
         return { done: false, value };
       } catch (reason) {
-        finished = true;
+        markFinished();
         return { done: false, value: { errors: upstreamErrors(reason, events.subgraph) } };
       }
     },
     return: async () => {
-      finished = true;
+      markFinished();
       await upstream.return?.();
       return finish();
     },

@@ -1,6 +1,12 @@
 import 'reflect-metadata';
 import { runService } from '../../common/server/lifecycle';
-import { startAuthSubgraph } from './app';
 import { loadAuthConfig } from './config';
 
-runService('auth', () => loadAuthConfig(), startAuthSubgraph);
+runService(
+  'auth',
+  () => loadAuthConfig(),
+  (config, logger) =>
+    // Required only now, once runService has set up tracing, which hooks pg and ioredis as they load.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('./app') as typeof import('./app')).startAuthSubgraph(config, logger),
+);

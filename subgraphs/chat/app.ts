@@ -233,6 +233,7 @@ async function buildRuntime(
         maxOutputTokens: config.LLM_MAX_OUTPUT_TOKENS,
         recallEnabled: config.RECALL_ENABLED,
       },
+      historyMessages: config.HISTORY_MAX_MESSAGES,
       messageMaxChars: config.MESSAGE_MAX_CHARS,
       leaseMs: config.GENERATION_LEASE_MS,
     }),
@@ -263,7 +264,6 @@ function runnerSettings(config: ChatConfig) {
   return {
     contextTokens: config.LLM_CONTEXT_TOKENS,
     maxOutputTokens: config.LLM_MAX_OUTPUT_TOKENS,
-    historyMessages: config.HISTORY_MAX_MESSAGES,
     recallLimit: config.RECALL_LIMIT,
     recallTimeoutMs: config.RECALL_TIMEOUT_MS,
     checkpointIntervalMs: config.CHECKPOINT_INTERVAL_MS,

@@ -17,6 +17,8 @@ export const DEFAULT_SYSTEM_PROMPT =
 
 /** Messages recalled into one prompt, at most: `Generation.context` lists no more. */
 export const MAX_RECALL_LIMIT = 20;
+/** The most memories a prompt holds: all a user may keep (the conversation subgraph's MAX_MEMORIES). */
+export const MAX_MEMORIES_IN_PROMPT = 200;
 
 export const chatEnv = {
   ...commonEnv,

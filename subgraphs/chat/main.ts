@@ -1,6 +1,12 @@
 import 'reflect-metadata';
 import { runService } from '../../common/server/lifecycle';
-import { startChatSubgraph } from './app';
 import { loadChatConfig } from './config';
 
-runService('chat', () => loadChatConfig(), startChatSubgraph);
+runService(
+  'chat',
+  () => loadChatConfig(),
+  (config, logger) =>
+    // Required only now, once runService has set up tracing, which hooks pg and ioredis as they load.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('./app') as typeof import('./app')).startChatSubgraph(config, logger),
+);

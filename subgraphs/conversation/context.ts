@@ -4,9 +4,11 @@ import type { CacheRepository } from './repositories/cache.repository';
 import type { Repositories } from './repositories';
 import { ConversationService } from './services/conversation.service';
 import { createLoaders } from './services/loaders';
+import { MemoryService } from './services/memory.service';
 import { MessageService } from './services/message.service';
 import { PreferenceService } from './services/preference.service';
 import { type SearchDependencies, SearchService } from './services/search.service';
+import { TurnService } from './services/turn.service';
 import type { IndexerTrigger } from './services/service-context';
 import { ownerScope } from './services/owner-scope';
 
@@ -26,6 +28,8 @@ export interface ConversationContext extends BaseContext {
   messages: MessageService;
   search: SearchService;
   preferences: PreferenceService;
+  memories: MemoryService;
+  turns: TurnService;
 }
 
 /** A request's context: its own unit of work and DataLoaders, services over them. */
@@ -49,5 +53,7 @@ export function createConversationContext(
     messages: new MessageService(serviceContext),
     search: new SearchService(serviceContext, singletons.search, conversations),
     preferences: new PreferenceService(serviceContext),
+    memories: new MemoryService(serviceContext),
+    turns: new TurnService(serviceContext, conversations),
   };
 }

@@ -1,6 +1,12 @@
 import 'reflect-metadata';
 import { runService } from '../../common/server/lifecycle';
-import { startConversationSubgraph } from './app';
 import { loadConversationConfig } from './config';
 
-runService('conversation', () => loadConversationConfig(), startConversationSubgraph);
+runService(
+  'conversation',
+  () => loadConversationConfig(),
+  (config, logger) =>
+    // Required only now, once runService has set up tracing, which hooks pg and ioredis as they load.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('./app') as typeof import('./app')).startConversationSubgraph(config, logger),
+);

@@ -70,6 +70,11 @@ export function firstResultOf(client: Client, query: string): Promise<FormattedE
   });
 }
 
-/** An anonymous graphql-ws client of a gateway. */
-export const webSocketClient = (gateway: RunningGateway): Client =>
-  createClient({ url: gateway.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
+/** A graphql-ws client of a gateway: anonymous, or signed in with an access token. */
+export const webSocketClient = (gateway: RunningGateway, accessToken?: string): Client =>
+  createClient({
+    url: gateway.url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: accessToken ? { authorization: `Bearer ${accessToken}` } : undefined,
+  });

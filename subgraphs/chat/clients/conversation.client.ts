@@ -12,7 +12,7 @@ import { REQUEST_ID_HEADER } from '../../../common/server/request-id';
 import type { SubgraphName } from '../../../common/config/topology';
 import type { UserCaller } from '../../../common/identity/caller';
 import type { MessageRole, MessageStatus, RecallHit, StoredMessage } from '../records/message.record';
-import type { ConversationSummary, Instructions } from '../records/conversation-settings.record';
+import type { TurnContext } from '../records/conversation-settings.record';
 
 export interface AppendMessageInput {
   /** null: a new conversation owned by the caller. */
@@ -25,6 +25,24 @@ export interface AppendMessageInput {
   content: string;
   status?: MessageStatus;
   model?: string;
+}
+
+export interface TurnQuery {
+  /** null: a first message, which will create its conversation. */
+  conversationId: string | null;
+  /** The message the history ends at; null: the conversation's active leaf. */
+  leafId: string | null;
+  historyLimit: number;
+}
+
+/** A user's message and the reply to be written under it (STREAMING, by `replyModel`), stored together. */
+export interface AppendTurnInput {
+  conversationId: string | null;
+  /** null: under the conversation's active leaf. */
+  parentId: string | null;
+  asRoot?: boolean;
+  content: string;
+  replyModel: string;
 }
 
 export interface UpdateMessageInput {
@@ -41,11 +59,18 @@ export interface UpdateMessageInput {
  * about the generation engine alone use testing/memory-conversation-store.ts.
  */
 export interface ConversationClient {
-  /** The conversation if the caller owns it; NOT_FOUND otherwise, exactly as for a missing one. */
-  conversation(caller: UserCaller, conversationId: string): Promise<ConversationSummary>;
-  /** The caller's custom instructions (for a conversation not created yet). */
-  instructions(caller: UserCaller): Promise<Instructions>;
+  /**
+   * Everything a turn's prompt is built from, in one request: the conversation's settings, the
+   * caller's instructions, memories and recall switch, and the history up to the leaf. A
+   * conversation or message the caller does not own is NOT_FOUND, exactly as a missing one.
+   */
+  turnContext(caller: UserCaller, query: TurnQuery): Promise<TurnContext>;
   appendMessage(caller: UserCaller, input: AppendMessageInput): Promise<StoredMessage>;
+  /** The user's message and the STREAMING reply under it, in one transaction: both or neither. */
+  appendTurn(
+    caller: UserCaller,
+    input: AppendTurnInput,
+  ): Promise<{ userMessage: StoredMessage; reply: StoredMessage }>;
   updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<StoredMessage>;
   /** The branch from the root to `leafId`, oldest first, at most the newest `limit` messages. */
   messagePath(caller: UserCaller, leafId: string, limit: number): Promise<StoredMessage[]>;
@@ -89,29 +114,22 @@ const wireMessage = z
 /** The conversation subgraph's name in the supergraph: the audience of the identities sent to it. */
 const CONVERSATION_SUBGRAPH: SubgraphName = 'conversation';
 
-const wireInstructions = z.object({ aboutMe: z.string(), howToAnswer: z.string() });
-
-const wireConversation = z
-  .object({
-    id: z.string(),
-    title: z.string(),
-    settings: z.object({
-      model: z.string().nullable(),
-      systemPrompt: z.string().nullable(),
-      temperature: z.number().nullable(),
-      topP: z.number().nullable(),
-      maxOutputTokens: z.number().int().nullable(),
-      recallEnabled: z.boolean(),
-      instructionsEnabled: z.boolean(),
-    }),
-    owner: z.object({ instructions: wireInstructions }),
-  })
-  .transform(
-    ({ owner, ...conversation }): ConversationSummary => ({
-      ...conversation,
-      instructions: owner.instructions,
-    }),
-  );
+const wireTurnContext = z.object({
+  conversationId: z.string().nullable(),
+  settings: z.object({
+    model: z.string().nullable(),
+    systemPrompt: z.string().nullable(),
+    temperature: z.number().nullable(),
+    topP: z.number().nullable(),
+    maxOutputTokens: z.number().int().nullable(),
+    recallEnabled: z.boolean(),
+    instructionsEnabled: z.boolean(),
+  }),
+  instructions: z.object({ aboutMe: z.string(), howToAnswer: z.string() }).nullable(),
+  memories: z.array(z.object({ id: z.string(), text: z.string() })),
+  recallEnabled: z.boolean(),
+  history: z.array(wireMessage),
+});
 
 const wireRecallHit = z.object({ score: z.number(), message: wireMessage });
 
@@ -142,31 +160,22 @@ interface GraphQLReply {
 export class ConversationSubgraphClient implements ConversationClient {
   constructor(private readonly options: ConversationClientOptions) {}
 
-  async conversation(caller: UserCaller, conversationId: string): Promise<ConversationSummary> {
+  async turnContext(caller: UserCaller, query: TurnQuery): Promise<TurnContext> {
     const data = await this.request(
       caller,
-      `query Conversation($id: ID!) { conversation(id: $id) { id title
-        settings { model systemPrompt temperature topP maxOutputTokens recallEnabled instructionsEnabled }
-        owner { instructions { aboutMe howToAnswer } } } }`,
-      { id: conversationId },
-    );
-    return this.parse(wireConversation, data.conversation, 'conversation');
-  }
-
-  async instructions(caller: UserCaller): Promise<Instructions> {
-    const data = await this.request(
-      caller,
-      `query Instructions($user: _Any!) {
-        _entities(representations: [$user]) { ... on User { instructions { aboutMe howToAnswer } } }
+      `query TurnContext($conversationId: ID, $leafId: ID, $historyLimit: Int!) {
+        turnContext(conversationId: $conversationId, leafId: $leafId, historyLimit: $historyLimit) {
+          conversationId
+          settings { model systemPrompt temperature topP maxOutputTokens recallEnabled instructionsEnabled }
+          instructions { aboutMe howToAnswer }
+          memories { id text }
+          recallEnabled
+          history { ${MESSAGE_FIELDS} }
+        }
       }`,
-      { user: { __typename: 'User', id: caller.userId } },
+      { ...query },
     );
-    const [user] = this.parse(
-      z.array(z.object({ instructions: wireInstructions })),
-      data._entities,
-      '_entities',
-    );
-    return user.instructions;
+    return this.parse(wireTurnContext, data.turnContext, 'turnContext');
   }
 
   async appendMessage(caller: UserCaller, input: AppendMessageInput): Promise<StoredMessage> {
@@ -176,6 +185,24 @@ export class ConversationSubgraphClient implements ConversationClient {
       { input },
     );
     return this.parse(wireMessage, data.appendMessage, 'appendMessage');
+  }
+
+  async appendTurn(
+    caller: UserCaller,
+    input: AppendTurnInput,
+  ): Promise<{ userMessage: StoredMessage; reply: StoredMessage }> {
+    const data = await this.request(
+      caller,
+      `mutation AppendTurn($input: AppendTurnInput!) {
+        appendTurn(input: $input) { userMessage { ${MESSAGE_FIELDS} } reply { ${MESSAGE_FIELDS} } }
+      }`,
+      { input },
+    );
+    return this.parse(
+      z.object({ userMessage: wireMessage, reply: wireMessage }),
+      data.appendTurn,
+      'appendTurn',
+    );
   }
 
   async updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<StoredMessage> {

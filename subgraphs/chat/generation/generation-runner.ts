@@ -31,7 +31,6 @@ export interface RunnerSettings {
   contextTokens: number;
   /** The deployment's output limit: no reply's own may exceed it (the event stream is sized by it). */
   maxOutputTokens: number;
-  historyMessages: number;
   recallLimit: number;
   recallTimeoutMs: number;
   checkpointIntervalMs: number;
@@ -56,10 +55,10 @@ export interface GenerationJob {
   /** The owner, on whose behalf the conversation subgraph is called. */
   caller: UserCaller;
   /**
-   * The message the reply answers, when whoever starts the job has it (sendMessage does): recall
-   * then starts at once, and a first message's history needs no fetch at all.
+   * The branch the reply is written on, oldest first, ending with the message it answers: read
+   * with the rest of the turn before the reply was started, so the runner fetches no history.
    */
-  answered?: StoredMessage;
+  history: StoredMessage[];
   /** The conversation's settings for this reply, over the deployment's defaults. */
   reply: ReplySettings;
 }
@@ -196,50 +195,32 @@ class GenerationRun {
 
   private async preparePrompt(): Promise<void> {
     const { settings } = this.deps;
-    const { answered } = this.job;
-    // With the answered message in hand, recall need not wait for the history.
-    const [history, recalled] = answered
-      ? await Promise.all([this.history(answered), this.recall(answered)])
-      : await this.history(null).then(
-          async (path) => [path, await this.recall(path.at(-1) ?? null)] as const,
-        );
+    const { history, reply } = this.job;
+    const recalled = await this.recall(history.at(-1) ?? null);
     traceTurn('chat.recall-done', this.record.id);
-    this.userMessage = history[history.length - 1] ?? null;
-    const { reply } = this.job;
+    this.userMessage = history.at(-1) ?? null;
     this.prompt = buildPrompt({
       systemPrompt: reply.systemPrompt,
+      instructions: reply.instructions,
+      memories: reply.memories,
       history,
       recalled,
       model: this.record.model,
       contextTokens: settings.contextTokens,
       maxOutputTokens: reply.maxOutputTokens,
       temperature: reply.temperature,
+      topP: reply.topP,
     });
-    if (this.prompt.recalled.length > 0) {
-      this.record.context = this.prompt.recalled.map((hit) => ({
-        messageId: hit.message.id,
-        conversationId: hit.message.conversation.id,
-        score: hit.score,
-      }));
-      await this.deps.generations.recordContext(this.record.id, this.record.context);
+    const { context } = this.prompt;
+    if (context.instructions || context.memories.length > 0 || context.recalled.length > 0) {
+      this.record.context = context;
+      await this.deps.generations.recordContext(this.record.id, context);
     }
-  }
-
-  /** The active branch up to the answered message; a first message is its own whole history. */
-  private async history(answered: StoredMessage | null): Promise<StoredMessage[]> {
-    if (answered?.parentId === null) return [answered];
-    const { conversations, settings } = this.deps;
-    const path = await conversations.messagePath(
-      this.job.caller,
-      this.record.parentMessageId,
-      settings.historyMessages,
-    );
-    return path;
   }
 
   /**
    * Recall is a bonus: when search is down, or slower than RECALL_TIMEOUT_MS, the reply is written
-   * without it.
+   * without it. Off (for the conversation, the user or the deployment), no recall query is made.
    */
   private async recall(answered: StoredMessage | null): Promise<RecallHit[]> {
     const { settings, conversations } = this.deps;
@@ -273,6 +254,7 @@ class GenerationRun {
     const chunks = this.deps.provider.stream((this.prompt as Prompt).request, this.abort.signal);
     try {
       for await (const chunk of chunks) {
+        if (chunk.kind === 'finish') continue;
         if (chunk.kind === 'usage') {
           this.reportedUsage = { ...chunk, estimated: false };
           continue;

@@ -1,15 +1,17 @@
 import type { Logger } from '../../../common/logging/logger';
+import { tracingRecorded } from '../../../common/telemetry/tracing';
 import type { ChatConfig, ProviderEndpoint } from '../config';
 import { GeminiProvider } from './gemini';
 import { OfflineProvider } from './offline';
 import { OpenAICompatibleProvider } from './openai-compatible';
 import type { ChatProvider, ModelSource } from './provider';
 import { ResilientProvider } from './resilient-provider';
+import { genAiProviderName, TracedProvider } from './traced-provider';
 
 /** One configured provider: what generates with it, and what lists its models. */
 export interface ProviderConnection {
   endpoint: ProviderEndpoint;
-  /** Wrapped in the shared retry and timeout policy. */
+  /** Wrapped in the shared retry and timeout policy (each attempt a GenAI span, where spans are recorded). */
   provider: ChatProvider;
   models: ModelSource;
 }
@@ -18,9 +20,10 @@ export interface ProviderConnection {
 export function createProviders(config: ChatConfig, logger: Logger): ProviderConnection[] {
   return config.PROVIDERS.map((endpoint) => {
     const bare = createBareProvider(config, endpoint, logger);
+    const attempt = tracingRecorded() ? new TracedProvider(bare, genAiProviderName(endpoint)) : bare;
     return {
       endpoint,
-      provider: new ResilientProvider(bare, {
+      provider: new ResilientProvider(attempt, {
         maxRetries: config.LLM_MAX_RETRIES,
         retryBaseMs: config.LLM_RETRY_BASE_MS,
         firstTokenTimeoutMs: config.LLM_FIRST_TOKEN_TIMEOUT_MS,

@@ -16,6 +16,7 @@ const request: ProviderRequest = {
   ],
   maxOutputTokens: 256,
   temperature: 0.5,
+  topP: 0.9,
 };
 
 async function collect(provider: ChatProvider): Promise<{ chunks: ProviderChunk[]; error?: ProviderError }> {
@@ -63,6 +64,7 @@ describe('the Gemini provider, through @google/generative-ai against a loopback 
       { kind: 'text', text: 'I am ' },
       { kind: 'text', text: 'fine, ' },
       { kind: 'text', text: 'thanks.' },
+      { kind: 'finish', reason: 'STOP' },
       { kind: 'usage', promptTokens: 11, completionTokens: 7 },
     ]);
     const [sent] = server.requests;
@@ -75,7 +77,7 @@ describe('the Gemini provider, through @google/generative-ai against a loopback 
         { role: 'model', parts: [{ text: 'Hi there' }] },
         { role: 'user', parts: [{ text: 'How are you?' }] },
       ],
-      generationConfig: { temperature: 0.5, maxOutputTokens: 256 },
+      generationConfig: { temperature: 0.5, maxOutputTokens: 256, topP: 0.9 },
     });
   });
 
@@ -220,6 +222,7 @@ describe('the Gemini provider, through @google/generative-ai against a loopback 
         displayName: 'Gemini 3.5 Flash',
         inputTokenLimit: 1_048_576,
         outputTokenLimit: 65_536,
+        maxTemperature: 2,
       },
       { name: 'gemini-embedding-001', methods: ['embedContent'] },
     );
@@ -231,6 +234,7 @@ describe('the Gemini provider, through @google/generative-ai against a loopback 
         description: 'gemini-3.5-flash on the loopback server',
         contextWindow: 1_048_576,
         outputTokenLimit: 65_536,
+        maxTemperature: 2,
         capabilities: ['streaming', 'system_prompt'],
       },
     ]);

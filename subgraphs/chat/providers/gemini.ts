@@ -48,6 +48,7 @@ interface GeminiModelEntry {
   description?: string;
   inputTokenLimit?: number;
   outputTokenLimit?: number;
+  maxTemperature?: number;
   supportedGenerationMethods?: string[];
 }
 
@@ -57,6 +58,7 @@ const toProviderModel = (entry: GeminiModelEntry): ProviderModel => ({
   description: entry.description,
   contextWindow: entry.inputTokenLimit,
   outputTokenLimit: entry.outputTokenLimit,
+  maxTemperature: entry.maxTemperature,
   // generateContent comes with its streaming twin and a system instruction.
   capabilities: ['streaming', 'system_prompt'],
 });
@@ -84,7 +86,8 @@ export class GeminiProvider implements ChatProvider, ModelSource {
     // fails; the stream reports the failure, so that copy is silenced rather than left unhandled.
     result.response.catch(() => undefined);
 
-    let finished = false;
+    let finishReason: string | null = null;
+    let model: string | undefined;
     let producedText = false;
     let usage: GenerateContentResponse['usageMetadata'];
     try {
@@ -97,18 +100,21 @@ export class GeminiProvider implements ChatProvider, ModelSource {
           yield { kind: 'text', text };
         }
         usage = chunk.usageMetadata ?? usage;
+        // In the API's answer, not in the SDK's types.
+        model = (chunk as { modelVersion?: string }).modelVersion ?? model;
         const reason = chunk.candidates?.[0]?.finishReason;
         if (reason) {
           if (BLOCKED.has(reason)) throw providerErrors.blocked(reason);
           if (!COMPLETED.has(reason)) throw providerErrors.unfinished(reason);
-          finished = true;
+          finishReason = reason;
         }
       }
     } catch (error) {
       throw this.streamFailure(error, signal);
     }
     // A stream that ends without a finish reason was cut off, whatever the transport said.
-    if (!finished) throw producedText ? providerErrors.connectionLost() : providerErrors.empty();
+    if (finishReason === null) throw producedText ? providerErrors.connectionLost() : providerErrors.empty();
+    yield { kind: 'finish', reason: finishReason, model };
     if (usage) {
       yield {
         kind: 'usage',
@@ -167,7 +173,11 @@ export class GeminiProvider implements ChatProvider, ModelSource {
       {
         model: request.model,
         systemInstruction: request.system,
-        generationConfig: { temperature: request.temperature, maxOutputTokens: request.maxOutputTokens },
+        generationConfig: {
+          temperature: request.temperature,
+          maxOutputTokens: request.maxOutputTokens,
+          ...(request.topP != null ? { topP: request.topP } : {}),
+        },
       },
       this.options.baseUrl ? { baseUrl: this.options.baseUrl } : undefined,
     );

@@ -16,6 +16,7 @@ const request: ProviderRequest = {
   ],
   maxOutputTokens: 256,
   temperature: 0.5,
+  topP: 0.9,
 };
 
 async function collect(provider: ChatProvider): Promise<{ chunks: ProviderChunk[]; error?: ProviderError }> {
@@ -52,7 +53,7 @@ describe('the OpenAI-compatible provider, through the openai package against a l
     for (const line of logs.lines()) expect(line).not.toContain(API_KEY);
   });
 
-  it('streams the reply and the usage chunk, sending the system prompt first and asking for usage', async () => {
+  it('streams the reply and the usage chunk, sending the system prompt first, the sampling settings, and asking for usage', async () => {
     server.enqueue({
       kind: 'sse',
       events: [openai.text('I am '), openai.text('fine.'), openai.finish(), openai.usage(13, 5), openai.done],
@@ -62,6 +63,7 @@ describe('the OpenAI-compatible provider, through the openai package against a l
     expect(chunks).toEqual([
       { kind: 'text', text: 'I am ' },
       { kind: 'text', text: 'fine.' },
+      { kind: 'finish', reason: 'stop', model: 'm' },
       { kind: 'usage', promptTokens: 13, completionTokens: 5 },
     ]);
     const [sent] = server.requests;
@@ -73,6 +75,7 @@ describe('the OpenAI-compatible provider, through the openai package against a l
       stream_options: { include_usage: true },
       max_tokens: 256,
       temperature: 0.5,
+      top_p: 0.9,
       messages: [
         { role: 'system', content: 'Be brief.' },
         { role: 'user', content: 'Hello' },
@@ -86,7 +89,10 @@ describe('the OpenAI-compatible provider, through the openai package against a l
     const keyless = new OpenAICompatibleProvider({ baseUrl: `${server.url}/v1`, logger: logs.logger });
     server.enqueue({ kind: 'sse', events: [openai.text('Hi'), openai.finish(), openai.done] });
     const { chunks } = await collect(keyless);
-    expect(chunks).toEqual([{ kind: 'text', text: 'Hi' }]);
+    expect(chunks).toEqual([
+      { kind: 'text', text: 'Hi' },
+      { kind: 'finish', reason: 'stop', model: 'm' },
+    ]);
   });
 
   it('retries a 429 that comes before the first token, with backoff, and then streams', async () => {

@@ -27,6 +27,9 @@ const toMessages = (request: ProviderRequest): ChatCompletionMessageParam[] => [
   ...request.messages.map((message) => ({ role: message.role, content: message.content })),
 ];
 
+/** `top_p` when the conversation sets it; left out, the server uses its own default. */
+const topP = (request: ProviderRequest) => (request.topP != null ? { top_p: request.topP } : {});
+
 /**
  * Any server speaking OpenAI's chat-completions streaming API (Ollama, llama.cpp's server, vLLM,
  * LM Studio, OpenAI itself), through the official `openai` package.
@@ -61,6 +64,7 @@ export class OpenAICompatibleProvider implements ChatProvider, ModelSource {
           model: request.model,
           messages: toMessages(request),
           temperature: request.temperature,
+          ...topP(request),
           // `max_tokens` rather than `max_completion_tokens`: the one every compatible server knows.
           max_tokens: request.maxOutputTokens,
           stream: true,
@@ -73,6 +77,7 @@ export class OpenAICompatibleProvider implements ChatProvider, ModelSource {
     }
 
     let finishReason: string | null = null;
+    let model: string | undefined;
     let producedText = false;
     let usage: OpenAI.CompletionUsage | undefined;
     try {
@@ -84,6 +89,7 @@ export class OpenAICompatibleProvider implements ChatProvider, ModelSource {
           yield { kind: 'text', text };
         }
         finishReason = choice?.finish_reason ?? finishReason;
+        model = chunk.model || model;
         usage = chunk.usage ?? usage;
       }
     } catch (error) {
@@ -93,6 +99,7 @@ export class OpenAICompatibleProvider implements ChatProvider, ModelSource {
     if (signal.aborted) throw signal.reason;
     if (finishReason === 'content_filter') throw providerErrors.blocked('content_filter');
     if (finishReason === null) throw producedText ? providerErrors.connectionLost() : providerErrors.empty();
+    yield { kind: 'finish', reason: finishReason, model };
     if (usage) {
       yield { kind: 'usage', promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
     }
@@ -105,6 +112,7 @@ export class OpenAICompatibleProvider implements ChatProvider, ModelSource {
           model: request.model,
           messages: toMessages(request),
           temperature: request.temperature,
+          ...topP(request),
           max_tokens: request.maxOutputTokens,
         },
         { signal },

@@ -12,10 +12,14 @@ export interface ProviderRequest {
   messages: PromptMessage[];
   maxOutputTokens: number;
   temperature: number;
+  /** Nucleus sampling; absent or null: the provider's own default. */
+  topP?: number | null;
 }
 
 export type ProviderChunk =
   | { kind: 'text'; text: string }
+  /** How the reply ended, as the provider said: its finish reason and the model that answered (for traces). */
+  | { kind: 'finish'; reason: string; model?: string }
   | { kind: 'usage'; promptTokens: number; completionTokens: number };
 
 /**
@@ -40,6 +44,8 @@ export interface ProviderModel {
   description?: string;
   contextWindow?: number;
   outputTokenLimit?: number;
+  /** The highest temperature it accepts, where the provider says (Gemini's `maxTemperature`). */
+  maxTemperature?: number;
   capabilities: ModelCapability[];
 }
 

@@ -1,3 +1,5 @@
+import type { StoredMessage } from './message.record';
+
 /**
  * A conversation's settings as the conversation subgraph stores them (docs/conversation.md): a null
  * field means the deployment's default; a systemPrompt of '' means none at all.
@@ -18,21 +20,43 @@ export interface Instructions {
   howToAnswer: string;
 }
 
-/** A conversation as chat reads it: the title, how its replies are generated, its owner's instructions. */
-export interface ConversationSummary {
+/** Something the user asked the assistant to remember. */
+export interface Memory {
   id: string;
-  title: string;
+  text: string;
+}
+
+/**
+ * Everything one turn's prompt is built from, read from the conversation subgraph in one request
+ * (its internal `turnContext`).
+ */
+export interface TurnContext {
+  /** The conversation the history is in; null for a first message, which creates one. */
+  conversationId: string | null;
   settings: ConversationSettings;
-  instructions: Instructions;
+  /** The owner's instructions; null when the conversation turns them off. */
+  instructions: Instructions | null;
+  /** The owner's memories, newest first. */
+  memories: Memory[];
+  /** The owner's own switch for recall from their other conversations. */
+  recallEnabled: boolean;
+  /** The branch from the root to the leaf asked for, oldest first. */
+  history: StoredMessage[];
 }
 
 /** What one reply is generated with: the conversation's settings over the deployment's defaults. */
 export interface ReplySettings {
+  /** The conversation's system prompt, or the deployment's; '' for none. */
   systemPrompt: string;
+  /** The owner's instructions, when the conversation uses them. */
+  instructions: Instructions | null;
+  /** The owner's memories, newest first. */
+  memories: Memory[];
   temperature: number;
   /** null: the provider's own default. */
   topP: number | null;
   maxOutputTokens: number;
+  /** The conversation's switch, the owner's and the deployment's all on. */
   recallEnabled: boolean;
 }
 

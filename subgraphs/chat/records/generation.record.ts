@@ -28,6 +28,17 @@ export interface RecalledMessage {
   score: number;
 }
 
+/** Exactly what went into a generation's prompt besides the conversation itself (a snapshot). */
+export interface GenerationContext {
+  /** The instructions as sent; null when none were. */
+  instructions: { aboutMe: string; howToAnswer: string } | null;
+  /** The memories as sent, newest first. */
+  memories: { id: string; text: string }[];
+  recalled: RecalledMessage[];
+}
+
+export const EMPTY_CONTEXT: GenerationContext = { instructions: null, memories: [], recalled: [] };
+
 /** One run of a model producing an assistant message; kept in Redis (see docs/chat.md). */
 export interface GenerationRecord {
   id: string;
@@ -46,5 +57,6 @@ export interface GenerationRecord {
   usage: TokenUsage | null;
   /** Why it FAILED or was INTERRUPTED, in words fit for the user. */
   error: string | null;
-  context: RecalledMessage[];
+  /** What the prompt held; empty until the prompt is built. */
+  context: GenerationContext;
 }

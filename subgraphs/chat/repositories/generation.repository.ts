@@ -1,7 +1,14 @@
 import type { ClientContext, Redis, Result } from 'ioredis';
 import { z } from 'zod';
 import { PROVIDER_NAMES } from '../config';
-import { type GenerationRecord, GenerationStatus, type TokenUsage } from '../records/generation.record';
+import {
+  EMPTY_CONTEXT,
+  type GenerationContext,
+  type GenerationRecord,
+  GenerationStatus,
+  type RecalledMessage,
+  type TokenUsage,
+} from '../records/generation.record';
 import { redisKeys } from '../store/redis-keys';
 import { throwFirstError } from '../store/redis-results';
 
@@ -93,7 +100,7 @@ const storedGeneration = z
     completionTokens: optionalCount,
     usageEstimated: z.string().optional(),
     error: z.string().optional(),
-    context: z.string().transform((json) => JSON.parse(json) as GenerationRecord['context']),
+    context: z.string().transform((json) => contextOf(JSON.parse(json))),
   })
   .transform(
     ({ promptTokens, completionTokens, usageEstimated, error, ...rest }): GenerationRecord => ({
@@ -105,6 +112,10 @@ const storedGeneration = z
       error: error ?? null,
     }),
   );
+
+/** A record written before instructions and memories were listed holds the recalled messages alone. */
+const contextOf = (stored: GenerationContext | RecalledMessage[]): GenerationContext =>
+  Array.isArray(stored) ? { ...EMPTY_CONTEXT, recalled: stored } : stored;
 
 const usageFields = (usage: TokenUsage) => ({
   promptTokens: usage.promptTokens,

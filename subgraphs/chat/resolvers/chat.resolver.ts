@@ -1,4 +1,4 @@
-import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, Directive, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { ChatContext } from '../context';
 import type { StartedGeneration } from '../services/chat.service';
 import { Generation } from '../schema/generation.type';
@@ -18,6 +18,7 @@ export class ChatResolver {
     description:
       'Stores your message and starts the reply; answers at once. Follow the reply with `Subscription.generation`.',
   })
+  @Directive('@authenticated')
   async sendMessage(
     @Arg('input', () => SendMessageInput) input: SendMessageInput,
     @Ctx() ctx: ChatContext,
@@ -28,6 +29,7 @@ export class ChatResolver {
   @Mutation(() => Generation, {
     description: 'A new reply beside this one (or to this message of yours), as a new branch.',
   })
+  @Directive('@authenticated')
   async regenerate(
     @Arg('messageId', () => ID) messageId: string,
     @Arg('model', () => String, { nullable: true }) model: string | null,
@@ -39,6 +41,7 @@ export class ChatResolver {
   @Mutation(() => SendMessagePayload, {
     description: 'Your message rewritten, as a new branch beside the original, and a reply to it.',
   })
+  @Directive('@authenticated')
   async editMessage(
     @Arg('messageId', () => ID) messageId: string,
     @Arg('content') content: string,
@@ -50,11 +53,13 @@ export class ChatResolver {
   @Mutation(() => Generation, {
     description: 'Stops a generation (from any replica) and saves the reply so far as STOPPED.',
   })
+  @Directive('@authenticated')
   async stopGeneration(@Arg('id', () => ID) id: string, @Ctx() ctx: ChatContext): Promise<Generation> {
     return toGeneration(await ctx.generations.stop(ctx.caller, id));
   }
 
   @Query(() => Generation, { description: 'One of your generations.' })
+  @Directive('@authenticated')
   async generation(@Arg('id', () => ID) id: string, @Ctx() ctx: ChatContext): Promise<Generation> {
     return toGeneration(await ctx.generations.get(ctx.caller, id));
   }

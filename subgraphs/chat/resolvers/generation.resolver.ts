@@ -1,5 +1,5 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
-import { MAX_RECALL_LIMIT } from '../config';
+import { MAX_MEMORIES_IN_PROMPT, MAX_RECALL_LIMIT } from '../config';
 import type { ChatContext } from '../context';
 import type { GenerationRecord } from '../records/generation.record';
 import type { FollowedEvent } from '../services/generation.service';
@@ -24,12 +24,16 @@ const generationOf = (record: GenerationRecord): Generation => ({
     totalTokens: record.usage.promptTokens + record.usage.completionTokens,
   },
   error: record.error,
-  // Records kept from before the bound may hold more.
-  context: record.context.slice(0, MAX_RECALL_LIMIT).map((recalled) => ({
-    score: recalled.score,
-    message: { id: recalled.messageId },
-    conversation: { id: recalled.conversationId },
-  })),
+  context: {
+    instructions: record.context.instructions,
+    memories: record.context.memories.slice(0, MAX_MEMORIES_IN_PROMPT),
+    // Records kept from before the bound may hold more.
+    recalled: record.context.recalled.slice(0, MAX_RECALL_LIMIT).map((recalled) => ({
+      score: recalled.score,
+      message: { id: recalled.messageId },
+      conversation: { id: recalled.conversationId },
+    })),
+  },
 });
 
 /**

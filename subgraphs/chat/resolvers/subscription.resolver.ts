@@ -1,4 +1,13 @@
-import { Arg, ID, Int, Resolver, Root, type SubscribeResolverData, Subscription } from 'type-graphql';
+import {
+  Arg,
+  Directive,
+  ID,
+  Int,
+  Resolver,
+  Root,
+  type SubscribeResolverData,
+  Subscription,
+} from 'type-graphql';
 import { AppError, toGraphQLError } from '../../../common/errors/errors';
 import { traceTurn } from '../../../common/logging/turn-trace';
 import type { ChatContext } from '../context';
@@ -36,6 +45,7 @@ export class SubscriptionResolver {
     subscribe: async ({ args, context }: Subscribe<{ id: string; after: number }>) =>
       withGraphQLErrors(await context.generations.follow(context.caller, args.id, args.after)),
   })
+  @Directive('@authenticated')
   generation(
     @Root() followed: FollowedEvent,
     @Arg('id', () => ID) id: string,
@@ -52,6 +62,7 @@ export class SubscriptionResolver {
       return withGraphQLErrors(await context.generations.follow(context.caller, started.generation.id, 0));
     },
   })
+  @Directive('@authenticated')
   chat(
     @Root() followed: FollowedEvent,
     @Arg('input', () => SendMessageInput) _input: SendMessageInput,

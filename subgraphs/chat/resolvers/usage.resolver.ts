@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, Directive, FieldResolver, Int, Resolver, Root } from 'type-graphql';
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { ChatContext } from '../context';
 import type { DailyUsage as DailyCounts, UsageReport } from '../records/usage.record';
@@ -26,6 +26,7 @@ export class UserUsageResolver {
   @FieldResolver(() => Usage, {
     description: 'Tokens used, per day and in total, and the limits (yours only).',
   })
+  @Directive('@authenticated')
   @ListSizeDirective({ slicingArguments: ['days'], sizedFields: ['daily'] })
   async usage(
     @Root() user: User,

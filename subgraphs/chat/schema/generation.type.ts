@@ -1,6 +1,6 @@
 import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { ListSizeDirective } from '../../../common/graphql/list-size';
-import { MAX_RECALL_LIMIT } from '../config';
+import { MAX_MEMORIES_IN_PROMPT, MAX_RECALL_LIMIT } from '../config';
 import { GenerationStatus } from '../records/generation.record';
 import { Conversation, Message } from './references';
 import { Provider } from './model.type';
@@ -34,6 +34,26 @@ export class TokenUsage {
   estimated!: boolean;
 }
 
+@ObjectType({ description: 'Your custom instructions as they were put into the prompt.' })
+export class UsedInstructions {
+  @Field({ description: '"" when it was empty.' })
+  aboutMe!: string;
+
+  @Field({ description: '"" when it was empty.' })
+  howToAnswer!: string;
+}
+
+@ObjectType({
+  description: 'One of your memories as it was put into the prompt (a snapshot: it stays if you forget it).',
+})
+export class UsedMemory {
+  @Field(() => ID, { description: 'The memory (`User.memories`); it may have been forgotten since.' })
+  id!: string;
+
+  @Field({ description: 'The text as it was sent.' })
+  text!: string;
+}
+
 @ObjectType({ description: 'A message from another of your conversations that was put into the prompt.' })
 export class RecalledMessage {
   @Field(() => Float, { description: 'How similar it is to your message (higher is closer).' })
@@ -44,6 +64,22 @@ export class RecalledMessage {
 
   @Field(() => Conversation)
   conversation!: Conversation;
+}
+
+@ObjectType({ description: 'What a generation put into its prompt, as a snapshot taken when it was built.' })
+export class GenerationContext {
+  @Field(() => UsedInstructions, { nullable: true, description: 'Null when no instructions were used.' })
+  instructions!: UsedInstructions | null;
+
+  @Field(() => [UsedMemory], { description: 'Newest first.' })
+  @ListSizeDirective({ assumedSize: MAX_MEMORIES_IN_PROMPT })
+  memories!: UsedMemory[];
+
+  @Field(() => [RecalledMessage], {
+    description: 'Messages from your other conversations that were given to the model with the prompt.',
+  })
+  @ListSizeDirective({ assumedSize: MAX_RECALL_LIMIT })
+  recalled!: RecalledMessage[];
 }
 
 @ObjectType({ description: 'One run of a model producing an assistant message.' })
@@ -82,9 +118,9 @@ export class Generation {
   @Field(() => String, { nullable: true, description: 'Why it FAILED or was INTERRUPTED.' })
   error!: string | null;
 
-  @Field(() => [RecalledMessage], {
-    description: 'Messages from your other conversations that were given to the model with the prompt.',
+  @Field(() => GenerationContext, {
+    description:
+      'Exactly what was put into the prompt besides the conversation itself: your instructions, memories and recalled messages. Empty until the prompt is built.',
   })
-  @ListSizeDirective({ assumedSize: MAX_RECALL_LIMIT })
-  context!: RecalledMessage[];
+  context!: GenerationContext;
 }

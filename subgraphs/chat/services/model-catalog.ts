@@ -16,6 +16,8 @@ export interface ModelInfo {
   description: string;
   contextWindow: number | null;
   outputTokenLimit: number | null;
+  /** The highest temperature it accepts, where its provider says. */
+  maxTemperature: number | null;
   capabilities: ModelCapability[];
   /** Whether its provider answered the last time it was asked. */
   available: boolean;
@@ -169,6 +171,7 @@ export class ModelCatalog {
       description: model.description ?? describeProvider(endpoint),
       contextWindow: model.contextWindow ?? null,
       outputTokenLimit: model.outputTokenLimit ?? null,
+      maxTemperature: model.maxTemperature ?? null,
       capabilities: model.capabilities,
       available,
       isDefault: id === this.options.defaultModel,

@@ -120,24 +120,60 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     expect(usage.today.completionTokens).toBe(saved?.completionTokens);
   });
 
-  it('writes a first reply without fetching its history, and without waiting past RECALL_TIMEOUT_MS for recall', async () => {
-    const calls = { messagePath: 0 };
-    // Recall that never answers, and a count of history fetches.
+  it('reads each turn in one request, fetches no history afterwards, and waits no longer than RECALL_TIMEOUT_MS for recall', async () => {
+    const calls: Record<string, number> = {};
+    // Recall that never answers, and a count of every call to the conversation subgraph.
     const conversations = new Proxy(store, {
       get(target, property, receiver) {
-        if (property === 'recallMessages') return () => new Promise(() => undefined);
-        if (property === 'messagePath') calls.messagePath++;
         const value: unknown = Reflect.get(target, property, receiver);
-        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          calls[String(property)] = (calls[String(property)] ?? 0) + 1;
+          if (property === 'recallMessages') return new Promise(() => undefined);
+          return (value as (...args: unknown[]) => unknown).apply(target, args);
+        };
       },
     });
     const { services } = await start({ RECALL_TIMEOUT_MS: '50' }, undefined, conversations);
     const carol = userCaller(randomUUID());
-    const started = await services.chat.send(carol, { content: 'Is anybody there?' });
-    const events = await drain(await services.generations.follow(carol, started.generation.id, 0));
+    const first = await services.chat.send(carol, { content: 'Is anybody there?' });
+    let events = await drain(await services.generations.follow(carol, first.generation.id, 0));
     expect(events.at(-1)?.event.type).toBe('DONE');
-    expect(calls.messagePath).toBe(0);
-    expect(await services.generations.get(carol, started.generation.id)).toMatchObject({ context: [] });
+    expect(await services.generations.get(carol, first.generation.id)).toMatchObject({
+      context: { instructions: null, memories: [], recalled: [] },
+    });
+    for (const key of Object.keys(calls)) delete calls[key];
+
+    const second = await services.chat.send(carol, {
+      conversationId: first.conversationId,
+      content: 'Hello?',
+    });
+    events = await drain(await services.generations.follow(carol, second.generation.id, 0));
+    expect(events.at(-1)?.event.type).toBe('DONE');
+    // One read (settings, instructions, memories, recall switch, history), one write (the message
+    // and the reply's placeholder), the recall search and the reply's saves: no history fetch, no
+    // separate settings read, no second append.
+    expect(calls).toMatchObject({ turnContext: 1, appendTurn: 1, recallMessages: 1 });
+    expect(calls.messagePath).toBeUndefined();
+    expect(calls.appendMessage).toBeUndefined();
+  });
+
+  it('makes no recall query for a user who turned recall off', async () => {
+    let recallQueries = 0;
+    const conversations = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'recallMessages') recallQueries++;
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    const { services } = await start({}, undefined, conversations);
+    const dana = userCaller(randomUUID());
+    store.recallOff.add(dana.userId);
+    const started = await services.chat.send(dana, { content: 'Remember my other chats?' });
+    const events = await drain(await services.generations.follow(dana, started.generation.id, 0));
+    expect(events.at(-1)?.event.type).toBe('DONE');
+    expect(recallQueries).toBe(0);
   });
 
   it('sends the history of the branch it answers, oldest first', async () => {

@@ -198,6 +198,7 @@ describe('models of every configured provider (real SDKs against loopback server
         description: 'gemini-3.5-flash on the loopback server',
         contextWindow: 1_048_576,
         outputTokenLimit: 65_536,
+        maxTemperature: null,
         capabilities: ['streaming', 'system_prompt'],
         available: true,
         isDefault: true,
@@ -213,6 +214,42 @@ describe('models of every configured provider (real SDKs against loopback server
     expect(llm.requests[0]?.url).toBe('/v1beta/models/gemini-3.5-flash:streamGenerateContent?alt=sse');
     expect(llm.requests[0]?.headers['x-goog-api-key']).toBe('test-gemini-key');
     expect(store.messages.get(started.generation.messageId)).toMatchObject({ content: 'Hello from Gemini.' });
+  });
+
+  it("keeps a reply within the model's own output limit, and refuses stored settings outside the model's limits naming the field", async () => {
+    const llm = await loopback();
+    llm.serveModels({ name: 'gemini-3.5-flash', outputTokenLimit: 32, maxTemperature: 1 });
+    const { services } = await start({
+      GEMINI_API_KEY: 'test-gemini-key',
+      GEMINI_BASE_URL: llm.url,
+      OFFLINE_PROVIDER_ENABLED: 'false',
+    });
+    llm.enqueue({ kind: 'sse', events: [gemini.text('Short '), gemini.finish('reply.')] });
+    const alice = userCaller(randomUUID());
+    const started = await services.chat.send(alice, { content: 'Hi' });
+    await drain(await services.generations.follow(alice, started.generation.id, 0));
+    // The deployment allows more; the model's own limit is what is asked for.
+    expect(llm.requests[0]?.body).toMatchObject({ generationConfig: { maxOutputTokens: 32 } });
+
+    const conversation = store.conversations.get(started.conversationId);
+    if (!conversation) throw new Error('the conversation was not stored');
+    conversation.settings = { ...conversation.settings, maxOutputTokens: 64 };
+    const refused = services.chat.send(alice, { conversationId: conversation.id, content: 'Again' });
+    await expect(refused).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+      details: { field: 'settings.maxOutputTokens' },
+      message: expect.stringContaining('at most 32 for gemini/gemini-3.5-flash'),
+    });
+    conversation.settings = { ...conversation.settings, maxOutputTokens: null, temperature: 1.5 };
+    await expect(
+      services.chat.send(alice, { conversationId: conversation.id, content: 'Once more' }),
+    ).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+      details: { field: 'settings.temperature' },
+      message: expect.stringContaining('at most 1 for gemini/gemini-3.5-flash'),
+    });
+    expect(llm.requests).toHaveLength(1);
+    expect(store.messages.size).toBe(2);
   });
 
   it('reports a default model Gemini does not list, in the log and in /health details, with what it serves, and starts', async () => {

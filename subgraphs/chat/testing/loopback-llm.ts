@@ -21,6 +21,8 @@ export interface ListedModel {
   displayName?: string;
   inputTokenLimit?: number;
   outputTokenLimit?: number;
+  /** Gemini's `maxTemperature`; left out when unset. */
+  maxTemperature?: number;
   /** Gemini's `supportedGenerationMethods`; `generateContent` and `countTokens` when unset. */
   methods?: string[];
 }
@@ -127,6 +129,7 @@ const geminiModelList = (models: ListedModel[]) => ({
     description: `${model.name} on the loopback server`,
     inputTokenLimit: model.inputTokenLimit ?? 1_048_576,
     outputTokenLimit: model.outputTokenLimit ?? 65_536,
+    ...(model.maxTemperature === undefined ? {} : { maxTemperature: model.maxTemperature }),
     supportedGenerationMethods: model.methods ?? ['generateContent', 'countTokens'],
   })),
 });

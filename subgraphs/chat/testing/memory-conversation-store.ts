@@ -3,15 +3,16 @@ import { badUserInput, notFound } from '../../../common/errors/errors';
 import type { UserCaller } from '../../../common/identity/caller';
 import type {
   AppendMessageInput,
+  AppendTurnInput,
   ConversationClient,
+  TurnQuery,
   UpdateMessageInput,
 } from '../clients/conversation.client';
 import { type RecallHit, type StoredMessage, UNTITLED_CONVERSATION } from '../records/message.record';
 import {
   type ConversationSettings,
-  type ConversationSummary,
-  type Instructions,
   DEFAULT_CONVERSATION_SETTINGS,
+  type TurnContext,
 } from '../records/conversation-settings.record';
 
 interface StoredConversation {
@@ -32,14 +33,23 @@ const words = (text: string) => new Set(text.toLowerCase().match(/[a-z0-9]+/g) ?
 export class MemoryConversationStore implements ConversationClient {
   readonly conversations = new Map<string, StoredConversation>();
   readonly messages = new Map<string, StoredMessage>();
+  /** Users who turned recall from their other conversations off. */
+  readonly recallOff = new Set<string>();
 
-  async conversation(caller: UserCaller, conversationId: string): Promise<ConversationSummary> {
-    const { id, title, settings } = this.ownedConversation(caller, conversationId);
-    return { id, title, settings, instructions: await this.instructions() };
-  }
-
-  async instructions(): Promise<Instructions> {
-    return { aboutMe: '', howToAnswer: '' };
+  /** No instructions or memories of anyone's. */
+  async turnContext(caller: UserCaller, query: TurnQuery): Promise<TurnContext> {
+    const leaf = query.leafId === null ? null : this.ownedMessage(caller, query.leafId);
+    const conversationId = leaf?.conversation.id ?? query.conversationId;
+    const conversation = conversationId === null ? null : this.ownedConversation(caller, conversationId);
+    const leafId = leaf?.id ?? conversation?.activeLeafId ?? null;
+    return {
+      conversationId: conversation?.id ?? null,
+      settings: conversation?.settings ?? DEFAULT_CONVERSATION_SETTINGS,
+      instructions: { aboutMe: '', howToAnswer: '' },
+      memories: [],
+      recallEnabled: !this.recallOff.has(caller.userId),
+      history: leafId === null ? [] : await this.messagePath(caller, leafId, query.historyLimit),
+    };
   }
 
   async appendMessage(caller: UserCaller, input: AppendMessageInput): Promise<StoredMessage> {
@@ -65,6 +75,22 @@ export class MemoryConversationStore implements ConversationClient {
     this.messages.set(message.id, message);
     conversation.activeLeafId = message.id;
     return this.view(message);
+  }
+
+  async appendTurn(
+    caller: UserCaller,
+    { replyModel, ...input }: AppendTurnInput,
+  ): Promise<{ userMessage: StoredMessage; reply: StoredMessage }> {
+    const userMessage = await this.appendMessage(caller, { ...input, role: 'USER' });
+    const reply = await this.appendMessage(caller, {
+      conversationId: userMessage.conversation.id,
+      parentId: userMessage.id,
+      role: 'ASSISTANT',
+      content: '',
+      status: 'STREAMING',
+      model: replyModel,
+    });
+    return { userMessage, reply };
   }
 
   async updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<StoredMessage> {

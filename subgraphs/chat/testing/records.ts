@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type GenerationRecord, GenerationStatus } from '../records/generation.record';
+import { EMPTY_CONTEXT, type GenerationRecord, GenerationStatus } from '../records/generation.record';
 
 /** A generation record as sendMessage stores it (STREAMING, nothing recorded yet), for tests to write directly. */
 export function streamingGeneration(fields: Partial<GenerationRecord> = {}): GenerationRecord {
@@ -17,7 +17,7 @@ export function streamingGeneration(fields: Partial<GenerationRecord> = {}): Gen
     finishedAt: null,
     usage: null,
     error: null,
-    context: [],
+    context: EMPTY_CONTEXT,
     ...fields,
   };
 }

@@ -9,6 +9,12 @@ export interface SearchIndexerOptions {
   batchSize: number;
   /** How often to look for due entries when nothing wakes the indexer sooner. */
   pollMs: number;
+  /**
+   * How long a wake waits before its round starts, so that the writes of that moment (a user's
+   * message and the replies finishing beside it) share one round: one transaction, one embedding
+   * call and one Chroma upsert instead of one each.
+   */
+  wakeDelayMs: number;
   /** The longest wait before a failed entry is retried; the wait doubles up to it. */
   maxBackoffMs: number;
   logger: Logger;
@@ -33,6 +39,7 @@ export class SearchIndexer {
   private stopping = false;
   private woken = false;
   private wakeUp: (() => void) | undefined;
+  private pendingWake: NodeJS.Timeout | undefined;
   private failing = false;
 
   constructor(
@@ -48,13 +55,18 @@ export class SearchIndexer {
     this.running ??= this.loop();
   }
 
-  /** Starts the next round now, e.g. right after a write added entries. */
+  /** Starts the next round soon (after `wakeDelayMs`), e.g. right after a write added entries. */
   wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    if (this.options.wakeDelayMs === 0) return this.wakeNow();
+    this.pendingWake ??= setTimeout(() => {
+      this.pendingWake = undefined;
+      this.wakeNow();
+    }, this.options.wakeDelayMs).unref();
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.pendingWake);
+    this.pendingWake = undefined;
     this.stopping = true;
     this.wakeUp?.();
     await this.running;
@@ -135,6 +147,11 @@ export class SearchIndexer {
     // Gone, emptied, or meaningless to the model: whatever was indexed for it before goes.
     await this.index.removeMessages(messageIds.filter((id) => !indexed.has(id)));
     for (const conversationId of deletedConversations) await this.index.removeConversation(conversationId);
+  }
+
+  private wakeNow(): void {
+    this.woken = true;
+    this.wakeUp?.();
   }
 
   private async loop(): Promise<void> {

@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { EntityManager, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { ConversationRepository } from './conversation.repository';
+import { MemoryRepository } from './memory.repository';
 import { MessageRepository } from './message.repository';
 import { PreferenceRepository } from './preference.repository';
 import { SearchOutboxRepository } from './search-outbox.repository';
@@ -11,6 +12,7 @@ export interface Repositories {
   messages: MessageRepository;
   outbox: SearchOutboxRepository;
   preferences: PreferenceRepository;
+  memories: MemoryRepository;
   /** Runs `work` in one transaction, over repositories bound to it; commits when it returns. */
   withTransaction<T>(work: (repositories: Repositories) => Promise<T>): Promise<T>;
 }
@@ -21,6 +23,7 @@ const repositoriesFor = (em: EntityManager): Repositories => ({
   messages: new MessageRepository(em),
   outbox: new SearchOutboxRepository(em),
   preferences: new PreferenceRepository(em),
+  memories: new MemoryRepository(em),
   withTransaction: (work) => em.transactional((transaction) => work(repositoriesFor(transaction))),
 });
 

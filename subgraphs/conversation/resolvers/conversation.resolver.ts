@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, Directive, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { ConversationContext } from '../context';
 import type { ConversationRecord } from '../records/conversation.record';
@@ -21,11 +21,13 @@ export const conversationReference = {
 @Resolver(() => Conversation)
 export class ConversationResolver {
   @Query(() => Conversation, { description: 'One of your conversations.' })
+  @Directive('@authenticated')
   conversation(@Arg('id', () => ID) id: string, @Ctx() ctx: ConversationContext) {
     return ctx.conversations.get(ctx.caller, id);
   }
 
   @Query(() => ConversationExport, { description: 'One of your conversations as a file.' })
+  @Directive('@authenticated')
   exportConversation(
     @Arg('id', () => ID) id: string,
     @Arg('format', () => ExportFormat) format: ExportFormat,
@@ -37,6 +39,7 @@ export class ConversationResolver {
   @Mutation(() => Conversation, {
     description: 'Starts an empty conversation. `title` alone is the older form of `input.title`.',
   })
+  @Directive('@authenticated')
   createConversation(
     @Arg('title', () => String, { nullable: true }) title: string | null,
     @Arg('input', () => CreateConversationInput, { nullable: true }) input: CreateConversationInput | null,
@@ -48,6 +51,7 @@ export class ConversationResolver {
   @Mutation(() => Conversation, {
     description: 'Changes some of its settings; nothing is stored if any field is out of range.',
   })
+  @Directive('@authenticated')
   updateConversationSettings(
     @Arg('id', () => ID) id: string,
     @Arg('settings', () => ConversationSettingsInput) settings: ConversationSettingsInput,
@@ -57,6 +61,7 @@ export class ConversationResolver {
   }
 
   @Mutation(() => Conversation)
+  @Directive('@authenticated')
   renameConversation(
     @Arg('id', () => ID) id: string,
     @Arg('title', () => String) title: string,
@@ -68,6 +73,7 @@ export class ConversationResolver {
   @Mutation(() => ID, {
     description: 'Deletes a conversation with all its messages (from search too); returns its id.',
   })
+  @Directive('@authenticated')
   deleteConversation(@Arg('id', () => ID) id: string, @Ctx() ctx: ConversationContext) {
     return ctx.conversations.delete(ctx.caller, id);
   }
@@ -76,6 +82,7 @@ export class ConversationResolver {
     description:
       'Makes the branch through this message the active one, down to its newest message (e.g. to show another sibling).',
   })
+  @Directive('@authenticated')
   switchBranch(@Arg('messageId', () => ID) messageId: string, @Ctx() ctx: ConversationContext) {
     return ctx.conversations.switchBranch(ctx.caller, messageId);
   }

@@ -2,9 +2,10 @@ import { Arg, Ctx, Directive, ID, Int, Mutation, Query, Resolver } from 'type-gr
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import { MAX_PAGE_SIZE } from '../../../common/graphql/pagination';
 import type { ConversationContext } from '../context';
-import { AppendMessageInput, UpdateMessageInput } from '../schema/message.input';
-import { Message } from '../schema/message.type';
+import { AppendMessageInput, AppendTurnInput, UpdateMessageInput } from '../schema/message.input';
+import { AppendedTurn, Message } from '../schema/message.type';
 import { SearchHit } from '../schema/search.type';
+import { TurnContext } from '../schema/turn.type';
 
 /**
  * Operations for the chat subgraph, which calls this subgraph directly with a signed service
@@ -22,6 +23,16 @@ export class InternalResolver {
     return ctx.messages.append(ctx.caller, input);
   }
 
+  @Mutation(() => AppendedTurn, {
+    description:
+      "Internal: the user's message as the active leaf and the STREAMING reply under it, in one transaction.",
+  })
+  @Directive('@inaccessible')
+  appendTurn(@Arg('input', () => AppendTurnInput) input: AppendTurnInput, @Ctx() ctx: ConversationContext) {
+    const { replyModel, ...message } = input;
+    return ctx.messages.appendTurn(ctx.caller, message, replyModel);
+  }
+
   @Mutation(() => Message, { description: "Internal: a streaming message's checkpoint or final state." })
   @Directive('@inaccessible')
   updateMessage(
@@ -29,6 +40,24 @@ export class InternalResolver {
     @Ctx() ctx: ConversationContext,
   ) {
     return ctx.messages.update(ctx.caller, input);
+  }
+
+  @Query(() => TurnContext, {
+    description:
+      "Internal: what one reply's prompt is built from, in one read: the conversation's settings (the defaults for a first message), the owner's instructions, memories and recall switch, and the history up to `leafId` (or the active leaf).",
+  })
+  @Directive('@inaccessible')
+  turnContext(
+    @Arg('conversationId', () => ID, { nullable: true }) conversationId: string | null,
+    @Arg('leafId', () => ID, { nullable: true }) leafId: string | null,
+    @Arg('historyLimit', () => Int, { defaultValue: 50 }) historyLimit: number,
+    @Ctx() ctx: ConversationContext,
+  ) {
+    return ctx.turns.read(ctx.caller, {
+      conversationId: conversationId ?? null,
+      leafId: leafId ?? null,
+      historyLimit,
+    });
   }
 
   @Query(() => [Message], {

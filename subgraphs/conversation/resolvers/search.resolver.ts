@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, Directive, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import type { ConversationContext } from '../context';
 import { Conversation } from '../schema/conversation.type';
@@ -11,6 +11,7 @@ export class SearchResolver {
     description:
       'Your messages closest in meaning to the query, best first; within one conversation when given.',
   })
+  @Directive('@authenticated')
   @ListSizeDirective({ slicingArguments: ['first'] })
   searchMessages(
     @Arg('query', () => String) query: string,

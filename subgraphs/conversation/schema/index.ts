@@ -2,6 +2,7 @@ import type { GraphQLSchema } from 'graphql';
 import { buildFederatedSchema } from '../../../common/graphql/federation';
 import { ConversationResolver, conversationReference } from '../resolvers/conversation.resolver';
 import { InternalResolver } from '../resolvers/internal.resolver';
+import { MemoryResolver, UserMemoryResolver } from '../resolvers/memory.resolver';
 import { MessageResolver, messageReference } from '../resolvers/message.resolver';
 import { PreferenceResolver, UserInstructionsResolver } from '../resolvers/preference.resolver';
 import { SearchResolver } from '../resolvers/search.resolver';
@@ -19,6 +20,8 @@ export const buildConversationSchema = (): Promise<GraphQLSchema> =>
         UserConversationsResolver,
         PreferenceResolver,
         UserInstructionsResolver,
+        MemoryResolver,
+        UserMemoryResolver,
       ],
       orphanedTypes: [User],
     },
@@ -26,6 +29,7 @@ export const buildConversationSchema = (): Promise<GraphQLSchema> =>
     // Message text, and queries made of it (recall searches with the user's message).
     [
       'AppendMessageInput.content',
+      'AppendTurnInput.content',
       'UpdateMessageInput.content',
       'Query.searchMessages(query:)',
       'Query.recallMessages(query:)',
@@ -33,5 +37,6 @@ export const buildConversationSchema = (): Promise<GraphQLSchema> =>
       'ConversationSettingsInput.systemPrompt',
       'InstructionsInput.aboutMe',
       'InstructionsInput.howToAnswer',
+      'Mutation.remember(text:)',
     ],
   );

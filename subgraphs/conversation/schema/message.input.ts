@@ -1,9 +1,9 @@
 import { Directive, Field, ID, InputType, Int } from 'type-graphql';
 import { MessageRole, MessageStatus } from '../records/message.record';
 
-@InputType({ description: 'Internal (chat subgraph): a message to add to a conversation.' })
-@Directive('@inaccessible')
-export class AppendMessageInput {
+/** Where a new message goes: the fields every internal append shares (never an argument itself). */
+@InputType()
+abstract class MessagePlacement {
   @Field(() => ID, {
     nullable: true,
     description: 'The conversation; null creates a new one (default title) owned by the acting user.',
@@ -23,7 +23,11 @@ export class AppendMessageInput {
     description: 'A new root beside the first message (an edited first message); parentId must then be null.',
   })
   asRoot!: boolean | null;
+}
 
+@InputType({ description: 'Internal (chat subgraph): a message to add to a conversation.' })
+@Directive('@inaccessible')
+export class AppendMessageInput extends MessagePlacement {
   @Field(() => MessageRole)
   role!: MessageRole;
 
@@ -35,6 +39,19 @@ export class AppendMessageInput {
 
   @Field(() => String, { nullable: true })
   model!: string | null;
+}
+
+@InputType({
+  description:
+    "Internal (chat subgraph): a user's message and the reply to be written under it, stored together.",
+})
+@Directive('@inaccessible')
+export class AppendTurnInput extends MessagePlacement {
+  @Field({ description: "The user's message." })
+  content!: string;
+
+  @Field({ description: 'The model that writes the reply (stored on the STREAMING reply).' })
+  replyModel!: string;
 }
 
 @InputType({ description: "Internal (chat subgraph): a streaming message's checkpoint or final state." })

@@ -25,6 +25,7 @@ export function createSearch(
   const indexer = new SearchIndexer(openRepositories, embedding, index, {
     batchSize: config.SEARCH_INDEXER_BATCH_SIZE,
     pollMs: config.SEARCH_INDEXER_POLL_MS,
+    wakeDelayMs: config.SEARCH_INDEXER_WAKE_DELAY_MS,
     maxBackoffMs: config.SEARCH_INDEXER_MAX_BACKOFF_MS,
     logger: logger.child({ component: 'search-indexer' }),
   });

@@ -9,7 +9,7 @@ import {
 import type { ConversationRecord } from '../records/conversation.record';
 import {
   type MessageRecord,
-  type MessageRole,
+  MessageRole,
   MessageStatus,
   type OwnedMessageRecord,
 } from '../records/message.record';
@@ -76,10 +76,34 @@ export class MessageService {
   async append(caller: Caller, input: AppendMessage): Promise<MessageRecord> {
     requireService(caller);
     const { userId: ownerId } = requireUser(caller);
+    const [message] = await this.insert(ownerId, input, null);
+    return message;
+  }
+
+  /**
+   * Internal: the user's message and, under it, the reply the model is about to write (STREAMING,
+   * by `replyModel`), in one transaction: both are stored or neither is.
+   */
+  async appendTurn(
+    caller: Caller,
+    input: Omit<AppendMessage, 'role' | 'status' | 'model'>,
+    replyModel: string,
+  ): Promise<{ userMessage: MessageRecord; reply: MessageRecord }> {
+    requireService(caller);
+    const { userId: ownerId } = requireUser(caller);
+    this.checkModel(replyModel);
+    const [userMessage, reply] = await this.insert(ownerId, { ...input, role: MessageRole.USER }, replyModel);
+    return { userMessage, reply: reply as MessageRecord };
+  }
+
+  /** `input` as the active leaf, and, given a model, a STREAMING assistant reply under it as the new leaf. */
+  private async insert(
+    ownerId: string,
+    input: AppendMessage,
+    replyModel: string | null,
+  ): Promise<[MessageRecord, MessageRecord | null]> {
     this.checkContent(input.content);
-    if (input.model && input.model.length > MAX_MODEL_NAME_LENGTH) {
-      throw badUserInput('model', `model must be at most ${MAX_MODEL_NAME_LENGTH} characters`);
-    }
+    if (input.model) this.checkModel(input.model);
     if ((input.parentId || input.asRoot) && !input.conversationId) {
       throw badUserInput('conversationId', 'conversationId is required with parentId or asRoot');
     }
@@ -89,8 +113,8 @@ export class MessageService {
     const status = input.status ?? MessageStatus.COMPLETE;
     // A first message creates its conversation: it counts against the same budget as createConversation.
     if (!input.conversationId) await this.context.conversationCreations.spend(ownerId);
-    const message = await this.context.repositories.withTransaction(
-      async ({ conversations, messages, outbox }) => {
+    const [message, reply] = await this.context.repositories.withTransaction(
+      async ({ conversations, messages, outbox }): Promise<[MessageRecord, MessageRecord | null]> => {
         const conversation = input.conversationId
           ? isUuid(input.conversationId)
             ? await conversations.lockOwned(ownerId, input.conversationId)
@@ -116,14 +140,27 @@ export class MessageService {
           model: input.model ?? null,
           createdAt: new Date(),
         });
-        await conversations.recordActivity(conversation.id, created.id, created.createdAt);
         if (isIndexable(created)) await outbox.enqueueMessage(created.id, conversation.id);
-        return created;
+        const reply =
+          replyModel === null
+            ? null
+            : await messages.insert({
+                conversationId: conversation.id,
+                parent: created,
+                role: MessageRole.ASSISTANT,
+                content: '',
+                status: MessageStatus.STREAMING,
+                model: replyModel,
+                createdAt: new Date(),
+              });
+        const leaf = reply ?? created;
+        await conversations.recordActivity(conversation.id, leaf.id, leaf.createdAt);
+        return [created, reply];
       },
     );
     await this.context.cache.conversationChanged(ownerId, message.conversationId);
     if (isIndexable(message)) this.context.indexer.wake();
-    return message;
+    return [message, reply];
   }
 
   /**
@@ -188,6 +225,12 @@ export class MessageService {
       first,
       after,
     );
+  }
+
+  private checkModel(model: string): void {
+    if (model.length > MAX_MODEL_NAME_LENGTH) {
+      throw badUserInput('model', `model must be at most ${MAX_MODEL_NAME_LENGTH} characters`);
+    }
   }
 
   private checkContent(content: string): void {

@@ -224,10 +224,16 @@ describe('semantic search', () => {
 
     beforeAll(async () => {
       gemini = await startFakeGemini(3072);
-      // Only this subgraph is pointed at the fake Gemini (chat reads GEMINI_API_KEY too).
+      // Only this subgraph is pointed at the fake Gemini (chat reads GEMINI_API_KEY too). Rounds
+      // start only when a write wakes the indexer, two seconds later, so the rounds can be counted.
       harness = await startConversationHarness('search gemini', {
         route: 'subgraph',
-        env: { GEMINI_API_KEY: 'test-gemini-key', GEMINI_BASE_URL: gemini.baseUrl },
+        env: {
+          GEMINI_API_KEY: 'test-gemini-key',
+          GEMINI_BASE_URL: gemini.baseUrl,
+          SEARCH_INDEXER_POLL_MS: '600000',
+          SEARCH_INDEXER_WAKE_DELAY_MS: '2000',
+        },
       });
       user = await harness.newUser();
     });
@@ -253,6 +259,17 @@ describe('semantic search', () => {
       ]);
       const name = `${harness.env.CHROMA_COLLECTION_PREFIX}messages-gemini-gemini-embedding-001-3072`;
       expect(await indexedIds(harness.env.CHROMA_URL, name, [message.id])).toEqual([message.id]);
+    });
+
+    it('indexes the messages written in the same moment in one round: one embedding call for them all', async () => {
+      const contents = ['Postgres vacuum', 'Redis eviction', 'Chroma shards', 'Gateway retries'].map(
+        (topic) => `${topic} questions from the same moment`,
+      );
+      const messages = await Promise.all(contents.map((content) => append(harness, user, { content })));
+      await searchUntilFound(user, 'Gateway retries questions', messages[3].id);
+      const batches = gemini.requests.filter((r) => r.texts.some((text) => contents.includes(text)));
+      expect(batches).toHaveLength(1);
+      expect([...batches[0].texts].sort()).toEqual([...contents].sort());
     });
 
     it('answers UPSTREAM_UNAVAILABLE when Gemini cannot be reached', async () => {

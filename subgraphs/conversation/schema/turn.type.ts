@@ -1,0 +1,37 @@
+import { Directive, Field, ID, ObjectType } from 'type-graphql';
+import { ListSizeDirective } from '../../../common/graphql/list-size';
+import { MAX_PAGE_SIZE } from '../../../common/graphql/pagination';
+import { MAX_MEMORIES } from '../repositories/memory.repository';
+import { ConversationSettings } from './conversation.type';
+import { Memory } from './memory.type';
+import { Message } from './message.type';
+import { Instructions } from './preference.type';
+
+@ObjectType({ description: "Internal (chat subgraph): everything one reply's prompt is built from." })
+@Directive('@inaccessible')
+export class TurnContext {
+  @Field(() => ID, { nullable: true, description: 'The conversation; null for a first message.' })
+  conversationId!: string | null;
+
+  @Field(() => ConversationSettings)
+  settings!: ConversationSettings;
+
+  @Field(() => Instructions, {
+    nullable: true,
+    description: "The owner's custom instructions; null when the conversation turns them off.",
+  })
+  instructions!: Instructions | null;
+
+  @Field(() => [Memory], { description: "The owner's memories, newest first." })
+  @ListSizeDirective({ assumedSize: MAX_MEMORIES })
+  memories!: Memory[];
+
+  @Field({ description: "The owner's switch for recall from their other conversations." })
+  recallEnabled!: boolean;
+
+  @Field(() => [Message], {
+    description: 'The branch from the root to the leaf, oldest first, at most the newest `historyLimit`.',
+  })
+  @ListSizeDirective({ assumedSize: MAX_PAGE_SIZE })
+  history!: Message[];
+}

@@ -1,0 +1,79 @@
+import { notFound } from '../../../common/errors/errors';
+import { checkPageSize } from '../../../common/graphql/pagination';
+import { type Caller, requireService, requireUser } from '../../../common/identity/caller';
+import { isUuid } from '../../../common/util/ids';
+import type { ConversationSettings } from '../records/conversation.record';
+import type { MemoryRecord } from '../records/memory.record';
+import type { MessageRecord } from '../records/message.record';
+import type { InstructionsRecord } from '../records/preference.record';
+import type { ConversationService } from './conversation.service';
+import { DEFAULT_SETTINGS } from './conversation-settings';
+import type { ServiceContext } from './service-context';
+
+export interface TurnQuery {
+  /** The conversation; null for a first message, which creates one. */
+  conversationId: string | null;
+  /** The message the history ends at; null: the conversation's active leaf. */
+  leafId: string | null;
+  historyLimit: number;
+}
+
+/** Everything chat puts into one reply's prompt, read at once (docs/conversation.md#internal-operations). */
+export interface TurnContextRecord {
+  /** The conversation the history is in; null for a first message. */
+  conversationId: string | null;
+  settings: ConversationSettings;
+  /** The owner's instructions; null when the conversation turns them off. */
+  instructions: InstructionsRecord | null;
+  /** The owner's memories, newest first. */
+  memories: MemoryRecord[];
+  /** The owner's switch for recall from other conversations. */
+  recallEnabled: boolean;
+  /** The branch from the root to the leaf, oldest first, at most the newest `historyLimit`. */
+  history: MessageRecord[];
+}
+
+const NO_INSTRUCTIONS: InstructionsRecord = { aboutMe: '', howToAnswer: '' };
+
+/**
+ * Internal: what one turn of chat needs to build its prompt, in one request rather than one per
+ * part, so the send path waits on a single read before it writes anything.
+ */
+export class TurnService {
+  constructor(
+    private readonly context: ServiceContext,
+    private readonly conversations: ConversationService,
+  ) {}
+
+  async read(caller: Caller, query: TurnQuery): Promise<TurnContextRecord> {
+    requireService(caller);
+    const { userId: ownerId } = requireUser(caller);
+    checkPageSize(query.historyLimit, 'historyLimit');
+    const { repositories, loaders } = this.context;
+    const leaf =
+      query.leafId === null ? null : isUuid(query.leafId) ? await loaders.message.load(query.leafId) : null;
+    if (query.leafId !== null && (!leaf || leaf.ownerId !== ownerId)) throw notFound('Message');
+    const conversationId = leaf?.conversationId ?? query.conversationId;
+    const conversation =
+      conversationId === null ? null : await this.conversations.get(caller, conversationId);
+    if (leaf && query.conversationId !== null && leaf.conversationId !== query.conversationId) {
+      throw notFound('Message');
+    }
+    const settings = conversation?.settings ?? DEFAULT_SETTINGS;
+    const leafId = leaf?.id ?? conversation?.activeLeafId ?? null;
+    const [instructions, memories, recallEnabled, history] = await Promise.all([
+      settings.instructionsEnabled ? repositories.preferences.instructions(ownerId) : null,
+      repositories.memories.memories(ownerId),
+      repositories.memories.recallEnabled(ownerId),
+      leafId === null ? [] : repositories.messages.pathToLeaf(leafId, query.historyLimit),
+    ]);
+    return {
+      conversationId: conversation?.id ?? null,
+      settings,
+      instructions: settings.instructionsEnabled ? (instructions ?? NO_INSTRUCTIONS) : null,
+      memories,
+      recallEnabled: recallEnabled ?? true,
+      history,
+    };
+  }
+}
