@@ -3,8 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { IDENTITY_HEADER, type Identity, operationDigest, signIdentity } from '../common/identity/identity';
-import { registerUser } from '../common/testing/auth';
-import { postGraphQL } from '../common/testing/graphql-client';
+import {
+  CONVERSATIONS_PART,
+  DASHBOARD_QUERY as QUERY,
+  ENTITIES,
+  seedDashboardUser as seed,
+} from './support/dashboard';
 import { formatTable, type LoadResult, type LoadTarget, measure } from './support/load';
 import { BenchServices } from './support/services';
 
@@ -29,60 +33,6 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '2' },
   },
 });
-
-const QUERY = `query Dashboard {
-  me {
-    id
-    displayName
-    conversations(first: 20) { edges { node { id title messages(last: 1) { edges { node { content } } } } } }
-    usage { totalTokens dailyTokensRemaining today { totalTokens } }
-  }
-}`;
-const CONVERSATIONS_PART = `conversations(first: 20) { edges { node { id title messages(last: 1) { edges { node { content } } } } } }`;
-const ENTITIES = (fields: string) =>
-  `query($representations: [_Any!]!) { _entities(representations: $representations) { ... on User { ${fields} } } }`;
-
-/** A user with conversations, each with a message and its (offline) reply. */
-async function seed(url: string, conversations: number) {
-  const user = await registerUser({ gatewayUrl: url }, { displayName: 'Bench User' });
-  for (let i = 0; i < conversations; i++) {
-    const created = await postGraphQL<{ createConversation: { id: string } }>(
-      url,
-      'mutation($title: String) { createConversation(title: $title) { id } }',
-      { title: `Conversation ${i + 1}` },
-      user.headers,
-    );
-    const conversationId = created.data?.createConversation.id;
-    const sent = await postGraphQL(
-      url,
-      'mutation($input: SendMessageInput!) { sendMessage(input: $input) { __typename } }',
-      { input: { conversationId, content: `Question number ${i + 1}: what is the capital of France?` } },
-      user.headers,
-    );
-    if (!conversationId || sent.errors)
-      throw new Error(`seeding failed: ${JSON.stringify(created.errors ?? sent.errors)}`);
-  }
-  // No reply may still be written while the load runs.
-  for (let attempt = 0; ; attempt++) {
-    const status = await postGraphQL<{
-      me: { conversations: { edges: { node: { lastMessage: { status: string } | null } }[] } };
-    }>(
-      url,
-      '{ me { conversations(first: 50) { edges { node { lastMessage { status } } } } } }',
-      {},
-      user.headers,
-    );
-    const edges = status.data?.me.conversations.edges ?? [];
-    if (
-      edges.length === conversations &&
-      edges.every((edge) => edge.node.lastMessage?.status !== 'STREAMING')
-    )
-      break;
-    if (attempt > 300) throw new Error('the seeded replies did not finish');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return user;
-}
 
 /** Fails the run unless the target answers the query without errors (a fast error is no result). */
 async function checkAnswers(target: LoadTarget): Promise<unknown> {

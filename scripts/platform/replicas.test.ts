@@ -1,61 +1,27 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { registerUser, type TestUser } from '../../common/testing/auth';
-import { deleteRedisKeys, dropSchemas } from '../../common/testing/cleanup';
-import { testServers } from '../../common/testing/env';
 import { postGraphQL } from '../../common/testing/graphql-client';
-import { testNamespace } from '../../common/testing/namespace';
-import { testPlatformEnv, testRedisPrefix } from '../../test/support/platform';
-import { type ReplicaSet, startReplicaSet } from './replicas';
+import { startTestReplicaSet, type TestReplicaSet } from '../../test/support/replica-set';
+import type { ReplicaSet } from './replicas';
 import { PLATFORM_SERVICES } from './services';
 
 /** Two processes of each service behind HAProxy, run from source (no build), on the test stores. */
 describe('the replica harness', () => {
-  const namespace = testNamespace('replicas');
-  const env = testPlatformEnv(namespace, {
-    LOG_LEVEL: 'warn',
-    OFFLINE_TOKEN_INTERVAL_MS: '5',
-    // Not what this is about, and each would load the word vectors into every conversation process.
-    RECALL_ENABLED: 'false',
-    SEARCH_INDEXER_ENABLED: 'false',
-  });
-  let output = '';
-  const sink = new PassThrough().on('data', (chunk: Buffer) => (output += chunk.toString()));
-  let workDir: string;
+  let started: TestReplicaSet;
   let replicas: ReplicaSet;
   let user: TestUser;
   const clients: Client[] = [];
 
   beforeAll(async () => {
-    workDir = await mkdtemp(join(tmpdir(), 'replicas-test-'));
-    try {
-      replicas = await startReplicaSet({
-        replicas: 2,
-        env,
-        serviceEnv: Object.fromEntries(
-          PLATFORM_SERVICES.map(({ name }) => [name, { REDIS_KEY_PREFIX: testRedisPrefix(namespace, name) }]),
-        ),
-        workDir,
-        code: 'source',
-        output: { stdout: sink, stderr: sink, colours: false },
-        startTimeoutMs: 120_000,
-      });
-    } catch (error) {
-      throw new Error(`${String(error)}\nThe processes' output:\n${output}`);
-    }
+    started = await startTestReplicaSet('replicas', { LOG_LEVEL: 'warn', OFFLINE_TOKEN_INTERVAL_MS: '5' });
+    replicas = started.replicas;
     user = await registerUser(replicas);
   }, 240_000);
 
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.dispose()));
-    await replicas?.stop();
-    await dropSchemas(testServers().databaseUrl, [env.AUTH_DB_SCHEMA, env.CONVERSATION_DB_SCHEMA]);
-    await deleteRedisKeys(testServers().redisUrl, `${namespace}:`);
-    await rm(workDir, { recursive: true, force: true });
+    await started?.stop();
   });
 
   /** How many operations a gateway process has served, from its own /metrics (not through HAProxy). */

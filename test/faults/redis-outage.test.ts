@@ -1,8 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { registerUser, type TestUser } from '../../common/testing/auth';
-import { type OwnRedis, startOwnRedis } from '../support/own-redis';
+import { type OwnStore, startOwnRedis } from '../support/own-stores';
 import { startTestPlatform, type TestPlatform } from '../support/platform';
 import { EVENT_STORE_LOST_MESSAGE } from '../../subgraphs/chat/generation/generation-runner';
 import {
@@ -29,14 +27,13 @@ const SUBSCRIPTION_ENDS_WITHIN_MS = 10_000 + 2_000;
 const MARGIN_MS = 3_000;
 
 describe('a Redis outage while a reply streams', () => {
-  let dir: string;
-  let redis: OwnRedis;
+  let redis: OwnStore;
   let platform: TestPlatform;
   let user: TestUser;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'fault-redis-'));
-    redis = await startOwnRedis(join(dir, 'redis'), 'append-only');
+    // With its append-only file, fsync'd every second, as deployed (redis.conf).
+    redis = await startOwnRedis();
     platform = await startTestPlatform('fault_redis', {
       // About eight seconds of reply at this pace: room to kill Redis in the middle.
       env: { OFFLINE_TOKEN_INTERVAL_MS: '150' },
@@ -46,8 +43,7 @@ describe('a Redis outage while a reply streams', () => {
   }, 60_000);
   afterAll(async () => {
     await platform?.stop();
-    await redis?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await redis?.dispose();
   });
 
   const send = (content: string) => sendMessage(platform.gatewayUrl, user, content);
@@ -65,8 +61,8 @@ describe('a Redis outage while a reply streams', () => {
     await midReply(subscribers);
 
     await redis.kill();
-    await rm(join(dir, 'redis'), { recursive: true, force: true });
-    await redis.restart();
+    await rm(redis.dataDir, { recursive: true, force: true });
+    await redis.start();
 
     await Promise.all(subscribers.map((s) => s.done));
     const generation = await saved(id);
@@ -103,8 +99,8 @@ describe('a Redis outage while a reply streams', () => {
         expect(ending).toMatchObject({ codes: ['UPSTREAM_UNAVAILABLE'], dependency: 'redis' });
         expect(ending.at - killedAt).toBeLessThanOrEqual(SUBSCRIPTION_ENDS_WITHIN_MS + MARGIN_MS);
       }
-      if (loseData) await rm(join(dir, 'redis'), { recursive: true, force: true });
-      await redis.restart();
+      if (loseData) await rm(redis.dataDir, { recursive: true, force: true });
+      await redis.start();
 
       // A client that resumes reads the end the process wrote back once Redis returned.
       await resuming.done;

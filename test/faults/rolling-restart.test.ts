@@ -1,67 +1,34 @@
 import { eventually } from '../../common/testing/wait';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ChatClient, type GenerationEvent } from '../../clients/chat-client/chat-client';
 import { registerUser, type TestUser } from '../../common/testing/auth';
-import { deleteRedisKeys, dropSchemas } from '../../common/testing/cleanup';
-import { testServers } from '../../common/testing/env';
 import { postGraphQL } from '../../common/testing/graphql-client';
-import { testNamespace } from '../../common/testing/namespace';
-import { type Replica, type ReplicaSet, startReplicaSet } from '../../scripts/platform/replicas';
-import { PLATFORM_SERVICES } from '../../scripts/platform/services';
-import { testPlatformEnv, testRedisPrefix } from '../support/platform';
+import type { Replica, ReplicaSet } from '../../scripts/platform/replicas';
+import { startTestReplicaSet, type TestReplicaSet } from '../support/replica-set';
 
 /**
  * Issue 17, item 3: graceful stops (SIGTERM) of real processes, two of each service behind HAProxy
  * (scripts/platform/replicas.ts). A stopping gateway fails its readiness, finishes what it was
  * asked, closes its WebSockets with 1012, and the client resumes on the other gateway with `after`.
  */
-const namespace = testNamespace('rolling');
-const env = testPlatformEnv(namespace, {
-  LOG_LEVEL: 'warn',
-  // Replies of some 15 s: a restart lands in the middle of one.
-  OFFLINE_TOKEN_INTERVAL_MS: '400',
-  // A stopping chat replica lets its running replies finish (docs/scaling.md): all of such a reply.
-  SHUTDOWN_GRACE_MS: '20000',
-  RECALL_ENABLED: 'false',
-  SEARCH_INDEXER_ENABLED: 'false',
-});
-let output = '';
-const sink = new PassThrough().on('data', (chunk: Buffer) => (output += chunk.toString()));
-let workDir: string;
+let started: TestReplicaSet;
 let replicas: ReplicaSet;
 let user: TestUser;
 
 beforeAll(async () => {
-  workDir = await mkdtemp(join(tmpdir(), 'rolling-restart-'));
-  try {
-    replicas = await startReplicaSet({
-      replicas: 2,
-      env,
-      serviceEnv: Object.fromEntries(
-        PLATFORM_SERVICES.map(({ name }) => [name, { REDIS_KEY_PREFIX: testRedisPrefix(namespace, name) }]),
-      ),
-      workDir,
-      code: 'source',
-      output: { stdout: sink, stderr: sink, colours: false },
-      startTimeoutMs: 120_000,
-    });
-  } catch (error) {
-    throw new Error(`${String(error)}\nThe processes' output:\n${output}`);
-  }
+  started = await startTestReplicaSet('rolling', {
+    LOG_LEVEL: 'warn',
+    // Replies of some 15 s: a restart lands in the middle of one.
+    OFFLINE_TOKEN_INTERVAL_MS: '400',
+    // A stopping chat replica lets its running replies finish (docs/scaling.md): all of such a reply.
+    SHUTDOWN_GRACE_MS: '20000',
+  });
+  replicas = started.replicas;
   user = await registerUser(replicas);
 }, 240_000);
 
-afterAll(async () => {
-  await replicas?.stop();
-  await dropSchemas(testServers().databaseUrl, [env.AUTH_DB_SCHEMA, env.CONVERSATION_DB_SCHEMA]);
-  await deleteRedisKeys(testServers().redisUrl, `${namespace}:`);
-  await rm(workDir, { recursive: true, force: true });
-});
+afterAll(() => started?.stop());
 
 /** Sends a message as a client would while replicas restart: a retryable answer is tried again. */
 function startReply(content: string): Promise<string> {

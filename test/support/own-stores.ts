@@ -13,8 +13,12 @@ import { freePort } from '../../common/testing/ports';
  */
 export interface OwnStore {
   url: string;
+  /** Where the server keeps its data: a test deletes it between `kill` and `start` for a restart without it. */
+  dataDir: string;
   /** Shuts the server down the usual way (PostgreSQL ends its sessions); its data stays for `start`. */
   stop: () => Promise<void>;
+  /** Kills every process of the server (SIGKILL), as a crash would: no last write, no last fsync. */
+  kill: () => Promise<void>;
   /** Starts it again on the same port and data, and waits until it answers. */
   start: () => Promise<void>;
   /** Stops every process of the server (SIGSTOP): connections stay open and nothing answers. */
@@ -76,7 +80,8 @@ async function ownStore(provide: (dataDir: string, port: number) => Promise<Data
   // Run as root, PostgreSQL runs as the 'postgres' user, which must be able to enter this directory.
   await chmod(dir, 0o755);
   const port = await freePort();
-  let server: DataStore | undefined = await provide(join(dir, 'data'), port);
+  const dataDir = join(dir, 'data');
+  let server: DataStore | undefined = await provide(dataDir, port);
   const url = server.url;
   const pid = () => {
     if (server?.pid === undefined) throw new Error('the store is not running');
@@ -92,9 +97,15 @@ async function ownStore(provide: (dataDir: string, port: number) => Promise<Data
   };
   return {
     url,
+    dataDir,
     stop,
+    kill: async () => {
+      if (server?.pid !== undefined) signalTree(server.pid, 'SIGKILL');
+      // The server is gone: its stop() only waits for the exit to be reported.
+      await stop();
+    },
     start: async () => {
-      if (!server) server = await provide(join(dir, 'data'), port);
+      if (!server) server = await provide(dataDir, port);
     },
     // The parent first, so that it forks no new child while its children are being stopped.
     freeze: () => signalTree(pid(), 'SIGSTOP'),
