@@ -31,8 +31,12 @@ const reply = (text: string) => ({
   events: [openai.text(text), openai.finish(), openai.usage(), openai.done],
 });
 
+/** A Gemini model (served by a second loopback server, in Gemini's wire format) with limits of its own. */
+const GEMINI_MODEL = { name: 'gemini-lab', maxTemperature: 1, outputTokenLimit: 100 };
+
 describe('conversation settings reach the model', () => {
   let llm: LoopbackServer;
+  let gemini: LoopbackServer;
   let platform: TestPlatform;
   let ada: TestUser;
 
@@ -72,14 +76,19 @@ describe('conversation settings reach the model', () => {
     llm = await startLoopbackServer();
     // The catalog discovers the model from the server's own listing (GET /v1/models).
     llm.serveModels(MODEL);
+    gemini = await startLoopbackServer();
+    gemini.serveModels(GEMINI_MODEL);
     platform = await startTestPlatform('conversation-settings', {
       env: { LLM_PROVIDER: 'openai-compatible', LLM_BASE_URL: `${llm.url}/v1`, LLM_MODEL: MODEL },
+      // Gemini for chat alone: the conversation subgraph would embed with it too.
+      serviceEnv: { chat: { GEMINI_API_KEY: 'gemini-test-key', GEMINI_BASE_URL: gemini.url } },
     });
     ada = await registerUser(platform);
   });
   afterAll(async () => {
     await platform?.stop();
     await llm?.close();
+    await gemini?.close();
   });
 
   it('sends the system prompt first, with the temperature and output limit, on send, edit and regenerate', async () => {
@@ -127,7 +136,7 @@ describe('conversation settings reach the model', () => {
     );
     expect(generation.data?.generation.context.recalled).toEqual([]);
     const body = lastRequest();
-    expect(body.messages.filter((m) => m.role === 'system' && m.content !== '')).toEqual([]);
+    expect(body.messages.map((m) => m.role)).toEqual(['user']);
     expect(JSON.stringify(body)).not.toContain('other conversations');
   });
 
@@ -176,31 +185,41 @@ describe('conversation settings reach the model', () => {
 
   it('refuses bad settings with a coded error naming the field, and stores nothing', async () => {
     const id = await createConversation(SETTINGS);
-    const refused = await gql(
-      `mutation($id: ID!) { updateConversationSettings(id: $id, settings: { temperature: 3 }) { id } }`,
-      { id },
-    );
-    expect(errorCodes(refused)).toEqual(['BAD_USER_INPUT']);
-    expect(refused.errors?.[0].extensions?.field).toBe('settings.temperature');
-
-    const requests = llm.requests.length;
-    for (const settings of [{ model: 'no-such-model' }, { maxOutputTokens: 60_000 }]) {
-      await gql(
+    const update = (settings: Record<string, unknown>) =>
+      gql(
         `mutation($id: ID!, $settings: ConversationSettingsInput!) {
           updateConversationSettings(id: $id, settings: $settings) { id }
         }`,
         { id, settings },
       );
-      const sent = await send(id, 'Hello');
-      expect(errorCodes(sent)).toEqual(['BAD_USER_INPUT']);
-      expect(sent.errors?.[0].extensions?.field).toBe(`settings.${Object.keys(settings)[0]}`);
-      await gql(
-        `mutation($id: ID!) { updateConversationSettings(id: $id, settings: { model: null, maxOutputTokens: null }) { id } }`,
+    const stored = async () => {
+      const { data } = await gql<{ conversation: { settings: Record<string, unknown> } }>(
+        `query($id: ID!) { conversation(id: $id) { settings { model temperature maxOutputTokens } } }`,
         { id },
       );
+      return data?.conversation.settings;
+    };
+    // Ranges every model shares, then what the model catalog chat publishes says of this deployment's
+    // models: the unknown one, and an output limit above the deployment's (LLM_MAX_OUTPUT_TOKENS).
+    for (const [field, settings] of [
+      ['settings.temperature', { temperature: 3 }],
+      ['settings.model', { model: 'no-such-model' }],
+      ['settings.model', { model: 'openai-compatible/no-such-model' }],
+      ['settings.maxOutputTokens', { maxOutputTokens: 60_000 }],
+    ] as const) {
+      const refused = await update(settings);
+      expect(errorCodes(refused)).toEqual(['BAD_USER_INPUT']);
+      expect(refused.errors?.[0].extensions?.field).toBe(field);
     }
+    expect(await stored()).toEqual({ model: MODEL, temperature: 0.2, maxOutputTokens: 64 });
     expect(await messages(id)).toEqual([]);
-    expect(llm.requests).toHaveLength(requests);
+
+    const refusedCreate = await gql(
+      `mutation($input: CreateConversationInput) { createConversation(input: $input) { id } }`,
+      { input: { title: 'Unknown', settings: { model: 'no-such-model' } } },
+    );
+    expect(errorCodes(refusedCreate)).toEqual(['BAD_USER_INPUT']);
+    expect(refusedCreate.errors?.[0].extensions?.field).toBe('settings.model');
 
     const other = await registerUser(platform);
     const foreign = await gql(
@@ -209,5 +228,44 @@ describe('conversation settings reach the model', () => {
       other,
     );
     expect(errorCodes(foreign)).toEqual(['NOT_FOUND']);
+  });
+
+  it("checks a temperature and an output limit against the chosen model's own when they are saved", async () => {
+    const id = await createConversation(SETTINGS);
+    const update = (settings: Record<string, unknown>) =>
+      gql<{ updateConversationSettings: { settings: Record<string, unknown> } }>(
+        `mutation($id: ID!, $settings: ConversationSettingsInput!) {
+          updateConversationSettings(id: $id, settings: $settings) { settings { model temperature maxOutputTokens } }
+        }`,
+        { id, settings },
+      );
+    const model = `gemini/${GEMINI_MODEL.name}`;
+    for (const [field, message, settings] of [
+      [
+        'settings.temperature',
+        `temperature must be at most 1 for ${model}`,
+        { model, temperature: 1.5, maxOutputTokens: 100 },
+      ],
+      [
+        'settings.maxOutputTokens',
+        `maxOutputTokens must be at most 100 for ${model}`,
+        { model, maxOutputTokens: 101 },
+      ],
+    ] as const) {
+      const refused = await update(settings);
+      expect(errorCodes(refused)).toEqual(['BAD_USER_INPUT']);
+      expect(refused.errors?.[0]).toMatchObject({ message, extensions: { field } });
+    }
+    // A temperature the default (OpenAI-compatible) model takes: switching to the Gemini one is refused.
+    expect(errorCodes(await update({ temperature: 1.5 }))).toEqual([]);
+    expect(errorCodes(await update({ model }))).toEqual(['BAD_USER_INPUT']);
+
+    const accepted = await update({ model, temperature: 1, maxOutputTokens: 100 });
+    expect(errorCodes(accepted)).toEqual([]);
+    expect(accepted.data?.updateConversationSettings.settings).toEqual({
+      model,
+      temperature: 1,
+      maxOutputTokens: 100,
+    });
   });
 });

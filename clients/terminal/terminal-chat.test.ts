@@ -328,18 +328,20 @@ describe('settings of the open conversation', () => {
     expect(lastLabRequest().model).toBe('small');
   });
 
-  test('/model refuses an id /models does not list; a stored one the platform no longer serves is its coded error', async () => {
+  test("/model of an id /models does not list is the platform's coded error; a stored one it no longer serves is refused at the next message", async () => {
     const user = await registerUser(platform);
     const chat = await loggedIn(user);
     await chat.enter('/new Models');
 
-    expect(await chat.enter('/model lab/huge')).toBe('Unknown model “lab/huge”: /models lists them.');
+    expect(await chat.enter('/model lab/huge')).toBe(
+      'Error: BAD_USER_INPUT: Unknown model "lab/huge"; the models query lists the available ones (settings.model)',
+    );
     expect(await chat.enter('/model')).toBe("Model: the deployment's default");
 
-    const client = await apiClient(user);
-    const [conversation] = (await client.request(ConversationsDocument)).me.conversations.edges;
-    await client.updateConversationSettings(conversation.node.id, { model: 'lab/retired' });
-    await client.close();
+    lab.serveModels('small', 'large', 'retired');
+    await eventually(async () => expect(await chat.enter('/model lab/retired')).toBe('Model: lab/retired'));
+    lab.serveModels('small', 'large');
+    await eventually(async () => expect(await chat.enter('/models')).not.toMatch(/lab\/retired/));
     expect(await chat.enter('Hello?')).toBe(
       'Error: BAD_USER_INPUT: Unknown model "lab/retired"; the models query lists the available ones (settings.model)',
     );

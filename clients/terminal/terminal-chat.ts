@@ -329,11 +329,13 @@ export class TerminalChat {
     this.terminal.print(formatModels(models, current));
   }
 
-  /** An id `models` does not list is refused here: the platform would only refuse it at the next message. */
+  /**
+   * The platform refuses an id `models` does not list (its coded error names settings.model); one
+   * whose provider is down it accepts, so that is said here.
+   */
   private async model(change: string | null | undefined): Promise<void> {
     if (change === undefined) return this.showSetting('Model', (settings) => settings.model);
-    const chosen = change && (await this.client.models()).find((model) => model.id === change);
-    if (chosen === undefined) return this.terminal.print(`Unknown model “${change}”: /models lists them.`);
+    const chosen = change ? (await this.client.models()).find((model) => model.id === change) : null;
     if (chosen && !chosen.available)
       this.terminal.print(`${chosen.id} is unavailable now: replies fail until it is back.`);
     return this.changeSettings({ model: change }, 'Model', (settings) => settings.model);

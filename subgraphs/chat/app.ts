@@ -10,6 +10,7 @@ import {
   startSubgraphServer,
 } from '../../common/server/subgraph-server';
 import { DEFAULT_SUBGRAPH_WEBSOCKET_LIMITS } from '../../common/server/subgraph-websocket';
+import { PublishedModelCatalog } from '../../common/stores/published-model-catalog';
 import { createRedis } from '../../common/stores/redis';
 import { type ConversationClient, ConversationSubgraphClient } from './clients/conversation.client';
 import type { ChatConfig } from './config';
@@ -58,6 +59,9 @@ export interface ChatRuntime {
   /** Drains running generations (SHUTDOWN_GRACE_MS) and closes the Redis connections. */
   stop: () => Promise<void>;
 }
+
+/** A published catalog outlives this many refresh intervals (plus a listing's timeout) unless renewed. */
+const CATALOG_TTL_INTERVALS = 3;
 
 /** A stream nobody finishes (the whole platform down) still goes away after a day. */
 const LIVE_STREAM_TTL_SECONDS = 86_400;
@@ -109,8 +113,9 @@ export function createChatRuntime(
 }
 
 /**
- * Builds the engine, each resource registered on `stack` in the order it needs: three Redis
- * connections (commands; the blocking stream reader; the stop-signal subscriber), the stream hub,
+ * Builds the engine, each resource registered on `stack` in the order it needs: four Redis
+ * connections (commands; the blocking stream reader; the stop-signal subscriber; the keys shared with
+ * other services, unprefixed), the model catalog (which publishes to the last), the stream hub,
  * the supervisor of running generations, and recovery. Unwound in reverse: recovery stops, running
  * generations drain, the hub stops reading, and the connections close.
  */
@@ -129,6 +134,12 @@ async function buildRuntime(
   const redis = connect('redis');
   const streamReader = connect('redis stream reader');
   const stopSubscriber = connect('redis stop-signal subscriber');
+  // The published catalog's key is shared with the conversation subgraph: no key prefix.
+  const shared = stack.use(
+    'redis shared keys',
+    createRedis({ url: config.REDIS_URL, logger }),
+    (connection) => connection.disconnect(),
+  );
   const conversations = overrides.conversations ?? conversationClient(config, logger);
   const connections = createProviders(config, logger);
   const models = stack.use(
@@ -137,9 +148,16 @@ async function buildRuntime(
       defaultModel: config.DEFAULT_MODEL,
       listTimeoutMs: config.MODEL_LIST_TIMEOUT_MS,
       logger,
+      publication: {
+        catalog: new PublishedModelCatalog(shared, config.MODEL_CATALOG_KEY),
+        ttlMs: CATALOG_TTL_INTERVALS * config.MODEL_REFRESH_INTERVAL_MS + config.MODEL_LIST_TIMEOUT_MS,
+        maxOutputTokens: config.LLM_MAX_OUTPUT_TOKENS,
+      },
     }),
     (catalog) => catalog.stop(),
   );
+  // The first publication needs the connection up (commands fail fast until it is).
+  await untilRedisAnswers(shared);
   await models.start(config.MODEL_REFRESH_INTERVAL_MS);
   const problem = models.defaultModelProblem();
   if (problem) logger.warn({ defaultModel: config.DEFAULT_MODEL }, problem);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConfigError, env, loadConfig } from '../../common/config/load-config';
 import { commonEnv } from '../../common/config/service-env';
 import { DEFAULT_SUBGRAPH_WEBSOCKET_LIMITS } from '../../common/server/subgraph-websocket';
+import { modelCatalogEnv } from '../../common/stores/published-model-catalog';
 
 /**
  * Every provider chat can generate with. LLM_PROVIDER and the stored generation records read it from
@@ -61,6 +62,8 @@ export const chatEnv = {
   MODEL_REFRESH_INTERVAL_MS: env.int(60_000, 100),
   /** How long one provider's model listing may take before it counts as down. */
   MODEL_LIST_TIMEOUT_MS: env.int(5_000, 1),
+  /** Where every refresh of the catalog is published for the conversation subgraph (the key it reads). */
+  ...modelCatalogEnv,
   SYSTEM_PROMPT: z.string().default(DEFAULT_SYSTEM_PROMPT),
   LLM_TEMPERATURE: z.coerce.number().min(0).max(2).default(0.7),
   LLM_MAX_OUTPUT_TOKENS: env.int(2_048, 1),

@@ -9,11 +9,13 @@ import type { HealthCheck } from '../../common/server/health';
 import { type RunningSubgraph, startSubgraphServer } from '../../common/server/subgraph-server';
 import { CreationBudget } from '../../common/stores/creation-budget';
 import { createDatabase, migrate, pingDatabase } from '../../common/stores/database';
+import { PublishedModelCatalog } from '../../common/stores/published-model-catalog';
 import { createRedis } from '../../common/stores/redis';
 import type { ConversationConfig } from './config';
 import { type ConversationSingletons, createConversationContext } from './context';
 import { openRepositories } from './repositories';
 import { CacheRepository } from './repositories/cache.repository';
+import { ModelCatalogRepository } from './repositories/model-catalog.repository';
 import { GenerationalCache } from './repositories/generational-cache';
 import { buildConversationSchema } from './schema';
 import { createSearch, type Search } from './search/create-search';
@@ -39,11 +41,17 @@ export function startConversationSubgraph(
       createRedis({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, logger }),
       (redis) => redis.disconnect(),
     );
+    // The model catalog chat publishes is under a key shared with it: no key prefix.
+    const shared = stack.use(
+      'redis shared keys',
+      createRedis({ url: config.REDIS_URL, logger }),
+      (connection) => connection.disconnect(),
+    );
     await migrate(database);
     const search = createSearch(config, () => openRepositories(orm), logger);
     stack.defer('search indexer', () => search.indexer.stop());
     if (config.SEARCH_INDEXER_ENABLED) search.indexer.start();
-    const singletons = conversationSingletons(config, orm, redis, search, logger);
+    const singletons = conversationSingletons(config, orm, redis, shared, search, logger);
     return startSubgraphServer({
       name: 'conversation',
       schema: await buildConversationSchema(),
@@ -67,6 +75,7 @@ function conversationSingletons(
   config: ConversationConfig,
   orm: MikroORM<PostgreSqlDriver>,
   redis: Redis,
+  shared: Redis,
   search: Search,
   logger: Logger,
 ): ConversationSingletons {
@@ -77,6 +86,7 @@ function conversationSingletons(
     search: { embedding: search.embedding, index: search.index, logger },
     conversationCreations: new CreationBudget(redis, 'conversations', config.CONVERSATION_CREATION_BUDGET),
     messageMaxChars: config.MESSAGE_MAX_CHARS,
+    models: new ModelCatalogRepository(new PublishedModelCatalog(shared, config.MODEL_CATALOG_KEY), logger),
   };
 }
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { env, loadConfig } from '../../common/config/load-config';
 import { projectRoot } from '../../common/config/paths';
 import { commonEnv, databaseEnv } from '../../common/config/service-env';
+import { modelCatalogEnv } from '../../common/stores/published-model-catalog';
 
 export const conversationEnv = {
   ...commonEnv,
@@ -12,6 +13,8 @@ export const conversationEnv = {
   CONVERSATION_DB_SCHEMA: env.pgSchema('conversation'),
   REDIS_URL: env.redisUrl(),
   REDIS_KEY_PREFIX: z.string().default('conversation:'),
+  /** The model catalog chat publishes (the key it writes), which stored settings are checked against. */
+  ...modelCatalogEnv,
   /** How long a cached list page, conversation or message page may live in Redis. */
   CONVERSATION_CACHE_TTL_SECONDS: env.int(300, 1),
   /** Conversations one user may create per window, whichever way (createConversation, a first message). */

@@ -1,6 +1,7 @@
 import type { CreationBudget } from '../../common/stores/creation-budget';
 import type { BaseContext } from '../../common/server/subgraph-server';
 import type { CacheRepository } from './repositories/cache.repository';
+import type { ModelCatalogRepository } from './repositories/model-catalog.repository';
 import type { Repositories } from './repositories';
 import { ConversationService } from './services/conversation.service';
 import { createLoaders } from './services/loaders';
@@ -21,6 +22,7 @@ export interface ConversationSingletons {
   search: SearchDependencies;
   conversationCreations: CreationBudget;
   messageMaxChars: number;
+  models: ModelCatalogRepository;
 }
 
 export interface ConversationContext extends BaseContext {
@@ -45,6 +47,7 @@ export function createConversationContext(
     indexer: singletons.indexer,
     conversationCreations: singletons.conversationCreations,
     messageMaxChars: singletons.messageMaxChars,
+    models: singletons.models,
   };
   const conversations = new ConversationService(serviceContext);
   return {

@@ -61,6 +61,8 @@ export function testPlatformEnv(
     GATEWAY_PORT: '0',
     // Auth writes and the gateway reads the same revocation keys, so both get this prefix.
     SESSION_REVOCATION_PREFIX: `${namespace}:revoked-session:`,
+    // Chat publishes and conversation reads the same model catalog, so both get this key.
+    MODEL_CATALOG_KEY: `${namespace}:model-catalog`,
     // Cheap password hashing: tests check behaviour, not the cost of a guess.
     PASSWORD_HASH_MEMORY_KIB: '1024',
     PASSWORD_HASH_ITERATIONS: '1',

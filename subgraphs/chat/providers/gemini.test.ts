@@ -19,10 +19,13 @@ const request: ProviderRequest = {
   topP: 0.9,
 };
 
-async function collect(provider: ChatProvider): Promise<{ chunks: ProviderChunk[]; error?: ProviderError }> {
+async function collect(
+  provider: ChatProvider,
+  sent = request,
+): Promise<{ chunks: ProviderChunk[]; error?: ProviderError }> {
   const chunks: ProviderChunk[] = [];
   try {
-    for await (const chunk of provider.stream(request, new AbortController().signal)) chunks.push(chunk);
+    for await (const chunk of provider.stream(sent, new AbortController().signal)) chunks.push(chunk);
     return { chunks };
   } catch (error) {
     if (!(error instanceof ProviderError)) throw error;
@@ -79,6 +82,12 @@ describe('the Gemini provider, through @google/generative-ai against a loopback 
       ],
       generationConfig: { temperature: 0.5, maxOutputTokens: 256, topP: 0.9 },
     });
+  });
+
+  it('sends no system instruction when there is no system text', async () => {
+    server.enqueue({ kind: 'sse', events: [gemini.finish('Hi.')] });
+    await collect(provider, { ...request, system: '' });
+    expect(server.requests[0].body).not.toHaveProperty('systemInstruction');
   });
 
   it('retries a 429 that comes before the first token, with backoff, and then streams', async () => {

@@ -172,7 +172,8 @@ export class GeminiProvider implements ChatProvider, ModelSource {
     return this.client.getGenerativeModel(
       {
         model: request.model,
-        systemInstruction: request.system,
+        // Left out when there is no system text (a conversation's "" means none).
+        ...(request.system !== '' ? { systemInstruction: request.system } : {}),
         generationConfig: {
           temperature: request.temperature,
           maxOutputTokens: request.maxOutputTokens,

@@ -19,10 +19,13 @@ const request: ProviderRequest = {
   topP: 0.9,
 };
 
-async function collect(provider: ChatProvider): Promise<{ chunks: ProviderChunk[]; error?: ProviderError }> {
+async function collect(
+  provider: ChatProvider,
+  sent = request,
+): Promise<{ chunks: ProviderChunk[]; error?: ProviderError }> {
   const chunks: ProviderChunk[] = [];
   try {
-    for await (const chunk of provider.stream(request, new AbortController().signal)) chunks.push(chunk);
+    for await (const chunk of provider.stream(sent, new AbortController().signal)) chunks.push(chunk);
     return { chunks };
   } catch (error) {
     if (!(error instanceof ProviderError)) throw error;
@@ -83,6 +86,13 @@ describe('the OpenAI-compatible provider, through the openai package against a l
         { role: 'user', content: 'How are you?' },
       ],
     });
+  });
+
+  it('sends no system message at all when there is no system text', async () => {
+    server.enqueue({ kind: 'sse', events: [openai.text('Hi'), openai.finish(), openai.done] });
+    await collect(provider, { ...request, system: '' });
+    const { messages } = server.requests[0].body as { messages: { role: string }[] };
+    expect(messages.map((message) => message.role)).toEqual(['user', 'assistant', 'user']);
   });
 
   it('works with a server that needs no key and sends no usage (estimated later)', async () => {

@@ -22,8 +22,9 @@ export interface OpenAICompatibleOptions {
 /** The SDK insists on a key; servers that need none ignore whatever is sent. */
 const KEYLESS_PLACEHOLDER = 'no-key';
 
+/** No system message at all when there is no system text (a conversation's "" means none). */
 const toMessages = (request: ProviderRequest): ChatCompletionMessageParam[] => [
-  { role: 'system', content: request.system },
+  ...(request.system !== '' ? [{ role: 'system' as const, content: request.system }] : []),
   ...request.messages.map((message) => ({ role: message.role, content: message.content })),
 ];
 

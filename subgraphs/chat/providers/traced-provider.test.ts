@@ -20,6 +20,7 @@ const REQUEST: ProviderRequest = {
   messages: [{ role: 'user', content: 'Hello?' }],
   maxOutputTokens: 256,
   temperature: 0.4,
+  topP: 0.9,
 };
 
 /** A provider that answers each call with the next script: chunks, or an error before any. */
@@ -39,9 +40,9 @@ function scriptedProvider(...scripts: (ProviderChunk[] | ProviderError)[]) {
   return { provider, activeSpans };
 }
 
-async function drain(provider: ChatProvider): Promise<ProviderChunk[]> {
+async function drain(provider: ChatProvider, request = REQUEST): Promise<ProviderChunk[]> {
   const chunks: ProviderChunk[] = [];
-  for await (const chunk of provider.stream(REQUEST, new AbortController().signal)) chunks.push(chunk);
+  for await (const chunk of provider.stream(request, new AbortController().signal)) chunks.push(chunk);
   return chunks;
 }
 
@@ -71,6 +72,7 @@ describe('the model-call span', () => {
       'gen_ai.request.model': 'm',
       'gen_ai.request.temperature': 0.4,
       'gen_ai.request.max_tokens': 256,
+      'gen_ai.request.top_p': 0.9,
       'gen_ai.response.model': 'm-2025',
       'gen_ai.response.finish_reasons': ['stop'],
       'gen_ai.usage.input_tokens': 12,
@@ -79,6 +81,14 @@ describe('the model-call span', () => {
     });
     // The provider runs inside the span, so its HTTP request is the span's child.
     expect(activeSpans).toEqual(['chat m']);
+  });
+
+  it('records no top_p when the conversation leaves it to the provider', async () => {
+    const { provider } = scriptedProvider(REPLY);
+    await drain(new TracedProvider(provider, 'openai'), { ...REQUEST, topP: null });
+    const [span] = exporter.getFinishedSpans();
+    expect(span.attributes).not.toHaveProperty(['gen_ai.request.top_p']);
+    expect(span.attributes['gen_ai.request.temperature']).toBe(0.4);
   });
 
   it('is one span per attempt under the retry policy, a failed one with its error', async () => {

@@ -87,6 +87,8 @@ export class TracedProvider implements ChatProvider {
         'gen_ai.request.model': request.model,
         'gen_ai.request.temperature': request.temperature,
         'gen_ai.request.max_tokens': request.maxOutputTokens,
+        // Only when the conversation sets it: otherwise the provider uses its own default.
+        ...(request.topP != null ? { 'gen_ai.request.top_p': request.topP } : {}),
       },
     });
   }

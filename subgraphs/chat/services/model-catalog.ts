@@ -1,5 +1,6 @@
 import { AppError, UPSTREAM_RETRY_AFTER_SECONDS } from '../../../common/errors/errors';
 import type { Logger } from '../../../common/logging/logger';
+import type { PublishedModel, PublishedModelCatalog } from '../../../common/stores/published-model-catalog';
 import type { ProviderEndpoint, ProviderName } from '../config';
 import { splitModelId } from '../providers/model-router';
 import type { ModelCapability, ModelSource, ProviderModel } from '../providers/provider';
@@ -36,6 +37,16 @@ export interface ModelCatalogOptions {
   defaultModel: string;
   listTimeoutMs: number;
   logger: Logger;
+  /** Where every refresh is published for the conversation subgraph's checks of stored settings. */
+  publication?: CatalogPublication;
+}
+
+export interface CatalogPublication {
+  catalog: PublishedModelCatalog;
+  /** How long a publication lives: a few refresh intervals, so that one no chat renews expires. */
+  ttlMs: number;
+  /** The deployment's output limit (LLM_MAX_OUTPUT_TOKENS), which bounds every model's. */
+  maxOutputTokens: number;
 }
 
 export interface ModelCatalogReport {
@@ -63,6 +74,8 @@ export class ModelCatalog {
   private readonly states = new Map<string, ProviderState>();
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
+  /** Whether the last publication failed (so that Redis going and coming back is logged once each). */
+  private publishFailed = false;
 
   constructor(
     private readonly sources: readonly CatalogSource[],
@@ -88,11 +101,13 @@ export class ModelCatalog {
     await this.refreshing;
   }
 
-  /** Asks every provider for its models at once; one refresh runs at a time. */
+  /** Asks every provider for its models at once, then publishes the list; one refresh runs at a time. */
   refresh(): Promise<void> {
-    this.refreshing ??= Promise.all(this.sources.map((source) => this.refreshOne(source))).then(() => {
-      this.refreshing = undefined;
-    });
+    this.refreshing ??= Promise.all(this.sources.map((source) => this.refreshOne(source)))
+      .then(() => this.publish())
+      .then(() => {
+        this.refreshing = undefined;
+      });
     return this.refreshing;
   }
 
@@ -176,6 +191,37 @@ export class ModelCatalog {
       available,
       isDefault: id === this.options.defaultModel,
     };
+  }
+
+  /** Never rejects: without a publication the conversation subgraph only checks less (and says so). */
+  private async publish(): Promise<void> {
+    const publication = this.options.publication;
+    if (!publication) return;
+    const models: PublishedModel[] = this.list().map((model) => ({
+      id: model.id,
+      name: model.name,
+      provider: model.providerName,
+      maxOutputTokens: Math.min(
+        publication.maxOutputTokens,
+        model.outputTokenLimit ?? publication.maxOutputTokens,
+      ),
+      maxTemperature: model.maxTemperature,
+      available: model.available,
+      isDefault: model.isDefault,
+    }));
+    try {
+      await publication.catalog.publish(models, publication.ttlMs);
+      if (this.publishFailed) this.options.logger.info('model catalog published again');
+      this.publishFailed = false;
+    } catch (error) {
+      if (!this.publishFailed) {
+        this.options.logger.warn(
+          { err: error },
+          'model catalog not published; stored settings are not checked against it until it is',
+        );
+      }
+      this.publishFailed = true;
+    }
   }
 
   private async refreshOne({ endpoint, models }: CatalogSource): Promise<void> {

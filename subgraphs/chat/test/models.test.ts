@@ -12,6 +12,7 @@ import { MemoryConversationStore } from '../testing/memory-conversation-store';
 import { streamingGeneration } from '../testing/records';
 import { testRedis } from '../testing/redis';
 import { GenerationRepository } from '../repositories/generation.repository';
+import { PublishedModelCatalog } from '../../../common/stores/published-model-catalog';
 
 const redisForTest = testRedis('chat_models');
 
@@ -291,5 +292,54 @@ describe('models of every configured provider (real SDKs against loopback server
     } finally {
       await subgraph.stop();
     }
+  });
+
+  it("publishes the catalog for the conversation subgraph's checks after every refresh, each model within the deployment's output limit, expiring unless renewed", async () => {
+    const llm = await loopback();
+    llm.serveModels(
+      { name: 'gemini-3.5-flash', outputTokenLimit: 32, maxTemperature: 1 },
+      { name: 'gemini-3.5-pro', outputTokenLimit: 65_536 },
+    );
+    await start({
+      GEMINI_API_KEY: 'test-gemini-key',
+      GEMINI_BASE_URL: llm.url,
+      OFFLINE_PROVIDER_ENABLED: 'false',
+      MODEL_REFRESH_INTERVAL_MS: '100',
+      MODEL_LIST_TIMEOUT_MS: '1000',
+    });
+    // MODEL_CATALOG_KEY is `<prefix>model-catalog` in tests: read under the file's prefix.
+    const redis = await redisForTest.connect();
+    const published = new PublishedModelCatalog(redis, 'model-catalog');
+    const flash = {
+      id: 'gemini/gemini-3.5-flash',
+      name: 'gemini-3.5-flash',
+      provider: 'gemini',
+      maxOutputTokens: 32,
+      maxTemperature: 1,
+      available: true,
+      isDefault: true,
+    };
+    const pro = {
+      id: 'gemini/gemini-3.5-pro',
+      name: 'gemini-3.5-pro',
+      provider: 'gemini',
+      maxOutputTokens: 2_048,
+      maxTemperature: null,
+      available: true,
+      isDefault: false,
+    };
+    expect((await published.read())?.models).toEqual([flash, pro]);
+    // Three refresh intervals and a listing's timeout, renewed at each refresh.
+    const ttl = await redis.pttl('model-catalog');
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(1_300);
+
+    llm.setDown(true);
+    await eventually(async () =>
+      expect((await published.read())?.models).toEqual([
+        { ...flash, available: false },
+        { ...pro, available: false },
+      ]),
+    );
   });
 });

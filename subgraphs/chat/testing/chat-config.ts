@@ -10,6 +10,7 @@ export function testChatConfig(prefix: string, env: Record<string, string> = {})
     IDENTITY_SECRET: TEST_IDENTITY_SECRET,
     REDIS_URL: testServers().redisUrl,
     REDIS_KEY_PREFIX: prefix,
+    MODEL_CATALOG_KEY: `${prefix}model-catalog`,
     CHAT_PORT: '0',
     OFFLINE_TOKEN_INTERVAL_MS: '0',
     CHECKPOINT_INTERVAL_MS: '50',

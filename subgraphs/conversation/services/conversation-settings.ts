@@ -1,7 +1,8 @@
 import { badUserInput } from '../../../common/errors/errors';
+import type { PublishedModel } from '../../../common/stores/published-model-catalog';
 import type { ConversationSettings } from '../records/conversation.record';
 
-/** Bounds every model accepts; a model's own output limit is checked by chat, which knows the models. */
+/** Bounds every model accepts; a model's own limits are checked by checkAgainstModels. */
 export const SETTINGS_LIMITS = {
   modelMaxChars: 200,
   systemPromptMaxChars: 8_000,
@@ -75,4 +76,55 @@ export function applySettingsChange(
   if (change.recallEnabled !== undefined) next.recallEnabled = change.recallEnabled ?? true;
   if (change.instructionsEnabled !== undefined) next.instructionsEnabled = change.instructionsEnabled ?? true;
   return next;
+}
+
+/** Whether a change touches what depends on the model (so it is checked against the catalog). */
+export const changesModelLimits = (change: SettingsChange): boolean =>
+  change.model !== undefined || change.temperature !== undefined || change.maxOutputTokens !== undefined;
+
+/**
+ * Checks settings against the models chat published (null: none published, nothing to check): the
+ * model exists (a stored id without a namespace names the first model of that name, as chat reads
+ * it), and the temperature and output limit are within that model's, or the default model's when
+ * none is set. A model whose provider is down is accepted: it may come back, and chat refuses to
+ * send to it meanwhile. Throws BAD_USER_INPUT naming the field under `prefix`, before anything is stored.
+ */
+export function checkAgainstModels(
+  settings: ConversationSettings,
+  models: readonly PublishedModel[] | null,
+  prefix = 'settings',
+): void {
+  if (models === null) return;
+  const model =
+    settings.model === null
+      ? models.find((candidate) => candidate.isDefault)
+      : (models.find((candidate) => candidate.id === settings.model) ??
+        models.find((candidate) => candidate.name === settings.model));
+  if (settings.model !== null && !model) {
+    throw badUserInput(
+      `${prefix}.model`,
+      `Unknown model "${settings.model}"; the models query lists the available ones`,
+    );
+  }
+  if (!model) return;
+  if (
+    settings.temperature !== null &&
+    model.maxTemperature !== null &&
+    settings.temperature > model.maxTemperature
+  ) {
+    throw badUserInput(
+      `${prefix}.temperature`,
+      `temperature must be at most ${model.maxTemperature} for ${model.id}`,
+    );
+  }
+  if (
+    settings.maxOutputTokens !== null &&
+    model.maxOutputTokens !== null &&
+    settings.maxOutputTokens > model.maxOutputTokens
+  ) {
+    throw badUserInput(
+      `${prefix}.maxOutputTokens`,
+      `maxOutputTokens must be at most ${model.maxOutputTokens} for ${model.id}`,
+    );
+  }
 }

@@ -8,7 +8,13 @@ import {
   encodeCursor,
 } from '../../../common/graphql/pagination';
 import type { ConversationRecord, ConversationSettings } from '../records/conversation.record';
-import { applySettingsChange, DEFAULT_SETTINGS, type SettingsChange } from './conversation-settings';
+import {
+  applySettingsChange,
+  changesModelLimits,
+  checkAgainstModels,
+  DEFAULT_SETTINGS,
+  type SettingsChange,
+} from './conversation-settings';
 import { type ExportedConversation, type ExportFormat, exportConversation } from './export-conversation';
 import type { ServiceContext } from './service-context';
 import { type Caller, requireUser } from '../../../common/identity/caller';
@@ -53,6 +59,8 @@ export class ConversationService {
       input.presetId == null ? DEFAULT_SETTINGS : await this.presetSettings(ownerId, input.presetId),
       input.settings ?? {},
     );
+    // All of them, a preset's too: they are stored anew, and the preset's model may be gone.
+    checkAgainstModels(settings, await this.context.models.models());
     await this.context.conversationCreations.spend(ownerId);
     const conversation = await this.context.repositories.conversations.insert(ownerId, normalised, settings);
     await this.context.cache.conversationChanged(ownerId, conversation.id);
@@ -118,10 +126,14 @@ export class ConversationService {
   async updateSettings(caller: Caller, id: string, change: SettingsChange): Promise<ConversationRecord> {
     const { userId: ownerId } = requireUser(caller);
     if (!isUuid(id)) throw notFound('Conversation');
+    // Read before the row is locked; only a change of the model or its limits is checked against it.
+    const models = changesModelLimits(change) ? await this.context.models.models() : null;
     await this.context.repositories.withTransaction(async ({ conversations }) => {
       const current = await conversations.lockOwned(ownerId, id);
       if (!current) throw notFound('Conversation');
-      await conversations.updateSettings(id, applySettingsChange(current.settings, change));
+      const next = applySettingsChange(current.settings, change);
+      checkAgainstModels(next, models);
+      await conversations.updateSettings(id, next);
     });
     await this.context.cache.conversationChanged(ownerId, id);
     return this.fresh(ownerId, id);

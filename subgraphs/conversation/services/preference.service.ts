@@ -3,7 +3,13 @@ import { type Caller, requireUser } from '../../../common/identity/caller';
 import { isUuid } from '../../../common/util/ids';
 import type { InstructionsRecord, PresetRecord } from '../records/preference.record';
 import { MAX_PRESETS } from '../repositories/preference.repository';
-import { applySettingsChange, DEFAULT_SETTINGS, type SettingsChange } from './conversation-settings';
+import {
+  applySettingsChange,
+  changesModelLimits,
+  checkAgainstModels,
+  DEFAULT_SETTINGS,
+  type SettingsChange,
+} from './conversation-settings';
 import type { ServiceContext } from './service-context';
 
 export const INSTRUCTIONS_MAX_CHARS = 4_000;
@@ -73,6 +79,7 @@ export class PreferenceService {
     const { userId: ownerId } = requireUser(caller);
     const name = normaliseName(input.name);
     const settings = applySettingsChange(DEFAULT_SETTINGS, input.settings ?? {});
+    checkAgainstModels(settings, await this.context.models.models());
     return this.context.repositories.withTransaction(async ({ preferences }) => {
       if ((await preferences.countPresets(ownerId)) >= MAX_PRESETS) {
         throw badUserInput('name', `You can keep at most ${MAX_PRESETS} presets; delete one first`);
@@ -86,6 +93,8 @@ export class PreferenceService {
     const current = await this.preset(caller, id);
     const name = change.name === undefined ? current.name : normaliseName(change.name);
     const settings = applySettingsChange(current.settings, change.settings ?? {});
+    if (change.settings && changesModelLimits(change.settings))
+      checkAgainstModels(settings, await this.context.models.models());
     if (!(await this.context.repositories.preferences.updatePreset(ownerId, id, name, settings))) {
       throw notFound('Preset');
     }

@@ -1,5 +1,6 @@
 import type { CreationBudget } from '../../../common/stores/creation-budget';
 import type { CacheRepository } from '../repositories/cache.repository';
+import type { ModelCatalogRepository } from '../repositories/model-catalog.repository';
 import type { Repositories } from '../repositories';
 import type { Loaders } from './loaders';
 
@@ -17,4 +18,6 @@ export interface ServiceContext {
   /** Each user's budget of new conversations. */
   conversationCreations: CreationBudget;
   messageMaxChars: number;
+  /** The models chat published, which stored settings are checked against. */
+  models: ModelCatalogRepository;
 }

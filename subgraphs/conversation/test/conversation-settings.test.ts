@@ -1,4 +1,9 @@
+import { PublishedModelCatalog } from '../../../common/stores/published-model-catalog';
+import { createRedis } from '../../../common/stores/redis';
+import { testServers } from '../../../common/testing/env';
 import { errorCodes } from '../../../common/testing/graphql-client';
+import { silentLogger } from '../../../common/testing/logger';
+import { eventually } from '../../../common/testing/wait';
 import { type Client, type Harness, dataOf, startConversationHarness } from '../testing/harness';
 
 const SETTINGS =
@@ -124,6 +129,40 @@ describe('conversation settings', () => {
     expect(await read(alice, id)).toEqual({ ...DEFAULTS, temperature: 1 });
   });
 
+  it('refuses a model the catalog chat published does not list, on create and update, storing nothing', async () => {
+    const before = await count(alice);
+    const refused = await create(alice, { title: 'Unknown', settings: { model: 'offline/nope' } });
+    expect(errorCodes(refused)).toEqual(['BAD_USER_INPUT']);
+    expect(refused.errors?.[0]).toMatchObject({
+      message: 'Unknown model "offline/nope"; the models query lists the available ones',
+      extensions: { field: 'settings.model' },
+    });
+    expect(await count(alice)).toBe(before);
+
+    const { id } = dataOf(await create(alice, { settings: { model: 'offline/echo' } })).createConversation;
+    const refusedUpdate = await update(alice, id, { model: 'nowhere/x', systemPrompt: 'Be brief.' });
+    expect(errorCodes(refusedUpdate)).toEqual(['BAD_USER_INPUT']);
+    expect(refusedUpdate.errors?.[0].extensions?.field).toBe('settings.model');
+    expect(await read(alice, id)).toEqual({ ...DEFAULTS, model: 'offline/echo' });
+
+    // A served model named without its namespace is the first of that name, as chat reads it.
+    dataOf(await update(alice, id, { model: 'echo' }));
+    expect(await read(alice, id)).toEqual({ ...DEFAULTS, model: 'echo' });
+  });
+
+  it("refuses maxOutputTokens above the model's output limit (the deployment's bounds every model's)", async () => {
+    const { id } = dataOf(await create(alice, { settings: { maxOutputTokens: 2_048 } })).createConversation;
+    for (const settings of [{ maxOutputTokens: 2_049 }, { model: 'offline/echo', maxOutputTokens: 4_096 }]) {
+      const refused = await update(alice, id, settings);
+      expect(errorCodes(refused)).toEqual(['BAD_USER_INPUT']);
+      expect(refused.errors?.[0]).toMatchObject({
+        message: 'maxOutputTokens must be at most 2048 for offline/echo',
+        extensions: { field: 'settings.maxOutputTokens' },
+      });
+    }
+    expect(await read(alice, id)).toEqual({ ...DEFAULTS, maxOutputTokens: 2_048 });
+  });
+
   it("neither reads nor changes another user's conversation", async () => {
     const { id } = dataOf(await create(alice, { settings: { temperature: 0.3 } })).createConversation;
     expect(errorCodes(await update(bob, id, { temperature: 1 }))).toEqual(['NOT_FOUND']);
@@ -213,6 +252,38 @@ describe('instructions and presets', () => {
     expect(await presets(alice)).toEqual([{ id: preset.id, name: 'Calm pirate' }]);
   });
 
+  it('refuses a model the catalog does not list in a preset, or over one, storing nothing', async () => {
+    const { id } = dataOf(
+      await createPreset(alice, { name: 'Echo', settings: { model: 'offline/echo' } }),
+    ).createPreset;
+    const refused = await alice.request(
+      `mutation($id: ID!) { updatePreset(id: $id, input: { settings: { model: "offline/nope" } }) { id } }`,
+      { id },
+    );
+    expect(errorCodes(refused)).toEqual(['BAD_USER_INPUT']);
+    expect(refused.errors?.[0].extensions?.field).toBe('settings.model');
+    const stored = await alice.request<{ presets: { id: string; settings: Settings }[] }>(
+      `{ presets { id ${SETTINGS} } }`,
+      {},
+    );
+    expect(dataOf(stored).presets.find((preset) => preset.id === id)?.settings.model).toBe('offline/echo');
+
+    const conversations = async () =>
+      (
+        dataOf(
+          await harness.conversationsOf<{ edges: unknown[] }>(alice, 'edges { node { id } }', { first: 50 }),
+        ) as { edges: unknown[] }
+      ).edges.length;
+    const before = await conversations();
+    const fromPreset = await alice.request(
+      `mutation($input: CreateConversationInput) { createConversation(input: $input) { id } }`,
+      { input: { presetId: id, settings: { model: 'nowhere/x' } } },
+    );
+    expect(errorCodes(fromPreset)).toEqual(['BAD_USER_INPUT']);
+    expect(fromPreset.errors?.[0].extensions?.field).toBe('settings.model');
+    expect(await conversations()).toBe(before);
+  });
+
   it("refuses another user's preset as missing, and bad presets, storing nothing", async () => {
     const { id } = dataOf(await createPreset(alice, { name: 'Mine' })).createPreset;
     const before = await presets(alice);
@@ -236,6 +307,7 @@ describe('instructions and presets', () => {
     for (const [field, input] of [
       ['name', { name: ' ' }],
       ['settings.topP', { name: 'Bad', settings: { topP: 2 } }],
+      ['settings.model', { name: 'Unknown', settings: { model: 'offline/nope' } }],
     ] as const) {
       const refused = await createPreset(alice, input);
       expect(errorCodes(refused)).toEqual(['BAD_USER_INPUT']);
@@ -247,5 +319,49 @@ describe('instructions and presets', () => {
       deletePreset: id,
     });
     expect((await presets(alice)).map((p) => p.id)).not.toContain(id);
+  });
+});
+
+describe('settings against the published catalog, with no chat running', () => {
+  let harness: Harness;
+  let alice: Client;
+  const redis = createRedis({ url: testServers().redisUrl, logger: silentLogger() });
+
+  const modelOf = async (model: string) => {
+    const created = await alice.request<Created>(
+      `mutation($input: CreateConversationInput) { createConversation(input: $input) { id title ${SETTINGS} } }`,
+      { input: { settings: { model } } },
+    );
+    return { codes: errorCodes(created), stored: created.data?.createConversation.settings.model };
+  };
+
+  beforeAll(async () => {
+    harness = await startConversationHarness('conversation_settings_catalog', { route: 'subgraph' });
+    alice = await harness.newUser();
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await harness?.stop();
+  });
+
+  it('accepts any model while no catalog is published (chat checks it at the turn), and a model whose provider is down once one is', async () => {
+    expect(await modelOf('lab/anything')).toEqual({ codes: [], stored: 'lab/anything' });
+
+    await new PublishedModelCatalog(redis, harness.env.MODEL_CATALOG_KEY).publish(
+      [
+        {
+          id: 'lab/sleepy',
+          name: 'sleepy',
+          provider: 'lab',
+          maxOutputTokens: 1_024,
+          maxTemperature: null,
+          available: false,
+          isDefault: false,
+        },
+      ],
+      60_000,
+    );
+    await eventually(async () => expect((await modelOf('lab/anything')).codes).toEqual(['BAD_USER_INPUT']));
+    expect(await modelOf('lab/sleepy')).toEqual({ codes: [], stored: 'lab/sleepy' });
   });
 });

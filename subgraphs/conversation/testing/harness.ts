@@ -132,6 +132,8 @@ export async function startConversationHarness(
     CHROMA_URL: servers.chromaUrl,
     CONVERSATION_DB_SCHEMA: `${namespace}_conversation`,
     REDIS_KEY_PREFIX: `${namespace}:conversation:`,
+    // No chat publishes here unless a test does: stored settings are checked by ranges alone.
+    MODEL_CATALOG_KEY: `${namespace}:model-catalog`,
     CHROMA_COLLECTION_PREFIX: chromaPrefix,
     CONVERSATION_PORT: '0',
     ...TEST_ENV,
