@@ -113,7 +113,7 @@ export const chatEnv = {
   /** How long a finished generation's event stream stays replayable. */
   GENERATION_STREAM_TTL_SECONDS: env.int(3_600, 1),
   /** How long a generation's record (Message.generation, usage, timings) is kept. */
-  GENERATION_RETENTION_DAYS: env.int(30, 1),
+  GENERATION_RETENTION_DAYS: env.int(3, 1),
   /** How long shutdown waits for running generations before saving them as INTERRUPTED. */
   SHUTDOWN_GRACE_MS: env.int(10_000, 0),
 
