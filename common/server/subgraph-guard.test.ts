@@ -1,17 +1,15 @@
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import WebSocket from 'ws';
-import { loadConfig } from '../config/load-config';
-import { RedisNonceStore } from '../identity/identity-verifier';
-import { operationLimitsEnv } from '../graphql/operation-limits';
 import { createRedis } from '../stores/redis';
-import { type RunningSubgraph, startSubgraphServer } from './subgraph-server';
+import type { RunningSubgraph } from './subgraph-server';
 import { deleteRedisKeys } from '../testing/cleanup';
-import { TEST_IDENTITY_SECRET, testServers } from '../testing/env';
+import { testServers } from '../testing/env';
 import { errorCodes, postGraphQL } from '../testing/graphql-client';
 import { serviceConnectionParams, signedHeaders } from '../testing/identity';
 import { silentLogger } from '../testing/logger';
 import { testNamespace } from '../testing/namespace';
+import { startTestSubgraph } from '../testing/test-subgraph';
 
 /*
  * The guard every subgraph runs (common/server/subgraph-server.ts), on a small subgraph of its own: what
@@ -29,16 +27,11 @@ const prefix = `${testNamespace('subgraph-guard')}:`;
 const redis = createRedis({ url: testServers().redisUrl, keyPrefix: prefix, logger: silentLogger() });
 
 async function startGuarded(env: Record<string, string>): Promise<RunningSubgraph> {
-  return startSubgraphServer({
+  return startTestSubgraph({
     name: 'guarded',
-    host: '127.0.0.1',
-    port: 0,
-    logger: silentLogger(),
-    identitySecret: TEST_IDENTITY_SECRET,
-    nonces: new RedisNonceStore(redis),
-    healthChecks: {},
+    redis,
+    env,
     subscriptions: true,
-    guard: { NODE_ENV: env.NODE_ENV ?? 'test', ...loadConfig(operationLimitsEnv, env) },
     schema: buildSubgraphSchema({
       typeDefs: parse(sdl),
       resolvers: {
@@ -50,7 +43,6 @@ async function startGuarded(env: Record<string, string>): Promise<RunningSubgrap
         Thing: { parts: () => Array.from({ length: 10 }, (_, i) => thing(i)) },
       },
     }),
-    createContext: (base) => base,
   });
 }
 

@@ -5,17 +5,15 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import WebSocket from 'ws';
-import { loadConfig } from '../config/load-config';
 import { IDENTITY_HEADER } from '../identity/identity';
-import { RedisNonceStore } from '../identity/identity-verifier';
-import { operationLimitsEnv } from '../graphql/operation-limits';
 import { createRedis } from '../stores/redis';
-import { type BaseContext, type RunningSubgraph, startSubgraphServer } from './subgraph-server';
+import type { BaseContext, RunningSubgraph } from './subgraph-server';
 import { deleteRedisKeys } from '../testing/cleanup';
-import { TEST_IDENTITY_SECRET, testServers } from '../testing/env';
+import { testServers } from '../testing/env';
 import { serviceConnectionParams, signedIdentity } from '../testing/identity';
 import { silentLogger } from '../testing/logger';
 import { testNamespace } from '../testing/namespace';
+import { startTestSubgraph } from '../testing/test-subgraph';
 
 /*
  * A subgraph's graphql-ws endpoint, attacked with a raw client on its port: its only legitimate
@@ -59,16 +57,10 @@ describe('a subgraph’s WebSocket endpoint', () => {
   const open: WebSocket[] = [];
 
   beforeAll(async () => {
-    subgraph = await startSubgraphServer({
+    subgraph = await startTestSubgraph({
       name: 'events',
-      host: '127.0.0.1',
-      port: 0,
-      logger: silentLogger(),
-      identitySecret: TEST_IDENTITY_SECRET,
-      nonces: new RedisNonceStore(redis),
-      healthChecks: {},
+      redis,
       subscriptions: { maxConnections: MAX_CONNECTIONS, maxMessageBytes: MAX_MESSAGE_BYTES },
-      guard: { NODE_ENV: 'test', ...loadConfig(operationLimitsEnv, {}) },
       schema: buildSubgraphSchema({
         typeDefs: parse('type Query { ping: String } type Subscription { caller: String }'),
         resolvers: {
@@ -81,7 +73,6 @@ describe('a subgraph’s WebSocket endpoint', () => {
           },
         },
       }),
-      createContext: (base) => base,
     });
     url = subgraph.url.replace(/^http/, 'ws');
   });

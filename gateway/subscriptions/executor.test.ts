@@ -1,20 +1,14 @@
 import { composeServices } from '@apollo/composition';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { type ExecutionResult, GraphQLError, parse } from 'graphql';
-import { loadConfig } from '../../common/config/load-config';
 import type { Identity } from '../../common/identity/identity';
-import { RedisNonceStore } from '../../common/identity/identity-verifier';
 import { createRedis } from '../../common/stores/redis';
 import { deleteRedisKeys } from '../../common/testing/cleanup';
-import { operationLimitsEnv } from '../../common/graphql/operation-limits';
 import { TEST_IDENTITY_SECRET, testServers } from '../../common/testing/env';
 import { silentLogger } from '../../common/testing/logger';
 import { testNamespace } from '../../common/testing/namespace';
-import {
-  type BaseContext,
-  type RunningSubgraph,
-  startSubgraphServer,
-} from '../../common/server/subgraph-server';
+import { startTestSubgraph } from '../../common/testing/test-subgraph';
+import type { BaseContext, RunningSubgraph } from '../../common/server/subgraph-server';
 import type { GatewayContext } from '../context';
 import { SignedDataSource } from '../signed-data-source';
 import { SubscriptionExecutor } from './executor';
@@ -102,18 +96,9 @@ describe('SubscriptionExecutor', () => {
   const redis = createRedis({ url: testServers().redisUrl, keyPrefix: prefix, logger: silentLogger() });
 
   beforeAll(async () => {
-    const base = {
-      host: '127.0.0.1',
-      port: 0,
-      logger: silentLogger(),
-      identitySecret: TEST_IDENTITY_SECRET,
-      nonces: new RedisNonceStore(redis),
-      healthChecks: {},
-      guard: { NODE_ENV: 'test', ...loadConfig(operationLimitsEnv, {}) },
-    };
-    events = await startSubgraphServer({
-      ...base,
+    events = await startTestSubgraph({
       name: 'events',
+      redis,
       subscriptions: true,
       schema: buildSubgraphSchema({
         typeDefs: parse(eventsSdl),
@@ -126,17 +111,15 @@ describe('SubscriptionExecutor', () => {
           },
         },
       }),
-      createContext: (ctx) => ({ ...ctx, logger: silentLogger() }),
     });
     events.httpServer.on('upgrade', () => (upgrades += 1));
-    people = await startSubgraphServer({
-      ...base,
+    people = await startTestSubgraph({
       name: 'people',
+      redis,
       schema: buildSubgraphSchema({
         typeDefs: parse(peopleSdl),
         resolvers: { Author: { __resolveReference: (ref: { id: string }) => authors[ref.id] ?? null } },
       }),
-      createContext: (ctx) => ctx,
     });
     const composed = composeServices([
       { name: 'events', url: events.url, typeDefs: parse(eventsSdl) },

@@ -9,16 +9,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { loadConfig } from '../../common/config/load-config';
-import { operationLimitsEnv } from '../../common/graphql/operation-limits';
-import { RedisNonceStore } from '../../common/identity/identity-verifier';
-import { type RunningSubgraph, startSubgraphServer } from '../../common/server/subgraph-server';
+import type { RunningSubgraph } from '../../common/server/subgraph-server';
 import { createRedis } from '../../common/stores/redis';
 import { deleteRedisKeys } from '../../common/testing/cleanup';
-import { TEST_IDENTITY_SECRET, testServers } from '../../common/testing/env';
+import { testServers } from '../../common/testing/env';
 import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
 import { captureLogs, silentLogger } from '../../common/testing/logger';
 import { testNamespace } from '../../common/testing/namespace';
+import { startTestSubgraph } from '../../common/testing/test-subgraph';
 import { eventually } from '../../common/testing/wait';
 import type { RunningGateway } from '../app';
 import { startGatewayInFront } from '../testing/stub-subgraph';
@@ -99,15 +97,9 @@ describe('live supergraph reload', () => {
 
   beforeAll(async () => {
     // The gateway signs its identity for the audience `chat`: the subgraph stands in for chat.
-    subgraph = await startSubgraphServer({
+    subgraph = await startTestSubgraph({
       name: 'chat',
-      host: '127.0.0.1',
-      port: 0,
-      logger: silentLogger(),
-      identitySecret: TEST_IDENTITY_SECRET,
-      nonces: new RedisNonceStore(redis),
-      healthChecks: {},
-      guard: { NODE_ENV: 'test', ...loadConfig(operationLimitsEnv, {}) },
+      redis,
       subscriptions: true,
       schema: buildSubgraphSchema({
         typeDefs: parse(SERVED),
@@ -119,7 +111,6 @@ describe('live supergraph reload', () => {
           },
         },
       }),
-      createContext: (context) => context,
     });
     folder = await mkdtemp(join(tmpdir(), 'supergraph-reload-'));
     closers.push(() => subgraph.stop());
