@@ -87,6 +87,15 @@ describe('the platform through the gateway', () => {
           providers: [{ name: 'offline', available: true, models: 1 }],
         },
       },
+      gateway: {
+        supergraph: {
+          source: expect.stringMatching(/^file .*schema\/supergraph\.graphql$/),
+          hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+          loadedAt: expect.any(String),
+          applied: 0,
+          refused: 0,
+        },
+      },
     });
   });
 
