@@ -34,6 +34,7 @@ module.exports = {
       roots: ['<rootDir>/test/faults'],
     },
   ],
+  testSequencer: '<rootDir>/test/sequencer.js',
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',
   testTimeout: 30000,
