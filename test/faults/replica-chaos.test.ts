@@ -55,11 +55,15 @@ interface Reply {
   longestPauseMs: number;
 }
 
-/** HAProxy's own answer, no GraphQL body: 503 while no server is up, 502 when one died mid-request. */
+/**
+ * HAProxy's own answer, no GraphQL body: 503 while no server is up, 502 when one died mid-request, 408
+ * when the request did not arrive whole within its `timeout http-request` (the 200 clients share one
+ * busy process): a 408'd request reached no service, so even a mutation is safe to send again.
+ */
 const loadBalancerUnavailable = (error: unknown) =>
   error instanceof GraphQLRequestError &&
   error.errors.length === 0 &&
-  (error.status === 502 || error.status === 503);
+  (error.status === 408 || error.status === 502 || error.status === 503);
 
 /** fetch's own failure (refused, reset); by shape, as its TypeError comes from another realm than Jest's. */
 const connectionFailed = (error: unknown) =>
