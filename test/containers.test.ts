@@ -227,14 +227,12 @@ const installedClis = composeClis.filter(
 );
 
 if (installedClis.length === 0) {
-  describe('docker-compose.yml, validated by the compose CLI', () => {
-    // eslint-disable-next-line no-console
-    console.warn(
-      'Neither docker-compose nor `docker compose` is installed: docker-compose.yml was checked from its text only. ' +
-        'Install one (e.g. `apt-get install docker-compose`) to validate it with `config -q`.',
-    );
-    it.skip('passes `config -q` (no compose CLI installed)', () => undefined);
-  });
+  // .ci/run installs docker-compose; a machine without any compose CLI gets the text checks above only.
+  // eslint-disable-next-line no-console
+  console.warn(
+    'Neither docker-compose nor `docker compose` is installed: docker-compose.yml was checked from its text only. ' +
+      'Install one (e.g. `apt-get install docker-compose`) to validate it with `config -q`.',
+  );
 } else {
   describe.each(installedClis.map((cli) => [cli.label, cli] as const))(
     'docker-compose.yml, validated by `%s config`',
