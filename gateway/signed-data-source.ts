@@ -1,14 +1,14 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { propagation } from '@opentelemetry/api';
 import { GraphQLError } from 'graphql';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import type { Agent as HttpAgent } from 'node:http';
 import fetch from 'node-fetch';
 import { toGraphQLError, upstreamUnavailable } from '../common/errors/errors';
 import { IDENTITY_HEADER, type Identity, operationDigest, signIdentity } from '../common/identity/identity';
 import { REQUEST_ID_HEADER } from '../common/server/request-id';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker';
 import type { GatewayContext } from './context';
+import { subgraphAgent } from './subgraph-agent';
 import { outgoingTraceContext } from './trace-context';
 
 /** Used for the gateway's own calls that belong to no client request (composition in development). */
@@ -67,11 +67,6 @@ const isRead = (options: GraphQLDataSourceProcessOptions<GatewayContext>) =>
 
 type Fetcher = NonNullable<RemoteGraphQLDataSource['fetcher']>;
 
-const keepAliveAgent = (url: string, maxSockets: number): HttpAgent => {
-  const options = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets };
-  return url.startsWith('https:') ? new HttpsAgent(options) : new HttpAgent(options);
-};
-
 /** node-fetch over a keep-alive agent, so requests reuse warm connections instead of opening one each. */
 const fetcherOver = (agent: HttpAgent, timeoutMs: number): Fetcher =>
   ((input: string, init: Record<string, unknown>) =>
@@ -123,7 +118,7 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     private readonly connection: SubgraphConnectionOptions = {},
   ) {
     const { timeoutMs, maxSockets } = { ...DEFAULT_SUBGRAPH_CONNECTION, ...connection };
-    const agent = keepAliveAgent(url, maxSockets);
+    const agent = subgraphAgent(url, maxSockets);
     super({ url, fetcher: fetcherOver(agent, timeoutMs) });
     this.agent = agent;
     this.subgraph = connection.name ?? new URL(url).host;
