@@ -17,6 +17,7 @@ import type { ChatConfig } from './config';
 import type { ChatContext } from './context';
 import { GenerationRunner, maxEventsPerGeneration } from './generation/generation-runner';
 import { GenerationSupervisor } from './generation/generation-supervisor';
+import { Recall } from './generation/recall';
 import { TitleGenerator } from './generation/title';
 import { GenerationRecovery } from './jobs/generation-recovery';
 import { createProviders } from './providers/create-provider';
@@ -245,6 +246,12 @@ async function buildRuntime(
       quotas,
       supervisor,
       models,
+      recall: new Recall({
+        conversations,
+        limit: config.RECALL_LIMIT,
+        timeoutMs: config.RECALL_TIMEOUT_MS,
+        logger,
+      }),
       replyDefaults: {
         systemPrompt: config.SYSTEM_PROMPT,
         temperature: config.LLM_TEMPERATURE,
@@ -282,8 +289,6 @@ function runnerSettings(config: ChatConfig) {
   return {
     contextTokens: config.LLM_CONTEXT_TOKENS,
     maxOutputTokens: config.LLM_MAX_OUTPUT_TOKENS,
-    recallLimit: config.RECALL_LIMIT,
-    recallTimeoutMs: config.RECALL_TIMEOUT_MS,
     checkpointIntervalMs: config.CHECKPOINT_INTERVAL_MS,
     leaseMs: config.GENERATION_LEASE_MS,
     finalSaveDeadlineMs: config.FINAL_SAVE_DEADLINE_MS,

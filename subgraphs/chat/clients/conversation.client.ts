@@ -74,11 +74,11 @@ export interface ConversationClient {
   updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<StoredMessage>;
   /** The branch from the root to `leafId`, oldest first, at most the newest `limit` messages. */
   messagePath(caller: UserCaller, leafId: string, limit: number): Promise<StoredMessage[]>;
-  /** Messages like `query` from the caller's other conversations, best first. */
+  /** Messages like `query` from the caller's conversations other than the one excluded, best first. */
   recallMessages(
     caller: UserCaller,
     query: string,
-    excludeConversationId: string,
+    excludeConversationId: string | null,
     first: number,
   ): Promise<RecallHit[]>;
   renameConversation(caller: UserCaller, conversationId: string, title: string): Promise<void>;
@@ -226,7 +226,7 @@ export class ConversationSubgraphClient implements ConversationClient {
   async recallMessages(
     caller: UserCaller,
     query: string,
-    excludeConversationId: string,
+    excludeConversationId: string | null,
     first: number,
   ): Promise<RecallHit[]> {
     const data = await this.request(

@@ -1,5 +1,4 @@
 import { AppError } from '../../../common/errors/errors';
-import { withTimeout } from '../../../common/util/timeout';
 import type { Logger } from '../../../common/logging/logger';
 import { traceTurn } from '../../../common/logging/turn-trace';
 import type { UserCaller } from '../../../common/identity/caller';
@@ -31,8 +30,6 @@ export interface RunnerSettings {
   contextTokens: number;
   /** The deployment's output limit: no reply's own may exceed it (the event stream is sized by it). */
   maxOutputTokens: number;
-  recallLimit: number;
-  recallTimeoutMs: number;
   checkpointIntervalMs: number;
   leaseMs: number;
   /** How long a finished reply retries its save (and the end of its stream) before leaving it to recovery. */
@@ -61,6 +58,8 @@ export interface GenerationJob {
   history: StoredMessage[];
   /** The conversation's settings for this reply, over the deployment's defaults. */
   reply: ReplySettings;
+  /** The recall for the prompt, started with the turn (see Recall); nothing when recall is off. */
+  recalled: Promise<RecallHit[]>;
 }
 
 /** Why a generation was aborted from outside: a user's stop, or this process shutting down. */
@@ -196,7 +195,10 @@ class GenerationRun {
   private async preparePrompt(): Promise<void> {
     const { settings } = this.deps;
     const { history, reply } = this.job;
-    const recalled = await this.recall(history.at(-1) ?? null);
+    // A turn that created its conversation searched all of the user's: its own is left out here.
+    const recalled = (await this.job.recalled).filter(
+      (hit) => hit.message.conversation.id !== this.record.conversationId,
+    );
     traceTurn('chat.recall-done', this.record.id);
     this.userMessage = history.at(-1) ?? null;
     this.prompt = buildPrompt({
@@ -215,30 +217,6 @@ class GenerationRun {
     if (context.instructions || context.memories.length > 0 || context.recalled.length > 0) {
       this.record.context = context;
       await this.deps.generations.recordContext(this.record.id, context);
-    }
-  }
-
-  /**
-   * Recall is a bonus: when search is down, or slower than RECALL_TIMEOUT_MS, the reply is written
-   * without it. Off (for the conversation, the user or the deployment), no recall query is made.
-   */
-  private async recall(answered: StoredMessage | null): Promise<RecallHit[]> {
-    const { settings, conversations } = this.deps;
-    if (!this.job.reply.recallEnabled || !answered) return [];
-    try {
-      return await withTimeout(
-        conversations.recallMessages(
-          this.job.caller,
-          answered.content,
-          this.record.conversationId,
-          settings.recallLimit,
-        ),
-        settings.recallTimeoutMs,
-        'recall',
-      );
-    } catch (error) {
-      this.logger.warn({ err: error }, 'recall unavailable; replying without it');
-      return [];
     }
   }
 

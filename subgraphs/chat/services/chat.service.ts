@@ -6,9 +6,10 @@ import { traceTurn } from '../../../common/logging/turn-trace';
 import type { ConversationClient } from '../clients/conversation.client';
 import { EMPTY_CONTEXT, type GenerationRecord, GenerationStatus } from '../records/generation.record';
 import type { GenerationSupervisor } from '../generation/generation-supervisor';
+import { NOTHING_RECALLED, type Recall } from '../generation/recall';
 import type { QuotaService } from './quota.service';
 import type { GenerationRepository } from '../repositories/generation.repository';
-import type { StoredMessage } from '../records/message.record';
+import type { RecallHit, StoredMessage } from '../records/message.record';
 import type { ModelCatalog, ModelInfo } from './model-catalog';
 import type { ReplySettings, TurnContext } from '../records/conversation-settings.record';
 import { MAX_PAGE_SIZE } from '../../../common/graphql/pagination';
@@ -34,6 +35,7 @@ export interface ChatServiceDependencies {
   quotas: QuotaService;
   supervisor: GenerationSupervisor;
   models: ModelCatalog;
+  recall: Recall;
   /** The deployment's settings, for what a conversation leaves at its default. */
   replyDefaults: Pick<ReplySettings, 'systemPrompt' | 'temperature' | 'maxOutputTokens' | 'recallEnabled'>;
   /** The most messages of the branch a prompt is built from. */
@@ -84,6 +86,7 @@ export class ChatService {
     // conversation's first message is a root).
     const leaf = turn.history.at(-1) ?? null;
     return this.reserve(user, input.conversationId ?? null, async (reservation) => {
+      const recalled = this.recall(user, plan, content, input.conversationId ?? null);
       // The message and the reply's placeholder in one write: both are stored or neither is.
       const { userMessage, reply } = await this.deps.conversations.appendTurn(user, {
         conversationId: input.conversationId ?? null,
@@ -95,7 +98,7 @@ export class ChatService {
         this.claimNewConversation(reservation, userMessage.conversation.id),
       );
       const history = [...this.before(turn.history), userMessage];
-      const generation = await this.launch(reservation, history, plan, reply);
+      const generation = await this.launch(reservation, history, plan, reply, recalled);
       traceTurn('chat.generation-started', generation.id, caller.requestId);
       return { conversationId: userMessage.conversation.id, userMessage, generation };
     });
@@ -134,6 +137,7 @@ export class ChatService {
     if (message.role !== 'USER') throw badUserInput('messageId', 'Only your own messages can be edited');
     const plan = this.plan(turn, null);
     return this.reserve(user, message.conversation.id, async (reservation) => {
+      const recalled = this.recall(user, plan, content, message.conversation.id);
       const { userMessage, reply } = await this.deps.conversations.appendTurn(user, {
         conversationId: message.conversation.id,
         parentId: message.parentId,
@@ -143,7 +147,7 @@ export class ChatService {
         replyModel: plan.model.id,
       });
       const history = [...this.before(turn.history.slice(0, -1)), userMessage];
-      const generation = await this.launch(reservation, history, plan, reply);
+      const generation = await this.launch(reservation, history, plan, reply, recalled);
       return { conversationId: userMessage.conversation.id, userMessage, generation };
     });
   }
@@ -213,6 +217,7 @@ export class ChatService {
     plan: ReplyPlan,
   ): Promise<GenerationRecord> {
     const answered = history.at(-1) as StoredMessage;
+    const recalled = this.recall(reservation.caller, plan, answered.content, answered.conversation.id);
     const assistant = await this.deps.conversations.appendMessage(reservation.caller, {
       conversationId: answered.conversation.id,
       parentId: answered.id,
@@ -221,7 +226,20 @@ export class ChatService {
       status: 'STREAMING',
       model: plan.model.id,
     });
-    return this.launch(reservation, history, plan, assistant);
+    return this.launch(reservation, history, plan, assistant, recalled);
+  }
+
+  /**
+   * Starts the recall for a reply to `query` when its settings allow recall, before the writes that
+   * start the reply: the search runs beside them. Never before the quotas admitted the turn.
+   */
+  private recall(
+    user: UserCaller,
+    plan: ReplyPlan,
+    query: string,
+    conversationId: string | null,
+  ): Promise<RecallHit[]> {
+    return plan.reply.recallEnabled ? this.deps.recall.start(user, query, conversationId) : NOTHING_RECALLED;
   }
 
   /** Records the generation writing `assistant` (already stored, STREAMING) and hands it to the supervisor. */
@@ -230,6 +248,7 @@ export class ChatService {
     history: StoredMessage[],
     { model, reply }: ReplyPlan,
     assistant: StoredMessage,
+    recalled: Promise<RecallHit[]>,
   ): Promise<GenerationRecord> {
     const { caller: user, generationId } = reservation;
     const answered = history.at(-1) as StoredMessage;
@@ -250,7 +269,7 @@ export class ChatService {
       context: EMPTY_CONTEXT,
     };
     await this.orFail(user, assistant, () => this.deps.generations.create(generation, this.deps.leaseMs));
-    this.deps.supervisor.launch({ generation: { ...generation }, caller: user, history, reply });
+    this.deps.supervisor.launch({ generation: { ...generation }, caller: user, history, reply, recalled });
     return generation;
   }
 

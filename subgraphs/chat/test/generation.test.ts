@@ -158,6 +158,28 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     expect(calls.appendMessage).toBeUndefined();
   });
 
+  it('starts the recall beside the writes that start the reply, not after them', async () => {
+    const recallAsked: boolean[] = [];
+    let recallQueries = 0;
+    const conversations = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'recallMessages') recallQueries++;
+        if (property === 'appendTurn') recallAsked.push(recallQueries > 0);
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    const { services } = await start({}, undefined, conversations);
+    const erin = userCaller(randomUUID());
+    const first = await services.chat.send(erin, { content: 'Where did I put the sourdough recipe?' });
+    await drain(await services.generations.follow(erin, first.generation.id, 0));
+    await services.chat.send(erin, { conversationId: first.conversationId, content: 'And the rye one?' });
+
+    // Each turn's recall was asked for before its message was written.
+    expect(recallAsked).toEqual([true, true]);
+    expect(recallQueries).toBe(2);
+  });
+
   it('makes no recall query for a user who turned recall off', async () => {
     let recallQueries = 0;
     const conversations = new Proxy(store, {

@@ -115,7 +115,7 @@ export class MemoryConversationStore implements ConversationClient {
   async recallMessages(
     caller: UserCaller,
     query: string,
-    excludeConversationId: string,
+    excludeConversationId: string | null,
     first: number,
   ): Promise<RecallHit[]> {
     const wanted = words(query);
