@@ -71,7 +71,8 @@ export interface ConversationClient {
     caller: UserCaller,
     input: AppendTurnInput,
   ): Promise<{ userMessage: StoredMessage; reply: StoredMessage }>;
-  updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<StoredMessage>;
+  /** Saves a checkpoint or the final state; nothing is read back (no caller needs the message again). */
+  updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<void>;
   /** The branch from the root to `leafId`, oldest first, at most the newest `limit` messages. */
   messagePath(caller: UserCaller, leafId: string, limit: number): Promise<StoredMessage[]>;
   /** Messages like `query` from the caller's conversations other than the one excluded, best first. */
@@ -205,13 +206,12 @@ export class ConversationSubgraphClient implements ConversationClient {
     );
   }
 
-  async updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<StoredMessage> {
-    const data = await this.request(
+  async updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<void> {
+    await this.request(
       caller,
-      `mutation UpdateMessage($input: UpdateMessageInput!) { updateMessage(input: $input) { ${MESSAGE_FIELDS} } }`,
+      `mutation UpdateMessage($input: UpdateMessageInput!) { updateMessage(input: $input) { id } }`,
       { input },
     );
-    return this.parse(wireMessage, data.updateMessage, 'updateMessage');
   }
 
   async messagePath(caller: UserCaller, leafId: string, limit: number): Promise<StoredMessage[]> {

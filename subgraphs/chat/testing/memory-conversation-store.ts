@@ -93,13 +93,12 @@ export class MemoryConversationStore implements ConversationClient {
     return { userMessage, reply };
   }
 
-  async updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<StoredMessage> {
+  async updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<void> {
     const message = this.ownedMessage(caller, input.id);
     if (input.content !== undefined) message.content = input.content;
     if (input.status !== undefined) message.status = input.status;
     if (input.promptTokens !== undefined) message.promptTokens = input.promptTokens;
     if (input.completionTokens !== undefined) message.completionTokens = input.completionTokens;
-    return this.view(message);
   }
 
   async messagePath(caller: UserCaller, leafId: string, limit: number): Promise<StoredMessage[]> {
