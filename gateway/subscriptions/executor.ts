@@ -13,7 +13,6 @@ import {
   getOperationAST,
   getVariableValues,
   GraphQLError,
-  validate,
 } from 'graphql';
 import { AppError, toGraphQLError, upstreamUnavailable, withCode } from '../../common/errors/errors';
 import {
@@ -74,7 +73,7 @@ interface OpenSubscription {
 
 /** Why a new supergraph would not admit an open subscription now, if it would not. */
 function unservable(planner: SupergraphPlanner, open: OpenSubscription): string | undefined {
-  const [invalid] = validate(planner.schema, open.document);
+  const [invalid] = planner.validate(open.document);
   if (invalid) return `this subscription does not validate (${invalid.message})`;
   const refused = refusedFields(
     planner.schema,
@@ -238,7 +237,7 @@ interface PreparedSubscription {
 
 /** Validates the document, picks out its subscription and coerces its variables, as Apollo would for a query. */
 function prepare(planner: SupergraphPlanner, request: SubscriptionRequest): PreparedSubscription | Refused {
-  const validationErrors = validate(planner.schema, request.document);
+  const validationErrors = planner.validate(request.document);
   if (validationErrors.length > 0)
     return refused(validationErrors.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED')));
   const operationName = request.operationName ?? undefined;

@@ -1,16 +1,19 @@
 import { operationFromDocument, type Schema } from '@apollo/federation-internals';
 import { QueryPlanner, type QueryPlan } from '@apollo/query-planner';
-import type { DocumentNode, GraphQLSchema } from 'graphql';
+import { type DocumentNode, type GraphQLError, type GraphQLSchema, validate } from 'graphql';
 import { type ListSizes, listSizesOf } from '../../common/graphql/list-size';
 import { buildSupergraph } from '../../common/graphql/supergraph';
 import { type AccessRules, accessRulesOf } from '../../common/identity/access-rules';
+import { BoundedCache } from '../../common/util/bounded-cache';
 
 const PLAN_CACHE_SIZE = 1000;
 
 /**
  * The supergraph as the subscription executor needs it: the API schema clients validate
  * against, the supergraph schema the plan executor shapes results with, and a query planner
- * whose plans are cached per operation (planning costs far more than executing).
+ * whose plans are cached per operation (planning costs far more than executing). Validation is
+ * cached per document too: the transports hand the same parsed document to every subscription
+ * with the same text, so a client's usual subscription is validated once, not on every reply.
  */
 export class SupergraphPlanner {
   readonly apiSchema: Schema;
@@ -21,7 +24,8 @@ export class SupergraphPlanner {
   /** The supergraph's `@authenticated`/`@requiresScopes`, for authorization at the edge. */
   readonly accessRules: AccessRules;
   private readonly planner: QueryPlanner;
-  private readonly plans = new Map<string, QueryPlan>();
+  private readonly plans = new BoundedCache<string, QueryPlan>(PLAN_CACHE_SIZE);
+  private readonly validations = new WeakMap<DocumentNode, readonly GraphQLError[]>();
 
   constructor(supergraphSdl: string) {
     const supergraph = buildSupergraph(supergraphSdl);
@@ -35,14 +39,18 @@ export class SupergraphPlanner {
 
   /** `cacheKey` identifies the document (its source text); the operation name completes it. */
   plan(document: DocumentNode, operationName: string | undefined, cacheKey: string): QueryPlan {
-    const key = `${operationName ?? ''}\n${cacheKey}`;
-    const cached = this.plans.get(key);
-    if (cached) return cached;
-    const plan = this.planner.buildQueryPlan(
-      operationFromDocument(this.apiSchema, document, { operationName }),
+    return this.plans.getOrSet(`${operationName ?? ''}\n${cacheKey}`, () =>
+      this.planner.buildQueryPlan(operationFromDocument(this.apiSchema, document, { operationName })),
     );
-    if (this.plans.size >= PLAN_CACHE_SIZE) this.plans.delete(this.plans.keys().next().value as string);
-    this.plans.set(key, plan);
-    return plan;
+  }
+
+  /** graphql-js's validation of `document` against the API schema; none when it is valid. */
+  validate(document: DocumentNode): readonly GraphQLError[] {
+    let errors = this.validations.get(document);
+    if (!errors) {
+      errors = validate(this.schema, document);
+      this.validations.set(document, errors);
+    }
+    return errors;
   }
 }

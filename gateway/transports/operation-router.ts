@@ -19,6 +19,7 @@ import {
 import type { GatewayContext } from '../context';
 import { tokenLimitRefusal } from '../../common/graphql/operation-limits';
 import { countTokens } from '../../common/graphql/operation-shape';
+import { BoundedCache } from '../../common/util/bounded-cache';
 import type { SubscriptionExecutor, SubscriptionResult } from '../subscriptions/executor';
 import type { SubscriptionLimits } from '../subscriptions/limits';
 
@@ -55,6 +56,13 @@ export interface ParsedStreamingRequest extends StreamingRequest {
 }
 
 /**
+ * Documents parsed before, by their text (and the token bound they were parsed under). Clients send
+ * the same few subscription documents again and again; the same document object also lets the
+ * executor's validation cache (SupergraphPlanner.validate) recognise them. Documents are never modified.
+ */
+const parsedDocuments = new BoundedCache<string, DocumentNode>(1000);
+
+/**
  * Parses where the request arrives and picks out its operation; what fails is answered as coded
  * GraphQL errors, as over HTTP (GRAPHQL_PARSE_FAILED, OPERATION_RESOLUTION_FAILURE). The parser
  * stops at `maxTokens`, so an oversized document is never parsed in full, and is refused naming the limit.
@@ -66,7 +74,8 @@ export function parseStreamingRequest(
   if (typeof request.query !== 'string') return [toGraphQLError(badRequest('query must be a string'))];
   let document: DocumentNode;
   try {
-    document = parse(request.query, { maxTokens });
+    const query = request.query;
+    document = parsedDocuments.getOrSet(`${maxTokens ?? ''}\n${query}`, () => parse(query, { maxTokens }));
   } catch (error) {
     // The parser stops at maxTokens with a plain syntax error; only then are the tokens counted.
     if (maxTokens !== undefined && countTokens(request.query, maxTokens) > maxTokens)
