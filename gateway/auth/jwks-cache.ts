@@ -49,6 +49,11 @@ export class JwksCache {
     return this.snapshot.select(header, token);
   };
 
+  /** Whether the key set held now has a key with this id (no fetch). */
+  holds(kid: string): boolean {
+    return this.snapshot?.kids.has(kid) ?? false;
+  }
+
   private mayFetch(): boolean {
     return this.now() - this.lastAttemptAt >= this.options.cooldownMs;
   }
