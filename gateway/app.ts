@@ -1,7 +1,7 @@
 import { ApolloGateway, type SupergraphManager } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { expressMiddleware } from '@as-integrations/express5';
+import { type ExpressContextFunctionArgument, expressMiddleware } from '@as-integrations/express5';
 import express, { type RequestHandler } from 'express';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -309,6 +309,23 @@ const clientAddressFrom = (trustedProxies: TrustedProxies) => (request: Incoming
     trustedProxies,
   );
 
+/** Apollo's context for a request over HTTP; a caller it cannot identify is refused, naming the request. */
+const httpContext =
+  (createContext: ContextFactory) =>
+  async ({ req, res }: ExpressContextFunctionArgument) => {
+    const requestId = requestIdOf(res);
+    return createContext({
+      authorization: req.headers.authorization,
+      requestId,
+      ip: req.socket.remoteAddress,
+      forwardedFor: req.headers['x-forwarded-for'],
+      userAgent: req.headers['user-agent'],
+      traceHeaders: traceHeadersOf(req.headers),
+    }).catch((error: unknown) => {
+      throw contextRefusal(error, requestId);
+    });
+  };
+
 interface HttpParts {
   config: GatewayConfig;
   logger: Logger;
@@ -325,75 +342,54 @@ interface HttpParts {
 
 /** The HTTP routes: the edge's middleware, health, the plugins' routes, then `/graphql` (SSE, multipart or Apollo). */
 function serveHttp(app: express.Express, parts: HttpParts): void {
-  const {
-    config,
-    logger,
-    redis,
-    edge,
-    apollo,
-    supergraph,
-    createContext,
-    route,
-    authentication,
-    circuitState,
-    shutdown,
-  } = parts;
-  for (const handler of edge.everyRequest) app.use(handler);
+  for (const handler of parts.edge.everyRequest) app.use(handler);
   app.get('/health', (_req, res) => {
-    if (shutdown.isDraining) res.status(503).json({ service: 'gateway', status: 'draining' });
+    if (parts.shutdown.isDraining) res.status(503).json({ service: 'gateway', status: 'draining' });
     else res.json({ service: 'gateway', status: 'ok' });
   });
-  const watchRestart = () => shutdown.watchStream('gateway');
-  const health = servedPlatformHealth(config, redis, logger, circuitState, supergraph.status);
+  const watchRestart = () => parts.shutdown.watchStream('gateway');
+  const health = servedPlatformHealth(
+    parts.config,
+    parts.redis,
+    parts.logger,
+    parts.circuitState,
+    parts.supergraph.status,
+  );
   app.get('/health/all', async (_req, res) => {
     const report = await health();
     res.status(report.status === 'ok' ? 200 : 503).json(report);
   });
   const serveSse = sseHandler({
-    schema: () => supergraph.planner().schema,
-    createContext,
-    route,
-    maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
-    maxTokens: config.MAX_TOKENS,
-    watchSession: authentication.watchSession,
+    schema: () => parts.supergraph.planner().schema,
+    createContext: parts.createContext,
+    route: parts.route,
+    maxBufferedBytes: parts.config.STREAM_MAX_BUFFERED_BYTES,
+    maxTokens: parts.config.MAX_TOKENS,
+    watchSession: parts.authentication.watchSession,
     watchRestart,
-    logger,
+    logger: parts.logger,
   });
   const serveMultipart = multipartHandler({
-    createContext,
-    route,
-    maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
-    maxTokens: config.MAX_TOKENS,
-    heartbeatMs: config.MULTIPART_HEARTBEAT_MS,
-    watchSession: authentication.watchSession,
+    createContext: parts.createContext,
+    route: parts.route,
+    maxBufferedBytes: parts.config.STREAM_MAX_BUFFERED_BYTES,
+    maxTokens: parts.config.MAX_TOKENS,
+    heartbeatMs: parts.config.MULTIPART_HEARTBEAT_MS,
+    watchSession: parts.authentication.watchSession,
     watchRestart,
-    logger,
+    logger: parts.logger,
   });
   const sseWhenAccepted: RequestHandler = (req, res, next) =>
     acceptsEventStream(req.headers.accept) ? serveSse(req, res, next) : next();
-  edge.routes(app);
+  parts.edge.routes(app);
   app.use(
     '/graphql',
-    ...edge.graphqlRequest,
+    ...parts.edge.graphqlRequest,
     sseWhenAccepted,
     serveMultipart,
-    expressMiddleware(apollo, {
-      context: async ({ req, res }) => {
-        const requestId = requestIdOf(res);
-        return createContext({
-          authorization: req.headers.authorization,
-          requestId,
-          ip: req.socket.remoteAddress,
-          forwardedFor: req.headers['x-forwarded-for'],
-          userAgent: req.headers['user-agent'],
-          traceHeaders: traceHeadersOf(req.headers),
-        }).catch((error: unknown) => {
-          throw contextRefusal(error, requestId);
-        });
-      },
-    }),
+    expressMiddleware(parts.apollo, { context: httpContext(parts.createContext) }),
   );
-  answerErrorsAsJson(app, logger);
+  answerErrorsAsJson(app, parts.logger);
 }
 
 /** Listens on the configured port; a port already taken rejects (and the stack releases what was opened). */

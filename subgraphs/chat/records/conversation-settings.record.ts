@@ -1,18 +1,5 @@
+import type { ConversationSettings } from '../../../common/records/conversation-settings.record';
 import type { StoredMessage } from './message.record';
-
-/**
- * A conversation's settings as the conversation subgraph stores them (docs/conversation.md): a null
- * field means the deployment's default; a systemPrompt of '' means none at all.
- */
-export interface ConversationSettings {
-  model: string | null;
-  systemPrompt: string | null;
-  temperature: number | null;
-  topP: number | null;
-  maxOutputTokens: number | null;
-  recallEnabled: boolean;
-  instructionsEnabled: boolean;
-}
 
 /** The owner's custom instructions; '' where they wrote nothing. */
 export interface Instructions {
@@ -59,14 +46,3 @@ export interface ReplySettings {
   /** The conversation's switch, the owner's and the deployment's all on. */
   recallEnabled: boolean;
 }
-
-/** The settings of a conversation nobody has set anything on (one sendMessage is creating). */
-export const DEFAULT_CONVERSATION_SETTINGS: ConversationSettings = {
-  model: null,
-  systemPrompt: null,
-  temperature: null,
-  topP: null,
-  maxOutputTokens: null,
-  recallEnabled: true,
-  instructionsEnabled: true,
-};

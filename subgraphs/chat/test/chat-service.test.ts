@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { AppError } from '../../../common/errors/errors';
-import { silentLogger } from '../../../common/testing/logger';
 import type { UserCaller } from '../../../common/identity/caller';
 import type { AppendMessageInput } from '../clients/conversation.client';
 import type { StoredMessage } from '../records/message.record';
 import { MemoryConversationStore } from '../testing/memory-conversation-store';
-import { type ChatRuntime, createChatRuntime } from '../app';
-import { testChatConfig, userCaller } from '../testing/chat-config';
+import type { ChatRuntime } from '../app';
+import { userCaller } from '../testing/chat-config';
+import { testChatRuntimes } from '../testing/chat-runtime';
 import { testRedis } from '../testing/redis';
 
 const redisForTest = testRedis('chat_service');
+const runtimes = testChatRuntimes(redisForTest.prefix);
 
 /**
  * The memory store, except that one user's message writes wait at a gate: so a request can be
@@ -49,14 +49,11 @@ describe('sending into a conversation (real Redis)', () => {
 
   beforeEach(async () => {
     store = new GatedStore();
-    runtime = await createChatRuntime(testChatConfig(redisForTest.prefix), silentLogger(), {
-      conversations: store,
-    });
-    if (runtime.redis.status !== 'ready') await once(runtime.redis, 'ready');
+    runtime = await runtimes.start({}, { conversations: store });
   });
   afterEach(async () => {
     store.release();
-    await runtime?.stop();
+    await runtimes.stopAll();
   });
   afterAll(() => redisForTest.cleanup());
 

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { AppError } from '../../../common/errors/errors';
-import { captureLogs, silentLogger } from '../../../common/testing/logger';
+import { captureLogs } from '../../../common/testing/logger';
 import { eventually } from '../../../common/testing/wait';
-import { type ChatRuntime, createChatRuntime, startChatSubgraph } from '../app';
-import type { FollowedEvent } from '../services/generation.service';
+import { startChatSubgraph } from '../app';
 import { GenerationEventType } from '../streams/generation-event';
 import { testChatConfig, userCaller } from '../testing/chat-config';
+import { drain, testChatRuntimes } from '../testing/chat-runtime';
 import { gemini, type LoopbackServer, openai, startLoopbackServer } from '../testing/loopback-llm';
 import { MemoryConversationStore } from '../testing/memory-conversation-store';
 import { streamingGeneration } from '../testing/records';
@@ -15,12 +14,7 @@ import { GenerationRepository } from '../repositories/generation.repository';
 import { PublishedModelCatalog } from '../../../common/stores/published-model-catalog';
 
 const redisForTest = testRedis('chat_models');
-
-async function drain(events: AsyncIterable<FollowedEvent>): Promise<FollowedEvent[]> {
-  const all: FollowedEvent[] = [];
-  for await (const event of events) all.push(event);
-  return all;
-}
+const runtimes = testChatRuntimes(redisForTest.prefix);
 
 const failureOf = (promise: Promise<unknown>) =>
   promise.then(
@@ -34,7 +28,6 @@ const openaiReply = (text: string) => ({
 });
 
 describe('models of every configured provider (real SDKs against loopback servers, real Redis)', () => {
-  const runtimes: ChatRuntime[] = [];
   const servers: LoopbackServer[] = [];
   let store: MemoryConversationStore;
 
@@ -44,20 +37,13 @@ describe('models of every configured provider (real SDKs against loopback server
     return server;
   }
 
-  async function start(env: Record<string, string>, logger = silentLogger()) {
-    const runtime = await createChatRuntime(testChatConfig(redisForTest.prefix, env), logger, {
-      conversations: store,
-    });
-    runtimes.push(runtime);
-    if (runtime.redis.status !== 'ready') await once(runtime.redis, 'ready');
-    return runtime;
-  }
+  const start = (env: Record<string, string>) => runtimes.start(env, { conversations: store });
 
   beforeEach(() => {
     store = new MemoryConversationStore();
   });
   afterEach(async () => {
-    for (const runtime of runtimes.splice(0)) await runtime.stop();
+    await runtimes.stopAll();
     for (const server of servers.splice(0)) await server.close();
   });
   afterAll(() => redisForTest.cleanup());

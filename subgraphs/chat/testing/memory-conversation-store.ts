@@ -12,8 +12,8 @@ import { type RecallHit, type StoredMessage, UNTITLED_CONVERSATION } from '../re
 import {
   type ConversationSettings,
   DEFAULT_CONVERSATION_SETTINGS,
-  type TurnContext,
-} from '../records/conversation-settings.record';
+} from '../../../common/records/conversation-settings.record';
+import type { TurnContext } from '../records/conversation-settings.record';
 
 interface StoredConversation {
   id: string;

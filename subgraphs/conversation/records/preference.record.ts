@@ -1,4 +1,4 @@
-import type { ConversationSettings } from './conversation.record';
+import type { ConversationSettings } from '../../../common/records/conversation-settings.record';
 
 /** A user's custom instructions; '' where they wrote nothing. */
 export interface InstructionsRecord {

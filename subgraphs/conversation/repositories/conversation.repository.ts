@@ -1,6 +1,7 @@
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { ConversationRecord, ConversationSettings } from '../records/conversation.record';
+import type { ConversationSettings } from '../../../common/records/conversation-settings.record';
+import type { ConversationRecord } from '../records/conversation.record';
 import { ConversationEntity } from '../store/entities/conversation.entity';
 
 /** Position in an owner's list: most recently active first, the id breaking ties. */

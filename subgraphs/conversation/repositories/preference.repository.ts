@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { ConversationSettings } from '../records/conversation.record';
+import type { ConversationSettings } from '../../../common/records/conversation-settings.record';
 import type { InstructionsRecord, PresetRecord } from '../records/preference.record';
 import { PresetEntity } from '../store/entities/preset.entity';
 import { UserInstructionsEntity } from '../store/entities/user-instructions.entity';

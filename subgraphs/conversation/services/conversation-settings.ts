@@ -1,6 +1,6 @@
 import { badUserInput } from '../../../common/errors/errors';
 import type { PublishedModel } from '../../../common/stores/published-model-catalog';
-import type { ConversationSettings } from '../records/conversation.record';
+import type { ConversationSettings } from '../../../common/records/conversation-settings.record';
 
 /** Bounds every model accepts; a model's own limits are checked by checkAgainstModels. */
 export const SETTINGS_LIMITS = {
@@ -10,16 +10,6 @@ export const SETTINGS_LIMITS = {
   topP: { min: 0, max: 1 },
   maxOutputTokens: { min: 1, max: 65_536 },
 } as const;
-
-export const DEFAULT_SETTINGS: ConversationSettings = {
-  model: null,
-  systemPrompt: null,
-  temperature: null,
-  topP: null,
-  maxOutputTokens: null,
-  recallEnabled: true,
-  instructionsEnabled: true,
-};
 
 /** A change of settings: an absent field stays as it is, a null one goes back to the default. */
 export type SettingsChange = { [K in keyof ConversationSettings]?: ConversationSettings[K] | null };

@@ -7,12 +7,15 @@ import {
   decodeCursor,
   encodeCursor,
 } from '../../../common/graphql/pagination';
-import type { ConversationRecord, ConversationSettings } from '../records/conversation.record';
+import {
+  type ConversationSettings,
+  DEFAULT_CONVERSATION_SETTINGS,
+} from '../../../common/records/conversation-settings.record';
+import type { ConversationRecord } from '../records/conversation.record';
 import {
   applySettingsChange,
   changesModelLimits,
   checkAgainstModels,
-  DEFAULT_SETTINGS,
   type SettingsChange,
 } from './conversation-settings';
 import { type ExportedConversation, type ExportFormat, exportConversation } from './export-conversation';
@@ -56,7 +59,9 @@ export class ConversationService {
     const { userId: ownerId } = requireUser(caller);
     const normalised = normaliseTitle(input.title);
     const settings = applySettingsChange(
-      input.presetId == null ? DEFAULT_SETTINGS : await this.presetSettings(ownerId, input.presetId),
+      input.presetId == null
+        ? DEFAULT_CONVERSATION_SETTINGS
+        : await this.presetSettings(ownerId, input.presetId),
       input.settings ?? {},
     );
     // All of them, a preset's too: they are stored anew, and the preset's model may be gone.

@@ -1,5 +1,6 @@
 import { badUserInput, notFound } from '../../../common/errors/errors';
 import { isUuid } from '../../../common/util/ids';
+import { DEFAULT_CONVERSATION_SETTINGS } from '../../../common/records/conversation-settings.record';
 import {
   buildConnection,
   checkPageSize,
@@ -16,7 +17,6 @@ import {
 import type { MessagePatch } from '../repositories/message.repository';
 import { type BranchPage, type BranchPageArgs, branchPageKey, parseBranchPage } from './branch-page';
 import { DEFAULT_TITLE } from './conversation.service';
-import { DEFAULT_SETTINGS } from './conversation-settings';
 import { MAX_SIBLINGS, siblingGroup } from './loaders';
 import type { ServiceContext } from './service-context';
 import { type Caller, requireService, requireUser } from '../../../common/identity/caller';
@@ -119,7 +119,7 @@ export class MessageService {
           ? isUuid(input.conversationId)
             ? await conversations.lockOwned(ownerId, input.conversationId)
             : null
-          : await conversations.insert(ownerId, DEFAULT_TITLE, DEFAULT_SETTINGS);
+          : await conversations.insert(ownerId, DEFAULT_TITLE, DEFAULT_CONVERSATION_SETTINGS);
         if (!conversation) throw notFound('Conversation');
         const parentId = input.asRoot ? null : (input.parentId ?? conversation.activeLeafId);
         const [parent] = parentId && isUuid(parentId) ? await messages.findByIds([parentId], ownerId) : [];

@@ -1,13 +1,13 @@
 import { badUserInput, forbidden, notFound } from '../../../common/errors/errors';
 import { type Caller, requireUser } from '../../../common/identity/caller';
 import { isUuid } from '../../../common/util/ids';
+import { DEFAULT_CONVERSATION_SETTINGS } from '../../../common/records/conversation-settings.record';
 import type { InstructionsRecord, PresetRecord } from '../records/preference.record';
 import { MAX_PRESETS } from '../repositories/preference.repository';
 import {
   applySettingsChange,
   changesModelLimits,
   checkAgainstModels,
-  DEFAULT_SETTINGS,
   type SettingsChange,
 } from './conversation-settings';
 import type { ServiceContext } from './service-context';
@@ -78,7 +78,7 @@ export class PreferenceService {
   async createPreset(caller: Caller, input: PresetChange): Promise<PresetRecord> {
     const { userId: ownerId } = requireUser(caller);
     const name = normaliseName(input.name);
-    const settings = applySettingsChange(DEFAULT_SETTINGS, input.settings ?? {});
+    const settings = applySettingsChange(DEFAULT_CONVERSATION_SETTINGS, input.settings ?? {});
     checkAgainstModels(settings, await this.context.models.models());
     return this.context.repositories.withTransaction(async ({ preferences }) => {
       if ((await preferences.countPresets(ownerId)) >= MAX_PRESETS) {

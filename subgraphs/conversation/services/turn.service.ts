@@ -2,12 +2,14 @@ import { notFound } from '../../../common/errors/errors';
 import { checkPageSize } from '../../../common/graphql/pagination';
 import { type Caller, requireService, requireUser } from '../../../common/identity/caller';
 import { isUuid } from '../../../common/util/ids';
-import type { ConversationSettings } from '../records/conversation.record';
+import {
+  type ConversationSettings,
+  DEFAULT_CONVERSATION_SETTINGS,
+} from '../../../common/records/conversation-settings.record';
 import type { MemoryRecord } from '../records/memory.record';
 import type { MessageRecord } from '../records/message.record';
 import type { InstructionsRecord } from '../records/preference.record';
 import type { ConversationService } from './conversation.service';
-import { DEFAULT_SETTINGS } from './conversation-settings';
 import type { ServiceContext } from './service-context';
 
 export interface TurnQuery {
@@ -59,7 +61,7 @@ export class TurnService {
     if (leaf && query.conversationId !== null && leaf.conversationId !== query.conversationId) {
       throw notFound('Message');
     }
-    const settings = conversation?.settings ?? DEFAULT_SETTINGS;
+    const settings = conversation?.settings ?? DEFAULT_CONVERSATION_SETTINGS;
     const leafId = leaf?.id ?? conversation?.activeLeafId ?? null;
     const [instructions, memories, recallEnabled, history] = await Promise.all([
       settings.instructionsEnabled ? repositories.preferences.instructions(ownerId) : null,

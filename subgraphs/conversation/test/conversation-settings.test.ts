@@ -1,3 +1,4 @@
+import type { ConversationSettings } from '../../../common/records/conversation-settings.record';
 import { PublishedModelCatalog } from '../../../common/stores/published-model-catalog';
 import { createRedis } from '../../../common/stores/redis';
 import { testServers } from '../../../common/testing/env';
@@ -18,16 +19,7 @@ const DEFAULTS = {
   instructionsEnabled: true,
 };
 
-interface Settings {
-  model: string | null;
-  systemPrompt: string | null;
-  temperature: number | null;
-  topP: number | null;
-  maxOutputTokens: number | null;
-  recallEnabled: boolean;
-  instructionsEnabled: boolean;
-}
-type Created = { createConversation: { id: string; title: string; settings: Settings } };
+type Created = { createConversation: { id: string; title: string; settings: ConversationSettings } };
 
 describe('conversation settings', () => {
   let harness: Harness;
@@ -40,7 +32,7 @@ describe('conversation settings', () => {
       { input },
     );
   const update = (user: Client, id: string, settings: Record<string, unknown>) =>
-    user.request<{ updateConversationSettings: { settings: Settings } }>(
+    user.request<{ updateConversationSettings: { settings: ConversationSettings } }>(
       `mutation($id: ID!, $settings: ConversationSettingsInput!) {
         updateConversationSettings(id: $id, settings: $settings) { ${SETTINGS} }
       }`,
@@ -48,7 +40,7 @@ describe('conversation settings', () => {
     );
   const read = async (user: Client, id: string) =>
     dataOf(
-      await user.request<{ conversation: { settings: Settings } }>(
+      await user.request<{ conversation: { settings: ConversationSettings } }>(
         `query($id: ID!) { conversation(id: $id) { ${SETTINGS} } }`,
         { id },
       ),
@@ -177,7 +169,7 @@ describe('instructions and presets', () => {
   let bob: Client;
 
   const createPreset = (user: Client, input: Record<string, unknown>) =>
-    user.request<{ createPreset: { id: string; name: string; settings: Settings } }>(
+    user.request<{ createPreset: { id: string; name: string; settings: ConversationSettings } }>(
       `mutation($input: PresetInput!) { createPreset(input: $input) { id name ${SETTINGS} } }`,
       { input },
     );
@@ -241,7 +233,7 @@ describe('instructions and presets', () => {
       instructionsEnabled: false,
     });
 
-    const renamed = await alice.request<{ updatePreset: { name: string; settings: Settings } }>(
+    const renamed = await alice.request<{ updatePreset: { name: string; settings: ConversationSettings } }>(
       `mutation($id: ID!) { updatePreset(id: $id, input: { name: "Calm pirate", settings: { temperature: 0.1 } }) { name ${SETTINGS} } }`,
       { id: preset.id },
     );
@@ -262,7 +254,7 @@ describe('instructions and presets', () => {
     );
     expect(errorCodes(refused)).toEqual(['BAD_USER_INPUT']);
     expect(refused.errors?.[0].extensions?.field).toBe('settings.model');
-    const stored = await alice.request<{ presets: { id: string; settings: Settings }[] }>(
+    const stored = await alice.request<{ presets: { id: string; settings: ConversationSettings }[] }>(
       `{ presets { id ${SETTINGS} } }`,
       {},
     );

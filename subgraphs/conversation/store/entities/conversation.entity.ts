@@ -41,7 +41,8 @@ export class ConversationEntity {
   @Property({ type: 'uuid', nullable: true })
   activeLeafId: string | null = null;
 
-  // The conversation's settings (records/conversation.record.ts): null means the deployment's default.
+  // The conversation's settings (common/records/conversation-settings.record.ts): null means the
+  // deployment's default.
   @Property({ type: 'string', length: 200, nullable: true })
   model: string | null = null;
 

@@ -1,0 +1,30 @@
+/**
+ * How replies in a conversation are generated, as the conversation subgraph stores them
+ * (docs/conversation.md) and chat reads them at every turn. A null field means the deployment's
+ * default (chat's configuration), so a conversation follows a change of default until its owner
+ * picks a value.
+ */
+export interface ConversationSettings {
+  /** A model id as the chat subgraph's `models` lists it; chat checks it against its catalog. */
+  model: string | null;
+  /** The conversation's own system prompt; '' means none at all. */
+  systemPrompt: string | null;
+  temperature: number | null;
+  topP: number | null;
+  maxOutputTokens: number | null;
+  /** Whether replies may draw on the owner's other conversations. */
+  recallEnabled: boolean;
+  /** Whether the owner's custom instructions go into the prompt. */
+  instructionsEnabled: boolean;
+}
+
+/** The settings of a conversation nobody has set anything on: every default. */
+export const DEFAULT_CONVERSATION_SETTINGS: ConversationSettings = {
+  model: null,
+  systemPrompt: null,
+  temperature: null,
+  topP: null,
+  maxOutputTokens: null,
+  recallEnabled: true,
+  instructionsEnabled: true,
+};
