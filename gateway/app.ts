@@ -17,7 +17,7 @@ import { acceptEnforcedSecurityFeatures } from '../common/graphql/supergraph';
 import { contextRefusal, createGatewayAuthentication, type GatewayAuthentication } from './auth';
 import { clientAddressOf, TrustedProxies } from './auth/client-details';
 import { type GatewayConfig, subgraphUrls } from './config';
-import type { ContextFactory, GatewayContext } from './context';
+import { type ContextFactory, contextInputOf, type GatewayContext } from './context';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker';
 import { servedPlatformHealth } from './health';
 import {
@@ -29,7 +29,6 @@ import {
 } from './plugins';
 import { edgeFeaturesFrom } from './plugins/from-config';
 import { requestIdOf } from './request-id';
-import { traceHeadersOf } from './trace-context';
 import { SignedDataSource } from './signed-data-source';
 import { SubscriptionExecutor } from './subscriptions/executor';
 import { SubscriptionLimits } from './subscriptions/limits';
@@ -314,14 +313,7 @@ const httpContext =
   (createContext: ContextFactory) =>
   async ({ req, res }: ExpressContextFunctionArgument) => {
     const requestId = requestIdOf(res);
-    return createContext({
-      authorization: req.headers.authorization,
-      requestId,
-      ip: req.socket.remoteAddress,
-      forwardedFor: req.headers['x-forwarded-for'],
-      userAgent: req.headers['user-agent'],
-      traceHeaders: traceHeadersOf(req.headers),
-    }).catch((error: unknown) => {
+    return createContext(contextInputOf(req, { requestId })).catch((error: unknown) => {
       throw contextRefusal(error, requestId);
     });
   };

@@ -1,7 +1,8 @@
 import type { GraphQLError } from 'graphql';
+import type { IncomingMessage } from 'node:http';
 import type { Identity } from '../common/identity/identity';
 import type { Logger } from '../common/logging/logger';
-import type { TraceHeaders } from './trace-context';
+import { type TraceHeaders, traceHeadersOf } from './trace-context';
 
 /** Per-request state of the gateway, handed to every subgraph fetch of the request. */
 export interface GatewayContext {
@@ -24,6 +25,22 @@ export interface ContextInput {
   userAgent?: string;
   traceHeaders?: TraceHeaders;
 }
+
+/**
+ * What an HTTP request (or a WebSocket's upgrade request) says of its caller. The token is the
+ * request's `Authorization` header unless the transport carries it elsewhere (`connection_init`).
+ */
+export const contextInputOf = (
+  request: IncomingMessage,
+  extra: Pick<ContextInput, 'requestId'> & { authorization?: string | undefined } = {},
+): ContextInput => ({
+  authorization: 'authorization' in extra ? extra.authorization : request.headers.authorization,
+  requestId: extra.requestId,
+  ip: request.socket.remoteAddress,
+  forwardedFor: request.headers['x-forwarded-for'],
+  userAgent: request.headers['user-agent'],
+  traceHeaders: traceHeadersOf(request.headers),
+});
 
 /** Verifies the caller and builds the request context; rejects when it cannot verify. */
 export type ContextFactory = (input: ContextInput) => Promise<GatewayContext>;

@@ -3,9 +3,8 @@ import { type ExecutionResult, getOperationAST, type GraphQLFormattedError } fro
 import { AppError, badRequest, internalError } from '../../common/errors/errors';
 import { sendRefusal } from '../../common/errors/http-errors';
 import type { Logger } from '../../common/logging/logger';
-import type { ContextFactory, GatewayContext, SessionWatch } from '../context';
+import { type ContextFactory, contextInputOf, type GatewayContext, type SessionWatch } from '../context';
 import { requestIdOf } from '../request-id';
-import { traceHeadersOf } from '../trace-context';
 import { streamEnd } from './stream-end';
 import {
   type OperationRouter,
@@ -107,14 +106,7 @@ async function stream(
 ): Promise<void> {
   let context: GatewayContext;
   try {
-    context = await options.createContext({
-      authorization: req.headers.authorization,
-      requestId,
-      ip: req.socket.remoteAddress,
-      forwardedFor: req.headers['x-forwarded-for'],
-      userAgent: req.headers['user-agent'],
-      traceHeaders: traceHeadersOf(req.headers),
-    });
+    context = await options.createContext(contextInputOf(req, { requestId }));
   } catch (error) {
     if (!(error instanceof AppError)) throw error;
     sendRefusal(res, error, requestId);

@@ -4,9 +4,8 @@ import { createHandler } from 'graphql-sse/lib/use/express';
 import { AppError, badRequest, internalError } from '../../common/errors/errors';
 import { sendRefusal } from '../../common/errors/http-errors';
 import type { Logger } from '../../common/logging/logger';
-import type { ContextFactory, GatewayContext, SessionWatch } from '../context';
+import { type ContextFactory, contextInputOf, type GatewayContext, type SessionWatch } from '../context';
 import { requestIdOf } from '../request-id';
-import { traceHeadersOf } from '../trace-context';
 import { streamEnd } from './stream-end';
 import { type OperationRouter, type ParsedStreamingRequest, parseStreamingRequest } from './operation-router';
 
@@ -73,14 +72,7 @@ export function sseHandler(options: SseTransportOptions): RequestHandler {
       const requestId = requestIdOf(req.context.res);
       let context: GatewayContext;
       try {
-        context = await options.createContext({
-          authorization: req.headers.get('authorization') ?? undefined,
-          requestId,
-          ip: raw.socket.remoteAddress,
-          forwardedFor: raw.headers['x-forwarded-for'],
-          userAgent: raw.headers['user-agent'],
-          traceHeaders: traceHeadersOf(raw.headers),
-        });
+        context = await options.createContext(contextInputOf(raw, { requestId }));
       } catch (error) {
         if (error instanceof AppError) return refusal(error, requestId);
         options.logger.error({ err: error, requestId }, 'unexpected error');

@@ -8,8 +8,13 @@ import type { IncomingMessage, Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError, toGraphQLError, withExtensions } from '../../common/errors/errors';
 import type { Logger } from '../../common/logging/logger';
-import type { ContextFactory, ContextInput, GatewayContext, SessionWatch } from '../context';
-import { traceHeadersOf } from '../trace-context';
+import {
+  type ContextFactory,
+  type ContextInput,
+  contextInputOf,
+  type GatewayContext,
+  type SessionWatch,
+} from '../context';
 import { ConnectionsPerAddress } from './connections-per-address';
 import { type OperationRouter, type ParsedStreamingRequest, parseStreamingRequest } from './operation-router';
 
@@ -139,13 +144,7 @@ export function serveWebSocket(options: WebSocketTransportOptions): { dispose: (
           ctx.extra.socket.close(CloseCode.BadRequest, params.problem);
           return false;
         }
-        const caller: ContextInput = {
-          authorization: params.authorization,
-          ip: ctx.extra.request.socket.remoteAddress,
-          forwardedFor: ctx.extra.request.headers['x-forwarded-for'],
-          userAgent: ctx.extra.request.headers['user-agent'],
-          traceHeaders: traceHeadersOf(ctx.extra.request.headers),
-        };
+        const caller = contextInputOf(ctx.extra.request, { authorization: params.authorization });
         let context: GatewayContext;
         try {
           context = await options.createContext(caller);

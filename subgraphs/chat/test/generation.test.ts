@@ -1,17 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { AppError } from '../../../common/errors/errors';
-import { silentLogger } from '../../../common/testing/logger';
 import type { ConversationClient } from '../clients/conversation.client';
 import { MemoryConversationStore } from '../testing/memory-conversation-store';
 import { providerErrors } from '../providers/provider';
 import { redisKeys } from '../store/redis-keys';
 import { GenerationRepository } from '../repositories/generation.repository';
-import { type ChatRuntime, createChatRuntime } from '../app';
 import type { FollowedEvent } from '../services/generation.service';
 import { GenerationEventRepository } from '../repositories/generation-event.repository';
 import { GenerationEventType } from '../streams/generation-event';
-import { testChatConfig, userCaller } from '../testing/chat-config';
+import { userCaller } from '../testing/chat-config';
+import { drain, testChatRuntimes } from '../testing/chat-runtime';
 import { conversationOutage } from '../testing/conversation-outage';
 import { testRedis } from '../testing/redis';
 import { streamingGeneration } from '../testing/records';
@@ -41,12 +39,6 @@ function reader(events: AsyncIterable<FollowedEvent>) {
   return { read, ended, until, count };
 }
 
-async function drain(events: AsyncIterable<FollowedEvent>): Promise<FollowedEvent[]> {
-  const all: FollowedEvent[] = [];
-  for await (const event of events) all.push(event);
-  return all;
-}
-
 const codeOf = (promise: Promise<unknown>) =>
   promise.then(
     () => 'resolved',
@@ -54,29 +46,19 @@ const codeOf = (promise: Promise<unknown>) =>
   );
 
 describe('the generation pipeline (in-memory conversation store, real Redis)', () => {
-  const runtimes: ChatRuntime[] = [];
+  const runtimes = testChatRuntimes(redisForTest.prefix);
   let store: MemoryConversationStore;
 
-  async function start(
+  const start = (
     env: Record<string, string> = {},
     provider?: ScriptedProvider,
     conversations: ConversationClient = store,
-  ) {
-    const runtime = await createChatRuntime(testChatConfig(redisForTest.prefix, env), silentLogger(), {
-      conversations,
-      ...(provider ? { provider } : {}),
-    });
-    runtimes.push(runtime);
-    if (runtime.redis.status !== 'ready') await once(runtime.redis, 'ready');
-    return runtime;
-  }
+  ) => runtimes.start(env, { conversations, ...(provider ? { provider } : {}) });
 
   beforeEach(() => {
     store = new MemoryConversationStore();
   });
-  afterEach(async () => {
-    for (const runtime of runtimes.splice(0)) await runtime.stop();
-  });
+  afterEach(() => runtimes.stopAll());
   afterAll(() => redisForTest.cleanup());
 
   it('streams START, the tokens, USAGE and DONE, saves the reply, records usage and titles the conversation', async () => {
