@@ -1,14 +1,14 @@
-import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { propagation } from '@opentelemetry/api';
 import { GraphQLError } from 'graphql';
 import type { Agent as HttpAgent } from 'node:http';
-import fetch from 'node-fetch';
 import { toGraphQLError, upstreamUnavailable } from '../common/errors/errors';
 import { IDENTITY_HEADER, type Identity, operationDigest, signIdentity } from '../common/identity/identity';
 import { REQUEST_ID_HEADER } from '../common/server/request-id';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker';
 import type { GatewayContext } from './context';
 import { subgraphAgent } from './subgraph-agent';
+import { postToSubgraph, type SubgraphHttpResponse, SubgraphTimeoutError } from './subgraph-request';
 import { outgoingTraceContext } from './trace-context';
 
 /** Used for the gateway's own calls that belong to no client request (composition in development). */
@@ -65,12 +65,7 @@ const isRead = (options: GraphQLDataSourceProcessOptions<GatewayContext>) =>
   'incomingRequestContext' in options &&
   ['query', 'subscription'].includes(options.incomingRequestContext.operation?.operation ?? 'mutation');
 
-type Fetcher = NonNullable<RemoteGraphQLDataSource['fetcher']>;
-
-/** node-fetch over a keep-alive agent, so requests reuse warm connections instead of opening one each. */
-const fetcherOver = (agent: HttpAgent, timeoutMs: number): Fetcher =>
-  ((input: string, init: Record<string, unknown>) =>
-    fetch(input, { ...init, agent, signal: AbortSignal.timeout(timeoutMs) })) as unknown as Fetcher;
+type SubgraphAnswer = Awaited<ReturnType<GraphQLDataSource['process']>>;
 
 /** HTTP statuses with which a proxy or load balancer in front of a subgraph says it cannot reach it. */
 const UNAVAILABLE_STATUSES = new Set([502, 503, 504]);
@@ -80,14 +75,32 @@ interface FailedResponse {
   body?: { errors?: { extensions?: { code?: unknown; dependency?: unknown } }[] };
 }
 
-/** RemoteGraphQLDataSource's error for a non-2xx answer carries the status and body in `extensions.response`. */
+/** The error for a non-2xx answer carries the status and body in `extensions.response`, as Apollo's own data source's does. */
 const failedResponseOf = (error: GraphQLError) => error.extensions.response as FailedResponse | undefined;
 
 const answeredUnavailable = (error: GraphQLError) =>
   UNAVAILABLE_STATUSES.has(failedResponseOf(error)?.status ?? 0);
 
-/** node-fetch rejects with an AbortError when SUBGRAPH_TIMEOUT_MS passes. */
-const timedOut = (error: unknown) => error instanceof Error && error.name === 'AbortError';
+const timedOut = (error: unknown) => error instanceof SubgraphTimeoutError;
+
+const isJson = (contentType: string | undefined) =>
+  contentType !== undefined &&
+  (contentType.startsWith('application/json') || contentType.startsWith('application/graphql-response+json'));
+
+/** The body as Apollo's RemoteGraphQLDataSource reads it: JSON when it says so, text otherwise. */
+const parsedBody = (response: SubgraphHttpResponse): unknown =>
+  isJson(response.contentType) ? JSON.parse(response.body) : response.body;
+
+/** A non-2xx answer, as the error Apollo's RemoteGraphQLDataSource raises for it. */
+function answerError(url: string, response: SubgraphHttpResponse): GraphQLError {
+  const code = response.status === 401 ? 'UNAUTHENTICATED' : response.status === 403 ? 'FORBIDDEN' : undefined;
+  return new GraphQLError(`${response.status}: ${response.statusText}`, {
+    extensions: {
+      response: { url, status: response.status, statusText: response.statusText, body: parsedBody(response) },
+      ...(code ? { code } : {}),
+    },
+  });
+}
 
 /**
  * The store a subgraph itself named when it refused with 503 UPSTREAM_UNAVAILABLE (it cannot check
@@ -106,21 +119,21 @@ function dependencyNamedBy(error: unknown): string | undefined {
  * subgraphs refuse requests without it. It also carries the request id and the W3C trace
  * context, over kept-alive connections, within a timeout.
  */
-export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly subgraph: string;
   private readonly agent: HttpAgent;
+  private readonly timeoutMs: number;
   private readonly retry: RetryPolicy;
   private readonly breaker: CircuitBreaker;
 
   constructor(
-    url: string,
+    private readonly url: string,
     private readonly identitySecret: string,
     private readonly connection: SubgraphConnectionOptions = {},
   ) {
     const { timeoutMs, maxSockets } = { ...DEFAULT_SUBGRAPH_CONNECTION, ...connection };
-    const agent = subgraphAgent(url, maxSockets);
-    super({ url, fetcher: fetcherOver(agent, timeoutMs) });
-    this.agent = agent;
+    this.agent = subgraphAgent(url, maxSockets);
+    this.timeoutMs = timeoutMs;
     this.subgraph = connection.name ?? new URL(url).host;
     this.retry = { ...DEFAULT_RETRY_POLICY, ...connection.retry };
     this.breaker = connection.breaker ?? new CircuitBreaker();
@@ -135,17 +148,31 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     this.agent.destroy();
   }
 
-  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
+  /** The request's headers: its signed identity (bound to `body`'s operation), request id and trace. */
+  private headersFor({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
     const { identity = gatewayIdentity(), traceHeaders } = context as Partial<GatewayContext>;
-    const headers = request.http?.headers;
-    if (!headers) return;
-    // The body is serialised from `request` after this hook, so the digest covers what is sent.
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    // Apollo adds headers of its own only to ask for traces (ftv1); they go along.
+    for (const [name, value] of request.http?.headers ?? []) headers[name] = value;
     const binding = { audience: this.subgraph, digest: operationDigest(request) };
-    headers.set(IDENTITY_HEADER, signIdentity(identity, this.identitySecret, binding));
-    headers.set(REQUEST_ID_HEADER, identity.requestId);
-    propagation.inject(outgoingTraceContext(traceHeaders), headers, {
-      set: (carrier, key, value) => carrier.set(key, value),
-    });
+    headers[IDENTITY_HEADER] = signIdentity(identity, this.identitySecret, binding);
+    headers[REQUEST_ID_HEADER] = identity.requestId;
+    propagation.inject(outgoingTraceContext(traceHeaders), headers);
+    return headers;
+  }
+
+  /** One POST of the operation, answered as Apollo's RemoteGraphQLDataSource would answer it. */
+  private async post(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<SubgraphAnswer> {
+    const { query, operationName, variables, extensions } = options.request;
+    if (!query) throw new Error('Missing query');
+    const body = JSON.stringify({ query, operationName, variables, extensions });
+    const response = await postToSubgraph(this.url, this.agent, this.headersFor(options), body, this.timeoutMs);
+    if (response.status < 200 || response.status > 299) throw answerError(this.url, response);
+    const answer = parsedBody(response);
+    if (typeof answer !== 'object' || answer === null) {
+      throw new Error(`Expected JSON response body, but received: ${response.body.slice(0, 200)}`);
+    }
+    return answer as SubgraphAnswer;
   }
 
   /**
@@ -153,7 +180,7 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
    * with UPSTREAM_UNAVAILABLE. The circuit counts requests, not attempts: one whose retries all
    * failed to reach the subgraph is one failure, so that a burst of retried requests does not open it.
    */
-  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+  async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<SubgraphAnswer> {
     if (!this.breaker.tryAcquire()) throw toGraphQLError(upstreamUnavailable(this.subgraph));
     try {
       const response = await this.sendWithRetries(options);
@@ -203,7 +230,7 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
         outcome,
       });
     try {
-      const response = await super.process(options);
+      const response = await this.post(options);
       observe(response.errors ? 'errors' : 'ok');
       return response;
     } catch (error) {
