@@ -2,11 +2,13 @@ import 'reflect-metadata';
 import { type ExecutionArgs, type ExecutionResult, parse, subscribe } from 'graphql';
 import { parseArgs } from 'node:util';
 import { subscribeWithCompiledEvents } from '../common/graphql/compiled-events';
-import type { Caller } from '../common/identity/caller';
-import { GenerationStatus, type GenerationRecord } from '../subgraphs/chat/records/generation.record';
+import { GenerationStatus } from '../subgraphs/chat/records/generation.record';
 import { buildChatSchema } from '../subgraphs/chat/schema';
 import type { FollowedEvent } from '../subgraphs/chat/services/generation.service';
 import { GenerationEventType } from '../subgraphs/chat/streams/generation-event';
+import { userCaller } from '../subgraphs/chat/testing/chat-config';
+import { PLANNED_GENERATION_EVENTS } from '../subgraphs/chat/testing/planned-operations';
+import { streamingGeneration } from '../subgraphs/chat/testing/records';
 
 /*
  * The CPU the chat subgraph spends executing one subscription event, in isolation: the chat schema,
@@ -27,35 +29,11 @@ const { values: options } = parseArgs({
 const EVENTS = Number(options.events);
 const ROUNDS = Number(options.rounds);
 
-const PLANNED = `subscription GenerationEvents__chat__0($id:ID!$after:Int!=0){generation(id:$id after:$after){seq type delta error generation{id status model error usage{promptTokens completionTokens totalTokens}}message{id}}}`;
-
-const caller: Caller = {
-  userId: 'u1',
-  role: 'USER',
-  sessionId: 's1',
-  requestId: 'r1',
-  issuer: 'gateway',
-  service: null,
-};
+const caller = userCaller('u1');
 
 /** A reply of `count` events as a follower delivers them: one record shared until something changes. */
 function reply(count: number): FollowedEvent[] {
-  const streaming: GenerationRecord = {
-    id: 'g1',
-    userId: 'u1',
-    conversationId: 'c1',
-    messageId: 'm2',
-    parentMessageId: 'm1',
-    model: 'offline-1',
-    provider: 'offline',
-    status: GenerationStatus.STREAMING,
-    startedAt: new Date(),
-    firstTokenAt: new Date(),
-    finishedAt: null,
-    usage: null,
-    error: null,
-    context: { instructions: null, memories: [], recalled: [] },
-  };
+  const streaming = streamingGeneration({ firstTokenAt: new Date() });
   const usage = { promptTokens: 12, completionTokens: count - 3, estimated: false };
   const events: FollowedEvent[] = [
     { event: { seq: 1, type: GenerationEventType.START, model: 'offline-1' }, generation: streaming },
@@ -101,7 +79,11 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 async function main() {
   const schema = await buildChatSchema();
-  const args: ExecutionArgs = { schema, document: parse(PLANNED), variableValues: { id: 'g1', after: 0 } };
+  const args: ExecutionArgs = {
+    schema,
+    document: parse(PLANNED_GENERATION_EVENTS),
+    variableValues: { id: 'g1', after: 0 },
+  };
   const events = reply(EVENTS);
   const targets: [string, Subscribe | null][] = [
     ['the stream alone (no execution)', null],

@@ -5,14 +5,14 @@ import { GenerationStatus, type GenerationRecord } from '../records/generation.r
 import { buildChatSchema } from '../schema';
 import type { FollowedEvent } from '../services/generation.service';
 import { GenerationEventType } from '../streams/generation-event';
+import { userCaller } from '../testing/chat-config';
+import { PLANNED_GENERATION_EVENTS } from '../testing/planned-operations';
+import { streamingGeneration } from '../testing/records';
 
 /*
  * The chat subgraph's events, executed by the compiled executor its WebSocket endpoint uses
  * (common/graphql/compiled-events.ts), must be what graphql-js makes of them, byte for byte.
  */
-
-/** What the gateway's planner sends chat for the clients' GenerationEvents document. */
-const PLANNED = `subscription GenerationEvents__chat__0($id:ID!$after:Int!=0){generation(id:$id after:$after){seq type delta error generation{id status model error usage{promptTokens completionTokens totalTokens}}message{id}}}`;
 
 /** Every field an event reaches by reading properties, with aliases, fragments and __typename. */
 const EVERYTHING = `subscription Everything($id: ID!, $withContext: Boolean!) {
@@ -34,36 +34,17 @@ fragment Generation on Generation {
   }
 }`;
 
-const user: Caller = {
-  userId: 'u1',
-  role: 'USER',
-  sessionId: 's1',
-  requestId: 'r1',
-  issuer: 'gateway',
-  service: null,
-};
+const user = userCaller('u1');
 const anonymous: Caller = { ...user, userId: null, role: null };
 
-const streaming: GenerationRecord = {
-  id: 'g1',
-  userId: 'u1',
-  conversationId: 'c1',
-  messageId: 'm2',
-  parentMessageId: 'm1',
-  model: 'offline-1',
-  provider: 'offline',
-  status: GenerationStatus.STREAMING,
-  startedAt: new Date('2026-12-06T09:00:00Z'),
+const streaming = streamingGeneration({
   firstTokenAt: new Date('2026-12-06T09:00:01Z'),
-  finishedAt: null,
-  usage: null,
-  error: null,
   context: {
     instructions: { aboutMe: 'A reader', howToAnswer: 'Briefly' },
     memories: [{ id: 'mem1', text: 'Likes tea' }],
     recalled: [{ messageId: 'm0', conversationId: 'c0', score: 0.75 }],
   },
-};
+});
 const finished = (status: GenerationStatus, error: string | null = null): GenerationRecord => ({
   ...streaming,
   status,
@@ -114,7 +95,11 @@ beforeAll(async () => {
   schema = await buildChatSchema();
 });
 
-const argsFor = (query: string, variableValues: Record<string, unknown>, caller = user): ExecutionArgs => ({
+const argsFor = (
+  query: string,
+  variableValues: Record<string, unknown>,
+  caller: Caller = user,
+): ExecutionArgs => ({
   schema,
   document: parse(query),
   variableValues,
@@ -136,7 +121,7 @@ describe('a chat event, compiled', () => {
     '%s as the gateway plans the clients’ document is what graphql-js makes of it',
     async (_, followed) => {
       const { compiled, expected } = await compiledAndExpected(
-        argsFor(PLANNED, { id: 'g1', after: 0 }),
+        argsFor(PLANNED_GENERATION_EVENTS, { id: 'g1', after: 0 }),
         followed,
       );
       expect(compiled).toBe(expected);
@@ -167,7 +152,7 @@ describe('a chat event, compiled', () => {
 
   it('for an anonymous caller is graphql-js’s UNAUTHENTICATED error', async () => {
     const { compiled, expected } = await compiledAndExpected(
-      argsFor(PLANNED, { id: 'g1' }, anonymous),
+      argsFor(PLANNED_GENERATION_EVENTS, { id: 'g1' }, anonymous),
       events[1][1],
     );
     expect(compiled).toBe(expected);
