@@ -28,8 +28,8 @@ import { mapAsyncIterator } from 'graphql/execution/mapAsyncIterator';
 /*
  * graphql-js's `subscribe`, except for what it does with each event. graphql-js runs the whole of
  * `execute` for every event: it rebuilds the execution context, coerces the variables and collects
- * the fields of every level again, and walks the result through its general machinery, about
- * 14 µs of CPU for a chat TOKEN event. Here a subscription whose selection below the root field
+ * the fields of every level again, and walks the result through its general machinery (about
+ * 19 µs of CPU for a chat event against 4 here: docs/performance.md#executing-an-event). Here a subscription whose selection below the root field
  * only reads properties (no resolver, no `isTypeOf`, no arguments, no interface or union) is
  * compiled once, when it starts, into a projector: each event still gets its variables coerced
  * and the root field's own resolver called (with its guards) exactly as graphql-js would, and the
@@ -170,18 +170,20 @@ function compileFields(
 /** Executes one event of a subscription: what graphql-js's `execute` gives for it as the root value. */
 export type EventExecutor = (event: unknown) => Promise<ExecutionResult> | ExecutionResult;
 
+/** The operation graphql-js would execute (none when it would refuse to choose) and the fragments. */
 function operationOf(args: ExecutionArgs) {
-  let operation: OperationDefinitionNode | undefined;
+  const operations: OperationDefinitionNode[] = [];
   const fragments: Record<string, FragmentDefinitionNode> = {};
   for (const definition of args.document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
-    if (
-      definition.kind === Kind.OPERATION_DEFINITION &&
-      (args.operationName == null ? operation === undefined : definition.name?.value === args.operationName)
-    ) {
-      operation = definition;
-    }
+    if (definition.kind === Kind.OPERATION_DEFINITION) operations.push(definition);
   }
+  const operation =
+    args.operationName == null
+      ? operations.length === 1
+        ? operations[0]
+        : undefined
+      : operations.find((definition) => definition.name?.value === args.operationName);
   return { operation, fragments };
 }
 
@@ -225,8 +227,8 @@ function withSettledRoot(schema: GraphQLSchema, subscriptionType: GraphQLObjectT
 
 /**
  * The compiled executor of the subscription's events, or null when its selection is not one the
- * projector vouches for (then every event goes through graphql-js's `execute`). Call it after
- * `createSourceEventStream` accepted the arguments.
+ * projector vouches for (then every event goes through graphql-js's `execute`). It expects a
+ * validated document, as graphql-ws gives it.
  */
 export function compileEventExecutor(args: ExecutionArgs): EventExecutor | null {
   const { schema, contextValue } = args;
@@ -258,8 +260,17 @@ export function compileEventExecutor(args: ExecutionArgs): EventExecutor | null 
       settledRoot = NOTHING_SETTLED;
     }
   };
+  const projected = (value: unknown) => {
+    if (!isPlainProperty(value)) return UNVOUCHED;
+    try {
+      return project(value);
+    } catch {
+      // A getter that throws: graphql-js makes that a field error.
+      return UNVOUCHED;
+    }
+  };
   const complete = (event: unknown, value: unknown): Promise<ExecutionResult> | ExecutionResult => {
-    const data = isPlainProperty(value) ? project(value) : UNVOUCHED;
+    const data = projected(value);
     return data === UNVOUCHED ? executeSettled(event, { value }) : { data: { [key]: data } };
   };
   return (event) => {
@@ -300,9 +311,10 @@ export function compileEventExecutor(args: ExecutionArgs): EventExecutor | null 
 export async function subscribeWithCompiledEvents(
   args: ExecutionArgs,
 ): Promise<AsyncGenerator<ExecutionResult, void, void> | ExecutionResult> {
-  const stream = await createSourceEventStream(args);
-  if (!isAsyncIterable(stream)) return stream;
+  // Compiled before the source stream opens, so that nothing can leave it open.
   const executeEvent: EventExecutor =
     compileEventExecutor(args) ?? ((event) => execute({ ...args, rootValue: event }));
+  const stream = await createSourceEventStream(args);
+  if (!isAsyncIterable(stream)) return stream;
   return mapAsyncIterator(stream, executeEvent);
 }
