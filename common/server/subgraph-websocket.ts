@@ -7,6 +7,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { AppError, createErrorFormatter, toGraphQLError } from '../errors/errors';
+import { subscribeWithCompiledEvents } from '../graphql/compiled-events';
 import { IDENTITY_HEADER, type Identity, invalidIdentity } from '../identity/identity';
 import type { IdentityVerifier } from '../identity/identity-verifier';
 import type { Logger } from '../logging/logger';
@@ -94,6 +95,8 @@ export function serveSubgraphWebSocket<Ctx>(options: SubgraphWebSocketOptions<Ct
     {
       schema: options.schema,
       validate: options.validate,
+      // Each event of a token stream: graphql-js's results, at a fraction of its CPU.
+      subscribe: subscribeWithCompiledEvents,
       onConnect: async (ctx) => {
         try {
           await verifier.verifyConnection(asHeader(ctx.connectionParams?.[IDENTITY_HEADER]));

@@ -20,8 +20,16 @@ registerEnumType(GenerationEventType, {
   },
 });
 
+/*
+ * type-graphql gives every field a resolver of its own that runs the field's middlewares before
+ * reading the property. No chat type has middlewares (access is `@authenticated`, enforced by
+ * common/identity/authorization.ts, which wraps what it guards), so the types an event reaches
+ * leave their fields to graphql-js's default resolver (`simpleResolvers`): that keeps each event's
+ * selection one that common/graphql/compiled-events.ts compiles. A field resolver still runs.
+ */
 @ObjectType({
   description: 'One step of a generation, in order; resume after a drop with `after: <last seq>`.',
+  simpleResolvers: true,
 })
 export class GenerationEvent {
   @Field(() => Int, { description: '1 for START, then one more for each event.' })

@@ -19,7 +19,10 @@ registerEnumType(GenerationStatus, {
   },
 });
 
-@ObjectType({ description: 'Tokens a generation used: the provider’s counts, or estimates.' })
+@ObjectType({
+  description: 'Tokens a generation used: the provider’s counts, or estimates.',
+  simpleResolvers: true,
+})
 export class TokenUsage {
   @Field(() => Int)
   promptTokens!: number;
@@ -34,7 +37,10 @@ export class TokenUsage {
   estimated!: boolean;
 }
 
-@ObjectType({ description: 'Your custom instructions as they were put into the prompt.' })
+@ObjectType({
+  description: 'Your custom instructions as they were put into the prompt.',
+  simpleResolvers: true,
+})
 export class UsedInstructions {
   @Field({ description: '"" when it was empty.' })
   aboutMe!: string;
@@ -45,6 +51,7 @@ export class UsedInstructions {
 
 @ObjectType({
   description: 'One of your memories as it was put into the prompt (a snapshot: it stays if you forget it).',
+  simpleResolvers: true,
 })
 export class UsedMemory {
   @Field(() => ID, { description: 'The memory (`User.memories`); it may have been forgotten since.' })
@@ -54,7 +61,10 @@ export class UsedMemory {
   text!: string;
 }
 
-@ObjectType({ description: 'A message from another of your conversations that was put into the prompt.' })
+@ObjectType({
+  description: 'A message from another of your conversations that was put into the prompt.',
+  simpleResolvers: true,
+})
 export class RecalledMessage {
   @Field(() => Float, { description: 'How similar it is to your message (higher is closer).' })
   score!: number;
@@ -66,7 +76,10 @@ export class RecalledMessage {
   conversation!: Conversation;
 }
 
-@ObjectType({ description: 'What a generation put into its prompt, as a snapshot taken when it was built.' })
+@ObjectType({
+  description: 'What a generation put into its prompt, as a snapshot taken when it was built.',
+  simpleResolvers: true,
+})
 export class GenerationContext {
   @Field(() => UsedInstructions, { nullable: true, description: 'Null when no instructions were used.' })
   instructions!: UsedInstructions | null;
@@ -82,7 +95,7 @@ export class GenerationContext {
   recalled!: RecalledMessage[];
 }
 
-@ObjectType({ description: 'One run of a model producing an assistant message.' })
+@ObjectType({ description: 'One run of a model producing an assistant message.', simpleResolvers: true })
 @Directive('@key(fields: "id")')
 export class Generation {
   @Field(() => ID)

@@ -4,6 +4,7 @@ import { Directive, Field, ID, ObjectType } from 'type-graphql';
 
 @ObjectType({
   description: 'A message, owned by the conversation subgraph; chat adds the generation that wrote it.',
+  simpleResolvers: true,
 })
 @Directive('@key(fields: "id")')
 export class Message {
@@ -18,6 +19,7 @@ export class Message {
 
 @ObjectType({
   description: 'A conversation, owned by the conversation subgraph; chat adds its active generation.',
+  simpleResolvers: true,
 })
 @Directive('@key(fields: "id")')
 export class Conversation {
