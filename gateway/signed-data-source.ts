@@ -93,7 +93,8 @@ const parsedBody = (response: SubgraphHttpResponse): unknown =>
 
 /** A non-2xx answer, as the error Apollo's RemoteGraphQLDataSource raises for it. */
 function answerError(url: string, response: SubgraphHttpResponse): GraphQLError {
-  const code = response.status === 401 ? 'UNAUTHENTICATED' : response.status === 403 ? 'FORBIDDEN' : undefined;
+  const code =
+    response.status === 401 ? 'UNAUTHENTICATED' : response.status === 403 ? 'FORBIDDEN' : undefined;
   return new GraphQLError(`${response.status}: ${response.statusText}`, {
     extensions: {
       response: { url, status: response.status, statusText: response.statusText, body: parsedBody(response) },
@@ -166,7 +167,13 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
     const { query, operationName, variables, extensions } = options.request;
     if (!query) throw new Error('Missing query');
     const body = JSON.stringify({ query, operationName, variables, extensions });
-    const response = await postToSubgraph(this.url, this.agent, this.headersFor(options), body, this.timeoutMs);
+    const response = await postToSubgraph(
+      this.url,
+      this.agent,
+      this.headersFor(options),
+      body,
+      this.timeoutMs,
+    );
     if (response.status < 200 || response.status > 299) throw answerError(this.url, response);
     const answer = parsedBody(response);
     if (typeof answer !== 'object' || answer === null) {

@@ -45,7 +45,8 @@ export function postToSubgraph(
           });
         });
         response.on('close', () => {
-          if (!response.complete) fail(new Error('The subgraph closed the connection before its answer ended'));
+          if (!response.complete)
+            fail(new Error('The subgraph closed the connection before its answer ended'));
         });
       },
     );
