@@ -1,4 +1,11 @@
-import type { DocumentNode, GraphQLError, GraphQLSchema } from 'graphql';
+import {
+  type DocumentNode,
+  type GraphQLError,
+  type GraphQLSchema,
+  parse,
+  type ParseOptions,
+  type Source,
+} from 'graphql';
 import type { Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { SERVICE_RESTART_CLOSE_CODE } from './graceful-shutdown';
@@ -8,6 +15,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { AppError, createErrorFormatter, toGraphQLError } from '../errors/errors';
 import { subscribeWithCompiledEvents } from '../graphql/compiled-events';
+import { documentsByText, oncePerDocument } from '../graphql/once-per-document';
 import { IDENTITY_HEADER, type Identity, invalidIdentity } from '../identity/identity';
 import type { IdentityVerifier } from '../identity/identity-verifier';
 import type { Logger } from '../logging/logger';
@@ -35,6 +43,9 @@ export interface SubgraphWebSocketOptions<Context> {
   limits: SubgraphWebSocketLimits;
   createContext: (identity: Identity) => Context;
 }
+
+/** Distinct subscription documents whose parse and validation a server keeps. */
+const KEPT_DOCUMENTS = 500;
 
 /** WebSocket close code 1013: the service cannot check the identity now; the client should retry. */
 const TRY_AGAIN_LATER = 1013;
@@ -82,6 +93,8 @@ export function serveSubgraphWebSocket<Ctx>(options: SubgraphWebSocketOptions<Ct
   });
 
   const formatError = createErrorFormatter(logger);
+  const documentOf = documentsByText(KEPT_DOCUMENTS, parse);
+  const validation = oncePerDocument((document) => options.validate(options.schema, document));
   // The user's identity is verified (and its nonce spent) in onSubscribe; the context is built
   // later, after graphql-ws has validated the operation, so it waits here meanwhile.
   const verified = new WeakMap<Context, Map<string, Identity>>();
@@ -94,7 +107,13 @@ export function serveSubgraphWebSocket<Ctx>(options: SubgraphWebSocketOptions<Ct
   const server = useServer(
     {
       schema: options.schema,
-      validate: options.validate,
+      // The gateway sends the same few subscription documents for every reply: each is parsed and
+      // validated once, not on every subscribe (graphql-ws validates against `schema` above).
+      parse: (source: string | Source, parseOptions?: ParseOptions) =>
+        typeof source === 'string' && parseOptions === undefined
+          ? documentOf(source)
+          : parse(source, parseOptions),
+      validate: (_schema: GraphQLSchema, document: DocumentNode) => validation(document),
       // Each event of a token stream: graphql-js's results, at a fraction of its CPU.
       subscribe: subscribeWithCompiledEvents,
       onConnect: async (ctx) => {

@@ -4,6 +4,7 @@ import { type DocumentNode, type GraphQLError, type GraphQLSchema, validate } fr
 import { type ListSizes, listSizesOf } from '../../common/graphql/list-size';
 import { buildSupergraph } from '../../common/graphql/supergraph';
 import { type AccessRules, accessRulesOf } from '../../common/identity/access-rules';
+import { oncePerDocument } from '../../common/graphql/once-per-document';
 import { BoundedCache } from '../../common/util/bounded-cache';
 
 const PLAN_CACHE_SIZE = 1000;
@@ -25,7 +26,6 @@ export class SupergraphPlanner {
   readonly accessRules: AccessRules;
   private readonly planner: QueryPlanner;
   private readonly plans = new BoundedCache<string, QueryPlan>(PLAN_CACHE_SIZE);
-  private readonly validations = new WeakMap<DocumentNode, readonly GraphQLError[]>();
 
   constructor(supergraphSdl: string) {
     const supergraph = buildSupergraph(supergraphSdl);
@@ -44,13 +44,8 @@ export class SupergraphPlanner {
     );
   }
 
-  /** graphql-js's validation of `document` against the API schema; none when it is valid. */
-  validate(document: DocumentNode): readonly GraphQLError[] {
-    let errors = this.validations.get(document);
-    if (!errors) {
-      errors = validate(this.schema, document);
-      this.validations.set(document, errors);
-    }
-    return errors;
-  }
+  /** graphql-js's validation of a document against the API schema (none when it is valid), once per document. */
+  readonly validate: (document: DocumentNode) => readonly GraphQLError[] = oncePerDocument((document) =>
+    validate(this.schema, document),
+  );
 }

@@ -19,7 +19,7 @@ import {
 import type { GatewayContext } from '../context';
 import { tokenLimitRefusal } from '../../common/graphql/operation-limits';
 import { countTokens } from '../../common/graphql/operation-shape';
-import { BoundedCache } from '../../common/util/bounded-cache';
+import { documentsByText } from '../../common/graphql/once-per-document';
 import type { SubscriptionExecutor, SubscriptionResult } from '../subscriptions/executor';
 import type { SubscriptionLimits } from '../subscriptions/limits';
 
@@ -56,11 +56,19 @@ export interface ParsedStreamingRequest extends StreamingRequest {
 }
 
 /**
- * Documents parsed before, by their text (and the token bound they were parsed under). Clients send
- * the same few subscription documents again and again; the same document object also lets the
- * executor's validation cache (SupergraphPlanner.validate) recognise them. Documents are never modified.
+ * Documents parsed before, by their text, for each token bound (a gateway has one). Clients send the
+ * same few subscription documents again and again; the same document object also lets the
+ * executor's validation (SupergraphPlanner.validate) be done once per document.
  */
-const parsedDocuments = new BoundedCache<string, DocumentNode>(1000);
+const parsersByTokenBound = new Map<number | undefined, (text: string) => DocumentNode>();
+const parserFor = (maxTokens: number | undefined) => {
+  let parser = parsersByTokenBound.get(maxTokens);
+  if (!parser) {
+    parser = documentsByText(1000, (text) => parse(text, { maxTokens }));
+    parsersByTokenBound.set(maxTokens, parser);
+  }
+  return parser;
+};
 
 /**
  * Parses where the request arrives and picks out its operation; what fails is answered as coded
@@ -74,8 +82,7 @@ export function parseStreamingRequest(
   if (typeof request.query !== 'string') return [toGraphQLError(badRequest('query must be a string'))];
   let document: DocumentNode;
   try {
-    const query = request.query;
-    document = parsedDocuments.getOrSet(`${maxTokens ?? ''}\n${query}`, () => parse(query, { maxTokens }));
+    document = parserFor(maxTokens)(request.query);
   } catch (error) {
     // The parser stops at maxTokens with a plain syntax error; only then are the tokens counted.
     if (maxTokens !== undefined && countTokens(request.query, maxTokens) > maxTokens)
