@@ -25,6 +25,7 @@ import {
 import { refusedFields } from '../../common/identity/operation-access';
 import { traceTurn } from '../../common/logging/turn-trace';
 import type { GatewayContext } from '../context';
+import { compileEventProjection } from './event-projection';
 import type { SupergraphPlanner } from './planner';
 import type { UpstreamPool } from './upstream-pool';
 
@@ -121,7 +122,10 @@ function restNodes(rest: PlanNode | undefined): PlanNode[] {
  * (entity fetches elsewhere). The primary is opened over graphql-ws through the upstream pool,
  * carrying the signed identity; each event it yields is fed, as the result of that fetch, into
  * an ordinary plan `[primary, ...rest]` run by the gateway's own `executeQueryPlan`, so every
- * event is shaped exactly like ordinary execution (aliases, fragments, `@include`, errors).
+ * event is shaped exactly like ordinary execution (aliases, fragments, `@include`, errors). When
+ * the primary serves the whole selection (no `rest`), an event is copied out by the subscription's
+ * projection instead, which gives the same result for a fraction of the CPU and leaves every event
+ * it cannot vouch for to the plan (event-projection.ts).
  */
 export class SubscriptionExecutor {
   private readonly open = new Set<OpenSubscription>();
@@ -133,6 +137,13 @@ export class SubscriptionExecutor {
     if ('refused' in prepared) return prepared.refused;
     const plan = planEvents(prepared, request);
     if ('refused' in plan) return plan.refused;
+    const project = compileEventProjection(
+      prepared.planner.apiSchema,
+      request.document,
+      prepared.operationName,
+      prepared.variables,
+      plan.subscription,
+    );
     const upstream = this.openPrimary(plan.subscription.primary, prepared.variables, request);
     // The turn trace (common/logging/turn-trace.ts) follows a reply by its generation: `generation(id)`'s argument.
     const traceKey = typeof prepared.variables.id === 'string' ? prepared.variables.id : '';
@@ -148,7 +159,8 @@ export class SubscriptionExecutor {
     };
     this.open.add(open);
     return iterate(upstream, request.endWith ? Promise.race([request.endWith, superseded]) : superseded, {
-      execute: (event) => executeEvent(event, plan.eventPlan, prepared, this.options.dataSources),
+      execute: (event) =>
+        project?.(event) ?? executeEvent(event, plan.eventPlan, prepared, this.options.dataSources),
       subgraph: plan.subscription.primary.serviceName,
       forwarded: () => traceTurn('gateway.event-forwarded', traceKey),
       finished: () => this.open.delete(open),
@@ -278,7 +290,11 @@ export function planEvents(
   return { subscription: node, eventPlan };
 }
 
-/** Runs one event through `[primary, ...rest]`, the event standing in for the primary fetch's result. */
+/**
+ * Runs one event through `[primary, ...rest]`, the event standing in for the primary fetch's result:
+ * every event of a subscription with `rest`, and those its projection does not vouch for
+ * (event-projection.ts).
+ */
 export async function executeEvent(
   event: FormattedExecutionResult,
   eventPlan: QueryPlan,
@@ -305,7 +321,7 @@ export async function executeEvent(
 }
 
 interface EventHandling {
-  execute: (event: FormattedExecutionResult) => Promise<ExecutionResult>;
+  execute: (event: FormattedExecutionResult) => ExecutionResult | Promise<ExecutionResult>;
   /** The subgraph of the primary subscription, named when its socket drops. */
   subgraph: string;
   forwarded: () => void;
