@@ -31,6 +31,7 @@ const eventsSdl = `${link}
     author: Author!
     editor: Author
     constructor: String
+    previous: Event
   }
   enum Kind { TOKEN END }
   scalar JSON
@@ -289,6 +290,20 @@ describe('compileEventProjection gives what executeQueryPlan gives', () => {
     expect(await projectedAsExecuted(query, {}, await upstreamEvent({ node: ada }))).toEqual({
       node: { id: 'a1', name: 'Ada' },
     });
+  });
+
+  it('compiles a deep selection once per level, though each object is compiled with and without a __typename', async () => {
+    const depth = 30;
+    const query = `subscription { event { ${'previous { '.repeat(depth)}n${' }'.repeat(depth)} } }`;
+    let chain: Record<string, unknown> = { ...fullEvent, previous: null };
+    for (let level = 0; level < depth; level += 1) chain = { ...fullEvent, n: level, previous: chain };
+    const { upstreamEvent } = compile(query);
+    const projected = (await projectedAsExecuted(query, {}, await upstreamEvent({ event: chain }))) as {
+      event: unknown;
+    };
+    let deepest = projected.event as { previous?: unknown; n?: number };
+    for (let level = 0; level < depth; level += 1) deepest = deepest.previous as typeof deepest;
+    expect(deepest).toEqual({ n: 7 });
   });
 
   it('reads a field named like a property of every object from the event alone', async () => {

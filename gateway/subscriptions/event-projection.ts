@@ -37,15 +37,15 @@ import type { DocumentNode, ExecutionResult, FormattedExecutionResult } from 'gr
  */
 export type EventProjection = (event: FormattedExecutionResult) => ExecutionResult | undefined;
 
-/**
- * What a projection answers for a value it cannot vouch for: the event goes through the plan.
- * Projecting walks shapes (plain data) with one set of functions shared by every subscription, so
- * V8 optimises them once for all: closures compiled per subscription each warmed up on their own
- * and cost several times as much with a thousand subscriptions open.
- */
+/** What a projection answers for a value it cannot vouch for: the event goes through the plan. */
 const UNSURE = Symbol('unsure');
 
-/** A value of the result, as compiled from its type and the selections of it. */
+/**
+ * A value of the result, as compiled from its type and the selections of it. Projecting walks
+ * shapes (plain data) with one set of functions shared by every subscription, so V8 optimises them
+ * once for all: closures compiled per subscription each warmed up on their own and cost several
+ * times as much with a thousand subscriptions open.
+ */
 type Shape = LeafShape | ListShape | ObjectShape;
 
 interface LeafShape {
@@ -89,6 +89,13 @@ interface Compilation {
   schema: Schema;
   /** The coerced variables over the operation's defaults, as result shaping reads them. */
   variables: Record<string, unknown>;
+  /**
+   * Each shape compiled, by its type and selection sets: an object's fields are compiled for every
+   * type its `__typename` may name and for none, so without this a selection would be compiled
+   * twice more at each level it nests (2^15 times at the depth limit).
+   */
+  shapes: Map<string, Shape | undefined>;
+  selectionSetIds: Map<SelectionSet, number>;
 }
 
 /**
@@ -116,6 +123,8 @@ export function compileEventProjection(
   const compilation: Compilation = {
     schema: apiSchema,
     variables: { ...operation.collectDefaultedVariableValues(), ...variables },
+    shapes: new Map(),
+    selectionSetIds: new Map(),
   };
   const root = compileObjectShape(compilation, rootType, [operation.selectionSet], false);
   if (!root) return undefined;
@@ -193,6 +202,23 @@ function projectObject({ untyped, byTypename }: ObjectShape, value: unknown): un
   return projected;
 }
 
+/** The shape of a value of `type`, compiled once for the same type and selection sets. */
+function compiledShape(
+  compilation: Compilation,
+  type: Type,
+  selectionSets: readonly SelectionSet[],
+): Shape | undefined {
+  const { shapes, selectionSetIds } = compilation;
+  const ids = selectionSets.map((selectionSet) => {
+    const id = selectionSetIds.get(selectionSet) ?? selectionSetIds.size;
+    selectionSetIds.set(selectionSet, id);
+    return id;
+  });
+  const key = `${type.toString()} ${ids.join(',')}`;
+  if (!shapes.has(key)) shapes.set(key, compileShape(compilation, type, selectionSets));
+  return shapes.get(key);
+}
+
 /** The shape of a value of `type`; `undefined` when the projection does not model it. */
 function compileShape(
   compilation: Compilation,
@@ -252,7 +278,7 @@ function compileEntries(
       entries.push({ responseName, ownOnly, shape: undefined, typename: draft.name });
       continue;
     }
-    const shape = compileShape(compilation, draft.type, draft.selectionSets);
+    const shape = compiledShape(compilation, draft.type, draft.selectionSets);
     if (!shape) return undefined;
     entries.push({ responseName, ownOnly, shape, typename: undefined });
   }
