@@ -19,7 +19,7 @@ const link = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7
 const eventsSdl = `${link}
   type Query { ping: String }
   type Subscription { ticks(count: Int!, failAt: Int, holdOpen: Boolean = false): Tick! }
-  type Tick { n: Int!, label: String, author: Author!, caller: String }
+  type Tick { n: Int!, label: String, author: Author!, caller: String, broken: String }
   type Author @key(fields: "id") { id: ID! }`;
 const peopleSdl = `${link}
   type Query { author(id: ID!): Author }
@@ -103,6 +103,11 @@ describe('SubscriptionExecutor', () => {
       schema: buildSubgraphSchema({
         typeDefs: parse(eventsSdl),
         resolvers: {
+          Tick: {
+            broken: () => {
+              throw new Error('broken field');
+            },
+          },
           Subscription: {
             ticks: {
               subscribe: (_: unknown, args: TicksArgs, ctx: unknown) =>
@@ -211,6 +216,14 @@ describe('SubscriptionExecutor', () => {
   it('sends the signed identity of the caller with the upstream subscription', async () => {
     const results = await collect('subscription { ticks(count: 1) { caller } }');
     expect(results).toEqual([{ data: { ticks: { caller: 'u-1' } } }]);
+  });
+
+  it('delivers a field error in an event with its path, as ordinary execution does', async () => {
+    const [result] = await collect('subscription { ticks(count: 1) { n broken } }');
+    expect(result.data).toEqual({ ticks: { n: 1, broken: null } });
+    expect(result.errors?.map((error) => [error.path, error.extensions?.code])).toEqual([
+      [['ticks', 'broken'], 'INTERNAL'],
+    ]);
   });
 
   it('delivers an upstream error as a GraphQL error and then completes', async () => {
