@@ -142,7 +142,10 @@ export class GenerationService {
       onEvent: (event) => {
         generation = apply(generation, event);
         queue.push({ event, generation });
-        if (isTerminal(event)) queue.end();
+        if (!isTerminal(event)) return;
+        queue.end();
+        // The reply is complete in the queue: the stream need not be followed while it is read.
+        watch.close();
       },
       onHeartbeat: (lastSeq) =>
         queue.push({ event: { seq: lastSeq, type: GenerationEventType.HEARTBEAT }, generation }),

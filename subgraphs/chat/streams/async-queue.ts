@@ -27,8 +27,13 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     if (this.waiting) this.settleEnd(this.take());
   }
 
-  /** The consumer's next `next()` after the queued items rejects with `error`. */
+  /**
+   * The consumer's next `next()` after the queued items rejects with `error`. A queue that has
+   * already ended stays ended as it was: what it holds is complete, and a consumer still reading it
+   * must not get a failure after it (say, a reply's last event, then an error).
+   */
   fail(error: unknown): void {
+    if (this.ending || this.closed) return;
     this.failure = { error };
     this.end();
   }

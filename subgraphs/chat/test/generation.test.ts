@@ -460,6 +460,28 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     });
   });
 
+  it('lets a subscriber that reads slowly have the whole reply, with no error, long after it ended', async () => {
+    const { services } = await start({
+      GENERATION_LEASE_MS: '60',
+      HEARTBEAT_INTERVAL_MS: '20',
+      STREAM_STALL_TIMEOUT_MS: '100',
+    });
+    const frank = userCaller(randomUUID());
+    const started = await services.chat.send(frank, { content: 'A reply to read later' });
+    const events = await services.generations.follow(frank, started.generation.id, 0);
+    const first = await events[Symbol.asyncIterator]().next();
+    await eventually(async () =>
+      expect((await services.generations.get(frank, started.generation.id)).status).toBe('COMPLETE'),
+    );
+
+    // Past the lease and the stall timeout, with the rest of the reply still unread.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+
+    const rest = await drain(events);
+    expect(first.value.event.type).toBe('START');
+    expect(rest.at(-1)?.event.type).toBe('DONE');
+  });
+
   it('completes at once when `after` is the last event of a finished reply, and refuses an `after` past it', async () => {
     const { services } = await start();
     const gus = userCaller(randomUUID());
