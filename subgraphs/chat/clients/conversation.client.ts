@@ -12,7 +12,7 @@ import { REQUEST_ID_HEADER } from '../../../common/server/request-id';
 import type { SubgraphName } from '../../../common/config/topology';
 import type { UserCaller } from '../../../common/identity/caller';
 import type { MessageRole, MessageStatus, RecallHit, StoredMessage } from '../records/message.record';
-import type { TurnContext } from '../records/conversation-settings.record';
+import type { TurnContext } from '../records/turn-context.record';
 
 export interface AppendMessageInput {
   /** null: a new conversation owned by the caller. */

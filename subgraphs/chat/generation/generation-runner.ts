@@ -24,7 +24,7 @@ import { backoffDelay, sleep } from '../support/sleep';
 import { LeaseKeeper } from './lease-keeper';
 import { buildPrompt, type Prompt } from './prompt';
 import type { TitleGenerator } from './title';
-import type { ReplySettings } from '../records/conversation-settings.record';
+import type { ReplySettings } from '../records/turn-context.record';
 
 export interface RunnerSettings {
   contextTokens: number;

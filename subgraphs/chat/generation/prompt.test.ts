@@ -1,5 +1,5 @@
 import type { RecallHit, StoredMessage } from '../records/message.record';
-import type { Memory } from '../records/conversation-settings.record';
+import type { Memory } from '../records/turn-context.record';
 import { ABOUT_ME_HEADING, buildPrompt, MEMORIES_HEADING, type PromptInput } from './prompt';
 
 let counter = 0;

@@ -1,4 +1,4 @@
-import type { Instructions, Memory } from '../records/conversation-settings.record';
+import type { Instructions, Memory } from '../records/turn-context.record';
 import type { GenerationContext } from '../records/generation.record';
 import type { RecallHit, StoredMessage } from '../records/message.record';
 import { estimateMessageTokens, estimateTokens } from './token-estimate';

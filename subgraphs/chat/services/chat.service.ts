@@ -11,7 +11,7 @@ import type { QuotaService } from './quota.service';
 import type { GenerationRepository } from '../repositories/generation.repository';
 import type { RecallHit, StoredMessage } from '../records/message.record';
 import type { ModelCatalog, ModelInfo } from './model-catalog';
-import type { ReplySettings, TurnContext } from '../records/conversation-settings.record';
+import type { ReplySettings, TurnContext } from '../records/turn-context.record';
 import { MAX_PAGE_SIZE } from '../../../common/graphql/pagination';
 
 export interface SendMessage {

@@ -13,7 +13,7 @@ import {
   type ConversationSettings,
   DEFAULT_CONVERSATION_SETTINGS,
 } from '../../../common/records/conversation-settings.record';
-import type { TurnContext } from '../records/conversation-settings.record';
+import type { TurnContext } from '../records/turn-context.record';
 
 interface StoredConversation {
   id: string;
