@@ -4,6 +4,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { type ExpressContextFunctionArgument, expressMiddleware } from '@as-integrations/express5';
 import express, { type RequestHandler } from 'express';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { keepClientConnectionsAlive } from '../common/server/keep-alive';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { answerErrorsAsJson } from '../common/errors/http-errors';
@@ -108,7 +109,7 @@ export async function startGateway(
 
     const app = express();
     app.disable('x-powered-by');
-    const httpServer = createServer(app);
+    const httpServer = keepClientConnectionsAlive(createServer(app));
     const apollo = new ApolloServer<GatewayContext>({
       gateway: federatedGateway(config, logger, urls, dataSources, edge, supergraph, supergraphManager),
       ...edge.apolloSettings,

@@ -9,6 +9,7 @@ import express from 'express';
 import type { GraphQLSchema } from 'graphql';
 
 import { createServer, type Server } from 'node:http';
+import { keepClientConnectionsAlive } from './keep-alive';
 import type { AddressInfo } from 'node:net';
 import { AppError, createErrorFormatter } from '../errors/errors';
 import { checkHealth, type HealthCheck, type HealthDetails } from './health';
@@ -91,7 +92,7 @@ export async function startSubgraphServer<Context extends BaseContext>(
   const guard = subgraphGuard(schema, options.guard);
   const app = express();
   app.disable('x-powered-by');
-  const httpServer = createServer(app);
+  const httpServer = keepClientConnectionsAlive(createServer(app));
 
   const trustedServices = options.trustedServices ?? [];
   const baseContext = (identity: Identity): BaseContext => ({

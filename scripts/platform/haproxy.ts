@@ -37,7 +37,8 @@ export function haproxyConfig(backends: Backend[], statsPort: number): string {
     '  mode http',
     '  timeout connect 2s',
     '  timeout http-request 10s',
-    '  timeout http-keep-alive 10s',
+    // Longer than the gateway keeps an idle connection to a subgraph (30 s), so the gateway closes first.
+    '  timeout http-keep-alive 60s',
     `  timeout client ${STREAM_TIMEOUT}`,
     `  timeout server ${STREAM_TIMEOUT}`,
     `  timeout tunnel ${STREAM_TIMEOUT}`,
