@@ -7,7 +7,7 @@ describe('keeping client connections alive', () => {
     const server = keepClientConnectionsAlive(createServer((_request, response) => response.end('ok')));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
-      const header = await new Promise<string | undefined>((resolve, reject) =>
+      const header = await new Promise<string | string[] | undefined>((resolve, reject) =>
         get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, (response) => {
           response.resume();
           resolve(response.headers['keep-alive']);
