@@ -1,3 +1,5 @@
+import { badUserInput } from '../errors/errors';
+
 /**
  * How replies in a conversation are generated, as the conversation subgraph stores them
  * (docs/conversation.md) and chat reads them at every turn. A null field means the deployment's
@@ -28,3 +30,19 @@ export const DEFAULT_CONVERSATION_SETTINGS: ConversationSettings = {
   recallEnabled: true,
   instructionsEnabled: true,
 };
+
+/**
+ * Refuses a setting above what the chosen model allows, as BAD_USER_INPUT naming `field` (say
+ * `settings.temperature`): the conversation subgraph when settings are stored, chat when a turn
+ * uses them. Nothing to check when either the setting or the limit is unset.
+ */
+export function checkWithinModelLimit(
+  field: string,
+  value: number | null,
+  limit: number | null,
+  modelId: string,
+): void {
+  if (value === null || limit === null || value <= limit) return;
+  const name = field.slice(field.lastIndexOf('.') + 1);
+  throw badUserInput(field, `${name} must be at most ${limit} for ${modelId}`);
+}

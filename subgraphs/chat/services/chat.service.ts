@@ -13,6 +13,7 @@ import type { RecallHit, StoredMessage } from '../records/message.record';
 import type { ModelCatalog, ModelInfo } from './model-catalog';
 import type { ReplySettings, TurnContext } from '../records/turn-context.record';
 import { MAX_PAGE_SIZE } from '../../../common/graphql/pagination';
+import { checkWithinModelLimit } from '../../../common/records/conversation-settings.record';
 
 export interface SendMessage {
   conversationId?: string | null;
@@ -322,27 +323,13 @@ export class ChatService {
         ? this.resolveModel(requestedModel, 'model')
         : this.resolveModel(settings.model, 'settings.model');
     const defaults = this.deps.replyDefaults;
-    if (
-      settings.temperature !== null &&
-      model.maxTemperature !== null &&
-      settings.temperature > model.maxTemperature
-    ) {
-      throw badUserInput(
-        'settings.temperature',
-        `temperature must be at most ${model.maxTemperature} for ${model.id}`,
-      );
-    }
+    checkWithinModelLimit('settings.temperature', settings.temperature, model.maxTemperature, model.id);
     // The deployment's output limit bounds every model's (the event stream is sized by it).
     const outputLimit = Math.min(
       defaults.maxOutputTokens,
       model.outputTokenLimit ?? defaults.maxOutputTokens,
     );
-    if (settings.maxOutputTokens !== null && settings.maxOutputTokens > outputLimit) {
-      throw badUserInput(
-        'settings.maxOutputTokens',
-        `maxOutputTokens must be at most ${outputLimit} for ${model.id}`,
-      );
-    }
+    checkWithinModelLimit('settings.maxOutputTokens', settings.maxOutputTokens, outputLimit, model.id);
     return {
       model,
       reply: {

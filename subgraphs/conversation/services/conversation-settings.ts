@@ -1,6 +1,9 @@
 import { badUserInput } from '../../../common/errors/errors';
 import type { PublishedModel } from '../../../common/stores/published-model-catalog';
-import type { ConversationSettings } from '../../../common/records/conversation-settings.record';
+import {
+  checkWithinModelLimit,
+  type ConversationSettings,
+} from '../../../common/records/conversation-settings.record';
 
 /** Bounds every model accepts; a model's own limits are checked by checkAgainstModels. */
 export const SETTINGS_LIMITS = {
@@ -97,24 +100,11 @@ export function checkAgainstModels(
     );
   }
   if (!model) return;
-  if (
-    settings.temperature !== null &&
-    model.maxTemperature !== null &&
-    settings.temperature > model.maxTemperature
-  ) {
-    throw badUserInput(
-      `${prefix}.temperature`,
-      `temperature must be at most ${model.maxTemperature} for ${model.id}`,
-    );
-  }
-  if (
-    settings.maxOutputTokens !== null &&
-    model.maxOutputTokens !== null &&
-    settings.maxOutputTokens > model.maxOutputTokens
-  ) {
-    throw badUserInput(
-      `${prefix}.maxOutputTokens`,
-      `maxOutputTokens must be at most ${model.maxOutputTokens} for ${model.id}`,
-    );
-  }
+  checkWithinModelLimit(`${prefix}.temperature`, settings.temperature, model.maxTemperature, model.id);
+  checkWithinModelLimit(
+    `${prefix}.maxOutputTokens`,
+    settings.maxOutputTokens,
+    model.maxOutputTokens,
+    model.id,
+  );
 }
