@@ -57,6 +57,6 @@ export function createConversationContext(
     search: new SearchService(serviceContext, singletons.search, conversations),
     preferences: new PreferenceService(serviceContext),
     memories: new MemoryService(serviceContext),
-    turns: new TurnService(serviceContext, conversations),
+    turns: new TurnService(serviceContext),
   };
 }

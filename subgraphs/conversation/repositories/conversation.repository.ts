@@ -29,6 +29,43 @@ const toRecord = (entity: ConversationEntity): ConversationRecord => ({
   },
 });
 
+/** A raw `conversations` row as PostgreSQL returns it (timestamps may arrive as strings, as in JSON). */
+export interface ConversationRow {
+  id: string;
+  owner_id: string;
+  title: string;
+  created_at: Date | string;
+  updated_at: Date | string;
+  last_activity_at: Date | string;
+  active_leaf_id: string | null;
+  model: string | null;
+  system_prompt: string | null;
+  temperature: number | null;
+  top_p: number | null;
+  max_output_tokens: number | null;
+  recall_enabled: boolean;
+  instructions_enabled: boolean;
+}
+
+export const conversationFromRow = (row: ConversationRow): ConversationRecord => ({
+  id: row.id,
+  ownerId: row.owner_id,
+  title: row.title,
+  createdAt: new Date(row.created_at),
+  updatedAt: new Date(row.updated_at),
+  lastActivityAt: new Date(row.last_activity_at),
+  activeLeafId: row.active_leaf_id,
+  settings: {
+    model: row.model,
+    systemPrompt: row.system_prompt,
+    temperature: row.temperature,
+    topP: row.top_p,
+    maxOutputTokens: row.max_output_tokens,
+    recallEnabled: row.recall_enabled,
+    instructionsEnabled: row.instructions_enabled,
+  },
+});
+
 /**
  * The only code that touches the `conversations` table. Reads bypass the identity map: the
  * records go to callers and to the cache, and must reflect the row as it is now.

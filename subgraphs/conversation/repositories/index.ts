@@ -5,6 +5,7 @@ import { MemoryRepository } from './memory.repository';
 import { MessageRepository } from './message.repository';
 import { PreferenceRepository } from './preference.repository';
 import { SearchOutboxRepository } from './search-outbox.repository';
+import { TurnRepository } from './turn.repository';
 
 /** The PostgreSQL repositories of one unit of work. */
 export interface Repositories {
@@ -13,6 +14,7 @@ export interface Repositories {
   outbox: SearchOutboxRepository;
   preferences: PreferenceRepository;
   memories: MemoryRepository;
+  turns: TurnRepository;
   /** Runs `work` in one transaction, over repositories bound to it; commits when it returns. */
   withTransaction<T>(work: (repositories: Repositories) => Promise<T>): Promise<T>;
 }
@@ -24,6 +26,7 @@ const repositoriesFor = (em: EntityManager): Repositories => ({
   outbox: new SearchOutboxRepository(em),
   preferences: new PreferenceRepository(em),
   memories: new MemoryRepository(em),
+  turns: new TurnRepository(em),
   withTransaction: (work) => em.transactional((transaction) => work(repositoriesFor(transaction))),
 });
 

@@ -7,8 +7,8 @@ import {
 } from '../records/message.record';
 import { MessageEntity } from '../store/entities/message.entity';
 
-/** A raw `messages` row as PostgreSQL returns it (timestamps may arrive as strings). */
-interface MessageRow {
+/** A raw `messages` row as PostgreSQL returns it (timestamps may arrive as strings, as in JSON). */
+export interface MessageRow {
   id: string;
   conversation_id: string;
   parent_id: string | null;
@@ -23,10 +23,10 @@ interface MessageRow {
   updated_at: Date | string;
 }
 
-const COLUMNS = `m.id, m.conversation_id, m.parent_id, m.depth, m.role, m.content, m.status, m.model,
+export const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.parent_id, m.depth, m.role, m.content, m.status, m.model,
   m.prompt_tokens, m.completion_tokens, m.created_at, m.updated_at`;
 
-const toRecord = (row: MessageRow): MessageRecord => ({
+export const messageFromRow = (row: MessageRow): MessageRecord => ({
   id: row.id,
   conversationId: row.conversation_id,
   parentId: row.parent_id,
@@ -42,7 +42,7 @@ const toRecord = (row: MessageRow): MessageRecord => ({
 });
 
 const toOwnedRecord = (row: MessageRow & { owner_id: string }): OwnedMessageRecord => ({
-  ...toRecord(row),
+  ...messageFromRow(row),
   ownerId: row.owner_id,
 });
 
@@ -100,7 +100,7 @@ export class MessageRepository {
   async findByIds(ids: readonly string[], ownerId: string | null): Promise<OwnedMessageRecord[]> {
     if (ids.length === 0) return [];
     const rows = await this.em.execute<(MessageRow & { owner_id: string })[]>(
-      `select ${COLUMNS}, c.owner_id from messages m join conversations c on c.id = m.conversation_id
+      `select ${MESSAGE_COLUMNS}, c.owner_id from messages m join conversations c on c.id = m.conversation_id
        where m.id in (?) ${ownerId === null ? '' : 'and c.owner_id = ?'}`,
       ownerId === null ? [ids] : [ids, ownerId],
     );
@@ -110,7 +110,7 @@ export class MessageRepository {
   /** Reads and locks a message until the transaction ends, so concurrent updates apply in turn. */
   async lockOwned(ownerId: string, id: string): Promise<OwnedMessageRecord | null> {
     const rows = await this.em.execute<(MessageRow & { owner_id: string })[]>(
-      `select ${COLUMNS}, c.owner_id from messages m join conversations c on c.id = m.conversation_id
+      `select ${MESSAGE_COLUMNS}, c.owner_id from messages m join conversations c on c.id = m.conversation_id
        where m.id = ? and c.owner_id = ? for update of m`,
       [id, ownerId],
     );
@@ -132,10 +132,10 @@ export class MessageRepository {
          union all
          select p.* from messages p join branch b on p.id = b.parent_id where b.depth > ?
        )
-       select ${COLUMNS} from branch m where m.depth between ? and ? order by m.depth`,
+       select ${MESSAGE_COLUMNS} from branch m where m.depth between ? and ? order by m.depth`,
       [leafId, fromDepth, fromDepth, toDepth],
     );
-    return rows.map(toRecord);
+    return rows.map(messageFromRow);
   }
 
   /** The last `limit` messages of the branch ending at `leafId` (the leaf included), oldest first. */
@@ -146,10 +146,10 @@ export class MessageRepository {
          union all
          select p.*, path.steps + 1 from messages p join path on p.id = path.parent_id where path.steps < ?
        )
-       select ${COLUMNS} from path m order by m.depth`,
+       select ${MESSAGE_COLUMNS} from path m order by m.depth`,
       [leafId, limit],
     );
-    return rows.map(toRecord);
+    return rows.map(messageFromRow);
   }
 
   /**
@@ -174,24 +174,35 @@ export class MessageRepository {
     }
     if (conditions.length === 0) return [];
     const rows = await this.em.execute<MessageRow[]>(
-      `select ${COLUMNS} from (
+      `select ${MESSAGE_COLUMNS} from (
          select m.*, row_number() over (partition by coalesce(m.parent_id, m.conversation_id) order by m.seq) as rank
          from messages m where ${conditions.join(' or ')}
        ) m where m.rank <= ? order by m.seq`,
       [...params, perGroup],
     );
-    return rows.map(toRecord);
+    return rows.map(messageFromRow);
   }
 
-  /** How many messages share this parent (or, for null, are roots of the conversation). */
-  async countChildren(conversationId: string, parentId: string | null): Promise<number> {
-    const [row] = await this.em.execute<{ count: string }[]>(
+  /**
+   * Where a message goes in a conversation: the parent (`parentId` if it is in this conversation,
+   * null for a root) and how many messages it has under it already (the roots, for null), in one
+   * statement. Null when `parentId` names no message of this conversation.
+   */
+  async placeUnder(
+    conversationId: string,
+    parentId: string | null,
+  ): Promise<{ parent: MessageRecord | null; children: number } | null> {
+    const rows = await this.em.execute<(MessageRow & { children: string })[]>(
       parentId === null
-        ? 'select count(*) as count from messages where conversation_id = ? and parent_id is null'
-        : 'select count(*) as count from messages where parent_id = ?',
-      [parentId ?? conversationId],
+        ? `select null as id, count(*) as children from messages m
+           where m.conversation_id = ? and m.parent_id is null`
+        : `select ${MESSAGE_COLUMNS}, (select count(*) from messages s where s.parent_id = m.id) as children
+           from messages m where m.id = ? and m.conversation_id = ?`,
+      parentId === null ? [conversationId] : [parentId, conversationId],
     );
-    return Number(row.count);
+    const [row] = rows;
+    if (!row) return null;
+    return { parent: row.id === null ? null : messageFromRow(row), children: Number(row.children) };
   }
 
   /** The leaf reached from `messageId` by always taking the newest child: where its branch ends now. */
@@ -214,10 +225,10 @@ export class MessageRepository {
   /** Every message of a conversation (all branches), in creation order. */
   async allInConversation(conversationId: string): Promise<MessageRecord[]> {
     const rows = await this.em.execute<MessageRow[]>(
-      `select ${COLUMNS} from messages m where m.conversation_id = ? order by m.seq`,
+      `select ${MESSAGE_COLUMNS} from messages m where m.conversation_id = ? order by m.seq`,
       [conversationId],
     );
-    return rows.map(toRecord);
+    return rows.map(messageFromRow);
   }
 
   /**
@@ -240,7 +251,7 @@ export class MessageRepository {
       params.push(afterId);
     }
     const rows = await this.em.execute<(MessageRow & { owner_id: string })[]>(
-      `select ${COLUMNS}, c.owner_id from messages m join conversations c on c.id = m.conversation_id
+      `select ${MESSAGE_COLUMNS}, c.owner_id from messages m join conversations c on c.id = m.conversation_id
        where ${conditions.join(' and ')} order by m.seq limit ?`,
       [...params, limit],
     );

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { badUserInput, notFound } from '../../../common/errors/errors';
 import { isUuid } from '../../../common/util/ids';
 import { DEFAULT_CONVERSATION_SETTINGS } from '../../../common/records/conversation-settings.record';
@@ -14,6 +15,7 @@ import {
   MessageStatus,
   type OwnedMessageRecord,
 } from '../records/message.record';
+import type { Repositories } from '../repositories';
 import type { MessagePatch } from '../repositories/message.repository';
 import { type BranchPage, type BranchPageArgs, branchPageKey, parseBranchPage } from './branch-page';
 import { DEFAULT_TITLE } from './conversation.service';
@@ -42,6 +44,29 @@ export interface UpdateMessage {
   promptTokens?: number | null;
   completionTokens?: number | null;
 }
+
+/** Where a new message goes: its conversation (new or locked) and its parent (null for a root). */
+interface AppendTarget {
+  conversation: ConversationRecord;
+  isNew: boolean;
+  parent: MessageRecord | null;
+}
+
+/** A message as it is inserted: a new id, under `parent` (a root without one). */
+const newMessage = (
+  { conversation }: AppendTarget,
+  parent: MessageRecord | null,
+  fields: Pick<MessageRecord, 'role' | 'content' | 'status' | 'model' | 'createdAt'>,
+): MessageRecord => ({
+  id: randomUUID(),
+  conversationId: conversation.id,
+  parentId: parent?.id ?? null,
+  depth: parent ? parent.depth + 1 : 0,
+  ...fields,
+  promptTokens: null,
+  completionTokens: null,
+  updatedAt: fields.createdAt,
+});
 
 /** A message the model is no longer writing: what the search index holds. */
 const isFinal = (status: MessageStatus) => status !== MessageStatus.STREAMING;
@@ -113,54 +138,100 @@ export class MessageService {
     const status = input.status ?? MessageStatus.COMPLETE;
     // A first message creates its conversation: it counts against the same budget as createConversation.
     if (!input.conversationId) await this.context.conversationCreations.spend(ownerId);
-    const [message, reply] = await this.context.repositories.withTransaction(
-      async ({ conversations, messages, outbox }): Promise<[MessageRecord, MessageRecord | null]> => {
-        const conversation = input.conversationId
-          ? isUuid(input.conversationId)
-            ? await conversations.lockOwned(ownerId, input.conversationId)
-            : null
-          : await conversations.insert(ownerId, DEFAULT_TITLE, DEFAULT_CONVERSATION_SETTINGS);
-        if (!conversation) throw notFound('Conversation');
-        const parentId = input.asRoot ? null : (input.parentId ?? conversation.activeLeafId);
-        const [parent] = parentId && isUuid(parentId) ? await messages.findByIds([parentId], ownerId) : [];
-        if (parentId && parent?.conversationId !== conversation.id) throw notFound('Message');
-        // Under the conversation's lock: two appends cannot both take the last free version.
-        if ((await messages.countChildren(conversation.id, parent?.id ?? null)) >= MAX_SIBLINGS) {
-          throw badUserInput(
-            input.parentId ? 'parentId' : 'conversationId',
-            `a message has at most ${MAX_SIBLINGS} versions`,
-          );
-        }
-        const created = await messages.insert({
-          conversationId: conversation.id,
-          parent: parent ?? null,
-          role: input.role,
-          content: input.content,
-          status,
-          model: input.model ?? null,
-          createdAt: new Date(),
-        });
-        if (isIndexable(created)) await outbox.enqueueMessage(created.id, conversation.id);
-        const reply =
-          replyModel === null
-            ? null
-            : await messages.insert({
-                conversationId: conversation.id,
-                parent: created,
-                role: MessageRole.ASSISTANT,
-                content: '',
-                status: MessageStatus.STREAMING,
-                model: replyModel,
-                createdAt: new Date(),
-              });
-        const leaf = reply ?? created;
-        await conversations.recordActivity(conversation.id, leaf.id, leaf.createdAt);
-        return [created, reply];
-      },
-    );
+    const write = async (turns: Repositories['turns'], target: AppendTarget) => {
+      const now = new Date();
+      const created = newMessage(target, target.parent, {
+        role: input.role,
+        content: input.content,
+        status,
+        model: input.model ?? null,
+        createdAt: now,
+      });
+      const reply =
+        replyModel === null
+          ? null
+          : newMessage(target, created, {
+              role: MessageRole.ASSISTANT,
+              content: '',
+              status: MessageStatus.STREAMING,
+              model: replyModel,
+              createdAt: now,
+            });
+      const conversation = {
+        ...target.conversation,
+        activeLeafId: (reply ?? created).id,
+        lastActivityAt: now,
+        updatedAt: now,
+      };
+      await turns.insert({
+        conversation,
+        isNewConversation: target.isNew,
+        messages: reply ? [created, reply] : [created],
+        indexable: isIndexable(created) ? [created] : [],
+      });
+      // What the answer selects of them (their conversation, their parents) needs no read back.
+      this.context.loaders.conversation.prime(conversation.id, conversation);
+      for (const message of [target.parent, created, reply]) {
+        if (message) this.context.loaders.message.prime(message.id, { ...message, ownerId });
+      }
+      return [created, reply] as const;
+    };
+    // A new conversation and its messages are one statement; an existing one is locked first.
+    const [message, reply] = input.conversationId
+      ? await this.context.repositories.withTransaction(async ({ conversations, messages, turns }) =>
+          write(turns, await this.placeInExisting(ownerId, input, conversations, messages)),
+        )
+      : await write(this.context.repositories.turns, this.placeInNew(ownerId));
     await this.context.cache.conversationChanged(ownerId, message.conversationId);
     if (isIndexable(message)) this.context.indexer.wake();
     return [message, reply];
+  }
+
+  /** A new conversation for a first message: inserted together with it. */
+  private placeInNew(ownerId: string): AppendTarget {
+    const now = new Date();
+    return {
+      conversation: {
+        id: randomUUID(),
+        ownerId,
+        title: DEFAULT_TITLE,
+        createdAt: now,
+        updatedAt: now,
+        lastActivityAt: now,
+        activeLeafId: null,
+        settings: DEFAULT_CONVERSATION_SETTINGS,
+      },
+      isNew: true,
+      parent: null,
+    };
+  }
+
+  /**
+   * Locks the owner's conversation until the transaction ends, then finds the new message's
+   * parent and checks the versions left under it: two appends cannot both take the last one.
+   */
+  private async placeInExisting(
+    ownerId: string,
+    input: AppendMessage,
+    conversations: Repositories['conversations'],
+    messages: Repositories['messages'],
+  ): Promise<AppendTarget> {
+    const conversationId = input.conversationId as string;
+    const conversation = isUuid(conversationId)
+      ? await conversations.lockOwned(ownerId, conversationId)
+      : null;
+    if (!conversation) throw notFound('Conversation');
+    const parentId = input.asRoot ? null : (input.parentId ?? conversation.activeLeafId);
+    const place =
+      parentId === null || isUuid(parentId) ? await messages.placeUnder(conversation.id, parentId) : null;
+    if (!place) throw notFound('Message');
+    if (place.children >= MAX_SIBLINGS) {
+      throw badUserInput(
+        input.parentId ? 'parentId' : 'conversationId',
+        `a message has at most ${MAX_SIBLINGS} versions`,
+      );
+    }
+    return { conversation, isNew: false, parent: place.parent };
   }
 
   /**

@@ -9,7 +9,6 @@ import {
 import type { MemoryRecord } from '../records/memory.record';
 import type { MessageRecord } from '../records/message.record';
 import type { InstructionsRecord } from '../records/preference.record';
-import type { ConversationService } from './conversation.service';
 import type { ServiceContext } from './service-context';
 
 export interface TurnQuery {
@@ -38,44 +37,40 @@ export interface TurnContextRecord {
 const NO_INSTRUCTIONS: InstructionsRecord = { aboutMe: '', howToAnswer: '' };
 
 /**
- * Internal: what one turn of chat needs to build its prompt, in one request rather than one per
- * part, so the send path waits on a single read before it writes anything.
+ * Internal: what one turn of chat needs to build its prompt, in one request and one statement
+ * rather than one per part, so the send path waits on a single read before it writes anything.
  */
 export class TurnService {
-  constructor(
-    private readonly context: ServiceContext,
-    private readonly conversations: ConversationService,
-  ) {}
+  constructor(private readonly context: ServiceContext) {}
 
   async read(caller: Caller, query: TurnQuery): Promise<TurnContextRecord> {
     requireService(caller);
     const { userId: ownerId } = requireUser(caller);
     checkPageSize(query.historyLimit, 'historyLimit');
-    const { repositories, loaders } = this.context;
-    const leaf =
-      query.leafId === null ? null : isUuid(query.leafId) ? await loaders.message.load(query.leafId) : null;
-    if (query.leafId !== null && (!leaf || leaf.ownerId !== ownerId)) throw notFound('Message');
-    const conversationId = leaf?.conversationId ?? query.conversationId;
-    const conversation =
-      conversationId === null ? null : await this.conversations.get(caller, conversationId);
+    if (query.leafId !== null && !isUuid(query.leafId)) throw notFound('Message');
+    if (query.leafId === null && query.conversationId !== null && !isUuid(query.conversationId)) {
+      throw notFound('Conversation');
+    }
+    const stored = await this.context.repositories.turns.context(
+      ownerId,
+      query.conversationId !== null && isUuid(query.conversationId) ? query.conversationId : null,
+      query.leafId,
+      query.historyLimit,
+    );
+    const { leaf, conversation } = stored;
+    if (query.leafId !== null && !leaf) throw notFound('Message');
+    if (!conversation && (leaf || query.conversationId !== null)) throw notFound('Conversation');
     if (leaf && query.conversationId !== null && leaf.conversationId !== query.conversationId) {
       throw notFound('Message');
     }
     const settings = conversation?.settings ?? DEFAULT_CONVERSATION_SETTINGS;
-    const leafId = leaf?.id ?? conversation?.activeLeafId ?? null;
-    const [instructions, memories, recallEnabled, history] = await Promise.all([
-      settings.instructionsEnabled ? repositories.preferences.instructions(ownerId) : null,
-      repositories.memories.memories(ownerId),
-      repositories.memories.recallEnabled(ownerId),
-      leafId === null ? [] : repositories.messages.pathToLeaf(leafId, query.historyLimit),
-    ]);
     return {
       conversationId: conversation?.id ?? null,
       settings,
-      instructions: settings.instructionsEnabled ? (instructions ?? NO_INSTRUCTIONS) : null,
-      memories,
-      recallEnabled: recallEnabled ?? true,
-      history,
+      instructions: settings.instructionsEnabled ? (stored.instructions ?? NO_INSTRUCTIONS) : null,
+      memories: stored.memories,
+      recallEnabled: stored.recallEnabled ?? true,
+      history: stored.history,
     };
   }
 }

@@ -406,6 +406,20 @@ describe('messages', () => {
       );
     });
 
+    it('keeps the limit when versions are added all at once: the conversation is locked before they are counted', async () => {
+      const question = await append(harness, alice, { content: 'Pick a letter' });
+      const conversationId = question.conversation.id;
+      const responses = await Promise.all(
+        Array.from({ length: 25 }, (_, i) =>
+          harness.chatFor(alice.userId).request(APPEND, {
+            input: { conversationId, parentId: question.id, role: 'ASSISTANT', content: `${i}` },
+          }),
+        ),
+      );
+      expect(responses.filter((response) => !response.errors)).toHaveLength(20);
+      expect(responses.flatMap((response) => errorCodes(response))).toEqual(Array(5).fill('BAD_USER_INPUT'));
+    });
+
     it("does not switch to another user's branch", async () => {
       const message = await append(harness, alice, { content: 'private' });
       const response = await bob.request(`mutation($id: ID!) { switchBranch(messageId: $id) { id } }`, {

@@ -72,4 +72,56 @@ describe('batched loading', () => {
     expect(many).toBe(few);
     expect(many).toBeLessThanOrEqual(4);
   });
+
+  describe("a chat turn's reads and writes (what the send path waits on)", () => {
+    const TURN_CONTEXT = `query($conversationId: ID, $leafId: ID) {
+      turnContext(conversationId: $conversationId, leafId: $leafId, historyLimit: 50) {
+        conversationId settings { model } instructions { aboutMe } memories { id } recallEnabled history { id }
+      }
+    }`;
+    // The selection chat's client makes (subgraphs/chat/clients/conversation.client.ts).
+    const APPEND_TURN = `mutation($input: AppendTurnInput!) {
+      appendTurn(input: $input) {
+        userMessage { id status conversation { id title } parent { id } }
+        reply { id status conversation { id title } parent { id } }
+      }
+    }`;
+    type Appended = {
+      appendTurn: { userMessage: { id: string; conversation: { id: string } }; reply: { id: string } };
+    };
+
+    it('reads a turn’s context in one statement, whatever it holds', async () => {
+      const chat = harness.chatFor(user.userId);
+      const read = (variables: Record<string, unknown>) => async () =>
+        expect(dataOf(await chat.request(TURN_CONTEXT, variables))).toBeTruthy();
+      expect(await queriesFor(read({}))).toBe(1);
+      expect(await queriesFor(read({ conversationId: conversationIds[0] }))).toBe(1);
+      expect(await queriesFor(read({ leafId: messageIds[0] }))).toBe(1);
+    });
+
+    it('stores a first message, its conversation and the reply in one statement', async () => {
+      const chat = harness.chatFor(user.userId);
+      const count = await queriesFor(async () => {
+        dataOf(
+          await chat.request<Appended>(APPEND_TURN, {
+            input: { conversationId: null, content: 'Hello', replyModel: 'offline/echo' },
+          }),
+        );
+      });
+      expect(count).toBe(1);
+    });
+
+    it('stores a turn in an existing conversation in one transaction of three statements', async () => {
+      const chat = harness.chatFor(user.userId);
+      const count = await queriesFor(async () => {
+        dataOf(
+          await chat.request<Appended>(APPEND_TURN, {
+            input: { conversationId: conversationIds[1], content: 'Again', replyModel: 'offline/echo' },
+          }),
+        );
+      });
+      // BEGIN, the conversation locked, the parent and its versions, the write, COMMIT.
+      expect(count).toBe(5);
+    });
+  });
 });
