@@ -138,15 +138,6 @@ export class ConversationRepository {
     await this.em.nativeUpdate(ConversationEntity, { id }, { ...settings, updatedAt: new Date() });
   }
 
-  /** A new message became the active leaf: it is the conversation's latest activity. */
-  async recordActivity(id: string, activeLeafId: string, at: Date): Promise<void> {
-    await this.em.nativeUpdate(
-      ConversationEntity,
-      { id },
-      { activeLeafId, lastActivityAt: at, updatedAt: at },
-    );
-  }
-
   async setActiveLeaf(id: string, activeLeafId: string): Promise<void> {
     await this.em.nativeUpdate(ConversationEntity, { id }, { activeLeafId, updatedAt: new Date() });
   }

@@ -46,16 +46,6 @@ const toOwnedRecord = (row: MessageRow & { owner_id: string }): OwnedMessageReco
   ownerId: row.owner_id,
 });
 
-export interface NewMessage {
-  conversationId: string;
-  parent: { id: string; depth: number } | null;
-  role: MessageRole;
-  content: string;
-  status: MessageStatus;
-  model: string | null;
-  createdAt: Date;
-}
-
 export interface MessagePatch {
   content?: string;
   status?: MessageStatus;
@@ -66,35 +56,6 @@ export interface MessagePatch {
 /** The only code that touches the `messages` table; branch walks are recursive CTEs. */
 export class MessageRepository {
   constructor(private readonly em: EntityManager) {}
-
-  async insert(message: NewMessage): Promise<MessageRecord> {
-    const entity = this.em.create(MessageEntity, {
-      conversationId: message.conversationId,
-      parentId: message.parent?.id ?? null,
-      depth: message.parent ? message.parent.depth + 1 : 0,
-      role: message.role,
-      content: message.content,
-      status: message.status,
-      model: message.model,
-      createdAt: message.createdAt,
-      updatedAt: message.createdAt,
-    });
-    await this.em.insert(MessageEntity, entity);
-    return {
-      id: entity.id,
-      conversationId: entity.conversationId,
-      parentId: entity.parentId,
-      depth: entity.depth,
-      role: entity.role,
-      content: entity.content,
-      status: entity.status,
-      model: entity.model,
-      promptTokens: entity.promptTokens,
-      completionTokens: entity.completionTokens,
-      createdAt: entity.createdAt,
-      updatedAt: entity.updatedAt,
-    };
-  }
 
   /** The messages among `ids` that exist (in conversations of `ownerId`, unless it is null). */
   async findByIds(ids: readonly string[], ownerId: string | null): Promise<OwnedMessageRecord[]> {
