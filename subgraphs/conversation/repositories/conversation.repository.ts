@@ -29,6 +29,43 @@ const toRecord = (entity: ConversationEntity): ConversationRecord => ({
   },
 });
 
+/** A raw `conversations` row as PostgreSQL returns it (timestamps may arrive as strings, as in JSON). */
+export interface ConversationRow {
+  id: string;
+  owner_id: string;
+  title: string;
+  created_at: Date | string;
+  updated_at: Date | string;
+  last_activity_at: Date | string;
+  active_leaf_id: string | null;
+  model: string | null;
+  system_prompt: string | null;
+  temperature: number | null;
+  top_p: number | null;
+  max_output_tokens: number | null;
+  recall_enabled: boolean;
+  instructions_enabled: boolean;
+}
+
+export const conversationFromRow = (row: ConversationRow): ConversationRecord => ({
+  id: row.id,
+  ownerId: row.owner_id,
+  title: row.title,
+  createdAt: new Date(row.created_at),
+  updatedAt: new Date(row.updated_at),
+  lastActivityAt: new Date(row.last_activity_at),
+  activeLeafId: row.active_leaf_id,
+  settings: {
+    model: row.model,
+    systemPrompt: row.system_prompt,
+    temperature: row.temperature,
+    topP: row.top_p,
+    maxOutputTokens: row.max_output_tokens,
+    recallEnabled: row.recall_enabled,
+    instructionsEnabled: row.instructions_enabled,
+  },
+});
+
 /**
  * The only code that touches the `conversations` table. Reads bypass the identity map: the
  * records go to callers and to the cache, and must reflect the row as it is now.
@@ -93,12 +130,34 @@ export class ConversationRepository {
     return rows.map(toRecord);
   }
 
-  async rename(id: string, title: string): Promise<void> {
-    await this.em.nativeUpdate(ConversationEntity, { id }, { title, updatedAt: new Date() });
+  /** Renames an owned conversation, returning it as it is now; null when missing or not the owner's. */
+  async rename(ownerId: string, id: string, title: string): Promise<ConversationRecord | null> {
+    const [row] = await this.em.execute<ConversationRow[]>(
+      'update conversations set title = ?, updated_at = ? where id = ? and owner_id = ? returning *',
+      [title, new Date(), id, ownerId],
+    );
+    return row ? conversationFromRow(row) : null;
   }
 
-  async updateSettings(id: string, settings: ConversationSettings): Promise<void> {
-    await this.em.nativeUpdate(ConversationEntity, { id }, { ...settings, updatedAt: new Date() });
+  /** Stores new settings of a conversation the caller has locked, returning it as it is now. */
+  async updateSettings(id: string, settings: ConversationSettings): Promise<ConversationRecord> {
+    const [row] = await this.em.execute<ConversationRow[]>(
+      `update conversations set model = ?, system_prompt = ?, temperature = ?, top_p = ?,
+         max_output_tokens = ?, recall_enabled = ?, instructions_enabled = ?, updated_at = ?
+       where id = ? returning *`,
+      [
+        settings.model,
+        settings.systemPrompt,
+        settings.temperature,
+        settings.topP,
+        settings.maxOutputTokens,
+        settings.recallEnabled,
+        settings.instructionsEnabled,
+        new Date(),
+        id,
+      ],
+    );
+    return conversationFromRow(row);
   }
 
   /** A new message became the active leaf: it is the conversation's latest activity. */
@@ -110,8 +169,13 @@ export class ConversationRepository {
     );
   }
 
-  async setActiveLeaf(id: string, activeLeafId: string): Promise<void> {
-    await this.em.nativeUpdate(ConversationEntity, { id }, { activeLeafId, updatedAt: new Date() });
+  /** Moves the active leaf of a conversation the caller has locked, returning it as it is now. */
+  async setActiveLeaf(id: string, activeLeafId: string): Promise<ConversationRecord> {
+    const [row] = await this.em.execute<ConversationRow[]>(
+      'update conversations set active_leaf_id = ?, updated_at = ? where id = ? returning *',
+      [activeLeafId, new Date(), id],
+    );
+    return conversationFromRow(row);
   }
 
   /** Deletes the conversation; its messages go with it (foreign keys cascade). */
