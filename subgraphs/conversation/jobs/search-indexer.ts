@@ -1,6 +1,6 @@
 import type { Logger } from '../../../common/logging/logger';
 import { MessageStatus } from '../records/message.record';
-import { type OutboxEntry, OutboxOperation } from '../records/search-outbox.record';
+import { type DueEntries, type OutboxEntry, OutboxOperation } from '../records/search-outbox.record';
 import type { Repositories } from '../repositories';
 import type { EmbeddingModel } from '../search/embeddings/embedding-model';
 import type { VectorIndexRepository, MessageVector } from '../repositories/vector-index.repository';
@@ -29,10 +29,11 @@ export function retryDelay(attempts: number, maxMs: number, random = Math.random
 }
 
 /**
- * Applies the search outbox to Chroma in the background. Each round claims a batch of due
- * entries in one transaction, applies it (embed and upsert the messages as they are now in
- * PostgreSQL, remove what is gone) and deletes the entries; if Chroma or the embedding model
- * fails, the entries are put off with backoff instead, and nothing is lost.
+ * Applies the search outbox to Chroma in the background. Each round takes a batch of due entries
+ * off the outbox in one transaction, with the messages they name as they are now in PostgreSQL,
+ * and applies it (embed and upsert those messages, remove what is gone) before committing; if
+ * Chroma or the embedding model fails, the transaction rolls back and the entries are put off
+ * with backoff instead, and nothing is lost.
  */
 export class SearchIndexer {
   private running: Promise<void> | undefined;
@@ -82,32 +83,37 @@ export class SearchIndexer {
 
   /** One round; returns how many entries were applied (0 when none was due, or it failed). */
   async runOnce(): Promise<number> {
-    return this.openRepositories().withTransaction(async (repositories) => {
-      const { outbox } = repositories;
-      const entries = await outbox.claimDue(this.options.batchSize);
-      if (entries.length === 0) return 0;
+    const repositories = this.openRepositories();
+    if (!(await repositories.outbox.anyDue())) return 0;
+    let entries: OutboxEntry[] = [];
+    try {
+      await repositories.withTransaction(async ({ outbox }) => {
+        const due = await outbox.takeDue(this.options.batchSize);
+        entries = due.entries;
+        if (entries.length > 0) await this.apply(due);
+      });
+    } catch (error) {
+      // Nothing taken: PostgreSQL itself failed, which the loop reports.
+      if (entries.length === 0) throw error;
+      // Rolled back, the entries are in the outbox again; they wait before the next attempt.
       const ids = entries.map((entry) => entry.id);
-      try {
-        await this.apply(repositories, entries);
-      } catch (error) {
-        const attempts = Math.max(...entries.map((entry) => entry.attempts)) + 1;
-        const delay = retryDelay(attempts, this.options.maxBackoffMs);
-        await outbox.postpone(ids, new Date(Date.now() + delay), String(error));
-        const details = { err: error, entries: ids.length, retryInMs: delay };
-        // One warning per outage; the retries that follow are only worth a debug line each.
-        if (this.failing) this.options.logger.debug(details, 'search indexing failed again');
-        else this.options.logger.warn(details, 'search indexing failed, will retry');
-        this.failing = true;
-        return 0;
-      }
-      await outbox.remove(ids);
-      if (this.failing) this.options.logger.info('search indexing recovered');
-      this.failing = false;
-      return entries.length;
-    });
+      const attempts = Math.max(...entries.map((entry) => entry.attempts)) + 1;
+      const delay = retryDelay(attempts, this.options.maxBackoffMs);
+      await repositories.outbox.postpone(ids, new Date(Date.now() + delay), String(error));
+      const details = { err: error, entries: ids.length, retryInMs: delay };
+      // One warning per outage; the retries that follow are only worth a debug line each.
+      if (this.failing) this.options.logger.debug(details, 'search indexing failed again');
+      else this.options.logger.warn(details, 'search indexing failed, will retry');
+      this.failing = true;
+      return 0;
+    }
+    if (entries.length === 0) return 0;
+    if (this.failing) this.options.logger.info('search indexing recovered');
+    this.failing = false;
+    return entries.length;
   }
 
-  private async apply(repositories: Repositories, entries: OutboxEntry[]): Promise<void> {
+  private async apply({ entries, messages }: DueEntries): Promise<void> {
     const messageIds = [
       ...new Set(
         entries.flatMap(
@@ -122,14 +128,14 @@ export class SearchIndexer {
         ),
       ),
     ];
-    const messages = (await repositories.messages.findByIds(messageIds, null)).filter(
+    const indexable = messages.filter(
       (message) => message.status !== MessageStatus.STREAMING && message.content.trim().length > 0,
     );
     const vectors = await this.embedding.embed(
-      messages.map((message) => message.content),
+      indexable.map((message) => message.content),
       'document',
     );
-    const upserts: MessageVector[] = messages.flatMap((message, i) => {
+    const upserts: MessageVector[] = indexable.flatMap((message, i) => {
       const vector = vectors[i];
       return vector
         ? [

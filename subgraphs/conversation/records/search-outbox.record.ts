@@ -1,3 +1,5 @@
+import type { OwnedMessageRecord } from './message.record';
+
 export enum OutboxOperation {
   /** (Re)index one message as it is now in PostgreSQL; a message that is gone is removed instead. */
   UPSERT_MESSAGE = 'UPSERT_MESSAGE',
@@ -12,4 +14,16 @@ export interface OutboxEntry {
   messageId: string | null;
   conversationId: string;
   attempts: number;
+}
+
+/** What the indexer needs of a message an entry names, as it is when the entry is taken. */
+export type OutboxMessage = Pick<
+  OwnedMessageRecord,
+  'id' | 'ownerId' | 'conversationId' | 'content' | 'status'
+>;
+
+/** Entries taken off the outbox, oldest first, with the messages their upserts name that still exist. */
+export interface DueEntries {
+  entries: OutboxEntry[];
+  messages: OutboxMessage[];
 }

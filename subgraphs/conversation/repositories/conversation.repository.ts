@@ -130,16 +130,43 @@ export class ConversationRepository {
     return rows.map(toRecord);
   }
 
-  async rename(id: string, title: string): Promise<void> {
-    await this.em.nativeUpdate(ConversationEntity, { id }, { title, updatedAt: new Date() });
+  /** Renames an owned conversation, returning it as it is now; null when missing or not the owner's. */
+  async rename(ownerId: string, id: string, title: string): Promise<ConversationRecord | null> {
+    const [row] = await this.em.execute<ConversationRow[]>(
+      'update conversations set title = ?, updated_at = ? where id = ? and owner_id = ? returning *',
+      [title, new Date(), id, ownerId],
+    );
+    return row ? conversationFromRow(row) : null;
   }
 
-  async updateSettings(id: string, settings: ConversationSettings): Promise<void> {
-    await this.em.nativeUpdate(ConversationEntity, { id }, { ...settings, updatedAt: new Date() });
+  /** Stores new settings of a conversation the caller has locked, returning it as it is now. */
+  async updateSettings(id: string, settings: ConversationSettings): Promise<ConversationRecord> {
+    const [row] = await this.em.execute<ConversationRow[]>(
+      `update conversations set model = ?, system_prompt = ?, temperature = ?, top_p = ?,
+         max_output_tokens = ?, recall_enabled = ?, instructions_enabled = ?, updated_at = ?
+       where id = ? returning *`,
+      [
+        settings.model,
+        settings.systemPrompt,
+        settings.temperature,
+        settings.topP,
+        settings.maxOutputTokens,
+        settings.recallEnabled,
+        settings.instructionsEnabled,
+        new Date(),
+        id,
+      ],
+    );
+    return conversationFromRow(row);
   }
 
-  async setActiveLeaf(id: string, activeLeafId: string): Promise<void> {
-    await this.em.nativeUpdate(ConversationEntity, { id }, { activeLeafId, updatedAt: new Date() });
+  /** Moves the active leaf of a conversation the caller has locked, returning it as it is now. */
+  async setActiveLeaf(id: string, activeLeafId: string): Promise<ConversationRecord> {
+    const [row] = await this.em.execute<ConversationRow[]>(
+      'update conversations set active_leaf_id = ?, updated_at = ? where id = ? returning *',
+      [activeLeafId, new Date(), id],
+    );
+    return conversationFromRow(row);
   }
 
   /** Deletes the conversation; its messages go with it (foreign keys cascade). */

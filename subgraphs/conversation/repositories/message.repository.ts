@@ -5,7 +5,7 @@ import {
   MessageStatus,
   type OwnedMessageRecord,
 } from '../records/message.record';
-import { MessageEntity } from '../store/entities/message.entity';
+import { OutboxOperation } from '../records/search-outbox.record';
 
 /** A raw `messages` row as PostgreSQL returns it (timestamps may arrive as strings, as in JSON). */
 export interface MessageRow {
@@ -46,14 +46,27 @@ const toOwnedRecord = (row: MessageRow & { owner_id: string }): OwnedMessageReco
   ownerId: row.owner_id,
 });
 
+/** What a save sets; a field absent or null stays as it is. */
 export interface MessagePatch {
-  content?: string;
-  status?: MessageStatus;
-  promptTokens?: number;
-  completionTokens?: number;
+  content?: string | null;
+  status?: MessageStatus | null;
+  promptTokens?: number | null;
+  completionTokens?: number | null;
 }
 
-/** The only code that touches the `messages` table; branch walks are recursive CTEs. */
+export interface SavedMessage {
+  /** The message as it is now: as saved, or as it was when the save was refused. */
+  message: OwnedMessageRecord;
+  /** False when the message is final and the patch would change its content or status. */
+  saved: boolean;
+  /** Whether an outbox entry now queues its (re)indexing. */
+  queued: boolean;
+}
+
+/**
+ * The only code that touches the `messages` table (a save queues its message's outbox entry in
+ * the same statement); branch walks are recursive CTEs.
+ */
 export class MessageRepository {
   constructor(private readonly em: EntityManager) {}
 
@@ -68,18 +81,64 @@ export class MessageRepository {
     return rows.map(toOwnedRecord);
   }
 
-  /** Reads and locks a message until the transaction ends, so concurrent updates apply in turn. */
-  async lockOwned(ownerId: string, id: string): Promise<OwnedMessageRecord | null> {
-    const rows = await this.em.execute<(MessageRow & { owner_id: string })[]>(
-      `select ${MESSAGE_COLUMNS}, c.owner_id from messages m join conversations c on c.id = m.conversation_id
-       where m.id = ? and c.owner_id = ? for update of m`,
-      [id, ownerId],
+  /**
+   * Saves a checkpoint or the final state of an owned message, in one statement: its row is
+   * locked first, so concurrent saves apply in turn. Only a STREAMING message changes its content
+   * or status (one equal to the stored value is no change); token counts always may. When its
+   * content or status changed and the message is now final with some content, the same statement
+   * queues its (re)indexing in the search outbox. Null when it is missing or not the owner's.
+   */
+  async save(ownerId: string, id: string, patch: MessagePatch, at: Date): Promise<SavedMessage | null> {
+    // Blank is judged on ASCII whitespace alone: at worst an entry more than isIndexable would
+    // queue (the indexer skips it), never one fewer.
+    const rows = await this.em.execute<
+      (MessageRow & { owner_id: string; saved: boolean; queued: boolean })[]
+    >(
+      `with input as (
+         select ?::uuid as id, ?::uuid as owner_id, ?::text as content, ?::text as status,
+           ?::integer as prompt_tokens, ?::integer as completion_tokens, ?::timestamptz as at
+       ),
+       previous as (
+         select m.*, c.owner_id from input i
+         join messages m on m.id = i.id
+         join conversations c on c.id = m.conversation_id and c.owner_id = i.owner_id
+         for update of m
+       ),
+       saved as (
+         update messages m set
+           content = coalesce(i.content, m.content),
+           status = coalesce(i.status, m.status),
+           prompt_tokens = coalesce(i.prompt_tokens, m.prompt_tokens),
+           completion_tokens = coalesce(i.completion_tokens, m.completion_tokens),
+           updated_at = i.at
+         from previous p, input i
+         where m.id = p.id
+           and (p.status = '${MessageStatus.STREAMING}'
+             or (coalesce(i.content = p.content, true) and coalesce(i.status = p.status, true)))
+         returning m.*, p.owner_id,
+           (i.content <> p.content or i.status <> p.status) is true
+             and m.status <> '${MessageStatus.STREAMING}'
+             and btrim(m.content, E' \\t\\n\\r\\f') <> '' as queued
+       ),
+       queue as (
+         insert into search_outbox (operation, message_id, conversation_id, available_at, created_at)
+         select '${OutboxOperation.UPSERT_MESSAGE}', id, conversation_id, now(), now() from saved where queued
+       )
+       select ${MESSAGE_COLUMNS}, m.owner_id, true as saved, m.queued from saved m
+       union all
+       select ${MESSAGE_COLUMNS}, m.owner_id, false, false from previous m where not exists (select from saved)`,
+      [
+        id,
+        ownerId,
+        patch.content ?? null,
+        patch.status ?? null,
+        patch.promptTokens ?? null,
+        patch.completionTokens ?? null,
+        at,
+      ],
     );
-    return rows[0] ? toOwnedRecord(rows[0]) : null;
-  }
-
-  async update(id: string, patch: MessagePatch, at: Date): Promise<void> {
-    await this.em.nativeUpdate(MessageEntity, { id }, { ...patch, updatedAt: at });
+    const [row] = rows;
+    return row ? { message: toOwnedRecord(row), saved: row.saved, queued: row.queued } : null;
   }
 
   /**

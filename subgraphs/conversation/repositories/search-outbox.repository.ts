@@ -1,16 +1,25 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { type OutboxEntry, OutboxOperation } from '../records/search-outbox.record';
+import type { MessageStatus } from '../records/message.record';
+import { type DueEntries, type OutboxMessage, OutboxOperation } from '../records/search-outbox.record';
 import { SearchOutboxEntity } from '../store/entities/search-outbox.entity';
 
-interface OutboxRow {
+/** An entry taken off the outbox, with the message it names (its columns null when there is none). */
+interface TakenRow {
   id: string;
   operation: OutboxOperation;
   message_id: string | null;
   conversation_id: string;
   attempts: number;
+  owner_id: string | null;
+  message_conversation_id: string | null;
+  content: string | null;
+  status: MessageStatus | null;
 }
 
-/** The only code that touches the `search_outbox` table. */
+/**
+ * The only code that touches the `search_outbox` table, but for the entry a message's save queues
+ * in its own statement (MessageRepository.save).
+ */
 export class SearchOutboxRepository {
   constructor(private readonly em: EntityManager) {}
 
@@ -47,32 +56,61 @@ export class SearchOutboxRepository {
     return result.affectedRows ?? result.rowCount ?? 0;
   }
 
-  /**
-   * Claims the oldest due entries for this transaction. Only one indexer works at a time (an
-   * advisory lock per schema), so entries are applied in the order they were written; the others
-   * find the lock taken and return nothing.
-   */
-  async claimDue(limit: number): Promise<OutboxEntry[]> {
-    const [lock] = await this.em.execute<{ locked: boolean }[]>(
-      `select pg_try_advisory_xact_lock(hashtext(current_schema() || '.search_outbox')) as locked`,
+  /** Whether any entry is due; outside a transaction, so that a round with nothing to do is one statement. */
+  async anyDue(): Promise<boolean> {
+    const [row] = await this.em.execute<{ due: boolean }[]>(
+      'select exists (select from search_outbox where available_at <= now()) as due',
     );
-    if (!lock.locked) return [];
-    const rows = await this.em.execute<OutboxRow[]>(
-      `select id::text as id, operation, message_id, conversation_id, attempts from search_outbox
-       where available_at <= now() order by id limit ? for update skip locked`,
-      [limit],
-    );
-    return rows.map((row) => ({
-      id: row.id,
-      operation: row.operation,
-      messageId: row.message_id,
-      conversationId: row.conversation_id,
-      attempts: row.attempts,
-    }));
+    return row.due;
   }
 
-  async remove(ids: readonly string[]): Promise<void> {
-    if (ids.length > 0) await this.em.execute(`delete from search_outbox where id in (?)`, [ids], 'run');
+  /**
+   * Takes the oldest due entries, with the messages they name as they are now, in one statement
+   * within the caller's transaction: deleted, they are gone once it commits and back if it rolls
+   * back. Only one indexer works at a time (an advisory lock per schema, held until the
+   * transaction ends), so entries are applied in the order they were written; the others find
+   * the lock taken and get nothing.
+   */
+  async takeDue(limit: number): Promise<DueEntries> {
+    const rows = await this.em.execute<TakenRow[]>(
+      `with lock as (
+         select pg_try_advisory_xact_lock(hashtext(current_schema() || '.search_outbox')) as locked
+       ),
+       taken as (
+         delete from search_outbox where id in (
+           select id from search_outbox where available_at <= now() and (select locked from lock)
+           order by id limit ? for update skip locked
+         )
+         returning id, operation, message_id, conversation_id, attempts
+       )
+       select t.id::text as id, t.operation, t.message_id, t.conversation_id, t.attempts,
+         c.owner_id, m.conversation_id as message_conversation_id, m.content, m.status
+       from taken t
+       left join (messages m join conversations c on c.id = m.conversation_id) on m.id = t.message_id
+       order by t.id`,
+      [limit],
+    );
+    const messages = new Map<string, OutboxMessage>();
+    for (const row of rows) {
+      if (row.message_id === null || row.owner_id === null) continue;
+      messages.set(row.message_id, {
+        id: row.message_id,
+        ownerId: row.owner_id,
+        conversationId: row.message_conversation_id as string,
+        content: row.content as string,
+        status: row.status as MessageStatus,
+      });
+    }
+    return {
+      entries: rows.map((row) => ({
+        id: row.id,
+        operation: row.operation,
+        messageId: row.message_id,
+        conversationId: row.conversation_id,
+        attempts: row.attempts,
+      })),
+      messages: [...messages.values()],
+    };
   }
 
   /** Records a failed attempt and puts the entries off until `retryAt`. */

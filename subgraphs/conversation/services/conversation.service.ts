@@ -121,10 +121,12 @@ export class ConversationService {
   async rename(caller: Caller, id: string, title: string): Promise<ConversationRecord> {
     const { userId: ownerId } = requireUser(caller);
     const normalised = normaliseTitle(title);
-    await this.get(caller, id);
-    await this.context.repositories.conversations.rename(id, normalised);
+    const renamed = isUuid(id)
+      ? await this.context.repositories.conversations.rename(ownerId, id, normalised)
+      : null;
+    if (!renamed) throw notFound('Conversation');
     await this.context.cache.conversationChanged(ownerId, id);
-    return this.fresh(ownerId, id);
+    return renamed;
   }
 
   /** Changes some settings (absent fields stay, null ones go back to the default); all checked first. */
@@ -133,15 +135,15 @@ export class ConversationService {
     if (!isUuid(id)) throw notFound('Conversation');
     // Read before the row is locked; only a change of the model or its limits is checked against it.
     const models = changesModelLimits(change) ? await this.context.models.models() : null;
-    await this.context.repositories.withTransaction(async ({ conversations }) => {
+    const updated = await this.context.repositories.withTransaction(async ({ conversations }) => {
       const current = await conversations.lockOwned(ownerId, id);
       if (!current) throw notFound('Conversation');
       const next = applySettingsChange(current.settings, change);
       checkAgainstModels(next, models);
-      await conversations.updateSettings(id, next);
+      return conversations.updateSettings(id, next);
     });
     await this.context.cache.conversationChanged(ownerId, id);
-    return this.fresh(ownerId, id);
+    return updated;
   }
 
   /** Deletes the conversation and its messages; their vectors follow through the outbox. */
@@ -166,12 +168,12 @@ export class ConversationService {
     const { userId: ownerId } = requireUser(caller);
     const message = await this.context.loaders.message.load(messageId);
     if (!message || message.ownerId !== ownerId) throw notFound('Message');
-    await this.context.repositories.withTransaction(async ({ conversations, messages }) => {
+    const switched = await this.context.repositories.withTransaction(async ({ conversations, messages }) => {
       if (!(await conversations.lockOwned(ownerId, message.conversationId))) throw notFound('Message');
-      await conversations.setActiveLeaf(message.conversationId, await messages.newestLeafUnder(messageId));
+      return conversations.setActiveLeaf(message.conversationId, await messages.newestLeafUnder(messageId));
     });
     await this.context.cache.conversationChanged(ownerId, message.conversationId);
-    return this.fresh(ownerId, message.conversationId);
+    return switched;
   }
 
   async export(caller: Caller, id: string, format: ExportFormat): Promise<ExportedConversation> {
@@ -187,12 +189,5 @@ export class ConversationService {
       : null;
     if (!preset) throw notFound('Preset');
     return preset.settings;
-  }
-
-  /** Re-reads a conversation after a write (it may have been deleted meanwhile). */
-  private async fresh(ownerId: string, id: string): Promise<ConversationRecord> {
-    const [row] = await this.context.repositories.conversations.findByIds([id], ownerId);
-    if (!row) throw notFound('Conversation');
-    return row;
   }
 }

@@ -16,7 +16,6 @@ import {
   type OwnedMessageRecord,
 } from '../records/message.record';
 import type { Repositories } from '../repositories';
-import type { MessagePatch } from '../repositories/message.repository';
 import { type BranchPage, type BranchPageArgs, branchPageKey, parseBranchPage } from './branch-page';
 import { DEFAULT_TITLE } from './conversation.service';
 import { MAX_SIBLINGS, siblingGroup } from './loaders';
@@ -248,27 +247,20 @@ export class MessageService {
         throw badUserInput(field, `${field} must be a non-negative integer`);
       }
     }
-    const { message, reindex } = await this.context.repositories.withTransaction(
-      async ({ messages, outbox }) => {
-        const current = isUuid(input.id) ? await messages.lockOwned(ownerId, input.id) : null;
-        if (!current) throw notFound('Message');
-        const patch = changesOf(current, input);
-        if (!isFinal(current.status) || (patch.content === undefined && patch.status === undefined)) {
-          const updatedAt = new Date();
-          await messages.update(current.id, patch, updatedAt);
-          const updated = { ...current, ...patch, updatedAt };
-          const reindex = (patch.content !== undefined || patch.status !== undefined) && isIndexable(updated);
-          if (reindex) await outbox.enqueueMessage(updated.id, updated.conversationId);
-          return { message: updated, reindex };
-        }
-        throw badUserInput(
-          patch.status === undefined ? 'content' : 'status',
-          `the message is ${current.status}; only a STREAMING message changes its content or status`,
-        );
-      },
-    );
+    const { id, ...patch } = input;
+    const result = isUuid(id)
+      ? await this.context.repositories.messages.save(ownerId, id, patch, new Date())
+      : null;
+    if (!result) throw notFound('Message');
+    const { message, saved, queued } = result;
+    if (!saved) {
+      throw badUserInput(
+        input.status != null && input.status !== message.status ? 'status' : 'content',
+        `the message is ${message.status}; only a STREAMING message changes its content or status`,
+      );
+    }
     await this.context.cache.messagesChanged(message.conversationId);
-    if (reindex) this.context.indexer.wake();
+    if (queued) this.context.indexer.wake();
     return message;
   }
 
@@ -338,14 +330,4 @@ export class MessageService {
       hasPreviousPage: from > 0,
     });
   }
-}
-
-/** The fields of `input` that differ from `current`. */
-function changesOf(current: MessageRecord, input: UpdateMessage): MessagePatch {
-  const patch: MessagePatch = {};
-  if (input.content != null && input.content !== current.content) patch.content = input.content;
-  if (input.status != null && input.status !== current.status) patch.status = input.status;
-  if (input.promptTokens != null) patch.promptTokens = input.promptTokens;
-  if (input.completionTokens != null) patch.completionTokens = input.completionTokens;
-  return patch;
 }

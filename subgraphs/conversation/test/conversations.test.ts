@@ -50,6 +50,31 @@ describe('conversations', () => {
     expect(errorCodes(gone)).toEqual(['NOT_FOUND']);
   });
 
+  it('renames only a conversation that exists, returning it as stored', async () => {
+    const { id } = await create(alice, 'Draft');
+    const RENAME = `mutation($id: ID!, $title: String!) {
+      renameConversation(id: $id, title: $title) { id title createdAt updatedAt lastActivityAt }
+    }`;
+    const renamed = dataOf(
+      await alice.request<{ renameConversation: Record<string, string> }>(RENAME, { id, title: ' Plans ' }),
+    ).renameConversation;
+    expect(renamed).toMatchObject({ id, title: 'Plans' });
+    expect(Date.parse(renamed.updatedAt)).toBeGreaterThanOrEqual(Date.parse(renamed.createdAt));
+    const read = await alice.request(`query($id: ID!) { conversation(id: $id) { title lastActivityAt } }`, {
+      id,
+    });
+    expect(dataOf(read)).toEqual({
+      conversation: { title: 'Plans', lastActivityAt: renamed.lastActivityAt },
+    });
+    for (const missing of ['00000000-0000-4000-8000-000000000000', 'nope']) {
+      const response = await alice.request(RENAME, { id: missing, title: 'x' });
+      expect(response.errors?.[0]).toMatchObject({
+        message: 'Conversation not found',
+        extensions: { code: 'NOT_FOUND' },
+      });
+    }
+  });
+
   describe('User.conversations', () => {
     let carol: Client;
     const titles = ['c1', 'c2', 'c3', 'c4', 'c5'];

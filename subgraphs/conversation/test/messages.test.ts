@@ -190,26 +190,54 @@ describe('messages', () => {
         status: 'STOPPED',
       });
       const chat = harness.chatFor(alice.userId);
-      const overwrite = await chat.request(UPDATE, { input: { id: reply.id, content: 'late checkpoint' } });
-      expect(overwrite.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'content' });
+      const overwrite = await chat.request(UPDATE, {
+        input: { id: reply.id, content: 'late checkpoint', promptTokens: 9 },
+      });
+      expect(overwrite.errors?.[0]).toMatchObject({
+        message: 'the message is STOPPED; only a STREAMING message changes its content or status',
+        extensions: { code: 'BAD_USER_INPUT', field: 'content' },
+      });
       const reopen = await chat.request(UPDATE, { input: { id: reply.id, status: 'STREAMING' } });
       expect(reopen.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'status' });
+      const both = await chat.request(UPDATE, { input: { id: reply.id, content: 'x', status: 'COMPLETE' } });
+      expect(both.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'status' });
       const tokens = await chat.request(UPDATE, {
         input: { id: reply.id, status: 'STOPPED', completionTokens: 3 },
       });
-      expect(dataOf(tokens).updateMessage).toMatchObject({
+      // A refused save stores nothing, not even the token counts that came with it.
+      expect(dataOf(tokens).updateMessage).toEqual({
+        id: reply.id,
         status: 'STOPPED',
         content: 'Stopped here',
+        promptTokens: null,
+        completionTokens: 3,
+      });
+      const same = await chat.request(UPDATE, {
+        input: { id: reply.id, content: 'Stopped here', promptTokens: 4 },
+      });
+      expect(dataOf(same).updateMessage).toMatchObject({
+        content: 'Stopped here',
+        promptTokens: 4,
         completionTokens: 3,
       });
     });
 
-    it("does not update another user's message", async () => {
+    it("does not update another user's message, nor a missing one", async () => {
       const reply = await append(harness, alice, { role: 'ASSISTANT', content: '', status: 'STREAMING' });
-      const response = await harness
-        .chatFor(bob.userId)
-        .request(UPDATE, { input: { id: reply.id, content: 'x' } });
-      expect(errorCodes(response)).toEqual(['NOT_FOUND']);
+      const save = (user: Client, id: string) =>
+        harness.chatFor(user.userId).request(UPDATE, { input: { id, content: 'x' } });
+      for (const response of [
+        await save(bob, reply.id),
+        await save(alice, '00000000-0000-4000-8000-000000000000'),
+        await save(alice, 'not-an-id'),
+      ]) {
+        expect(response.errors?.[0]).toMatchObject({
+          message: 'Message not found',
+          extensions: { code: 'NOT_FOUND' },
+        });
+      }
+      const untouched = await harness.chatFor(alice.userId).request(UPDATE, { input: { id: reply.id } });
+      expect(dataOf(untouched).updateMessage).toMatchObject({ content: '', status: 'STREAMING' });
     });
 
     it('lists streaming messages: the acting user’s, or everyone’s for chat acting for no user', async () => {

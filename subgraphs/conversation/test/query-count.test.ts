@@ -1,5 +1,6 @@
 import { countQueries, type QueryCounter } from '../../../common/testing/query-counter';
 import { append, type Client, type Harness, dataOf, startConversationHarness } from '../testing/harness';
+import { startTestIndexer, type TestIndexer } from '../testing/indexer';
 
 const LIST_SELECTION = `edges { node {
   id title lastMessage { id content parent { id } siblings { id } conversation { id } }
@@ -8,11 +9,13 @@ const ENTITIES = `query($r: [_Any!]!) { _entities(representations: $r) {
   ... on Conversation { id lastMessage { content } }
   ... on Message { id content conversation { title } parent { id } }
 } }`;
+const UPDATE = `mutation($input: UpdateMessageInput!) { updateMessage(input: $input) { id content status } }`;
 
-describe('batched loading', () => {
+describe('query count', () => {
   let harness: Harness;
   let user: Client;
   let counter: QueryCounter;
+  let testIndexer: TestIndexer;
   const conversationIds: string[] = [];
   const messageIds: string[] = [];
 
@@ -30,10 +33,12 @@ describe('batched loading', () => {
       conversationIds.push(question.conversation.id);
       messageIds.push(answer.id);
     }
+    testIndexer = await startTestIndexer(harness);
     counter = countQueries(harness.env.CONVERSATION_DB_SCHEMA);
   });
   afterAll(async () => {
     counter?.stop();
+    await testIndexer?.close();
     await harness?.stop();
   });
 
@@ -43,34 +48,106 @@ describe('batched loading', () => {
     return counter.count;
   };
 
-  it('lists 50 conversations with their last message in as many queries as it lists 5', async () => {
-    const list = (first: number) => async () => {
-      const response = await harness.conversationsOf<{ edges: unknown[] }>(user, LIST_SELECTION, { first });
-      expect(dataOf(response).edges).toHaveLength(first);
-    };
-    const five = await queriesFor(list(5));
-    const fifty = await queriesFor(list(50));
-    expect(fifty).toBe(five);
-    // The page, the last messages, their parents and their siblings: one query each.
-    expect(fifty).toBeLessThanOrEqual(4);
+  describe('batched loading', () => {
+    it('lists 50 conversations with their last message in as many queries as it lists 5', async () => {
+      const list = (first: number) => async () => {
+        const response = await harness.conversationsOf<{ edges: unknown[] }>(user, LIST_SELECTION, { first });
+        expect(dataOf(response).edges).toHaveLength(first);
+      };
+      const five = await queriesFor(list(5));
+      const fifty = await queriesFor(list(50));
+      expect(fifty).toBe(five);
+      // The page, the last messages, their parents and their siblings: one query each.
+      expect(fifty).toBeLessThanOrEqual(4);
+    });
+
+    it('resolves 50 conversations and 50 messages through _entities in a constant number of queries', async () => {
+      const representations = (count: number) => [
+        ...conversationIds.slice(0, count).map((id) => ({ __typename: 'Conversation', id })),
+        ...messageIds.slice(0, count).map((id) => ({ __typename: 'Message', id })),
+      ];
+      const resolve = (count: number) => async () => {
+        // Entity fetches are what the gateway sends the subgraph, signed for the user.
+        const response = await harness.direct(user).request<{ _entities: unknown[] }>(ENTITIES, {
+          r: representations(count),
+        });
+        expect(dataOf(response)._entities.filter(Boolean)).toHaveLength(count * 2);
+      };
+      const few = await queriesFor(resolve(3));
+      const many = await queriesFor(resolve(50));
+      expect(many).toBe(few);
+      expect(many).toBeLessThanOrEqual(4);
+    });
   });
 
-  it('resolves 50 conversations and 50 messages through _entities in a constant number of queries', async () => {
-    const representations = (count: number) => [
-      ...conversationIds.slice(0, count).map((id) => ({ __typename: 'Conversation', id })),
-      ...messageIds.slice(0, count).map((id) => ({ __typename: 'Message', id })),
-    ];
-    const resolve = (count: number) => async () => {
-      // Entity fetches are what the gateway sends the subgraph, signed for the user.
-      const response = await harness.direct(user).request<{ _entities: unknown[] }>(ENTITIES, {
-        r: representations(count),
+  describe('writes', () => {
+    it("saves a reply's checkpoints and its final state in one statement each, refusals too", async () => {
+      const reply = await append(harness, user, {
+        conversationId: conversationIds[0],
+        role: 'ASSISTANT',
+        content: '',
+        status: 'STREAMING',
       });
-      expect(dataOf(response)._entities.filter(Boolean)).toHaveLength(count * 2);
-    };
-    const few = await queriesFor(resolve(3));
-    const many = await queriesFor(resolve(50));
-    expect(many).toBe(few);
-    expect(many).toBeLessThanOrEqual(4);
+      const chat = harness.chatFor(user.userId);
+      const save = (input: Record<string, unknown>) => async () =>
+        chat.request(UPDATE, { input: { id: reply.id, ...input } });
+      expect(await queriesFor(save({ content: 'Once upon' }))).toBe(1);
+      expect(
+        await queriesFor(save({ content: 'Once upon a time.', status: 'COMPLETE', completionTokens: 5 })),
+      ).toBe(1);
+      expect(await queriesFor(save({ promptTokens: 12 }))).toBe(1);
+      expect(await queriesFor(save({ content: 'late checkpoint' }))).toBe(1);
+    });
+
+    it('renames a conversation in one statement', async () => {
+      const rename = async () =>
+        dataOf(
+          await harness
+            .direct(user)
+            .request(`mutation($id: ID!) { renameConversation(id: $id, title: "Renamed") { id title } }`, {
+              id: conversationIds[1],
+            }),
+        );
+      expect(await queriesFor(rename)).toBe(1);
+    });
+
+    it('changes settings and switches branch without reading the conversation again', async () => {
+      const direct = harness.direct(user);
+      const updateSettings = async () =>
+        dataOf(
+          await direct.request(
+            `mutation($id: ID!) { updateConversationSettings(id: $id, settings: { temperature: 0.5 }) { id title } }`,
+            { id: conversationIds[4] },
+          ),
+        );
+      // BEGIN, the conversation locked, its update, COMMIT.
+      expect(await queriesFor(updateSettings)).toBe(4);
+      const switchBranch = async () =>
+        dataOf(
+          await direct.request(`mutation($id: ID!) { switchBranch(messageId: $id) { id title } }`, {
+            id: messageIds[5],
+          }),
+        );
+      // The message, then BEGIN, the conversation locked, its newest leaf, its update, COMMIT.
+      expect(await queriesFor(switchBranch)).toBe(6);
+    });
+  });
+
+  describe('search indexer rounds', () => {
+    it('finds nothing due in one statement', async () => {
+      await testIndexer.indexer.drain();
+      expect(await queriesFor(() => testIndexer.indexer.runOnce())).toBe(1);
+    });
+
+    it('applies due entries, the messages they name read with them, in four', async () => {
+      await testIndexer.indexer.drain();
+      await append(harness, user, { conversationId: conversationIds[2], content: 'indexed' });
+      await append(harness, user, { conversationId: conversationIds[3], content: 'indexed too' });
+      let applied = 0;
+      // The peek, then the transaction: BEGIN, the claim (lock, entries and messages), COMMIT.
+      expect(await queriesFor(async () => (applied = await testIndexer.indexer.runOnce()))).toBe(4);
+      expect(applied).toBe(2);
+    });
   });
 
   describe("a chat turn's reads and writes (what the send path waits on)", () => {
