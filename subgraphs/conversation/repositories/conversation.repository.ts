@@ -1,4 +1,3 @@
-import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ConversationSettings } from '../../../common/records/conversation-settings.record';
 import type { ConversationRecord } from '../records/conversation.record';
@@ -90,22 +89,20 @@ export class ConversationRepository {
   /** The conversations among `ids` that exist (and belong to `ownerId`, unless it is null). */
   async findByIds(ids: readonly string[], ownerId: string | null): Promise<ConversationRecord[]> {
     if (ids.length === 0) return [];
-    const rows = await this.em.find(
-      ConversationEntity,
-      ownerId === null ? { id: { $in: [...ids] } } : { id: { $in: [...ids] }, ownerId },
-      { disableIdentityMap: true },
+    const rows = await this.em.execute<ConversationRow[]>(
+      `select * from conversations where id in (?) ${ownerId === null ? '' : 'and owner_id = ?'}`,
+      ownerId === null ? [ids] : [ids, ownerId],
     );
-    return rows.map(toRecord);
+    return rows.map(conversationFromRow);
   }
 
   /** Reads and locks an owned conversation until the transaction ends, so writers queue up. */
   async lockOwned(ownerId: string, id: string): Promise<ConversationRecord | null> {
-    const row = await this.em.findOne(
-      ConversationEntity,
-      { id, ownerId },
-      { lockMode: LockMode.PESSIMISTIC_WRITE, disableIdentityMap: true },
+    const [row] = await this.em.execute<ConversationRow[]>(
+      'select * from conversations where id = ? and owner_id = ? for update',
+      [id, ownerId],
     );
-    return row ? toRecord(row) : null;
+    return row ? conversationFromRow(row) : null;
   }
 
   /** Up to `limit` conversations of an owner after `after`, most recently active first. */
