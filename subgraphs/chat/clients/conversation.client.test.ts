@@ -37,6 +37,7 @@ const conversationUnavailable = {
 
 describe('the conversation subgraph client', () => {
   const servers: Server[] = [];
+  const clients: ConversationSubgraphClient[] = [];
   const clientFor = (url: string, timeoutMs = 2_000) => {
     const client = new ConversationSubgraphClient({
       url,
@@ -44,6 +45,7 @@ describe('the conversation subgraph client', () => {
       timeoutMs,
       logger: silentLogger(),
     });
+    clients.push(client);
     return client;
   };
   /** A client of a subgraph that answers every request with `handler`. */
@@ -58,6 +60,7 @@ describe('the conversation subgraph client', () => {
     return clientFor(`http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, timeoutMs);
   };
   afterAll(async () => {
+    for (const client of clients) client.close();
     for (const server of servers) {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
