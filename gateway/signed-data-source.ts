@@ -3,12 +3,16 @@ import { propagation } from '@opentelemetry/api';
 import { GraphQLError } from 'graphql';
 import type { Agent as HttpAgent } from 'node:http';
 import { toGraphQLError, upstreamUnavailable } from '../common/errors/errors';
+import { subgraphAgent } from '../common/http/subgraph-agent';
+import {
+  postToSubgraph,
+  type SubgraphHttpResponse,
+  SubgraphTimeoutError,
+} from '../common/http/subgraph-request';
 import { IDENTITY_HEADER, type Identity, operationDigest, signIdentity } from '../common/identity/identity';
 import { REQUEST_ID_HEADER } from '../common/server/request-id';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker';
 import type { GatewayContext } from './context';
-import { subgraphAgent } from './subgraph-agent';
-import { postToSubgraph, type SubgraphHttpResponse, SubgraphTimeoutError } from './subgraph-request';
 import { outgoingTraceContext } from './trace-context';
 
 /** Used for the gateway's own calls that belong to no client request (composition in development). */

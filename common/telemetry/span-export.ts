@@ -49,8 +49,8 @@ export function exportSpans(options: SpanExportOptions): SpanExport {
       // PostgreSQL, as MikroORM (through knex) and the migrations use it.
       new PgInstrumentation({ requireParentSpan: true, enhancedDatabaseReporting: false }),
       new IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (command) => command }),
-      // fetch: the calls to the conversation subgraph, to Chroma and to the model providers; each
-      // carries the trace on in `traceparent`.
+      // fetch: the calls to Chroma and to the model providers; each carries the trace on in
+      // `traceparent` (chat's calls to the conversation subgraph make spans of their own).
       new UndiciInstrumentation({ requireParentforSpans: true }),
     ],
   });

@@ -114,11 +114,12 @@ export function createChatRuntime(
 }
 
 /**
- * Builds the engine, each resource registered on `stack` in the order it needs: four Redis
- * connections (commands; the blocking stream reader; the stop-signal subscriber; the keys shared with
- * other services, unprefixed), the model catalog (which publishes to the last), the stream hub,
- * the supervisor of running generations, and recovery. Unwound in reverse: recovery stops, running
- * generations drain, the hub stops reading, and the connections close.
+ * Builds the engine, each resource registered on `stack` in the order it needs: the connections to
+ * the conversation subgraph, four Redis connections (commands; the blocking stream reader; the
+ * stop-signal subscriber; the keys shared with other services, unprefixed), the model catalog (which
+ * publishes to the last), the stream hub, the supervisor of running generations, and recovery.
+ * Unwound in reverse: recovery stops, running generations drain, the hub stops reading, and the
+ * connections close.
  */
 async function buildRuntime(
   stack: DisposalStack,
@@ -126,6 +127,11 @@ async function buildRuntime(
   logger: Logger,
   overrides: ChatOverrides,
 ): Promise<ChatRuntime> {
+  const conversations =
+    overrides.conversations ??
+    stack.use('conversation subgraph connections', conversationClient(config, logger), (client) =>
+      client.close(),
+    );
   const connect = (name: string) =>
     stack.use(
       name,
@@ -141,7 +147,6 @@ async function buildRuntime(
     createRedis({ url: config.REDIS_URL, logger }),
     (connection) => connection.disconnect(),
   );
-  const conversations = overrides.conversations ?? conversationClient(config, logger);
   const connections = createProviders(config, logger);
   const models = stack.use(
     'model catalog',
@@ -276,7 +281,7 @@ async function buildRuntime(
   return { services, redis, supervisor, recovery, stop: () => stack.dispose() };
 }
 
-function conversationClient(config: ChatConfig, logger: Logger): ConversationClient {
+function conversationClient(config: ChatConfig, logger: Logger): ConversationSubgraphClient {
   return new ConversationSubgraphClient({
     url: config.CONVERSATION_URL,
     identitySecret: config.IDENTITY_SECRET,

@@ -18,7 +18,8 @@ export class SubgraphTimeoutError extends Error {
  * POSTs `body` to a subgraph over `agent`'s kept-alive connections and reads the answer whole, or
  * rejects: with SubgraphTimeoutError past `timeoutMs`, or with the socket's error. Node's own
  * http client rather than a fetch implementation: a subgraph call needs none of fetch's streams,
- * Headers or Request objects, which cost more than the call itself on the gateway's hot path.
+ * Headers or Request objects, which cost more than the call itself on the hot paths of the gateway
+ * (its subgraph fetches) and of chat (its calls to the conversation subgraph).
  */
 export function postToSubgraph(
   url: string,
