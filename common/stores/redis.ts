@@ -66,9 +66,6 @@ export function createRedis({ url, keyPrefix, logger }: RedisOptions): Redis {
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-    // The commands a tick issues (a hub's reads, a token's append beside a lease renewal, a
-    // request's nonce beside its cache reads) go out in one write instead of one write each.
-    enableAutoPipelining: true,
   };
   const redis = connection.url ? new Redis(connection.url, options) : new Redis(options);
   let reported = false;
