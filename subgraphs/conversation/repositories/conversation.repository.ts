@@ -1,32 +1,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ConversationSettings } from '../../../common/records/conversation-settings.record';
 import type { ConversationRecord } from '../records/conversation.record';
-import { ConversationEntity } from '../store/entities/conversation.entity';
+import { randomUUID } from 'node:crypto';
 
 /** Position in an owner's list: most recently active first, the id breaking ties. */
 export interface ActivityPosition {
   lastActivityAt: Date;
   id: string;
 }
-
-const toRecord = (entity: ConversationEntity): ConversationRecord => ({
-  id: entity.id,
-  ownerId: entity.ownerId,
-  title: entity.title,
-  createdAt: entity.createdAt,
-  updatedAt: entity.updatedAt,
-  lastActivityAt: entity.lastActivityAt,
-  activeLeafId: entity.activeLeafId,
-  settings: {
-    model: entity.model,
-    systemPrompt: entity.systemPrompt,
-    temperature: entity.temperature,
-    topP: entity.topP,
-    maxOutputTokens: entity.maxOutputTokens,
-    recallEnabled: entity.recallEnabled,
-    instructionsEnabled: entity.instructionsEnabled,
-  },
-});
 
 /** A raw `conversations` row as PostgreSQL returns it (timestamps may arrive as strings, as in JSON). */
 export interface ConversationRow {
@@ -65,25 +46,51 @@ export const conversationFromRow = (row: ConversationRow): ConversationRecord =>
   },
 });
 
+/** The statement that inserts `conversation` as it is; a turn's write embeds it (TurnRepository). */
+export const insertConversation = (conversation: ConversationRecord) => ({
+  sql: `insert into conversations (id, owner_id, title, created_at, updated_at, last_activity_at, active_leaf_id,
+          model, system_prompt, temperature, top_p, max_output_tokens, recall_enabled, instructions_enabled)
+        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  params: [
+    conversation.id,
+    conversation.ownerId,
+    conversation.title,
+    conversation.createdAt,
+    conversation.updatedAt,
+    conversation.lastActivityAt,
+    conversation.activeLeafId,
+    conversation.settings.model,
+    conversation.settings.systemPrompt,
+    conversation.settings.temperature,
+    conversation.settings.topP,
+    conversation.settings.maxOutputTokens,
+    conversation.settings.recallEnabled,
+    conversation.settings.instructionsEnabled,
+  ],
+});
+
 /**
- * The only code that touches the `conversations` table. Reads bypass the identity map: the
- * records go to callers and to the cache, and must reflect the row as it is now.
+ * The only code that touches the `conversations` table, in plain SQL: the records go to callers
+ * and to the cache, and must reflect the row as it is now.
  */
 export class ConversationRepository {
   constructor(private readonly em: EntityManager) {}
 
   async insert(ownerId: string, title: string, settings: ConversationSettings): Promise<ConversationRecord> {
     const now = new Date();
-    const entity = this.em.create(ConversationEntity, {
+    const conversation: ConversationRecord = {
+      id: randomUUID(),
       ownerId,
       title,
-      ...settings,
       createdAt: now,
       updatedAt: now,
       lastActivityAt: now,
-    });
-    await this.em.insert(ConversationEntity, entity);
-    return toRecord(entity);
+      activeLeafId: null,
+      settings,
+    };
+    const { sql, params } = insertConversation(conversation);
+    await this.em.execute(sql, params, 'run');
+    return conversation;
   }
 
   /** The conversations among `ids` that exist (and belong to `ownerId`, unless it is null). */
@@ -111,20 +118,13 @@ export class ConversationRepository {
     limit: number,
     after: ActivityPosition | null,
   ): Promise<ConversationRecord[]> {
-    const rows = await this.em.find(
-      ConversationEntity,
-      after
-        ? {
-            ownerId,
-            $or: [
-              { lastActivityAt: { $lt: after.lastActivityAt } },
-              { lastActivityAt: after.lastActivityAt, id: { $lt: after.id } },
-            ],
-          }
-        : { ownerId },
-      { orderBy: { lastActivityAt: 'desc', id: 'desc' }, limit, disableIdentityMap: true },
+    const rows = await this.em.execute<ConversationRow[]>(
+      `select * from conversations where owner_id = ?
+       ${after ? 'and (last_activity_at < ? or (last_activity_at = ? and id < ?))' : ''}
+       order by last_activity_at desc, id desc limit ?`,
+      after ? [ownerId, after.lastActivityAt, after.lastActivityAt, after.id, limit] : [ownerId, limit],
     );
-    return rows.map(toRecord);
+    return rows.map(conversationFromRow);
   }
 
   /** Renames an owned conversation, returning it as it is now; null when missing or not the owner's. */
@@ -168,6 +168,6 @@ export class ConversationRepository {
 
   /** Deletes the conversation; its messages go with it (foreign keys cascade). */
   async delete(id: string): Promise<void> {
-    await this.em.nativeDelete(ConversationEntity, { id });
+    await this.em.execute('delete from conversations where id = ?', [id], 'run');
   }
 }

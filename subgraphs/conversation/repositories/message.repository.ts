@@ -5,7 +5,7 @@ import {
   MessageStatus,
   type OwnedMessageRecord,
 } from '../records/message.record';
-import { OutboxOperation } from '../records/search-outbox.record';
+import { queueMessageUpserts } from './search-outbox.repository';
 
 /** A raw `messages` row as PostgreSQL returns it (timestamps may arrive as strings, as in JSON). */
 export interface MessageRow {
@@ -120,10 +120,7 @@ export class MessageRepository {
              and m.status <> '${MessageStatus.STREAMING}'
              and btrim(m.content, E' \\t\\n\\r\\f') <> '' as queued
        ),
-       queue as (
-         insert into search_outbox (operation, message_id, conversation_id, available_at, created_at)
-         select '${OutboxOperation.UPSERT_MESSAGE}', id, conversation_id, now(), now() from saved where queued
-       )
+       queue as (${queueMessageUpserts('saved where queued')})
        select ${MESSAGE_COLUMNS}, m.owner_id, true as saved, m.queued from saved m
        union all
        select ${MESSAGE_COLUMNS}, m.owner_id, false, false from previous m where not exists (select from saved)`,

@@ -17,22 +17,20 @@ interface TakenRow {
 }
 
 /**
- * The only code that touches the `search_outbox` table, but for the entry a message's save queues
- * in its own statement (MessageRepository.save).
+ * The statement that queues the (re)indexing of the messages `from` selects (their `id` and
+ * `conversation_id`; `from` is what follows FROM). A statement that writes messages embeds it, so
+ * their entries go in with them (MessageRepository.save, TurnRepository.insert).
+ */
+export const queueMessageUpserts = (from: string) =>
+  `insert into search_outbox (operation, message_id, conversation_id, available_at, created_at)
+   select '${OutboxOperation.UPSERT_MESSAGE}', id, conversation_id, now(), now() from ${from}`;
+
+/**
+ * The only code that touches the `search_outbox` table, but for the entries the statements that
+ * write messages queue with them (queueMessageUpserts).
  */
 export class SearchOutboxRepository {
   constructor(private readonly em: EntityManager) {}
-
-  async enqueueMessage(messageId: string, conversationId: string): Promise<void> {
-    await this.em.insert(
-      SearchOutboxEntity,
-      this.em.create(SearchOutboxEntity, {
-        operation: OutboxOperation.UPSERT_MESSAGE,
-        messageId,
-        conversationId,
-      }),
-    );
-  }
 
   /**
    * Queues the removal of a conversation's vectors. Its pending message upserts stay: applied
@@ -48,9 +46,8 @@ export class SearchOutboxRepository {
   /** Queues every message for (re)indexing, oldest first; returns how many. */
   async enqueueAllMessages(): Promise<number> {
     const result = await this.em.execute<{ affectedRows?: number; rowCount?: number }>(
-      `insert into search_outbox (operation, message_id, conversation_id, available_at, created_at)
-       select ?, id, conversation_id, now(), now() from messages order by seq`,
-      [OutboxOperation.UPSERT_MESSAGE],
+      queueMessageUpserts('messages order by seq'),
+      [],
       'run',
     );
     return result.affectedRows ?? result.rowCount ?? 0;

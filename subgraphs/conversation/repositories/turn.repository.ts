@@ -3,10 +3,10 @@ import type { ConversationRecord } from '../records/conversation.record';
 import type { MemoryRecord } from '../records/memory.record';
 import type { MessageRecord, OwnedMessageRecord } from '../records/message.record';
 import type { InstructionsRecord } from '../records/preference.record';
-import { OutboxOperation } from '../records/search-outbox.record';
-import { type ConversationRow, conversationFromRow } from './conversation.repository';
+import { type ConversationRow, conversationFromRow, insertConversation } from './conversation.repository';
 import { MAX_MEMORIES } from './memory.repository';
 import { MESSAGE_COLUMNS, type MessageRow, messageFromRow } from './message.repository';
+import { queueMessageUpserts } from './search-outbox.repository';
 
 /** What one turn's prompt is built from, as stored; the service checks access and applies defaults. */
 export interface StoredTurnContext {
@@ -120,28 +120,7 @@ export class TurnRepository {
   async insert(turn: TurnWrite): Promise<void> {
     const { conversation, messages, indexable } = turn;
     const conversationWrite = turn.isNewConversation
-      ? {
-          sql: `insert into conversations (id, owner_id, title, created_at, updated_at, last_activity_at,
-                  active_leaf_id, model, system_prompt, temperature, top_p, max_output_tokens, recall_enabled,
-                  instructions_enabled)
-                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          params: [
-            conversation.id,
-            conversation.ownerId,
-            conversation.title,
-            conversation.createdAt,
-            conversation.updatedAt,
-            conversation.lastActivityAt,
-            conversation.activeLeafId,
-            conversation.settings.model,
-            conversation.settings.systemPrompt,
-            conversation.settings.temperature,
-            conversation.settings.topP,
-            conversation.settings.maxOutputTokens,
-            conversation.settings.recallEnabled,
-            conversation.settings.instructionsEnabled,
-          ],
-        }
+      ? insertConversation(conversation)
       : {
           sql: `update conversations set active_leaf_id = ?, last_activity_at = ?, updated_at = ? where id = ?`,
           params: [
@@ -151,20 +130,6 @@ export class TurnRepository {
             conversation.id,
           ],
         };
-    const queued =
-      indexable.length === 0
-        ? null
-        : {
-            sql: `insert into search_outbox (operation, message_id, conversation_id, available_at, created_at)
-                  values ${indexable.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
-            params: indexable.flatMap((message) => [
-              OutboxOperation.UPSERT_MESSAGE,
-              message.id,
-              conversation.id,
-              message.createdAt,
-              message.createdAt,
-            ]),
-          };
     // Every row is checked against the foreign keys at the end of the statement, so the
     // conversation, its messages and its active leaf may refer to each other in any order.
     await this.em.execute(
@@ -173,8 +138,9 @@ export class TurnRepository {
          insert into messages (id, conversation_id, parent_id, depth, role, content, status, model,
            created_at, updated_at)
          values ${messages.map(() => MESSAGE_VALUES).join(', ')}
+         returning id, conversation_id
        )
-       ${queued ? `, outbox_written as (${queued.sql})` : ''}
+       ${indexable.length > 0 ? `, outbox_written as (${queueMessageUpserts('messages_written where id in (?)')})` : ''}
        select 1`,
       [
         ...conversationWrite.params,
@@ -190,7 +156,7 @@ export class TurnRepository {
           message.createdAt,
           message.updatedAt,
         ]),
-        ...(queued?.params ?? []),
+        ...(indexable.length > 0 ? [indexable.map((message) => message.id)] : []),
       ],
       'run',
     );
