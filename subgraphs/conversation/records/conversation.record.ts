@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ConversationSettings } from '../../../common/records/conversation-settings.record';
 
 /**
@@ -14,3 +15,22 @@ export interface ConversationRecord {
   activeLeafId: string | null;
   settings: ConversationSettings;
 }
+
+/** A conversation about to be created: a new id, created and active now, no message yet. */
+export const newConversation = (
+  ownerId: string,
+  title: string,
+  settings: ConversationSettings,
+): ConversationRecord => {
+  const now = new Date();
+  return {
+    id: randomUUID(),
+    ownerId,
+    title,
+    createdAt: now,
+    updatedAt: now,
+    lastActivityAt: now,
+    activeLeafId: null,
+    settings,
+  };
+};

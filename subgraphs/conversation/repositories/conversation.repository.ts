@@ -1,7 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ConversationSettings } from '../../../common/records/conversation-settings.record';
 import type { ConversationRecord } from '../records/conversation.record';
-import { randomUUID } from 'node:crypto';
 
 /** Position in an owner's list: most recently active first, the id breaking ties. */
 export interface ActivityPosition {
@@ -76,21 +75,9 @@ export const insertConversation = (conversation: ConversationRecord) => ({
 export class ConversationRepository {
   constructor(private readonly em: EntityManager) {}
 
-  async insert(ownerId: string, title: string, settings: ConversationSettings): Promise<ConversationRecord> {
-    const now = new Date();
-    const conversation: ConversationRecord = {
-      id: randomUUID(),
-      ownerId,
-      title,
-      createdAt: now,
-      updatedAt: now,
-      lastActivityAt: now,
-      activeLeafId: null,
-      settings,
-    };
+  async insert(conversation: ConversationRecord): Promise<void> {
     const { sql, params } = insertConversation(conversation);
     await this.em.execute(sql, params, 'run');
-    return conversation;
   }
 
   /** The conversations among `ids` that exist (and belong to `ownerId`, unless it is null). */

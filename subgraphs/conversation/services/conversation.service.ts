@@ -11,7 +11,7 @@ import {
   type ConversationSettings,
   DEFAULT_CONVERSATION_SETTINGS,
 } from '../../../common/records/conversation-settings.record';
-import type { ConversationRecord } from '../records/conversation.record';
+import { type ConversationRecord, newConversation } from '../records/conversation.record';
 import {
   applySettingsChange,
   changesModelLimits,
@@ -67,7 +67,8 @@ export class ConversationService {
     // All of them, a preset's too: they are stored anew, and the preset's model may be gone.
     checkAgainstModels(settings, await this.context.models.models());
     await this.context.conversationCreations.spend(ownerId);
-    const conversation = await this.context.repositories.conversations.insert(ownerId, normalised, settings);
+    const conversation = newConversation(ownerId, normalised, settings);
+    await this.context.repositories.conversations.insert(conversation);
     await this.context.cache.conversationChanged(ownerId, conversation.id);
     return conversation;
   }

@@ -8,7 +8,7 @@ import {
   type Connection,
   encodeCursor,
 } from '../../../common/graphql/pagination';
-import type { ConversationRecord } from '../records/conversation.record';
+import { type ConversationRecord, newConversation } from '../records/conversation.record';
 import {
   type MessageRecord,
   MessageRole,
@@ -53,12 +53,12 @@ interface AppendTarget {
 
 /** A message as it is inserted: a new id, under `parent` (a root without one). */
 const newMessage = (
-  { conversation }: AppendTarget,
+  conversationId: string,
   parent: MessageRecord | null,
   fields: Pick<MessageRecord, 'role' | 'content' | 'status' | 'model' | 'createdAt'>,
 ): MessageRecord => ({
   id: randomUUID(),
-  conversationId: conversation.id,
+  conversationId,
   parentId: parent?.id ?? null,
   depth: parent ? parent.depth + 1 : 0,
   ...fields,
@@ -139,7 +139,7 @@ export class MessageService {
     if (!input.conversationId) await this.context.conversationCreations.spend(ownerId);
     const write = async (turns: Repositories['turns'], target: AppendTarget) => {
       const now = new Date();
-      const created = newMessage(target, target.parent, {
+      const created = newMessage(target.conversation.id, target.parent, {
         role: input.role,
         content: input.content,
         status,
@@ -149,7 +149,7 @@ export class MessageService {
       const reply =
         replyModel === null
           ? null
-          : newMessage(target, created, {
+          : newMessage(target.conversation.id, created, {
               role: MessageRole.ASSISTANT,
               content: '',
               status: MessageStatus.STREAMING,
@@ -188,18 +188,8 @@ export class MessageService {
 
   /** A new conversation for a first message: inserted together with it. */
   private placeInNew(ownerId: string): AppendTarget {
-    const now = new Date();
     return {
-      conversation: {
-        id: randomUUID(),
-        ownerId,
-        title: DEFAULT_TITLE,
-        createdAt: now,
-        updatedAt: now,
-        lastActivityAt: now,
-        activeLeafId: null,
-        settings: DEFAULT_CONVERSATION_SETTINGS,
-      },
+      conversation: newConversation(ownerId, DEFAULT_TITLE, DEFAULT_CONVERSATION_SETTINGS),
       isNew: true,
       parent: null,
     };
