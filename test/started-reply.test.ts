@@ -1,5 +1,9 @@
 import { print } from 'graphql';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import {
+  ChatDocument,
+  type ChatSubscription,
   EditMessageDocument,
   type EditMessageMutation,
   SendMessageDocument,
@@ -13,8 +17,9 @@ import { startTestPlatform, type TestPlatform } from './support/platform';
 
 /*
  * Issue 14 through the gateway: what sendMessage and editMessage answer at once (the clients'
- * StartedReply) comes from chat alone, which provides the conversation's title and the message's
- * content (@provides), and it is what the conversation subgraph holds.
+ * StartedReply), and the first event of Subscription.chat, come from chat alone, which provides the
+ * conversation's title and the message's content (@provides), and it is what the conversation
+ * subgraph holds.
  */
 
 type Started = SendMessageMutation['sendMessage'];
@@ -114,5 +119,40 @@ describe("a started reply's conversation and message", () => {
     expect(edited.userMessage.id).not.toBe(sent.userMessage.id);
     expect(edited.userMessage.content).toBe('Where should we eat fish?');
     expect((await stored(id)).contentOf(edited.userMessage.id)).toBe('Where should we eat fish?');
+  });
+
+  it('Subscription.chat: its first event carries the same started reply, from chat alone, and no later one does', async () => {
+    const conversationFetches = await fetchesTo('conversation');
+    const client = createClient({
+      url: platform.gatewayUrl.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${user.accessToken}` },
+      retryAttempts: 0,
+    });
+    const events: ChatSubscription['chat'][] = [];
+    try {
+      for await (const result of client.iterate<ChatSubscription>({
+        query: print(ChatDocument),
+        variables: { input: { content: 'Plan a week in Porto' } },
+      })) {
+        expect(result.errors).toBeUndefined();
+        events.push((result.data as ChatSubscription).chat);
+      }
+    } finally {
+      await client.dispose();
+    }
+
+    const [first, ...rest] = events;
+    expect(first.type).toBe('START');
+    expect(rest.at(-1)?.type).toBe('DONE');
+    expect(rest.every((event) => event.started === null)).toBe(true);
+    const started = first.started as Started;
+    expect(started.generation.id).toBe(first.generation.id);
+    expect(started.userMessage.content).toBe('Plan a week in Porto');
+    // The events reach no subgraph but chat: each is planned without an entity fetch.
+    expect(await fetchesTo('conversation')).toBe(conversationFetches);
+    const held = await stored(started.conversation.id);
+    expect(held.contentOf(started.userMessage.id)).toBe('Plan a week in Porto');
+    expect(started.conversation.title).toBe(DEFAULT_TITLE);
   });
 });

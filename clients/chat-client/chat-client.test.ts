@@ -5,7 +5,12 @@ import { startTestPlatform, type TestPlatform } from '../../test/support/platfor
 import { startTcpProxy, type TcpProxy } from '../../common/testing/tcp-proxy';
 import { AccessTokenIssuer } from '../../subgraphs/auth/services/access-token-issuer';
 import { generateKeyPairJwk, StaticKeyStore } from '../../subgraphs/auth/services/signing-keys';
-import { ConversationMessagesDocument, GenerationEventsDocument, MeDocument } from '../generated/graphql';
+import {
+  ConversationMessagesDocument,
+  ConversationsDocument,
+  GenerationEventsDocument,
+  MeDocument,
+} from '../generated/graphql';
 import { ChatClient, type GenerationEvent } from './chat-client';
 import { GraphQLRequestError, SignedOutError } from './errors';
 import { MemoryTokenStore, type Tokens } from './token-store';
@@ -162,6 +167,35 @@ describe('streamChat', () => {
     expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
     const saved = await savedMessage(client, sent.conversation.id, events[0].message.id);
     expect(saved).toMatchObject({ role: 'ASSISTANT', status: 'COMPLETE', content: replyText(events) });
+  });
+
+  test('sends at once: `sent` is the stored message, its new conversation and the generation, before the stream is read', async () => {
+    const user = await registerUser(platform);
+    const client = clientFor();
+    await client.login(user.email, user.password);
+
+    const stream = client.streamChat({ content: 'What is a supergraph?' });
+    const sent = await stream.sent;
+    const events = await collect(stream);
+
+    expect(sent.userMessage.content).toBe('What is a supergraph?');
+    expect(sent.generation).toMatchObject({ id: events[0].generation.id, status: 'STREAMING' });
+    const stored = await savedMessage(client, sent.conversation.id, sent.userMessage.id);
+    expect(stored).toMatchObject({ role: 'USER', content: 'What is a supergraph?' });
+    expect(events[0]).not.toHaveProperty('started');
+  });
+
+  test('a send the platform refuses fails `sent` and the stream with its code, and is not sent again', async () => {
+    const user = await registerUser(platform);
+    const client = clientFor();
+    await client.login(user.email, user.password);
+
+    const stream = client.streamChat({ content: '   ' });
+
+    await expect(stream.sent).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(collect(stream)).rejects.toBeInstanceOf(GraphQLRequestError);
+    const { me } = await client.request(ConversationsDocument, { first: 10 });
+    expect(me.conversations.edges).toEqual([]);
   });
 
   test('resumes after the socket drops mid-reply, losing and repeating no event', async () => {

@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import {
   type AuthSessionFragment,
   type ConversationSettingsFieldsFragment,
+  ChatDocument,
   ConversationSettingsDocument,
   type ConversationSettingsInput,
   type CreateConversationInput,
@@ -31,7 +32,6 @@ import {
   RegisterDocument,
   type RegisterInput,
   RememberDocument,
-  SendMessageDocument,
   SetRecallEnabledDocument,
   type SendMessageInput,
   type SendMessageMutation,
@@ -41,7 +41,12 @@ import {
   UpdateInstructionsDocument,
   UpdatePresetDocument,
 } from '../generated/graphql';
-import { GraphQLRequestError, isUnauthenticated, type ResponseError } from './errors';
+import {
+  GraphQLRequestError,
+  isUnauthenticated,
+  type ResponseError,
+  StreamDisconnectedError,
+} from './errors';
 import { requestBody } from './operation';
 import { Session } from './session';
 import { resumableEvents, toStreamError } from './resumable-events';
@@ -87,7 +92,7 @@ export interface FollowOptions {
   signal?: AbortSignal;
 }
 
-/** The events of one reply, and what `sendMessage` answered before the first of them. */
+/** The events of one reply, and what its send stored (what `sendMessage` answers). */
 export interface ChatStream extends AsyncIterable<GenerationEvent> {
   /** The stored user message, its conversation (new when none was given) and the generation. */
   readonly sent: Promise<SentMessage>;
@@ -220,21 +225,93 @@ export class ChatClient {
    * stream ends in a retryable way (a dropped socket, UPSTREAM_UNAVAILABLE…), after a backoff.
    */
   followGeneration(id: string, options: FollowOptions = {}): AsyncIterable<GenerationEvent> {
+    return this.resumeOnFailure(Promise.resolve(id), (after) => this.eventsAfter(id, after), options);
+  }
+
+  /**
+   * Sends a message and streams the reply in one operation (`Subscription.chat`), sent at once: the
+   * first event brings what `sendMessage` answers (`sent`). Once it has come, a stream that fails in
+   * a retryable way resumes with `generation(id, after)` as `followGeneration` does; a failure before
+   * it is the stream's and `sent`'s, and the message is never sent twice (it may have been stored).
+   */
+  streamChat(input: SendMessageInput, options: Omit<FollowOptions, 'after'> = {}): ChatStream {
+    let started: SentMessage | undefined;
+    let announce: (sent: SentMessage) => void = () => undefined;
+    let refuse: (error: unknown) => void = () => undefined;
+    const sent = new Promise<SentMessage>((resolve, reject) => {
+      announce = resolve;
+      refuse = reject;
+    });
+    // Awaited by the caller, if at all: unread, a failed send is no unhandled rejection.
+    sent.catch(() => undefined);
+    const send = () => this.subscribe(ChatDocument, { input });
+    const resume = (id: string, after: number) => this.eventsAfter(id, after);
+    async function* sendOrResume(after: number): AsyncGenerator<GenerationEvent> {
+      if (started) return yield* resume(started.generation.id, after);
+      try {
+        for await (const { chat } of send()) {
+          const { started: payload, ...event } = chat;
+          if (payload && !started) {
+            started = payload;
+            announce(payload);
+          }
+          yield event;
+        }
+        if (!started)
+          throw new StreamDisconnectedError(undefined, 'the subscription ended before the message was sent');
+      } catch (error) {
+        if (!started) refuse(error);
+        throw error;
+      }
+    }
+    const generationId = sent.then((message) => message.generation.id);
+    generationId.catch(() => undefined);
+    const events = this.resumeOnFailure(generationId, sendOrResume, options, () => started !== undefined);
+    // Sent now, as a mutation would be: `sent` settles whether or not the caller iterates.
+    const first = events.next();
+    first.catch(() => undefined);
+    return {
+      sent,
+      async *[Symbol.asyncIterator]() {
+        const step = await first;
+        if (step.done) return;
+        yield step.value;
+        yield* events;
+      },
+    };
+  }
+
+  /**
+   * Events from `subscribe(after)`, resumed from the last `seq` whenever they end in a retryable way
+   * (and `resumable()` allows), with the abort signal wired to stopping the generation once its id is known.
+   */
+  private resumeOnFailure(
+    generationId: Promise<string>,
+    subscribe: (after: number) => AsyncIterable<GenerationEvent>,
+    options: FollowOptions,
+    resumable?: () => boolean,
+  ): AsyncGenerator<GenerationEvent> {
     const { signal } = options;
     let stopping: Promise<void> | undefined;
     let stopFailure: unknown;
     // Caught at once (an unhandled rejection would end the process); reported when the stream ends.
+    // A generation that never started (its send failed) has nothing to stop.
     const onAbort = () =>
-      (stopping ??= this.stopGeneration(id).then(
+      (stopping ??= generationId.then(
+        (id) =>
+          this.stopGeneration(id).then(
+            () => undefined,
+            (error: unknown) => {
+              stopFailure = error;
+            },
+          ),
         () => undefined,
-        (error: unknown) => {
-          stopFailure = error;
-        },
       ));
     return resumableEvents({
       after: options.after ?? 0,
-      subscribe: (after) => this.eventsAfter(id, after),
+      subscribe,
       retry: { ...DEFAULT_RETRY_POLICY, ...this.options.retry },
+      resumable,
       onStart: () => {
         if (signal?.aborted) onAbort();
         signal?.addEventListener('abort', onAbort, { once: true });
@@ -245,20 +322,6 @@ export class ChatClient {
         if (stopFailure) throw stopFailure;
       },
     });
-  }
-
-  /** Sends a message and streams the reply: `sendMessage` over HTTP, then `followGeneration`. */
-  streamChat(input: SendMessageInput, options: Omit<FollowOptions, 'after'> = {}): ChatStream {
-    const sent = this.request(SendMessageDocument, { input }).then((result) => result.sendMessage);
-    // Awaited by the iterator; this keeps an unread `sent` from being an unhandled rejection.
-    sent.catch(() => undefined);
-    const follow = (generationId: string) => this.followGeneration(generationId, options);
-    return {
-      sent,
-      async *[Symbol.asyncIterator]() {
-        yield* follow((await sent).generation.id);
-      },
-    };
   }
 
   async stopGeneration(id: string): Promise<StopGenerationMutation['stopGeneration']> {

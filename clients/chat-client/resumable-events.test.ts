@@ -1,3 +1,4 @@
+import { StreamDisconnectedError } from './errors';
 import { resumableEvents } from './resumable-events';
 
 interface Event {
@@ -31,5 +32,43 @@ describe('resumableEvents', () => {
       { seq: 2, type: 'TOKEN' },
       { seq: 3, type: 'DONE' },
     ]);
+  });
+
+  it('throws a failure at once, without a retry, while `resumable` says no', async () => {
+    const refused = new Error('not started');
+    let subscriptions = 0;
+    const stream = resumableEvents<Event>({
+      after: 0,
+      retry: { initialDelayMs: 1, maxDelayMs: 1, maxAttempts: 5 },
+      resumable: () => false,
+      subscribe: async function* () {
+        subscriptions++;
+        yield* [];
+        throw refused;
+      },
+    });
+    await expect(stream.next()).rejects.toBe(refused);
+    expect(subscriptions).toBe(1);
+  });
+
+  it('resumes from the last seq once `resumable` says yes', async () => {
+    const opened: number[] = [];
+    let started = false;
+    const stream = resumableEvents<Event>({
+      after: 0,
+      retry: { initialDelayMs: 1, maxDelayMs: 1, maxAttempts: 5 },
+      resumable: () => started,
+      subscribe: async function* (after) {
+        opened.push(after);
+        if (after > 0) return yield* events({ seq: 2, type: 'TOKEN' }, { seq: 3, type: 'DONE' });
+        started = true;
+        yield { seq: 1, type: 'START' };
+        throw new StreamDisconnectedError(1006, 'dropped');
+      },
+    });
+    const delivered: Event[] = [];
+    for await (const event of stream) delivered.push(event);
+    expect(opened).toEqual([0, 1]);
+    expect(delivered.map((event) => event.seq)).toEqual([1, 2, 3]);
   });
 });

@@ -34,6 +34,8 @@ export interface ResumableEventsOptions<Event> {
   onStart?: () => void;
   /** Runs however iteration ends (the last event, an error, or the reader leaving). */
   onEnd?: () => Promise<void>;
+  /** Whether a failure now may be resumed at all (default: always); when not, it is the stream's. */
+  resumable?: () => boolean;
 }
 
 /**
@@ -72,6 +74,7 @@ export async function* resumableEvents<Event extends { seq: number; type: string
       } catch (error) {
         failure = error;
       }
+      if (options.resumable?.() === false) throw failure;
       await retrier.pause(failure);
     }
   } finally {

@@ -6,7 +6,8 @@ import { SendMessageInput } from '../schema/send-message.input';
 import { SendMessagePayload } from '../schema/send-message.type';
 import { toGeneration } from './generation.resolver';
 
-const toSendMessagePayload = (started: StartedGeneration): SendMessagePayload => ({
+/** What sendMessage answers; also the first event of `Subscription.chat` (its `started`). */
+export const toSendMessagePayload = (started: StartedGeneration): SendMessagePayload => ({
   conversation: { id: started.conversationId, title: started.userMessage.conversation.title },
   userMessage: { id: started.userMessage.id, content: started.userMessage.content },
   generation: toGeneration(started.generation),

@@ -6,6 +6,7 @@ import type { FollowedEvent } from '../services/generation.service';
 import { GenerationEventType } from '../streams/generation-event';
 import { Generation } from '../schema/generation.type';
 import type { GenerationEvent } from '../schema/generation-event.type';
+import type { SendMessagePayload } from '../schema/send-message.type';
 import { providerOf } from '../schema/model.type';
 import { Conversation, Message } from '../schema/references';
 
@@ -52,13 +53,17 @@ export function toGeneration(record: GenerationRecord): Generation {
   return generation;
 }
 
-export const toGenerationEvent = ({ event, generation }: FollowedEvent): GenerationEvent => ({
+export const toGenerationEvent = (
+  { event, generation }: FollowedEvent,
+  started: SendMessagePayload | null = null,
+): GenerationEvent => ({
   seq: event.seq,
   type: event.type,
   delta: event.type === GenerationEventType.TOKEN ? event.delta : null,
   error: event.type === GenerationEventType.ERROR ? event.error : null,
   generation: toGeneration(generation),
   message: { id: generation.messageId },
+  started,
 });
 
 @Resolver(() => Message)

@@ -150,6 +150,31 @@ describe('a chat event, compiled', () => {
     }
   });
 
+  it('of `chat` with what the send answered on its first event is what graphql-js makes of it', async () => {
+    const query = `subscription ($input: SendMessageInput!) {
+      chat(input: $input) {
+        seq type
+        started { conversation { id title } userMessage { id content } generation { id status } }
+      }
+    }`;
+    const args = argsFor(query, { input: { content: 'Hello' } });
+    const started = {
+      conversation: { id: 'c1', title: 'New conversation' },
+      userMessage: { id: 'm1', content: 'Hello' },
+      generation: { id: streaming.id, status: GenerationStatus.STREAMING },
+    };
+    for (const [name, followed] of events) {
+      const first = name === 'START';
+      const { compiled, expected, byProjector } = await compiledAndExpected(args, {
+        ...followed,
+        started: first ? started : null,
+      } as FollowedEvent);
+      expect(compiled).toBe(expected);
+      expect(byProjector).toBe(true);
+      expect(JSON.parse(compiled).data.chat.started).toEqual(first ? started : null);
+    }
+  });
+
   it('for an anonymous caller is graphql-js’s UNAUTHENTICATED error', async () => {
     const { compiled, expected } = await compiledAndExpected(
       argsFor(PLANNED_GENERATION_EVENTS, { id: 'g1' }, anonymous),

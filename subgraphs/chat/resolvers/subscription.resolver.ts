@@ -14,9 +14,29 @@ import type { ChatContext } from '../context';
 import type { FollowedEvent } from '../services/generation.service';
 import { GenerationEvent } from '../schema/generation-event.type';
 import { SendMessageInput } from '../schema/send-message.input';
+import type { SendMessagePayload } from '../schema/send-message.type';
+import type { StartedGeneration } from '../services/chat.service';
+import { toSendMessagePayload } from './chat.resolver';
 import { toGenerationEvent } from './generation.resolver';
 
 type Subscribe<Args> = SubscribeResolverData<unknown, Args, ChatContext>;
+
+/** A followed event of `Subscription.chat`; the first carries what the send answered. */
+interface ChatEvent extends FollowedEvent {
+  started: SendMessagePayload | null;
+}
+
+/** The reply's events, the first of them with what the send stored (`GenerationEvent.started`). */
+async function* startedFirst(
+  started: StartedGeneration,
+  events: AsyncIterableIterator<FollowedEvent>,
+): AsyncGenerator<ChatEvent> {
+  let payload: SendMessagePayload | null = toSendMessagePayload(started);
+  for await (const followed of events) {
+    yield { ...followed, started: payload };
+    payload = null;
+  }
+}
 
 /**
  * The events, with a failure mid-stream (Redis away, a stalled stream) as a GraphQLError: graphql-ws
@@ -56,17 +76,20 @@ export class SubscriptionResolver {
   }
 
   @Subscription(() => GenerationEvent, {
-    description: 'Sends a message and streams the reply in one operation (sendMessage, then generation).',
+    description:
+      'Sends a message and streams the reply in one operation: the first event carries what `sendMessage` answers (`started`); resume after a drop with `generation(id, after)`.',
     subscribe: async ({ args, context }: Subscribe<{ input: SendMessageInput }>) => {
       const started = await context.chat.send(context.caller, args.input);
-      return withGraphQLErrors(await context.generations.follow(context.caller, started.generation.id, 0));
+      const events = await context.generations.follow(context.caller, started.generation.id, 0);
+      return startedFirst(started, withGraphQLErrors(events));
     },
   })
   @Directive('@authenticated')
   chat(
-    @Root() followed: FollowedEvent,
+    @Root() followed: ChatEvent,
     @Arg('input', () => SendMessageInput) _input: SendMessageInput,
   ): GenerationEvent {
-    return toGenerationEvent(followed);
+    traceTurn('chat.event-resolved', followed.generation.id);
+    return toGenerationEvent(followed, followed.started);
   }
 }

@@ -2,6 +2,7 @@ import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { GenerationEventType } from '../streams/generation-event';
 import { Message } from './references';
 import { Generation } from './generation.type';
+import { SendMessagePayload } from './send-message.type';
 
 registerEnumType(GenerationEventType, {
   name: 'GenerationEventType',
@@ -49,4 +50,11 @@ export class GenerationEvent {
 
   @Field(() => Message, { description: 'The assistant message being written.' })
   message!: Message;
+
+  @Field(() => SendMessagePayload, {
+    nullable: true,
+    description:
+      'On the first event of `Subscription.chat` only: what `sendMessage` would have answered (the stored message, its conversation and the generation).',
+  })
+  started!: SendMessagePayload | null;
 }

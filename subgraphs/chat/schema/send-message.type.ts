@@ -2,7 +2,11 @@ import { Directive, Field, ObjectType } from 'type-graphql';
 import { Conversation, Message } from './references';
 import { Generation } from './generation.type';
 
-@ObjectType({ description: 'Your message, stored, and the generation of the reply, started.' })
+// Plain fields (see generation-event.type.ts): the first event of Subscription.chat carries one.
+@ObjectType({
+  description: 'Your message, stored, and the generation of the reply, started.',
+  simpleResolvers: true,
+})
 export class SendMessagePayload {
   // What conversation answered when chat stored the message: the gateway need not ask it again.
   @Field(() => Conversation)
