@@ -219,7 +219,9 @@ async function measureSubscriptions(platform: TurnPlatform, model: PacedModel, r
   const redisBefore = await redisUsedBytes(redis);
   const clients = await connect(endpoint, count);
   const query = operationText(GenerationEventsDocument).query;
-  const following = clients.map((client, i) => follow(client, query, ids[i % ids.length], endpoint, 600_000));
+  const following = clients.map((client, i) =>
+    follow(client, query, { id: ids[i % ids.length] }, endpoint, 600_000),
+  );
   await Promise.all(following.map((f) => f.started));
   await delay(1000);
   const after = services.map(rssMb);

@@ -31,6 +31,8 @@ import {
   disconnectUsers,
   registerUsers,
   type TurnRecord,
+  SEND_MODES,
+  type SendMode,
   turnsAtOnce,
   turnsAtRate,
 } from './support/turns';
@@ -40,11 +42,12 @@ import {
  * `npm start` runs it (bench/support/turn-platform.ts): the gateway and the three subgraphs, each a
  * process of its own, on a PostgreSQL, a Redis and a Chroma that this benchmark starts for itself in
  * a temporary directory, with the offline model answering at once. Registered users (beforehand,
- * not measured) each send a message and follow the reply through the gateway, as the client library
- * does: sendMessage over HTTP, then `generation(id)` over their own graphql-ws connection.
+ * not measured) each send a message and follow the reply through the gateway over their own graphql-ws
+ * connection, as the client library does: `Subscription.chat`, which sends and streams in one operation
+ * (`--send mutation`: sendMessage over HTTP, then `generation(id)`; `--send chat,mutation`: both, side by side).
  *
  * Levels: N users sending at once (rounds of that until --turns turns), and open-loop arrivals at a
- * steady rate for --duration seconds. For each: sendMessage, first and last token latency from the
+ * steady rate for --duration seconds. For each: the send's answer, first and last token latency from the
  * moment the turn was due (p50/p99/max), tokens received against the saved replies (lost,
  * reordered), and the CPU of every process read from /proc over a window that closes only once the
  * stores show each turn's work done (reply saved, conversation titled, message indexed through the
@@ -65,6 +68,7 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
     docs: { type: 'boolean', default: true },
     quick: { type: 'boolean', default: false },
+    send: { type: 'string', default: 'chat' },
   },
   allowNegative: true,
 });
@@ -82,23 +86,44 @@ const usersForRate = (rate: number) => Math.max(2, Math.ceil(rate * 2));
 const WARMUP_USERS = 10;
 const SERVICES_IN_PROFILE = ['gateway', 'auth', 'conversation', 'chat'] as const;
 
-type LevelSpec =
+type LevelSpec = { send: SendMode } & (
   | { kind: 'at-once'; users: number; rounds: number }
-  | { kind: 'rate'; rate: number; seconds: number };
+  | { kind: 'rate'; rate: number; seconds: number }
+);
+
+/** --send: how turns are sent, each way a level of its own (side by side when more than one). */
+function sendModes(list: string): SendMode[] {
+  const modes = list.split(',').filter(Boolean);
+  const unknown = modes.find((mode) => !SEND_MODES.includes(mode as SendMode));
+  if (unknown !== undefined || modes.length === 0) {
+    throw new Error(`--send takes ${SEND_MODES.join(' and/or ')}, comma-separated; got "${list}"`);
+  }
+  return modes as SendMode[];
+}
+const modes = sendModes(options.send);
 
 const label = (spec: LevelSpec) =>
-  spec.kind === 'at-once'
+  (spec.kind === 'at-once'
     ? `${spec.users} at once${spec.rounds > 1 ? ` ×${spec.rounds}` : ''}`
-    : `${spec.rate}/s for ${spec.seconds} s`;
+    : `${spec.rate}/s for ${spec.seconds} s`) + (modes.length > 1 ? `, ${spec.send}` : '');
 
 function levelSpecs(): LevelSpec[] {
   const minTurns = Number(options.turns);
   const seconds = Number(options.duration);
   return [
-    ...numbers(options.levels).map(
-      (users): LevelSpec => ({ kind: 'at-once', users, rounds: Math.max(1, Math.ceil(minTurns / users)) }),
+    ...numbers(options.levels).flatMap((users) =>
+      modes.map(
+        (send): LevelSpec => ({
+          send,
+          kind: 'at-once',
+          users,
+          rounds: Math.max(1, Math.ceil(minTurns / users)),
+        }),
+      ),
     ),
-    ...numbers(options.rates).map((rate): LevelSpec => ({ kind: 'rate', rate, seconds })),
+    ...numbers(options.rates).flatMap((rate) =>
+      modes.map((send): LevelSpec => ({ send, kind: 'rate', rate, seconds })),
+    ),
   ];
 }
 
@@ -175,13 +200,13 @@ async function runLevel(
       ? await play(
           bench,
           bench.users.slice(0, spec.users),
-          (connected) => turnsAtOnce(gatewayUrl, connected, spec.rounds, firstNumber),
+          (connected) => turnsAtOnce(gatewayUrl, connected, spec.rounds, firstNumber, spec.send),
           idleCpuPerSecond,
         )
       : await play(
           bench,
           bench.users.slice(0, usersForRate(spec.rate)),
-          (connected) => turnsAtRate(gatewayUrl, connected, spec.rate, spec.seconds, firstNumber),
+          (connected) => turnsAtRate(gatewayUrl, connected, spec.rate, spec.seconds, firstNumber, spec.send),
           idleCpuPerSecond,
         );
   const { turns, used } = played;
@@ -288,10 +313,12 @@ async function main(): Promise<void> {
       console.log(`Warming up: ${warmup} turns...`);
       const players = users.slice(0, Math.min(WARMUP_USERS, warmup));
       const rounds = Math.ceil(warmup / players.length);
-      await play(bench, players, (connected) =>
-        turnsAtOnce(platform.gatewayUrl, connected, rounds, turnNumber),
-      );
-      turnNumber += rounds * players.length;
+      for (const send of modes) {
+        await play(bench, players, (connected) =>
+          turnsAtOnce(platform.gatewayUrl, connected, rounds, turnNumber, send),
+        );
+        turnNumber += rounds * players.length;
+      }
     }
     console.log(`Measuring the idle processes for ${options.idle} s...`);
     idle = await measureIdle(bench, Number(options.idle));

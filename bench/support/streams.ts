@@ -86,13 +86,25 @@ export interface Following {
   ended: Promise<Followed>;
 }
 
-/** Subscribes `query` with `{ id }` and records every event until the subscription ends. */
+/** An event as the subscription's root field answers it: what `follow` records, and more. */
+export interface RootEvent {
+  seq: number;
+  type: string;
+  delta: string | null;
+  [field: string]: unknown;
+}
+
+/**
+ * Subscribes `query` (one root field, a GenerationEvent) with `variables` and records every event
+ * until the subscription ends; `onEvent` sees each whole as it arrives.
+ */
 export function follow(
   client: Client,
   query: string,
-  id: string,
+  variables: Record<string, unknown>,
   endpoint: StreamEndpoint,
   timeoutMs: number,
+  onEvent?: (event: RootEvent, at: number) => void,
 ): Following {
   let started!: () => void;
   const following: Following = {
@@ -107,15 +119,15 @@ export function follow(
         resolve(followed);
       };
       const timeout = setTimeout(() => finish('timeout'), timeoutMs);
-      const unsubscribe = client.subscribe<{
-        generation: { seq: number; type: string; delta: string | null };
-      }>(
-        { query, variables: { id }, extensions: endpoint.extensions?.({ query, variables: { id } }) },
+      const unsubscribe = client.subscribe<Record<string, RootEvent>>(
+        { query, variables, extensions: endpoint.extensions?.({ query, variables }) },
         {
           next: ({ data, errors }) => {
             const at = performance.now();
             if (errors || !data) return finish('error');
-            const { seq, type, delta } = data.generation;
+            const event = Object.values(data)[0];
+            onEvent?.(event, at);
+            const { seq, type, delta } = event;
             // Sent while a generation waits (here, for every subscriber): not an event of the reply.
             if (type === 'HEARTBEAT') return;
             const produced = type === 'TOKEN' && delta !== null ? productionTime(delta) : NaN;
@@ -154,7 +166,7 @@ export async function runStreams(options: StreamRunOptions): Promise<StreamRun> 
       const through = follow(
         targetSockets[Math.floor(i / options.perSocket)],
         options.query,
-        id,
+        { id },
         options.target,
         options.timeoutMs,
       );
@@ -163,7 +175,7 @@ export async function runStreams(options: StreamRunOptions): Promise<StreamRun> 
       const direct = follow(
         referenceSockets[Math.floor(references.length / options.perSocket)],
         options.referenceQuery,
-        id,
+        { id },
         options.reference,
         options.timeoutMs,
       );

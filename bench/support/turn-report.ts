@@ -5,7 +5,7 @@ import { percentile } from './streams';
 import type { PendingWork, SavedReply } from './turn-aftermath';
 import { PLATFORM_PROCESSES, type PlatformProcess } from './turn-platform';
 import { hopPercentile, type HopTimes } from './turn-trace';
-import type { TurnRecord } from './turns';
+import type { SendMode, TurnRecord } from './turns';
 
 /** What the clients received against what the platform saved, over a level's turns. */
 export interface TokenCheck {
@@ -23,6 +23,8 @@ export interface TokenCheck {
 
 export interface LevelResult {
   label: string;
+  /** How its turns were sent (bench/support/turns.ts). */
+  send: SendMode;
   kind: 'at-once' | 'rate';
   /** at-once: users sending together, and how many rounds of that; rate: turns per second for `seconds`. */
   users?: number;
@@ -33,7 +35,7 @@ export interface LevelResult {
   failedTurns: number;
   /** The first few failures' codes, to say why. */
   failures: string[];
-  /** Milliseconds from the turn being due, sorted: sendMessage answered, first token, last token. */
+  /** Milliseconds from the turn being due, sorted: the send answered (sendMessage, or chat's first event), first token, last token. */
   sendMs: number[];
   firstTokenMs: number[];
   lastTokenMs: number[];
@@ -120,7 +122,7 @@ export function latencyTable(levels: LevelResult[]): string {
       'level',
       'turns',
       'failed',
-      'sendMessage p50 / p99 / max ms',
+      'sent p50 / p99 / max ms',
       'first token p50 / p99 / max ms',
       'last token p50 / p99 / max ms',
       'tokens received / saved',

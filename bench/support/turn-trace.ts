@@ -6,17 +6,22 @@ import { percentile } from './streams';
 import type { TurnRecord } from './turns';
 
 /** The marks of every service, by hop, then by key, in the order they were made (this process's performance.now() ms). */
-export type TurnMarks = Map<string, Map<string, number[]>>;
+export interface TurnMarks {
+  times: Map<string, Map<string, number[]>>;
+  /** Each generation's request: the `linked` id of its `chat.generation-started` mark. */
+  requestOf: Map<string, string>;
+}
 
 /** Reads what bench/support/turn-trace-recorder.ts wrote in each service's process. */
 export function readTurnMarks(dir: string): TurnMarks {
-  const marks: TurnMarks = new Map();
+  const marks: TurnMarks = { times: new Map(), requestOf: new Map() };
   for (const file of readdirSync(dir).filter((name) => name.endsWith('.tsv'))) {
     for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {
-      const [hop, key, , at] = line.split('\t');
+      const [hop, key, linked, at] = line.split('\t');
       if (!at) continue;
-      let byKey = marks.get(hop);
-      if (!byKey) marks.set(hop, (byKey = new Map()));
+      if (hop === 'chat.generation-started' && linked) marks.requestOf.set(key, linked);
+      let byKey = marks.times.get(hop);
+      if (!byKey) marks.times.set(hop, (byKey = new Map()));
       const times = byKey.get(key) ?? [];
       times.push(fromMonotonicMs(Number(BigInt(at)) / 1e6));
       byKey.set(key, times);
@@ -33,19 +38,37 @@ interface Step {
 
 const firstTokenIndex = (turn: TurnRecord) => turn.events.findIndex((event) => event.type === 'TOKEN');
 
+/** The turn's request id: the one it sent, or the one the gateway gave its `Subscription.chat`. */
+const requestOf = (turn: TurnRecord, marks: TurnMarks) =>
+  turn.requestId ?? (turn.generationId === undefined ? undefined : marks.requestOf.get(turn.generationId));
+
+/**
+ * The nth mark of `hop` for the turn, keyed by its request, its generation, or its subscription (the
+ * gateway keys a subscription's events by `generation(id)`'s argument, and `chat(input)`'s by its request).
+ */
 const mark =
-  (hop: TurnHop, by: 'request' | 'generation', nth: (turn: TurnRecord) => number = () => 0) =>
+  (
+    hop: TurnHop,
+    by: 'request' | 'generation' | 'subscription',
+    nth: (turn: TurnRecord) => number = () => 0,
+  ) =>
   (turn: TurnRecord, marks: TurnMarks) => {
-    const key = by === 'request' ? turn.requestId : turn.generationId;
-    return key === undefined ? undefined : marks.get(hop)?.get(key)?.[nth(turn)];
+    const key =
+      by === 'generation' || (by === 'subscription' && turn.requestId !== undefined)
+        ? turn.generationId
+        : requestOf(turn, marks);
+    return key === undefined ? undefined : marks.times.get(hop)?.get(key)?.[nth(turn)];
   };
 
 /** In the order a turn normally passes them; a reply may start before sendMessage's answer is back. */
 const STEPS: Step[] = [
   { name: 'gateway: request received', at: mark('gateway.request-received', 'request') },
-  { name: 'chat: sendMessage received', at: mark('chat.send-received', 'request') },
+  { name: 'chat: send received', at: mark('chat.send-received', 'request') },
+  { name: 'chat: context read', at: mark('chat.context-read', 'request') },
+  { name: 'chat: quotas admitted', at: mark('chat.admitted', 'request') },
+  { name: 'chat: turn stored', at: mark('chat.turn-appended', 'request') },
   { name: 'chat: generation started', at: mark('chat.generation-started', 'generation') },
-  { name: 'client: sendMessage answered', at: (turn) => turn.sentAt },
+  { name: 'client: send answered', at: (turn) => turn.sentAt },
   { name: 'chat: history and recall in', at: mark('chat.recall-done', 'generation') },
   { name: 'chat: provider called', at: mark('chat.provider-called', 'generation') },
   { name: 'chat: first token from provider', at: mark('chat.first-token-received', 'generation') },
@@ -54,7 +77,7 @@ const STEPS: Step[] = [
   { name: 'chat: first token resolved', at: mark('chat.event-resolved', 'generation', firstTokenIndex) },
   {
     name: 'gateway: first token forwarded',
-    at: mark('gateway.event-forwarded', 'generation', firstTokenIndex),
+    at: mark('gateway.event-forwarded', 'subscription', firstTokenIndex),
   },
   { name: 'client: first token received', at: (turn) => turn.events[firstTokenIndex(turn)]?.at },
 ];

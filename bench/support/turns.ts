@@ -2,10 +2,10 @@ import type { Client } from 'graphql-ws';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { operationText, requestBody } from '../../clients/chat-client/operation';
-import { GenerationEventsDocument, SendMessageDocument } from '../../clients/generated/graphql';
+import { ChatDocument, GenerationEventsDocument, SendMessageDocument } from '../../clients/generated/graphql';
 import { REQUEST_ID_HEADER } from '../../common/server/request-id';
 import { bearer, registerUser } from '../../common/testing/auth';
-import { type Arrival, connect, follow } from './streams';
+import { type Arrival, connect, type Followed, follow } from './streams';
 
 /** A registered user of the benchmark, with its access token. */
 export interface BenchUser {
@@ -22,11 +22,11 @@ export interface ConnectedUser extends BenchUser {
 export interface TurnRecord {
   /** When the turn was due: its latencies count from here, so a late client start shows as latency too. */
   dueAt: number;
-  /** The x-request-id sendMessage went with (the turn trace follows it through the gateway and chat). */
-  requestId: string;
+  /** The x-request-id sendMessage went with (the turn trace follows it through the gateway and chat); a `chat` turn's is the gateway's own. */
+  requestId?: string;
   generationId?: string;
   conversationId?: string;
-  /** When sendMessage answered. */
+  /** When the send was answered: sendMessage's answer, or the first event of `Subscription.chat`. */
   sentAt?: number;
   events: Arrival[];
   ended: 'complete' | 'error' | 'timeout' | 'send-failed';
@@ -37,6 +37,7 @@ const SEND_TIMEOUT_MS = 120_000;
 const FOLLOW_TIMEOUT_MS = 300_000;
 const REGISTER_CONCURRENCY = 8;
 const GENERATION_EVENTS = operationText(GenerationEventsDocument).query;
+const CHAT = operationText(ChatDocument).query;
 
 /** The users, registered through the gateway a few at a time (not measured). */
 export async function registerUsers(gatewayUrl: string, count: number): Promise<BenchUser[]> {
@@ -74,26 +75,79 @@ interface SendAnswer {
 }
 
 /**
- * One turn, the way the platform's client library takes it (docs/clients.md, `streamChat`):
- * sendMessage over HTTP with the clients' own document, then `generation(id)` over the user's
- * WebSocket, followed until it ends. Starts at `dueAt` (performance.now()); a new conversation each time.
+ * How a turn is sent: `chat`, the client library's way (docs/clients.md, `streamChat`), sends and
+ * streams in one `Subscription.chat` over the user's WebSocket; `mutation` is sendMessage over HTTP,
+ * then `generation(id)` over the WebSocket, as a client without the library may do it.
  */
+export type SendMode = 'chat' | 'mutation';
+export const SEND_MODES: readonly SendMode[] = ['chat', 'mutation'];
+
+/** One turn, sent `send`'s way; starts at `dueAt` (performance.now()), in a new conversation each time. */
 export async function takeTurn(
   gatewayUrl: string,
   user: ConnectedUser,
   dueAt: number,
   content: string,
+  send: SendMode,
 ): Promise<TurnRecord> {
   // No timer when it is due already: even a 0 ms one would add a millisecond to every latency.
   const wait = dueAt - performance.now();
   if (wait > 0) await delay(wait);
+  return send === 'chat'
+    ? chatTurn(gatewayUrl, user, dueAt, content)
+    : mutationTurn(gatewayUrl, user, dueAt, content);
+}
+
+interface StartedEvent {
+  started?: { conversation: { id: string }; generation: { id: string } } | null;
+}
+
+/**
+ * `Subscription.chat` with the clients' own document: the first event's `started` is the send's
+ * answer. The gateway names the request (the trace finds it through the generation it started).
+ */
+async function chatTurn(
+  gatewayUrl: string,
+  user: ConnectedUser,
+  dueAt: number,
+  content: string,
+): Promise<TurnRecord> {
+  const turn: TurnRecord = { dueAt, events: [], ended: 'send-failed' };
+  const followed = await follow(
+    user.socket,
+    CHAT,
+    { input: { content } },
+    { url: gatewayUrl },
+    FOLLOW_TIMEOUT_MS,
+    (event, at) => {
+      const { started } = event as StartedEvent;
+      if (!started) return;
+      turn.sentAt = at;
+      turn.generationId = started.generation.id;
+      turn.conversationId = started.conversation.id;
+    },
+  ).ended;
+  if (turn.sentAt === undefined) {
+    turn.error = followed.ended;
+    return turn;
+  }
+  return ended(turn, followed);
+}
+
+/** sendMessage over HTTP with the clients' own document and its persisted-query hash, then `generation(id)`. */
+async function mutationTurn(
+  gatewayUrl: string,
+  user: ConnectedUser,
+  dueAt: number,
+  content: string,
+): Promise<TurnRecord> {
   const turn: TurnRecord = { dueAt, requestId: randomUUID(), events: [], ended: 'send-failed' };
   try {
     const response = await fetch(gatewayUrl, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
-        [REQUEST_ID_HEADER]: turn.requestId,
+        [REQUEST_ID_HEADER]: turn.requestId as string,
         ...bearer(user.accessToken),
       },
       body: JSON.stringify(requestBody(SendMessageDocument, { input: { content } })),
@@ -115,10 +169,14 @@ export async function takeTurn(
   const followed = await follow(
     user.socket,
     GENERATION_EVENTS,
-    turn.generationId,
+    { id: turn.generationId },
     { url: gatewayUrl },
     FOLLOW_TIMEOUT_MS,
   ).ended;
+  return ended(turn, followed);
+}
+
+function ended(turn: TurnRecord, followed: Followed): TurnRecord {
   turn.events = followed.events;
   turn.ended =
     followed.ended === 'complete' && followed.events.at(-1)?.type !== 'DONE' ? 'error' : followed.ended;
@@ -135,6 +193,7 @@ export async function turnsAtOnce(
   users: ConnectedUser[],
   rounds: number,
   firstNumber: number,
+  send: SendMode = 'chat',
 ): Promise<TurnRecord[]> {
   const turns: TurnRecord[] = [];
   for (let round = 0; round < rounds; round++) {
@@ -142,7 +201,7 @@ export async function turnsAtOnce(
     turns.push(
       ...(await Promise.all(
         users.map((user, i) =>
-          takeTurn(gatewayUrl, user, dueAt, question(firstNumber + round * users.length + i)),
+          takeTurn(gatewayUrl, user, dueAt, question(firstNumber + round * users.length + i), send),
         ),
       )),
     );
@@ -160,12 +219,19 @@ export function turnsAtRate(
   rate: number,
   seconds: number,
   firstNumber: number,
+  send: SendMode = 'chat',
 ): Promise<TurnRecord[]> {
   const count = Math.max(1, Math.round(rate * seconds));
   const start = performance.now();
   return Promise.all(
     Array.from({ length: count }, (_, i) =>
-      takeTurn(gatewayUrl, users[i % users.length], start + (i * 1000) / rate, question(firstNumber + i)),
+      takeTurn(
+        gatewayUrl,
+        users[i % users.length],
+        start + (i * 1000) / rate,
+        question(firstNumber + i),
+        send,
+      ),
     ),
   );
 }

@@ -10,10 +10,16 @@ import { channel } from 'node:diagnostics_channel';
 export const TURN_TRACE_CHANNEL = 'llm-chat:turn-trace';
 
 export type TurnHop =
-  /** Gateway: an HTTP GraphQL request arrived (key: its request id). */
+  /** Gateway: an HTTP GraphQL request or a graphql-ws subscribe message arrived (key: its request id). */
   | 'gateway.request-received'
-  /** Chat: sendMessage began (key: the request id the gateway signed). */
+  /** Chat: sendMessage (or `Subscription.chat`) began (key: the request id the gateway signed). */
   | 'chat.send-received'
+  /** Chat: the turn's context (ownership, settings, history) is read from the conversation subgraph (key: request id). */
+  | 'chat.context-read'
+  /** Chat: the quotas admitted the turn (key: request id). */
+  | 'chat.admitted'
+  /** Chat: the user message and the STREAMING reply are stored by the conversation subgraph (key: request id). */
+  | 'chat.turn-appended'
   /** Chat: the user message and the generation are written, the reply handed to the runner (key: generation id; linked: request id). */
   | 'chat.generation-started'
   /** Chat: the prompt's history and recall (fetched side by side from the conversation subgraph) are in, or were skipped. */
@@ -26,7 +32,7 @@ export type TurnHop =
   | 'chat.first-token-appended'
   /** Chat: a subscriber's event was resolved for sending, one mark per event (key: generation id). */
   | 'chat.event-resolved'
-  /** Gateway: a subscription event was executed and handed to the client's socket, one mark per event (key: the subscription's `id` argument). */
+  /** Gateway: a subscription event was executed and handed to the client's socket, one mark per event (key: the subscription's `id` argument, else its request id). */
   | 'gateway.event-forwarded';
 
 /** What the channel carries: `at` is process.hrtime.bigint(), a clock every process on the machine shares. */

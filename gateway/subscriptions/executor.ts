@@ -144,8 +144,9 @@ export class SubscriptionExecutor {
       plan.subscription,
     );
     const upstream = this.openPrimary(plan.subscription.primary, prepared.variables, request);
-    // The turn trace (common/logging/turn-trace.ts) follows a reply by its generation: `generation(id)`'s argument.
-    const traceKey = typeof prepared.variables.id === 'string' ? prepared.variables.id : '';
+    // The turn trace (common/logging/turn-trace.ts) follows a reply by its generation, `generation(id)`'s
+    // argument; `chat(input)`, which has none yet, by its request.
+    const traceKey = typeof prepared.variables.id === 'string' ? prepared.variables.id : request.context.requestId;
     let end!: (error: GraphQLError) => void;
     const superseded = new Promise<GraphQLError>((resolve) => {
       end = resolve;

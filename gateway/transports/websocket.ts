@@ -17,6 +17,7 @@ import {
 } from '../context';
 import { ConnectionsPerAddress } from './connections-per-address';
 import { type OperationRouter, type ParsedStreamingRequest, parseStreamingRequest } from './operation-router';
+import { traceTurn } from '../../common/logging/turn-trace';
 
 /** Close codes this gateway adds to graphql-ws's own (docs/protocol.md). */
 export const GatewayCloseCode = {
@@ -166,6 +167,7 @@ export function serveWebSocket(options: WebSocketTransportOptions): { dispose: (
       onSubscribe: async (ctx, _id, payload) => {
         // Each operation has a request id of its own, in every error it is answered with.
         const requestId = randomUUID();
+        traceTurn('gateway.request-received', requestId);
         const parsed = parseStreamingRequest(payload, options.maxTokens);
         if (!('document' in parsed)) return withRequestId(parsed, requestId);
         let context: GatewayContext;

@@ -82,6 +82,7 @@ export class ChatService {
       leafId: input.parentMessageId ?? null,
       historyLimit: Math.max(1, this.deps.historyMessages - 1),
     });
+    traceTurn('chat.context-read', caller.requestId);
     const plan = this.plan(turn, input.model);
     // The history read is the branch the message goes on: its leaf is the parent (an empty
     // conversation's first message is a root).
@@ -95,6 +96,7 @@ export class ChatService {
         content,
         replyModel: plan.model.id,
       });
+      traceTurn('chat.turn-appended', caller.requestId);
       await this.orFail(user, reply, () =>
         this.claimNewConversation(reservation, userMessage.conversation.id),
       );
@@ -164,6 +166,7 @@ export class ChatService {
   ): Promise<T> {
     const reservation: Reservation = { generationId: randomUUID(), caller: user, conversationId: null };
     await this.deps.quotas.admit(user.userId, reservation.generationId);
+    traceTurn('chat.admitted', user.requestId);
     try {
       if (conversationId) await this.claimConversation(reservation, conversationId);
       return await start(reservation);
