@@ -224,6 +224,7 @@ async function buildRuntime(
     titles: new TitleGenerator(provider, config.DEFAULT_MODEL, logger),
     settings: runnerSettings(config),
     logger,
+    streams: hub,
   });
   const supervisor = stack.use('running generations', new GenerationSupervisor(runner, logger), (running) =>
     running.shutdown(config.SHUTDOWN_GRACE_MS),

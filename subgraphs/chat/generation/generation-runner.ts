@@ -20,6 +20,7 @@ import {
 } from '../repositories/generation-event.repository';
 import { GenerationEventType, terminalEvent } from '../streams/generation-event';
 import { EventStoreUnavailable, GenerationStreamWriter } from '../streams/stream-writer';
+import type { GenerationStreamHub, OwnedStream } from '../streams/stream-hub';
 import { backoffDelay, sleep } from '../support/sleep';
 import { LeaseKeeper } from './lease-keeper';
 import { buildPrompt, type Prompt } from './prompt';
@@ -45,6 +46,8 @@ export interface RunnerDependencies {
   titles: TitleGenerator;
   settings: RunnerSettings;
   logger: Logger;
+  /** This process's subscribers: they get each event from the writer, not from Redis (see own). */
+  streams: Pick<GenerationStreamHub, 'own'>;
 }
 
 export interface GenerationJob {
@@ -111,6 +114,8 @@ class GenerationRun {
   private readonly abort = new AbortController();
   private readonly logger: Logger;
   private readonly writer: GenerationStreamWriter;
+  /** Handed back to the hub's reads once this run writes no more, or another writes instead. */
+  private readonly stream: OwnedStream;
   private readonly lease: LeaseKeeper;
   /** Recovery took the generation over: this run writes nothing more. */
   private fenced = false;
@@ -132,8 +137,10 @@ class GenerationRun {
   ) {
     this.record = { ...job.generation };
     this.logger = deps.logger.child({ generationId: this.record.id });
+    this.stream = deps.streams.own(this.record.id);
     this.writer = new GenerationStreamWriter(deps.events, this.record.id, {
       retryWindowMs: deps.settings.leaseMs,
+      onAcknowledged: (events) => this.stream.deliver(events),
     });
     this.lease = new LeaseKeeper(
       {
@@ -148,6 +155,7 @@ class GenerationRun {
         stopRequested: () => this.abort.abort(new GenerationAbort('stopped')),
         fenced: () => {
           this.fenced = true;
+          this.stream.release();
           this.abort.abort(new EventLogConflict('recovery took this generation over', true));
         },
         lost: () => this.restore(),
@@ -164,6 +172,7 @@ class GenerationRun {
       outcome = await this.write();
       if (outcome) await this.finish(outcome);
     } finally {
+      this.stream.release();
       await this.lease.stop();
     }
     if (outcome?.status === GenerationStatus.COMPLETE && !this.fenced && this.isFirstExchange())

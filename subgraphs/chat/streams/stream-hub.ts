@@ -3,7 +3,7 @@ import { redisKeys } from '../store/redis-keys';
 import { backoffDelay, sleep } from '../support/sleep';
 import type { StreamReadReply, StreamReaderRepository } from '../repositories/stream-reader.repository';
 import type { GenerationEventRepository } from '../repositories/generation-event.repository';
-import { decodeEvent, entryId, type GenerationEvent } from './generation-event';
+import { decodeEvent, encodeEvent, entryId, type GenerationEvent } from './generation-event';
 import {
   type FollowInterrupted,
   type LivenessOptions,
@@ -25,6 +25,14 @@ export interface StreamHubOptions extends Omit<LivenessOptions, 'logger'> {
 export interface Watch {
   /** Stops delivery; safe to call more than once. */
   close: () => void;
+}
+
+/** A generation stream this process writes (see GenerationStreamHub.own). */
+export interface OwnedStream {
+  /** Events the writer appended and Redis acknowledged, in order: delivered to this process's watchers now. */
+  deliver: (events: readonly GenerationEvent[]) => void;
+  /** The writer appends no more (or cannot vouch for the stream): the hub reads it from Redis again. */
+  release: () => void;
 }
 
 const seqOfEntry = (id: string) => Number(id.slice(0, id.indexOf('-')));
@@ -126,6 +134,8 @@ interface FollowedStream extends LivenessStream {
  */
 export class GenerationStreamHub {
   private readonly streams = new Map<string, FollowedStream>();
+  /** Generations this process writes, with the seq of the last event their writer delivered. */
+  private readonly owned = new Map<string, { lastSeq: number }>();
   private readonly generationByKey = new Map<string, string>();
   private readonly blockMs: number;
   private readonly batchSize: number;
@@ -164,14 +174,17 @@ export class GenerationStreamHub {
     const added = !stream;
     if (!stream) {
       const now = Date.now();
-      stream = { cursor: afterSeq, watchers: new Set(), lastActiveAt: now, lastSignAt: now };
+      // What the writer here delivered before anyone watched is read back (the catch-up below).
+      const cursor = Math.max(afterSeq, this.owned.get(generationId)?.lastSeq ?? 0);
+      stream = { cursor, watchers: new Set(), lastActiveAt: now, lastSignAt: now };
       this.streams.set(generationId, stream);
       this.generationByKey.set(`${this.options.keyPrefix}${redisKeys.events(generationId)}`, generationId);
     }
     const watcher = new Watcher(generationId, afterSeq, this.log, handlers);
     stream.watchers.add(watcher);
     if (stream.cursor > afterSeq) watcher.catchUp(stream.cursor);
-    if (added) {
+    // An owned stream is not read until it is released (which wakes the loop then).
+    if (added && !this.owned.has(generationId)) {
       this.streamsVersion++;
       void this.wake();
     }
@@ -184,6 +197,40 @@ export class GenerationStreamHub {
           this.streams.delete(generationId);
           this.generationByKey.delete(`${this.options.keyPrefix}${redisKeys.events(generationId)}`);
         }
+      },
+    };
+  }
+
+  /**
+   * Marks a generation this process writes. While it is owned, its writer hands the hub each batch
+   * Redis acknowledged (`deliver`) and the hub passes it to its watchers here at once, leaving the
+   * stream out of its XREAD: a token costs no read of its own, and no XREAD wakes for it. Watchers
+   * still get every event once and in order (a gap is read from Redis, as always). `release` hands
+   * the stream back to the XREAD from the last event delivered, which then reads whatever else the
+   * stream holds: anything another replica wrote after taking the generation over, or an append
+   * whose acknowledgement was lost.
+   */
+  own(generationId: string): OwnedStream {
+    const owned = { lastSeq: 0 };
+    this.owned.set(generationId, owned);
+    return {
+      deliver: (appended) => {
+        if (this.owned.get(generationId) !== owned || appended.length === 0) return;
+        owned.lastSeq = appended[appended.length - 1].seq;
+        const stream = this.streams.get(generationId);
+        if (!stream) return;
+        // Exactly what an XREAD of these entries would have decoded.
+        const events = appended.map((event) => decodeEvent(entryId(event.seq), encodeEvent(event)));
+        stream.cursor = Math.max(stream.cursor, owned.lastSeq);
+        stream.lastActiveAt = stream.lastSignAt = Date.now();
+        for (const watcher of [...stream.watchers]) watcher.receive(events);
+      },
+      release: () => {
+        if (this.owned.get(generationId) !== owned) return;
+        this.owned.delete(generationId);
+        if (!this.streams.has(generationId)) return;
+        this.streamsVersion++;
+        void this.wake();
       },
     };
   }
@@ -201,13 +248,14 @@ export class GenerationStreamHub {
   private async run(): Promise<void> {
     let failures = 0;
     while (this.running) {
-      if (this.streams.size === 0) {
+      this.readingVersion = this.streamsVersion;
+      // Streams this process writes reach their watchers from the writer (see own).
+      const ids = [...this.streams.keys()].filter((id) => !this.owned.has(id));
+      if (ids.length === 0) {
         await new Promise<void>((resolve) => (this.resumeIdle = resolve));
         this.resumeIdle = null;
         continue;
       }
-      this.readingVersion = this.streamsVersion;
-      const ids = [...this.streams.keys()];
       const cursors = ids.map((id) => entryId((this.streams.get(id) as FollowedStream).cursor));
       let reply: StreamReadReply;
       try {
@@ -241,7 +289,8 @@ export class GenerationStreamHub {
           this.options.logger.error({ generationId, err: error }, 'unreadable generation event');
         }
       }
-      stream.cursor = seqOfEntry(entries[entries.length - 1][0]);
+      // An XREAD sent before its stream was owned may return what the writer already delivered.
+      stream.cursor = Math.max(stream.cursor, seqOfEntry(entries[entries.length - 1][0]));
       stream.lastActiveAt = stream.lastSignAt = Date.now();
       for (const watcher of [...stream.watchers]) watcher.receive(events);
     }

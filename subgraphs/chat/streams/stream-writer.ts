@@ -17,6 +17,8 @@ const MAX_REPAIRS = 3;
 export interface StreamWriterOptions {
   /** How long an append is retried while Redis does not answer before EventStoreUnavailable. */
   retryWindowMs: number;
+  /** Told each batch once Redis holds it, in order (GenerationStreamHub.own delivers them locally). */
+  onAcknowledged?: (events: readonly GenerationEvent[]) => void;
 }
 
 /**
@@ -119,7 +121,7 @@ export class GenerationStreamWriter {
       const numbered = events.map((event, i) => ({ ...event, seq: this.seq + i + 1 }) as GenerationEvent);
       try {
         await this.log.append(this.generationId, this.seq, numbered);
-        this.written.push(...numbered);
+        this.acknowledged(numbered);
         this.uncertain = null;
         return;
       } catch (error) {
@@ -150,7 +152,7 @@ export class GenerationStreamWriter {
         topSeq === this.seq + uncertain.length &&
         sameFields(topFields, encodeEvent(uncertain[uncertain.length - 1]));
       if (!adoptable) throw this.foreignWrite(topSeq);
-      this.written.push(...uncertain);
+      this.acknowledged(uncertain);
       this.uncertain = null;
       return;
     }
@@ -159,6 +161,11 @@ export class GenerationStreamWriter {
     // The uncertain batch, had it landed, would be on top: it did not (or was lost with the rest).
     this.uncertain = null;
     if (topSeq < this.seq) await this.log.append(this.generationId, topSeq, this.written.slice(topSeq));
+  }
+
+  private acknowledged(events: GenerationEvent[]): void {
+    this.written.push(...events);
+    this.options.onAcknowledged?.(events);
   }
 
   private foreignWrite(topSeq: number): EventLogConflict {

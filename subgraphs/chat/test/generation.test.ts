@@ -447,12 +447,17 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
       finishedTtlSeconds: 60,
     });
     await eventually(async () => expect(await log.replyText(started.generation.id)).toBe('Partial'));
+    // A subscriber in the slow process, which got the events from its own writer so far.
+    const watchingHere = slow.services.generations.follow(liam, started.generation.id, 0).then(drain);
     await slow.redis.zadd(redisKeys.unsettled, 0, started.generation.id);
     expect(await other.recovery.sweep()).toBe(1);
     stream.text(' and more');
     stream.finish();
     const events = await drain(await other.services.generations.follow(liam, started.generation.id, 0));
     expect(events.map((e) => e.event.type)).toEqual(['START', 'TOKEN', 'ERROR']);
+    // Once its writer finds the generation taken over, the stream is read from Redis again: the
+    // subscriber there gets the other replica's end, and nothing the slow process no longer writes.
+    expect((await watchingHere).map((e) => e.event)).toEqual(events.map((e) => e.event));
     await eventually(() => expect(slow.supervisor.count).toBe(0));
     expect(store.messages.get(started.generation.messageId)).toMatchObject({
       status: 'INTERRUPTED',

@@ -176,6 +176,71 @@ describe('generation event streams', () => {
     });
   });
 
+  describe('a stream this process writes (own)', () => {
+    /** Appends to Redis, then hands the hub what Redis acknowledged, as the writer does. */
+    const write = async (
+      owned: ReturnType<GenerationStreamHub['own']>,
+      id: string,
+      events: GenerationEvent[],
+    ) => {
+      await appendAll(id, events);
+      owned.deliver(events);
+    };
+
+    it('reaches its watchers from the writer, and is not read from Redis until released', async () => {
+      const owned = hub.own('own-1');
+      const watcher = collector();
+      const watch = hub.watch('own-1', 0, watcher);
+      await write(owned, 'own-1', [start(), token(2)]);
+      expect(watcher.events.map((e) => e.seq)).toEqual([1, 2]);
+
+      // In Redis but never delivered (as another replica's write after a takeover would be): the hub
+      // does not read an owned stream, so it waits for the release.
+      await appendAll('own-1', [token(3)]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(watcher.events.map((e) => e.seq)).toEqual([1, 2]);
+
+      owned.release();
+      await watcher.received(3);
+      await appendAll('own-1', [done(4)]);
+      await watcher.ended;
+      expect(watcher.events.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+      watch.close();
+    });
+
+    it('gives a watcher that joins late what was delivered before it, from Redis, then the rest, once each', async () => {
+      const owned = hub.own('own-2');
+      await write(owned, 'own-2', [start(), token(2), token(3)]);
+      const watcher = collector();
+      const watch = hub.watch('own-2', 1, watcher);
+      await watcher.received(2);
+      await write(owned, 'own-2', [token(4), done(5)]);
+      owned.release();
+      await watcher.ended;
+      expect(watcher.events).toEqual([token(2), token(3), token(4), done(5)]);
+      watch.close();
+    });
+
+    it('delivers exactly what an XREAD would decode, even from events carrying more', async () => {
+      const owned = hub.own('own-3');
+      const watcher = collector();
+      const watch = hub.watch('own-3', 0, watcher);
+      const usage = {
+        seq: 2,
+        type: GenerationEventType.USAGE,
+        promptTokens: 3,
+        completionTokens: 4,
+        estimated: false,
+        kind: 'usage',
+      } as GenerationEvent;
+      await write(owned, 'own-3', [start(), usage, done(3)]);
+      await watcher.ended;
+      expect(watcher.events).toEqual(await log.read('own-3', 0));
+      owned.release();
+      watch.close();
+    });
+  });
+
   describe('liveness', () => {
     const hubs: GenerationStreamHub[] = [];
     afterAll(() => Promise.all(hubs.map((liveHub) => liveHub.stop())));

@@ -4,7 +4,11 @@ import { redisKeys } from '../store/redis-keys';
 import { testRedis } from '../testing/redis';
 import { EventLogConflict, GenerationEventRepository } from '../repositories/generation-event.repository';
 import { type GenerationEvent, GenerationEventType } from '../streams/generation-event';
-import { EventStoreUnavailable, GenerationStreamWriter } from '../streams/stream-writer';
+import {
+  EventStoreUnavailable,
+  GenerationStreamWriter,
+  type StreamWriterOptions,
+} from '../streams/stream-writer';
 
 const redisForTest = testRedis('stream_writer');
 const logOptions = { maxLength: 1_000, liveTtlSeconds: 600, finishedTtlSeconds: 60 };
@@ -21,7 +25,7 @@ describe('the writer of a generation stream', () => {
   });
   afterAll(() => redisForTest.cleanup());
 
-  const started = async (options = { retryWindowMs: 1_000 }) => {
+  const started = async (options: StreamWriterOptions = { retryWindowMs: 1_000 }) => {
     const id = randomUUID();
     const writer = new GenerationStreamWriter(log, id, options);
     await writer.append([start]);
@@ -37,6 +41,21 @@ describe('the writer of a generation stream', () => {
     expect(writer.seq).toBe(3);
     expect(writer.text()).toBe('Once upon ');
     expect(await log.replyText(id)).toBe('Once upon ');
+  });
+
+  it('tells each batch once Redis holds it, in order, and nothing it refused', async () => {
+    const told: GenerationEvent[][] = [];
+    const { id, writer } = await started({
+      retryWindowMs: 1_000,
+      onAcknowledged: (events) => told.push([...events]),
+    });
+    writer.enqueue(token('a '));
+    writer.enqueue(token('time'));
+    await writer.flush();
+    await log.append(id, 5, [{ ...token('intruder'), seq: 6 }]);
+    await expect(writer.append([token('mine')])).rejects.toBeInstanceOf(EventLogConflict);
+    expect(told.flat().map((event) => event.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(told.flat()).toEqual((await log.read(id, 0)).slice(0, 5));
   });
 
   it('sends the tokens enqueued while an append is in flight together, in order, in the next append', async () => {
@@ -97,12 +116,15 @@ describe('the writer of a generation stream', () => {
     let offline: Redis;
     let writer: GenerationStreamWriter;
     let id: string;
+    let told: number[];
 
     beforeEach(async () => {
       offline = await redisForTest.connect();
       id = randomUUID();
+      told = [];
       writer = new GenerationStreamWriter(new GenerationEventRepository(offline, logOptions), id, {
         retryWindowMs: 200,
+        onAcknowledged: (events) => told.push(...events.map((event) => event.seq)),
       });
       await writer.append([start]);
       offline.disconnect();
@@ -116,11 +138,14 @@ describe('the writer of a generation stream', () => {
       expect(writer.text()).toBe('lost?');
       await writer.append([token(' No.')]);
       expect(await log.replyText(id)).toBe('lost? No.');
+      // The adopted append is told once it is known to be held, before what follows it.
+      expect(told).toEqual([1, 2, 3]);
     });
 
     it('leaves it out when Redis never took it', async () => {
       await writer.repair();
       expect(writer.text()).toBe('');
+      expect(told).toEqual([1]);
       await writer.append([token('Found.')]);
       expect(await stored(id)).toEqual([
         { seq: 1, type: 'START' },
