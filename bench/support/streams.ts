@@ -29,6 +29,22 @@ export interface Arrival {
 export interface Followed {
   events: Arrival[];
   ended: 'complete' | 'error' | 'timeout';
+  /** Why it ended in an error: the first error's code (or message), or how the socket closed. */
+  error?: string;
+}
+
+interface ErrorLike {
+  message?: string;
+  extensions?: { code?: unknown };
+}
+
+/** What a subscription's failure says, briefly: GraphQL errors' first code, else a close code or message. */
+function describeFailure(failure: unknown): string {
+  const first = (Array.isArray(failure) ? failure[0] : failure) as ErrorLike | { code?: unknown } | undefined;
+  if (first && 'extensions' in first && typeof first.extensions?.code === 'string')
+    return first.extensions.code;
+  if (first && 'code' in first && typeof first.code === 'number') return `closed ${first.code}`;
+  return (first as ErrorLike | undefined)?.message ?? String(failure);
 }
 
 export interface StreamRunOptions {
@@ -124,7 +140,10 @@ export function follow(
         {
           next: ({ data, errors }) => {
             const at = performance.now();
-            if (errors || !data) return finish('error');
+            if (errors || !data) {
+              followed.error = describeFailure(errors);
+              return finish('error');
+            }
             const event = Object.values(data)[0];
             onEvent?.(event, at);
             const { seq, type, delta } = event;
@@ -135,7 +154,10 @@ export function follow(
             followed.events.push({ seq, type, at, delta, producedAt });
             started();
           },
-          error: () => finish('error'),
+          error: (failure: unknown) => {
+            followed.error = describeFailure(failure);
+            finish('error');
+          },
           complete: () => finish('complete'),
         },
       );

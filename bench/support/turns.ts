@@ -128,7 +128,7 @@ async function chatTurn(
     },
   ).ended;
   if (turn.sentAt === undefined) {
-    turn.error = followed.ended;
+    turn.error = followed.error ?? followed.ended;
     return turn;
   }
   return ended(turn, followed);
