@@ -146,7 +146,8 @@ export class SubscriptionExecutor {
     const upstream = this.openPrimary(plan.subscription.primary, prepared.variables, request);
     // The turn trace (common/logging/turn-trace.ts) follows a reply by its generation, `generation(id)`'s
     // argument; `chat(input)`, which has none yet, by its request.
-    const traceKey = typeof prepared.variables.id === 'string' ? prepared.variables.id : request.context.requestId;
+    const traceKey =
+      typeof prepared.variables.id === 'string' ? prepared.variables.id : request.context.requestId;
     let end!: (error: GraphQLError) => void;
     const superseded = new Promise<GraphQLError>((resolve) => {
       end = resolve;
