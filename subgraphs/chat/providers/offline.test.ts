@@ -35,6 +35,19 @@ describe('the offline provider', () => {
     expect(first).toEqual(splitIntoWords(offlineReply(request)).map((text) => ({ kind: 'text', text })));
   });
 
+  it('sends its first word at once and paces the rest', async () => {
+    const provider = new OfflineProvider({ tokenIntervalMs: 60_000 });
+    const controller = new AbortController();
+    const chunks = provider.stream(request, controller.signal)[Symbol.asyncIterator]();
+    const startedAt = performance.now();
+    const first = await chunks.next();
+    expect(performance.now() - startedAt).toBeLessThan(1_000);
+    expect(first.value).toEqual({ kind: 'text', text: splitIntoWords(offlineReply(request))[0] });
+    const second = chunks.next();
+    controller.abort(new Error('stop'));
+    await expect(second).rejects.toThrow('stop');
+  });
+
   it('stops at once when aborted', async () => {
     const provider = new OfflineProvider({ tokenIntervalMs: 60_000 });
     const controller = new AbortController();

@@ -244,9 +244,12 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
   });
 
   it('stops a generation asked to stop before its first token', async () => {
-    const { services } = await start({ OFFLINE_TOKEN_INTERVAL_MS: '60000' });
+    const provider = new ScriptedProvider();
+    const { services } = await start({}, provider);
     const dora = userCaller(randomUUID());
     const started = await services.chat.send(dora, { content: 'Never mind' });
+    // The model was asked and has sent nothing yet.
+    await provider.nextStream();
     const stopped = await services.generations.stop(dora, started.generation.id);
     expect(stopped.status).toBe('STOPPED');
     expect(store.messages.get(started.generation.messageId)).toMatchObject({
