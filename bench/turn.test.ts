@@ -30,6 +30,8 @@ describe('npm run bench:turn -- --quick', () => {
         join(root, 'common/testing/swc-register.js'),
         join(root, 'bench/turn.ts'),
         '--quick',
+        '--send',
+        'chat,mutation',
         '--trace',
         '--profile',
         join(dir, 'profiles'),
@@ -49,8 +51,13 @@ describe('npm run bench:turn -- --quick', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('runs a level of users at once and a level of arrivals at a rate, every turn complete', () => {
-    expect(run.levels.map((level) => level.kind)).toEqual(['at-once', 'rate']);
+  it('runs a level of users at once and a level of arrivals at a rate, each sent both ways, every turn complete', () => {
+    expect(run.levels.map((level) => `${level.kind} ${level.send}`)).toEqual([
+      'at-once chat',
+      'at-once mutation',
+      'rate chat',
+      'rate mutation',
+    ]);
     for (const level of run.levels) {
       expect(level.turns).toBeGreaterThan(0);
       expect(level.failedTurns).toBe(0);
