@@ -97,3 +97,27 @@ test.each(['websocket', 'http'] as const)(
     ]);
   },
 );
+
+test.each(['websocket', 'http'] as const)(
+  'a send the platform refuses over %s fails with its code, and nothing is stored',
+  async (transport) => {
+    const user = await registerUser(platform);
+
+    const asking = askWithApolloClient({
+      url: platform.gatewayUrl,
+      email: user.email,
+      password: user.password,
+      question: '   ',
+      transport,
+    });
+
+    await expect(asking).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    const client = new ChatClient({ url: platform.gatewayUrl });
+    try {
+      await client.login(user.email, user.password);
+      expect((await client.request(ConversationsDocument)).me.conversations.edges).toEqual([]);
+    } finally {
+      await client.close();
+    }
+  },
+);

@@ -14,10 +14,10 @@ import WebSocket from 'ws';
 import { GraphQLRequestError, type ResponseError, StreamDisconnectedError } from '../chat-client/errors';
 import { DEFAULT_RETRY_POLICY, isFinalEvent, Retrier, type RetryPolicy } from '../chat-client/retry';
 import {
+  ChatDocument,
   type GenerationEventFieldsFragment,
   GenerationEventsDocument,
   LoginDocument,
-  SendMessageDocument,
 } from '../generated/graphql';
 
 export interface ApolloExampleOptions {
@@ -43,9 +43,13 @@ type Event = GenerationEventFieldsFragment;
  * Apollo's GraphQLWsLink reports a closed socket as a plain Error, its code only in the message;
  * graphql-ws's `closed` event has it. Both are turned into the errors retry.ts judges.
  */
-function toStreamFailure(error: unknown, lastClose: { code: number; reason: string } | undefined): unknown {
+function toStreamFailure(
+  error: unknown,
+  lastClose: { code: number; reason: string } | undefined,
+  operationName: string,
+): unknown {
   if (CombinedGraphQLErrors.is(error) || CombinedProtocolErrors.is(error)) {
-    return new GraphQLRequestError('GenerationEvents', error.errors as readonly ResponseError[]);
+    return new GraphQLRequestError(operationName, error.errors as readonly ResponseError[]);
   }
   // Over HTTP, a connection cut mid-stream reaches HttpLink as a failed fetch or a cut-off body.
   if (
@@ -61,9 +65,10 @@ function toStreamFailure(error: unknown, lastClose: { code: number; reason: stri
 }
 
 /**
- * The typed documents of clients/operations through Apollo Client: log in over HTTP, send a
- * message, then follow the reply over graphql-ws with GraphQLWsLink (or, with `transport: 'http'`,
- * over multipart HTTP with HttpLink alone). Resolves with the reply.
+ * The typed documents of clients/operations through Apollo Client: log in over HTTP, then send a
+ * message and stream its reply in one subscription (`Chat`) over graphql-ws with GraphQLWsLink (or,
+ * with `transport: 'http'`, over multipart HTTP with HttpLink alone), as the typed client does.
+ * Resolves with the reply.
  */
 export async function askWithApolloClient(options: ApolloExampleOptions): Promise<string> {
   let accessToken: string | undefined;
@@ -104,37 +109,50 @@ export async function askWithApolloClient(options: ApolloExampleOptions): Promis
       variables: { input: { email: options.email, password: options.password } },
     });
     accessToken = login.data?.login.accessToken;
-    const sent = await client.mutate({
-      mutation: SendMessageDocument,
-      variables: { input: { content: options.question } },
-    });
-    const generationId = sent.data?.sendMessage.generation.id;
-    if (!generationId) throw new Error('sendMessage answered no generation');
-    // One subscription from `after`; resolves with the final event, or nothing if it completed before it.
+    // Known from the first event on: a dropped stream then resumes with GenerationEvents. Before it
+    // the message may or may not be stored, so a failure then is final: sending again could store it twice.
+    let generationId: string | undefined;
+    // One subscription: the send, or the reply's events from `after`. Resolves with the final event,
+    // or nothing if it completed before it.
     const follow = (after: number, onEvent: (event: Event) => void) =>
       new Promise<Event | undefined>((resolve, reject) => {
+        const operationName = generationId === undefined ? 'Chat' : 'GenerationEvents';
         // Later, not now: an ending may come before subscribe() has returned the subscription.
         const stop = () => queueMicrotask(() => subscription.unsubscribe());
         const fail = (error: unknown) => {
           stop();
-          reject(toStreamFailure(error, lastClose));
+          reject(toStreamFailure(error, lastClose, operationName));
         };
-        const subscription = client
-          .subscribe({ query: GenerationEventsDocument, variables: { id: generationId, after } })
-          .subscribe({
-            next: ({ data, error }) => {
-              if (error) return fail(error);
-              const event = data?.generation;
-              if (!event) return;
-              onEvent(event);
-              if (isFinalEvent(event)) {
-                stop();
-                resolve(event);
-              }
-            },
-            error: fail,
-            complete: () => resolve(undefined),
-          });
+        const handlers = {
+          next: (event: Event | undefined) => {
+            if (!event) return;
+            onEvent(event);
+            if (isFinalEvent(event)) {
+              stop();
+              resolve(event);
+            }
+          },
+          error: fail,
+          complete: () => resolve(undefined),
+        };
+        const subscription =
+          generationId === undefined
+            ? client
+                .subscribe({ query: ChatDocument, variables: { input: { content: options.question } } })
+                .subscribe({
+                  ...handlers,
+                  next: ({ data, error }) => {
+                    if (error) return fail(error);
+                    generationId ??= data?.chat.started?.generation.id;
+                    handlers.next(data?.chat);
+                  },
+                })
+            : client
+                .subscribe({ query: GenerationEventsDocument, variables: { id: generationId, after } })
+                .subscribe({
+                  ...handlers,
+                  next: ({ data, error }) => (error ? fail(error) : handlers.next(data?.generation)),
+                });
       });
 
     // Resumed with `after` = the last seq whenever the stream ends in a retryable way, after a
@@ -155,12 +173,15 @@ export async function askWithApolloClient(options: ApolloExampleOptions): Promis
           }
         });
       } catch (failure) {
+        if (generationId === undefined) throw failure;
         await retrier.pause(failure);
         continue;
       }
       if (final?.type === 'ERROR') throw new Error(`The reply failed: ${final.error ?? 'unknown error'}`);
       if (final) return reply;
-      await retrier.pause(new StreamDisconnectedError(undefined, 'the stream ended before the reply did'));
+      const ended = new StreamDisconnectedError(undefined, 'the stream ended before the reply did');
+      if (generationId === undefined) throw ended;
+      await retrier.pause(ended);
     }
   } finally {
     client.stop();
