@@ -1,5 +1,7 @@
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { GraphQLRequestError, StreamDisconnectedError } from '../../clients/chat-client/errors';
+import { toStreamError } from '../../clients/chat-client/resumable-events';
 import { productionTime } from './paced-model';
 
 /** Where subscribers connect: a gateway, or the chat subgraph itself. */
@@ -33,18 +35,13 @@ export interface Followed {
   error?: string;
 }
 
-interface ErrorLike {
-  message?: string;
-  extensions?: { code?: unknown };
-}
-
-/** What a subscription's failure says, briefly: GraphQL errors' first code, else a close code or message. */
+/** What a subscription's failure says, briefly, read as the typed client reads it: a code or a close code. */
 function describeFailure(failure: unknown): string {
-  const first = (Array.isArray(failure) ? failure[0] : failure) as ErrorLike | { code?: unknown } | undefined;
-  if (first && 'extensions' in first && typeof first.extensions?.code === 'string')
-    return first.extensions.code;
-  if (first && 'code' in first && typeof first.code === 'number') return `closed ${first.code}`;
-  return (first as ErrorLike | undefined)?.message ?? String(failure);
+  const error = toStreamError('subscription', failure);
+  if (error instanceof GraphQLRequestError) return error.code ?? error.message;
+  if (error instanceof StreamDisconnectedError && error.closeCode !== undefined)
+    return `closed ${error.closeCode}`;
+  return error.message;
 }
 
 export interface StreamRunOptions {
@@ -141,7 +138,7 @@ export function follow(
           next: ({ data, errors }) => {
             const at = performance.now();
             if (errors || !data) {
-              followed.error = describeFailure(errors);
+              followed.error = describeFailure(errors ?? 'an answer with no data');
               return finish('error');
             }
             const event = Object.values(data)[0];
