@@ -63,6 +63,9 @@ const mark =
 /** In the order a turn normally passes them; a reply may start before sendMessage's answer is back. */
 const STEPS: Step[] = [
   { name: 'gateway: request received', at: mark('gateway.request-received', 'request') },
+  { name: 'gateway: authenticated', at: mark('gateway.authenticated', 'request') },
+  { name: 'gateway: admitted', at: mark('gateway.admitted', 'request') },
+  { name: 'gateway: forwarded to chat', at: mark('gateway.forwarded', 'request') },
   { name: 'chat: send received', at: mark('chat.send-received', 'request') },
   { name: 'chat: context read', at: mark('chat.context-read', 'request') },
   { name: 'chat: quotas admitted', at: mark('chat.admitted', 'request') },

@@ -12,6 +12,12 @@ export const TURN_TRACE_CHANNEL = 'llm-chat:turn-trace';
 export type TurnHop =
   /** Gateway: an HTTP GraphQL request or a graphql-ws subscribe message arrived (key: its request id). */
   | 'gateway.request-received'
+  /** Gateway: a graphql-ws subscribe's caller is authenticated, its context built (key: request id). */
+  | 'gateway.authenticated'
+  /** Gateway: a subscription passed the rate limits and took its subscription slot (key: request id). */
+  | 'gateway.admitted'
+  /** Gateway: a subscription is planned and its primary sent to the owning subgraph (key: request id). */
+  | 'gateway.forwarded'
   /** Chat: sendMessage (or `Subscription.chat`) began (key: the request id the gateway signed). */
   | 'chat.send-received'
   /** Chat: the turn's context (ownership, settings, history) is read from the conversation subgraph (key: request id). */

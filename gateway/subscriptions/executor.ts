@@ -144,6 +144,7 @@ export class SubscriptionExecutor {
       plan.subscription,
     );
     const upstream = this.openPrimary(plan.subscription.primary, prepared.variables, request);
+    traceTurn('gateway.forwarded', request.context.requestId);
     // The turn trace (common/logging/turn-trace.ts) follows a reply by its generation, `generation(id)`'s
     // argument; `chat(input)`, which has none yet, by its request.
     const traceKey =

@@ -22,6 +22,7 @@ import { countTokens } from '../../common/graphql/operation-shape';
 import { documentsByText } from '../../common/graphql/once-per-document';
 import type { SubscriptionExecutor, SubscriptionResult } from '../subscriptions/executor';
 import type { SubscriptionLimits } from '../subscriptions/limits';
+import { traceTurn } from '../../common/logging/turn-trace';
 
 /**
  * Why the operation to run cannot be picked out of a document (an unknown `operationName`, or
@@ -213,6 +214,7 @@ function routeOperation(
       try {
         await hooks.admit?.(request, context);
         release = await limits.open(connection, context.identity.userId);
+        traceTurn('gateway.admitted', context.requestId);
       } catch (error) {
         const refusal =
           error instanceof AppError

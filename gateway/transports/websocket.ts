@@ -174,6 +174,7 @@ export function serveWebSocket(options: WebSocketTransportOptions): { dispose: (
         try {
           // A token that has since expired, or a session since revoked, is refused as over HTTP.
           context = await options.createContext({ ...(ctx.extra.caller as ContextInput), requestId });
+          traceTurn('gateway.authenticated', requestId);
         } catch (error) {
           if (error instanceof AppError) return withRequestId([toGraphQLError(error)], requestId);
           // An error thrown here would close the socket (4500) and every operation on it.
