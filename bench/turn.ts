@@ -343,7 +343,7 @@ async function main(): Promise<void> {
 
   if (options.trace) {
     const marks = readTurnMarks(traceDir);
-    for (const level of levels) level.result.hops = hopTimes(level.turns, marks);
+    for (const level of levels) level.result.hops = hopTimes(level.turns, marks, level.result.send);
   }
   await writeOutputs(
     {

@@ -180,14 +180,18 @@ export function idleTable(idle: Record<PlatformProcess, number>): string {
 export function hopTable(levels: LevelResult[]): string | undefined {
   const traced = levels.filter((level) => level.hops);
   if (traced.length === 0) return undefined;
-  const steps = (traced[0].hops as HopTimes[]).map((hop) => hop.step);
+  // Every level's steps in the path's order: a level sent another way may pass fewer of them.
+  const longest = traced.reduce((most, level) =>
+    (level.hops as HopTimes[]).length > (most.hops as HopTimes[]).length ? level : most,
+  );
+  const steps = (longest.hops as HopTimes[]).map((hop) => hop.step);
   return markdownTable(
     ['hop (ms after sending, p50 / p99)', ...traced.map((level) => level.label)],
-    steps.map((step, i) => [
+    steps.map((step) => [
       step,
       ...traced.map((level) => {
-        const hop = (level.hops as HopTimes[])[i];
-        return hop.sinceSendMs.length === 0
+        const hop = (level.hops as HopTimes[]).find((times) => times.step === step);
+        return hop === undefined || hop.sinceSendMs.length === 0
           ? '—'
           : `${fixed(hopPercentile(hop, 50), 1)} / ${fixed(hopPercentile(hop, 99), 1)}`;
       }),

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { TurnHop } from '../../common/logging/turn-trace';
 import { fromMonotonicMs } from './clock';
 import { percentile } from './streams';
-import type { TurnRecord } from './turns';
+import type { SendMode, TurnRecord } from './turns';
 
 /** The marks of every service, by hop, then by key, in the order they were made (this process's performance.now() ms). */
 export interface TurnMarks {
@@ -34,6 +34,8 @@ export function readTurnMarks(dir: string): TurnMarks {
 interface Step {
   name: string;
   at: (turn: TurnRecord, marks: TurnMarks) => number | undefined;
+  /** Passed only by turns sent this way (the gateway's graphql-ws hops, say); every turn's when unset. */
+  only?: SendMode;
 }
 
 const firstTokenIndex = (turn: TurnRecord) => turn.events.findIndex((event) => event.type === 'TOKEN');
@@ -63,9 +65,10 @@ const mark =
 /** In the order a turn normally passes them; a reply may start before sendMessage's answer is back. */
 const STEPS: Step[] = [
   { name: 'gateway: request received', at: mark('gateway.request-received', 'request') },
-  { name: 'gateway: authenticated', at: mark('gateway.authenticated', 'request') },
-  { name: 'gateway: admitted', at: mark('gateway.admitted', 'request') },
-  { name: 'gateway: forwarded to chat', at: mark('gateway.forwarded', 'request') },
+  // A `sendMessage` over HTTP passes none of these: its subscription comes after the send.
+  { name: 'gateway: authenticated', at: mark('gateway.authenticated', 'request'), only: 'chat' },
+  { name: 'gateway: admitted', at: mark('gateway.admitted', 'request'), only: 'chat' },
+  { name: 'gateway: forwarded to chat', at: mark('gateway.forwarded', 'request'), only: 'chat' },
   { name: 'chat: send received', at: mark('chat.send-received', 'request') },
   { name: 'chat: context read', at: mark('chat.context-read', 'request') },
   { name: 'chat: quotas admitted', at: mark('chat.admitted', 'request') },
@@ -91,10 +94,10 @@ export interface HopTimes {
   sinceSendMs: number[];
 }
 
-/** For each step of the critical path, how long after sending the turns reached it. */
-export function hopTimes(turns: TurnRecord[], marks: TurnMarks): HopTimes[] {
+/** For each step of the critical path that turns sent `send`'s way pass, how long after sending the turns reached it. */
+export function hopTimes(turns: TurnRecord[], marks: TurnMarks, send: SendMode): HopTimes[] {
   const complete = turns.filter((turn) => turn.ended === 'complete');
-  return STEPS.map((step) => ({
+  return STEPS.filter((step) => step.only === undefined || step.only === send).map((step) => ({
     step: step.name,
     sinceSendMs: complete
       .flatMap((turn) => {
