@@ -92,6 +92,8 @@ export async function startSubgraphServer<Context extends BaseContext>(
   const guard = subgraphGuard(schema, options.guard);
   const app = express();
   app.disable('x-powered-by');
+  // Answers are POSTed GraphQL results nobody revalidates: hashing each for an ETag is wasted CPU.
+  app.disable('etag');
   const httpServer = keepClientConnectionsAlive(createServer(app));
 
   const trustedServices = options.trustedServices ?? [];
