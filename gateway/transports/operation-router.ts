@@ -212,8 +212,19 @@ function routeOperation(
     if (operation?.operation === 'subscription') {
       let release: () => void;
       try {
-        await hooks.admit?.(request, context);
-        release = await limits.open(connection, context.identity.userId);
+        // Side by side: the plugins' checks (rate limits in Redis among them) and the subscription
+        // slot (Redis too) cost one round trip, not two. A refusal by the checks comes first and
+        // gives the slot back.
+        const [admission, slot] = await Promise.allSettled([
+          hooks.admit?.(request, context),
+          limits.open(connection, context.identity.userId),
+        ]);
+        if (admission.status === 'rejected') {
+          if (slot.status === 'fulfilled') slot.value();
+          throw admission.reason;
+        }
+        if (slot.status === 'rejected') throw slot.reason;
+        release = slot.value;
         traceTurn('gateway.admitted', context.requestId);
       } catch (error) {
         const refusal =
