@@ -50,13 +50,14 @@ export function createConversationContext(
     models: singletons.models,
   };
   const conversations = new ConversationService(serviceContext);
+  const messages = new MessageService(serviceContext);
   return {
     ...base,
     conversations,
-    messages: new MessageService(serviceContext),
+    messages,
     search: new SearchService(serviceContext, singletons.search, conversations),
     preferences: new PreferenceService(serviceContext),
     memories: new MemoryService(serviceContext),
-    turns: new TurnService(serviceContext),
+    turns: new TurnService(serviceContext, messages),
   };
 }

@@ -49,6 +49,9 @@ export interface AppendTurnInput {
   replyModel: string;
 }
 
+/** A first message: no conversation yet, so nothing but the message and the reply's model. */
+export type FirstTurnInput = Pick<AppendTurnInput, 'content' | 'replyModel'>;
+
 export interface UpdateMessageInput {
   id: string;
   content?: string;
@@ -75,6 +78,15 @@ export interface ConversationClient {
     caller: UserCaller,
     input: AppendTurnInput,
   ): Promise<{ userMessage: StoredMessage; reply: StoredMessage }>;
+  /**
+   * A first message (it creates its conversation) and the STREAMING reply under it, with the
+   * turn's context (as `turnContext` answers for no conversation) read beside the write, in one
+   * request. Should the read fail, the reply is marked FAILED and the call fails.
+   */
+  appendFirstTurn(
+    caller: UserCaller,
+    input: FirstTurnInput,
+  ): Promise<{ userMessage: StoredMessage; reply: StoredMessage; context: TurnContext }>;
   /** Saves a checkpoint or the final state; nothing is read back (no caller needs the message again). */
   updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<void>;
   /** The branch from the root to `leafId`, oldest first, at most the newest `limit` messages. */
@@ -100,6 +112,13 @@ export interface ConversationClientOptions {
 
 const MESSAGE_FIELDS = `id role content status createdAt conversation { id title } parent { id }
   promptTokens completionTokens model`;
+
+const TURN_CONTEXT_FIELDS = `conversationId
+  settings { model systemPrompt temperature topP maxOutputTokens recallEnabled instructionsEnabled }
+  instructions { aboutMe howToAnswer }
+  memories { id text }
+  recallEnabled
+  history { ${MESSAGE_FIELDS} }`;
 
 const wireMessage = z
   .object({
@@ -198,12 +217,7 @@ export class ConversationSubgraphClient implements ConversationClient {
       caller,
       `query TurnContext($conversationId: ID, $leafId: ID, $historyLimit: Int!) {
         turnContext(conversationId: $conversationId, leafId: $leafId, historyLimit: $historyLimit) {
-          conversationId
-          settings { model systemPrompt temperature topP maxOutputTokens recallEnabled instructionsEnabled }
-          instructions { aboutMe howToAnswer }
-          memories { id text }
-          recallEnabled
-          history { ${MESSAGE_FIELDS} }
+          ${TURN_CONTEXT_FIELDS}
         }
       }`,
       { ...query },
@@ -233,6 +247,28 @@ export class ConversationSubgraphClient implements ConversationClient {
     );
     return this.parse(
       z.object({ userMessage: wireMessage, reply: wireMessage }),
+      data.appendTurn,
+      'appendTurn',
+    );
+  }
+
+  async appendFirstTurn(
+    caller: UserCaller,
+    input: FirstTurnInput,
+  ): Promise<{ userMessage: StoredMessage; reply: StoredMessage; context: TurnContext }> {
+    const data = await this.request(
+      caller,
+      `mutation AppendFirstTurn($input: AppendTurnInput!) {
+        appendTurn(input: $input, withContext: true) {
+          userMessage { ${MESSAGE_FIELDS} }
+          reply { ${MESSAGE_FIELDS} }
+          context { ${TURN_CONTEXT_FIELDS} }
+        }
+      }`,
+      { input },
+    );
+    return this.parse(
+      z.object({ userMessage: wireMessage, reply: wireMessage, context: wireTurnContext }),
       data.appendTurn,
       'appendTurn',
     );

@@ -13,7 +13,10 @@ import type { RecallHit, StoredMessage } from '../records/message.record';
 import type { ModelCatalog, ModelInfo } from './model-catalog';
 import type { ReplySettings, TurnContext } from '../records/turn-context.record';
 import { MAX_PAGE_SIZE } from '../../../common/graphql/pagination';
-import { checkWithinModelLimit } from '../../../common/records/conversation-settings.record';
+import {
+  checkWithinModelLimit,
+  DEFAULT_CONVERSATION_SETTINGS,
+} from '../../../common/records/conversation-settings.record';
 
 export interface SendMessage {
   conversationId?: string | null;
@@ -51,6 +54,16 @@ interface ReplyPlan {
   reply: ReplySettings;
 }
 
+/** A first message's context as far as it is known before its owner's is read: every default. */
+const FIRST_TURN: TurnContext = {
+  conversationId: null,
+  settings: DEFAULT_CONVERSATION_SETTINGS,
+  instructions: null,
+  memories: [],
+  recallEnabled: true,
+  history: [],
+};
+
 /** A generation admitted by the quotas and holding its conversation's active slot. */
 interface Reservation {
   generationId: string;
@@ -76,6 +89,9 @@ export class ChatService {
     if (input.model != null) this.resolveModel(input.model, 'model');
     if (input.conversationId != null && !isUuid(input.conversationId)) throw notFound('Conversation');
     if (input.parentMessageId != null && !isUuid(input.parentMessageId)) throw notFound('Message');
+    if (input.conversationId == null && input.parentMessageId == null) {
+      return this.sendFirst(user, content, input.model);
+    }
     // One read for the whole turn, and ownership checked by it before anything shared is taken.
     const turn = await this.deps.conversations.turnContext(user, {
       conversationId: input.conversationId ?? null,
@@ -103,6 +119,45 @@ export class ChatService {
       const history = [...this.before(turn.history), userMessage];
       const generation = await this.launch(reservation, history, plan, reply, recalled);
       traceTurn('chat.generation-started', generation.id, caller.requestId);
+      return { conversationId: userMessage.conversation.id, userMessage, generation };
+    });
+  }
+
+  /**
+   * A first message, which creates its conversation: there is no conversation to check ownership
+   * of or to hold before it is written, so the turn is written as soon as the quotas admit it, and
+   * its context (the owner's instructions, memories and recall switch) is read in the same request.
+   * The recall starts beside that write as the deployment's defaults allow; its hits are dropped if
+   * the owner's switch turns out to be off.
+   */
+  private async sendFirst(
+    user: UserCaller,
+    content: string,
+    requestedModel: string | null | undefined,
+  ): Promise<StartedGeneration> {
+    // The defaults' plan: the model (checked before any quota is taken) and whether to recall.
+    const byDefault = this.plan(FIRST_TURN, requestedModel);
+    return this.reserve(user, null, async (reservation) => {
+      const recalled = this.recall(user, byDefault, content, null);
+      const { userMessage, reply, context } = await this.deps.conversations.appendFirstTurn(user, {
+        content,
+        replyModel: byDefault.model.id,
+      });
+      traceTurn('chat.context-read', user.requestId);
+      traceTurn('chat.turn-appended', user.requestId);
+      let plan!: ReplyPlan;
+      await this.orFail(user, reply, async () => {
+        plan = this.plan(context, requestedModel);
+        await this.claimNewConversation(reservation, userMessage.conversation.id);
+      });
+      const generation = await this.launch(
+        reservation,
+        [userMessage],
+        plan,
+        reply,
+        plan.reply.recallEnabled ? recalled : NOTHING_RECALLED,
+      );
+      traceTurn('chat.generation-started', generation.id, user.requestId);
       return { conversationId: userMessage.conversation.id, userMessage, generation };
     });
   }

@@ -8,6 +8,7 @@ import { GenerationRepository } from '../repositories/generation.repository';
 import type { FollowedEvent } from '../services/generation.service';
 import { GenerationEventRepository } from '../repositories/generation-event.repository';
 import { GenerationEventType } from '../streams/generation-event';
+import type { StoredMessage } from '../records/message.record';
 import { userCaller } from '../testing/chat-config';
 import { drain, testChatRuntimes } from '../testing/chat-runtime';
 import { conversationOutage } from '../testing/conversation-outage';
@@ -124,6 +125,10 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     expect(await services.generations.get(carol, first.generation.id)).toMatchObject({
       context: { instructions: null, memories: [], recalled: [] },
     });
+    // A first message has no conversation to own or hold yet: its context is read by its write's request.
+    expect(calls).toMatchObject({ appendFirstTurn: 1, recallMessages: 1 });
+    expect(calls.turnContext).toBeUndefined();
+    expect(calls.appendTurn).toBeUndefined();
     for (const key of Object.keys(calls)) delete calls[key];
 
     const second = await services.chat.send(carol, {
@@ -146,7 +151,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     const conversations = new Proxy(store, {
       get(target, property, receiver) {
         if (property === 'recallMessages') recallQueries++;
-        if (property === 'appendTurn') recallAsked.push(recallQueries > 0);
+        if (property === 'appendTurn' || property === 'appendFirstTurn') recallAsked.push(recallQueries > 0);
         const value: unknown = Reflect.get(target, property, receiver);
         return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
       },
@@ -162,7 +167,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     expect(recallQueries).toBe(2);
   });
 
-  it('makes no recall query for a user who turned recall off', async () => {
+  it('recalls nothing for a user who turned recall off, and asks for no recall once their switch is read', async () => {
     let recallQueries = 0;
     const conversations = new Proxy(store, {
       get(target, property, receiver) {
@@ -173,11 +178,53 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     });
     const { services } = await start({}, undefined, conversations);
     const dana = userCaller(randomUUID());
+    await services.chat.send(dana, { content: 'My sourdough recipe uses rye flour' });
     store.recallOff.add(dana.userId);
-    const started = await services.chat.send(dana, { content: 'Remember my other chats?' });
-    const events = await drain(await services.generations.follow(dana, started.generation.id, 0));
+
+    // A first message's recall starts before the owner's switch is read; the conversation subgraph
+    // keeps the switch, and chat drops whatever came back once the switch is known.
+    const started = await services.chat.send(dana, { content: 'What was my sourdough recipe?' });
+    let events = await drain(await services.generations.follow(dana, started.generation.id, 0));
+    expect(events.at(-1)?.event.type).toBe('DONE');
+    expect(await services.generations.get(dana, started.generation.id)).toMatchObject({
+      context: { recalled: [] },
+    });
+    recallQueries = 0;
+    const next = await services.chat.send(dana, {
+      conversationId: started.conversationId,
+      content: 'And the rye one?',
+    });
+    events = await drain(await services.generations.follow(dana, next.generation.id, 0));
     expect(events.at(-1)?.event.type).toBe('DONE');
     expect(recallQueries).toBe(0);
+  });
+
+  it("drops a first message's recall when its owner's switch is off, whatever the search answered", async () => {
+    // A search that ignores the switch (as a conversation subgraph older than chat would): it always
+    // answers with frank's earlier message.
+    const recallable: StoredMessage[] = [];
+    const conversations = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'recallMessages')
+          return async () => recallable.map((message) => ({ score: 1, message }));
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    const { services } = await start({}, undefined, conversations);
+    const frank = userCaller(randomUUID());
+    const first = await services.chat.send(frank, { content: 'My sourdough recipe uses rye flour' });
+    await drain(await services.generations.follow(frank, first.generation.id, 0));
+    recallable.push(first.userMessage);
+    const recalledWith = async () => {
+      const started = await services.chat.send(frank, { content: 'What was my sourdough recipe?' });
+      const events = await drain(await services.generations.follow(frank, started.generation.id, 0));
+      expect(events.at(-1)?.event.type).toBe('DONE');
+      return (await services.generations.get(frank, started.generation.id))?.context.recalled;
+    };
+    expect(await recalledWith()).not.toEqual([]);
+    store.recallOff.add(frank.userId);
+    expect(await recalledWith()).toEqual([]);
   });
 
   it('sends the history of the branch it answers, oldest first', async () => {

@@ -5,6 +5,7 @@ import type {
   AppendMessageInput,
   AppendTurnInput,
   ConversationClient,
+  FirstTurnInput,
   TurnQuery,
   UpdateMessageInput,
 } from '../clients/conversation.client';
@@ -93,6 +94,17 @@ export class MemoryConversationStore implements ConversationClient {
     return { userMessage, reply };
   }
 
+  async appendFirstTurn(
+    caller: UserCaller,
+    input: FirstTurnInput,
+  ): Promise<{ userMessage: StoredMessage; reply: StoredMessage; context: TurnContext }> {
+    const context = await this.turnContext(caller, { conversationId: null, leafId: null, historyLimit: 1 });
+    return {
+      ...(await this.appendTurn(caller, { ...input, conversationId: null, parentId: null })),
+      context,
+    };
+  }
+
   async updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<void> {
     const message = this.ownedMessage(caller, input.id);
     if (input.content !== undefined) message.content = input.content;
@@ -117,6 +129,8 @@ export class MemoryConversationStore implements ConversationClient {
     excludeConversationId: string | null,
     first: number,
   ): Promise<RecallHit[]> {
+    // As the conversation subgraph: the owner's switch is kept where the messages are.
+    if (this.recallOff.has(caller.userId)) return [];
     const wanted = words(query);
     return [...this.messages.values()]
       .filter((message) => {

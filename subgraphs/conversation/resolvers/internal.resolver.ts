@@ -3,9 +3,9 @@ import { ListSizeDirective } from '../../../common/graphql/list-size';
 import { MAX_PAGE_SIZE } from '../../../common/graphql/pagination';
 import type { ConversationContext } from '../context';
 import { AppendMessageInput, AppendTurnInput, UpdateMessageInput } from '../schema/message.input';
-import { AppendedTurn, Message } from '../schema/message.type';
+import { Message } from '../schema/message.type';
 import { SearchHit } from '../schema/search.type';
-import { TurnContext } from '../schema/turn.type';
+import { AppendedTurn, TurnContext } from '../schema/turn.type';
 
 /**
  * Operations for the chat subgraph, which calls this subgraph directly with a signed service
@@ -28,9 +28,20 @@ export class InternalResolver {
       "Internal: the user's message as the active leaf and the STREAMING reply under it, in one transaction.",
   })
   @Directive('@inaccessible')
-  appendTurn(@Arg('input', () => AppendTurnInput) input: AppendTurnInput, @Ctx() ctx: ConversationContext) {
+  appendTurn(
+    @Arg('input', () => AppendTurnInput) input: AppendTurnInput,
+    @Arg('withContext', {
+      defaultValue: false,
+      description:
+        "Also read the turn's context (`AppendedTurn.context`) beside the write, in this one request: only for a first message (no `conversationId`, `parentId` or `asRoot`), which has no conversation to own or hold before it is written.",
+    })
+    withContext: boolean,
+    @Ctx() ctx: ConversationContext,
+  ) {
     const { replyModel, ...message } = input;
-    return ctx.messages.appendTurn(ctx.caller, message, replyModel);
+    return withContext
+      ? ctx.turns.appendFirst(ctx.caller, message, replyModel)
+      : ctx.messages.appendTurn(ctx.caller, message, replyModel);
   }
 
   @Mutation(() => Message, { description: "Internal: a streaming message's checkpoint or final state." })

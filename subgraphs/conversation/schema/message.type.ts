@@ -52,13 +52,3 @@ export class Message {
 }
 
 export const MessageConnection = ConnectionType('Message', Message);
-
-@ObjectType({ description: "Internal (chat subgraph): a user's message and the reply stored under it." })
-@Directive('@inaccessible')
-export class AppendedTurn {
-  @Field(() => Message)
-  userMessage!: Message;
-
-  @Field(() => Message, { description: 'STREAMING, empty: the reply the model is about to write.' })
-  reply!: Message;
-}

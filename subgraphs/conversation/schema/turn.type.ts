@@ -35,3 +35,20 @@ export class TurnContext {
   @ListSizeDirective({ assumedSize: MAX_PAGE_SIZE })
   history!: Message[];
 }
+
+@ObjectType({ description: "Internal (chat subgraph): a user's message and the reply stored under it." })
+@Directive('@inaccessible')
+export class AppendedTurn {
+  @Field(() => Message)
+  userMessage!: Message;
+
+  @Field(() => Message, { description: 'STREAMING, empty: the reply the model is about to write.' })
+  reply!: Message;
+
+  @Field(() => TurnContext, {
+    nullable: true,
+    description:
+      "What the reply's prompt is built from, as `turnContext` answers it, read beside the write: only when `appendTurn` is asked `withContext` (a first message), else null.",
+  })
+  context!: TurnContext | null;
+}

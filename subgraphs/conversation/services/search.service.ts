@@ -39,7 +39,12 @@ export class SearchService {
     return this.nearest(text, { ownerId, conversationId: conversationId || undefined }, first);
   }
 
-  /** Internal: the user's messages from other conversations that relate to `query` (for a prompt). */
+  /**
+   * Internal: the user's messages from other conversations that relate to `query` (for a prompt);
+   * none, and no search, for a user who turned recall off. Chat asks only when the turn's settings
+   * allow recall, but a first message's recall starts before its owner's switch is read: the switch
+   * is kept here, where the messages are.
+   */
   async recallMessages(
     caller: Caller,
     query: string,
@@ -51,15 +56,23 @@ export class SearchService {
     checkPageSize(first, 'first');
     const text = checkQuery(query);
     const exclude = isUuid(excludeConversationId) ? excludeConversationId : undefined;
-    return this.nearest(text, { ownerId, excludeConversationId: exclude }, first);
+    const switchedOn = this.context.repositories.memories
+      .recallEnabled(ownerId)
+      .then((enabled) => enabled ?? true);
+    return this.nearest(text, { ownerId, excludeConversationId: exclude }, first, switchedOn);
   }
 
-  private async nearest(query: string, scope: VectorScope, limit: number): Promise<SearchHitRecord[]> {
-    const [vector] = await this.upstream('embedding model', () =>
-      this.search.embedding.embed([query], 'query'),
-    );
+  /** `allowed`, read beside the query's embedding, can stop the search before Chroma is asked. */
+  private async nearest(
+    query: string,
+    scope: VectorScope,
+    limit: number,
+    allowed: Promise<boolean> = Promise.resolve(true),
+  ): Promise<SearchHitRecord[]> {
+    const embedded = this.upstream('embedding model', () => this.search.embedding.embed([query], 'query'));
+    const [[vector], searching] = await Promise.all([embedded, allowed]);
     // A query of only unknown words means nothing to the offline model, so nothing matches it.
-    if (!vector) return [];
+    if (!vector || !searching) return [];
     const matches = await this.upstream('chroma', () => this.search.index.query(vector, scope, limit));
     // PostgreSQL has the last word: a vector whose message is gone (or not the caller's) is dropped.
     const messages = await this.context.loaders.message.loadMany(matches.map((match) => match.messageId));

@@ -1,4 +1,4 @@
-import { notFound } from '../../../common/errors/errors';
+import { badUserInput, notFound } from '../../../common/errors/errors';
 import { checkPageSize } from '../../../common/graphql/pagination';
 import { type Caller, requireService, requireUser } from '../../../common/identity/caller';
 import { isUuid } from '../../../common/util/ids';
@@ -7,8 +7,9 @@ import {
   DEFAULT_CONVERSATION_SETTINGS,
 } from '../../../common/records/conversation-settings.record';
 import type { MemoryRecord } from '../records/memory.record';
-import type { MessageRecord } from '../records/message.record';
+import { type MessageRecord, MessageStatus } from '../records/message.record';
 import type { InstructionsRecord } from '../records/preference.record';
+import type { AppendMessage, MessageService } from './message.service';
 import type { ServiceContext } from './service-context';
 
 export interface TurnQuery {
@@ -34,6 +35,13 @@ export interface TurnContextRecord {
   history: MessageRecord[];
 }
 
+/** A turn written together with the context its reply's prompt is built from. */
+export interface AppendedTurnWithContext {
+  userMessage: MessageRecord;
+  reply: MessageRecord;
+  context: TurnContextRecord;
+}
+
 const NO_INSTRUCTIONS: InstructionsRecord = { aboutMe: '', howToAnswer: '' };
 
 /**
@@ -41,7 +49,47 @@ const NO_INSTRUCTIONS: InstructionsRecord = { aboutMe: '', howToAnswer: '' };
  * rather than one per part, so the send path waits on a single read before it writes anything.
  */
 export class TurnService {
-  constructor(private readonly context: ServiceContext) {}
+  constructor(
+    private readonly context: ServiceContext,
+    private readonly messages: MessageService,
+  ) {}
+
+  /**
+   * Internal: a first message (it creates its conversation) with the STREAMING reply under it, and
+   * the turn's context read beside that write, in one request: a first message has no conversation
+   * whose ownership must be checked, or whose one-reply-at-a-time slot chat must hold, before it is
+   * written, so chat need not read the context first. The context is as `read` answers for no
+   * conversation: the default settings, the owner's instructions, memories and recall switch, no
+   * history. Should the read fail once the turn is written, the reply is marked FAILED (nothing
+   * would ever finish it) and the read's error is the answer.
+   */
+  async appendFirst(
+    caller: Caller,
+    input: Omit<AppendMessage, 'role' | 'status' | 'model'>,
+    replyModel: string,
+  ): Promise<AppendedTurnWithContext> {
+    if (input.conversationId != null || input.parentId != null || input.asRoot) {
+      throw badUserInput(
+        'withContext',
+        'Only a first message (no conversationId, parentId or asRoot) is appended with its context',
+      );
+    }
+    const reading = this.read(caller, { conversationId: null, leafId: null, historyLimit: 1 });
+    // Settled either way here, so that a failed write leaves no unhandled rejection behind it.
+    const read = reading.then(
+      (context) => ({ context }),
+      (error: unknown) => ({ error }),
+    );
+    const { userMessage, reply } = await this.messages.appendTurn(caller, input, replyModel);
+    const result = await read;
+    if ('error' in result) {
+      await this.messages
+        .update(caller, { id: reply.id, status: MessageStatus.FAILED })
+        .catch(() => undefined);
+      throw result.error;
+    }
+    return { userMessage, reply, context: result.context };
+  }
 
   async read(caller: Caller, query: TurnQuery): Promise<TurnContextRecord> {
     requireService(caller);

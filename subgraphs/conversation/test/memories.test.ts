@@ -222,4 +222,68 @@ describe("a turn's internal operations: turnContext and appendTurn", () => {
       ),
     ).not.toEqual([]);
   });
+
+  it("appends a first message withContext: the turn and the owner's context, read beside it, in one request", async () => {
+    const user = await harness.newUser();
+    const direct = harness.direct(user);
+    await direct.request(
+      `mutation { updateInstructions(input: { howToAnswer: "Briefly." }) { howToAnswer } }`,
+    );
+    await direct.request(`mutation { remember(text: "Lives in Oslo.") { id } }`);
+    await direct.request(`mutation { setRecallEnabled(enabled: false) }`);
+    const chat = harness.chatFor(user.userId);
+    const APPEND_FIRST = `mutation($input: AppendTurnInput!) {
+      appendTurn(input: $input, withContext: true) {
+        userMessage { id content conversation { id } }
+        reply { id status parent { id } }
+        context {
+          conversationId settings { model systemPrompt instructionsEnabled recallEnabled }
+          instructions { aboutMe howToAnswer } memories { text } recallEnabled history { id }
+        }
+      }
+    }`;
+    type AppendedFirst = {
+      appendTurn: {
+        userMessage: { id: string; content: string; conversation: { id: string } };
+        reply: { id: string; status: string; parent: { id: string } };
+        context: Turn;
+      };
+    };
+    const appended = dataOf(
+      await chat.request<AppendedFirst>(APPEND_FIRST, {
+        input: { content: 'Hello', replyModel: 'offline/echo' },
+      }),
+    ).appendTurn;
+    expect(appended.reply).toMatchObject({ status: 'STREAMING', parent: { id: appended.userMessage.id } });
+    // Exactly what turnContext answers for no conversation.
+    expect(appended.context).toEqual({
+      conversationId: null,
+      settings: { model: null, systemPrompt: null, instructionsEnabled: true, recallEnabled: true },
+      instructions: { aboutMe: '', howToAnswer: 'Briefly.' },
+      memories: [{ text: 'Lives in Oslo.' }],
+      recallEnabled: false,
+      history: [],
+    });
+    const conversationId = appended.userMessage.conversation.id;
+    expect(dataOf(await turn(user.userId, { conversationId })).turnContext.history.map((m) => m.id)).toEqual([
+      appended.userMessage.id,
+      appended.reply.id,
+    ]);
+
+    // Only a first message: one in a conversation must be checked and held first, so it reads apart.
+    const later = await chat.request(APPEND_FIRST, {
+      input: { conversationId, content: 'Again', replyModel: 'offline/echo' },
+    });
+    expect(errorCodes(later)).toEqual(['BAD_USER_INPUT']);
+    expect(later.errors?.[0].extensions?.field).toBe('withContext');
+    expect(dataOf(await turn(user.userId, { conversationId })).turnContext.history).toHaveLength(2);
+    // As every internal operation: the gateway's callers cannot reach it.
+    expect(
+      errorCodes(
+        await direct.request(APPEND_FIRST, {
+          input: { content: 'As the gateway', replyModel: 'offline/echo' },
+        }),
+      ),
+    ).not.toEqual([]);
+  });
 });

@@ -188,6 +188,23 @@ describe('query count', () => {
       expect(count).toBe(1);
     });
 
+    it('stores a first message with its context in two statements, read and written side by side', async () => {
+      const chat = harness.chatFor(user.userId);
+      const count = await queriesFor(async () => {
+        dataOf(
+          await chat.request(
+            `mutation($input: AppendTurnInput!) {
+              appendTurn(input: $input, withContext: true) {
+                userMessage { id } reply { id } context { settings { model } memories { id } recallEnabled }
+              }
+            }`,
+            { input: { content: 'Hello', replyModel: 'offline/echo' } },
+          ),
+        );
+      });
+      expect(count).toBe(2);
+    });
+
     it('stores a turn in an existing conversation in one transaction of three statements', async () => {
       const chat = harness.chatFor(user.userId);
       const count = await queriesFor(async () => {

@@ -116,6 +116,24 @@ describe('semantic search', () => {
       expect(hits).not.toContain(here.id);
     });
 
+    it('recalls nothing for a user who turned recall off, though their messages match', async () => {
+      const carol = await harness.newUser();
+      const there = await append(harness, carol, { content: 'My bicycle has a blue frame and red wheels' });
+      const chat = harness.chatFor(carol.userId);
+      const recalled = async () => {
+        const response = await chat.request<{ recallMessages: { message: { id: string } }[] }>(RECALL, {
+          query: 'what colour is my bicycle frame',
+        });
+        expect(errorCodes(response)).toEqual([]);
+        return dataOf(response).recallMessages.map((hit) => hit.message.id);
+      };
+      await eventually(async () => expect(await recalled()).toContain(there.id), { timeoutMs: 20_000 });
+      await harness.direct(carol).request(`mutation { setRecallEnabled(enabled: false) }`);
+      expect(await recalled()).toEqual([]);
+      await harness.direct(carol).request(`mutation { setRecallEnabled(enabled: true) }`);
+      expect(await recalled()).toContain(there.id);
+    });
+
     it('does not index a message until it is final', async () => {
       const reply = await append(harness, alice, {
         role: 'ASSISTANT',
