@@ -256,6 +256,7 @@ async function buildRuntime(
         conversations,
         limit: config.RECALL_LIMIT,
         timeoutMs: config.RECALL_TIMEOUT_MS,
+        maxInFlight: config.RECALL_MAX_IN_FLIGHT,
         logger,
       }),
       replyDefaults: {

@@ -93,6 +93,11 @@ export const chatEnv = {
    * history fetch, and a slow search must not hold up the first token.
    */
   RECALL_TIMEOUT_MS: env.int(300, 1),
+  /**
+   * The most recall searches one chat process has in flight; a turn over it is written without
+   * recall (`Generation.context` shows none), so a burst of sends does not queue on search.
+   */
+  RECALL_MAX_IN_FLIGHT: env.int(8, 1),
   MESSAGE_MAX_CHARS: env.int(32_000, 1),
 
   /** How often a streaming reply's content is saved to the conversation subgraph. */

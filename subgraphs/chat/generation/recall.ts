@@ -10,6 +10,12 @@ export interface RecallOptions {
   limit: number;
   /** The longest a reply waits for recall before it is written without it. */
   timeoutMs: number;
+  /**
+   * The most searches this process has in flight; a turn that finds them all taken is written
+   * without recall rather than queue behind them (a burst of sends would otherwise wait on
+   * Chroma's queue of searches before its first tokens).
+   */
+  maxInFlight: number;
   logger: Logger;
 }
 
@@ -22,19 +28,30 @@ export const NOTHING_RECALLED: Promise<RecallHit[]> = Promise.resolve([]);
  * search is mostly done by the time the prompt is built rather than starting then.
  */
 export class Recall {
+  /** Searches asked for and not yet answered, those a reply stopped waiting for included. */
+  private inFlight = 0;
+
   constructor(private readonly options: RecallOptions) {}
 
   /**
-   * Never rejects: recall is a bonus, and when search is down or slower than the budget the reply
-   * is written without it. `excludeConversationId` is null for a conversation the turn creates.
+   * Never rejects: recall is a bonus, and when search is down, slower than the budget or already
+   * busy with `maxInFlight` searches, the reply is written without it. `excludeConversationId` is
+   * null for a conversation the turn creates.
    */
   start(caller: UserCaller, query: string, excludeConversationId: string | null): Promise<RecallHit[]> {
-    const { conversations, limit, timeoutMs, logger } = this.options;
-    return withTimeout(
-      conversations.recallMessages(caller, query, excludeConversationId, limit),
-      timeoutMs,
-      'recall',
-    ).catch((error: unknown) => {
+    const { conversations, limit, timeoutMs, maxInFlight, logger } = this.options;
+    if (this.inFlight >= maxInFlight) {
+      logger.debug({ inFlight: this.inFlight }, 'recall skipped: as many searches in flight as allowed');
+      return NOTHING_RECALLED;
+    }
+    this.inFlight += 1;
+    const search = conversations.recallMessages(caller, query, excludeConversationId, limit);
+    // Counted until the search ends, not the reply's wait: a timed-out search still holds the search's resources.
+    const ended = () => {
+      this.inFlight -= 1;
+    };
+    search.then(ended, ended);
+    return withTimeout(search, timeoutMs, 'recall').catch((error: unknown) => {
       logger.warn({ err: error }, 'recall unavailable; replying without it');
       return [];
     });
