@@ -1,3 +1,4 @@
+import { Client as PgClient } from 'pg';
 import { errorCodes } from '../../../common/testing/graphql-client';
 import { MAX_MEMORIES } from '../repositories/memory.repository';
 import { append, type Client, type Harness, dataOf, startConversationHarness } from '../testing/harness';
@@ -285,5 +286,39 @@ describe("a turn's internal operations: turnContext and appendTurn", () => {
         }),
       ),
     ).not.toEqual([]);
+  });
+
+  it("marks a first message's reply FAILED when the context's read fails after the write, and answers the error", async () => {
+    const user = await harness.newUser();
+    const schema = harness.env.CONVERSATION_DB_SCHEMA;
+    const database = new PgClient({ connectionString: harness.env.DATABASE_URL });
+    await database.connect();
+    // The read needs the owner's memories; the write never touches them.
+    await database.query(`alter table "${schema}".memories rename to memories_away`);
+    let answer: Awaited<ReturnType<Client['request']>>;
+    try {
+      answer = await harness.chatFor(user.userId).request(
+        `mutation($input: AppendTurnInput!) {
+          appendTurn(input: $input, withContext: true) { reply { id } context { recallEnabled } }
+        }`,
+        { input: { content: 'Hello', replyModel: 'offline/echo' } },
+      );
+    } finally {
+      await database.query(`alter table "${schema}".memories_away rename to memories`);
+    }
+    expect(errorCodes(answer)).not.toEqual([]);
+    expect(answer.data ?? null).toBeNull();
+    // The turn was written; nothing would ever finish its reply, so it is FAILED, not STREAMING.
+    const { rows } = await database.query<{ role: string; status: string }>(
+      `select m.role, m.status from "${schema}".messages m
+         join "${schema}".conversations c on c.id = m.conversation_id
+        where c.owner_id = $1 order by m.depth`,
+      [user.userId],
+    );
+    await database.end();
+    expect(rows).toEqual([
+      { role: 'USER', status: 'COMPLETE' },
+      { role: 'ASSISTANT', status: 'FAILED' },
+    ]);
   });
 });
