@@ -33,21 +33,42 @@ describe('the model catalog as the conversation subgraph reads it', () => {
   });
 
   it('is null while none is published, said once at warn, and reads a publication within its cache time', async () => {
-    const logs = captureLogs('conversation');
-    const models = new ModelCatalogRepository(published, logs.logger, 100);
-    expect(await models.models()).toBeNull();
-    await sleep(150);
-    expect(await models.models()).toBeNull();
-    expect(logs.lines().filter((line) => line.includes('no model catalog published by chat'))).toHaveLength(
-      1,
-    );
+    // Only the clock the cache reads is moved, so a slow machine cannot outlast the cache between two reads;
+    // Redis and its timers run as they do.
+    jest.useFakeTimers({
+      doNotFake: [
+        'nextTick',
+        'setImmediate',
+        'setTimeout',
+        'clearTimeout',
+        'setInterval',
+        'clearInterval',
+        'queueMicrotask',
+        'hrtime',
+        'performance',
+      ],
+    });
+    const later = (ms: number) => jest.setSystemTime(Date.now() + ms);
+    try {
+      const logs = captureLogs('conversation');
+      const models = new ModelCatalogRepository(published, logs.logger, 100);
+      expect(await models.models()).toBeNull();
+      later(150);
+      expect(await models.models()).toBeNull();
+      expect(logs.lines().filter((line) => line.includes('no model catalog published by chat'))).toHaveLength(
+        1,
+      );
 
-    await published.publish([ECHO], 60_000);
-    // Within the cache time the earlier answer stands; after it, the publication is read.
-    expect(await models.models()).toBeNull();
-    await sleep(150);
-    expect(await models.models()).toEqual([ECHO]);
-    expect(logs.lines().at(-1)).toContain('model catalog published by chat again');
+      await published.publish([ECHO], 60_000);
+      // Within the cache time the earlier answer stands; after it, the publication is read.
+      later(50);
+      expect(await models.models()).toBeNull();
+      later(100);
+      expect(await models.models()).toEqual([ECHO]);
+      expect(logs.lines().at(-1)).toContain('model catalog published by chat again');
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('expires when no chat renews it', async () => {
