@@ -297,6 +297,7 @@ function runnerSettings(config: ChatConfig) {
     contextTokens: config.LLM_CONTEXT_TOKENS,
     maxOutputTokens: config.LLM_MAX_OUTPUT_TOKENS,
     checkpointIntervalMs: config.CHECKPOINT_INTERVAL_MS,
+    tokenEventIntervalMs: config.TOKEN_EVENT_INTERVAL_MS,
     leaseMs: config.GENERATION_LEASE_MS,
     finalSaveDeadlineMs: config.FINAL_SAVE_DEADLINE_MS,
   };

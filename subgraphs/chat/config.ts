@@ -100,6 +100,11 @@ export const chatEnv = {
   RECALL_MAX_IN_FLIGHT: env.int(8, 1),
   MESSAGE_MAX_CHARS: env.int(32_000, 1),
 
+  /**
+   * The shortest time between two token events of a reply: chunks a model sends faster go out
+   * together, as one event (the first at once). 0 sends each chunk once the one before is stored.
+   */
+  TOKEN_EVENT_INTERVAL_MS: env.int(20, 0),
   /** How often a streaming reply's content is saved to the conversation subgraph. */
   CHECKPOINT_INTERVAL_MS: env.int(1_000, 10),
   /**

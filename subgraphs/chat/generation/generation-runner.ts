@@ -18,7 +18,7 @@ import {
   EventLogConflict,
   type GenerationEventRepository,
 } from '../repositories/generation-event.repository';
-import { GenerationEventType, terminalEvent } from '../streams/generation-event';
+import { type GenerationEvent, GenerationEventType, terminalEvent } from '../streams/generation-event';
 import { EventStoreUnavailable, GenerationStreamWriter } from '../streams/stream-writer';
 import type { GenerationStreamHub, OwnedStream } from '../streams/stream-hub';
 import { backoffDelay, sleep } from '../support/sleep';
@@ -32,6 +32,8 @@ export interface RunnerSettings {
   /** The deployment's output limit: no reply's own may exceed it (the event stream is sized by it). */
   maxOutputTokens: number;
   checkpointIntervalMs: number;
+  /** The shortest time between two token events of a reply (see StreamWriterOptions.tokenEventIntervalMs). */
+  tokenEventIntervalMs: number;
   leaseMs: number;
   /** How long a finished reply retries its save (and the end of its stream) before leaving it to recovery. */
   finalSaveDeadlineMs: number;
@@ -120,6 +122,8 @@ class GenerationRun {
   /** Recovery took the generation over: this run writes nothing more. */
   private fenced = false;
   private tokenEvents = 0;
+  /** Redis acknowledged the reply's first token. */
+  private tokenAppended = false;
   private checkpointedContent = '';
   /** The content the final save stored; null until it did. */
   private savedContent: string | null = null;
@@ -140,7 +144,8 @@ class GenerationRun {
     this.stream = deps.streams.own(this.record.id);
     this.writer = new GenerationStreamWriter(deps.events, this.record.id, {
       retryWindowMs: deps.settings.leaseMs,
-      onAcknowledged: (events) => this.stream.deliver(events),
+      tokenEventIntervalMs: deps.settings.tokenEventIntervalMs,
+      onAcknowledged: (events) => this.onAcknowledged(events),
     });
     this.lease = new LeaseKeeper(
       {
@@ -266,10 +271,14 @@ class GenerationRun {
     this.deps.generations.recordFirstToken(this.record.id, this.record.firstTokenAt).catch((error: Error) => {
       this.logger.warn({ err: error }, 'could not record the first token time');
     });
-    this.writer.flush().then(
-      () => traceTurn('chat.first-token-appended', this.record.id),
-      () => undefined,
-    );
+  }
+
+  private onAcknowledged(events: readonly GenerationEvent[]): void {
+    if (!this.tokenAppended && events.some((event) => event.type === GenerationEventType.TOKEN)) {
+      this.tokenAppended = true;
+      traceTurn('chat.first-token-appended', this.record.id);
+    }
+    this.stream.deliver(events);
   }
 
   /** A provider's failure is FAILED; anything the platform caused is INTERRUPTED, with a reason. */

@@ -19,6 +19,26 @@ export interface StreamWriterOptions {
   retryWindowMs: number;
   /** Told each batch once Redis holds it, in order (GenerationStreamHub.own delivers them locally). */
   onAcknowledged?: (events: readonly GenerationEvent[]) => void;
+  /**
+   * The shortest time between two enqueued appends that carry tokens (0: none). Tokens enqueued
+   * sooner wait for it and leave as one TOKEN event, so a model that streams faster than a client
+   * can show costs a few events a reply, not one per chunk; the first token never waits.
+   */
+  tokenEventIntervalMs?: number;
+}
+
+/** Adjacent TOKEN events as one, their deltas joined: what a subscriber shows is the same text. */
+export function joinTokens(events: readonly NewEvent[]): NewEvent[] {
+  const joined: NewEvent[] = [];
+  for (const event of events) {
+    const last = joined.at(-1);
+    if (event.type === GenerationEventType.TOKEN && last?.type === GenerationEventType.TOKEN) {
+      joined[joined.length - 1] = { ...last, delta: last.delta + event.delta };
+    } else {
+      joined.push(event);
+    }
+  }
+  return joined;
 }
 
 /**
@@ -45,6 +65,12 @@ export class GenerationStreamWriter {
   private draining: Promise<void> | null = null;
   /** Why an enqueued append failed: nothing more is enqueued after it. */
   private failure: unknown = null;
+  /** When the last enqueued append that carried tokens left (0: none yet). */
+  private lastTokensAt = 0;
+  /** flush() was called: what is pending leaves without waiting for the token interval. */
+  private hurry = false;
+  /** Ends the wait for the token interval early (flush). */
+  private wake: (() => void) | null = null;
 
   constructor(
     private readonly log: GenerationEventRepository,
@@ -74,10 +100,11 @@ export class GenerationStreamWriter {
   }
 
   /**
-   * Appends `event` as soon as possible: at once when no append is in flight, else with every event
-   * enqueued meanwhile, in one append. A burst of tokens thus costs one Redis round trip, not one
-   * each, and a token still counts only once Redis acknowledged it. Throws the failure of an
-   * earlier enqueued append (EventStoreUnavailable, EventLogConflict): the stream ends there.
+   * Appends `event` as soon as possible: at once when no append is in flight and the token interval
+   * has passed, else with every event enqueued meanwhile, in one append, adjacent tokens joined into
+   * one event. A burst of tokens thus costs one Redis round trip and one event, not one each, and a
+   * token still counts only once Redis acknowledged it. Throws the failure of an earlier enqueued
+   * append (EventStoreUnavailable, EventLogConflict): the stream ends there.
    */
   enqueue(event: NewEvent): void {
     if (this.failure) throw this.failure;
@@ -85,21 +112,52 @@ export class GenerationStreamWriter {
     this.draining ??= this.drainPending();
   }
 
-  /** Resolves once every enqueued event is acknowledged; throws if an append of them failed. */
+  /**
+   * Appends what is enqueued without waiting for the token interval, and resolves once every
+   * enqueued event is acknowledged; throws if an append of them failed.
+   */
   async flush(): Promise<void> {
+    if (this.draining) {
+      this.hurry = true;
+      this.wake?.();
+    }
     await this.draining;
     if (this.failure) throw this.failure;
   }
 
   private async drainPending(): Promise<void> {
     try {
-      while (this.pending.length > 0) await this.append(this.pending.splice(0));
+      while (this.pending.length > 0) {
+        const wait = this.tokenIntervalLeft();
+        if (wait > 0) await this.sleepUnlessHurried(wait);
+        const batch = joinTokens(this.pending.splice(0));
+        if (batch.some((event) => event.type === GenerationEventType.TOKEN)) this.lastTokensAt = Date.now();
+        await this.append(batch);
+      }
     } catch (error) {
       this.failure = error;
       this.pending = [];
     } finally {
       this.draining = null;
+      this.hurry = false;
     }
+  }
+
+  /** How long pending tokens still wait for the token interval: 0 when none do, or flush() hurries. */
+  private tokenIntervalLeft(): number {
+    if (this.hurry || !this.pending.some((event) => event.type === GenerationEventType.TOKEN)) return 0;
+    return this.lastTokensAt + (this.options.tokenEventIntervalMs ?? 0) - Date.now();
+  }
+
+  private async sleepUnlessHurried(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wake = null;
   }
 
   /**

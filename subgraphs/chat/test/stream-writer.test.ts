@@ -7,13 +7,25 @@ import { type GenerationEvent, GenerationEventType } from '../streams/generation
 import {
   EventStoreUnavailable,
   GenerationStreamWriter,
+  joinTokens,
   type StreamWriterOptions,
 } from '../streams/stream-writer';
+
+/** Resolves once `condition` holds, checked every few milliseconds. */
+async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 2));
+}
 
 const redisForTest = testRedis('stream_writer');
 const logOptions = { maxLength: 1_000, liveTtlSeconds: 600, finishedTtlSeconds: 60 };
 const token = (delta: string) => ({ type: GenerationEventType.TOKEN, delta }) as const;
 const start = { type: GenerationEventType.START, model: 'm' } as const;
+const usage = {
+  type: GenerationEventType.USAGE,
+  promptTokens: 1,
+  completionTokens: 2,
+  estimated: true,
+} as const;
 
 describe('the writer of a generation stream', () => {
   let redis: Redis;
@@ -58,7 +70,7 @@ describe('the writer of a generation stream', () => {
     expect(told.flat()).toEqual((await log.read(id, 0)).slice(0, 5));
   });
 
-  it('sends the tokens enqueued while an append is in flight together, in order, in the next append', async () => {
+  it('sends the tokens enqueued while an append is in flight together, as one event, in the next append', async () => {
     const { id, writer } = await started();
     const appends = jest.spyOn(log, 'append');
     const words = ['a ', 'time ', 'there ', 'was ', 'a ', 'stream'];
@@ -68,7 +80,89 @@ describe('the writer of a generation stream', () => {
     expect(appends).toHaveBeenCalledTimes(2);
     appends.mockRestore();
     expect(writer.text()).toBe(`Once upon ${words.join('')}`);
-    expect((await stored(id)).map((event) => event.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(await log.read(id, 3)).toEqual([
+      { seq: 4, ...token('a ') },
+      { seq: 5, ...token('time there was a stream') },
+    ]);
+  });
+
+  it('joins only adjacent tokens: other events keep their place between them', () => {
+    expect(joinTokens([token('a '), token('b '), usage, token('c'), token('d')])).toEqual([
+      token('a b '),
+      usage,
+      token('cd'),
+    ]);
+  });
+
+  describe('with a token interval', () => {
+    const INTERVAL_MS = 150;
+    /** A writer past START and two tokens, and the batches it tells of from then on. */
+    const withInterval = async (told: GenerationEvent[][] = []) => {
+      const writer = await started({
+        retryWindowMs: 1_000,
+        tokenEventIntervalMs: INTERVAL_MS,
+        onAcknowledged: (events) => told.push([...events]),
+      });
+      told.length = 0;
+      return writer;
+    };
+
+    it('sends the first token at once and the ones that follow within the interval as one event after it', async () => {
+      const told: GenerationEvent[][] = [];
+      const { id, writer } = await withInterval(told);
+      const firstEnqueuedAt = Date.now();
+      writer.enqueue(token('a '));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(told).toEqual([[{ seq: 4, ...token('a ') }]]);
+      writer.enqueue(token('time '));
+      writer.enqueue(token('there '));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Still within the interval: held, and not part of the reply yet.
+      expect(told).toHaveLength(1);
+      expect(writer.text()).toBe('Once upon a ');
+      await until(() => told.length === 2);
+      expect(Date.now() - firstEnqueuedAt).toBeGreaterThanOrEqual(INTERVAL_MS - 5);
+      expect(told[1]).toEqual([{ seq: 5, ...token('time there ') }]);
+      expect(await log.replyText(id)).toBe('Once upon a time there ');
+    });
+
+    it('does not hold a token that comes after the interval has passed', async () => {
+      const told: GenerationEvent[][] = [];
+      const { writer } = await withInterval(told);
+      writer.enqueue(token('a '));
+      await new Promise((resolve) => setTimeout(resolve, INTERVAL_MS + 20));
+      const enqueuedAt = Date.now();
+      writer.enqueue(token('time'));
+      await until(() => told.length === 2);
+      expect(Date.now() - enqueuedAt).toBeLessThan(INTERVAL_MS);
+    });
+
+    it('sends what it holds at once on flush, so a reply that ends does not wait for the interval', async () => {
+      const { id, writer } = await withInterval();
+      writer.enqueue(token('a '));
+      writer.enqueue(token('time'));
+      const flushedAt = Date.now();
+      await writer.flush();
+      expect(Date.now() - flushedAt).toBeLessThan(INTERVAL_MS);
+      expect(await log.replyText(id)).toBe('Once upon a time');
+      // The hurry was for what was pending then: tokens that follow within the interval wait again.
+      writer.enqueue(token(' there'));
+      writer.enqueue(token(' was'));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(writer.text()).toBe('Once upon a time');
+      await writer.flush();
+      expect(writer.text()).toBe('Once upon a time there was');
+    });
+
+    it('never holds an event that carries no token', async () => {
+      const { id, writer } = await withInterval();
+      writer.enqueue(token('a '));
+      await writer.flush();
+      const enqueuedAt = Date.now();
+      writer.enqueue(usage);
+      await until(async () => (await log.read(id, 4)).length === 1);
+      expect(Date.now() - enqueuedAt).toBeLessThan(INTERVAL_MS);
+    });
   });
 
   it('refuses to enqueue after an enqueued append failed, and reports the failure on flush', async () => {
