@@ -172,7 +172,8 @@ async function measureTurns(
       if (pending) throw new Error(`the turns' work was not done in a minute: ${JSON.stringify(pending)}`);
     });
     const count = turns.length;
-    const tokens = turns.reduce((sum, turn) => sum + turn.events.filter((e) => e.type === 'TOKEN').length, 0);
+    // The model's tokens, not TOKEN events: those that come within TOKEN_EVENT_INTERVAL_MS share one.
+    const tokens = turns.filter((turn) => turn.ended === 'complete').length * TOKENS;
     return {
       count,
       tokens,

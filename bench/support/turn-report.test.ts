@@ -36,7 +36,26 @@ describe('checkTokens', () => {
   it('finds nothing wrong when every saved token came, in order', () => {
     expect(checkTokens([whole('a'), whole('b')], saved('a', 'b'))).toEqual({
       received: 10,
+      events: 10,
       saved: 10,
+      lost: 0,
+      reordered: 0,
+      mismatched: 0,
+    });
+  });
+
+  it('counts the tokens an event carries together, each as received', () => {
+    const joined = turn('a', [
+      [1, 'START', null],
+      [2, 'TOKEN', 'I '],
+      [3, 'TOKEN', 'am the offline '],
+      [4, 'TOKEN', 'responder. '],
+      [5, 'DONE', null],
+    ]);
+    expect(checkTokens([joined], saved('a'))).toEqual({
+      received: 5,
+      events: 3,
+      saved: 5,
       lost: 0,
       reordered: 0,
       mismatched: 0,

@@ -9,9 +9,11 @@ import type { SendMode, TurnRecord } from './turns';
 
 /** What the clients received against what the platform saved, over a level's turns. */
 export interface TokenCheck {
-  /** TOKEN events received. */
+  /** Tokens received: the words of the TOKEN events' deltas (an event carries the tokens that came within TOKEN_EVENT_INTERVAL_MS). */
   received: number;
-  /** Tokens of the saved replies (the offline model sends one word per token). */
+  /** TOKEN events received. */
+  events: number;
+  /** Tokens of the saved replies (the offline model sends one word per chunk). */
   saved: number;
   /** Saved tokens that no client received: max(0, saved − received) per turn. */
   lost: number;
@@ -77,15 +79,17 @@ export interface TurnRun {
 
 /** Compares each turn's received tokens with its saved reply. */
 export function checkTokens(turns: TurnRecord[], saved: Map<string, SavedReply>): TokenCheck {
-  const check: TokenCheck = { received: 0, saved: 0, lost: 0, reordered: 0, mismatched: 0 };
+  const check: TokenCheck = { received: 0, events: 0, saved: 0, lost: 0, reordered: 0, mismatched: 0 };
   for (const turn of turns) {
     if (!turn.conversationId) continue;
     const tokens = turn.events.filter((event) => event.type === 'TOKEN');
     const reply = saved.get(turn.conversationId);
     const savedTokens = reply ? splitIntoWords(reply.content).length : 0;
-    check.received += tokens.length;
+    const receivedTokens = tokens.reduce((sum, event) => sum + splitIntoWords(event.delta ?? '').length, 0);
+    check.received += receivedTokens;
+    check.events += tokens.length;
     check.saved += savedTokens;
-    check.lost += Math.max(0, savedTokens - tokens.length);
+    check.lost += Math.max(0, savedTokens - receivedTokens);
     let latest = 0;
     for (const { seq } of turn.events) {
       if (seq <= latest) check.reordered += 1;
@@ -126,6 +130,7 @@ export function latencyTable(levels: LevelResult[]): string {
       'first token p50 / p99 / max ms',
       'last token p50 / p99 / max ms',
       'tokens received / saved',
+      'token events',
       'lost',
       'reordered',
       'text ≠ saved',
@@ -139,12 +144,13 @@ export function latencyTable(levels: LevelResult[]): string {
       spread(level.firstTokenMs),
       spread(level.lastTokenMs),
       `${level.tokens.received} / ${level.tokens.saved}`,
+      String(level.tokens.events),
       String(level.tokens.lost),
       String(level.tokens.reordered),
       String(level.tokens.mismatched),
       fixed(level.load, 1),
     ]),
-    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
   );
 }
 
