@@ -32,6 +32,9 @@ export function haproxyConfig(backends: Backend[], statsPort: number): string {
     'global',
     // Each connection holds two descriptors; the usual limit of open files (ulimit -n) is far above.
     '  maxconn 4096',
+    // A port another process holds (two harnesses picking the same free port) fails the start
+    // instead of being shared: with SO_REUSEPORT the kernel would split connections between them.
+    '  noreuseport',
     '',
     'defaults',
     '  mode http',
