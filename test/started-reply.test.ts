@@ -12,7 +12,7 @@ import {
 import { registerUser, type TestUser } from '../common/testing/auth';
 import { type GraphQLResponse, postGraphQL } from '../common/testing/graphql-client';
 import { eventually } from '../common/testing/wait';
-import { DEFAULT_TITLE } from '../subgraphs/conversation/services/conversation.service';
+import { DEFAULT_TITLE } from '../subgraphs/conversation/records/conversation.record';
 import { startTestPlatform, type TestPlatform } from './support/platform';
 
 /*

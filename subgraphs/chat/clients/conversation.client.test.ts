@@ -71,17 +71,17 @@ describe('the conversation subgraph client', () => {
     const received: { request: IncomingMessage; body: string }[] = [];
     const client = await answering((request, body, response) => {
       received.push({ request, body });
-      json(response, 200, { data: { renameConversation: { id: 'c-1' } } });
+      json(response, 200, { data: { updateMessage: { id: 'm-1' } } });
     });
 
-    await client.renameConversation(caller, 'c-1', 'A title');
+    await client.updateMessage(caller, { id: 'm-1', conversationTitle: 'A title' });
 
     const [{ request, body }] = received;
     expect(request.method).toBe('POST');
     expect(request.headers['content-type']).toBe('application/json');
     expect(request.headers[REQUEST_ID_HEADER]).toBe('request-1');
     const operation = JSON.parse(body) as { query: string; variables: Record<string, unknown> };
-    expect(operation.variables).toEqual({ id: 'c-1', title: 'A title' });
+    expect(operation.variables).toEqual({ input: { id: 'm-1', conversationTitle: 'A title' } });
     const { identity } = verifyIdentity(request.headers[IDENTITY_HEADER] as string, TEST_IDENTITY_SECRET, {
       audience: 'conversation',
       digest: operationDigest(operation),
@@ -137,8 +137,8 @@ describe('the conversation subgraph client', () => {
       json(response, 200, {
         errors: [
           {
-            message: 'Conversation not found',
-            extensions: { code: 'NOT_FOUND', requestId: 'request-1', what: 'conversation' },
+            message: 'Message not found',
+            extensions: { code: 'NOT_FOUND', requestId: 'request-1', what: 'message' },
           },
         ],
         data: null,
@@ -146,13 +146,13 @@ describe('the conversation subgraph client', () => {
     );
 
     const failure = await client
-      .renameConversation(caller, 'c-1', 'A title')
+      .updateMessage(caller, { id: 'm-1', content: 'A reply' })
       .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(AppError);
     expect(failure).toMatchObject({
       code: 'NOT_FOUND',
-      message: 'Conversation not found',
-      details: { what: 'conversation' },
+      message: 'Message not found',
+      details: { what: 'message' },
     });
   });
 

@@ -58,6 +58,8 @@ export interface UpdateMessageInput {
   status?: MessageStatus;
   promptTokens?: number;
   completionTokens?: number;
+  /** Names the conversation if nobody has yet: a title its owner gave is kept. */
+  conversationTitle?: string;
 }
 
 /**
@@ -98,7 +100,6 @@ export interface ConversationClient {
     excludeConversationId: string | null,
     first: number,
   ): Promise<RecallHit[]>;
-  renameConversation(caller: UserCaller, conversationId: string, title: string): Promise<void>;
   /** Every message still STREAMING, whoever owns it (crash recovery). */
   streamingMessages(requestId: string): Promise<StoredMessage[]>;
 }
@@ -307,14 +308,6 @@ export class ConversationSubgraphClient implements ConversationClient {
       { query, exclude: excludeConversationId, first },
     );
     return this.parse(z.array(wireRecallHit), data.recallMessages, 'recallMessages');
-  }
-
-  async renameConversation(caller: UserCaller, conversationId: string, title: string): Promise<void> {
-    await this.request(
-      caller,
-      'mutation RenameConversation($id: ID!, $title: String!) { renameConversation(id: $id, title: $title) { id } }',
-      { id: conversationId, title },
-    );
   }
 
   /** Every STREAMING message, read a page at a time (the field is bounded like every list). */

@@ -127,6 +127,10 @@ class GenerationRun {
   private checkpointedContent = '';
   /** The content the final save stored; null until it did. */
   private savedContent: string | null = null;
+  /** The title the final save carries: the first exchange's, when it costs no model call. */
+  private titleInSave: string | null = null;
+  /** A save carrying `titleInSave` landed: the conversation is named (or already was). */
+  private titleSaved = false;
   private reportedUsage: TokenUsage | null = null;
   private prompt: Prompt | null = null;
   private userMessage: StoredMessage | null = null;
@@ -180,8 +184,14 @@ class GenerationRun {
       this.stream.release();
       await this.lease.stop();
     }
-    if (outcome?.status === GenerationStatus.COMPLETE && !this.fenced && this.isFirstExchange())
+    if (
+      outcome?.status === GenerationStatus.COMPLETE &&
+      !this.fenced &&
+      !this.titleSaved &&
+      this.isFirstExchange()
+    ) {
       await this.nameConversation();
+    }
   }
 
   /** Streams the reply; returns how it ended, or null when recovery took the generation over. */
@@ -319,6 +329,9 @@ class GenerationRun {
     const usage = this.reportedUsage ?? this.estimatedUsage();
     Object.assign(this.record, { status, error, usage, finishedAt: new Date() });
     const deadline = this.streamEndedAt + this.deps.settings.finalSaveDeadlineMs;
+    if (status === GenerationStatus.COMPLETE && this.isFirstExchange()) {
+      this.titleInSave = this.deps.titles.immediateTitle((this.userMessage as StoredMessage).content);
+    }
     // A checkpoint in flight should land before the final save; one that lands after it (a hung
     // database) changes nothing, since the conversation subgraph keeps a final message's content.
     if (this.checkpoint) await this.beforeDeadline(this.checkpoint, deadline);
@@ -382,8 +395,10 @@ class GenerationRun {
       status: this.record.status as FinalStatus,
       promptTokens: usage.promptTokens,
       completionTokens: usage.completionTokens,
+      ...(this.titleInSave === null ? {} : { conversationTitle: this.titleInSave }),
     });
     this.savedContent = content;
+    this.titleSaved = this.titleInSave !== null;
   }
 
   /**
@@ -497,11 +512,15 @@ class GenerationRun {
     );
   }
 
+  /** Names the conversation after the save, when its title needed a model call (or the save did not land). */
   private async nameConversation(): Promise<void> {
     const userMessage = this.userMessage as StoredMessage;
     try {
       const title = await this.deps.titles.title(userMessage.content, this.writer.text());
-      await this.deps.conversations.renameConversation(this.job.caller, this.record.conversationId, title);
+      await this.deps.conversations.updateMessage(this.job.caller, {
+        id: this.record.messageId,
+        conversationTitle: title,
+      });
     } catch (error) {
       this.logger.warn({ err: error }, 'could not title the conversation');
     }

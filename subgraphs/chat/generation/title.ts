@@ -51,8 +51,17 @@ export class TitleGenerator {
     private readonly logger: Logger,
   ) {}
 
+  /**
+   * The title when it costs no model call (the offline provider's first words), so that it can
+   * go with the reply's final save; null when only `title` can tell.
+   */
+  immediateTitle(userMessage: string): string | null {
+    return this.provider.name === 'offline' ? heuristicTitle(userMessage) : null;
+  }
+
   async title(userMessage: string, reply: string): Promise<string> {
-    if (this.provider.name === 'offline') return heuristicTitle(userMessage);
+    const immediate = this.immediateTitle(userMessage);
+    if (immediate !== null) return immediate;
     try {
       const text = await this.provider.complete(
         {

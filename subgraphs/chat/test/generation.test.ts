@@ -103,6 +103,57 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     expect(usage.today.completionTokens).toBe(saved?.completionTokens);
   });
 
+  it("names the conversation with the offline model's title in the reply's final save, with no request of its own", async () => {
+    const { services } = await start();
+    const alice = userCaller(randomUUID());
+    const saves = jest.spyOn(store, 'updateMessage');
+    const started = await services.chat.send(alice, { content: 'Plan a weekend in Lisbon' });
+    await drain(await services.generations.follow(alice, started.generation.id, 0));
+    // Titled before DONE: a client that sees it reads the title with the reply.
+    expect(store.conversations.get(started.conversationId)?.title).toBe('Plan a weekend in Lisbon');
+    const titled = saves.mock.calls.filter(([, input]) => input.conversationTitle !== undefined);
+    expect(titled).toHaveLength(1);
+    expect(titled[0][1]).toMatchObject({ status: 'COMPLETE', conversationTitle: 'Plan a weekend in Lisbon' });
+    saves.mockRestore();
+  });
+
+  it("names the conversation with a model's title after the final save, keeping a title its owner gave meanwhile", async () => {
+    const provider = new ScriptedProvider();
+    const { services } = await start({}, provider);
+    const alice = userCaller(randomUUID());
+    const saves = jest.spyOn(store, 'updateMessage');
+    const first = await services.chat.send(alice, { content: 'Plan a weekend in Lisbon' });
+    const stream = await provider.nextStream();
+    stream.text('Day one: Alfama.');
+    stream.finish();
+    await drain(await services.generations.follow(alice, first.generation.id, 0));
+    await eventually(() =>
+      expect(store.conversations.get(first.conversationId)?.title).toBe('A scripted title'),
+    );
+    // The model is asked once the reply is saved: the final save carries no title.
+    expect(saves.mock.calls.map(([, input]) => input)).toContainEqual({
+      id: first.generation.messageId,
+      conversationTitle: 'A scripted title',
+    });
+    expect(saves.mock.calls.find(([, input]) => input.status)?.[1].conversationTitle).toBeUndefined();
+
+    const second = await services.chat.send(alice, { content: 'Plan a week in Porto' });
+    (store.conversations.get(second.conversationId) as { title: string }).title = 'Porto, my way';
+    const secondStream = await provider.nextStream();
+    secondStream.text('Day one: Ribeira.');
+    secondStream.finish();
+    await drain(await services.generations.follow(alice, second.generation.id, 0));
+    await eventually(() =>
+      expect(
+        saves.mock.calls.some(
+          ([, input]) => input.id === second.generation.messageId && input.conversationTitle,
+        ),
+      ).toBe(true),
+    );
+    expect(store.conversations.get(second.conversationId)?.title).toBe('Porto, my way');
+    saves.mockRestore();
+  });
+
   it('reads each turn in one request, fetches no history afterwards, and waits no longer than RECALL_TIMEOUT_MS for recall', async () => {
     const calls: Record<string, number> = {};
     // Recall that never answers, and a count of every call to the conversation subgraph.

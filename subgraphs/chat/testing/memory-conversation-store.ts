@@ -111,6 +111,10 @@ export class MemoryConversationStore implements ConversationClient {
     if (input.status !== undefined) message.status = input.status;
     if (input.promptTokens !== undefined) message.promptTokens = input.promptTokens;
     if (input.completionTokens !== undefined) message.completionTokens = input.completionTokens;
+    const conversation = this.ownedConversation(caller, message.conversation.id);
+    if (input.conversationTitle !== undefined && conversation.title === UNTITLED_CONVERSATION) {
+      conversation.title = input.conversationTitle;
+    }
   }
 
   async messagePath(caller: UserCaller, leafId: string, limit: number): Promise<StoredMessage[]> {
@@ -144,10 +148,6 @@ export class MemoryConversationStore implements ConversationClient {
       .filter((hit) => hit.score > 0)
       .sort((a, b) => b.score - a.score)
       .slice(0, first);
-  }
-
-  async renameConversation(caller: UserCaller, conversationId: string, title: string): Promise<void> {
-    this.ownedConversation(caller, conversationId).title = title;
   }
 
   async streamingMessages(): Promise<StoredMessage[]> {

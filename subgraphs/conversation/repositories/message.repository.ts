@@ -5,6 +5,7 @@ import {
   MessageStatus,
   type OwnedMessageRecord,
 } from '../records/message.record';
+import { DEFAULT_TITLE } from '../records/conversation.record';
 import { queueMessageUpserts } from './search-outbox.repository';
 
 /** A raw `messages` row as PostgreSQL returns it (timestamps may arrive as strings, as in JSON). */
@@ -52,6 +53,8 @@ export interface MessagePatch {
   status?: MessageStatus | null;
   promptTokens?: number | null;
   completionTokens?: number | null;
+  /** Names the message's conversation, only while it still has DEFAULT_TITLE (nobody named it). */
+  conversationTitle?: string | null;
 }
 
 export interface SavedMessage {
@@ -61,6 +64,8 @@ export interface SavedMessage {
   saved: boolean;
   /** Whether an outbox entry now queues its (re)indexing. */
   queued: boolean;
+  /** Whether its conversation took the patch's `conversationTitle`. */
+  titled: boolean;
 }
 
 /**
@@ -86,17 +91,19 @@ export class MessageRepository {
    * locked first, so concurrent saves apply in turn. Only a STREAMING message changes its content
    * or status (one equal to the stored value is no change); token counts always may. When its
    * content or status changed and the message is now final with some content, the same statement
-   * queues its (re)indexing in the search outbox. Null when it is missing or not the owner's.
+   * queues its (re)indexing in the search outbox, and a `conversationTitle` names the conversation
+   * if nobody has (a title its owner gave is kept). Null when it is missing or not the owner's.
    */
   async save(ownerId: string, id: string, patch: MessagePatch, at: Date): Promise<SavedMessage | null> {
     // Blank is judged on ASCII whitespace alone: at worst an entry more than isIndexable would
     // queue (the indexer skips it), never one fewer.
     const rows = await this.em.execute<
-      (MessageRow & { owner_id: string; saved: boolean; queued: boolean })[]
+      (MessageRow & { owner_id: string; saved: boolean; queued: boolean; titled: boolean })[]
     >(
       `with input as (
          select ?::uuid as id, ?::uuid as owner_id, ?::text as content, ?::text as status,
-           ?::integer as prompt_tokens, ?::integer as completion_tokens, ?::timestamptz as at
+           ?::integer as prompt_tokens, ?::integer as completion_tokens, ?::timestamptz as at,
+           ?::text as title
        ),
        previous as (
          select m.*, c.owner_id from input i
@@ -120,10 +127,17 @@ export class MessageRepository {
              and m.status <> '${MessageStatus.STREAMING}'
              and btrim(m.content, E' \\t\\n\\r\\f') <> '' as queued
        ),
-       queue as (${queueMessageUpserts('saved where queued')})
-       select ${MESSAGE_COLUMNS}, m.owner_id, true as saved, m.queued from saved m
+       queue as (${queueMessageUpserts('saved where queued')}),
+       titled as (
+         update conversations c set title = i.title, updated_at = i.at
+         from saved s, input i
+         where c.id = s.conversation_id and i.title is not null and c.title = ?
+         returning c.id
+       )
+       select ${MESSAGE_COLUMNS}, m.owner_id, true as saved, m.queued, exists (select from titled) as titled
+       from saved m
        union all
-       select ${MESSAGE_COLUMNS}, m.owner_id, false, false from previous m where not exists (select from saved)`,
+       select ${MESSAGE_COLUMNS}, m.owner_id, false, false, false from previous m where not exists (select from saved)`,
       [
         id,
         ownerId,
@@ -132,10 +146,14 @@ export class MessageRepository {
         patch.promptTokens ?? null,
         patch.completionTokens ?? null,
         at,
+        patch.conversationTitle ?? null,
+        DEFAULT_TITLE,
       ],
     );
     const [row] = rows;
-    return row ? { message: toOwnedRecord(row), saved: row.saved, queued: row.queued } : null;
+    return row
+      ? { message: toOwnedRecord(row), saved: row.saved, queued: row.queued, titled: row.titled }
+      : null;
   }
 
   /**

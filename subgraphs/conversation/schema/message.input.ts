@@ -71,4 +71,11 @@ export class UpdateMessageInput {
 
   @Field(() => Int, { nullable: true })
   completionTokens!: number | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "Names the message's conversation, if nobody has yet (its title is still 'New conversation'): a title its owner gave is kept.",
+  })
+  conversationTitle!: string | null;
 }

@@ -11,7 +11,7 @@ import {
   type ConversationSettings,
   DEFAULT_CONVERSATION_SETTINGS,
 } from '../../../common/records/conversation-settings.record';
-import { type ConversationRecord, newConversation } from '../records/conversation.record';
+import { type ConversationRecord, DEFAULT_TITLE, newConversation } from '../records/conversation.record';
 import {
   applySettingsChange,
   changesModelLimits,
@@ -23,7 +23,6 @@ import type { ServiceContext } from './service-context';
 import { type Caller, requireUser } from '../../../common/identity/caller';
 
 export const MAX_TITLE_LENGTH = 200;
-export const DEFAULT_TITLE = 'New conversation';
 
 /** Position of a conversation in its owner's list: most recently active first, id breaks ties. */
 type ListCursor = [lastActivityAt: string, id: string];
@@ -35,11 +34,11 @@ const isListCursor = (value: unknown): value is ListCursor =>
   !Number.isNaN(Date.parse(value[0])) &&
   isUuid(value[1]);
 
-export function normaliseTitle(title: string | null | undefined): string {
+export function normaliseTitle(title: string | null | undefined, field = 'title'): string {
   if (title === null || title === undefined) return DEFAULT_TITLE;
   const trimmed = title.trim();
   if (trimmed.length < 1 || trimmed.length > MAX_TITLE_LENGTH) {
-    throw badUserInput('title', `title must be 1 to ${MAX_TITLE_LENGTH} characters`);
+    throw badUserInput(field, `${field} must be 1 to ${MAX_TITLE_LENGTH} characters`);
   }
   return trimmed;
 }

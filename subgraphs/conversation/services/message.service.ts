@@ -8,7 +8,7 @@ import {
   type Connection,
   encodeCursor,
 } from '../../../common/graphql/pagination';
-import { type ConversationRecord, newConversation } from '../records/conversation.record';
+import { type ConversationRecord, DEFAULT_TITLE, newConversation } from '../records/conversation.record';
 import {
   type MessageRecord,
   MessageRole,
@@ -17,10 +17,10 @@ import {
 } from '../records/message.record';
 import type { Repositories } from '../repositories';
 import { type BranchPage, type BranchPageArgs, branchPageKey, parseBranchPage } from './branch-page';
-import { DEFAULT_TITLE } from './conversation.service';
 import { MAX_SIBLINGS, siblingGroup } from './loaders';
 import type { ServiceContext } from './service-context';
 import { type Caller, requireService, requireUser } from '../../../common/identity/caller';
+import { normaliseTitle } from './conversation.service';
 import { ownerScope } from './owner-scope';
 
 export const MAX_MODEL_NAME_LENGTH = 100;
@@ -42,6 +42,8 @@ export interface UpdateMessage {
   status?: MessageStatus | null;
   promptTokens?: number | null;
   completionTokens?: number | null;
+  /** Names the message's conversation if nobody has yet (its owner's own title is kept). */
+  conversationTitle?: string | null;
 }
 
 /** Where a new message goes: its conversation (new or locked) and its parent (null for a root). */
@@ -237,19 +239,27 @@ export class MessageService {
         throw badUserInput(field, `${field} must be a non-negative integer`);
       }
     }
-    const { id, ...patch } = input;
+    const { id, conversationTitle, ...patch } = input;
+    const title = conversationTitle == null ? null : normaliseTitle(conversationTitle, 'conversationTitle');
     const result = isUuid(id)
-      ? await this.context.repositories.messages.save(ownerId, id, patch, new Date())
+      ? await this.context.repositories.messages.save(
+          ownerId,
+          id,
+          { ...patch, conversationTitle: title },
+          new Date(),
+        )
       : null;
     if (!result) throw notFound('Message');
-    const { message, saved, queued } = result;
+    const { message, saved, queued, titled } = result;
     if (!saved) {
       throw badUserInput(
         input.status != null && input.status !== message.status ? 'status' : 'content',
         `the message is ${message.status}; only a STREAMING message changes its content or status`,
       );
     }
-    await this.context.cache.messagesChanged(message.conversationId);
+    await (titled
+      ? this.context.cache.conversationChanged(ownerId, message.conversationId)
+      : this.context.cache.messagesChanged(message.conversationId));
     if (queued) this.context.indexer.wake();
     return message;
   }

@@ -66,6 +66,18 @@ function describeReadAfterWrite(
       expect(await titles()).not.toContain('old name');
     });
 
+    it('shows a title the final save gave in the list and the conversation read just before', async () => {
+      const reply = await append(harness, user, { role: 'ASSISTANT', content: '', status: 'STREAMING' });
+      const id = reply.conversation.id;
+      await titles();
+      await snapshot(id);
+      await harness.chatFor(user.userId).request(UPDATE, {
+        input: { id: reply.id, content: 'Done.', status: 'COMPLETE', conversationTitle: 'Named by chat' },
+      });
+      expect((await snapshot(id)).title).toBe('Named by chat');
+      expect(await titles()).toContain('Named by chat');
+    });
+
     it('forgets a deleted conversation', async () => {
       const id = await create('doomed');
       await titles();

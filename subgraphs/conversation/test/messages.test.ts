@@ -222,6 +222,74 @@ describe('messages', () => {
       });
     });
 
+    describe('naming the conversation', () => {
+      const TITLE = `query($id: ID!) { conversation(id: $id) { title } }`;
+      const titleOf = async (id: string) =>
+        dataOf(await alice.request<{ conversation: { title: string } }>(TITLE, { id })).conversation.title;
+      const streamingReply = () =>
+        append(harness, alice, { role: 'ASSISTANT', content: '', status: 'STREAMING' });
+      const finalSave = (id: string, conversationTitle: string) =>
+        harness.chatFor(alice.userId).request(UPDATE, {
+          input: { id, content: 'A reply.', status: 'COMPLETE', conversationTitle },
+        });
+
+      it('names a conversation nobody has named with the final save, in the same request', async () => {
+        const reply = await streamingReply();
+        expect(await titleOf(reply.conversation.id)).toBe('New conversation');
+        const saved = await finalSave(reply.id, '  Sourdough at home  ');
+        expect(dataOf(saved).updateMessage).toMatchObject({ content: 'A reply.', status: 'COMPLETE' });
+        expect(await titleOf(reply.conversation.id)).toBe('Sourdough at home');
+      });
+
+      it('keeps a title its owner gave, even while the first reply was streaming', async () => {
+        const reply = await streamingReply();
+        await alice.request(`mutation($id: ID!) { renameConversation(id: $id, title: "Mine") { id } }`, {
+          id: reply.conversation.id,
+        });
+        const saved = await finalSave(reply.id, 'Named by chat');
+        expect(dataOf(saved).updateMessage).toMatchObject({ status: 'COMPLETE' });
+        expect(await titleOf(reply.conversation.id)).toBe('Mine');
+      });
+
+      it('names it with only the title, once the message is final (a title a model wrote after the save)', async () => {
+        const reply = await streamingReply();
+        await harness.chatFor(alice.userId).request(UPDATE, { input: { id: reply.id, status: 'COMPLETE' } });
+        const named = await harness
+          .chatFor(alice.userId)
+          .request(UPDATE, { input: { id: reply.id, conversationTitle: 'Written later' } });
+        expect(named.errors).toBeUndefined();
+        expect(await titleOf(reply.conversation.id)).toBe('Written later');
+        // Only the first name is taken: the conversation is no longer untitled.
+        await harness.chatFor(alice.userId).request(UPDATE, {
+          input: { id: reply.id, conversationTitle: 'Written again' },
+        });
+        expect(await titleOf(reply.conversation.id)).toBe('Written later');
+      });
+
+      it('refuses a blank or overlong title, naming the field, and saves nothing of that request', async () => {
+        for (const conversationTitle of ['   ', 'x'.repeat(201)]) {
+          const reply = await streamingReply();
+          const refused = await finalSave(reply.id, conversationTitle);
+          expect(refused.errors?.[0].extensions).toMatchObject({
+            code: 'BAD_USER_INPUT',
+            field: 'conversationTitle',
+          });
+          const untouched = await harness.chatFor(alice.userId).request(UPDATE, { input: { id: reply.id } });
+          expect(dataOf(untouched).updateMessage).toMatchObject({ content: '', status: 'STREAMING' });
+          expect(await titleOf(reply.conversation.id)).toBe('New conversation');
+        }
+      });
+
+      it("does not name another user's conversation", async () => {
+        const reply = await streamingReply();
+        const response = await harness.chatFor(bob.userId).request(UPDATE, {
+          input: { id: reply.id, status: 'COMPLETE', conversationTitle: 'Bob was here' },
+        });
+        expect(errorCodes(response)).toEqual(['NOT_FOUND']);
+        expect(await titleOf(reply.conversation.id)).toBe('New conversation');
+      });
+    });
+
     it("does not update another user's message, nor a missing one", async () => {
       const reply = await append(harness, alice, { role: 'ASSISTANT', content: '', status: 'STREAMING' });
       const save = (user: Client, id: string) =>
