@@ -238,6 +238,7 @@ async function buildRuntime(
       conversations,
       quotas,
       leaseMs: config.GENERATION_LEASE_MS,
+      reconcileIntervalMs: config.RECONCILE_INTERVAL_MS,
       isRunningHere: (generationId) => supervisor.isRunning(generationId),
       logger,
     }),

@@ -114,6 +114,11 @@ export const chatEnv = {
   GENERATION_LEASE_MS: env.int(3_000, 30),
   /** How often every replica looks for abandoned generations to settle as INTERRUPTED. */
   RECOVERY_INTERVAL_MS: env.int(500, 10),
+  /**
+   * How often every replica checks the STREAMING messages against Redis (at start, then this often):
+   * one whose generation Redis lost is settled, or, with none left at all, ended as INTERRUPTED.
+   */
+  RECONCILE_INTERVAL_MS: env.int(60_000, 100),
   /** A subscriber that has received nothing for this long gets a HEARTBEAT while the reply is alive. */
   HEARTBEAT_INTERVAL_MS: env.int(2_000, 10),
   /** A subscription with no event and no heartbeat for this long ends with UPSTREAM_UNAVAILABLE. */

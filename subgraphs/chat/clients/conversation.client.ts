@@ -102,6 +102,11 @@ export interface ConversationClient {
   ): Promise<RecallHit[]>;
   /** Every message still STREAMING, whoever owns it (crash recovery). */
   streamingMessages(requestId: string): Promise<StoredMessage[]>;
+  /**
+   * Ends a STREAMING reply whose generation is lost as INTERRUPTED, whoever owns it, with the
+   * content it has (crash recovery); a final message is left as it is.
+   */
+  interruptMessage(requestId: string, messageId: string): Promise<void>;
 }
 
 export interface ConversationClientOptions {
@@ -325,6 +330,14 @@ export class ConversationSubgraphClient implements ConversationClient {
       messages.push(...page);
       if (page.length < MAX_PAGE_SIZE) return messages;
     }
+  }
+
+  async interruptMessage(requestId: string, messageId: string): Promise<void> {
+    await this.send(
+      { userId: null, role: null, sessionId: null, requestId, issuer: 'chat' },
+      'mutation InterruptMessage($id: ID!) { interruptMessage(id: $id) { id } }',
+      { id: messageId },
+    );
   }
 
   private request(caller: UserCaller, query: string, variables: Record<string, unknown>) {

@@ -25,6 +25,8 @@ export interface RecoveryDependencies {
   conversations: ConversationClient;
   quotas: QuotaService;
   leaseMs: number;
+  /** How often the STREAMING messages are checked against Redis again, after the first time at start. */
+  reconcileIntervalMs: number;
   /** Generations this process runs are never settled by it, however late their heartbeat. */
   isRunningHere: (generationId: string) => boolean;
   logger: Logger;
@@ -32,6 +34,11 @@ export interface RecoveryDependencies {
 
 export const INTERRUPTED_MESSAGE = 'The chat service stopped unexpectedly while writing this reply';
 const SWEEP_BATCH = 50;
+/**
+ * Leases a STREAMING message may go without a generation: the time from the message written to
+ * its generation stored is a few milliseconds in a live process, so one older than this has lost it.
+ */
+const ORPHAN_AFTER_LEASES = 2;
 
 /**
  * Settles what a crashed process left behind. Every generation is "unsettled" from its start
@@ -46,17 +53,20 @@ const SWEEP_BATCH = 50;
 export class GenerationRecovery {
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<unknown> | null = null;
-  private reconciled = false;
+  /** When reconcileMessages is due again (0: at the next sweep). */
+  private reconcileDueAt = 0;
 
   constructor(private readonly deps: RecoveryDependencies) {}
 
   /**
-   * Starts the periodic sweep; the first one runs at once. Until the start-up reconciliation has
-   * succeeded once, each sweep tries it first: the conversation subgraph may come up after this one.
+   * Starts the periodic sweep; the first one runs at once. Each sweep first reconciles the STREAMING
+   * messages when that is due: at start, until it succeeds once (the conversation subgraph may come
+   * up after this one), then every `reconcileIntervalMs`, since Redis can lose generations while
+   * this process runs.
    */
   start(intervalMs: number): void {
     const run = () => {
-      this.sweeping ??= this.reconcileOnce()
+      this.sweeping ??= this.reconcileWhenDue()
         .then(() => this.sweep())
         .catch((error: Error) => this.deps.logger.warn({ err: error }, 'recovery sweep failed'))
         .finally(() => (this.sweeping = null));
@@ -71,11 +81,11 @@ export class GenerationRecovery {
     await this.sweeping;
   }
 
-  private async reconcileOnce(): Promise<void> {
-    if (this.reconciled) return;
+  private async reconcileWhenDue(): Promise<void> {
+    if (Date.now() < this.reconcileDueAt) return;
     try {
       await this.reconcileMessages();
-      this.reconciled = true;
+      this.reconcileDueAt = Date.now() + this.deps.reconcileIntervalMs;
     } catch (error) {
       this.deps.logger.warn(
         { err: error },
@@ -103,28 +113,34 @@ export class GenerationRecovery {
   }
 
   /**
-   * At start: every message the conversation subgraph still has as STREAMING must belong to an
-   * unsettled generation, or nothing would ever finish it. Any whose generation Redis no longer
-   * lists as unsettled is listed again (without touching a live lease) and the sweep settles it.
-   * A message whose generation record is gone too (Redis lost its data) is reported: the
-   * conversation subgraph updates a message only on behalf of its owner, whom only that record names.
-   * Returns how many it listed again.
+   * Every message the conversation subgraph still has as STREAMING must belong to an unsettled
+   * generation, or nothing would ever finish it. Any whose generation Redis no longer lists as
+   * unsettled is listed again (without touching a live lease) and the sweep settles it. One with no
+   * generation at all, older than ORPHAN_AFTER_LEASES leases (Redis lost its data and the process
+   * that wrote it is gone, or the process died between writing the message and its generation),
+   * is ended as INTERRUPTED with the content its last checkpoint saved. Returns how many it listed
+   * again and how many it interrupted.
    */
-  async reconcileMessages(): Promise<number> {
+  async reconcileMessages(): Promise<{ requeued: number; interrupted: number }> {
     const messages = await this.deps.conversations.streamingMessages('chat-recovery');
+    const orphanBefore = Date.now() - ORPHAN_AFTER_LEASES * this.deps.leaseMs;
     let requeued = 0;
+    let interrupted = 0;
     for (const message of messages) {
       const record = await this.deps.generations.findByMessage(message.id);
       if (record) {
         if (await this.deps.generations.trackUnsettled(record.id)) requeued++;
         continue;
       }
-      this.deps.logger.error(
+      if (message.createdAt.getTime() > orphanBefore) continue;
+      await this.deps.conversations.interruptMessage('chat-recovery', message.id);
+      interrupted++;
+      this.deps.logger.warn(
         { messageId: message.id, conversationId: message.conversation.id },
-        'a STREAMING message has no generation record left; it cannot be marked INTERRUPTED',
+        'a STREAMING message had no generation left; it is INTERRUPTED with the content it has',
       );
     }
-    return requeued;
+    return { requeued, interrupted };
   }
 
   private async settle(id: string): Promise<boolean> {

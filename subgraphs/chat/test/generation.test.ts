@@ -533,6 +533,41 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     expect(await runtime.redis.zscore(redisKeys.unsettled, generationId)).toBeNull();
   });
 
+  it('ends as INTERRUPTED a STREAMING reply with no generation left, once it is older than two leases, keeping its content', async () => {
+    const runtime = await start({ GENERATION_LEASE_MS: '150' });
+    const noor = userCaller(randomUUID());
+    // What Redis losing its data leaves once the process that wrote the reply is gone too: a
+    // STREAMING message with the content its last checkpoint saved, and nothing in Redis.
+    const question = await store.appendMessage(noor, {
+      conversationId: null,
+      parentId: null,
+      role: 'USER',
+      content: 'Hi',
+    });
+    const orphan = await store.appendMessage(noor, {
+      conversationId: question.conversation.id,
+      parentId: question.id,
+      role: 'ASSISTANT',
+      content: 'Checkpointed so far',
+      status: 'STREAMING',
+    });
+    // Written a moment ago, its generation may still be on its way: left alone.
+    expect(await runtime.recovery.reconcileMessages()).toMatchObject({ interrupted: 0 });
+    expect(store.messages.get(orphan.id)?.status).toBe('STREAMING');
+    (store.messages.get(orphan.id) as { createdAt: Date }).createdAt = new Date(Date.now() - 400);
+    expect(await runtime.recovery.reconcileMessages()).toMatchObject({ interrupted: 1 });
+    expect(store.messages.get(orphan.id)).toMatchObject({
+      status: 'INTERRUPTED',
+      content: 'Checkpointed so far',
+    });
+    // A reply with a generation is the sweep's to settle, never interrupted from here.
+    const started = await runtime.services.chat.send(noor, { content: 'Another question' });
+    (store.messages.get(started.generation.messageId) as { createdAt: Date }).createdAt = new Date(0);
+    expect(await runtime.recovery.reconcileMessages()).toMatchObject({ interrupted: 0 });
+    await drain(await runtime.services.generations.follow(noor, started.generation.id, 0));
+    expect(store.messages.get(started.generation.messageId)?.status).toBe('COMPLETE');
+  });
+
   it('lets a process that was only slow, not dead, find its generation settled and write nothing more', async () => {
     const provider = new ScriptedProvider();
     // The lease runs out between two heartbeats: the process looks dead to the other replica.

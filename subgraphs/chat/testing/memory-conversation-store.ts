@@ -150,6 +150,12 @@ export class MemoryConversationStore implements ConversationClient {
       .slice(0, first);
   }
 
+  async interruptMessage(_requestId: string, messageId: string): Promise<void> {
+    const message = this.messages.get(messageId);
+    if (!message) throw notFound('Message');
+    if (message.status === 'STREAMING') message.status = 'INTERRUPTED';
+  }
+
   async streamingMessages(): Promise<StoredMessage[]> {
     return [...this.messages.values()].filter((m) => m.status === 'STREAMING').map((m) => this.view(m));
   }

@@ -92,9 +92,15 @@ export class MessageRepository {
    * or status (one equal to the stored value is no change); token counts always may. When its
    * content or status changed and the message is now final with some content, the same statement
    * queues its (re)indexing in the search outbox, and a `conversationTitle` names the conversation
-   * if nobody has (a title its owner gave is kept). Null when it is missing or not the owner's.
+   * if nobody has (a title its owner gave is kept). Null when it is missing or not the owner's
+   * (`ownerId` null: whoever owns it, for recovery acting for no user).
    */
-  async save(ownerId: string, id: string, patch: MessagePatch, at: Date): Promise<SavedMessage | null> {
+  async save(
+    ownerId: string | null,
+    id: string,
+    patch: MessagePatch,
+    at: Date,
+  ): Promise<SavedMessage | null> {
     // Blank is judged on ASCII whitespace alone: at worst an entry more than isIndexable would
     // queue (the indexer skips it), never one fewer.
     const rows = await this.em.execute<
@@ -108,7 +114,7 @@ export class MessageRepository {
        previous as (
          select m.*, c.owner_id from input i
          join messages m on m.id = i.id
-         join conversations c on c.id = m.conversation_id and c.owner_id = i.owner_id
+         join conversations c on c.id = m.conversation_id and (i.owner_id is null or c.owner_id = i.owner_id)
          for update of m
        ),
        saved as (

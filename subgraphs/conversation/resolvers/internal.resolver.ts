@@ -53,6 +53,15 @@ export class InternalResolver {
     return ctx.messages.update(ctx.caller, input);
   }
 
+  @Mutation(() => Message, {
+    description:
+      'Internal (chat recovery, for no user): a STREAMING reply whose generation is lost ends as INTERRUPTED, with the content it has; a final message is left as it is.',
+  })
+  @Directive('@inaccessible')
+  interruptMessage(@Arg('id', () => ID) id: string, @Ctx() ctx: ConversationContext) {
+    return ctx.messages.interrupt(ctx.caller, id);
+  }
+
   @Query(() => TurnContext, {
     description:
       "Internal: what one reply's prompt is built from, in one read: the conversation's settings (the defaults for a first message), the owner's instructions, memories and recall switch, and the history up to `leafId` (or the active leaf).",

@@ -264,6 +264,31 @@ export class MessageService {
     return message;
   }
 
+  /**
+   * Internal (chat's recovery, acting for no user): ends a STREAMING reply whose generation is lost
+   * (Redis lost it with its process) as INTERRUPTED, with the content its last checkpoint saved. A
+   * message already final stays as it is; so does a reply its owner's process still writes, which
+   * recovery only asks about once it has none left.
+   */
+  async interrupt(caller: Caller, id: string): Promise<MessageRecord> {
+    requireService(caller);
+    const scope = ownerScope(caller);
+    if (scope === 'nobody') throw notFound('Message');
+    const result = isUuid(id)
+      ? await this.context.repositories.messages.save(
+          scope === 'everyone' ? null : scope.ownerId,
+          id,
+          { status: MessageStatus.INTERRUPTED },
+          new Date(),
+        )
+      : null;
+    if (!result) throw notFound('Message');
+    const { message, saved, queued } = result;
+    if (saved) await this.context.cache.messagesChanged(message.conversationId);
+    if (queued) this.context.indexer.wake();
+    return message;
+  }
+
   /** Internal: the branch from the root to `leafId`, oldest first, at most the newest `limit`. */
   async path(caller: Caller, leafId: string, limit: number): Promise<MessageRecord[]> {
     requireService(caller);
