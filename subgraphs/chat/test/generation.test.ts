@@ -50,6 +50,24 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
   const runtimes = testChatRuntimes(redisForTest.prefix);
   let store: MemoryConversationStore;
 
+  /** A question and a STREAMING reply under it with `content`, as a process that died leaves them. */
+  const streamingReply = async (caller: ReturnType<typeof userCaller>, content: string) => {
+    const userMessage = await store.appendMessage(caller, {
+      conversationId: null,
+      parentId: null,
+      role: 'USER',
+      content: 'Hi',
+    });
+    const reply = await store.appendMessage(caller, {
+      conversationId: userMessage.conversation.id,
+      parentId: userMessage.id,
+      role: 'ASSISTANT',
+      content,
+      status: 'STREAMING',
+    });
+    return { userMessage, reply };
+  };
+
   const start = (
     env: Record<string, string> = {},
     provider?: ScriptedProvider,
@@ -486,19 +504,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     const kim = userCaller(randomUUID());
     // What a process that died mid-reply leaves behind: a STREAMING message, a record whose
     // lease nobody renews, and the events it had written.
-    const userMessage = await store.appendMessage(kim, {
-      conversationId: null,
-      parentId: null,
-      role: 'USER',
-      content: 'Hi',
-    });
-    const assistant = await store.appendMessage(kim, {
-      conversationId: userMessage.conversation.id,
-      parentId: userMessage.id,
-      role: 'ASSISTANT',
-      content: 'Hel',
-      status: 'STREAMING',
-    });
+    const { userMessage, reply: assistant } = await streamingReply(kim, 'Hel');
     const generationId = randomUUID();
     const generations = new GenerationRepository(runtime.redis, 3_600);
     const log = new GenerationEventRepository(runtime.redis, {
@@ -538,19 +544,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     const noor = userCaller(randomUUID());
     // What Redis losing its data leaves once the process that wrote the reply is gone too: a
     // STREAMING message with the content its last checkpoint saved, and nothing in Redis.
-    const question = await store.appendMessage(noor, {
-      conversationId: null,
-      parentId: null,
-      role: 'USER',
-      content: 'Hi',
-    });
-    const orphan = await store.appendMessage(noor, {
-      conversationId: question.conversation.id,
-      parentId: question.id,
-      role: 'ASSISTANT',
-      content: 'Checkpointed so far',
-      status: 'STREAMING',
-    });
+    const { reply: orphan } = await streamingReply(noor, 'Checkpointed so far');
     // Written a moment ago, its generation may still be on its way: left alone.
     expect(await runtime.recovery.reconcileMessages()).toMatchObject({ interrupted: 0 });
     expect(store.messages.get(orphan.id)?.status).toBe('STREAMING');
