@@ -12,6 +12,7 @@ import type { StoredMessage } from '../records/message.record';
 import { userCaller } from '../testing/chat-config';
 import { drain, testChatRuntimes } from '../testing/chat-runtime';
 import { conversationOutage } from '../testing/conversation-outage';
+import { interceptCalls } from '../testing/intercepted-calls';
 import { testRedis } from '../testing/redis';
 import { streamingGeneration } from '../testing/records';
 import { ScriptedProvider } from '../testing/scripted-provider';
@@ -175,16 +176,9 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
   it('reads each turn in one request, fetches no history afterwards, and waits no longer than RECALL_TIMEOUT_MS for recall', async () => {
     const calls: Record<string, number> = {};
     // Recall that never answers, and a count of every call to the conversation subgraph.
-    const conversations = new Proxy(store, {
-      get(target, property, receiver) {
-        const value: unknown = Reflect.get(target, property, receiver);
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          calls[String(property)] = (calls[String(property)] ?? 0) + 1;
-          if (property === 'recallMessages') return new Promise(() => undefined);
-          return (value as (...args: unknown[]) => unknown).apply(target, args);
-        };
-      },
+    const conversations = interceptCalls(store, (method, proceed) => {
+      calls[method] = (calls[method] ?? 0) + 1;
+      return method === 'recallMessages' ? new Promise(() => undefined) : proceed();
     });
     const { services } = await start({ RECALL_TIMEOUT_MS: '50' }, undefined, conversations);
     const carol = userCaller(randomUUID());
@@ -217,13 +211,10 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
   it('starts the recall beside the writes that start the reply, not after them', async () => {
     const recallAsked: boolean[] = [];
     let recallQueries = 0;
-    const conversations = new Proxy(store, {
-      get(target, property, receiver) {
-        if (property === 'recallMessages') recallQueries++;
-        if (property === 'appendTurn' || property === 'appendFirstTurn') recallAsked.push(recallQueries > 0);
-        const value: unknown = Reflect.get(target, property, receiver);
-        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
-      },
+    const conversations = interceptCalls(store, (method, proceed) => {
+      if (method === 'recallMessages') recallQueries++;
+      if (method === 'appendTurn' || method === 'appendFirstTurn') recallAsked.push(recallQueries > 0);
+      return proceed();
     });
     const { services } = await start({}, undefined, conversations);
     const erin = userCaller(randomUUID());
@@ -238,12 +229,9 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
 
   it('recalls nothing for a user who turned recall off, and asks for no recall once their switch is read', async () => {
     let recallQueries = 0;
-    const conversations = new Proxy(store, {
-      get(target, property, receiver) {
-        if (property === 'recallMessages') recallQueries++;
-        const value: unknown = Reflect.get(target, property, receiver);
-        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
-      },
+    const conversations = interceptCalls(store, (method, proceed) => {
+      if (method === 'recallMessages') recallQueries++;
+      return proceed();
     });
     const { services } = await start({}, undefined, conversations);
     const dana = userCaller(randomUUID());
@@ -272,14 +260,11 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     // A search that ignores the switch (as a conversation subgraph older than chat would): it always
     // answers with frank's earlier message.
     const recallable: StoredMessage[] = [];
-    const conversations = new Proxy(store, {
-      get(target, property, receiver) {
-        if (property === 'recallMessages')
-          return async () => recallable.map((message) => ({ score: 1, message }));
-        const value: unknown = Reflect.get(target, property, receiver);
-        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
-      },
-    });
+    const conversations = interceptCalls(store, (method, proceed) =>
+      method === 'recallMessages'
+        ? Promise.resolve(recallable.map((message) => ({ score: 1, message })))
+        : proceed(),
+    );
     const { services } = await start({}, undefined, conversations);
     const frank = userCaller(randomUUID());
     const first = await services.chat.send(frank, { content: 'My sourdough recipe uses rye flour' });

@@ -1,5 +1,6 @@
 import { upstreamUnavailable } from '../../../common/errors/errors';
 import type { ConversationClient } from '../clients/conversation.client';
+import { interceptCalls } from './intercepted-calls';
 
 export interface ConversationOutage {
   /** The store to give the pipeline: `inner` while up. */
@@ -16,16 +17,10 @@ export function conversationOutage(inner: ConversationClient): ConversationOutag
   let mode: 'up' | 'refusing' | 'hanging' = 'up';
   let release: () => void = () => undefined;
   let back = Promise.resolve();
-  const store = new Proxy(inner, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function') return value;
-      return async (...args: unknown[]) => {
-        if (mode === 'refusing') throw upstreamUnavailable('conversation');
-        if (mode === 'hanging') await back;
-        return (value as (...params: unknown[]) => unknown).apply(target, args);
-      };
-    },
+  const store = interceptCalls(inner, async (_method, proceed) => {
+    if (mode === 'refusing') throw upstreamUnavailable('conversation');
+    if (mode === 'hanging') await back;
+    return proceed();
   });
   return {
     store,

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { ConversationSettings } from '../../../common/records/conversation-settings.record';
 
+/** The title of a conversation nobody has named yet. */
+export const DEFAULT_TITLE = 'New conversation';
+
 /**
  * A conversation as services hand it out and the cache stores it: no ORM state attached, so a
  * value read from Redis and one read from PostgreSQL are interchangeable.
  */
-/** The title of a conversation nobody has named yet. */
-export const DEFAULT_TITLE = 'New conversation';
-
 export interface ConversationRecord {
   id: string;
   ownerId: string;

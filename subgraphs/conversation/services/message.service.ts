@@ -16,6 +16,7 @@ import {
   type OwnedMessageRecord,
 } from '../records/message.record';
 import type { Repositories } from '../repositories';
+import type { MessagePatch, SavedMessage } from '../repositories/message.repository';
 import { type BranchPage, type BranchPageArgs, branchPageKey, parseBranchPage } from './branch-page';
 import { MAX_SIBLINGS, siblingGroup } from './loaders';
 import type { ServiceContext } from './service-context';
@@ -241,26 +242,15 @@ export class MessageService {
     }
     const { id, conversationTitle, ...patch } = input;
     const title = conversationTitle == null ? null : normaliseTitle(conversationTitle, 'conversationTitle');
-    const result = isUuid(id)
-      ? await this.context.repositories.messages.save(
-          ownerId,
-          id,
-          { ...patch, conversationTitle: title },
-          new Date(),
-        )
-      : null;
-    if (!result) throw notFound('Message');
-    const { message, saved, queued, titled } = result;
-    if (!saved) {
+    const result = await this.save(ownerId, id, { ...patch, conversationTitle: title });
+    const { message } = result;
+    if (!result.saved) {
       throw badUserInput(
         input.status != null && input.status !== message.status ? 'status' : 'content',
         `the message is ${message.status}; only a STREAMING message changes its content or status`,
       );
     }
-    await (titled
-      ? this.context.cache.conversationChanged(ownerId, message.conversationId)
-      : this.context.cache.messagesChanged(message.conversationId));
-    if (queued) this.context.indexer.wake();
+    await this.afterSave(result);
     return message;
   }
 
@@ -274,19 +264,28 @@ export class MessageService {
     requireService(caller);
     const scope = ownerScope(caller);
     if (scope === 'nobody') throw notFound('Message');
+    const result = await this.save(scope === 'everyone' ? null : scope.ownerId, id, {
+      status: MessageStatus.INTERRUPTED,
+    });
+    if (result.saved) await this.afterSave(result);
+    return result.message;
+  }
+
+  /** One statement (MessageRepository.save); a message that is missing or not `ownerId`'s is NOT_FOUND. */
+  private async save(ownerId: string | null, id: string, patch: MessagePatch): Promise<SavedMessage> {
     const result = isUuid(id)
-      ? await this.context.repositories.messages.save(
-          scope === 'everyone' ? null : scope.ownerId,
-          id,
-          { status: MessageStatus.INTERRUPTED },
-          new Date(),
-        )
+      ? await this.context.repositories.messages.save(ownerId, id, patch, new Date())
       : null;
     if (!result) throw notFound('Message');
-    const { message, saved, queued } = result;
-    if (saved) await this.context.cache.messagesChanged(message.conversationId);
+    return result;
+  }
+
+  /** After a save took: the cache retired (the conversation's row too when it took a title), the indexer woken. */
+  private async afterSave({ message, queued, titled }: SavedMessage): Promise<void> {
+    await (titled
+      ? this.context.cache.conversationChanged(message.ownerId, message.conversationId)
+      : this.context.cache.messagesChanged(message.conversationId));
     if (queued) this.context.indexer.wake();
-    return message;
   }
 
   /** Internal: the branch from the root to `leafId`, oldest first, at most the newest `limit`. */
