@@ -34,7 +34,7 @@ export const conversationEnv = {
   /** Run the background indexer here; turn off on replicas that should only serve requests. */
   SEARCH_INDEXER_ENABLED: env.boolean(true),
   SEARCH_INDEXER_POLL_MS: env.int(1_000, 10),
-  SEARCH_INDEXER_WAKE_DELAY_MS: env.int(200, 0),
+  SEARCH_INDEXER_WAKE_DELAY_MS: env.int(1_000, 0),
   SEARCH_INDEXER_BATCH_SIZE: env.int(64, 1),
   /** The longest wait before a failed batch is retried (the backoff doubles up to it). */
   SEARCH_INDEXER_MAX_BACKOFF_MS: env.int(30_000, 10),

@@ -109,4 +109,42 @@ describe('the search outbox and its indexer', () => {
       await other.close();
     }
   });
+
+  it('starts a round the wake delay after a write, or at once when a batch of writes has woken it', async () => {
+    const waiting = await startTestIndexer(harness, { wakeDelayMs: 60_000, batchSize: 3 });
+    const prompt = await startTestIndexer(harness, { wakeDelayMs: 300 });
+    // A loop's first round runs when it starts and finds nothing; the writes come after it.
+    const startIdle = async (test: TestIndexer) => {
+      test.indexer.start();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    };
+    try {
+      await startIdle(waiting);
+      const first = await append(harness, user, { content: 'first of three' });
+      waiting.indexer.wake();
+      const second = await append(harness, user, { content: 'second of three' });
+      waiting.indexer.wake();
+      // Two wakes of a batch of three: the round waits for its delay (a minute here).
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(waiting.calls).toEqual([]);
+      const third = await append(harness, user, { content: 'third of three' });
+      waiting.indexer.wake();
+      await eventually(() =>
+        expect(waiting.calls.map((call) => call.upserted)).toEqual([[first.id, second.id, third.id]]),
+      );
+      await waiting.indexer.stop();
+
+      await startIdle(prompt);
+      const message = await append(harness, user, { content: 'one alone' });
+      const wokenAt = Date.now();
+      prompt.indexer.wake();
+      await eventually(() => expect(prompt.calls.map((call) => call.upserted)).toEqual([[message.id]]));
+      expect(Date.now() - wokenAt).toBeGreaterThanOrEqual(290);
+    } finally {
+      await waiting.indexer.stop();
+      await prompt.indexer.stop();
+      await waiting.close();
+      await prompt.close();
+    }
+  });
 });

@@ -12,7 +12,7 @@ export interface SearchIndexerOptions {
   /**
    * How long a wake waits before its round starts, so that the writes of that moment (a user's
    * message and the replies finishing beside it) share one round: one transaction, one embedding
-   * call and one Chroma upsert instead of one each.
+   * call and one Chroma upsert instead of one each. A batch's worth of wakes meanwhile starts it at once.
    */
   wakeDelayMs: number;
   /** The longest wait before a failed entry is retried; the wait doubles up to it. */
@@ -41,6 +41,8 @@ export class SearchIndexer {
   private woken = false;
   private wakeUp: (() => void) | undefined;
   private pendingWake: NodeJS.Timeout | undefined;
+  /** Wakes since the last round was started by one. */
+  private wakes = 0;
   private failing = false;
 
   constructor(
@@ -56,13 +58,14 @@ export class SearchIndexer {
     this.running ??= this.loop();
   }
 
-  /** Starts the next round soon (after `wakeDelayMs`), e.g. right after a write added entries. */
+  /**
+   * Starts the next round soon, right after a write added entries: after `wakeDelayMs`, or at once
+   * when as many writes as a round takes entries have woken it meanwhile (each adds at least one).
+   */
   wake(): void {
-    if (this.options.wakeDelayMs === 0) return this.wakeNow();
-    this.pendingWake ??= setTimeout(() => {
-      this.pendingWake = undefined;
-      this.wakeNow();
-    }, this.options.wakeDelayMs).unref();
+    this.wakes += 1;
+    if (this.options.wakeDelayMs === 0 || this.wakes >= this.options.batchSize) return this.wakeNow();
+    this.pendingWake ??= setTimeout(() => this.wakeNow(), this.options.wakeDelayMs).unref();
   }
 
   async stop(): Promise<void> {
@@ -156,6 +159,9 @@ export class SearchIndexer {
   }
 
   private wakeNow(): void {
+    clearTimeout(this.pendingWake);
+    this.pendingWake = undefined;
+    this.wakes = 0;
     this.woken = true;
     this.wakeUp?.();
   }

@@ -3,7 +3,7 @@ import type { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { silentLogger } from '../../../common/testing/logger';
 import { type Deferred, deferred } from '../../../common/testing/wait';
 import { createDatabase } from '../../../common/stores/database';
-import { SearchIndexer } from '../jobs/search-indexer';
+import { SearchIndexer, type SearchIndexerOptions } from '../jobs/search-indexer';
 import { openRepositories } from '../repositories';
 import type { MessageVector, VectorIndexRepository } from '../repositories/vector-index.repository';
 import type { EmbeddingModel } from '../search/embeddings/embedding-model';
@@ -38,7 +38,10 @@ export interface TestIndexer {
  * A search indexer over the harness's schema, with an in-memory embedding model and index, for
  * tests that run its rounds themselves: start the harness with SEARCH_INDEXER_ENABLED=false.
  */
-export async function startTestIndexer(harness: Harness): Promise<TestIndexer> {
+export async function startTestIndexer(
+  harness: Harness,
+  options: Partial<Pick<SearchIndexerOptions, 'batchSize' | 'wakeDelayMs'>> = {},
+): Promise<TestIndexer> {
   const orm: MikroORM<PostgreSqlDriver> = await createDatabase({
     url: harness.env.DATABASE_URL,
     schema: harness.env.CONVERSATION_DB_SCHEMA,
@@ -82,6 +85,7 @@ export async function startTestIndexer(harness: Harness): Promise<TestIndexer> {
     wakeDelayMs: 0,
     maxBackoffMs: 60_000,
     logger: silentLogger(),
+    ...options,
   });
   return {
     indexer,
