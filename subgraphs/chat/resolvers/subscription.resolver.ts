@@ -80,8 +80,7 @@ export class SubscriptionResolver {
       'Sends a message and streams the reply in one operation: the first event carries what `sendMessage` answers (`started`); resume after a drop with `generation(id, after)`.',
     subscribe: async ({ args, context }: Subscribe<{ input: SendMessageInput }>) => {
       const started = await context.chat.send(context.caller, args.input);
-      const events = await context.generations.follow(context.caller, started.generation.id, 0);
-      return startedFirst(started, withGraphQLErrors(events));
+      return startedFirst(started, withGraphQLErrors(context.generations.followStarted(started.generation)));
     },
   })
   @Directive('@authenticated')

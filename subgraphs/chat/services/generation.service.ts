@@ -126,7 +126,7 @@ export class GenerationService {
   async follow(caller: Caller, id: string, after: number): Promise<AsyncIterableIterator<FollowedEvent>> {
     if (!Number.isInteger(after) || after < 0)
       throw badUserInput('after', 'after must be a seq of 0 or more');
-    let generation = await this.get(caller, id);
+    const generation = await this.get(caller, id);
     const last = await fromRedis(this.deps.events.last(id));
     const finished = last ? isTerminal(last) : isFinal(generation.status);
     if (last && finished && after > last.seq) {
@@ -137,6 +137,23 @@ export class GenerationService {
       nothingMore.end();
       return nothingMore;
     }
+    return this.watch(generation, after);
+  }
+
+  /**
+   * Every event of a generation `send` has just started for the caller, as `follow(…, 0)` gives
+   * them, with nothing read first: the caller owns it and it has not ended long enough ago to
+   * expire. Its writer is in this process and hands the hub every event (GenerationStreamHub.own),
+   * so a turn sent and followed here reads nothing of its stream from Redis.
+   */
+  followStarted(started: GenerationRecord): AsyncIterableIterator<FollowedEvent> {
+    return this.watch(started, 0);
+  }
+
+  /** The queue a follower reads: the hub's events after `after`, each applied to `generation`. */
+  private watch(record: GenerationRecord, after: number): AsyncIterableIterator<FollowedEvent> {
+    const { id } = record;
+    let generation = record;
     const queue = new AsyncQueue<FollowedEvent>(() => watch.close());
     const watch = this.deps.hub.watch(id, after, {
       onEvent: (event) => {

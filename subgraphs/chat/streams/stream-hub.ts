@@ -37,6 +37,12 @@ export interface OwnedStream {
 
 const seqOfEntry = (id: string) => Number(id.slice(0, id.indexOf('-')));
 
+/** An event its writer handed over, exactly as an XREAD of its entry would have decoded it. */
+const asRead = (event: GenerationEvent) => decodeEvent(entryId(event.seq), encodeEvent(event));
+
+/** Events (afterSeq, toSeq] of one generation, as an XREAD would have decoded them. */
+type ReadRange = (afterSeq: number, toSeq: number) => Promise<GenerationEvent[]>;
+
 /** What a watcher is told: each event, heartbeats (with its last seq) while quiet, and a failure. */
 export interface WatchHandlers {
   onEvent: (event: GenerationEvent) => void;
@@ -58,9 +64,8 @@ class Watcher implements LivenessWatcher {
   closed = false;
 
   constructor(
-    private readonly generationId: string,
     afterSeq: number,
-    private readonly log: GenerationEventRepository,
+    private readonly readRange: ReadRange,
     private readonly handlers: WatchHandlers,
   ) {
     this.lastSeq = afterSeq;
@@ -96,7 +101,7 @@ class Watcher implements LivenessWatcher {
 
   catchUp(toSeq: number, held: GenerationEvent[] = []): void {
     this.held = held;
-    this.log.read(this.generationId, this.lastSeq, toSeq).then(
+    this.readRange(this.lastSeq, toSeq).then(
       (missing) => {
         const pending = this.held ?? [];
         this.held = null;
@@ -134,8 +139,8 @@ interface FollowedStream extends LivenessStream {
  */
 export class GenerationStreamHub {
   private readonly streams = new Map<string, FollowedStream>();
-  /** Generations this process writes, with the seq of the last event their writer delivered. */
-  private readonly owned = new Map<string, { lastSeq: number }>();
+  /** Generations this process writes, with every event their writer delivered (`events[i].seq` is i + 1). */
+  private readonly owned = new Map<string, { lastSeq: number; events: GenerationEvent[] }>();
   private readonly generationByKey = new Map<string, string>();
   private readonly blockMs: number;
   private readonly batchSize: number;
@@ -180,7 +185,7 @@ export class GenerationStreamHub {
       this.streams.set(generationId, stream);
       this.generationByKey.set(`${this.options.keyPrefix}${redisKeys.events(generationId)}`, generationId);
     }
-    const watcher = new Watcher(generationId, afterSeq, this.log, handlers);
+    const watcher = new Watcher(afterSeq, (after, to) => this.readRange(generationId, after, to), handlers);
     stream.watchers.add(watcher);
     if (stream.cursor > afterSeq) watcher.catchUp(stream.cursor);
     // An owned stream is not read until it is released (which wakes the loop then).
@@ -211,16 +216,16 @@ export class GenerationStreamHub {
    * whose acknowledgement was lost.
    */
   own(generationId: string): OwnedStream {
-    const owned = { lastSeq: 0 };
+    const owned = { lastSeq: 0, events: [] as GenerationEvent[] };
     this.owned.set(generationId, owned);
     return {
       deliver: (appended) => {
         if (this.owned.get(generationId) !== owned || appended.length === 0) return;
         owned.lastSeq = appended[appended.length - 1].seq;
+        owned.events.push(...appended);
         const stream = this.streams.get(generationId);
         if (!stream) return;
-        // Exactly what an XREAD of these entries would have decoded.
-        const events = appended.map((event) => decodeEvent(entryId(event.seq), encodeEvent(event)));
+        const events = appended.map(asRead);
         stream.cursor = Math.max(stream.cursor, owned.lastSeq);
         stream.lastActiveAt = stream.lastSignAt = Date.now();
         for (const watcher of [...stream.watchers]) watcher.receive(events);
@@ -233,6 +238,24 @@ export class GenerationStreamHub {
         void this.wake();
       },
     };
+  }
+
+  /**
+   * What a watcher that joins late, or finds a gap, missed: from the writer here while it owns the
+   * generation and has delivered the whole range (a stream started by this process is read from
+   * Redis not even once), else from Redis.
+   */
+  private readRange(generationId: string, afterSeq: number, toSeq: number): Promise<GenerationEvent[]> {
+    const owned = this.owned.get(generationId);
+    const range = owned?.events.slice(afterSeq, toSeq);
+    if (
+      range &&
+      range.length === toSeq - afterSeq &&
+      range.every((event, i) => event.seq === afterSeq + i + 1)
+    ) {
+      return Promise.resolve(range.map(asRead));
+    }
+    return this.log.read(generationId, afterSeq, toSeq);
   }
 
   async stop(): Promise<void> {

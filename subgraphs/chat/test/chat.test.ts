@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'graphql-ws';
+import { Redis } from 'ioredis';
 import type { RunningSubgraph } from '../../../common/server/subgraph-server';
 import { errorCodes } from '../../../common/testing/graphql-client';
 import { silentLogger } from '../../../common/testing/logger';
@@ -189,22 +190,41 @@ describe('the chat subgraph with the conversation subgraph and several replicas'
     });
   });
 
-  it('sends and streams in one operation with Subscription.chat', async () => {
+  it('sends and streams in one operation with Subscription.chat, reading nothing of the new generation back from Redis', async () => {
     const user = randomUUID();
-    const subscription = subscribeAs<{ chat: Event }>(
-      socket(chat.url),
-      user,
-      `subscription Chat($input: SendMessageInput!) { chat(input: $input) { ${EVENT} } }`,
-      { input: { content: 'Hello in one go' } },
-    );
-    await subscription.ended;
-    const events = subscription
-      .data()
-      .map((data) => data.chat)
-      .filter((event) => event.type !== 'HEARTBEAT');
-    expect(typesOf(events)[0]).toBe('START');
-    expect(typesOf(events)[events.length - 1]).toBe('DONE');
-    expect((await storedMessage(user, events[0].message.id)).content).toBe(textOf(events));
+    // Every command Redis runs meanwhile: the process that starts the reply streams it to its own
+    // subscriber from memory, so neither the record nor the events are read to follow it.
+    const redis = new Redis(platform.env.REDIS_URL);
+    const monitor = await redis.monitor();
+    const commands: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => commands.push(args));
+    try {
+      const subscription = subscribeAs<{ chat: Event }>(
+        socket(chat.url),
+        user,
+        `subscription Chat($input: SendMessageInput!) { chat(input: $input) { ${EVENT} } }`,
+        { input: { content: 'Hello in one go' } },
+      );
+      await subscription.ended;
+      const events = subscription
+        .data()
+        .map((data) => data.chat)
+        .filter((event) => event.type !== 'HEARTBEAT');
+      expect(typesOf(events)[0]).toBe('START');
+      expect(typesOf(events)[events.length - 1]).toBe('DONE');
+      expect((await storedMessage(user, events[0].message.id)).content).toBe(textOf(events));
+
+      const generationId = events[0].generation.id;
+      const touching = commands.filter((args) => args.some((arg) => arg.includes(generationId)));
+      expect(touching.length).toBeGreaterThan(0);
+      const reads = touching.filter(([command]) =>
+        ['hgetall', 'xrange', 'xread'].includes(command.toLowerCase()),
+      );
+      expect(reads).toEqual([]);
+    } finally {
+      monitor.disconnect();
+      redis.disconnect();
+    }
   });
 
   it('resumes after a forced disconnect from `after`, losing and repeating nothing', async () => {

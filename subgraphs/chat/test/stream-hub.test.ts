@@ -208,17 +208,46 @@ describe('generation event streams', () => {
       watch.close();
     });
 
-    it('gives a watcher that joins late what was delivered before it, from Redis, then the rest, once each', async () => {
+    it('gives a watcher that joins late what was delivered before it, from the writer (no read of Redis), then the rest, once each', async () => {
       const owned = hub.own('own-2');
       await write(owned, 'own-2', [start(), token(2), token(3)]);
-      const watcher = collector();
-      const watch = hub.watch('own-2', 1, watcher);
-      await watcher.received(2);
-      await write(owned, 'own-2', [token(4), done(5)]);
-      owned.release();
-      await watcher.ended;
-      expect(watcher.events).toEqual([token(2), token(3), token(4), done(5)]);
-      watch.close();
+      const reads = jest.spyOn(log, 'read');
+      try {
+        const watcher = collector();
+        const watch = hub.watch('own-2', 1, watcher);
+        await watcher.received(2);
+        await write(owned, 'own-2', [token(4), done(5)]);
+        await watcher.ended;
+        expect(watcher.events).toEqual([token(2), token(3), token(4), done(5)]);
+        expect(reads).not.toHaveBeenCalled();
+        owned.release();
+        watch.close();
+      } finally {
+        reads.mockRestore();
+      }
+    });
+
+    it('reads what a late watcher missed from Redis once the writer let the stream go, or never delivered part of it', async () => {
+      const released = hub.own('own-4');
+      await write(released, 'own-4', [start(), token(2), done(3)]);
+      released.release();
+      const afterRelease = collector();
+      const first = hub.watch('own-4', 0, afterRelease);
+      await afterRelease.ended;
+      expect(afterRelease.events).toEqual(await log.read('own-4', 0));
+      first.close();
+
+      // Seq 2 is in Redis but was never handed over (an append whose acknowledgement was lost).
+      const partial = hub.own('own-5');
+      await write(partial, 'own-5', [start()]);
+      await appendAll('own-5', [token(2)], 1);
+      await write(partial, 'own-5', [token(3)]);
+      const late = collector();
+      const second = hub.watch('own-5', 0, late);
+      await late.received(3);
+      expect(late.events).toEqual([start(), token(2), token(3)]);
+      partial.release();
+      second.close();
     });
 
     it('delivers exactly what an XREAD would decode, even from events carrying more', async () => {
