@@ -135,6 +135,8 @@ class GenerationRun {
   private prompt: Prompt | null = null;
   private userMessage: StoredMessage | null = null;
   private checkpoint: Promise<void> | null = null;
+  /** What went into the prompt, when there is anything to show: recorded with the first token. */
+  private contextToRecord: GenerationRecord['context'] | null = null;
   /** When the reply stopped streaming: the save deadline runs from then. */
   private streamEndedAt = 0;
 
@@ -238,9 +240,11 @@ class GenerationRun {
       topP: reply.topP,
     });
     const { context } = this.prompt;
+    // Written with the first token's time (one write, and none before the provider is called); the
+    // final record carries it in any case.
     if (context.instructions || context.memories.length > 0 || context.recalled.length > 0) {
       this.record.context = context;
-      await this.deps.generations.recordContext(this.record.id, context);
+      this.contextToRecord = context;
     }
   }
 
@@ -278,7 +282,8 @@ class GenerationRun {
   private onFirstToken(): void {
     traceTurn('chat.first-token-received', this.record.id);
     this.record.firstTokenAt = new Date();
-    this.deps.generations.recordFirstToken(this.record.id, this.record.firstTokenAt).catch((error: Error) => {
+    const { id, firstTokenAt } = this.record;
+    this.deps.generations.recordFirstToken(id, firstTokenAt, this.contextToRecord).catch((error: Error) => {
       this.logger.warn({ err: error }, 'could not record the first token time');
     });
   }
@@ -403,7 +408,7 @@ class GenerationRun {
 
   /**
    * Writes the end to Redis, retried until `deadline`: the record (whole, should Redis have lost
-   * it), the usage, the freed slots, then USAGE and the terminal event. Past the deadline the
+   * it), the usage (counted once) and the freed slots, then USAGE and the terminal event. Past the deadline the
    * generation stays unsettled and recovery ends it once its lease has run out.
    */
   private async endUntil(deadline: number, usage: TokenUsage): Promise<void> {
@@ -413,19 +418,19 @@ class GenerationRun {
     for (let attempt = 0; ; attempt++) {
       if (this.fenced) return;
       try {
-        await this.writer.repair();
+        // The repair before the save usually settled the stream already; the DONE append below
+        // finds a stream Redis shortened meanwhile anyway (and appends what it lost again).
+        if (!this.writer.repaired) await this.writer.repair();
         // The repair adopted an append that Redis took but never confirmed: save that text too.
         if (this.savedContent !== null && this.savedContent !== this.writer.text()) {
           await this.saveMessage().catch((error: unknown) => {
             if (isRetryable(error)) throw error;
           });
         }
-        await generations.finish(this.record);
-        if (!usageRecorded) {
-          await quotas.record(userId, usage);
-          usageRecorded = true;
-        }
+        // Side by side, in one round trip: none depends on another, each may be written again.
         await Promise.all([
+          generations.finish(this.record),
+          usageRecorded || quotas.record(userId, usage).then(() => (usageRecorded = true)),
           quotas.release(userId, id),
           generations.releaseConversation(conversationId, userId, id),
         ]);

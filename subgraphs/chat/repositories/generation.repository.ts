@@ -291,12 +291,12 @@ export class GenerationRepository {
     });
   }
 
-  async recordContext(id: string, context: GenerationRecord['context']): Promise<void> {
-    await this.redis.hset(redisKeys.generation(id), 'context', JSON.stringify(context));
-  }
-
-  async recordFirstToken(id: string, at: Date): Promise<void> {
-    await this.redis.hset(redisKeys.generation(id), 'firstTokenAt', at.getTime());
+  /** When the first token came, and what the prompt was built from when there is something to show. */
+  async recordFirstToken(id: string, at: Date, context: GenerationRecord['context'] | null): Promise<void> {
+    await this.redis.hset(redisKeys.generation(id), {
+      firstTokenAt: at.getTime(),
+      ...(context ? { context: JSON.stringify(context) } : {}),
+    });
   }
 
   /** Records how the generation ended, writing its whole record (Redis may have lost it meanwhile). */

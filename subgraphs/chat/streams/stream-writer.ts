@@ -71,6 +71,8 @@ export class GenerationStreamWriter {
   private hurry = false;
   /** Ends the wait for the token interval early (flush). */
   private wake: (() => void) | null = null;
+  /** The seq at which a repair last found the stream holding exactly what this writer wrote (-1: never). */
+  private repairedAtSeq = -1;
 
   constructor(
     private readonly log: GenerationEventRepository,
@@ -81,6 +83,14 @@ export class GenerationStreamWriter {
   /** The seq of the last acknowledged event. */
   get seq(): number {
     return this.written.length;
+  }
+
+  /**
+   * A repair found the stream holding exactly what this writer acknowledged, and nothing has been
+   * appended or left in doubt since: another repair now would only read the same top again.
+   */
+  get repaired(): boolean {
+    return this.repairedAtSeq === this.seq && this.uncertain === null;
   }
 
   /** The reply as far as Redis acknowledged it. */
@@ -168,6 +178,7 @@ export class GenerationStreamWriter {
     return this.serially(async () => {
       const last = await this.log.last(this.generationId);
       await this.reconcile(last?.seq ?? 0, last ? encodeEvent(last) : []);
+      this.repairedAtSeq = this.seq;
     });
   }
 

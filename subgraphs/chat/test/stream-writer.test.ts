@@ -199,6 +199,15 @@ describe('the writer of a generation stream', () => {
     expect((await stored(id)).map((event) => event.seq)).toEqual([1, 2, 3]);
   });
 
+  it('counts as repaired after a repair until it appends again', async () => {
+    const { writer } = await started();
+    expect(writer.repaired).toBe(false);
+    await writer.repair();
+    expect(writer.repaired).toBe(true);
+    await writer.append([token('a time')]);
+    expect(writer.repaired).toBe(false);
+  });
+
   it('refuses to go on over events it did not write', async () => {
     const { id, writer } = await started();
     const intruder: GenerationEvent = { seq: 4, type: GenerationEventType.TOKEN, delta: 'not mine' };
@@ -237,7 +246,9 @@ describe('the writer of a generation stream', () => {
     });
 
     it('leaves it out when Redis never took it', async () => {
+      expect(writer.repaired).toBe(false);
       await writer.repair();
+      expect(writer.repaired).toBe(true);
       expect(writer.text()).toBe('');
       expect(told).toEqual([1]);
       await writer.append([token('Found.')]);
