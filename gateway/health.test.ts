@@ -1,5 +1,5 @@
 import { type ChromaServer, startChromaServer } from '../common/testing/chroma';
-import { freePort } from '../common/testing/ports';
+import { findFreePort } from '../common/util/free-port';
 import { startTestPlatform, type TestPlatform } from '../test/support/platform';
 import type { RunningGateway } from './app';
 import { loadGatewayConfig } from './config';
@@ -33,7 +33,7 @@ describe('the gateway’s health and operator endpoints', () => {
     fetch(new URL(path, gateway.url), { headers });
 
   it('answers 503 naming the component that is down, without its error detail', async () => {
-    const gateway = await start({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+    const gateway = await start({ REDIS_URL: `redis://127.0.0.1:${await findFreePort()}` });
     const response = await get(gateway, '/health/all');
     expect(response.status).toBe(503);
     const report = (await response.json()) as Report;

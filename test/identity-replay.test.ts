@@ -14,7 +14,7 @@ import { errorCodes, postGraphQL } from '../common/testing/graphql-client';
 import { testIdentity } from '../common/testing/identity';
 import { silentLogger } from '../common/testing/logger';
 import { startTestPlatform, type TestPlatform } from './support/platform';
-import { freePort } from '../common/testing/ports';
+import { findFreePort } from '../common/util/free-port';
 import { startConversationSubgraph } from '../subgraphs/conversation/app';
 import { loadConversationConfig } from '../subgraphs/conversation/config';
 import { type Harness, startConversationHarness } from '../subgraphs/conversation/testing/harness';
@@ -211,7 +211,7 @@ describe('a subgraph whose Redis is down', () => {
     // Nothing listens there: every nonce claim fails at once, while PostgreSQL answers.
     harness = await startConversationHarness('identity-redis-down', {
       route: 'subgraph',
-      env: { REDIS_URL: `redis://127.0.0.1:${await freePort()}`, SEARCH_INDEXER_ENABLED: 'false' },
+      env: { REDIS_URL: `redis://127.0.0.1:${await findFreePort()}`, SEARCH_INDEXER_ENABLED: 'false' },
     });
   });
   afterAll(() => harness?.stop());

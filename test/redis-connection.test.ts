@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { createRedis, redisConnection } from '../common/stores/redis';
 import { silentLogger } from '../common/testing/logger';
-import { freePort } from '../common/testing/ports';
+import { findFreePort } from '../common/util/free-port';
 import { eventually } from '../common/testing/wait';
 import { findOnPath } from '../scripts/platform/executables';
 import { exited, spawnLogged } from '../scripts/platform/processes';
@@ -66,7 +66,7 @@ describe('the one Redis connection factory', () => {
     });
 
     it('finds the master the sentinels name and works with it', async () => {
-      const [masterPort, sentinelPort] = [await freePort(), await freePort()];
+      const [masterPort, sentinelPort] = [await findFreePort(), await findFreePort()];
       start(
         ['--port', String(masterPort), '--bind', '127.0.0.1', '--save', '', '--requirepass', 'm4ster'],
         'master',

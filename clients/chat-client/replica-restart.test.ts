@@ -1,6 +1,6 @@
 import { registerUser, type TestUser } from '../../common/testing/auth';
 import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
-import { freePort } from '../../common/testing/ports';
+import { findFreePort } from '../../common/util/free-port';
 import { type ChatChild, startChatChild } from '../../subgraphs/chat/testing/child-process';
 import { callAs } from '../../subgraphs/chat/testing/subgraph-client';
 import { ConversationMessagesDocument } from '../generated/graphql';
@@ -18,7 +18,7 @@ let child: ChatChild | undefined;
 const clients: ChatClient[] = [];
 
 beforeAll(async () => {
-  const chatPort = await freePort();
+  const chatPort = await findFreePort();
   platform = await startTestPlatform('client-replica-restart', {
     env: {
       // Replies of many short steps, so the process can die in the middle of one; a short lease,

@@ -1,6 +1,6 @@
 import { registerUser, type TestUser } from '../../common/testing/auth';
 import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
-import { freePort } from '../../common/testing/ports';
+import { findFreePort } from '../../common/util/free-port';
 import { startTcpProxy, type TcpProxy } from '../../common/testing/tcp-proxy';
 import { ChatClient } from '../chat-client';
 import { ConversationsDocument, ConversationMessagesDocument } from '../generated/graphql';
@@ -10,7 +10,7 @@ let platform: TestPlatform;
 /** Between the gateway and the chat subgraph, so a test can cut the gateway's upstream sockets. */
 let chatLink: TcpProxy;
 beforeAll(async () => {
-  const chatPort = await freePort();
+  const chatPort = await findFreePort();
   chatLink = await startTcpProxy(`127.0.0.1:${chatPort}`);
   platform = await startTestPlatform('apollo-example', {
     env: { OFFLINE_TOKEN_INTERVAL_MS: '20' },

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerUser, type TestUser } from '../../common/testing/auth';
 import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
-import { freePort } from '../../common/testing/ports';
+import { findFreePort } from '../../common/util/free-port';
 import { startTcpProxy, type TcpProxy } from '../../common/testing/tcp-proxy';
 import { spawnTypeScript } from '../../common/testing/typescript-process';
 import { eventually } from '../../common/testing/wait';
@@ -97,7 +97,7 @@ let dir: string;
 const running: ChatProcess[] = [];
 
 beforeAll(async () => {
-  const chatPort = await freePort();
+  const chatPort = await findFreePort();
   chatLink = await startTcpProxy(`127.0.0.1:${chatPort}`);
   lab = await startLoopbackServer();
   lab.serveModels('small', 'large');

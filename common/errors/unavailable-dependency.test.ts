@@ -4,7 +4,7 @@ import { GraphQLError } from 'graphql';
 import { ReplyError } from 'ioredis';
 import { createRedis } from '../stores/redis';
 import { silentLogger } from '../testing/logger';
-import { freePort } from '../testing/ports';
+import { findFreePort } from '../util/free-port';
 import { describeCause, unavailableDependency } from './unavailable-dependency';
 
 /** An error as pg gives it: a message and the fields its DatabaseError or socket error carries. */
@@ -48,7 +48,7 @@ describe('PostgreSQL', () => {
 
 describe('Redis', () => {
   it('is unavailable when a command meets no connection (the offline queue is off)', async () => {
-    const redis = createRedis({ url: `redis://127.0.0.1:${await freePort()}`, logger: silentLogger() });
+    const redis = createRedis({ url: `redis://127.0.0.1:${await findFreePort()}`, logger: silentLogger() });
     try {
       expect(unavailableDependency(await failureOf(redis.get('key')))).toBe('redis');
     } finally {
@@ -66,7 +66,7 @@ describe('Redis', () => {
 
 describe('Chroma', () => {
   it('is unavailable when the client cannot connect', async () => {
-    const chroma = new ChromaClient({ host: '127.0.0.1', port: await freePort() });
+    const chroma = new ChromaClient({ host: '127.0.0.1', port: await findFreePort() });
     expect(unavailableDependency(await failureOf(chroma.heartbeat()))).toBe('chroma');
   });
 });

@@ -4,7 +4,7 @@ import { deleteRedisKeys } from '../testing/cleanup';
 import { testServers } from '../testing/env';
 import { captureLogs, silentLogger } from '../testing/logger';
 import { testNamespace } from '../testing/namespace';
-import { freePort } from '../testing/ports';
+import { findFreePort } from '../util/free-port';
 import { eventually } from '../testing/wait';
 import { createRedis } from './redis';
 import { SharedSlots } from './shared-slots';
@@ -64,7 +64,7 @@ describe('slots shared by replicas through Redis', () => {
 
   it('counts in this process alone while Redis is unreachable, and says so once', async () => {
     const { logger, lines } = captureLogs();
-    const slots = unconnectedReplica(10_000, `redis://127.0.0.1:${await freePort()}`, logger);
+    const slots = unconnectedReplica(10_000, `redis://127.0.0.1:${await findFreePort()}`, logger);
     const release = await slots.acquire('ada', 1);
     expect(release).not.toBeNull();
     expect(await slots.acquire('ada', 1)).toBeNull();

@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './ports';
+import { findFreePort } from '../util/free-port';
 
 const clientFor = (url: string) => {
   const { hostname, port } = new URL(url);
@@ -35,7 +35,7 @@ export interface ChromaServer {
 export async function startChromaServer(): Promise<ChromaServer> {
   const binding = require.resolve('chroma-native');
   const dir = await mkdtemp(join(tmpdir(), 'chroma-test-'));
-  const port = await freePort();
+  const port = await findFreePort();
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
 

@@ -13,7 +13,7 @@ import { TEST_IDENTITY_SECRET } from '../../common/testing/env';
 import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
 import { silentLogger } from '../../common/testing/logger';
 import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
-import { freePort } from '../../common/testing/ports';
+import { findFreePort } from '../../common/util/free-port';
 import { AccessTokenIssuer } from '../../subgraphs/auth/services/access-token-issuer';
 import { generateKeyPairJwk, StaticKeyStore } from '../../subgraphs/auth/services/signing-keys';
 import { startGateway } from '../app';
@@ -105,7 +105,7 @@ describe('authentication at the gateway', () => {
   });
 
   describe('when it cannot verify', () => {
-    const unreachableUrl = async (scheme: string) => `${scheme}://127.0.0.1:${await freePort()}`;
+    const unreachableUrl = async (scheme: string) => `${scheme}://127.0.0.1:${await findFreePort()}`;
     const startGatewayWith = async (env: Record<string, string>) =>
       startGateway(
         loadGatewayConfig({

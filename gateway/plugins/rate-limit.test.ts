@@ -2,7 +2,7 @@ import type { Client } from 'graphql-ws';
 import { registerUser, type TestUser } from '../../common/testing/auth';
 import { errorCodes, postGraphQL } from '../../common/testing/graphql-client';
 import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
-import { freePort } from '../../common/testing/ports';
+import { findFreePort } from '../../common/util/free-port';
 import type { RunningGateway } from '../app';
 import { firstResultOf, startGatewayOn, webSocketClient } from './testing/edge-gateway';
 
@@ -154,7 +154,7 @@ describe('rate limits at the gateway', () => {
 
   it('keeps limiting in each process while Redis is down, and answers within the budget', async () => {
     const gateway = await gatewayWith({
-      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+      REDIS_URL: `redis://127.0.0.1:${await findFreePort()}`,
       RATE_LIMIT_OPERATIONS: '2/60',
     });
     for (let i = 0; i < 2; i++) {

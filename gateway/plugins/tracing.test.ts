@@ -9,7 +9,7 @@ import { deleteRedisKeys } from '../../common/testing/cleanup';
 import { testServers } from '../../common/testing/env';
 import { postGraphQL } from '../../common/testing/graphql-client';
 import { testNamespace } from '../../common/testing/namespace';
-import { freePort } from '../../common/testing/ports';
+import { findFreePort } from '../../common/util/free-port';
 import { teeToRunLog } from '../../common/testing/run-log';
 import { spawnTypeScript } from '../../common/testing/typescript-process';
 import { waitForHttp } from '../../scripts/platform/wait';
@@ -62,7 +62,7 @@ describe('tracing exported over OTLP', () => {
     });
     await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
     subgraph = await startStubSubgraph(stub);
-    const port = await freePort();
+    const port = await findFreePort();
     const env = await gatewayInFrontEnv(subgraph.url, namespace, {
       GATEWAY_PORT: String(port),
       LOG_LEVEL: 'warn',

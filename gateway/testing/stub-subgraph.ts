@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../common/logging/logger';
 import { testServers, TEST_IDENTITY_SECRET } from '../../common/testing/env';
-import { freePort } from '../../common/testing/ports';
+import { findFreePort } from '../../common/util/free-port';
 import { type RunningGateway, startGateway } from '../app';
 import { loadGatewayConfig } from '../config';
 
@@ -59,7 +59,7 @@ export async function gatewayInFrontEnv(
   namespace: string,
   env: Record<string, string> = {},
 ): Promise<Record<string, string>> {
-  const nowhere = `http://127.0.0.1:${await freePort()}/graphql`;
+  const nowhere = `http://127.0.0.1:${await findFreePort()}/graphql`;
   return {
     NODE_ENV: 'test',
     IDENTITY_SECRET: TEST_IDENTITY_SECRET,

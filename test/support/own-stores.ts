@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { DataStore } from '../../scripts/platform/data-store';
 import { providePostgres } from '../../scripts/platform/postgres';
 import { provideRedis } from '../../scripts/platform/redis';
-import { freePort } from '../../common/testing/ports';
+import { findFreePort } from '../../common/util/free-port';
 
 /**
  * A PostgreSQL or Redis of a fault test's own, on a free port with its data in a temporary
@@ -79,7 +79,7 @@ async function ownStore(provide: (dataDir: string, port: number) => Promise<Data
   const dir = await mkdtemp(join(tmpdir(), 'own-store-'));
   // Run as root, PostgreSQL runs as the 'postgres' user, which must be able to enter this directory.
   await chmod(dir, 0o755);
-  const port = await freePort();
+  const port = await findFreePort();
   const dataDir = join(dir, 'data');
   let server: DataStore | undefined = await provide(dataDir, port);
   const url = server.url;

@@ -6,7 +6,7 @@ import { IDENTITY_HEADER, operationDigest, verifyIdentity } from '../../../commo
 import { REQUEST_ID_HEADER } from '../../../common/server/request-id';
 import { TEST_IDENTITY_SECRET } from '../../../common/testing/env';
 import { silentLogger } from '../../../common/testing/logger';
-import { freePort } from '../../../common/testing/ports';
+import { findFreePort } from '../../../common/util/free-port';
 import { ConversationSubgraphClient } from './conversation.client';
 
 /*
@@ -235,7 +235,7 @@ describe('the conversation subgraph client', () => {
   });
 
   it('answers a refused connection as the conversation subgraph unavailable', async () => {
-    const client = clientFor(`http://127.0.0.1:${await freePort()}/graphql`);
+    const client = clientFor(`http://127.0.0.1:${await findFreePort()}/graphql`);
 
     await expect(client.updateMessage(caller, { id: 'm-1', content: 'x' })).rejects.toMatchObject(
       conversationUnavailable,

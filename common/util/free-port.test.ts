@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { findFreePort } from './ports';
+import { findFreePort } from './free-port';
 
-const ephemeralStart = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+const ephemeralStart = Number(
+  readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0],
+);
 
 const listen = (port: number) =>
   new Promise<Server>((resolve, reject) => {
