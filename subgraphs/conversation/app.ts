@@ -49,6 +49,7 @@ export function startConversationSubgraph(
     );
     await migrate(database);
     const search = createSearch(config, () => openRepositories(orm), logger);
+    stack.defer('chroma connections', () => search.chroma.rest.close());
     stack.defer('search indexer', () => search.indexer.stop());
     if (config.SEARCH_INDEXER_ENABLED) search.indexer.start();
     const singletons = conversationSingletons(config, orm, redis, shared, search, logger);
@@ -99,6 +100,6 @@ function healthChecks(
     postgres: { check: () => pingDatabase(orm), critical: true },
     // The cache could do without it, but no signed identity can be checked once (its nonce).
     redis: { check: () => redis.ping(), critical: true },
-    chroma: { check: () => search.chroma.heartbeat(), critical: false },
+    chroma: { check: () => search.chroma.client.heartbeat(), critical: false },
   };
 }

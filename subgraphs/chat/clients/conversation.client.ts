@@ -1,9 +1,10 @@
-import { type Attributes, context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type Attributes, trace } from '@opentelemetry/api';
 import type { Agent } from 'node:http';
 import { z } from 'zod';
 import { AppError, type ErrorCode, upstreamUnavailable } from '../../../common/errors/errors';
 import { subgraphAgent } from '../../../common/http/subgraph-agent';
 import { postToSubgraph, type SubgraphHttpResponse } from '../../../common/http/subgraph-request';
+import { postAttributes, tracedHttpCall } from '../../../common/telemetry/client-span';
 import {
   IDENTITY_HEADER,
   type Identity,
@@ -204,13 +205,7 @@ export class ConversationSubgraphClient implements ConversationClient {
 
   constructor(private readonly options: ConversationClientOptions) {
     this.agent = subgraphAgent(options.url, MAX_CONNECTIONS);
-    const server = new URL(options.url);
-    this.spanAttributes = {
-      'http.request.method': 'POST',
-      'url.full': options.url,
-      'server.address': server.hostname,
-      'server.port': Number(server.port || (server.protocol === 'https:' ? 443 : 80)),
-    };
+    this.spanAttributes = postAttributes(options.url);
   }
 
   /** Closes the kept-alive connections, once no call is left to make. */
@@ -399,31 +394,11 @@ export class ConversationSubgraphClient implements ConversationClient {
    * conventions) whose context it carries on in `traceparent`, so that the conversation subgraph's
    * operation is its child; outside one (recovery's sweeps, or no spans recorded) it is neither.
    */
-  private async post(headers: Record<string, string>, body: string): Promise<SubgraphHttpResponse> {
+  private post(headers: Record<string, string>, body: string): Promise<SubgraphHttpResponse> {
     const { url, timeoutMs } = this.options;
-    const parent = context.active();
-    const active = trace.getSpan(parent)?.spanContext();
-    if (!active || !trace.isSpanContextValid(active))
-      return postToSubgraph(url, this.agent, headers, body, timeoutMs);
-    const span = tracer.startSpan('POST', { kind: SpanKind.CLIENT, attributes: this.spanAttributes }, parent);
-    propagation.inject(trace.setSpan(parent, span), headers);
-    try {
-      const response = await postToSubgraph(url, this.agent, headers, body, timeoutMs);
-      span.setAttribute('http.response.status_code', response.status);
-      if (response.status >= 400) {
-        span.setAttribute('error.type', String(response.status));
-        span.setStatus({ code: SpanStatusCode.ERROR });
-      }
-      return response;
-    } catch (error) {
-      const failure = error as NodeJS.ErrnoException;
-      span.setAttribute('error.type', failure.code ?? failure.name);
-      span.recordException(failure);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
-      throw error;
-    } finally {
-      span.end();
-    }
+    return tracedHttpCall(tracer, this.spanAttributes, headers, () =>
+      postToSubgraph(url, this.agent, headers, body, timeoutMs),
+    );
   }
 
   private parse<T>(schema: z.ZodType<T>, value: unknown, operation: string): T {

@@ -1,12 +1,7 @@
-import {
-  type ChromaClient,
-  ChromaNotFoundError,
-  ChromaServerError,
-  type Collection,
-  type Where,
-} from 'chromadb';
+import { ChromaNotFoundError, ChromaServerError, type Collection, type Where } from 'chromadb';
 import { withTimeout } from '../../../common/util/timeout';
 import type { EmbeddingModel } from '../search/embeddings/embedding-model';
+import type { ChromaConnection } from '../store/chroma-client';
 
 export interface MessageVector {
   messageId: string;
@@ -29,6 +24,16 @@ export interface VectorMatch {
 }
 
 const QUERY_RETRY_DELAY_MS = 100;
+
+/** What Chroma's query endpoint answers when asked for distances only (one list per query vector). */
+interface QueryAnswer {
+  ids: string[][];
+  distances?: (number | null)[][] | null;
+}
+
+/** A collection's REST path (v2), under its tenant and database. */
+const collectionPath = (collection: Collection) =>
+  `/api/v2/tenants/${encodeURIComponent(collection.tenant)}/databases/${encodeURIComponent(collection.database)}/collections/${collection.id}`;
 /** More collections than a deployment's prefix ever holds (one per embedding model it has used). */
 const MAX_LISTED_COLLECTIONS = 1_000;
 
@@ -50,7 +55,7 @@ export class VectorIndexRepository {
   private collection: Promise<Collection> | undefined;
 
   constructor(
-    private readonly client: ChromaClient,
+    private readonly chroma: ChromaConnection,
     readonly name: string,
     private readonly timeoutMs: number,
   ) {}
@@ -58,7 +63,7 @@ export class VectorIndexRepository {
   async upsert(vectors: readonly MessageVector[]): Promise<void> {
     if (vectors.length === 0) return;
     await this.call('upsert', (collection) =>
-      collection.upsert({
+      this.chroma.rest.post(`${collectionPath(collection)}/upsert`, {
         ids: vectors.map((v) => v.messageId),
         embeddings: vectors.map((v) => v.vector),
         metadatas: vectors.map((v) => ({ ownerId: v.ownerId, conversationId: v.conversationId })),
@@ -82,9 +87,9 @@ export class VectorIndexRepository {
       conditions.push({ conversationId: { $ne: scope.excludeConversationId } });
     const query = () =>
       this.call('query', (collection) =>
-        collection.query({
-          queryEmbeddings: [vector],
-          nResults: limit,
+        this.chroma.rest.post<QueryAnswer>(`${collectionPath(collection)}/query`, {
+          query_embeddings: [vector],
+          n_results: limit,
           where: conditions.length === 1 ? conditions[0] : { $and: conditions },
           include: ['distances'],
         }),
@@ -96,9 +101,10 @@ export class VectorIndexRepository {
       await new Promise((resolve) => setTimeout(resolve, QUERY_RETRY_DELAY_MS));
       return query();
     });
-    return result.ids[0].map((messageId, i) => ({
+    const distances = result.distances?.[0] ?? [];
+    return (result.ids[0] ?? []).map((messageId, i) => ({
       messageId,
-      score: 1 - (result.distances[0][i] ?? 1),
+      score: 1 - (distances[i] ?? 1),
     }));
   }
 
@@ -108,7 +114,7 @@ export class VectorIndexRepository {
    */
   async messageCollections(prefix: string): Promise<StoredCollection[]> {
     const collections = await withTimeout(
-      this.client.listCollections({ limit: MAX_LISTED_COLLECTIONS }),
+      this.chroma.client.listCollections({ limit: MAX_LISTED_COLLECTIONS }),
       this.timeoutMs,
       'chroma listCollections',
     );
@@ -130,7 +136,7 @@ export class VectorIndexRepository {
   async drop(name = this.name): Promise<void> {
     if (name === this.name) this.collection = undefined;
     await withTimeout(
-      this.client.deleteCollection({ name }).catch((error: unknown) => {
+      this.chroma.client.deleteCollection({ name }).catch((error: unknown) => {
         if (!(error instanceof ChromaNotFoundError)) throw error;
       }),
       this.timeoutMs,
@@ -149,7 +155,7 @@ export class VectorIndexRepository {
   }
 
   private open(): Promise<Collection> {
-    this.collection ??= this.client.getOrCreateCollection({
+    this.collection ??= this.chroma.client.getOrCreateCollection({
       name: this.name,
       embeddingFunction: null,
       configuration: { hnsw: { space: 'cosine' } },

@@ -3,7 +3,7 @@ import type { ConversationConfig } from '../config';
 import { SearchIndexer } from '../jobs/search-indexer';
 import type { Repositories } from '../repositories';
 import { collectionName, VectorIndexRepository } from '../repositories/vector-index.repository';
-import { createChromaClient } from '../store/chroma-client';
+import { createChromaConnection } from '../store/chroma-client';
 import { createEmbeddingModel } from './embeddings';
 
 /**
@@ -15,7 +15,7 @@ export function createSearch(
   openRepositories: () => Repositories,
   logger: Logger,
 ) {
-  const chroma = createChromaClient(config.CHROMA_URL);
+  const chroma = createChromaConnection(config.CHROMA_URL, config.SEARCH_TIMEOUT_MS);
   const embedding = createEmbeddingModel(config, logger);
   const index = new VectorIndexRepository(
     chroma,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type ChromaServer, startChromaServer } from '../../../common/testing/chroma';
 import { collectionName, VectorIndexRepository } from '../repositories/vector-index.repository';
 import type { EmbeddingModel } from '../search/embeddings/embedding-model';
-import { createChromaClient } from '../store/chroma-client';
+import { createChromaConnection } from '../store/chroma-client';
 
 /** Only what names a collection: these vectors are written by hand. */
 const model = (name: string, dimensions: number): EmbeddingModel => ({
@@ -23,7 +23,7 @@ describe('message collections of earlier embedding models (real Chroma)', () => 
   afterAll(() => chroma?.dispose());
 
   it('lists each with the size of its vectors, so reindex can drop one of another size', async () => {
-    const client = createChromaClient(chroma.url);
+    const client = createChromaConnection(chroma.url, CHROMA_TIMEOUT_MS);
     const prefix = `t${randomUUID().slice(0, 8)}-`;
     const old = new VectorIndexRepository(
       client,

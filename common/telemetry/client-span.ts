@@ -1,0 +1,60 @@
+import {
+  type Attributes,
+  context,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+
+/**
+ * Runs one outgoing HTTP call. Inside a trace it is a CLIENT span (after OpenTelemetry's HTTP
+ * conventions: `attributes` describe the request, the answer's status is added) whose context goes
+ * on in `traceparent`, written into `headers` before `call` sends them, so that what the server does
+ * is its child; outside one (a background job's poll, or no spans recorded) it is neither.
+ */
+export async function tracedHttpCall<T extends { status: number }>(
+  tracer: Tracer,
+  attributes: Attributes,
+  headers: Record<string, string>,
+  call: () => Promise<T>,
+): Promise<T> {
+  const parent = context.active();
+  const active = trace.getSpan(parent)?.spanContext();
+  if (!active || !trace.isSpanContextValid(active)) return call();
+  const span = tracer.startSpan(
+    String(attributes['http.request.method'] ?? 'HTTP'),
+    { kind: SpanKind.CLIENT, attributes },
+    parent,
+  );
+  propagation.inject(trace.setSpan(parent, span), headers);
+  try {
+    const response = await call();
+    span.setAttribute('http.response.status_code', response.status);
+    if (response.status >= 400) {
+      span.setAttribute('error.type', String(response.status));
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    return response;
+  } catch (error) {
+    const failure = error as NodeJS.ErrnoException;
+    span.setAttribute('error.type', failure.code ?? failure.name);
+    span.recordException(failure);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+/** What a POST's span says of its request: the method and where it goes. */
+export function postAttributes(url: string): Attributes {
+  const server = new URL(url);
+  return {
+    'http.request.method': 'POST',
+    'url.full': url,
+    'server.address': server.hostname,
+    'server.port': Number(server.port || (server.protocol === 'https:' ? 443 : 80)),
+  };
+}
