@@ -408,8 +408,8 @@ class GenerationRun {
 
   /**
    * Writes the end to Redis, retried until `deadline`: the record (whole, should Redis have lost
-   * it), the usage (counted once) and the freed slots, then USAGE and the terminal event. Past the deadline the
-   * generation stays unsettled and recovery ends it once its lease has run out.
+   * it), the usage (counted once) and the freed slots, then USAGE and the terminal event. Past the
+   * deadline the generation stays unsettled and recovery ends it once its lease has run out.
    */
   private async endUntil(deadline: number, usage: TokenUsage): Promise<void> {
     const { generations, quotas } = this.deps;

@@ -34,6 +34,7 @@ interface QueryAnswer {
 /** A collection's REST path (v2), under its tenant and database. */
 const collectionPath = (collection: Collection) =>
   `/api/v2/tenants/${encodeURIComponent(collection.tenant)}/databases/${encodeURIComponent(collection.database)}/collections/${collection.id}`;
+
 /** More collections than a deployment's prefix ever holds (one per embedding model it has used). */
 const MAX_LISTED_COLLECTIONS = 1_000;
 
