@@ -53,9 +53,9 @@ describe('ChromaRest (real Chroma)', () => {
       name: `${prefix}refused`,
       embeddingFunction: null,
     });
-    await expect(chroma.rest.post(`${pathOf(collection)}/upsert`, { ids: 'not a list' })).rejects.toBeInstanceOf(
-      ChromaClientError,
-    );
+    await expect(
+      chroma.rest.post(`${pathOf(collection)}/upsert`, { ids: 'not a list' }),
+    ).rejects.toBeInstanceOf(ChromaClientError);
     const nowhere = createChromaConnection(`http://127.0.0.1:${await findFreePort()}`, 1_000);
     await expect(nowhere.rest.post('/api/v2/heartbeat', {})).rejects.toBeInstanceOf(ChromaConnectionError);
     nowhere.rest.close();
