@@ -3,12 +3,12 @@ import { propagation } from '@opentelemetry/api';
 import { GraphQLError } from 'graphql';
 import type { Agent as HttpAgent } from 'node:http';
 import { toGraphQLError, upstreamUnavailable } from '../common/errors/errors';
-import { subgraphAgent } from '../common/http/subgraph-agent';
+import { keepAliveAgent } from '../common/http/keep-alive-agent';
 import {
-  postToSubgraph,
-  type SubgraphHttpResponse,
-  SubgraphTimeoutError,
-} from '../common/http/subgraph-request';
+  postOverAgent,
+  type PostResponse,
+  PostTimeoutError,
+} from '../common/http/post-request';
 import { IDENTITY_HEADER, type Identity, operationDigest, signIdentity } from '../common/identity/identity';
 import { REQUEST_ID_HEADER } from '../common/server/request-id';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker';
@@ -85,18 +85,18 @@ const failedResponseOf = (error: GraphQLError) => error.extensions.response as F
 const answeredUnavailable = (error: GraphQLError) =>
   UNAVAILABLE_STATUSES.has(failedResponseOf(error)?.status ?? 0);
 
-const timedOut = (error: unknown) => error instanceof SubgraphTimeoutError;
+const timedOut = (error: unknown) => error instanceof PostTimeoutError;
 
 const isJson = (contentType: string | undefined) =>
   contentType !== undefined &&
   (contentType.startsWith('application/json') || contentType.startsWith('application/graphql-response+json'));
 
 /** The body as Apollo's RemoteGraphQLDataSource reads it: JSON when it says so, text otherwise. */
-const parsedBody = (response: SubgraphHttpResponse): unknown =>
+const parsedBody = (response: PostResponse): unknown =>
   isJson(response.contentType) ? JSON.parse(response.body) : response.body;
 
 /** A non-2xx answer, as the error Apollo's RemoteGraphQLDataSource raises for it. */
-function answerError(url: string, response: SubgraphHttpResponse): GraphQLError {
+function answerError(url: string, response: PostResponse): GraphQLError {
   const code =
     response.status === 401 ? 'UNAUTHENTICATED' : response.status === 403 ? 'FORBIDDEN' : undefined;
   return new GraphQLError(`${response.status}: ${response.statusText}`, {
@@ -137,7 +137,7 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
     private readonly connection: SubgraphConnectionOptions = {},
   ) {
     const { timeoutMs, maxSockets } = { ...DEFAULT_SUBGRAPH_CONNECTION, ...connection };
-    this.agent = subgraphAgent(url, maxSockets);
+    this.agent = keepAliveAgent(url, maxSockets);
     this.timeoutMs = timeoutMs;
     this.subgraph = connection.name ?? new URL(url).host;
     this.retry = { ...DEFAULT_RETRY_POLICY, ...connection.retry };
@@ -171,7 +171,7 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
     const { query, operationName, variables, extensions } = options.request;
     if (!query) throw new Error('Missing query');
     const body = JSON.stringify({ query, operationName, variables, extensions });
-    const response = await postToSubgraph(
+    const response = await postOverAgent(
       this.url,
       this.agent,
       this.headersFor(options),

@@ -7,8 +7,8 @@ import type { Server } from 'node:http';
  * reuse: a request sent as the service closes its end is reset, or worse, read and then cut off
  * unanswered, and a proxy that sends it again elsewhere replays its one-time signed identity. The
  * service closing last leaves every close to the client, which does so only between requests. The
- * gateway's and chat's own connections to subgraphs close after SUBGRAPH_IDLE_CONNECTION_MS
- * (common/http/subgraph-agent.ts).
+ * gateway's and chat's own connections to subgraphs close after IDLE_CONNECTION_MS
+ * (common/http/keep-alive-agent.ts).
  */
 export const SERVER_KEEP_ALIVE_TIMEOUT_MS = 65_000;
 

@@ -2,8 +2,8 @@ import { type Attributes, trace } from '@opentelemetry/api';
 import type { Agent } from 'node:http';
 import { z } from 'zod';
 import { AppError, type ErrorCode, upstreamUnavailable } from '../../../common/errors/errors';
-import { subgraphAgent } from '../../../common/http/subgraph-agent';
-import { postToSubgraph, type SubgraphHttpResponse } from '../../../common/http/subgraph-request';
+import { keepAliveAgent } from '../../../common/http/keep-alive-agent';
+import { postOverAgent, type PostResponse } from '../../../common/http/post-request';
 import { postAttributes, tracedHttpCall } from '../../../common/telemetry/client-span';
 import {
   IDENTITY_HEADER,
@@ -204,7 +204,7 @@ export class ConversationSubgraphClient implements ConversationClient {
   private readonly spanAttributes: Attributes;
 
   constructor(private readonly options: ConversationClientOptions) {
-    this.agent = subgraphAgent(options.url, MAX_CONNECTIONS);
+    this.agent = keepAliveAgent(options.url, MAX_CONNECTIONS);
     this.spanAttributes = postAttributes(options.url);
   }
 
@@ -394,10 +394,10 @@ export class ConversationSubgraphClient implements ConversationClient {
    * conventions) whose context it carries on in `traceparent`, so that the conversation subgraph's
    * operation is its child; outside one (recovery's sweeps, or no spans recorded) it is neither.
    */
-  private post(headers: Record<string, string>, body: string): Promise<SubgraphHttpResponse> {
+  private post(headers: Record<string, string>, body: string): Promise<PostResponse> {
     const { url, timeoutMs } = this.options;
     return tracedHttpCall(tracer, this.spanAttributes, headers, () =>
-      postToSubgraph(url, this.agent, headers, body, timeoutMs),
+      postOverAgent(url, this.agent, headers, body, timeoutMs),
     );
   }
 

@@ -7,8 +7,8 @@ import {
   ChromaNotFoundError,
   ChromaServerError,
 } from 'chromadb';
-import { subgraphAgent } from '../../../common/http/subgraph-agent';
-import { postToSubgraph, SubgraphTimeoutError } from '../../../common/http/subgraph-request';
+import { keepAliveAgent } from '../../../common/http/keep-alive-agent';
+import { postOverAgent, PostTimeoutError } from '../../../common/http/post-request';
 import { postAttributes, tracedHttpCall } from '../../../common/telemetry/client-span';
 
 const tracer = trace.getTracer('llm-chat/conversation');
@@ -29,7 +29,7 @@ export class ChromaRest {
     private readonly url: string,
     private readonly timeoutMs: number,
   ) {
-    this.agent = subgraphAgent(url, MAX_CONNECTIONS);
+    this.agent = keepAliveAgent(url, MAX_CONNECTIONS);
   }
 
   /** POSTs `body` as JSON to `path` and resolves with the JSON answered. */
@@ -37,10 +37,10 @@ export class ChromaRest {
     const target = new URL(path, this.url).href;
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     const response = await tracedHttpCall(tracer, postAttributes(target), headers, () =>
-      postToSubgraph(target, this.agent, headers, JSON.stringify(body), this.timeoutMs),
+      postOverAgent(target, this.agent, headers, JSON.stringify(body), this.timeoutMs),
     ).catch((error: unknown) => {
       throw new ChromaConnectionError(
-        error instanceof SubgraphTimeoutError
+        error instanceof PostTimeoutError
           ? `Chroma did not answer within ${this.timeoutMs} ms`
           : 'Failed to connect to Chroma',
       );

@@ -1,33 +1,33 @@
 import { type Agent, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
-/** A subgraph's HTTP answer, read whole. */
-export interface SubgraphHttpResponse {
+/** A server's HTTP answer, read whole. */
+export interface PostResponse {
   status: number;
   statusText: string;
   contentType: string | undefined;
   body: string;
 }
 
-/** The subgraph did not answer in full within the time allowed. */
-export class SubgraphTimeoutError extends Error {
-  override name = 'SubgraphTimeoutError';
+/** The server did not answer in full within the time allowed. */
+export class PostTimeoutError extends Error {
+  override name = 'PostTimeoutError';
 }
 
 /**
- * POSTs `body` to a subgraph over `agent`'s kept-alive connections and reads the answer whole, or
- * rejects: with SubgraphTimeoutError past `timeoutMs`, or with the socket's error. Node's own
- * http client rather than a fetch implementation: a subgraph call needs none of fetch's streams,
- * Headers or Request objects, which cost more than the call itself on the hot paths of the gateway
- * (its subgraph fetches) and of chat (its calls to the conversation subgraph).
+ * POSTs `body` over `agent`'s kept-alive connections and reads the answer whole, or rejects: with
+ * PostTimeoutError past `timeoutMs`, or with the socket's error. Node's own http client rather than
+ * a fetch implementation: a call needs none of fetch's streams, Headers or Request objects, which
+ * cost more than the call itself on the hot paths of the gateway (its subgraph fetches), of chat (its
+ * calls to the conversation subgraph) and of the conversation subgraph (its calls to Chroma).
  */
-export function postToSubgraph(
+export function postOverAgent(
   url: string,
   agent: Agent,
   headers: Record<string, string>,
   body: string,
   timeoutMs: number,
-): Promise<SubgraphHttpResponse> {
+): Promise<PostResponse> {
   const send = url.startsWith('https:') ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const request = send(
@@ -46,8 +46,7 @@ export function postToSubgraph(
           });
         });
         response.on('close', () => {
-          if (!response.complete)
-            fail(new Error('The subgraph closed the connection before its answer ended'));
+          if (!response.complete) fail(new Error('The server closed the connection before its answer ended'));
         });
       },
     );
@@ -57,7 +56,7 @@ export function postToSubgraph(
       reject(error);
     };
     const timer = setTimeout(
-      () => fail(new SubgraphTimeoutError(`The subgraph did not answer within ${timeoutMs} ms`)),
+      () => fail(new PostTimeoutError(`The server did not answer within ${timeoutMs} ms`)),
       timeoutMs,
     );
     request.on('error', fail);

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { subgraphAgent } from './subgraph-agent';
-import { postToSubgraph, SubgraphTimeoutError } from './subgraph-request';
+import { keepAliveAgent } from './keep-alive-agent';
+import { postOverAgent, PostTimeoutError } from './post-request';
 
 type Handler = (request: IncomingMessage, body: string, response: ServerResponse) => void;
 
@@ -20,7 +20,7 @@ describe('posting to a subgraph', () => {
   const start = async (handler: Handler) => {
     const started = await subgraphAnswering(handler);
     servers.push(started.server);
-    return { ...started, agent: subgraphAgent(started.url, 4) };
+    return { ...started, agent: keepAliveAgent(started.url, 4) };
   };
   afterAll(async () => {
     for (const server of servers) {
@@ -35,7 +35,7 @@ describe('posting to a subgraph', () => {
       response.end(JSON.stringify({ data: { echo: body, header: request.headers['x-request-id'] } }));
     });
 
-    const answer = await postToSubgraph(url, agent, { 'x-request-id': 'r-1' }, '{"query":"{ a }"}', 1000);
+    const answer = await postOverAgent(url, agent, { 'x-request-id': 'r-1' }, '{"query":"{ a }"}', 1000);
 
     expect(answer).toEqual({
       status: 200,
@@ -52,17 +52,17 @@ describe('posting to a subgraph', () => {
       response.end('{"errors":[{"message":"down"}]}');
     });
 
-    await expect(postToSubgraph(url, agent, {}, '{}', 1000)).resolves.toMatchObject({
+    await expect(postOverAgent(url, agent, {}, '{}', 1000)).resolves.toMatchObject({
       status: 503,
       body: '{"errors":[{"message":"down"}]}',
     });
     agent.destroy();
   });
 
-  it('gives up with SubgraphTimeoutError on a subgraph that does not answer in time', async () => {
+  it('gives up with PostTimeoutError on a subgraph that does not answer in time', async () => {
     const { url, agent } = await start(() => undefined);
 
-    await expect(postToSubgraph(url, agent, {}, '{}', 100)).rejects.toBeInstanceOf(SubgraphTimeoutError);
+    await expect(postOverAgent(url, agent, {}, '{}', 100)).rejects.toBeInstanceOf(PostTimeoutError);
     agent.destroy();
   });
 
@@ -73,13 +73,13 @@ describe('posting to a subgraph', () => {
       setTimeout(() => response.socket?.destroy(), 20);
     });
 
-    await expect(postToSubgraph(url, agent, {}, '{}', 1000)).rejects.toThrow();
+    await expect(postOverAgent(url, agent, {}, '{}', 1000)).rejects.toThrow();
     agent.destroy();
   });
 
   it('fails at once when nothing listens', async () => {
     const url = 'http://127.0.0.1:9/graphql';
-    await expect(postToSubgraph(url, subgraphAgent(url, 1), {}, '{}', 1000)).rejects.toMatchObject({
+    await expect(postOverAgent(url, keepAliveAgent(url, 1), {}, '{}', 1000)).rejects.toMatchObject({
       code: 'ECONNREFUSED',
     });
   });

@@ -1,6 +1,6 @@
 import { createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { subgraphAgent } from './subgraph-agent';
+import { keepAliveAgent } from './keep-alive-agent';
 
 /** Who ended each connection the server accepted: the client (its FIN arrived) or the server. */
 type Closer = 'client' | 'server';
@@ -28,7 +28,7 @@ const listen = async (server: Server) => {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 };
 
-const fetchThrough = (url: string, agent: ReturnType<typeof subgraphAgent>) =>
+const fetchThrough = (url: string, agent: ReturnType<typeof keepAliveAgent>) =>
   new Promise<string>((resolve, reject) => {
     get(url, { agent }, (response) => {
       let body = '';
@@ -47,7 +47,7 @@ describe('connections to a subgraph', () => {
     const { server, closers } = serverWith(2_000);
     servers.push(server);
     const url = await listen(server);
-    const agent = subgraphAgent(url, 4);
+    const agent = keepAliveAgent(url, 4);
 
     await expect(fetchThrough(url, agent)).resolves.toBe('ok');
 
@@ -61,7 +61,7 @@ describe('connections to a subgraph', () => {
     const { server } = serverWith(5_000, 600);
     servers.push(server);
     const url = await listen(server);
-    const agent = subgraphAgent(url, 4, 200);
+    const agent = keepAliveAgent(url, 4, 200);
 
     await expect(fetchThrough(url, agent)).resolves.toBe('ok');
     agent.destroy();
