@@ -4,11 +4,7 @@ import { GraphQLError } from 'graphql';
 import type { Agent as HttpAgent } from 'node:http';
 import { toGraphQLError, upstreamUnavailable } from '../common/errors/errors';
 import { keepAliveAgent } from '../common/http/keep-alive-agent';
-import {
-  postOverAgent,
-  type PostResponse,
-  PostTimeoutError,
-} from '../common/http/post-request';
+import { postOverAgent, type PostResponse, PostTimeoutError } from '../common/http/post-request';
 import { IDENTITY_HEADER, type Identity, operationDigest, signIdentity } from '../common/identity/identity';
 import { REQUEST_ID_HEADER } from '../common/server/request-id';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker';
