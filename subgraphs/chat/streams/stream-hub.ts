@@ -139,8 +139,8 @@ interface FollowedStream extends LivenessStream {
  */
 export class GenerationStreamHub {
   private readonly streams = new Map<string, FollowedStream>();
-  /** Generations this process writes, with every event their writer delivered (`events[i].seq` is i + 1). */
-  private readonly owned = new Map<string, { lastSeq: number; events: GenerationEvent[] }>();
+  /** Generations this process writes, with every event their writer delivered, in order. */
+  private readonly owned = new Map<string, GenerationEvent[]>();
   private readonly generationByKey = new Map<string, string>();
   private readonly blockMs: number;
   private readonly batchSize: number;
@@ -180,7 +180,7 @@ export class GenerationStreamHub {
     if (!stream) {
       const now = Date.now();
       // What the writer here delivered before anyone watched is read back (the catch-up below).
-      const cursor = Math.max(afterSeq, this.owned.get(generationId)?.lastSeq ?? 0);
+      const cursor = Math.max(afterSeq, this.owned.get(generationId)?.at(-1)?.seq ?? 0);
       stream = { cursor, watchers: new Set(), lastActiveAt: now, lastSignAt: now };
       this.streams.set(generationId, stream);
       this.generationByKey.set(`${this.options.keyPrefix}${redisKeys.events(generationId)}`, generationId);
@@ -216,17 +216,16 @@ export class GenerationStreamHub {
    * whose acknowledgement was lost.
    */
   own(generationId: string): OwnedStream {
-    const owned = { lastSeq: 0, events: [] as GenerationEvent[] };
+    const owned: GenerationEvent[] = [];
     this.owned.set(generationId, owned);
     return {
       deliver: (appended) => {
         if (this.owned.get(generationId) !== owned || appended.length === 0) return;
-        owned.lastSeq = appended[appended.length - 1].seq;
-        owned.events.push(...appended);
+        owned.push(...appended);
         const stream = this.streams.get(generationId);
         if (!stream) return;
         const events = appended.map(asRead);
-        stream.cursor = Math.max(stream.cursor, owned.lastSeq);
+        stream.cursor = Math.max(stream.cursor, appended[appended.length - 1].seq);
         stream.lastActiveAt = stream.lastSignAt = Date.now();
         for (const watcher of [...stream.watchers]) watcher.receive(events);
       },
@@ -246,8 +245,7 @@ export class GenerationStreamHub {
    * Redis not even once), else from Redis.
    */
   private readRange(generationId: string, afterSeq: number, toSeq: number): Promise<GenerationEvent[]> {
-    const owned = this.owned.get(generationId);
-    const range = owned?.events.slice(afterSeq, toSeq);
+    const range = this.owned.get(generationId)?.slice(afterSeq, toSeq);
     if (
       range &&
       range.length === toSeq - afterSeq &&

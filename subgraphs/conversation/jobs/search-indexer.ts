@@ -12,7 +12,8 @@ export interface SearchIndexerOptions {
   /**
    * How long a wake waits before its round starts, so that the writes of that moment (a user's
    * message and the replies finishing beside it) share one round: one transaction, one embedding
-   * call and one Chroma upsert instead of one each. A batch's worth of wakes meanwhile starts it at once.
+   * call and one Chroma upsert instead of one each. A batch's worth of wakes meanwhile starts it
+   * at once.
    */
   wakeDelayMs: number;
   /** The longest wait before a failed entry is retried; the wait doubles up to it. */
