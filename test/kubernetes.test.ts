@@ -18,6 +18,7 @@ import {
   securityProblems,
   serviceProblems,
   topologySpreadProblems,
+  workloadProblems,
 } from './kubernetes/checks';
 import {
   environmentProblems,
@@ -86,8 +87,9 @@ describe.each(OVERLAYS)('the %s overlay', (overlay) => {
     expect([...manifests, example].flatMap(schemaProblems)).toEqual([]);
   });
 
-  it('has Services, budgets, spreads and autoscalers that find their pods, and probes on declared ports', () => {
+  it('has workloads, Services, budgets, spreads and autoscalers that find their pods, and probes on declared ports', () => {
     expect([
+      ...workloadProblems(manifests),
       ...serviceProblems(manifests),
       ...probeProblems(manifests),
       ...disruptionBudgetProblems(manifests),
@@ -198,6 +200,17 @@ describe('a broken copy of the rendering', () => {
     const manifests = copy();
     find(manifests, 'Service', 'gateway').spec.selector['app.kubernetes.io/name'] = 'gatway';
     expect(serviceProblems(manifests)).toEqual(['Service gateway selects no pod']);
+  });
+
+  it("reports a Deployment whose selector does not select its own pods, and a StatefulSet's missing Service", () => {
+    const manifests = copy();
+    find(manifests, 'Deployment', 'conversation').spec.selector.matchLabels['app.kubernetes.io/name'] =
+      'conversations';
+    find(manifests, 'StatefulSet', 'redis').spec.serviceName = 'redis-headless';
+    expect(workloadProblems(manifests)).toEqual([
+      'Deployment conversation: its selector does not select its own pod template',
+      'StatefulSet redis: serviceName redis-headless is no Service',
+    ]);
   });
 
   it('reports a probe on a port the container does not declare', () => {

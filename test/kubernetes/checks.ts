@@ -50,6 +50,33 @@ export function serviceProblems(manifests: Manifest[]): string[] {
     });
 }
 
+/**
+ * Each Deployment's and StatefulSet's selector selects its own pod template (the API server refuses
+ * one that does not, so the rendering would not apply), and each StatefulSet's `serviceName` is a
+ * Service of its namespace (its pods' DNS names come from it).
+ */
+export function workloadProblems(manifests: Manifest[]): string[] {
+  return podTemplates(manifests)
+    .filter((pod) => pod.owner.kind === 'Deployment' || pod.owner.kind === 'StatefulSet')
+    .flatMap((pod) => {
+      const problems: string[] = [];
+      if (!selects(pod.owner.spec.selector as LabelSelector | undefined, pod.labels))
+        problems.push(`${nameOf(pod.owner)}: its selector does not select its own pod template`);
+      const serviceName = pod.owner.spec.serviceName as string | undefined;
+      if (
+        pod.owner.kind === 'StatefulSet' &&
+        !manifests.some(
+          (manifest) =>
+            manifest.kind === 'Service' &&
+            manifest.metadata.name === serviceName &&
+            sameNamespace(manifest, pod.namespace),
+        )
+      )
+        problems.push(`${nameOf(pod.owner)}: serviceName ${serviceName} is no Service`);
+      return problems;
+    });
+}
+
 const PROBES = ['startupProbe', 'readinessProbe', 'livenessProbe'] as const;
 
 /** Every long-running container has all three probes, each on a port the container declares. */
