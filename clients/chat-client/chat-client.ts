@@ -90,6 +90,11 @@ export interface FollowOptions {
   after?: number;
   /** Aborting asks the platform to stop the generation; the stream goes on to its STOPPED event. */
   signal?: AbortSignal;
+  /**
+   * Told each time the stream resumes after ending in a retryable way (a gateway restarting: close
+   * 1012; a dropped socket; UPSTREAM_UNAVAILABLE…), with what ended it: for a "reconnecting" notice.
+   */
+  onResume?: (failure: unknown) => void;
 }
 
 /** The events of one reply, and what its send stored (what `sendMessage` answers). */
@@ -312,6 +317,7 @@ export class ChatClient {
       subscribe,
       retry: { ...DEFAULT_RETRY_POLICY, ...this.options.retry },
       resumable,
+      onResume: options.onResume,
       onStart: () => {
         if (signal?.aborted) onAbort();
         signal?.addEventListener('abort', onAbort, { once: true });

@@ -71,4 +71,31 @@ describe('resumableEvents', () => {
     expect(opened).toEqual([0, 1]);
     expect(delivered.map((event) => event.seq)).toEqual([1, 2, 3]);
   });
+
+  it('tells `onResume` of each failure it resumes from, and not of the one that ends it', async () => {
+    const restart = new StreamDisconnectedError(1012, 'service restart');
+    const refused = new StreamDisconnectedError(4403, 'forbidden');
+    const resumedFrom: unknown[] = [];
+    const stream = resumableEvents<Event>({
+      after: 0,
+      retry: { initialDelayMs: 1, maxDelayMs: 1, maxAttempts: 5 },
+      onResume: (failure) => resumedFrom.push(failure),
+      subscribe: async function* (after) {
+        if (after === 0) {
+          yield { seq: 1, type: 'START' };
+          throw restart;
+        }
+        yield { seq: 2, type: 'TOKEN' };
+        throw refused;
+      },
+    });
+    const delivered: number[] = [];
+    await expect(
+      (async () => {
+        for await (const event of stream) delivered.push(event.seq);
+      })(),
+    ).rejects.toBe(refused);
+    expect(delivered).toEqual([1, 2]);
+    expect(resumedFrom).toEqual([restart]);
+  });
 });

@@ -36,6 +36,8 @@ export interface ResumableEventsOptions<Event> {
   onEnd?: () => Promise<void>;
   /** Whether a failure now may be resumed at all (default: always); when not, it is the stream's. */
   resumable?: () => boolean;
+  /** Told of each failure the stream is about to resume from, after its pause. */
+  onResume?: (failure: unknown) => void;
 }
 
 /**
@@ -76,6 +78,7 @@ export async function* resumableEvents<Event extends { seq: number; type: string
       }
       if (options.resumable?.() === false) throw failure;
       await retrier.pause(failure);
+      options.onResume?.(failure);
     }
   } finally {
     await options.onEnd?.();
