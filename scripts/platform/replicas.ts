@@ -45,6 +45,14 @@ export interface Replica {
   readonly pid: number | undefined;
 }
 
+/** How a replica's process ended: its exit code (null when a signal ended it), the signal, and when. */
+export interface ReplicaExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** From the signal sent to the process's exit. */
+  ms: number;
+}
+
 export interface ReplicaSet {
   /** HAProxy's address for each service, e.g. `http://127.0.0.1:4000`. */
   frontends: Record<PlatformServiceName, string>;
@@ -55,8 +63,11 @@ export interface ReplicaSet {
   replicas: Replica[];
   /** The `index`th (from 1) replica of a service. */
   replica(service: PlatformServiceName, index: number): Replica;
-  /** Signals one replica (SIGKILL: a crash; SIGTERM: a graceful stop) and waits until it has exited. */
-  kill(replica: Replica, signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Signals one replica (SIGKILL: a crash; SIGTERM: a graceful stop) and waits until it has exited;
+   * resolves with how it exited and how long that took (undefined when it was not running).
+   */
+  kill(replica: Replica, signal?: NodeJS.Signals): Promise<ReplicaExit | undefined>;
   /** Starts a stopped replica again on its port; resolves once it is healthy and HAProxy uses it. */
   restart(replica: Replica): Promise<void>;
   /** HAProxy's view of every replica, by name: `UP`, `DOWN`, `UP 1/2` (going down), … */
@@ -191,10 +202,12 @@ export async function startReplicaSet(options: ReplicaSetOptions): Promise<Repli
     replica: (service, index) => byName(`${service}-${index}`),
     kill: async (replica, signal = 'SIGKILL') => {
       const { child } = find(replica);
-      if (!isRunning(child)) return;
+      if (!isRunning(child)) return undefined;
       const done = exited(child);
+      const sentAt = Date.now();
       child.kill(signal);
       await done;
+      return { code: child.exitCode, signal: child.signalCode, ms: Date.now() - sentAt };
     },
     restart: async (replica) => {
       const found = find(replica);
