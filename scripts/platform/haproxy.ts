@@ -42,6 +42,8 @@ export function haproxyConfig(backends: Backend[], statsPort: number): string {
     '  timeout http-request 10s',
     // Longer than the gateway keeps an idle connection to a subgraph (30 s), so the gateway closes first.
     '  timeout http-keep-alive 60s',
+    // A busy process's /health may take a while; by default a check gets `inter` (500 ms) in all.
+    '  timeout check 2s',
     `  timeout client ${STREAM_TIMEOUT}`,
     `  timeout server ${STREAM_TIMEOUT}`,
     `  timeout tunnel ${STREAM_TIMEOUT}`,
