@@ -66,6 +66,13 @@ describe('conversation settings reach the model', () => {
     );
     return data?.me.conversations.edges.map((edge) => edge.node.id);
   };
+  const storedSettings = async (id: string) => {
+    const { data } = await gql<{ conversation: { settings: Record<string, unknown> } }>(
+      `query($id: ID!) { conversation(id: $id) { settings { model temperature maxOutputTokens } } }`,
+      { id },
+    );
+    return data?.conversation.settings;
+  };
   /** Waits until no reply in the conversation is still being written. */
   const settled = (id: string, count: number) =>
     eventually(async () => {
@@ -266,13 +273,6 @@ describe('conversation settings reach the model', () => {
         }`,
         { id, settings },
       );
-    const stored = async () => {
-      const { data } = await gql<{ conversation: { settings: Record<string, unknown> } }>(
-        `query($id: ID!) { conversation(id: $id) { settings { model temperature maxOutputTokens } } }`,
-        { id },
-      );
-      return data?.conversation.settings;
-    };
     // Ranges every model shares, then what the model catalog chat publishes says of this deployment's
     // models: the unknown one, and an output limit above the deployment's (LLM_MAX_OUTPUT_TOKENS).
     for (const [field, settings] of [
@@ -285,7 +285,7 @@ describe('conversation settings reach the model', () => {
       expect(errorCodes(refused)).toEqual(['BAD_USER_INPUT']);
       expect(refused.errors?.[0].extensions?.field).toBe(field);
     }
-    expect(await stored()).toEqual({ model: MODEL, temperature: 0.2, maxOutputTokens: 64 });
+    expect(await storedSettings(id)).toEqual({ model: MODEL, temperature: 0.2, maxOutputTokens: 64 });
     expect(await messages(id)).toEqual([]);
 
     // A message for an unknown model, in this conversation or in a new one: neither is stored.
@@ -343,9 +343,11 @@ describe('conversation settings reach the model', () => {
       expect(errorCodes(refused)).toEqual(['BAD_USER_INPUT']);
       expect(refused.errors?.[0]).toMatchObject({ message, extensions: { field } });
     }
+    expect(await storedSettings(id)).toEqual({ model: MODEL, temperature: 0.2, maxOutputTokens: 64 });
     // A temperature the default (OpenAI-compatible) model takes: switching to the Gemini one is refused.
     expect(errorCodes(await update({ temperature: 1.5 }))).toEqual([]);
     expect(errorCodes(await update({ model }))).toEqual(['BAD_USER_INPUT']);
+    expect(await storedSettings(id)).toEqual({ model: MODEL, temperature: 1.5, maxOutputTokens: 64 });
 
     const accepted = await update({ model, temperature: 1, maxOutputTokens: 100 });
     expect(errorCodes(accepted)).toEqual([]);

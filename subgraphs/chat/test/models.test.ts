@@ -85,7 +85,7 @@ describe('models of every configured provider (real SDKs against loopback server
     expect(store.messages.get(started.generation.messageId)).toMatchObject({ content: 'From beta.' });
   });
 
-  it('refuses an unknown model with a coded error naming it, and reads an id from before namespaces', async () => {
+  it('refuses an unknown model with a coded error naming it, storing nothing, and reads an id from before namespaces', async () => {
     const { services } = await start({});
     const alice = userCaller(randomUUID());
     expect(await failureOf(services.chat.send(alice, { content: 'Hi', model: 'nowhere/x' }))).toEqual({
@@ -96,6 +96,8 @@ describe('models of every configured provider (real SDKs against loopback server
       code: 'BAD_USER_INPUT',
       message: expect.stringContaining('offline/nope'),
     });
+    expect(store.conversations.size).toBe(0);
+    expect(store.messages.size).toBe(0);
     expect(services.models.resolve('offline-echo (not a language model)').id).toBe('offline/echo');
     expect(services.models.resolve('echo').id).toBe('offline/echo');
   });
