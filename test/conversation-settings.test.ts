@@ -1,7 +1,12 @@
 import { registerUser, type TestUser } from '../common/testing/auth';
 import { errorCodes, postGraphQL } from '../common/testing/graphql-client';
 import { eventually } from '../common/testing/wait';
-import { openai, startLoopbackServer, type LoopbackServer } from '../subgraphs/chat/testing/loopback-llm';
+import {
+  gemini as geminiChunks,
+  openai,
+  startLoopbackServer,
+  type LoopbackServer,
+} from '../subgraphs/chat/testing/loopback-llm';
 import { startTestPlatform, type TestPlatform } from './support/platform';
 
 /*
@@ -11,6 +16,8 @@ import { startTestPlatform, type TestPlatform } from './support/platform';
  */
 
 const MODEL = 'loopback-model';
+/** The default model's id, namespaced by the endpoint LLM_BASE_URL configures. */
+const DEFAULT_MODEL_ID = `openai-compatible/${MODEL}`;
 const SETTINGS = {
   model: MODEL,
   systemPrompt: 'You are a terse assistant.',
@@ -50,6 +57,21 @@ describe('conversation settings reach the model', () => {
       id,
     });
     return data?.conversation.messages.edges.map((edge) => edge.node) ?? [];
+  };
+  const conversationIds = async (user = ada) => {
+    const { data } = await gql<{ me: { conversations: { edges: { node: { id: string } }[] } } }>(
+      `query { me { conversations(first: 100) { edges { node { id } } } } }`,
+      {},
+      user,
+    );
+    return data?.me.conversations.edges.map((edge) => edge.node.id);
+  };
+  const storedSettings = async (id: string) => {
+    const { data } = await gql<{ conversation: { settings: Record<string, unknown> } }>(
+      `query($id: ID!) { conversation(id: $id) { settings { model temperature maxOutputTokens } } }`,
+      { id },
+    );
+    return data?.conversation.settings;
   };
   /** Waits until no reply in the conversation is still being written. */
   const settled = (id: string, count: number) =>
@@ -125,6 +147,65 @@ describe('conversation settings reach the model', () => {
     expect(lastRequest().messages[1]).toEqual({ role: 'user', content: 'Hi, edited' });
   });
 
+  it("sends, regenerates and edits with the conversation's model, not the default, and with another model only when the call names it", async () => {
+    const conversationModel = `gemini/${GEMINI_MODEL.name}`;
+    const id = await createConversation({ model: conversationModel, temperature: 0.2, maxOutputTokens: 64 });
+    const geminiReply = (text: string) => ({ kind: 'sse' as const, events: [geminiChunks.finish(text)] });
+    const generateUrl = `/v1beta/models/${GEMINI_MODEL.name}:streamGenerateContent?alt=sse`;
+    const sentToDefault = llm.requests.length;
+    /** The request the turn made went to the Gemini server for the conversation's model, none to the default's. */
+    const expectConversationModel = (generation: { model: string } | undefined, requests: number) => {
+      expect(generation?.model).toBe(conversationModel);
+      expect(gemini.requests).toHaveLength(requests);
+      expect(gemini.requests.at(-1)).toMatchObject({
+        url: generateUrl,
+        body: { generationConfig: { temperature: 0.2, maxOutputTokens: 64 } },
+      });
+      expect(llm.requests).toHaveLength(sentToDefault);
+    };
+    const geminiRequestsBefore = gemini.requests.length;
+
+    gemini.enqueue(geminiReply('Hello from Gemini.'));
+    const sent = await gql<{ sendMessage: { generation: { model: string } } }>(
+      `mutation($input: SendMessageInput!) { sendMessage(input: $input) { generation { model } } }`,
+      { input: { conversationId: id, content: 'Hi there' } },
+    );
+    expect(errorCodes(sent)).toEqual([]);
+    const [userMessage, assistant] = await settled(id, 2);
+    expectConversationModel(sent.data?.sendMessage.generation, geminiRequestsBefore + 1);
+
+    gemini.enqueue(geminiReply('Hello again from Gemini.'));
+    const regenerated = await gql<{ regenerate: { model: string } }>(
+      `mutation($id: ID!) { regenerate(messageId: $id) { model } }`,
+      { id: assistant.id },
+    );
+    expect(errorCodes(regenerated)).toEqual([]);
+    await settled(id, 2);
+    expectConversationModel(regenerated.data?.regenerate, geminiRequestsBefore + 2);
+
+    gemini.enqueue(geminiReply('Edited, from Gemini.'));
+    const edited = await gql<{ editMessage: { generation: { model: string } } }>(
+      `mutation($id: ID!) { editMessage(messageId: $id, content: "Hi, edited") { generation { model } } }`,
+      { id: userMessage.id },
+    );
+    expect(errorCodes(edited)).toEqual([]);
+    await settled(id, 2);
+    expectConversationModel(edited.data?.editMessage.generation, geminiRequestsBefore + 3);
+
+    // The call names the default model: this turn goes to it, and the conversation keeps its own.
+    llm.enqueue(reply('From the default model.'));
+    const overridden = await gql<{ sendMessage: { generation: { model: string } } }>(
+      `mutation($input: SendMessageInput!) { sendMessage(input: $input) { generation { model } } }`,
+      { input: { conversationId: id, content: 'And you?', model: DEFAULT_MODEL_ID } },
+    );
+    expect(errorCodes(overridden)).toEqual([]);
+    await settled(id, 4);
+    expect(overridden.data?.sendMessage.generation.model).toBe(DEFAULT_MODEL_ID);
+    expect(llm.requests).toHaveLength(sentToDefault + 1);
+    expect(lastRequest().model).toBe(MODEL);
+    expect(gemini.requests).toHaveLength(geminiRequestsBefore + 3);
+  });
+
   it('sends no system message when the conversation has none, and no recalled message when recall is off', async () => {
     const id = await createConversation({ ...SETTINGS, systemPrompt: '' });
     llm.enqueue(reply('Fine.'));
@@ -192,13 +273,6 @@ describe('conversation settings reach the model', () => {
         }`,
         { id, settings },
       );
-    const stored = async () => {
-      const { data } = await gql<{ conversation: { settings: Record<string, unknown> } }>(
-        `query($id: ID!) { conversation(id: $id) { settings { model temperature maxOutputTokens } } }`,
-        { id },
-      );
-      return data?.conversation.settings;
-    };
     // Ranges every model shares, then what the model catalog chat publishes says of this deployment's
     // models: the unknown one, and an output limit above the deployment's (LLM_MAX_OUTPUT_TOKENS).
     for (const [field, settings] of [
@@ -211,8 +285,21 @@ describe('conversation settings reach the model', () => {
       expect(errorCodes(refused)).toEqual(['BAD_USER_INPUT']);
       expect(refused.errors?.[0].extensions?.field).toBe(field);
     }
-    expect(await stored()).toEqual({ model: MODEL, temperature: 0.2, maxOutputTokens: 64 });
+    expect(await storedSettings(id)).toEqual({ model: MODEL, temperature: 0.2, maxOutputTokens: 64 });
     expect(await messages(id)).toEqual([]);
+
+    // A message for an unknown model, in this conversation or in a new one: neither is stored.
+    const conversationsBefore = await conversationIds();
+    for (const conversationId of [id, null]) {
+      const refusedSend = await gql(
+        `mutation($input: SendMessageInput!) { sendMessage(input: $input) { generation { id } } }`,
+        { input: { conversationId, content: 'Hi', model: 'no-such-model' } },
+      );
+      expect(errorCodes(refusedSend)).toEqual(['BAD_USER_INPUT']);
+      expect(refusedSend.errors?.[0].extensions?.field).toBe('model');
+    }
+    expect(await messages(id)).toEqual([]);
+    expect(await conversationIds()).toEqual(conversationsBefore);
 
     const refusedCreate = await gql(
       `mutation($input: CreateConversationInput) { createConversation(input: $input) { id } }`,
@@ -256,9 +343,11 @@ describe('conversation settings reach the model', () => {
       expect(errorCodes(refused)).toEqual(['BAD_USER_INPUT']);
       expect(refused.errors?.[0]).toMatchObject({ message, extensions: { field } });
     }
+    expect(await storedSettings(id)).toEqual({ model: MODEL, temperature: 0.2, maxOutputTokens: 64 });
     // A temperature the default (OpenAI-compatible) model takes: switching to the Gemini one is refused.
     expect(errorCodes(await update({ temperature: 1.5 }))).toEqual([]);
     expect(errorCodes(await update({ model }))).toEqual(['BAD_USER_INPUT']);
+    expect(await storedSettings(id)).toEqual({ model: MODEL, temperature: 1.5, maxOutputTokens: 64 });
 
     const accepted = await update({ model, temperature: 1, maxOutputTokens: 100 });
     expect(errorCodes(accepted)).toEqual([]);

@@ -7,8 +7,9 @@ import { startTestPlatform, type TestPlatform } from './support/platform';
 /*
  * Issue 15, items 5 and 6, through the gateway: what goes into the prompt, in order (system prompt,
  * instructions, memories), reaches the model exactly as `Generation.context` lists it; a forgotten
- * memory is never sent again; with recall off no recalled text reaches the model. The loopback
- * server speaks the OpenAI wire format and records each request.
+ * memory is never sent again; with recall off, for the user or for one conversation, no recalled text
+ * reaches the model, where the same search with it on does. The loopback server speaks the OpenAI
+ * wire format and records each request.
  */
 
 const MODEL = 'loopback-model';
@@ -172,5 +173,29 @@ describe('memories and instructions in the prompt', () => {
     expect(JSON.stringify(off.request)).not.toContain('teal');
     expect(JSON.stringify(off.request)).not.toContain(RECALL_HEADING);
     expect(off.context.recalled).toEqual([]);
+  });
+
+  it("sends recalled messages in a conversation with recall on, and none in one that turned it off, while the user's recall is on", async () => {
+    const cy = await registerUser(platform);
+    await turn(await createConversation({ model: MODEL }, cy), 'My favourite city is Porto.', cy);
+    // The control: recall on for the user and the conversation; the first message reaches the model.
+    const recallOn = await createConversation({ model: MODEL }, cy);
+    const recalled = await eventually(
+      async () => {
+        const on = await turn(recallOn, `Which city do I like? ${Math.random()}`, cy);
+        expect(on.request.messages[0].content).toContain('Porto');
+        return on;
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    expect(recalled.context.recalled.length).toBeGreaterThan(0);
+
+    const recallOff = await createConversation({ model: MODEL, recallEnabled: false }, cy);
+    const off = await turn(recallOff, 'Which city do I like?', cy);
+    expect(JSON.stringify(off.request)).not.toContain('Porto');
+    expect(JSON.stringify(off.request)).not.toContain(RECALL_HEADING);
+    expect(off.context.recalled).toEqual([]);
+    const { data } = await gql<{ me: { recallEnabled: boolean } }>(`{ me { recallEnabled } }`, {}, cy);
+    expect(data?.me.recallEnabled).toBe(true);
   });
 });

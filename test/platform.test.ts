@@ -1,6 +1,7 @@
 import { IDENTITY_HEADER, operationDigest, signIdentity } from '../common/identity/identity';
 import { TEST_IDENTITY_SECRET } from '../common/testing/env';
 import { errorCodes, postGraphQL } from '../common/testing/graphql-client';
+import { type LoopbackServer, startLoopbackServer } from '../subgraphs/chat/testing/loopback-llm';
 import { startTestPlatform, type TestPlatform } from './support/platform';
 
 describe('the platform through the gateway', () => {
@@ -136,5 +137,52 @@ describe('the platform through the gateway', () => {
       expect(response.status).toBe(200);
       expect(await response.json()).toMatchObject({ service: name, status: 'ok' });
     });
+  });
+});
+
+describe('a platform whose default model no provider serves', () => {
+  let llm: LoopbackServer;
+  let platform: TestPlatform;
+
+  beforeAll(async () => {
+    llm = await startLoopbackServer();
+    llm.serveModels('alpha', 'beta');
+    platform = await startTestPlatform('platform-default-model', {
+      serviceEnv: {
+        chat: { OPENAI_COMPATIBLE_ENDPOINTS: `lab=${llm.url}/v1`, DEFAULT_MODEL: 'lab/gamma' },
+      },
+    });
+  });
+  afterAll(async () => {
+    await platform?.stop();
+    await llm?.close();
+  });
+
+  it('starts, and tells operators at /health/all which model is missing and what is served', async () => {
+    const response = await fetch(new URL('/health/all', platform.gatewayUrl));
+    const body = (await response.json()) as {
+      status: string;
+      components: Record<string, { status: string }>;
+      details: Record<string, unknown>;
+    };
+    expect(response.status).toBe(200);
+    expect(body.status).toBe('ok');
+    expect(body.components.chat).toMatchObject({ status: 'ok' });
+    const served = ['offline/echo', 'lab/alpha', 'lab/beta'];
+    expect(body.details.chat).toEqual({
+      models: {
+        defaultModel: 'lab/gamma',
+        problem: `The default model lab/gamma is not served by any provider; served: ${served.join(', ')}`,
+        served,
+        providers: [
+          { name: 'offline', available: true, models: 1 },
+          { name: 'lab', available: true, models: 2 },
+        ],
+      },
+    });
+
+    // The models that are served are still offered.
+    const models = await postGraphQL<{ models: { id: string }[] }>(platform.gatewayUrl, '{ models { id } }');
+    expect(models.data?.models.map((model) => model.id)).toEqual(served);
   });
 });

@@ -445,6 +445,22 @@ describe('memory', () => {
     expect((await client.memories()).memories).toEqual([metric]);
   });
 
+  test("a reply's context shows the memories that went into its prompt, and a forgotten one stays in it", async () => {
+    const user = await registerUser(platform);
+    const client = clientFor();
+    await client.login(user.email, user.password);
+    const tea = await client.remember('I prefer tea.');
+
+    const stream = client.streamChat({ content: 'What should I drink?' });
+    await collect(stream);
+    const { generation } = await stream.sent;
+
+    const context = await client.generationContext(generation.id);
+    expect(context).toEqual({ instructions: null, memories: [{ id: tea.id, text: tea.text }], recalled: [] });
+    await client.forgetMemory(tea.id);
+    expect(await client.generationContext(generation.id)).toEqual(context);
+  });
+
   test('recall from other conversations is on until turned off', async () => {
     const user = await registerUser(platform);
     const client = clientFor();

@@ -13,6 +13,8 @@ import {
   CreatePresetDocument,
   DeletePresetDocument,
   ForgetMemoryDocument,
+  GenerationContextDocument,
+  type GenerationContextQuery,
   type GenerationEventFieldsFragment,
   GenerationEventsDocument,
   InstructionsDocument,
@@ -63,6 +65,8 @@ export type ConversationWithSettings = CreateConversationWithSettingsMutation['c
 export type Instructions = InstructionsQuery['me']['instructions'];
 export type Preset = PresetFieldsFragment;
 export type Memory = MemoryFieldsFragment;
+/** What was put into a reply's prompt: instructions, memories and recalled messages. */
+export type GenerationContext = GenerationContextQuery['generation']['context'];
 /** What the assistant remembers about the user, and whether recall from other conversations is on. */
 export type MemoryState = Omit<MemoriesQuery['me'], 'id'>;
 
@@ -332,6 +336,14 @@ export class ChatClient {
 
   async stopGeneration(id: string): Promise<StopGenerationMutation['stopGeneration']> {
     return (await this.request(StopGenerationDocument, { id })).stopGeneration;
+  }
+
+  /**
+   * Which instructions, memories and messages of other conversations went into the prompt of a
+   * generation (`SendMessage`'s `generation.id`): why the assistant said what it said.
+   */
+  async generationContext(generationId: string): Promise<GenerationContext> {
+    return (await this.request(GenerationContextDocument, { id: generationId })).generation.context;
   }
 
   /** The models of every configured provider, available or not. */

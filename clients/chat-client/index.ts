@@ -5,6 +5,7 @@ export {
   type ConversationSettings,
   type ConversationWithSettings,
   type FollowOptions,
+  type GenerationContext,
   type GenerationEvent,
   type Instructions,
   type Memory,

@@ -16,6 +16,7 @@ export const POSTMAN_EXAMPLES: Record<string, Record<string, unknown>> = {
   StopGeneration: { id: '{{generationId}}' },
   Regenerate: { messageId: '{{messageId}}' },
   EditMessage: { messageId: '{{messageId}}', content: 'What is a subgraph?' },
+  GenerationContext: { id: '{{generationId}}' },
   Conversations: { first: 20 },
   ConversationMessages: { id: '{{conversationId}}', last: 50 },
   CreateConversation: { title: 'Trying the API' },

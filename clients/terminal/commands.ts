@@ -17,6 +17,8 @@ export type Command =
   /** A number of the last /memory list, or a memory's id. */
   | { kind: 'forget'; target: number | string }
   | { kind: 'recall'; enabled: boolean }
+  /** What went into the prompt of the open conversation's last reply in this session. */
+  | { kind: 'why' }
   | { kind: 'logout' }
   | { kind: 'help' }
   | { kind: 'quit' }
@@ -38,6 +40,7 @@ export const HELP = `Type a message to chat in the current conversation (a new o
   /memory add TEXT  remember TEXT in every conversation from now on
   /memory forget N  forget memory N of the last /memory (or the one with that id)
   /memory recall on|off  whether replies may draw on your other conversations
+  /why              what went into the last reply's prompt: instructions, memories, recalled messages
   /logout           sign out and forget the saved token
   /help             this list
   /quit             exit (so does Ctrl-D)
@@ -77,6 +80,7 @@ export function parseCommand(line: string): Command {
   switch (name) {
     case 'list':
     case 'models':
+    case 'why':
     case 'logout':
     case 'help':
     case 'quit':

@@ -1,4 +1,4 @@
-import type { Memory, Model } from '../chat-client/chat-client';
+import type { GenerationContext, Memory, Model } from '../chat-client/chat-client';
 import { GraphQLRequestError, SignedOutError, StreamDisconnectedError } from '../chat-client/errors';
 import type {
   ConversationSummaryFragment,
@@ -87,6 +87,25 @@ export function formatMemories(memories: readonly Memory[]): string {
       (memory, i) => `${String(i + 1).padStart(3)}. ${memory.text}  (${day(memory.createdAt)}, ${memory.id})`,
     )
     .join('\n');
+}
+
+/** What went into a reply's prompt, as /why shows it: each part, or that there was none. */
+export function formatContext({ instructions, memories, recalled }: GenerationContext): string {
+  const lines: string[] = [];
+  if (instructions) {
+    lines.push('Your instructions:');
+    if (instructions.aboutMe) lines.push(`  about you: ${oneLine(instructions.aboutMe, 100)}`);
+    if (instructions.howToAnswer) lines.push(`  how to answer: ${oneLine(instructions.howToAnswer, 100)}`);
+  } else lines.push('Your instructions: none');
+  lines.push(memories.length > 0 ? 'Memories:' : 'Memories: none');
+  for (const memory of memories) lines.push(`  - ${memory.text}`);
+  lines.push(recalled.length > 0 ? 'From your other conversations:' : 'From your other conversations: none');
+  for (const hit of recalled) {
+    lines.push(
+      `  ${hit.score.toFixed(2)}  [${hit.conversation.title}] ${SPEAKERS[hit.message.role]}: ${oneLine(hit.message.content, 100)}`,
+    );
+  }
+  return lines.join('\n');
 }
 
 /** A one-line explanation of a failed command; unknown errors are left to the caller. */

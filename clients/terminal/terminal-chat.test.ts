@@ -404,6 +404,7 @@ describe('settings of the open conversation', () => {
       '/memory add TEXT',
       '/memory forget N',
       '/memory recall on|off',
+      '/why',
       '/quit',
     ]) {
       expect(help).toContain(command);
@@ -446,4 +447,25 @@ test('/memory lists what is remembered, adds, forgets by number or id, and turns
   expect(await chat.enter('/memory')).toContain('Recall from your other conversations: off');
   expect(await chat.enter('/memory recall on')).toBe('Recall from your other conversations: on');
   await client.close();
+});
+
+test("/why shows what went into the open conversation's last reply: here a remembered text", async () => {
+  const user = await registerUser(platform);
+  const chat = await loggedIn(user);
+  expect(await chat.enter('/why')).toBe(
+    'No reply in this conversation yet this session: /why explains the next one.',
+  );
+
+  await chat.enter('/memory add I prefer tea.');
+  await chat.enter('What should I drink?');
+
+  expect(await chat.enter('/why')).toBe(
+    ['Your instructions: none', 'Memories:', '  - I prefer tea.', 'From your other conversations: none'].join(
+      '\n',
+    ),
+  );
+  await chat.enter('/new Another');
+  expect(await chat.enter('/why')).toBe(
+    'No reply in this conversation yet this session: /why explains the next one.',
+  );
 });

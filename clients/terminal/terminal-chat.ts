@@ -22,6 +22,7 @@ import {
 import { type Command, HELP, parseCommand } from './commands';
 import {
   describeError,
+  formatContext,
   formatConversations,
   formatMemories,
   formatMessages,
@@ -52,6 +53,8 @@ export class TerminalChat {
   private listed: ConversationSummaryFragment[] = [];
   /** The memories of the last /memory, which /memory forget N refers to. */
   private memories: Memory[] = [];
+  /** The last reply sent in this session, which /why explains. */
+  private lastReply: { conversationId: string; generationId: string } | undefined;
   private streaming: AbortController | undefined;
   /** Settles when the user leaves, which ends a reply being printed at once. */
   private readonly leaving: Promise<void>;
@@ -139,6 +142,8 @@ export class TerminalChat {
         return this.forget(command.target);
       case 'recall':
         return this.terminal.print(formatRecall(await this.client.setRecallEnabled(command.enabled)));
+      case 'why':
+        return this.why();
       case 'models':
         return this.models();
       case 'model':
@@ -208,6 +213,7 @@ export class TerminalChat {
       );
       const sent = await stream.sent;
       this.open ??= sent.conversation;
+      this.lastReply = { conversationId: sent.conversation.id, generationId: sent.generation.id };
       const last = await this.printReply(stream);
       if (!last) return;
       this.terminal.print();
@@ -339,6 +345,16 @@ export class TerminalChat {
     if (chosen && !chosen.available)
       this.terminal.print(`${chosen.id} is unavailable now: replies fail until it is back.`);
     return this.changeSettings({ model: change }, 'Model', (settings) => settings.model);
+  }
+
+  /** What went into the prompt of the open conversation's last reply, if it was sent in this session. */
+  private async why(): Promise<void> {
+    if (!this.open || this.lastReply?.conversationId !== this.open.id) {
+      return this.terminal.print(
+        'No reply in this conversation yet this session: /why explains the next one.',
+      );
+    }
+    this.terminal.print(formatContext(await this.client.generationContext(this.lastReply.generationId)));
   }
 
   private async listMemories(): Promise<void> {

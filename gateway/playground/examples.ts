@@ -17,7 +17,7 @@ export const EXAMPLE_TABS: readonly ExampleTab[] = [
     query: `# Welcome! Run these tabs in order: Register (or Login), SendMessage, then
 # GenerationEvents to watch the reply arrive token by token, and SearchMessages.
 # The tabs after them shape the replies: models, conversation settings, your
-# custom instructions, presets and memories.
+# custom instructions, presets and memories, and what went into a reply's prompt.
 #
 # After a register or login, this page sends its access token with every request
 # of this browser tab (Authorization: Bearer …). An Authorization header set in
@@ -240,5 +240,33 @@ query Memories {
 }
 `,
     variables: '{}',
+  },
+  {
+    query: `# Why the assistant said what it said: the instructions, memories and messages of
+# your other conversations that were put into a reply's prompt.
+query GenerationContext($id: ID!) {
+  generation(id: $id) {
+    context {
+      instructions {
+        aboutMe
+        howToAnswer
+      }
+      memories {
+        text
+      }
+      recalled {
+        score
+        conversation {
+          title
+        }
+        message {
+          content
+        }
+      }
+    }
+  }
+}
+`,
+    variables: json({ id: 'the generation.id that SendMessage answered' }),
   },
 ];

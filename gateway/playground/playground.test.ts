@@ -125,5 +125,6 @@ test('every example tab is a valid operation of the API schema, with variables t
     'CreatePreset',
     'Remember',
     'Memories',
+    'GenerationContext',
   ]);
 });

@@ -264,6 +264,7 @@ async function buildRuntime(
         systemPrompt: config.SYSTEM_PROMPT,
         temperature: config.LLM_TEMPERATURE,
         maxOutputTokens: config.LLM_MAX_OUTPUT_TOKENS,
+        contextTokens: config.LLM_CONTEXT_TOKENS,
         recallEnabled: config.RECALL_ENABLED,
       },
       historyMessages: config.HISTORY_MAX_MESSAGES,
@@ -295,7 +296,6 @@ function conversationClient(config: ChatConfig, logger: Logger): ConversationSub
 
 function runnerSettings(config: ChatConfig) {
   return {
-    contextTokens: config.LLM_CONTEXT_TOKENS,
     maxOutputTokens: config.LLM_MAX_OUTPUT_TOKENS,
     checkpointIntervalMs: config.CHECKPOINT_INTERVAL_MS,
     tokenEventIntervalMs: config.TOKEN_EVENT_INTERVAL_MS,

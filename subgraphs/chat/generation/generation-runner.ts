@@ -28,7 +28,6 @@ import type { TitleGenerator } from './title';
 import type { ReplySettings } from '../records/turn-context.record';
 
 export interface RunnerSettings {
-  contextTokens: number;
   /** The deployment's output limit: no reply's own may exceed it (the event stream is sized by it). */
   maxOutputTokens: number;
   checkpointIntervalMs: number;
@@ -219,7 +218,6 @@ class GenerationRun {
   }
 
   private async preparePrompt(): Promise<void> {
-    const { settings } = this.deps;
     const { history, reply } = this.job;
     // A turn that created its conversation searched all of the user's: its own is left out here.
     const recalled = (await this.job.recalled).filter(
@@ -234,7 +232,7 @@ class GenerationRun {
       history,
       recalled,
       model: this.record.model,
-      contextTokens: settings.contextTokens,
+      contextTokens: reply.contextTokens,
       maxOutputTokens: reply.maxOutputTokens,
       temperature: reply.temperature,
       topP: reply.topP,

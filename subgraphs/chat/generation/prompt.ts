@@ -15,6 +15,7 @@ export interface PromptInput {
   /** Similar messages from the user's other conversations, best first. */
   recalled: RecallHit[];
   model: string;
+  /** LLM_CONTEXT_TOKENS, or the model's context window when smaller (ChatService.plan). */
   contextTokens: number;
   maxOutputTokens: number;
   temperature: number;

@@ -43,6 +43,11 @@ export interface ReplySettings {
   /** null: the provider's own default. */
   topP: number | null;
   maxOutputTokens: number;
+  /**
+   * The prompt's budget with the reply (docs/chat.md#the-prompt): LLM_CONTEXT_TOKENS, or the model's
+   * context window when it is smaller.
+   */
+  contextTokens: number;
   /** The conversation's switch, the owner's and the deployment's all on. */
   recallEnabled: boolean;
 }

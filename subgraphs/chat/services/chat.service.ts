@@ -41,7 +41,10 @@ export interface ChatServiceDependencies {
   models: ModelCatalog;
   recall: Recall;
   /** The deployment's settings, for what a conversation leaves at its default. */
-  replyDefaults: Pick<ReplySettings, 'systemPrompt' | 'temperature' | 'maxOutputTokens' | 'recallEnabled'>;
+  replyDefaults: Pick<
+    ReplySettings,
+    'systemPrompt' | 'temperature' | 'maxOutputTokens' | 'contextTokens' | 'recallEnabled'
+  >;
   /** The most messages of the branch a prompt is built from. */
   historyMessages: number;
   messageMaxChars: number;
@@ -397,6 +400,9 @@ export class ChatService {
         temperature: settings.temperature ?? defaults.temperature,
         topP: settings.topP,
         maxOutputTokens: settings.maxOutputTokens ?? outputLimit,
+        // A model that reads less than the deployment allows would refuse (or silently cut) a prompt
+        // built for the deployment's budget.
+        contextTokens: Math.min(defaults.contextTokens, model.contextWindow ?? defaults.contextTokens),
         recallEnabled: settings.recallEnabled && turn.recallEnabled && defaults.recallEnabled,
       },
     };

@@ -9,6 +9,7 @@ import { drain, testChatRuntimes } from '../testing/chat-runtime';
 import { gemini, type LoopbackServer, openai, startLoopbackServer } from '../testing/loopback-llm';
 import { MemoryConversationStore } from '../testing/memory-conversation-store';
 import { streamingGeneration } from '../testing/records';
+import { UNTITLED_CONVERSATION } from '../records/message.record';
 import { testRedis } from '../testing/redis';
 import { GenerationRepository } from '../repositories/generation.repository';
 import { PublishedModelCatalog } from '../../../common/stores/published-model-catalog';
@@ -85,7 +86,7 @@ describe('models of every configured provider (real SDKs against loopback server
     expect(store.messages.get(started.generation.messageId)).toMatchObject({ content: 'From beta.' });
   });
 
-  it('refuses an unknown model with a coded error naming it, and reads an id from before namespaces', async () => {
+  it('refuses an unknown model with a coded error naming it, storing nothing, and reads an id from before namespaces', async () => {
     const { services } = await start({});
     const alice = userCaller(randomUUID());
     expect(await failureOf(services.chat.send(alice, { content: 'Hi', model: 'nowhere/x' }))).toEqual({
@@ -96,6 +97,8 @@ describe('models of every configured provider (real SDKs against loopback server
       code: 'BAD_USER_INPUT',
       message: expect.stringContaining('offline/nope'),
     });
+    expect(store.conversations.size).toBe(0);
+    expect(store.messages.size).toBe(0);
     expect(services.models.resolve('offline-echo (not a language model)').id).toBe('offline/echo');
     expect(services.models.resolve('echo').id).toBe('offline/echo');
   });
@@ -237,6 +240,53 @@ describe('models of every configured provider (real SDKs against loopback server
     });
     expect(llm.requests).toHaveLength(1);
     expect(store.messages.size).toBe(2);
+  });
+
+  it("builds the prompt within the model's context window when it is smaller than LLM_CONTEXT_TOKENS, trimming the oldest history", async () => {
+    const llm = await loopback();
+    // 400 tokens less a 100-token reply leaves 300 for the prompt: about 1,200 characters.
+    llm.serveModels('gemini-3.5-flash', {
+      name: 'gemini-small',
+      inputTokenLimit: 400,
+      outputTokenLimit: 100,
+    });
+    const { services } = await start({
+      GEMINI_API_KEY: 'test-gemini-key',
+      GEMINI_BASE_URL: llm.url,
+      OFFLINE_PROVIDER_ENABLED: 'false',
+      LLM_CONTEXT_TOKENS: '8192',
+    });
+    expect(services.models.resolve('gemini/gemini-small').contextWindow).toBe(400);
+    const alice = userCaller(randomUUID());
+    const longStory = `Once upon a time ${'there was a lighthouse keeper. '.repeat(50)}`;
+    const generate = async (content: string, model: string, conversationId?: string) => {
+      llm.enqueue({ kind: 'sse', events: [gemini.finish('Noted.')] });
+      const started = await services.chat.send(alice, { conversationId, content, model });
+      await drain(await services.generations.follow(alice, started.generation.id, 0));
+      // The reply's request (a title is asked for with :generateContent).
+      const request = llm.requests.filter((sent) => sent.url.includes(':streamGenerateContent')).at(-1);
+      const body = request?.body as { contents: { parts: { text: string }[] }[] };
+      return {
+        conversationId: started.conversationId,
+        url: request?.url,
+        texts: body.contents.flatMap((content) => content.parts.map((part) => part.text)),
+      };
+    };
+    const first = await generate(longStory, 'gemini/gemini-3.5-flash');
+    expect(first.texts).toEqual([longStory]);
+    // The title is asked for after the first reply (no reply queued for it: the first words are
+    // used); once it is settled, no title request can take the next queued reply.
+    await eventually(() =>
+      expect(store.conversations.get(first.conversationId)?.title).not.toBe(UNTITLED_CONVERSATION),
+    );
+
+    // The large window (bounded by LLM_CONTEXT_TOKENS) holds the story; the small one does not.
+    const large = await generate('What happened next?', 'gemini/gemini-3.5-flash', first.conversationId);
+    expect(large.texts).toEqual([longStory, 'Noted.', 'What happened next?']);
+    const small = await generate('And then?', 'gemini/gemini-small', first.conversationId);
+    // The story is the oldest history and goes first; the turns after it still fit.
+    expect(small.texts).toEqual(['What happened next?', 'Noted.', 'And then?']);
+    expect(small.url).toContain('/models/gemini-small:streamGenerateContent');
   });
 
   it('reports a default model Gemini does not list, in the log and in /health details, with what it serves, and starts', async () => {

@@ -12,8 +12,8 @@ const STALL_LIMIT_MS = 60_000;
 /**
  * `npm run reindex`: rebuilds the current embedding model's Chroma collection from PostgreSQL.
  * A collection holding vectors of another size (an earlier model's: the dimension follows the
- * model) is reported and dropped, as search can never use it again. It drops the collection, queues every message in the search outbox and applies the outbox
- * until it is empty. A running service's indexer may take part (only one works at a time), and
+ * model) is reported and dropped, as search can never use it again. It drops the collection,
+ * queues every message in the search outbox and applies the outbox until it is empty. A running service's indexer may take part (only one works at a time), and
  * writes made meanwhile queue behind the rebuild, so nothing is lost or indexed out of order.
  */
 async function main(): Promise<void> {
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
           model: embedding.name,
           modelDimensions: embedding.dimensions,
         },
-        `the index holds ${stored.dimensions}-dimension vectors but ${embedding.name} gives ${embedding.dimensions}: dropping it and rebuilding`,
+        `the index holds ${stored.dimensions}-dimension vectors but ${embedding.name} gives ${embedding.dimensions}: a change of dimension needs a reindex; dropping it and rebuilding`,
       );
       await index.drop(stored.name);
     }

@@ -176,6 +176,12 @@ describe('instructions and presets', () => {
   const presets = async (user: Client) =>
     dataOf(await user.request<{ presets: { id: string; name: string }[] }>(`{ presets { id name } }`, {}))
       .presets;
+  const conversationCount = async (user: Client) =>
+    (
+      dataOf(
+        await harness.conversationsOf<{ edges: unknown[] }>(user, 'edges { node { id } }', { first: 50 }),
+      ) as { edges: unknown[] }
+    ).edges.length;
 
   beforeAll(async () => {
     harness = await startConversationHarness('conversation_presets');
@@ -260,30 +266,26 @@ describe('instructions and presets', () => {
     );
     expect(dataOf(stored).presets.find((preset) => preset.id === id)?.settings.model).toBe('offline/echo');
 
-    const conversations = async () =>
-      (
-        dataOf(
-          await harness.conversationsOf<{ edges: unknown[] }>(alice, 'edges { node { id } }', { first: 50 }),
-        ) as { edges: unknown[] }
-      ).edges.length;
-    const before = await conversations();
+    const before = await conversationCount(alice);
     const fromPreset = await alice.request(
       `mutation($input: CreateConversationInput) { createConversation(input: $input) { id } }`,
       { input: { presetId: id, settings: { model: 'nowhere/x' } } },
     );
     expect(errorCodes(fromPreset)).toEqual(['BAD_USER_INPUT']);
     expect(fromPreset.errors?.[0].extensions?.field).toBe('settings.model');
-    expect(await conversations()).toBe(before);
+    expect(await conversationCount(alice)).toBe(before);
   });
 
   it("refuses another user's preset as missing, and bad presets, storing nothing", async () => {
     const { id } = dataOf(await createPreset(alice, { name: 'Mine' })).createPreset;
     const before = await presets(alice);
+    const bobsConversations = await conversationCount(bob);
     const fromForeign = await bob.request(
       `mutation($input: CreateConversationInput) { createConversation(input: $input) { id } }`,
       { input: { presetId: id } },
     );
     expect(errorCodes(fromForeign)).toEqual(['NOT_FOUND']);
+    expect(await conversationCount(bob)).toBe(bobsConversations);
     expect(
       errorCodes(
         await bob.request(`mutation($id: ID!) { updatePreset(id: $id, input: { name: "Hers" }) { id } }`, {
