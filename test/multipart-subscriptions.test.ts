@@ -1,3 +1,7 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { registerUser, type TestUser } from '../common/testing/auth';
 import { postGraphQL } from '../common/testing/graphql-client';
 import { startTestPlatform, type TestPlatform } from './support/platform';
@@ -40,17 +44,29 @@ function partsOf(body: string): { parts: { headers: string; json: Part }[]; clos
   return { parts, closed };
 }
 
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
 describe('subscriptions over multipart HTTP', () => {
   let platform: TestPlatform;
   let ada: TestUser;
+  let manifestDir: string;
 
   beforeAll(async () => {
+    // FOLLOW is known by its hash (a published client's manifest), and batches are on: both are ways
+    // to send a subscription without its text where the transport looks for it.
+    manifestDir = await mkdtemp(join(tmpdir(), 'multipart-manifest-'));
+    const manifest = join(manifestDir, 'manifest.json');
+    await writeFile(manifest, JSON.stringify({ [sha256(FOLLOW)]: FOLLOW }));
     platform = await startTestPlatform('multipart', {
       env: { OFFLINE_TOKEN_INTERVAL_MS: '30', MULTIPART_HEARTBEAT_MS: '100' },
+      gatewayEnv: { PERSISTED_QUERIES_MANIFEST: manifest, MAX_BATCH_SIZE: '5' },
     });
     ada = await registerUser(platform, { displayName: 'Ada' });
   });
-  afterAll(() => platform?.stop());
+  afterAll(async () => {
+    await platform?.stop();
+    await rm(manifestDir, { recursive: true, force: true });
+  });
 
   const startReply = async (content = 'Tell me about multipart HTTP') => {
     const sent = await postGraphQL<{ sendMessage: { generation: { id: string } } }>(
@@ -136,5 +152,70 @@ describe('subscriptions over multipart HTTP', () => {
       headers: { accept: MULTIPART, 'apollo-require-preflight': 'true', ...ada.headers },
     });
     expect(byGet.status).toBe(406);
+  });
+
+  describe('sent by its persisted hash alone, or inside a batch', () => {
+    const byHash = (variables: Record<string, unknown>) => ({
+      variables,
+      extensions: { persistedQuery: { version: 1, sha256Hash: sha256(FOLLOW) } },
+    });
+    const post = (body: unknown, accept: string) =>
+      fetch(platform.gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept, ...ada.headers },
+        body: JSON.stringify(body),
+      });
+    const expectProtocolRefusal = async (response: Response) => {
+      expect(response.status).toBe(406);
+      const body = (await response.json()) as { errors: { message: string; extensions: object }[] };
+      expect(body.errors[0].extensions).toMatchObject({ code: 'BAD_REQUEST', requestId: expect.any(String) });
+      expect(body.errors[0].message).toMatch(/graphql-ws.*multipart.*text\/event-stream/s);
+    };
+
+    it('streams over the multipart Accept header, the document found by its hash', async () => {
+      const id = await startReply();
+      const response = await post(byHash({ id }), MULTIPART);
+      expect(response.status).toBe(200);
+      const { parts, closed } = partsOf(await response.text());
+      expect(closed).toBe(true);
+      const types = parts.flatMap((part) => part.json.payload?.data?.generation?.type ?? []);
+      expect(types[0]).toBe('START');
+      expect(types[types.length - 1]).toBe('DONE');
+    });
+
+    it('is refused with the same 406 over plain JSON, and by GET with Apollo’s coded 405 naming POST', async () => {
+      const id = await startReply();
+      await expectProtocolRefusal(await post(byHash({ id }), 'application/json'));
+
+      // Apollo refuses any GET that is not a query before the plugins' checks; still coded, never a 500.
+      const url = new URL(platform.gatewayUrl);
+      url.searchParams.set('variables', JSON.stringify({ id }));
+      url.searchParams.set('extensions', JSON.stringify(byHash({}).extensions));
+      const byGet = await fetch(url, { headers: { 'apollo-require-preflight': 'true', ...ada.headers } });
+      expect(byGet.status).toBe(405);
+      expect(byGet.headers.get('allow')).toBe('POST');
+      const body = (await byGet.json()) as { errors: { extensions: object }[] };
+      expect(body.errors[0].extensions).toMatchObject({ code: 'BAD_REQUEST' });
+    });
+
+    it('is refused in a batch, with its text or its hash, beside a query that still runs', async () => {
+      const id = await startReply();
+      const response = await post(
+        [{ query: FOLLOW, variables: { id } }, byHash({ id }), { query: '{ __typename }' }],
+        'application/json',
+      );
+      expect(response.status).toBeLessThan(500);
+      const results = (await response.json()) as {
+        data?: unknown;
+        errors?: { message: string; extensions?: { code?: string } }[];
+      }[];
+      expect(results.map((result) => result.errors?.map((error) => error.extensions?.code))).toEqual([
+        ['BAD_REQUEST'],
+        ['BAD_REQUEST'],
+        undefined,
+      ]);
+      expect(results[0].errors?.[0].message).toMatch(/graphql-ws.*multipart.*text\/event-stream/s);
+      expect(results[2].data).toEqual({ __typename: 'Query' });
+    });
   });
 });
