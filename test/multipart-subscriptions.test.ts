@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerUser, type TestUser } from '../common/testing/auth';
 import { postGraphQL } from '../common/testing/graphql-client';
+import { isHeartbeat, multipartPartsOf } from '../common/testing/multipart';
 import { startTestPlatform, type TestPlatform } from './support/platform';
 
 /** Apollo's multipart HTTP subscription protocol, as curl or HttpLink sees it on the wire. */
@@ -25,24 +26,12 @@ const SEND = `
 
 const MULTIPART = 'multipart/mixed;subscriptionSpec="1.0", application/json';
 
-interface Part {
-  payload?: {
-    data?: { generation?: { seq: number; type: string; delta: string | null } } | null;
-    errors?: unknown[];
-  } | null;
-  errors?: { extensions?: { code?: string } }[];
+interface FollowPayload {
+  data?: { generation?: { seq: number; type: string; delta: string | null } } | null;
+  errors?: unknown[];
 }
 
-/** The raw body split on the `graphql` boundary: each part's headers and JSON, and whether it closed. */
-function partsOf(body: string): { parts: { headers: string; json: Part }[]; closed: boolean } {
-  const chunks = body.split('\r\n--graphql');
-  const closed = chunks[chunks.length - 1].startsWith('--');
-  const parts = chunks.slice(1, closed ? -1 : undefined).map((chunk) => {
-    const split = chunk.indexOf('\r\n\r\n');
-    return { headers: chunk.slice(0, split), json: JSON.parse(chunk.slice(split + 4)) as Part };
-  });
-  return { parts, closed };
-}
+const partsOf = (body: string) => multipartPartsOf<FollowPayload>(body);
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -98,7 +87,7 @@ describe('subscriptions over multipart HTTP', () => {
     expect(closed).toBe(true);
     expect(parts.every((part) => /content-type: application\/json/i.test(part.headers))).toBe(true);
     // Tokens come every 30 ms and heartbeats every 100 ms: a reply of a few dozen tokens has some.
-    expect(parts.some((part) => Object.keys(part.json).length === 0)).toBe(true);
+    expect(parts.some(isHeartbeat)).toBe(true);
     const events = parts.flatMap((part) =>
       part.json.payload?.data?.generation ? [part.json.payload.data] : [],
     );
