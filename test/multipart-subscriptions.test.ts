@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerUser, type TestUser } from '../common/testing/auth';
 import { postGraphQL } from '../common/testing/graphql-client';
-import { isHeartbeat, multipartPartsOf } from '../common/testing/multipart';
+import { isHeartbeat, multipartPartsOf, multipartReader } from '../common/testing/multipart';
+import { eventually } from '../common/testing/wait';
 import { startTestPlatform, type TestPlatform } from './support/platform';
 
 /** Apollo's multipart HTTP subscription protocol, as curl or HttpLink sees it on the wire. */
@@ -205,6 +206,118 @@ describe('subscriptions over multipart HTTP', () => {
       ]);
       expect(results[0].errors?.[0].message).toMatch(/graphql-ws.*multipart.*text\/event-stream/s);
       expect(results[2].data).toEqual({ __typename: 'Query' });
+    });
+  });
+});
+
+describe('multipart subscription lifecycle, as over graphql-ws', () => {
+  let platform: TestPlatform;
+
+  beforeAll(async () => {
+    // As test/subscriptions.test.ts's lifecycle: slow replies keep streams open; a quick session
+    // watch ends them soon after a revocation.
+    platform = await startTestPlatform('multipart_lifecycle', {
+      env: {
+        OFFLINE_TOKEN_INTERVAL_MS: '200',
+        SESSION_WATCH_INTERVAL_MS: '50',
+        SUBSCRIPTIONS_PER_USER: '2',
+        QUOTA_CONCURRENT_GENERATIONS: '10',
+      },
+    });
+  });
+  afterAll(() => platform?.stop());
+
+  const startReply = async (user: TestUser) => {
+    const sent = await postGraphQL<{ sendMessage: { generation: { id: string } } }>(
+      platform.gatewayUrl,
+      SEND,
+      { content: 'A slow reply, please' },
+      user.headers,
+    );
+    if (!sent.data) throw new Error(JSON.stringify(sent.errors));
+    return sent.data.sendMessage.generation.id;
+  };
+  const follow = async (user: TestUser, id: string, gatewayUrl = platform.gatewayUrl) =>
+    multipartReader<FollowPayload>(
+      await fetch(gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: MULTIPART, ...user.headers },
+        body: JSON.stringify({ query: FOLLOW, variables: { id } }),
+      }),
+    );
+
+  // As graphql-ws sends a last `next` with the error and then `complete`: a last payload of errors, then the close.
+  it('ends the stream with a last payload of UNAUTHENTICATED once its session is revoked, and closes', async () => {
+    const ada = await registerUser(platform);
+    const stream = await follow(ada, await startReply(ada));
+    expect((await stream.nextPayload())?.json.payload?.data?.generation).toMatchObject({ type: 'START' });
+
+    const loggedOut = await postGraphQL(platform.gatewayUrl, 'mutation { logout }', {}, ada.headers);
+    expect(loggedOut.data).toEqual({ logout: true });
+
+    const { parts, closed } = await stream.rest();
+    expect(closed).toBe(true);
+    expect(parts[parts.length - 1].json).toEqual({
+      payload: {
+        errors: [
+          expect.objectContaining({ extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) }),
+        ],
+      },
+    });
+  });
+
+  it('refuses a stream past the per-user limit with QUOTA_EXCEEDED, and frees a slot when a client goes away', async () => {
+    const user = await registerUser(platform);
+    const id = await startReply(user);
+    const open = [await follow(user, id), await follow(user, id)];
+    for (const stream of open) expect((await stream.nextPayload())?.json.payload?.data).toBeTruthy();
+
+    const third = await (await follow(user, id)).rest();
+    expect(third.closed).toBe(true);
+    expect(third.parts.map((part) => part.json.payload?.errors)).toEqual([
+      [
+        expect.objectContaining({
+          extensions: expect.objectContaining({ code: 'QUOTA_EXCEEDED', limit: 'subscriptionsPerUser' }),
+        }),
+      ],
+    ]);
+
+    // The client closes its connection (as HttpLink does on unsubscribe): the gateway hears it and frees the slot.
+    await open[0].cancel();
+    const again = await eventually(async () => {
+      const stream = await follow(user, id);
+      const first = await stream.nextPayload();
+      if (!first?.json.payload?.data) {
+        await stream.cancel();
+        throw new Error(`still refused: ${JSON.stringify(first?.json)}`);
+      }
+      return stream;
+    });
+    await Promise.all([open[1], again].map((stream) => stream.cancel()));
+  });
+
+  it('ends an open stream with a last payload of retryable UPSTREAM_UNAVAILABLE when its gateway shuts down, then closes', async () => {
+    const replica = await platform.addGateway();
+    const user = await registerUser(platform);
+    const stream = await follow(user, await startReply(user), replica.url);
+    expect((await stream.nextPayload())?.json.payload?.data).toBeTruthy();
+
+    const stopped = replica.stop();
+    const { parts, closed } = await stream.rest();
+    await stopped;
+    expect(closed).toBe(true);
+    expect(parts[parts.length - 1].json).toEqual({
+      payload: {
+        errors: [
+          expect.objectContaining({
+            extensions: expect.objectContaining({
+              code: 'UPSTREAM_UNAVAILABLE',
+              dependency: 'gateway',
+              retryAfter: 0,
+            }),
+          }),
+        ],
+      },
     });
   });
 });
