@@ -370,6 +370,7 @@ function serveHttp(app: express.Express, parts: HttpParts): void {
     heartbeatMs: parts.config.MULTIPART_HEARTBEAT_MS,
     watchSession: parts.authentication.watchSession,
     watchRestart,
+    documentByHash: parts.edge.documentByHash,
     logger: parts.logger,
   });
   const sseWhenAccepted: RequestHandler = (req, res, next) =>

@@ -53,9 +53,4 @@ export class CircuitBreaker {
     if (this.probing || this.consecutiveFailures >= this.options.failureThreshold) this.openedAt = this.now();
     this.probing = false;
   }
-
-  /** A request admitted as a probe that ended without telling whether the subgraph is up. */
-  released(): void {
-    this.probing = false;
-  }
 }

@@ -14,6 +14,10 @@ import {
 
 const ME = { status: 200, body: { data: { me: { id: 'u-1' } } } };
 const MODELS = { status: 200, body: { data: { models: [{ id: 'm-1' }] } } };
+const CONVERSATION = {
+  status: 200,
+  body: { data: { conversation: { __typename: 'Conversation', id: 'c-1', title: 'Kept' } } },
+};
 const PROXY_DOWN = { status: 503, body: { message: 'no healthy upstream' } };
 const TIMEOUT_MS = 1000;
 const COOLDOWN_MS = 600;
@@ -90,9 +94,13 @@ describe('subgraph calls: retries, and a circuit per subgraph', () => {
       expect((await me(gateway)).data).toEqual({ me: { id: 'u-1' } });
     }
     // A query across both: auth's part is fetched, and the error names the subgraph that failed.
+    // Both root fields are non-null, so chat's failure nulls the whole `data` (see the next test).
+    const authAsked = auth.state.received.length;
     const across = await me(gateway, '{ me { id } models { id } }');
     expect(errorCodes(across)).toEqual(['UPSTREAM_UNAVAILABLE']);
     expect(across.errors?.[0].extensions?.dependency).toBe('chat');
+    expect(across.data).toBeNull();
+    expect(auth.state.received.length).toBe(authAsked + 1);
     expect(await circuitGauge(gateway, 'chat')).toBe('2');
     expect(await circuitGauge(gateway, 'auth')).toBe('0');
     expect(await circuitInHealth(gateway, 'chat')).toBe('open');
@@ -102,6 +110,30 @@ describe('subgraph calls: retries, and a circuit per subgraph', () => {
     await new Promise((resolve) => setTimeout(resolve, COOLDOWN_MS));
     expect((await postGraphQL(gateway.url, '{ models { id } }')).data).toEqual({ models: [{ id: 'm-1' }] });
     expect(await circuitGauge(gateway, 'chat')).toBe('0');
+  });
+
+  it('answers with the live subgraph’s data and an error for the dead one where the failed field may be null', async () => {
+    const auth = await stub(ME);
+    const conversation = await stub(CONVERSATION);
+    const chat = await stub(MODELS);
+    closers.push(
+      () => auth.server.close(),
+      () => conversation.server.close(),
+    );
+    const gateway = await start(auth.server.url, chat.server.url, {
+      CONVERSATION_URL: conversation.server.url,
+    });
+    await chat.server.close();
+
+    // Conversation.activeGeneration is nullable and chat's: its entity fetch fails, and only it is null.
+    const response = await me(gateway, '{ conversation(id: "c-1") { id title activeGeneration { id } } }');
+    expect(response.data).toEqual({ conversation: { id: 'c-1', title: 'Kept', activeGeneration: null } });
+    expect(response.errors).toEqual([
+      expect.objectContaining({
+        extensions: expect.objectContaining({ code: 'UPSTREAM_UNAVAILABLE', dependency: 'chat' }),
+      }),
+    ]);
+    expect(conversation.state.received).toHaveLength(1);
   });
 
   it('answers at once, without waiting for the timeout, while the circuit of a hung subgraph is open', async () => {

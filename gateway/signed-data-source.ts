@@ -53,9 +53,12 @@ export interface RetryPolicy {
 export const DEFAULT_SUBGRAPH_CONNECTION = { timeoutMs: 10_000, maxSockets: 128 };
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { retries: 2, baseDelayMs: 50, maxDelayMs: 1000 };
 
-/** Exponential backoff with full jitter, so that gateways retrying together do not arrive together. */
-const backoffMs = (policy: RetryPolicy, attempt: number) =>
-  Math.random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+/**
+ * Exponential backoff with full jitter, so that gateways retrying together do not arrive together:
+ * anywhere from 0 to base × 2^attempt, capped at maxDelayMs. `random` is Math.random but in tests.
+ */
+export const backoffMs = (policy: RetryPolicy, attempt: number, random: () => number = Math.random) =>
+  random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
 
 /**
  * Only reads are retried: the fetches of a query or of a subscription's events (entity fetches

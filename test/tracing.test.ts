@@ -258,6 +258,11 @@ describe('a trace of one chat message', () => {
     // Recall's search in Chroma, over its HTTP API, under the conversation's operation.
     const [recall] = all('recall');
     for (const call of all('chromaCall')) expect(lineage(call)).toContain(recall);
+    // …named after OpenTelemetry's DB conventions: the system, and the operation (recall's is a query).
+    expect(all('chromaCall').find((call) => call.name === 'query')?.attributes).toMatchObject({
+      'db.system.name': 'chromadb',
+      'db.operation.name': 'query',
+    });
 
     // The model call, after the GenAI conventions, in the sendMessage's trace though it runs after it returned.
     const [reply] = all('modelCall');

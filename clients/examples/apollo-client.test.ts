@@ -1,4 +1,7 @@
+import { ApolloClient, gql, HttpLink, InMemoryCache } from '@apollo/client';
 import { registerUser, type TestUser } from '../../common/testing/auth';
+import { postGraphQL } from '../../common/testing/graphql-client';
+import { isHeartbeat, multipartPartsOf } from '../../common/testing/multipart';
 import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
 import { findFreePort } from '../../common/util/free-port';
 import { startTcpProxy, type TcpProxy } from '../../common/testing/tcp-proxy';
@@ -13,7 +16,8 @@ beforeAll(async () => {
   const chatPort = await findFreePort();
   chatLink = await startTcpProxy(`127.0.0.1:${chatPort}`);
   platform = await startTestPlatform('apollo-example', {
-    env: { OFFLINE_TOKEN_INTERVAL_MS: '20' },
+    // Heartbeats as often as allowed: a reply of a few dozen tokens, 20 ms apart, has some mid-stream.
+    env: { OFFLINE_TOKEN_INTERVAL_MS: '20', MULTIPART_HEARTBEAT_MS: '100' },
     serviceEnv: {
       chat: { CHAT_PORT: String(chatPort) },
       gateway: { CHAT_URL: `http://${chatLink.host}/graphql` },
@@ -121,3 +125,102 @@ test.each(['websocket', 'http'] as const)(
     }
   },
 );
+
+interface FollowedEvent {
+  seq: number;
+  type: string;
+  delta: string | null;
+  message: { id: string; conversation: { id: string; owner: { id: string; displayName: string } } };
+}
+
+/** A generation's events with its conversation's owner: the chat subgraph's events, the conversation's and auth's fields. */
+const FOLLOW_ACROSS_SUBGRAPHS = gql`
+  subscription FollowAcrossSubgraphs($id: ID!) {
+    generation(id: $id) {
+      seq
+      type
+      delta
+      message {
+        id
+        conversation {
+          id
+          owner {
+            id
+            displayName
+          }
+        }
+      }
+    }
+  }
+`;
+
+/** fetch, keeping a copy of each response's raw body for the test to read the wire. */
+function recordingFetch() {
+  const bodies: Promise<string>[] = [];
+  const recording: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init);
+    if (!response.body) return response;
+    const [forClient, forTest] = response.body.tee();
+    bodies.push(new Response(forTest).text());
+    return new Response(forClient, { status: response.status, headers: response.headers });
+  };
+  return { fetch: recording, bodies: () => Promise.all(bodies) };
+}
+
+test('HttpLink alone streams a subscription with fields of other subgraphs, every token in order, through heartbeats', async () => {
+  const user = await registerUser(platform, { displayName: 'Grace' });
+  const sent = await postGraphQL<{ sendMessage: { generation: { id: string } } }>(
+    platform.gatewayUrl,
+    'mutation Send($content: String!) { sendMessage(input: { content: $content }) { generation { id } } }',
+    { content: 'Whose conversation is this?' },
+    user.headers,
+  );
+  const generationId = sent.data?.sendMessage.generation.id;
+  const wire = recordingFetch();
+  const client = new ApolloClient({
+    link: new HttpLink({ uri: platform.gatewayUrl, headers: user.headers, fetch: wire.fetch }),
+    cache: new InMemoryCache(),
+  });
+
+  const events: FollowedEvent[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      client
+        .subscribe<{ generation: FollowedEvent }>({
+          query: FOLLOW_ACROSS_SUBGRAPHS,
+          variables: { id: generationId },
+          fetchPolicy: 'no-cache',
+        })
+        .subscribe({
+          next: ({ data, error }) => (error ? reject(error) : data && events.push(data.generation)),
+          error: reject,
+          complete: resolve,
+        });
+    });
+  } finally {
+    client.stop();
+  }
+
+  const streamed = events.filter((event) => event.type !== 'HEARTBEAT');
+  expect(streamed.map((event) => event.seq)).toEqual(streamed.map((_, i) => i + 1));
+  expect(streamed[0].type).toBe('START');
+  expect(streamed[streamed.length - 1].type).toBe('DONE');
+  for (const event of streamed)
+    expect(event.message.conversation.owner).toMatchObject({ id: user.id, displayName: 'Grace' });
+  const reply = streamed.map((event) => event.delta ?? '').join('');
+  expect(await savedMessages(user)).toEqual([
+    ['USER', 'Whose conversation is this?'],
+    ['ASSISTANT', reply],
+  ]);
+
+  // HttpLink read heartbeats between the events and passed none of them on as an event.
+  const [body] = await wire.bodies();
+  const { parts, closed } = multipartPartsOf(body);
+  expect(closed).toBe(true);
+  const payloads = parts.flatMap((part, i) => (part.json.payload ? [i] : []));
+  const heartbeatsMidStream = parts.filter(
+    (part, i) => isHeartbeat(part) && i > payloads[0] && i < payloads[payloads.length - 1],
+  );
+  expect(heartbeatsMidStream.length).toBeGreaterThan(0);
+  expect(payloads).toHaveLength(events.length);
+});

@@ -85,7 +85,7 @@ export const ERROR_CODES = {
     status: 400,
     retryable: false,
     meaning:
-      'The request itself cannot be served: a body that is not JSON (400), too large (413) or not UTF-8 JSON (415), or an operation past a bound named by `limit` and `max`.',
+      'The request itself cannot be served: a body that is not JSON (400), too large (413) or not UTF-8 JSON (415), an operation past a bound named by `limit` and `max`, or a subscription sent where it cannot stream (406; `protocols` names the ones to use).',
   },
   GRAPHQL_PARSE_FAILED: {
     origin: 'framework',

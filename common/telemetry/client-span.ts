@@ -10,7 +10,8 @@ import {
 
 /**
  * Runs one outgoing HTTP call. Inside a trace it is a CLIENT span (after OpenTelemetry's HTTP
- * conventions: `attributes` describe the request, the answer's status is added) whose context goes
+ * conventions: `attributes` describe the request, the answer's status is added; named `spanName`,
+ * the method by default, or after another convention's rule, such as the DB one) whose context goes
  * on in `traceparent`, written into `headers` before `call` sends them, so that what the server does
  * is its child; outside one (a background job's poll, or no spans recorded) it is neither.
  */
@@ -19,15 +20,12 @@ export async function tracedHttpCall<T extends { status: number }>(
   attributes: Attributes,
   headers: Record<string, string>,
   call: () => Promise<T>,
+  spanName = String(attributes['http.request.method'] ?? 'HTTP'),
 ): Promise<T> {
   const parent = context.active();
   const active = trace.getSpan(parent)?.spanContext();
   if (!active || !trace.isSpanContextValid(active)) return call();
-  const span = tracer.startSpan(
-    String(attributes['http.request.method'] ?? 'HTTP'),
-    { kind: SpanKind.CLIENT, attributes },
-    parent,
-  );
+  const span = tracer.startSpan(spanName, { kind: SpanKind.CLIENT, attributes }, parent);
   propagation.inject(trace.setSpan(parent, span), headers);
   try {
     const response = await call();

@@ -49,8 +49,10 @@ export function exportSpans(options: SpanExportOptions): SpanExport {
       // PostgreSQL, as MikroORM (through knex) and the migrations use it.
       new PgInstrumentation({ requireParentSpan: true, enhancedDatabaseReporting: false }),
       new IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (command) => command }),
-      // fetch: the calls to Chroma and to the model providers; each carries the trace on in
-      // `traceparent` (chat's calls to the conversation subgraph make spans of their own).
+      // fetch: the model providers' calls, and the chromadb client's (collections made, listed,
+      // dropped); each carries the trace on in `traceparent`. A turn's Chroma queries and upserts
+      // (ChromaRest) and chat's calls to the conversation subgraph go over kept-alive node:http
+      // agents and make spans of their own (common/telemetry/client-span.ts).
       new UndiciInstrumentation({ requireParentforSpans: true }),
     ],
   });

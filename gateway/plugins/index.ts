@@ -30,6 +30,7 @@ import { type ApolloSettings, type GatewayPlugin, optionsOf, type Toggle } from 
 import { type Budget, type BudgetLimit, DEFAULT_RATE_LIMIT_BUDGETS, useRateLimit } from './rate-limit';
 import { DEFAULT_REQUEST_BODY, type RequestBodyOptions, useRequestBody } from './request-body';
 import { useRequestId } from './request-id';
+import { useSubscriptionProtocol } from './subscription-protocol';
 import { useTracing } from './tracing';
 
 /** What the edge plugins need from the gateway around them. */
@@ -116,6 +117,8 @@ export function gatewayPlugins(deps: EdgeDependencies, features: EdgeFeatures): 
     useErrorMasking({ hideSuggestions: features.hideSuggestions ?? false }),
     // An operation that cannot be picked out is the client's error, before anything measures it.
     useOperationResolution(),
+    // A subscription that reached Apollo (by hash, in a batch) is the client's protocol error, not a 500.
+    useSubscriptionProtocol(),
     // A hash becomes its document (before Apollo parses it); on the subscription path the safelist
     // refuses before any limit is measured (Apollo runs didResolveOperation hooks together).
     persisted &&
@@ -160,6 +163,8 @@ export interface Edge {
   apolloSettings: ApolloSettings;
   subscriptions: SubscriptionHooks;
   subgraphFetch: (fetch: SubgraphFetch) => void;
+  /** The persisted document of a hash (undefined without persisted queries, or for an unknown hash). */
+  documentByHash: (sha256Hash: string) => Promise<string | undefined>;
   stop: () => Promise<void>;
 }
 
@@ -179,6 +184,8 @@ export function composePlugins(plugins: readonly GatewayPlugin[]): Edge {
   const admits = present(plugins.map((plugin) => plugin.subscriptions?.admit));
   const observes = present(plugins.map((plugin) => plugin.subscriptions?.observe));
   const fetchObservers = present(plugins.map((plugin) => plugin.subgraphFetch));
+  const documentLookups = present(plugins.map((plugin) => plugin.documentByHash));
+  if (documentLookups.length > 1) throw new Error('Two gateway plugins look up persisted documents');
   return {
     everyRequest: present(plugins.map((plugin) => plugin.everyRequest)),
     routes: (app) => plugins.forEach((plugin) => plugin.routes?.(app)),
@@ -199,6 +206,7 @@ export function composePlugins(plugins: readonly GatewayPlugin[]): Edge {
       },
     },
     subgraphFetch: (fetch) => fetchObservers.forEach((observe) => observe(fetch)),
+    documentByHash: documentLookups[0] ?? (async () => undefined),
     stop: async () => {
       for (const plugin of [...plugins].reverse()) await plugin.stop?.();
     },

@@ -108,6 +108,15 @@ export function useMetrics(options: MetricsOptions): MetricsPlugin {
       this.inc({ outcome: 'refused' }, status?.refused ?? 0);
     },
   });
+  new Counter({
+    name: 'gateway_supergraph_source_errors_total',
+    help: 'Reads of the supergraph source that failed since boot (a URL answering 5xx or not at all, a file read error); the supergraph served kept serving',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(options.supergraph()?.sourceErrors ?? 0);
+    },
+  });
   new Gauge({
     name: 'gateway_supergraph_info',
     help: 'The supergraph being served: 1, labelled with the SHA-256 of its SDL (its first 16 hex digits) and its source',

@@ -48,6 +48,7 @@ export const DEFAULT_APQ_REGISTRATION: ApqRegistration = {
 };
 
 /** Apollo prefixes its cache keys (`apq:<hash>`); the hash is what follows the last colon. */
+const cacheKeyOf = (hash: string) => `apq:${hash}`;
 const hashOf = (key: string) => key.slice(key.lastIndexOf(':') + 1);
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -120,6 +121,7 @@ export function usePersistedQueries(options: PersistedQueriesOptions): GatewayPl
   return {
     name: 'persisted-queries',
     apolloSettings: { persistedQueries: { cache: new PersistedDocuments(undefined, safelist), ttl: null } },
+    documentByHash: async (hash) => safelist.get(hash),
     apollo: {
       async requestDidStart() {
         return {
@@ -147,7 +149,7 @@ function useAutomaticPersistedQueries(
     points: registration.perCaller.points,
     duration: registration.perCaller.durationSeconds,
   });
-  const key = (hash: string) => `apq:${hash}`;
+  const documents = new PersistedDocuments(redis, options.safelist);
   /** Why this registration is not stored; undefined once it may be (its budget point is spent). */
   const refusalOf = async (
     userId: string | null,
@@ -157,7 +159,7 @@ function useAutomaticPersistedQueries(
     if (!userId) return 'anonymous';
     if (Buffer.byteLength(document) > registration.maxDocumentBytes) return 'documentSize';
     // A client that sends the document with its hash every time spends no budget on a stored one.
-    if ((await redis.exists(key(hash)).catch(() => 0)) === 1) return 'stored';
+    if ((await redis.exists(cacheKeyOf(hash)).catch(() => 0)) === 1) return 'stored';
     try {
       await budget.consume(userId);
       return undefined;
@@ -170,8 +172,9 @@ function useAutomaticPersistedQueries(
     name: 'persisted-queries',
     apolloSettings: {
       // Apollo's own `set` is ignored (PersistedDocuments), so its ttl is unused: see executionDidStart.
-      persistedQueries: { cache: new PersistedDocuments(redis, options.safelist), ttl: null },
+      persistedQueries: { cache: documents, ttl: null },
     },
+    documentByHash: (hash) => documents.get(cacheKeyOf(hash)),
     apollo: {
       async requestDidStart() {
         return {
@@ -188,7 +191,7 @@ function useAutomaticPersistedQueries(
               );
               return;
             }
-            await redis.set(key(queryHash), source, 'EX', ttlSeconds).catch(() => undefined);
+            await redis.set(cacheKeyOf(queryHash), source, 'EX', ttlSeconds).catch(() => undefined);
           },
         };
       },

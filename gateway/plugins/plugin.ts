@@ -29,6 +29,8 @@ export interface GatewayPlugin {
   /** The subscription path, which Apollo's plugins do not see. */
   subscriptions?: SubscriptionHooks;
   subgraphFetch?: (fetch: SubgraphFetch) => void;
+  /** The document a persisted-query hash stands for, for a transport that resolves hashes itself (multipart). */
+  documentByHash?: (sha256Hash: string) => Promise<string | undefined>;
   stop?: () => Promise<void> | void;
 }
 

@@ -14,6 +14,9 @@ export interface SupergraphStatus {
   /** New supergraphs refused since boot (the one before kept serving). */
   refused: number;
   lastRefusal?: { hash: string; at: Date; reason: string };
+  /** Reads of the source that failed since boot (a URL answering 5xx or not at all, a file error): nothing was offered. */
+  sourceErrors: number;
+  lastSourceError?: { at: Date; reason: string };
 }
 
 export const supergraphHash = (sdl: string): string => createHash('sha256').update(sdl).digest('hex');
@@ -30,6 +33,8 @@ export class CurrentSupergraph {
   private applied = 0;
   private refused = 0;
   private lastRefusal: SupergraphStatus['lastRefusal'];
+  private sourceErrors = 0;
+  private lastSourceError: SupergraphStatus['lastSourceError'];
   private readonly listeners = new Set<(planner: SupergraphPlanner) => void>();
 
   constructor(private readonly source: string) {}
@@ -58,6 +63,12 @@ export class CurrentSupergraph {
     this.lastRefusal = { hash, at: new Date(), reason };
   }
 
+  /** Records a read of the source that failed: the supergraph served stays, and so may a fault upstream of it. */
+  sourceUnreadable(reason: string): void {
+    this.sourceErrors += 1;
+    this.lastSourceError = { at: new Date(), reason };
+  }
+
   /** Calls `listener` with each supergraph that replaces the one served; returns how to stop. */
   onReplace(listener: (planner: SupergraphPlanner) => void): () => void {
     this.listeners.add(listener);
@@ -77,5 +88,7 @@ export class CurrentSupergraph {
       applied: this.applied,
       refused: this.refused,
       lastRefusal: this.lastRefusal,
+      sourceErrors: this.sourceErrors,
+      lastSourceError: this.lastSourceError,
     };
 }

@@ -68,6 +68,8 @@ export class ReloadingSupergraphManager implements SupergraphManager {
     try {
       sdl = await this.source.read();
     } catch (error) {
+      // Counted for /metrics and /health/all: a source that stays unreadable means no reload can come.
+      this.current.sourceUnreadable(error instanceof Error ? error.message : String(error));
       this.logger.warn(
         { err: error, source },
         'supergraph source unreadable; the current supergraph keeps serving',

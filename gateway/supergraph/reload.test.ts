@@ -407,4 +407,30 @@ describe('live supergraph reload', () => {
       `url ${url}`,
     );
   });
+
+  it('counts a supergraph URL that answers 500 in metrics and health, and keeps serving the supergraph it has', async () => {
+    let failing = false;
+    const served = supergraphOf(V2);
+    const server: Server = createServer((_req, res) => {
+      if (failing) res.writeHead(500).end('internal error');
+      else res.writeHead(200, { etag: `"${sha256(served)}"` }).end(served);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise((resolve) => server.close(resolve)));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/supergraph.graphql`;
+    const gateway = await startGateway({ SUPERGRAPH_URL: url, SUPERGRAPH_POLL_INTERVAL_MS: '100' });
+    const sourceErrors = async () =>
+      Number(await metric(gateway, /^gateway_supergraph_source_errors_total (\S+)$/m));
+    expect(await sourceErrors()).toBe(0);
+
+    failing = true;
+    await eventually(async () => expect(await sourceErrors()).toBeGreaterThanOrEqual(2));
+    expect(await supergraphHealth(gateway)).toMatchObject({
+      hash: sha256(served),
+      sourceErrors: expect.any(Number),
+      lastSourceError: { reason: expect.stringContaining('answered 500') },
+    });
+    expect((await postGraphQL(gateway.url, '{ version added }')).data).toEqual({ version: 1, added: 'here' });
+    expect(await reloads(gateway, 'refused')).toBe('0');
+  });
 });

@@ -25,6 +25,11 @@ export interface MultipartTransportOptions {
   watchSession?: (context: GatewayContext) => SessionWatch;
   /** Watches the gateway's shutdown for one stream, which then ends with a retryable error. */
   watchRestart?: () => SessionWatch;
+  /**
+   * The document a persisted-query hash stands for, when the gateway knows it (APQ or a manifest):
+   * a client such as Apollo Client with a persisted-query link sends a subscription by hash alone.
+   */
+  documentByHash?: (sha256Hash: string) => Promise<string | undefined>;
   logger: Logger;
 }
 
@@ -45,6 +50,16 @@ export const SUBSCRIPTION_PROTOCOLS = [
   'Server-Sent Events (Accept: text/event-stream)',
 ];
 
+/**
+ * The refusal of a subscription on a path that cannot stream it (plain JSON, GET, a batch), and its
+ * status: 406, as the client accepts nothing the subscription can be answered in.
+ */
+export const streamingProtocolRequired = () =>
+  badRequest(`A subscription needs a streaming protocol: ${SUBSCRIPTION_PROTOCOLS.join('; ')}`, {
+    protocols: SUBSCRIPTION_PROTOCOLS,
+  });
+export const STREAMING_PROTOCOL_REQUIRED_STATUS = 406;
+
 /** Whether a client asked for Apollo's multipart subscription protocol. */
 export const acceptsMultipartSubscription = (accept: string | undefined): boolean =>
   accept !== undefined && /multipart\/mixed[^,]*subscriptionSpec\s*=\s*"?1\.0/i.test(accept);
@@ -54,12 +69,32 @@ const coded = (error: AppError, requestId: string): GraphQLFormattedError => ({
   extensions: { ...error.extensions, requestId },
 });
 
-/** The subscription operation a request carries (a POSTed body, or GET's `query` parameter), if any. */
-function subscriptionIn(req: Request, maxTokens: number | undefined): ParsedStreamingRequest | null {
+const persistedHashOf = (extensions: unknown): string | undefined => {
+  const hash = (extensions as { persistedQuery?: { sha256Hash?: unknown } } | null | undefined)
+    ?.persistedQuery?.sha256Hash;
+  return typeof hash === 'string' ? hash : undefined;
+};
+
+/**
+ * The subscription operation a request carries (a POSTed body, or GET's `query` parameter), if any.
+ * A POST asking for multipart by persisted hash alone is looked up here, so that it streams; any
+ * other request without a document goes on to Apollo, which resolves the hash and refuses a
+ * subscription there (plugins/subscription-protocol.ts), or answers PERSISTED_QUERY_NOT_FOUND,
+ * and the client sends the document.
+ */
+async function subscriptionIn(
+  req: Request,
+  options: Pick<MultipartTransportOptions, 'maxTokens' | 'documentByHash'>,
+): Promise<ParsedStreamingRequest | null> {
   const carried: unknown = req.method === 'POST' ? req.body : req.method === 'GET' ? req.query : undefined;
   const request = carried as Partial<StreamingRequest> | undefined;
-  if (typeof request?.query !== 'string') return null;
-  const parsed = parseStreamingRequest(request as StreamingRequest, maxTokens);
+  let query = request?.query;
+  if (query === undefined && req.method === 'POST' && acceptsMultipartSubscription(req.headers.accept)) {
+    const hash = persistedHashOf(request?.extensions);
+    if (hash !== undefined) query = await options.documentByHash?.(hash);
+  }
+  if (typeof query !== 'string') return null;
+  const parsed = parseStreamingRequest({ ...request, query }, options.maxTokens);
   if (!('document' in parsed)) return null;
   const operation = getOperationAST(parsed.document, parsed.operationName ?? undefined);
   return operation?.operation === 'subscription' ? parsed : null;
@@ -70,30 +105,26 @@ function subscriptionIn(req: Request, maxTokens: number | undefined): ParsedStre
  * multipart subscription protocol, docs/subscriptions.md#multipart-http): one POST, answered with
  * `multipart/mixed` parts of `{"payload": <result>}`, an empty `{}` part every `heartbeatMs`, and a
  * part `{"payload": null, "errors": [...]}` for a failure that ends the stream. The same router
- * (authentication, limits, resume with `after`) serves it as graphql-ws and SSE. A POSTed
- * subscription that accepts neither this nor SSE gets 406, naming the protocols to use, instead
- * of reaching Apollo Server, which cannot run subscriptions.
+ * (authentication, limits, resume with `after`) serves it as graphql-ws and SSE. A subscription
+ * document that accepts neither this nor SSE gets 406, naming the protocols to use, here; one
+ * this cannot see (a hash alone, a batch) gets the same from plugins/subscription-protocol.ts.
  */
 export function multipartHandler(options: MultipartTransportOptions): RequestHandler {
   return (req, res, next) => {
-    const request = subscriptionIn(req, options.maxTokens);
-    if (!request) return next();
-    const requestId = requestIdOf(res);
-    // Streamed over a POST only: a GET's variables come as text, and a GET must not change anything anyway.
-    if (req.method !== 'POST' || !acceptsMultipartSubscription(req.headers.accept)) {
-      const refused = badRequest(
-        `A subscription needs a streaming protocol: ${SUBSCRIPTION_PROTOCOLS.join('; ')}`,
-        {
-          protocols: SUBSCRIPTION_PROTOCOLS,
-        },
-      );
-      return sendRefusal(res, refused, requestId, 406);
-    }
-    stream(options, req, res, request, requestId).catch((error: unknown) => {
-      options.logger.error({ err: error, requestId }, 'multipart subscription failed');
-      // Before the stream, a JSON answer; once it has begun, the socket is cut.
-      sendRefusal(res, internalError(), requestId);
-    });
+    subscriptionIn(req, options)
+      .then((request) => {
+        if (!request) return next();
+        const requestId = requestIdOf(res);
+        // Streamed over a POST only: a GET's variables come as text, and a GET must not change anything anyway.
+        if (req.method !== 'POST' || !acceptsMultipartSubscription(req.headers.accept))
+          return sendRefusal(res, streamingProtocolRequired(), requestId, STREAMING_PROTOCOL_REQUIRED_STATUS);
+        return stream(options, req, res, request, requestId).catch((error: unknown) => {
+          options.logger.error({ err: error, requestId }, 'multipart subscription failed');
+          // Before the stream, a JSON answer; once it has begun, the socket is cut.
+          sendRefusal(res, internalError(), requestId);
+        });
+      })
+      .catch(next);
   };
 }
 

@@ -32,12 +32,26 @@ export class ChromaRest {
     this.agent = keepAliveAgent(url, MAX_CONNECTIONS);
   }
 
-  /** POSTs `body` as JSON to `path` and resolves with the JSON answered. */
+  /**
+   * POSTs `body` as JSON to `path` and resolves with the JSON answered. Its span is a database
+   * call after OpenTelemetry's DB conventions (`db.system.name: chromadb`, the operation, `query` or
+   * `upsert`, being the path's last segment) as well as an HTTP one.
+   */
   async post<T>(path: string, body: unknown): Promise<T> {
     const target = new URL(path, this.url).href;
     const headers: Record<string, string> = { 'content-type': 'application/json' };
-    const response = await tracedHttpCall(tracer, postAttributes(target), headers, () =>
-      postOverAgent(target, this.agent, headers, JSON.stringify(body), this.timeoutMs),
+    const operation = path.slice(path.lastIndexOf('/') + 1);
+    const attributes = {
+      ...postAttributes(target),
+      'db.system.name': 'chromadb',
+      'db.operation.name': operation,
+    };
+    const response = await tracedHttpCall(
+      tracer,
+      attributes,
+      headers,
+      () => postOverAgent(target, this.agent, headers, JSON.stringify(body), this.timeoutMs),
+      operation,
     ).catch((error: unknown) => {
       throw new ChromaConnectionError(
         error instanceof PostTimeoutError
