@@ -161,7 +161,6 @@ export async function createDatabase({
   return orm;
 }
 
-/** Creates the service's schema if needed and applies pending migrations. */
 /**
  * Key of the PostgreSQL advisory lock held while schemas change shape. Replicas starting together
  * migrate one at a time, and MikroORM's catalog reads never meet a schema being dropped.

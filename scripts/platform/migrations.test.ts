@@ -1,0 +1,47 @@
+import { Client } from 'pg';
+import { dropSchemas } from '../../common/testing/cleanup';
+import { testServers } from '../../common/testing/env';
+import { silentLogger } from '../../common/testing/logger';
+import { testNamespace } from '../../common/testing/namespace';
+import { authMigrations } from '../../subgraphs/auth/store/migrations';
+import { conversationMigrations } from '../../subgraphs/conversation/store/migrations';
+import { loadMigrationConfig, migrateAll } from './migrations';
+
+const { databaseUrl } = testServers();
+const namespace = testNamespace('migrations');
+const config = loadMigrationConfig({
+  DATABASE_URL: databaseUrl,
+  AUTH_DB_SCHEMA: `${namespace}_auth`,
+  CONVERSATION_DB_SCHEMA: `${namespace}_conversation`,
+  LOG_LEVEL: 'silent',
+});
+
+afterAll(() => dropSchemas(databaseUrl, [config.AUTH_DB_SCHEMA, config.CONVERSATION_DB_SCHEMA]));
+
+async function appliedMigrations(schema: string): Promise<string[]> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ name: string }>(
+      `select name from "${schema}".mikro_orm_migrations order by id`,
+    );
+    return rows.map((row) => row.name);
+  } finally {
+    await client.end();
+  }
+}
+
+test('replicas starting together (or the migration Job beside them) apply each migration once, one at a time', async () => {
+  // Four at once, as four replicas of a Deployment rolled out on an empty database would.
+  await Promise.all(Array.from({ length: 4 }, () => migrateAll(config, silentLogger())));
+
+  expect(await appliedMigrations(config.AUTH_DB_SCHEMA)).toEqual(authMigrations.map(({ name }) => name));
+  expect(await appliedMigrations(config.CONVERSATION_DB_SCHEMA)).toEqual(
+    conversationMigrations.map(({ name }) => name),
+  );
+});
+
+test('a start on an up-to-date schema changes nothing', async () => {
+  await migrateAll(config, silentLogger());
+  expect(await appliedMigrations(config.AUTH_DB_SCHEMA)).toEqual(authMigrations.map(({ name }) => name));
+});
