@@ -449,6 +449,54 @@ describe('subscription lifecycle through the gateway', () => {
     await Promise.all([...open, again, theirs].map((iterator) => iterator.return?.()));
   });
 
+  it('ends open streams retryably when their gateway shuts down: graphql-ws with 1012, SSE with a last UPSTREAM_UNAVAILABLE (retryAfter 0)', async () => {
+    const replica = await platform.addGateway();
+    const id = await startReply(ada.accessToken);
+    let closeCode: number | undefined;
+    const ws = createClient({
+      url: replica.url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${ada.accessToken}` },
+      retryAttempts: 0,
+      on: { closed: (event) => (closeCode = (event as { code: number }).code) },
+    });
+    clients.push(ws);
+    const sse = createSseClient({
+      url: replica.url,
+      headers: { authorization: `Bearer ${ada.accessToken}` },
+      retryAttempts: 0,
+    });
+    const overWebSocket = ws.iterate({ query: TOKENS, variables: { id } });
+    const overSse = sse.iterate<Record<string, unknown>>({ query: TOKENS, variables: { id } });
+    expect((await overWebSocket.next()).value?.data).toMatchObject({ generation: { seq: 1 } });
+    expect((await overSse.next()).value?.data).toMatchObject({ generation: { seq: 1 } });
+
+    await replica.stop();
+    const ended = async (iterator: AsyncIterator<unknown>) => {
+      try {
+        for (let step = await iterator.next(); !step.done; step = await iterator.next()) {
+          const errors = (step.value as Result).errors;
+          if (errors) return errors;
+        }
+        return 'completed';
+      } catch (error) {
+        return error;
+      }
+    };
+    expect(await ended(overSse)).toEqual([
+      expect.objectContaining({
+        extensions: expect.objectContaining({
+          code: 'UPSTREAM_UNAVAILABLE',
+          dependency: 'gateway',
+          retryAfter: 0,
+        }),
+      }),
+    ]);
+    await ended(overWebSocket);
+    expect(closeCode).toBe(1012);
+    sse.dispose();
+  });
+
   it('holds the per-user limit across gateway replicas, counted in their shared Redis', async () => {
     const replica = await platform.addGateway();
     const user = await registerUser(platform);
