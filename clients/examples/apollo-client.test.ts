@@ -103,6 +103,47 @@ test.each(['websocket', 'http'] as const)(
 );
 
 test.each(['websocket', 'http'] as const)(
+  'the example resumes over %s on another gateway when its own shuts down (graphql-ws close 1012, or the retryable last part of a multipart stream), losing and repeating nothing',
+  async (transport) => {
+    const user = await registerUser(platform);
+    const leaving = await platform.addGateway();
+    // The load balancer in front: new connections go to the other gateway once this one is leaving.
+    const front = await startTcpProxy(new URL(leaving.url).host);
+    const tokens: string[] = [];
+    let stopped: Promise<void> | undefined;
+    let connectionsAtStop = Infinity;
+    try {
+      const reply = await askWithApolloClient({
+        url: `http://${front.host}/graphql`,
+        email: user.email,
+        password: user.password,
+        question: 'What happens when a gateway restarts?',
+        onToken: (delta) => {
+          if (tokens.push(delta) > 1) return;
+          front.retarget(new URL(platform.gatewayUrl).host);
+          connectionsAtStop = front.connections();
+          stopped = leaving.stop();
+        },
+        retry: { initialDelayMs: 10, maxDelayMs: 200, maxAttempts: 20 },
+        transport,
+      });
+
+      await stopped;
+      // The rest of the reply came over a new connection, to the other gateway.
+      expect(front.connections()).toBeGreaterThan(connectionsAtStop);
+      expect(tokens.length).toBeGreaterThan(2);
+      expect(reply).toBe(tokens.join(''));
+      expect(await savedMessages(user)).toEqual([
+        ['USER', 'What happens when a gateway restarts?'],
+        ['ASSISTANT', reply],
+      ]);
+    } finally {
+      await front.close();
+    }
+  },
+);
+
+test.each(['websocket', 'http'] as const)(
   'a send the platform refuses over %s fails with its code, and nothing is stored',
   async (transport) => {
     const user = await registerUser(platform);

@@ -133,14 +133,14 @@ afterAll(async () => {
 
 const tokenFile = () => join(dir, 'config', 'tokens.json');
 
-function startChat(): ChatProcess {
-  const chat = new ChatProcess({ GRAPHQL_URL: platform.gatewayUrl, CHAT_TOKEN_FILE: tokenFile() }, dir);
+function startChat(gatewayUrl = platform.gatewayUrl): ChatProcess {
+  const chat = new ChatProcess({ GRAPHQL_URL: gatewayUrl, CHAT_TOKEN_FILE: tokenFile() }, dir);
   running.push(chat);
   return chat;
 }
 
-async function loggedIn(user: TestUser): Promise<ChatProcess> {
-  const chat = startChat();
+async function loggedIn(user: TestUser, gatewayUrl?: string): Promise<ChatProcess> {
+  const chat = startChat(gatewayUrl);
   await chat.waitFor('(r)egister or (l)og in? ');
   chat.type('l');
   chat.type(user.email);
@@ -221,6 +221,37 @@ test('a reply whose stream the gateway loses midway (its socket to chat dropped)
   ).toBe(answer.content.trimEnd());
   // The gateway connected to the chat subgraph again, for the resumed stream.
   expect(chatLink.connections()).toBeGreaterThan(connectionsAtDrop);
+});
+
+test('a reply whose gateway shuts down midway (graphql-ws close 1012) resumes on another gateway and is printed whole, once', async () => {
+  const user = await registerUser(platform);
+  const leaving = await platform.addGateway();
+  // The load balancer in front: new connections go to the other gateway once this one is leaving.
+  const front = await startTcpProxy(new URL(leaving.url).host);
+  try {
+    const chat = await loggedIn(user, `http://${front.host}/graphql`);
+    const mark = chat.mark();
+    chat.type('Tell me about gateways that restart');
+    await chat.waitFor(' ', mark.at);
+
+    front.retarget(new URL(platform.gatewayUrl).host);
+    const connectionsAtStop = front.connections();
+    await leaving.stop();
+    const prompt = await chat.waitFor(PROMPT_END, mark.at);
+
+    const [, answer] = await savedMessages(user);
+    expect(answer).toMatchObject({ role: 'ASSISTANT', status: 'COMPLETE' });
+    expect(
+      chat
+        .since(mark)
+        .slice(0, prompt - mark.at)
+        .split('\n[')[0]
+        .trimEnd(),
+    ).toBe(answer.content.trimEnd());
+    expect(front.connections()).toBeGreaterThan(connectionsAtStop);
+  } finally {
+    await front.close();
+  }
 });
 
 test('lists, opens, creates and deletes conversations', async () => {

@@ -10,21 +10,30 @@ export interface TcpProxy {
   bytesIn: () => number;
   /** Cuts every open connection at once, as a network failure would (no close handshake). */
   dropAll: () => void;
+  /** Sends new connections to another `host:port`, as a load balancer does once a server is out. */
+  retarget: (target: string) => void;
   close: () => Promise<void>;
 }
 
+const hostAndPort = (target: string) => {
+  const { hostname, port } = new URL(`tcp://${target}`);
+  return { host: hostname, port: Number(port) };
+};
+
 /**
  * A TCP relay to `target` (`host:port`) on a loopback port, for tests that need a client's
- * connection to fail mid-stream while the server goes on.
+ * connection to fail mid-stream while the server goes on, or to move to another server. A side that
+ * closes cleanly closes the other once what it sent is through (a WebSocket's close frame arrives);
+ * one that fails cuts the other.
  */
 export async function startTcpProxy(target: string): Promise<TcpProxy> {
-  const { hostname, port } = new URL(`tcp://${target}`);
+  let destination = hostAndPort(target);
   const open = new Set<Socket>();
   let accepted = 0;
   let bytesIn = 0;
   const server = createServer((client) => {
     accepted += 1;
-    const upstream = connect(Number(port), hostname);
+    const upstream = connect(destination.port, destination.host);
     for (const socket of [client, upstream]) {
       open.add(socket);
       socket.on('close', () => open.delete(socket));
@@ -33,8 +42,9 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     client.on('data', (chunk: Buffer) => {
       bytesIn += chunk.length;
     });
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
+    // A clean end travels through the pipes (each side ended after its last bytes); a failure cuts.
+    client.on('close', (hadError) => hadError && upstream.destroy());
+    upstream.on('close', (hadError) => hadError && client.destroy());
     client.pipe(upstream).pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -46,6 +56,9 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     connections: () => accepted,
     bytesIn: () => bytesIn,
     dropAll,
+    retarget: (next) => {
+      destination = hostAndPort(next);
+    },
     close: async () => {
       dropAll();
       await new Promise<void>((resolve) => server.close(() => resolve()));
