@@ -451,19 +451,20 @@ describe('subscription lifecycle through the gateway', () => {
 
   it('ends open streams retryably when their gateway shuts down: graphql-ws with 1012, SSE with a last UPSTREAM_UNAVAILABLE (retryAfter 0)', async () => {
     const replica = await platform.addGateway();
-    const id = await startReply(ada.accessToken);
+    const user = await registerUser(platform);
+    const id = await startReply(user.accessToken);
     let closeCode: number | undefined;
     const ws = createClient({
       url: replica.url.replace(/^http/, 'ws'),
       webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${ada.accessToken}` },
+      connectionParams: { authorization: `Bearer ${user.accessToken}` },
       retryAttempts: 0,
       on: { closed: (event) => (closeCode = (event as { code: number }).code) },
     });
     clients.push(ws);
     const sse = createSseClient({
       url: replica.url,
-      headers: { authorization: `Bearer ${ada.accessToken}` },
+      headers: { authorization: `Bearer ${user.accessToken}` },
       retryAttempts: 0,
     });
     const overWebSocket = ws.iterate({ query: TOKENS, variables: { id } });
