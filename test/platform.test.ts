@@ -95,6 +95,7 @@ describe('the platform through the gateway', () => {
           loadedAt: expect.any(String),
           applied: 0,
           refused: 0,
+          sourceErrors: 0,
         },
       },
     });
