@@ -108,6 +108,44 @@ describe('the replica harness', () => {
     expect(events[0].message.conversation.title).toEqual(expect.any(String));
   });
 
+  /** Connections HAProxy has opened to each gateway process so far, from its stats (`stot`). */
+  async function gatewaySessions(): Promise<Record<string, number>> {
+    const [header, ...rows] = (await (await fetch(`${replicas.statsUrl};csv`)).text()).trim().split('\n');
+    const columns = header.replace(/^# /, '').split(',');
+    const [proxy, server, total] = ['pxname', 'svname', 'stot'].map((name) => columns.indexOf(name));
+    return Object.fromEntries(
+      rows
+        .map((row) => row.split(','))
+        .filter((cells) => cells[proxy] === 'gateway' && cells[server].startsWith('gateway-'))
+        .map((cells) => [cells[server], Number(cells[total])]),
+    );
+  }
+
+  it('balances WebSocket connections round-robin too: two clients, one on each gateway', async () => {
+    const before = await gatewaySessions();
+    const opened = await Promise.all(
+      [1, 2].map(
+        () =>
+          new Promise<Client>((resolve, reject) => {
+            const client = createClient({
+              url: replicas.gatewayUrl.replace(/^http/, 'ws'),
+              webSocketImpl: WebSocket,
+              connectionParams: { authorization: `Bearer ${user.accessToken}` },
+              retryAttempts: 0,
+              lazy: false,
+              on: { connected: () => resolve(client), error: reject },
+            });
+            clients.push(client);
+          }),
+      ),
+    );
+    const after = await gatewaySessions();
+
+    expect(opened).toHaveLength(2);
+    expect(after['gateway-1'] - before['gateway-1']).toBe(1);
+    expect(after['gateway-2'] - before['gateway-2']).toBe(1);
+  });
+
   it('takes a killed replica out of HAProxy, serves on without it, and puts it back when restarted', async () => {
     const gateway2 = replicas.replica('gateway', 2);
     const killedPid = gateway2.pid;
