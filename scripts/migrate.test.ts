@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { dropSchemas } from '../common/testing/cleanup';
+import { appliedMigrations } from '../common/testing/migrations';
 import { testServers } from '../common/testing/env';
 import { testNamespace } from '../common/testing/namespace';
 import { spawnTypeScript } from '../common/testing/typescript-process';
@@ -23,19 +23,6 @@ async function runMigrate(env: Record<string, string | undefined>) {
   return { code, stderr };
 }
 
-async function appliedMigrations(schema: string): Promise<string[]> {
-  const client = new Client({ connectionString: testServers().databaseUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ name: string }>(
-      `select name from "${schema}".mikro_orm_migrations order by id`,
-    );
-    return rows.map((row) => row.name);
-  } finally {
-    await client.end();
-  }
-}
-
 afterAll(() => dropSchemas(testServers().databaseUrl, Object.values(schemas)));
 
 it("creates auth's and conversation's schemas with every migration, and a second run finds nothing to do", async () => {
@@ -43,8 +30,10 @@ it("creates auth's and conversation's schemas with every migration, and a second
   expect(await runMigrate(env)).toEqual({ code: 0, stderr: '' });
   expect(await runMigrate(env)).toEqual({ code: 0, stderr: '' });
 
-  expect(await appliedMigrations(schemas.AUTH_DB_SCHEMA)).toEqual(authMigrations.map((m) => m.name));
-  expect(await appliedMigrations(schemas.CONVERSATION_DB_SCHEMA)).toEqual(
+  expect(await appliedMigrations(testServers().databaseUrl, schemas.AUTH_DB_SCHEMA)).toEqual(
+    authMigrations.map((m) => m.name),
+  );
+  expect(await appliedMigrations(testServers().databaseUrl, schemas.CONVERSATION_DB_SCHEMA)).toEqual(
     conversationMigrations.map((m) => m.name),
   );
 });

@@ -4,6 +4,17 @@ import { errorCodes, postGraphQL } from '../common/testing/graphql-client';
 import { type LoopbackServer, startLoopbackServer } from '../subgraphs/chat/testing/loopback-llm';
 import { startTestPlatform, type TestPlatform } from './support/platform';
 
+/** The gateway's /health/all: every subgraph and store, with their details. */
+async function platformHealth(platform: TestPlatform) {
+  const response = await fetch(new URL('/health/all', platform.gatewayUrl));
+  const body = (await response.json()) as {
+    status: string;
+    components: Record<string, { status: string }>;
+    details: Record<string, unknown>;
+  };
+  return { response, body };
+}
+
 describe('the platform through the gateway', () => {
   let platform: TestPlatform;
 
@@ -56,12 +67,7 @@ describe('the platform through the gateway', () => {
   });
 
   it('reports every subgraph and data store at /health/all with status and latency', async () => {
-    const response = await fetch(new URL('/health/all', platform.gatewayUrl));
-    const body = (await response.json()) as {
-      status: string;
-      components: Record<string, { status: string }>;
-      details: Record<string, unknown>;
-    };
+    const { response, body } = await platformHealth(platform);
     expect(response.status).toBe(200);
     expect(body.status).toBe('ok');
     expect(Object.keys(body.components)).toEqual([
@@ -160,12 +166,7 @@ describe('a platform whose default model no provider serves', () => {
   });
 
   it('starts, and tells operators at /health/all which model is missing and what is served', async () => {
-    const response = await fetch(new URL('/health/all', platform.gatewayUrl));
-    const body = (await response.json()) as {
-      status: string;
-      components: Record<string, { status: string }>;
-      details: Record<string, unknown>;
-    };
+    const { response, body } = await platformHealth(platform);
     expect(response.status).toBe(200);
     expect(body.status).toBe('ok');
     expect(body.components.chat).toMatchObject({ status: 'ok' });

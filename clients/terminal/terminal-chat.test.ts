@@ -198,6 +198,24 @@ test('a message streams its reply in as it is written, and the printed reply is 
   expect(printed).toBe(answer.content.trimEnd());
 });
 
+/** The reply printed between `mark` and the next prompt (at `prompt`) is the saved, complete one, once. */
+async function expectPrintedWholeOnce(
+  user: TestUser,
+  chat: ChatProcess,
+  mark: { at: number },
+  prompt: number,
+): Promise<void> {
+  const [, answer] = await savedMessages(user);
+  expect(answer).toMatchObject({ role: 'ASSISTANT', status: 'COMPLETE' });
+  expect(
+    chat
+      .since(mark)
+      .slice(0, prompt - mark.at)
+      .split('\n[')[0]
+      .trimEnd(),
+  ).toBe(answer.content.trimEnd());
+}
+
 test('a reply whose stream the gateway loses midway (its socket to chat dropped) is printed whole, once', async () => {
   const user = await registerUser(platform);
   const chat = await loggedIn(user);
@@ -210,15 +228,7 @@ test('a reply whose stream the gateway loses midway (its socket to chat dropped)
   chatLink.dropAll();
   const prompt = await chat.waitFor(PROMPT_END, mark.at);
 
-  const [, answer] = await savedMessages(user);
-  expect(answer).toMatchObject({ role: 'ASSISTANT', status: 'COMPLETE' });
-  expect(
-    chat
-      .since(mark)
-      .slice(0, prompt - mark.at)
-      .split('\n[')[0]
-      .trimEnd(),
-  ).toBe(answer.content.trimEnd());
+  await expectPrintedWholeOnce(user, chat, mark, prompt);
   // The gateway connected to the chat subgraph again, for the resumed stream.
   expect(chatLink.connections()).toBeGreaterThan(connectionsAtDrop);
 });
@@ -239,15 +249,7 @@ test('a reply whose gateway shuts down midway (graphql-ws close 1012) resumes on
     await leaving.stop();
     const prompt = await chat.waitFor(PROMPT_END, mark.at);
 
-    const [, answer] = await savedMessages(user);
-    expect(answer).toMatchObject({ role: 'ASSISTANT', status: 'COMPLETE' });
-    expect(
-      chat
-        .since(mark)
-        .slice(0, prompt - mark.at)
-        .split('\n[')[0]
-        .trimEnd(),
-    ).toBe(answer.content.trimEnd());
+    await expectPrintedWholeOnce(user, chat, mark, prompt);
     expect(front.connections()).toBeGreaterThan(connectionsAtStop);
   } finally {
     await front.close();

@@ -1,5 +1,5 @@
-import { Client } from 'pg';
 import { dropSchemas } from '../../common/testing/cleanup';
+import { appliedMigrations } from '../../common/testing/migrations';
 import { testServers } from '../../common/testing/env';
 import { silentLogger } from '../../common/testing/logger';
 import { testNamespace } from '../../common/testing/namespace';
@@ -18,30 +18,21 @@ const config = loadMigrationConfig({
 
 afterAll(() => dropSchemas(databaseUrl, [config.AUTH_DB_SCHEMA, config.CONVERSATION_DB_SCHEMA]));
 
-async function appliedMigrations(schema: string): Promise<string[]> {
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ name: string }>(
-      `select name from "${schema}".mikro_orm_migrations order by id`,
-    );
-    return rows.map((row) => row.name);
-  } finally {
-    await client.end();
-  }
-}
-
 test('replicas starting together (or the migration Job beside them) apply each migration once, one at a time', async () => {
   // Four at once, as four replicas of a Deployment rolled out on an empty database would.
   await Promise.all(Array.from({ length: 4 }, () => migrateAll(config, silentLogger())));
 
-  expect(await appliedMigrations(config.AUTH_DB_SCHEMA)).toEqual(authMigrations.map(({ name }) => name));
-  expect(await appliedMigrations(config.CONVERSATION_DB_SCHEMA)).toEqual(
+  expect(await appliedMigrations(databaseUrl, config.AUTH_DB_SCHEMA)).toEqual(
+    authMigrations.map(({ name }) => name),
+  );
+  expect(await appliedMigrations(databaseUrl, config.CONVERSATION_DB_SCHEMA)).toEqual(
     conversationMigrations.map(({ name }) => name),
   );
 });
 
 test('a start on an up-to-date schema changes nothing', async () => {
   await migrateAll(config, silentLogger());
-  expect(await appliedMigrations(config.AUTH_DB_SCHEMA)).toEqual(authMigrations.map(({ name }) => name));
+  expect(await appliedMigrations(databaseUrl, config.AUTH_DB_SCHEMA)).toEqual(
+    authMigrations.map(({ name }) => name),
+  );
 });
