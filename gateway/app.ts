@@ -154,6 +154,7 @@ export async function startGateway(
         createContext,
         route,
         keepAliveMs: config.WS_KEEPALIVE_MS,
+        connectionInitTimeoutMs: config.WS_CONNECTION_INIT_TIMEOUT_MS,
         maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
         maxMessageBytes: config.MAX_BODY_BYTES,
         maxTokens: config.MAX_TOKENS,

@@ -45,6 +45,8 @@ export const gatewayEnv = {
   WS_CONNECTIONS_PER_ADDRESS: env.int(100, 1),
   /** Ping interval on client and upstream WebSockets. */
   WS_KEEPALIVE_MS: env.int(12_000, 1000),
+  /** A client WebSocket that sends no connection_init within this is closed with 4408. */
+  WS_CONNECTION_INIT_TIMEOUT_MS: env.int(10_000, 100),
   /** A streaming client whose unsent data passes this is disconnected (slow consumer). */
   STREAM_MAX_BUFFERED_BYTES: env.int(1024 * 1024, 1024),
   /** How often a multipart HTTP subscription sends an empty part to show it is alive (Apollo Router: 5 s). */

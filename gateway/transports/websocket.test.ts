@@ -62,6 +62,7 @@ describe('the WebSocket transport with a slow client', () => {
       createContext: async () => context,
       route: flood(produced),
       keepAliveMs: 60_000,
+      connectionInitTimeoutMs: 300,
       maxBufferedBytes: 64 * 1024 * 1024,
       maxMessageBytes: 64 * 1024,
       connectionsPerAddress: 10,
@@ -105,5 +106,15 @@ describe('the WebSocket transport with a slow client', () => {
       reason: 'Slow consumer: too much unread data',
     });
     expect(received).toBeGreaterThan(0);
+  });
+
+  it('closes a socket that sends no connection_init within WS_CONNECTION_INIT_TIMEOUT_MS with 4408', async () => {
+    const socket = new WebSocket(url, 'graphql-transport-ws');
+    const opened = Date.now();
+    const closed = await new Promise<{ code: number; reason: string }>((resolve) =>
+      socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
+    expect(closed).toEqual({ code: 4408, reason: 'Connection initialisation timeout' });
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(250);
   });
 });

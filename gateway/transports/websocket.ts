@@ -39,6 +39,11 @@ export interface WebSocketTransportOptions {
   route: OperationRouter;
   /** Server ping interval; also detects dead clients. */
   keepAliveMs: number;
+  /**
+   * How long a socket may stay open without a `connection_init` before it is closed with 4408
+   * (graphql-ws's default is 3 s, which a client or a gateway busy with a reconnecting crowd can miss).
+   */
+  connectionInitTimeoutMs: number;
   /** A client whose unsent data passes this many bytes is disconnected. */
   maxBufferedBytes: number;
   /** Largest message a client may send; a bigger one closes the socket (1009) before it is parsed. */
@@ -138,6 +143,7 @@ export function serveWebSocket(options: WebSocketTransportOptions): { dispose: (
   };
   const server = useServer<Record<string, unknown>, ConnectionExtra>(
     {
+      connectionInitWaitTimeout: options.connectionInitTimeoutMs,
       onConnect: async (ctx) => {
         const params = connectionParamsOf(ctx.connectionParams);
         if ('problem' in params) {
