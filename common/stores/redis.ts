@@ -54,7 +54,9 @@ export function redisConnection(url: string): { url?: string; options: IORedisOp
 /**
  * The one way every service connects to Redis. It fails fast while Redis is away: commands reject
  * at once instead of queueing, so callers fall back (cache → PostgreSQL) rather than hang. It
- * reconnects by itself, through the sentinels to whichever master they elect.
+ * reconnects by itself, through the sentinels to whichever master they elect. Commands issued in the
+ * same tick go out as one pipeline, one write (many turns' commands at once in a burst:
+ * docs/performance.md, "Ninth round").
  */
 export function createRedis({ url, keyPrefix, logger }: RedisOptions): Redis {
   const connection = redisConnection(url);
@@ -63,6 +65,7 @@ export function createRedis({ url, keyPrefix, logger }: RedisOptions): Redis {
     keyPrefix,
     lazyConnect: true,
     enableOfflineQueue: false,
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
