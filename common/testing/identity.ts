@@ -60,3 +60,17 @@ export const serviceConnectionParams = (audience: string): Record<string, string
     digest: CONNECTION_DIGEST,
   }),
 });
+
+/**
+ * Who signed a request's identity header (`gateway`, `chat`…), read without checking the signature:
+ * for tests that count the requests one caller sends a subgraph while other callers work beside it.
+ */
+export const identityIssuer = (header: string | string[] | undefined): string | undefined => {
+  const payload = typeof header === 'string' ? header.split('.')[1] : undefined;
+  if (!payload) return undefined;
+  try {
+    return (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { iss?: string }).iss;
+  } catch {
+    return undefined;
+  }
+};
