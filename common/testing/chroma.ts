@@ -24,6 +24,10 @@ export interface ChromaServer {
   stop: () => Promise<void>;
   /** Starts it again on the same port and data, and waits until it answers. */
   start: () => Promise<void>;
+  /** Stops the server (SIGSTOP): connections stay open and nothing answers. */
+  freeze: () => void;
+  /** Lets a frozen server go on (SIGCONT). */
+  thaw: () => void;
   /** Stops it and deletes its data. */
   dispose: () => Promise<void>;
 }
@@ -75,6 +79,8 @@ export async function startChromaServer(): Promise<ChromaServer> {
     url,
     stop,
     start,
+    freeze: () => child?.kill('SIGSTOP'),
+    thaw: () => child?.kill('SIGCONT'),
     dispose: async () => {
       await stop();
       await rm(dir, { recursive: true, force: true });

@@ -82,5 +82,9 @@ describe('the chat providers configuration', () => {
     expect(problemsOf({ OFFLINE_PROVIDER_ENABLED: 'false' })).toEqual([
       'OFFLINE_PROVIDER_ENABLED: false, and no other provider is configured',
     ]);
+    // A turn carries its recall's budget to the conversation subgraph, which takes no more than this.
+    expect(problemsOf({ RECALL_TIMEOUT_MS: '20000' })).toEqual([
+      "RECALL_TIMEOUT_MS: must be at most 10000 (the conversation subgraph's limit)",
+    ]);
   });
 });

@@ -3,6 +3,7 @@ import { ConfigError, env, loadConfig } from '../../common/config/load-config';
 import { commonEnv } from '../../common/config/service-env';
 import { DEFAULT_SUBGRAPH_WEBSOCKET_LIMITS } from '../../common/server/subgraph-websocket';
 import { modelCatalogEnv } from '../../common/stores/published-model-catalog';
+import { MAX_RECALL_BUDGET_MS } from '../../common/records/turn-recall.record';
 
 /**
  * Every provider chat can generate with. LLM_PROVIDER and the stored generation records read it from
@@ -89,12 +90,17 @@ export const chatEnv = {
     .max(MAX_RECALL_LIMIT, `must be at most ${MAX_RECALL_LIMIT} (Generation.context's size)`)
     .default(3),
   /**
-   * How long a reply waits for recall before it is written without it: recall runs beside the
-   * history fetch, and a slow search must not hold up the first token.
+   * How long a reply waits for recall before it is written without it: the conversation subgraph
+   * answers a turn's write by then, recall or not, and a slow search must not hold up the first token.
    */
-  RECALL_TIMEOUT_MS: env.int(300, 1),
+  RECALL_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_RECALL_BUDGET_MS, `must be at most ${MAX_RECALL_BUDGET_MS} (the conversation subgraph's limit)`)
+    .default(300),
   /**
-   * The most recall searches one chat process has in flight; a turn over it is written without
+   * The most recalls one chat process has in flight; a turn over it is written without
    * recall (`Generation.context` shows none), so a burst of sends does not queue on search.
    */
   RECALL_MAX_IN_FLIGHT: env.int(8, 1),

@@ -51,13 +51,14 @@ export function createConversationContext(
   };
   const conversations = new ConversationService(serviceContext);
   const messages = new MessageService(serviceContext);
+  const search = new SearchService(serviceContext, singletons.search, conversations);
   return {
     ...base,
     conversations,
     messages,
-    search: new SearchService(serviceContext, singletons.search, conversations),
+    search,
     preferences: new PreferenceService(serviceContext),
     memories: new MemoryService(serviceContext),
-    turns: new TurnService(serviceContext, messages),
+    turns: new TurnService(serviceContext, messages, search),
   };
 }

@@ -18,6 +18,7 @@ import type { SubgraphName } from '../../../common/config/topology';
 import type { UserCaller } from '../../../common/identity/caller';
 import type { MessageRole, MessageStatus, RecallHit, StoredMessage } from '../records/message.record';
 import type { TurnContext } from '../records/turn-context.record';
+import type { TurnRecall } from '../../../common/records/turn-recall.record';
 
 export interface AppendMessageInput {
   /** null: a new conversation owned by the caller. */
@@ -53,6 +54,14 @@ export interface AppendTurnInput {
 /** A first message: no conversation yet, so nothing but the message and the reply's model. */
 export type FirstTurnInput = Pick<AppendTurnInput, 'content' | 'replyModel'>;
 
+/** A written turn: the user's message, the STREAMING reply, and the recall when one was asked for. */
+export interface AppendedTurn {
+  userMessage: StoredMessage;
+  reply: StoredMessage;
+  /** null: no recall was asked for; empty: none found, the owner's switch off, or the search failed or was late. */
+  recalled: RecallHit[] | null;
+}
+
 export interface UpdateMessageInput {
   id: string;
   content?: string;
@@ -76,11 +85,11 @@ export interface ConversationClient {
    */
   turnContext(caller: UserCaller, query: TurnQuery): Promise<TurnContext>;
   appendMessage(caller: UserCaller, input: AppendMessageInput): Promise<StoredMessage>;
-  /** The user's message and the STREAMING reply under it, in one transaction: both or neither. */
-  appendTurn(
-    caller: UserCaller,
-    input: AppendTurnInput,
-  ): Promise<{ userMessage: StoredMessage; reply: StoredMessage }>;
+  /**
+   * The user's message and the STREAMING reply under it, in one transaction: both or neither; and
+   * the recall asked for, if any, searched beside the write.
+   */
+  appendTurn(caller: UserCaller, input: AppendTurnInput, recall: TurnRecall | null): Promise<AppendedTurn>;
   /**
    * A first message (it creates its conversation) and the STREAMING reply under it, with the
    * turn's context (as `turnContext` answers for no conversation) read beside the write, in one
@@ -89,7 +98,8 @@ export interface ConversationClient {
   appendFirstTurn(
     caller: UserCaller,
     input: FirstTurnInput,
-  ): Promise<{ userMessage: StoredMessage; reply: StoredMessage; context: TurnContext }>;
+    recall: TurnRecall | null,
+  ): Promise<AppendedTurn & { context: TurnContext }>;
   /** Saves a checkpoint or the final state; nothing is read back (no caller needs the message again). */
   updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<void>;
   /** The branch from the root to `leafId`, oldest first, at most the newest `limit` messages. */
@@ -172,6 +182,15 @@ const wireTurnContext = z.object({
 
 const wireRecallHit = z.object({ score: z.number(), message: wireMessage });
 
+const APPENDED_TURN_FIELDS = `userMessage { ${MESSAGE_FIELDS} } reply { ${MESSAGE_FIELDS} }
+  recalled { score message { ${MESSAGE_FIELDS} } }`;
+
+const wireAppendedTurn = z.object({
+  userMessage: wireMessage,
+  reply: wireMessage,
+  recalled: z.array(wireRecallHit).nullable(),
+});
+
 /**
  * Codes the conversation subgraph may answer with that mean the same to chat's callers; its
  * UPSTREAM_UNAVAILABLE keeps the store it names (PostgreSQL down is not the subgraph down).
@@ -238,41 +257,34 @@ export class ConversationSubgraphClient implements ConversationClient {
   async appendTurn(
     caller: UserCaller,
     input: AppendTurnInput,
-  ): Promise<{ userMessage: StoredMessage; reply: StoredMessage }> {
+    recall: TurnRecall | null,
+  ): Promise<AppendedTurn> {
     const data = await this.request(
       caller,
-      `mutation AppendTurn($input: AppendTurnInput!) {
-        appendTurn(input: $input) { userMessage { ${MESSAGE_FIELDS} } reply { ${MESSAGE_FIELDS} } }
+      `mutation AppendTurn($input: AppendTurnInput!, $recall: TurnRecallInput) {
+        appendTurn(input: $input, recall: $recall) { ${APPENDED_TURN_FIELDS} }
       }`,
-      { input },
+      { input, recall },
     );
-    return this.parse(
-      z.object({ userMessage: wireMessage, reply: wireMessage }),
-      data.appendTurn,
-      'appendTurn',
-    );
+    return this.parse(wireAppendedTurn, data.appendTurn, 'appendTurn');
   }
 
   async appendFirstTurn(
     caller: UserCaller,
     input: FirstTurnInput,
-  ): Promise<{ userMessage: StoredMessage; reply: StoredMessage; context: TurnContext }> {
+    recall: TurnRecall | null,
+  ): Promise<AppendedTurn & { context: TurnContext }> {
     const data = await this.request(
       caller,
-      `mutation AppendFirstTurn($input: AppendTurnInput!) {
-        appendTurn(input: $input, withContext: true) {
-          userMessage { ${MESSAGE_FIELDS} }
-          reply { ${MESSAGE_FIELDS} }
+      `mutation AppendFirstTurn($input: AppendTurnInput!, $recall: TurnRecallInput) {
+        appendTurn(input: $input, withContext: true, recall: $recall) {
+          ${APPENDED_TURN_FIELDS}
           context { ${TURN_CONTEXT_FIELDS} }
         }
       }`,
-      { input },
+      { input, recall },
     );
-    return this.parse(
-      z.object({ userMessage: wireMessage, reply: wireMessage, context: wireTurnContext }),
-      data.appendTurn,
-      'appendTurn',
-    );
+    return this.parse(wireAppendedTurn.extend({ context: wireTurnContext }), data.appendTurn, 'appendTurn');
   }
 
   async updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<void> {

@@ -83,4 +83,44 @@ describe('recall', () => {
     expect(searches.asked()).toBe(2);
     searches.answer(1, []);
   });
+
+  it("gives a turn's write its recall's limit and budget while a search is free, and none while all are taken until a write answers", async () => {
+    const searches = pendingSearches();
+    const recall = new Recall({
+      ...searches,
+      limit: 3,
+      timeoutMs: 250,
+      maxInFlight: 1,
+      logger: captureLogs().logger,
+    });
+    let answerWrite!: () => void;
+    const asked: unknown[] = [];
+    const firstWrite = recall.within((request) => {
+      asked.push(request);
+      return new Promise<void>((resolve) => (answerWrite = resolve));
+    });
+    // The one slot is the first write's until it answers: the second is written without recall,
+    // and a regenerated reply's search of its own is not started either.
+    await recall.within(async (request) => void asked.push(request));
+    await expect(recall.start(caller, 'rye', null)).resolves.toEqual([]);
+    expect(searches.asked()).toBe(0);
+    answerWrite();
+    await firstWrite;
+    await recall.within(async (request) => void asked.push(request));
+    expect(asked).toEqual([{ first: 3, budgetMs: 250 }, null, { first: 3, budgetMs: 250 }]);
+  });
+
+  it('frees the slot of a write that failed', async () => {
+    const recall = new Recall({
+      ...pendingSearches(),
+      limit: 3,
+      timeoutMs: 250,
+      maxInFlight: 1,
+      logger: captureLogs().logger,
+    });
+    await expect(recall.within(() => Promise.reject(new Error('the write failed')))).rejects.toThrow(
+      'the write failed',
+    );
+    await expect(recall.within(async (request) => request)).resolves.toEqual({ first: 3, budgetMs: 250 });
+  });
 });

@@ -2,6 +2,7 @@ import type { UserCaller } from '../../../common/identity/caller';
 import type { Logger } from '../../../common/logging/logger';
 import { withTimeout } from '../../../common/util/timeout';
 import type { ConversationClient } from '../clients/conversation.client';
+import type { TurnRecall } from '../../../common/records/turn-recall.record';
 import type { RecallHit } from '../records/message.record';
 
 export interface RecallOptions {
@@ -23,9 +24,11 @@ export interface RecallOptions {
 export const NOTHING_RECALLED: Promise<RecallHit[]> = Promise.resolve([]);
 
 /**
- * Messages from the user's other conversations like the one a reply answers. A turn starts its
- * recall as soon as its settings say recall is on, beside the writes that start the reply, so the
- * search is mostly done by the time the prompt is built rather than starting then.
+ * Messages from the user's other conversations like the one a reply answers. A turn that writes a
+ * message asks for its recall in that write's request (`within`): the conversation subgraph
+ * searches beside the write, and the search is done, or given up, by the time the write answers. A
+ * reply to a message already written (a regenerate) searches on its own (`start`), beside the write
+ * of its placeholder. Either way this process has at most `maxInFlight` recalls in flight.
  */
 export class Recall {
   /** Searches asked for and not yet answered, those a reply stopped waiting for included. */
@@ -34,9 +37,29 @@ export class Recall {
   constructor(private readonly options: RecallOptions) {}
 
   /**
-   * Never rejects: recall is a bonus, and when search is down, slower than the budget or already
-   * busy with `maxInFlight` searches, the reply is written without it. `excludeConversationId` is
-   * null for a conversation the turn creates.
+   * Runs a turn's `write` with a recall for it to carry: the limit and the budget, or null when this
+   * process already has `maxInFlight` recalls in flight (the turn is then written without recall
+   * rather than queue behind them). The recall counts until the write answers, which the conversation
+   * subgraph does within the budget whatever the search does.
+   */
+  async within<T>(write: (recall: TurnRecall | null) => Promise<T>): Promise<T> {
+    const { limit, timeoutMs, maxInFlight, logger } = this.options;
+    if (this.inFlight >= maxInFlight) {
+      logger.debug({ inFlight: this.inFlight }, 'recall skipped: as many searches in flight as allowed');
+      return write(null);
+    }
+    this.inFlight += 1;
+    try {
+      return await write({ first: limit, budgetMs: timeoutMs });
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  /**
+   * A search of its own, for a reply whose message is already written. Never rejects: recall is a
+   * bonus, and when search is down, slower than the budget or already busy with `maxInFlight`
+   * searches, the reply is written without it.
    */
   start(caller: UserCaller, query: string, excludeConversationId: string | null): Promise<RecallHit[]> {
     const { conversations, limit, timeoutMs, maxInFlight, logger } = this.options;

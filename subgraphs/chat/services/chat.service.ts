@@ -3,7 +3,8 @@ import { AppError, badUserInput, notFound } from '../../../common/errors/errors'
 import { isUuid } from '../../../common/util/ids';
 import { type Caller, requireUser, type UserCaller } from '../../../common/identity/caller';
 import { traceTurn } from '../../../common/logging/turn-trace';
-import type { ConversationClient } from '../clients/conversation.client';
+import type { AppendTurnInput, ConversationClient } from '../clients/conversation.client';
+import type { TurnRecall } from '../../../common/records/turn-recall.record';
 import { EMPTY_CONTEXT, type GenerationRecord, GenerationStatus } from '../records/generation.record';
 import type { GenerationSupervisor } from '../generation/generation-supervisor';
 import { NOTHING_RECALLED, type Recall } from '../generation/recall';
@@ -107,9 +108,7 @@ export class ChatService {
     // conversation's first message is a root).
     const leaf = turn.history.at(-1) ?? null;
     return this.reserve(user, input.conversationId ?? null, async (reservation) => {
-      const recalled = this.recall(user, plan, content, input.conversationId ?? null);
-      // The message and the reply's placeholder in one write: both are stored or neither is.
-      const { userMessage, reply } = await this.deps.conversations.appendTurn(user, {
+      const { userMessage, reply, recalled } = await this.writeTurn(user, plan, {
         conversationId: input.conversationId ?? null,
         parentId: leaf?.id ?? null,
         content,
@@ -130,8 +129,8 @@ export class ChatService {
    * A first message, which creates its conversation: there is no conversation to check ownership
    * of or to hold before it is written, so the turn is written as soon as the quotas admit it, and
    * its context (the owner's instructions, memories and recall switch) is read in the same request.
-   * The recall starts beside that write as the deployment's defaults allow; its hits are dropped if
-   * the owner's switch turns out to be off.
+   * The recall is searched beside that write as the deployment's defaults allow; its hits are
+   * dropped if the owner's switch turns out to be off.
    */
   private async sendFirst(
     user: UserCaller,
@@ -141,11 +140,9 @@ export class ChatService {
     // The defaults' plan: the model (checked before any quota is taken) and whether to recall.
     const byDefault = this.plan(FIRST_TURN, requestedModel);
     return this.reserve(user, null, async (reservation) => {
-      const recalled = this.recall(user, byDefault, content, null);
-      const { userMessage, reply, context } = await this.deps.conversations.appendFirstTurn(user, {
-        content,
-        replyModel: byDefault.model.id,
-      });
+      const { userMessage, reply, context, recalled } = await this.withRecall(byDefault, (recall) =>
+        this.deps.conversations.appendFirstTurn(user, { content, replyModel: byDefault.model.id }, recall),
+      );
       traceTurn('chat.context-read', user.requestId);
       traceTurn('chat.turn-appended', user.requestId);
       let plan!: ReplyPlan;
@@ -158,7 +155,7 @@ export class ChatService {
         [userMessage],
         plan,
         reply,
-        plan.reply.recallEnabled ? recalled : NOTHING_RECALLED,
+        Promise.resolve(plan.reply.recallEnabled ? (recalled ?? []) : []),
       );
       traceTurn('chat.generation-started', generation.id, user.requestId);
       return { conversationId: userMessage.conversation.id, userMessage, generation };
@@ -198,8 +195,7 @@ export class ChatService {
     if (message.role !== 'USER') throw badUserInput('messageId', 'Only your own messages can be edited');
     const plan = this.plan(turn, null);
     return this.reserve(user, message.conversation.id, async (reservation) => {
-      const recalled = this.recall(user, plan, content, message.conversation.id);
-      const { userMessage, reply } = await this.deps.conversations.appendTurn(user, {
+      const { userMessage, reply, recalled } = await this.writeTurn(user, plan, {
         conversationId: message.conversation.id,
         parentId: message.parentId,
         // An edited first message is a second root: a null parent alone would mean "the active leaf".
@@ -292,8 +288,31 @@ export class ChatService {
   }
 
   /**
-   * Starts the recall for a reply to `query` when its settings allow recall, before the writes that
-   * start the reply: the search runs beside them. Never before the quotas admitted the turn.
+   * Writes a turn, the user's message and the reply's placeholder in one transaction (both are
+   * stored or neither is), with its reply's recall searched beside the write.
+   */
+  private async writeTurn(
+    user: UserCaller,
+    plan: ReplyPlan,
+    input: AppendTurnInput,
+  ): Promise<{ userMessage: StoredMessage; reply: StoredMessage; recalled: Promise<RecallHit[]> }> {
+    const written = await this.withRecall(plan, (recall) =>
+      this.deps.conversations.appendTurn(user, input, recall),
+    );
+    return { ...written, recalled: Promise.resolve(written.recalled ?? []) };
+  }
+
+  /**
+   * Runs a turn's write carrying its reply's recall, when the plan allows recall (and a search is
+   * free: generation/recall.ts). Never before the quotas admitted the turn.
+   */
+  private withRecall<T>(plan: ReplyPlan, write: (recall: TurnRecall | null) => Promise<T>): Promise<T> {
+    return plan.reply.recallEnabled ? this.deps.recall.within(write) : write(null);
+  }
+
+  /**
+   * Starts the recall for a reply to a message already written when its settings allow recall,
+   * before the write that starts the reply: the search runs beside it.
    */
   private recall(
     user: UserCaller,

@@ -8,7 +8,7 @@ import { GenerationRepository } from '../repositories/generation.repository';
 import type { FollowedEvent } from '../services/generation.service';
 import { GenerationEventRepository } from '../repositories/generation-event.repository';
 import { GenerationEventType } from '../streams/generation-event';
-import type { StoredMessage } from '../records/message.record';
+import type { RecallHit, StoredMessage } from '../records/message.record';
 import { userCaller } from '../testing/chat-config';
 import { drain, testChatRuntimes } from '../testing/chat-runtime';
 import { conversationOutage } from '../testing/conversation-outage';
@@ -173,14 +173,19 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     saves.mockRestore();
   });
 
-  it('reads each turn in one request, fetches no history afterwards, and waits no longer than RECALL_TIMEOUT_MS for recall', async () => {
+  it('reads each turn in one request and writes it in one more, which carries its recall: no request of its own, no history fetched afterwards', async () => {
     const calls: Record<string, number> = {};
-    // Recall that never answers, and a count of every call to the conversation subgraph.
-    const conversations = interceptCalls(store, (method, proceed) => {
+    const recalls: unknown[] = [];
+    const conversations = interceptCalls(store, (method, proceed, args) => {
       calls[method] = (calls[method] ?? 0) + 1;
-      return method === 'recallMessages' ? new Promise(() => undefined) : proceed();
+      if (method === 'appendTurn' || method === 'appendFirstTurn') recalls.push(args[2]);
+      return proceed();
     });
-    const { services } = await start({ RECALL_TIMEOUT_MS: '50' }, undefined, conversations);
+    const { services } = await start(
+      { RECALL_TIMEOUT_MS: '50', RECALL_LIMIT: '4' },
+      undefined,
+      conversations,
+    );
     const carol = userCaller(randomUUID());
     const first = await services.chat.send(carol, { content: 'Is anybody there?' });
     let events = await drain(await services.generations.follow(carol, first.generation.id, 0));
@@ -189,7 +194,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
       context: { instructions: null, memories: [], recalled: [] },
     });
     // A first message has no conversation to own or hold yet: its context is read by its write's request.
-    expect(calls).toMatchObject({ appendFirstTurn: 1, recallMessages: 1 });
+    expect(calls).toMatchObject({ appendFirstTurn: 1 });
     expect(calls.turnContext).toBeUndefined();
     expect(calls.appendTurn).toBeUndefined();
     for (const key of Object.keys(calls)) delete calls[key];
@@ -200,37 +205,73 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     });
     events = await drain(await services.generations.follow(carol, second.generation.id, 0));
     expect(events.at(-1)?.event.type).toBe('DONE');
-    // One read (settings, instructions, memories, recall switch, history), one write (the message
-    // and the reply's placeholder), the recall search and the reply's saves: no history fetch, no
-    // separate settings read, no second append.
-    expect(calls).toMatchObject({ turnContext: 1, appendTurn: 1, recallMessages: 1 });
+    // One read (settings, instructions, memories, recall switch, history), one write (the message,
+    // the reply's placeholder and the recall beside them) and the reply's saves: no recall request,
+    // no history fetch, no separate settings read, no second append.
+    expect(calls).toMatchObject({ turnContext: 1, appendTurn: 1 });
+    expect(calls.recallMessages).toBeUndefined();
     expect(calls.messagePath).toBeUndefined();
     expect(calls.appendMessage).toBeUndefined();
+    // Each write asked for RECALL_LIMIT messages within RECALL_TIMEOUT_MS.
+    expect(recalls).toEqual([
+      { first: 4, budgetMs: 50 },
+      { first: 4, budgetMs: 50 },
+    ]);
   });
 
-  it('starts the recall beside the writes that start the reply, not after them', async () => {
-    const recallAsked: boolean[] = [];
-    let recallQueries = 0;
+  it('puts what the write recalled into the prompt, and a regenerated reply recalls with a search of its own', async () => {
+    const recallableHit: RecallHit = {
+      score: 0.9,
+      message: {
+        id: randomUUID(),
+        role: 'USER',
+        content: 'My sourdough starter is called Bob',
+        status: 'COMPLETE',
+        createdAt: new Date(),
+        conversation: { id: randomUUID(), title: 'Baking' },
+        parentId: null,
+        promptTokens: null,
+        completionTokens: null,
+        model: null,
+      },
+    };
+    const provider = new ScriptedProvider();
     const conversations = interceptCalls(store, (method, proceed) => {
-      if (method === 'recallMessages') recallQueries++;
-      if (method === 'appendTurn' || method === 'appendFirstTurn') recallAsked.push(recallQueries > 0);
-      return proceed();
+      if (method !== 'recallMessages' && method !== 'appendTurn') return proceed();
+      return (proceed() as Promise<{ recalled?: RecallHit[] | null }>).then((answer) =>
+        Array.isArray(answer) ? [recallableHit] : { ...answer, recalled: [recallableHit] },
+      );
     });
-    const { services } = await start({}, undefined, conversations);
+    const { services } = await start({}, provider, conversations);
     const erin = userCaller(randomUUID());
     const first = await services.chat.send(erin, { content: 'Where did I put the sourdough recipe?' });
+    (await provider.nextStream()).finish();
     await drain(await services.generations.follow(erin, first.generation.id, 0));
-    await services.chat.send(erin, { conversationId: first.conversationId, content: 'And the rye one?' });
+    const second = await services.chat.send(erin, {
+      conversationId: first.conversationId,
+      content: 'And the rye one?',
+    });
+    (await provider.nextStream()).finish();
+    await drain(await services.generations.follow(erin, second.generation.id, 0));
+    expect((await services.generations.get(erin, second.generation.id))?.context.recalled).toEqual([
+      {
+        messageId: recallableHit.message.id,
+        conversationId: recallableHit.message.conversation.id,
+        score: 0.9,
+      },
+    ]);
+    expect(JSON.stringify(provider.requests[1])).toContain('My sourdough starter is called Bob');
 
-    // Each turn's recall was asked for before its message was written.
-    expect(recallAsked).toEqual([true, true]);
-    expect(recallQueries).toBe(2);
+    const again = await services.chat.regenerate(erin, second.generation.messageId);
+    (await provider.nextStream()).finish();
+    await drain(await services.generations.follow(erin, again.id, 0));
+    expect(JSON.stringify(provider.requests[2])).toContain('My sourdough starter is called Bob');
   });
 
   it('recalls nothing for a user who turned recall off, and asks for no recall once their switch is read', async () => {
-    let recallQueries = 0;
-    const conversations = interceptCalls(store, (method, proceed) => {
-      if (method === 'recallMessages') recallQueries++;
+    let recallsAsked = 0;
+    const conversations = interceptCalls(store, (method, proceed, args) => {
+      if (method === 'recallMessages' || args[2]) recallsAsked++;
       return proceed();
     });
     const { services } = await start({}, undefined, conversations);
@@ -238,7 +279,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     await services.chat.send(dana, { content: 'My sourdough recipe uses rye flour' });
     store.recallOff.add(dana.userId);
 
-    // A first message's recall starts before the owner's switch is read; the conversation subgraph
+    // A first message's recall is asked before the owner's switch is read; the conversation subgraph
     // keeps the switch, and chat drops whatever came back once the switch is known.
     const started = await services.chat.send(dana, { content: 'What was my sourdough recipe?' });
     let events = await drain(await services.generations.follow(dana, started.generation.id, 0));
@@ -246,23 +287,26 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     expect(await services.generations.get(dana, started.generation.id)).toMatchObject({
       context: { recalled: [] },
     });
-    recallQueries = 0;
+    recallsAsked = 0;
     const next = await services.chat.send(dana, {
       conversationId: started.conversationId,
       content: 'And the rye one?',
     });
     events = await drain(await services.generations.follow(dana, next.generation.id, 0));
     expect(events.at(-1)?.event.type).toBe('DONE');
-    expect(recallQueries).toBe(0);
+    expect(recallsAsked).toBe(0);
   });
 
   it("drops a first message's recall when its owner's switch is off, whatever the search answered", async () => {
-    // A search that ignores the switch (as a conversation subgraph older than chat would): it always
-    // answers with frank's earlier message.
+    // A write that recalls regardless of the switch (as a conversation subgraph older than chat
+    // would): it always answers with frank's earlier message.
     const recallable: StoredMessage[] = [];
     const conversations = interceptCalls(store, (method, proceed) =>
-      method === 'recallMessages'
-        ? Promise.resolve(recallable.map((message) => ({ score: 1, message })))
+      method === 'appendFirstTurn'
+        ? (proceed() as Promise<object>).then((turn) => ({
+            ...turn,
+            recalled: recallable.map((message) => ({ score: 1, message })),
+          }))
         : proceed(),
     );
     const { services } = await start({}, undefined, conversations);

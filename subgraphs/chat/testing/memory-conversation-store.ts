@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { badUserInput, notFound } from '../../../common/errors/errors';
 import type { UserCaller } from '../../../common/identity/caller';
 import type {
+  AppendedTurn,
   AppendMessageInput,
   AppendTurnInput,
   ConversationClient,
@@ -9,6 +10,8 @@ import type {
   TurnQuery,
   UpdateMessageInput,
 } from '../clients/conversation.client';
+import type { TurnRecall } from '../../../common/records/turn-recall.record';
+import { withTimeout } from '../../../common/util/timeout';
 import { type RecallHit, type StoredMessage, UNTITLED_CONVERSATION } from '../records/message.record';
 import {
   type ConversationSettings,
@@ -81,7 +84,16 @@ export class MemoryConversationStore implements ConversationClient {
   async appendTurn(
     caller: UserCaller,
     { replyModel, ...input }: AppendTurnInput,
-  ): Promise<{ userMessage: StoredMessage; reply: StoredMessage }> {
+    recall: TurnRecall | null,
+  ): Promise<AppendedTurn> {
+    // As the conversation subgraph: the recall searched beside the write, given up at its budget.
+    const recalling = recall
+      ? withTimeout(
+          this.recallMessages(caller, input.content, input.conversationId, recall.first),
+          recall.budgetMs,
+          'recall',
+        ).catch(() => [])
+      : null;
     const userMessage = await this.appendMessage(caller, { ...input, role: 'USER' });
     const reply = await this.appendMessage(caller, {
       conversationId: userMessage.conversation.id,
@@ -91,16 +103,17 @@ export class MemoryConversationStore implements ConversationClient {
       status: 'STREAMING',
       model: replyModel,
     });
-    return { userMessage, reply };
+    return { userMessage, reply, recalled: recalling && (await recalling) };
   }
 
   async appendFirstTurn(
     caller: UserCaller,
     input: FirstTurnInput,
-  ): Promise<{ userMessage: StoredMessage; reply: StoredMessage; context: TurnContext }> {
+    recall: TurnRecall | null,
+  ): Promise<AppendedTurn & { context: TurnContext }> {
     const context = await this.turnContext(caller, { conversationId: null, leafId: null, historyLimit: 1 });
     return {
-      ...(await this.appendTurn(caller, { ...input, conversationId: null, parentId: null })),
+      ...(await this.appendTurn(caller, { ...input, conversationId: null, parentId: null }, recall)),
       context,
     };
   }

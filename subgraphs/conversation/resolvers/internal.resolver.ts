@@ -2,7 +2,12 @@ import { Arg, Ctx, Directive, ID, Int, Mutation, Query, Resolver } from 'type-gr
 import { ListSizeDirective } from '../../../common/graphql/list-size';
 import { MAX_PAGE_SIZE } from '../../../common/graphql/pagination';
 import type { ConversationContext } from '../context';
-import { AppendMessageInput, AppendTurnInput, UpdateMessageInput } from '../schema/message.input';
+import {
+  AppendMessageInput,
+  AppendTurnInput,
+  TurnRecallInput,
+  UpdateMessageInput,
+} from '../schema/message.input';
 import { Message } from '../schema/message.type';
 import { SearchHit } from '../schema/search.type';
 import { AppendedTurn, TurnContext } from '../schema/turn.type';
@@ -36,12 +41,18 @@ export class InternalResolver {
         "Also read the turn's context (`AppendedTurn.context`) beside the write, in this one request: only for a first message (no `conversationId`, `parentId` or `asRoot`), which has no conversation to own or hold before it is written.",
     })
     withContext: boolean,
+    @Arg('recall', () => TurnRecallInput, {
+      nullable: true,
+      description:
+        "Also recall from the owner's other conversations by the user's message, searched beside the write (`AppendedTurn.recalled`).",
+    })
+    recall: TurnRecallInput | null | undefined,
     @Ctx() ctx: ConversationContext,
   ) {
     const { replyModel, ...message } = input;
     return withContext
-      ? ctx.turns.appendFirst(ctx.caller, message, replyModel)
-      : ctx.messages.appendTurn(ctx.caller, message, replyModel);
+      ? ctx.turns.appendFirst(ctx.caller, message, replyModel, recall ?? null)
+      : ctx.turns.append(ctx.caller, message, replyModel, recall ?? null);
   }
 
   @Mutation(() => Message, { description: "Internal: a streaming message's checkpoint or final state." })

@@ -1,5 +1,6 @@
 import { Directive, Field, ID, InputType, Int } from 'type-graphql';
 import { MessageRole, MessageStatus } from '../records/message.record';
+import { MAX_RECALL_BUDGET_MS } from '../../../common/records/turn-recall.record';
 
 /** Where a new message goes: the fields every internal append shares (never an argument itself). */
 @InputType()
@@ -52,6 +53,21 @@ export class AppendTurnInput extends MessagePlacement {
 
   @Field({ description: 'The model that writes the reply (stored on the STREAMING reply).' })
   replyModel!: string;
+}
+
+@InputType({
+  description:
+    "Internal (chat subgraph): a recall from the owner's other conversations, searched by the turn's message beside the turn's write and answered with it.",
+})
+@Directive('@inaccessible')
+export class TurnRecallInput {
+  @Field(() => Int, { description: 'At most this many messages.' })
+  first!: number;
+
+  @Field(() => Int, {
+    description: `The longest the answer waits for the search, in milliseconds from when the subgraph takes the turn (at most ${MAX_RECALL_BUDGET_MS}): a search still running then, or failing, leaves the turn without recall.`,
+  })
+  budgetMs!: number;
 }
 
 @InputType({ description: "Internal (chat subgraph): a streaming message's checkpoint or final state." })

@@ -6,6 +6,7 @@ import { ConversationSettings } from './conversation.type';
 import { Memory } from './memory.type';
 import { Message } from './message.type';
 import { Instructions } from './preference.type';
+import { SearchHit } from './search.type';
 
 @ObjectType({ description: "Internal (chat subgraph): everything one reply's prompt is built from." })
 @Directive('@inaccessible')
@@ -51,4 +52,12 @@ export class AppendedTurn {
       "What the reply's prompt is built from, as `turnContext` answers it, read beside the write: only when `appendTurn` is asked `withContext` (a first message), else null.",
   })
   context!: TurnContext | null;
+
+  @Field(() => [SearchHit], {
+    nullable: true,
+    description:
+      "The owner's messages from other conversations closest in meaning to the user's message, as `recallMessages` finds them, searched beside the write: only when `appendTurn` is asked to `recall`, else null. Empty when the owner turned recall off, or when the search failed or outlasted its budget.",
+  })
+  @ListSizeDirective({ assumedSize: MAX_PAGE_SIZE })
+  recalled!: SearchHit[] | null;
 }

@@ -2,6 +2,7 @@ import { badUserInput, upstreamUnavailable } from '../../../common/errors/errors
 import { isUuid } from '../../../common/util/ids';
 import type { Logger } from '../../../common/logging/logger';
 import { checkPageSize } from '../../../common/graphql/pagination';
+import { withTimeout } from '../../../common/util/timeout';
 import type { SearchHitRecord } from '../records/search-hit.record';
 import type { EmbeddingModel } from '../search/embeddings/embedding-model';
 import type { VectorIndexRepository, VectorScope } from '../repositories/vector-index.repository';
@@ -60,6 +61,29 @@ export class SearchService {
       .recallEnabled(ownerId)
       .then((enabled) => enabled ?? true);
     return this.nearest(text, { ownerId, excludeConversationId: exclude }, first, switchedOn);
+  }
+
+  /**
+   * Internal: `recallMessages` by a turn's message, for the request that writes the turn (chat's
+   * one request per turn). It never rejects once its arguments are checked: a search that fails,
+   * or that has not answered by `deadline` (epoch milliseconds), recalls nothing, logged, and the
+   * turn is answered without it; the search itself runs on to its own timeout. A message longer
+   * than a query may be is searched by its beginning.
+   */
+  recallFor(
+    caller: Caller,
+    message: string,
+    excludeConversationId: string | null,
+    first: number,
+    deadline: number,
+  ): Promise<SearchHitRecord[]> {
+    checkPageSize(first, 'recall.first');
+    const query = message.trim().slice(0, MAX_QUERY_LENGTH);
+    const search = this.recallMessages(caller, query, excludeConversationId, first);
+    return withTimeout(search, Math.max(0, deadline - Date.now()), 'recall').catch((error: unknown) => {
+      this.search.logger.warn({ err: error }, 'recall unavailable; the turn is answered without it');
+      return [];
+    });
   }
 
   /** `allowed`, read beside the query's embedding, can stop the search before Chroma is asked. */

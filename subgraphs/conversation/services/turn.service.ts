@@ -9,7 +9,10 @@ import {
 import type { MemoryRecord } from '../records/memory.record';
 import { type MessageRecord, MessageStatus } from '../records/message.record';
 import type { InstructionsRecord } from '../records/preference.record';
+import type { SearchHitRecord } from '../records/search-hit.record';
 import type { AppendMessage, MessageService } from './message.service';
+import type { SearchService } from './search.service';
+import { MAX_RECALL_BUDGET_MS, type TurnRecall } from '../../../common/records/turn-recall.record';
 import type { ServiceContext } from './service-context';
 
 export interface TurnQuery {
@@ -35,12 +38,17 @@ export interface TurnContextRecord {
   history: MessageRecord[];
 }
 
-/** A turn written together with the context its reply's prompt is built from. */
-export interface AppendedTurnWithContext {
+/** A written turn, with what was asked to be read beside the write. */
+export interface AppendedTurnRecord {
   userMessage: MessageRecord;
   reply: MessageRecord;
-  context: TurnContextRecord;
+  /** The reply's context: only for a first message, else null. */
+  context: TurnContextRecord | null;
+  /** What the recall found: null when none was asked for. */
+  recalled: SearchHitRecord[] | null;
 }
+
+type TurnMessage = Omit<AppendMessage, 'role' | 'status' | 'model'>;
 
 const NO_INSTRUCTIONS: InstructionsRecord = { aboutMe: '', howToAnswer: '' };
 
@@ -52,7 +60,24 @@ export class TurnService {
   constructor(
     private readonly context: ServiceContext,
     private readonly messages: MessageService,
+    private readonly search: SearchService,
   ) {}
+
+  /**
+   * Internal: the user's message as the active leaf and the STREAMING reply under it, in one
+   * transaction; and, when `recall` asks, the recall for the reply searched beside that write and
+   * answered with it, so a turn is one request from chat however much it reads.
+   */
+  async append(
+    caller: Caller,
+    input: TurnMessage,
+    replyModel: string,
+    recall: TurnRecall | null,
+  ): Promise<AppendedTurnRecord> {
+    const recalling = this.recallBeside(caller, input, recall);
+    const { userMessage, reply } = await this.messages.appendTurn(caller, input, replyModel);
+    return { userMessage, reply, context: null, recalled: await outside(recalling, userMessage) };
+  }
 
   /**
    * Internal: a first message (it creates its conversation) with the STREAMING reply under it, and
@@ -65,15 +90,17 @@ export class TurnService {
    */
   async appendFirst(
     caller: Caller,
-    input: Omit<AppendMessage, 'role' | 'status' | 'model'>,
+    input: TurnMessage,
     replyModel: string,
-  ): Promise<AppendedTurnWithContext> {
+    recall: TurnRecall | null,
+  ): Promise<AppendedTurnRecord> {
     if (input.conversationId != null || input.parentId != null || input.asRoot) {
       throw badUserInput(
         'withContext',
         'Only a first message (no conversationId, parentId or asRoot) is appended with its context',
       );
     }
+    const recalling = this.recallBeside(caller, input, recall);
     const reading = this.read(caller, { conversationId: null, leafId: null, historyLimit: 1 });
     // Settled either way here, so that a failed write leaves no unhandled rejection behind it.
     const read = reading.then(
@@ -88,7 +115,23 @@ export class TurnService {
         .catch(() => undefined);
       throw result.error;
     }
-    return { userMessage, reply, context: result.context };
+    return { userMessage, reply, context: result.context, recalled: await outside(recalling, userMessage) };
+  }
+
+  /** Starts the recall a turn asks for, its arguments checked before anything is written. */
+  private recallBeside(
+    caller: Caller,
+    input: TurnMessage,
+    recall: TurnRecall | null,
+  ): Promise<SearchHitRecord[]> | null {
+    if (!recall) return null;
+    requireService(caller);
+    const { first, budgetMs } = recall;
+    if (!Number.isInteger(budgetMs) || budgetMs < 1 || budgetMs > MAX_RECALL_BUDGET_MS) {
+      throw badUserInput('recall.budgetMs', `recall.budgetMs must be between 1 and ${MAX_RECALL_BUDGET_MS}`);
+    }
+    const deadline = Date.now() + budgetMs;
+    return this.search.recallFor(caller, input.content, input.conversationId ?? null, first, deadline);
   }
 
   async read(caller: Caller, query: TurnQuery): Promise<TurnContextRecord> {
@@ -121,4 +164,13 @@ export class TurnService {
       history: stored.history,
     };
   }
+}
+
+/** What a recall found outside the turn's own conversation (a first message's is new, and in no search yet). */
+async function outside(
+  recalling: Promise<SearchHitRecord[]> | null,
+  turn: MessageRecord,
+): Promise<SearchHitRecord[] | null> {
+  if (!recalling) return null;
+  return (await recalling).filter((hit) => hit.message.conversationId !== turn.conversationId);
 }

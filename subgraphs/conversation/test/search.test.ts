@@ -14,6 +14,37 @@ const RECALL = `query($query: String!, $exclude: ID) {
   recallMessages(query: $query, excludeConversationId: $exclude, first: 3) { score message { id content } }
 }`;
 
+const APPEND_TURN = `mutation($input: AppendTurnInput!, $recall: TurnRecallInput) {
+  appendTurn(input: $input, recall: $recall) {
+    userMessage { id conversation { id } } reply { id status } recalled { score message { id } }
+  }
+}`;
+
+interface AppendedTurn {
+  userMessage: { id: string; conversation: { id: string } };
+  reply: { id: string; status: string };
+  recalled: { score: number; message: { id: string } }[] | null;
+}
+
+/** A turn written in `conversationId` as chat writes one, asking for `recall` beside the write. */
+const appendTurn = (chat: Client, conversationId: string, content: string, recall: object | null) =>
+  chat.request<{ appendTurn: AppendedTurn }>(APPEND_TURN, {
+    input: { conversationId, parentId: null, content, replyModel: 'offline/echo' },
+    recall,
+  });
+
+/** Waits until recall by `query` finds `messageId`: the indexer works in the background. */
+const recallUntilFound = (chat: Client, query: string, messageId: string) =>
+  eventually(
+    async () => {
+      const response = await chat.request<{ recallMessages: { message: { id: string } }[] }>(RECALL, {
+        query,
+      });
+      expect(dataOf(response).recallMessages.map((hit) => hit.message.id)).toContain(messageId);
+    },
+    { timeoutMs: 20_000 },
+  );
+
 interface Hit {
   score: number;
   message: { id: string; content: string };
@@ -134,6 +165,77 @@ describe('semantic search', () => {
       expect(await recalled()).toContain(there.id);
     });
 
+    it("recalls beside a turn's write, answered in the same request, from the owner's other conversations only", async () => {
+      const dora = await harness.newUser();
+      const chat = harness.chatFor(dora.userId);
+      const there = await append(harness, dora, { content: 'My cat Miso only eats salmon for dinner' });
+      const here = await append(harness, dora, {
+        content: 'My cat Miso only eats salmon, even at breakfast',
+      });
+      await recallUntilFound(chat, 'what does my cat eat', there.id);
+
+      const response = await appendTurn(chat, here.conversation.id, 'What does my cat Miso eat?', {
+        first: 3,
+        budgetMs: 5_000,
+      });
+      const turn = dataOf(response).appendTurn;
+      expect(turn.reply.status).toBe('STREAMING');
+      const recalled = (turn.recalled ?? []).map((hit) => hit.message.id);
+      expect(recalled).toContain(there.id);
+      // Never the conversation the turn is in, its earlier messages or the message just written.
+      expect(recalled).not.toContain(here.id);
+      expect(recalled).not.toContain(turn.userMessage.id);
+
+      // A message longer than a search query may be is recalled by its beginning.
+      const long = await appendTurn(
+        chat,
+        here.conversation.id,
+        `What does my cat Miso eat? ${'Tell me. '.repeat(150)}`,
+        {
+          first: 3,
+          budgetMs: 5_000,
+        },
+      );
+      expect(errorCodes(long)).toEqual([]);
+      expect((dataOf(long).appendTurn.recalled ?? []).map((hit) => hit.message.id)).toContain(there.id);
+
+      // Not asked: no search, and null says so.
+      const unasked = await appendTurn(chat, here.conversation.id, 'And Miso at lunch?', null);
+      expect(dataOf(unasked).appendTurn.recalled).toBeNull();
+
+      // The owner's switch is kept here: off, the turn is written and recalls nothing.
+      await harness.direct(dora).request(`mutation { setRecallEnabled(enabled: false) }`);
+      const switchedOff = await appendTurn(chat, here.conversation.id, 'What does my cat Miso eat?', {
+        first: 3,
+        budgetMs: 5_000,
+      });
+      expect(dataOf(switchedOff).appendTurn.recalled).toEqual([]);
+    });
+
+    it("refuses a turn's recall it cannot run, naming the field, and writes nothing", async () => {
+      const emil = await harness.newUser();
+      const chat = harness.chatFor(emil.userId);
+      const here = await append(harness, emil, { content: 'Planning a garden of herbs' });
+      const leaf = async () =>
+        dataOf(
+          await chat.request<{ turnContext: { history: { id: string }[] } }>(
+            `query($id: ID) { turnContext(conversationId: $id, historyLimit: 50) { history { id } } }`,
+            { id: here.conversation.id },
+          ),
+        ).turnContext.history.map((message) => message.id);
+      const before = await leaf();
+      for (const [recall, field] of [
+        [{ first: 3, budgetMs: 0 }, 'recall.budgetMs'],
+        [{ first: 3, budgetMs: 60_000 }, 'recall.budgetMs'],
+        [{ first: 0, budgetMs: 300 }, 'recall.first'],
+        [{ first: 1_000, budgetMs: 300 }, 'recall.first'],
+      ] as const) {
+        const response = await appendTurn(chat, here.conversation.id, 'Which herbs grow in shade?', recall);
+        expect(response.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
+      }
+      expect(await leaf()).toEqual(before);
+    });
+
     it('does not index a message until it is final', async () => {
       const reply = await append(harness, alice, {
         role: 'ASSISTANT',
@@ -232,6 +334,70 @@ describe('semantic search', () => {
       await searchUntilFound(user, 'string instrument lessons', written[1].id);
       await searchUntilFound(user, 'repairing a punctured bike wheel', written[2].id);
       await searchUntilFound(user, 'crossing the sea by boat', before.id);
+    });
+  });
+
+  describe('while Chroma does not answer', () => {
+    let chroma: ChromaServer;
+    let harness: Harness;
+
+    beforeAll(async () => {
+      chroma = await startChromaServer();
+      // A search would wait a minute for a frozen Chroma: longer than this test is given.
+      harness = await startConversationHarness('search chroma frozen', {
+        env: { CHROMA_URL: chroma.url, SEARCH_TIMEOUT_MS: '60000' },
+      });
+    });
+    afterAll(async () => {
+      chroma?.thaw();
+      await harness?.stop();
+      await chroma?.dispose();
+    });
+
+    it("answers a turn's write within its recall's budget, without recall, and recalls again once Chroma is back", async () => {
+      const user = await harness.newUser();
+      const chat = harness.chatFor(user.userId);
+      const there = await append(harness, user, { content: 'Our boat is moored in the harbour of Split' });
+      const here = await append(harness, user, { content: 'Packing for a sailing week' });
+      await recallUntilFound(chat, 'where is our boat moored', there.id);
+
+      chroma.freeze();
+      const response = await appendTurn(chat, here.conversation.id, 'Where is our boat moored?', {
+        first: 3,
+        budgetMs: 300,
+      });
+      chroma.thaw();
+      expect(errorCodes(response)).toEqual([]);
+      const turn = dataOf(response).appendTurn;
+      expect(turn.recalled).toEqual([]);
+      expect(turn.reply.status).toBe('STREAMING');
+
+      const next = await appendTurn(chat, here.conversation.id, 'Where is our boat moored?', {
+        first: 3,
+        budgetMs: 5_000,
+      });
+      expect((dataOf(next).appendTurn.recalled ?? []).map((hit) => hit.message.id)).toContain(there.id);
+    });
+
+    it('writes a turn without recall while Chroma is down', async () => {
+      const user = await harness.newUser();
+      const here = await append(harness, user, { content: 'Learning the names of knots' });
+      await chroma.stop();
+      try {
+        const response = await appendTurn(
+          harness.chatFor(user.userId),
+          here.conversation.id,
+          'Which knot holds best?',
+          {
+            first: 3,
+            budgetMs: 5_000,
+          },
+        );
+        expect(errorCodes(response)).toEqual([]);
+        expect(dataOf(response).appendTurn).toMatchObject({ recalled: [], reply: { status: 'STREAMING' } });
+      } finally {
+        await chroma.start();
+      }
     });
   });
 
