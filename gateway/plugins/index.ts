@@ -183,6 +183,7 @@ export function composePlugins(plugins: readonly GatewayPlugin[]): Edge {
   }
   const admits = present(plugins.map((plugin) => plugin.subscriptions?.admit));
   const observes = present(plugins.map((plugin) => plugin.subscriptions?.observe));
+  const openeds = present(plugins.map((plugin) => plugin.subscriptions?.opened));
   const fetchObservers = present(plugins.map((plugin) => plugin.subgraphFetch));
   const documentLookups = present(plugins.map((plugin) => plugin.documentByHash));
   if (documentLookups.length > 1) throw new Error('Two gateway plugins look up persisted documents');
@@ -204,6 +205,7 @@ export function composePlugins(plugins: readonly GatewayPlugin[]): Edge {
           end: () => observers.forEach((observer) => observer.end?.()),
         };
       },
+      opened: (request, context) => openeds.forEach((opened) => opened(request, context)),
     },
     subgraphFetch: (fetch) => fetchObservers.forEach((observe) => observe(fetch)),
     documentByHash: documentLookups[0] ?? (async () => undefined),

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { registerUser, type TestUser } from '../../common/testing/auth';
 import { startTestPlatform, type TestPlatform } from '../../test/support/platform';
 import type { RunningGateway } from '../app';
+import { eventually } from '../../common/testing/wait';
 import { firstResultOf, postRaw, startGatewayOn, webSocketClient } from './testing/edge-gateway';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -115,6 +116,47 @@ describe('persisted queries', () => {
         queries.map(async (query) => (await storedKeys(sha256(query))).length),
       );
       expect(stored).toEqual([1, 1, 1, 0]);
+    });
+
+    it('registers a subscription sent in full with its hash once it opens, so that it streams by its hash alone', async () => {
+      const subscription = `subscription S${randomUUID().replaceAll('-', '')} { generation(id: "${randomUUID()}") { seq } }`;
+      const hash = sha256(subscription);
+      const other = `subscription T${randomUUID().replaceAll('-', '')} { generation(id: "x") { seq } }`;
+      const client = webSocketClient(gateway, ada.accessToken);
+      try {
+        // Anyone's generation but their own is NOT_FOUND: the subscription opened, then ended so.
+        const first = await firstResultOf(client, subscription, {
+          persistedQuery: { version: 1, sha256Hash: hash },
+        });
+        expect(first.errors?.[0].extensions).toMatchObject({ code: 'NOT_FOUND' });
+        // As over HTTP, a hash that is not the document's, or another version, is refused and registers nothing.
+        for (const persistedQuery of [
+          { version: 1, sha256Hash: sha256(`${other} `) },
+          { version: 2, sha256Hash: sha256(other) },
+        ]) {
+          const refused = await firstResultOf(client, other, { persistedQuery });
+          expect(refused.errors?.[0].extensions).toMatchObject({ code: 'BAD_REQUEST' });
+        }
+      } finally {
+        await client.dispose();
+      }
+      await eventually(async () => expect(await storedKeys(hash)).toHaveLength(1));
+      expect(await storedKeys(sha256(`${other} `))).toEqual([]);
+      expect(await storedKeys(sha256(other))).toEqual([]);
+
+      // Apollo Client's multipart link then sends the hash alone, and the stream is served from it.
+      const byHash = await fetch(gateway.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'multipart/mixed;subscriptionSpec="1.0", application/json',
+          ...ada.headers,
+        },
+        body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }),
+      });
+      expect(byHash.status).toBe(200);
+      expect(byHash.headers.get('content-type')).toMatch(/^multipart\/mixed/);
+      expect(await byHash.text()).toContain('NOT_FOUND');
     });
 
     it('finds the manifest’s operations by hash for anyone when PERSISTED_QUERIES_MANIFEST is set', async () => {

@@ -3,8 +3,10 @@ import type { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { AppError } from '../../common/errors/errors';
+import { AppError, badRequest } from '../../common/errors/errors';
 import type { Logger } from '../../common/logging/logger';
+import type { GatewayContext } from '../context';
+import { persistedHashOf } from '../transports/multipart';
 import type { GatewayPlugin } from './plugin';
 import { httpRefusal } from './refusals';
 
@@ -168,6 +170,17 @@ function useAutomaticPersistedQueries(
       return 'perCaller';
     }
   };
+  /** Stores `document` under `hash` for `context`'s caller, unless a rule above says not to. */
+  const register = async (hash: string, document: string, context: GatewayContext): Promise<void> => {
+    if (options.safelist?.has(hash)) return;
+    const refusal = await refusalOf(context.identity.userId, hash, document);
+    if (refusal === 'stored') return;
+    if (refusal) {
+      logger.debug({ requestId: context.requestId, reason: refusal }, 'persisted query not stored');
+      return;
+    }
+    await redis.set(cacheKeyOf(hash), document, 'EX', ttlSeconds).catch(() => undefined);
+  };
   return {
     name: 'persisted-queries',
     apolloSettings: {
@@ -181,19 +194,30 @@ function useAutomaticPersistedQueries(
           // Once the operation has passed validation and every plugin's checks, as Apollo itself
           // would register it, but knowing who asks.
           async executionDidStart({ metrics, queryHash, source, contextValue }) {
-            if (!metrics.persistedQueryRegister || options.safelist?.has(queryHash)) return;
-            const refusal = await refusalOf(contextValue.identity.userId, queryHash, source);
-            if (refusal === 'stored') return;
-            if (refusal) {
-              logger.debug(
-                { requestId: contextValue.requestId, reason: refusal },
-                'persisted query not stored',
-              );
-              return;
-            }
-            await redis.set(cacheKeyOf(queryHash), source, 'EX', ttlSeconds).catch(() => undefined);
+            if (metrics.persistedQueryRegister) await register(queryHash, source, contextValue);
           },
         };
+      },
+    },
+    subscriptions: {
+      // As Apollo over HTTP: a hash that is not its document's, or another APQ version, is refused.
+      admit: async (request) => {
+        const persisted = (
+          request.extensions as { persistedQuery?: { version?: unknown } } | null | undefined
+        )?.persistedQuery;
+        if (persisted === undefined) return;
+        if (persisted.version !== 1) throw badRequest('Unsupported persisted query version');
+        if (persistedHashOf(request.extensions) !== sha256(request.query))
+          throw badRequest('provided sha does not match query');
+      },
+      // A subscription sent in full with its hash (Apollo Client's persisted-queries link over
+      // multipart, graphql-ws or SSE) is registered once it opens, so that it can be sent by hash.
+      opened: (request, context) => {
+        const hash = persistedHashOf(request.extensions);
+        if (hash === undefined) return;
+        register(hash, request.query, context).catch((error: unknown) =>
+          logger.warn({ err: error, requestId: context.requestId }, 'persisted query not stored'),
+        );
       },
     },
   };

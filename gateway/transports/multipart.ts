@@ -69,7 +69,8 @@ const coded = (error: AppError, requestId: string): GraphQLFormattedError => ({
   extensions: { ...error.extensions, requestId },
 });
 
-const persistedHashOf = (extensions: unknown): string | undefined => {
+/** The hash of Apollo's persisted-query protocol a request's `extensions` carry, if any. */
+export const persistedHashOf = (extensions: unknown): string | undefined => {
   const hash = (extensions as { persistedQuery?: { sha256Hash?: unknown } } | null | undefined)
     ?.persistedQuery?.sha256Hash;
   return typeof hash === 'string' ? hash : undefined;

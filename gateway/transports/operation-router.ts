@@ -128,6 +128,11 @@ export interface SubscriptionHooks {
   admit?: (request: ParsedStreamingRequest, context: GatewayContext) => Promise<void>;
   /** Watches an opened subscription: may replace each event's result (error masking), and hears its end. */
   observe?: (request: ParsedStreamingRequest, context: GatewayContext) => SubscriptionObserver;
+  /**
+   * Hears that a subscription opened: admitted, and its document valid against the supergraph (as
+   * Apollo's `executionDidStart` for the other operations; persisted queries register it then).
+   */
+  opened?: (request: ParsedStreamingRequest, context: GatewayContext) => void;
 }
 
 export interface SubscriptionObserver {
@@ -240,19 +245,17 @@ function routeOperation(
         observer?.end?.();
         return refused;
       }
-      return releasingOnEnd(
-        executor.subscribe({
-          document,
-          source: request.query,
-          operationName: request.operationName,
-          variables: request.variables,
-          context,
-          endWith,
-          onOverflow: onSlowConsumer,
-        }),
-        release,
-        hooks.observe?.(request, context),
-      );
+      const subscribed = executor.subscribe({
+        document,
+        source: request.query,
+        operationName: request.operationName,
+        variables: request.variables,
+        context,
+        endWith,
+        onOverflow: onSlowConsumer,
+      });
+      if (Symbol.asyncIterator in subscribed) hooks.opened?.(request, context);
+      return releasingOnEnd(subscribed, release, hooks.observe?.(request, context));
     }
     const response = await apollo.executeOperation(
       {

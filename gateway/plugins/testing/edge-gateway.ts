@@ -57,10 +57,14 @@ export async function postRaw(url: string, body: string, headers: Record<string,
 }
 
 /** What a subscription delivers first over graphql-ws: an event, or the errors it was refused with. */
-export function firstResultOf(client: Client, query: string): Promise<FormattedExecutionResult> {
+export function firstResultOf(
+  client: Client,
+  query: string,
+  extensions?: Record<string, unknown>,
+): Promise<FormattedExecutionResult> {
   return new Promise((resolve, reject) => {
     client.subscribe(
-      { query },
+      { query, extensions },
       {
         next: resolve,
         error: (errors) => (Array.isArray(errors) ? resolve({ errors }) : reject(errors)),
