@@ -201,7 +201,9 @@ describe('a trace of one chat message', () => {
         span.service === 'conversation' && span.kind === SPAN_KIND.SERVER,
       statement: (span: ExportedSpan) => span.service === 'conversation' && isStoreCall('postgresql')(span),
       redisCommand: (span: ExportedSpan) => span.service === 'chat' && isStoreCall('redis')(span),
-      recall: (span: ExportedSpan) => span.service === 'conversation' && span.name === 'query RecallMessages',
+      // A first message's write carries its recall (the context read and the search beside it).
+      turnWrite: (span: ExportedSpan) =>
+        span.service === 'conversation' && span.name === 'mutation AppendFirstTurn',
       chromaCall: (span: ExportedSpan) =>
         span.service === 'conversation' && String(span.attributes['url.full']).startsWith(env.CHROMA_URL),
       modelCall: (span: ExportedSpan) =>
@@ -255,9 +257,9 @@ describe('a trace of one chat message', () => {
       expect(lineage(statement).some((span) => conversationOperations.includes(span))).toBe(true);
     for (const command of all('redisCommand')) expect(lineage(command)).toContain(sendMessage);
 
-    // Recall's search in Chroma, over its HTTP API, under the conversation's operation.
-    const [recall] = all('recall');
-    for (const call of all('chromaCall')) expect(lineage(call)).toContain(recall);
+    // Recall's search in Chroma, over its HTTP API, under the conversation's operation that carries it.
+    const [turnWrite] = all('turnWrite');
+    for (const call of all('chromaCall')) expect(lineage(call)).toContain(turnWrite);
     // …named after OpenTelemetry's DB conventions: the system, and the operation (recall's is a query).
     expect(all('chromaCall').find((call) => call.name === 'query')?.attributes).toMatchObject({
       'db.system.name': 'chromadb',

@@ -24,6 +24,16 @@ export type TurnHop =
   | 'chat.context-read'
   /** Chat: the quotas admitted the turn (key: request id). */
   | 'chat.admitted'
+  /** Conversation: a turn's write (with its recall, and a first message's context) began (key: request id). */
+  | 'conversation.turn-received'
+  /** Conversation: a recall's query is embedded (and its owner's switch read) (key: request id). */
+  | 'conversation.recall-embedded'
+  /** Conversation: Chroma answered a recall's query (key: request id). */
+  | 'conversation.recall-searched'
+  /** Conversation: a recall's hits are checked in PostgreSQL (key: request id). */
+  | 'conversation.recall-checked'
+  /** Conversation: a turn's transaction is committed (key: request id). */
+  | 'conversation.turn-written'
   /** Chat: the user message and the STREAMING reply are stored by the conversation subgraph (key: request id). */
   | 'chat.turn-appended'
   /** Chat: the user message and the generation are written, the reply handed to the runner (key: generation id; linked: request id). */

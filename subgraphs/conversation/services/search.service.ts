@@ -3,6 +3,7 @@ import { isUuid } from '../../../common/util/ids';
 import type { Logger } from '../../../common/logging/logger';
 import { checkPageSize } from '../../../common/graphql/pagination';
 import { withTimeout } from '../../../common/util/timeout';
+import { traceTurn } from '../../../common/logging/turn-trace';
 import type { SearchHitRecord } from '../records/search-hit.record';
 import type { EmbeddingModel } from '../search/embeddings/embedding-model';
 import type { VectorIndexRepository, VectorScope } from '../repositories/vector-index.repository';
@@ -60,7 +61,13 @@ export class SearchService {
     const switchedOn = this.context.repositories.memories
       .recallEnabled(ownerId)
       .then((enabled) => enabled ?? true);
-    return this.nearest(text, { ownerId, excludeConversationId: exclude }, first, switchedOn);
+    return this.nearest(
+      text,
+      { ownerId, excludeConversationId: exclude },
+      first,
+      switchedOn,
+      caller.requestId,
+    );
   }
 
   /**
@@ -86,20 +93,27 @@ export class SearchService {
     });
   }
 
-  /** `allowed`, read beside the query's embedding, can stop the search before Chroma is asked. */
+  /**
+   * `allowed`, read beside the query's embedding, can stop the search before Chroma is asked. A
+   * recall's steps are marked for the turn benchmark's breakdown under `traceKey` (its request).
+   */
   private async nearest(
     query: string,
     scope: VectorScope,
     limit: number,
     allowed: Promise<boolean> = Promise.resolve(true),
+    traceKey?: string,
   ): Promise<SearchHitRecord[]> {
     const embedded = this.upstream('embedding model', () => this.search.embedding.embed([query], 'query'));
     const [[vector], searching] = await Promise.all([embedded, allowed]);
+    if (traceKey) traceTurn('conversation.recall-embedded', traceKey);
     // A query of only unknown words means nothing to the offline model, so nothing matches it.
     if (!vector || !searching) return [];
     const matches = await this.upstream('chroma', () => this.search.index.query(vector, scope, limit));
+    if (traceKey) traceTurn('conversation.recall-searched', traceKey);
     // PostgreSQL has the last word: a vector whose message is gone (or not the caller's) is dropped.
     const messages = await this.context.loaders.message.loadMany(matches.map((match) => match.messageId));
+    if (traceKey) traceTurn('conversation.recall-checked', traceKey);
     return matches.flatMap((match, i) => {
       const message = messages[i];
       return message && !(message instanceof Error) && message.ownerId === scope.ownerId

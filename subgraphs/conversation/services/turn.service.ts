@@ -2,6 +2,7 @@ import { badUserInput, notFound } from '../../../common/errors/errors';
 import { checkPageSize } from '../../../common/graphql/pagination';
 import { type Caller, requireService, requireUser } from '../../../common/identity/caller';
 import { isUuid } from '../../../common/util/ids';
+import { traceTurn } from '../../../common/logging/turn-trace';
 import {
   type ConversationSettings,
   DEFAULT_CONVERSATION_SETTINGS,
@@ -74,8 +75,10 @@ export class TurnService {
     replyModel: string,
     recall: TurnRecall | null,
   ): Promise<AppendedTurnRecord> {
+    traceTurn('conversation.turn-received', caller.requestId);
     const recalling = this.recallBeside(caller, input, recall);
     const { userMessage, reply } = await this.messages.appendTurn(caller, input, replyModel);
+    traceTurn('conversation.turn-written', caller.requestId);
     return { userMessage, reply, context: null, recalled: await outside(recalling, userMessage) };
   }
 
@@ -100,6 +103,7 @@ export class TurnService {
         'Only a first message (no conversationId, parentId or asRoot) is appended with its context',
       );
     }
+    traceTurn('conversation.turn-received', caller.requestId);
     const recalling = this.recallBeside(caller, input, recall);
     const reading = this.read(caller, { conversationId: null, leafId: null, historyLimit: 1 });
     // Settled either way here, so that a failed write leaves no unhandled rejection behind it.
@@ -108,6 +112,7 @@ export class TurnService {
       (error: unknown) => ({ error }),
     );
     const { userMessage, reply } = await this.messages.appendTurn(caller, input, replyModel);
+    traceTurn('conversation.turn-written', caller.requestId);
     const result = await read;
     if ('error' in result) {
       await this.messages
