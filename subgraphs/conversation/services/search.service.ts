@@ -52,15 +52,16 @@ export class SearchService {
     query: string,
     excludeConversationId: string | null,
     first: number,
+    switchRead?: Promise<boolean>,
   ): Promise<SearchHitRecord[]> {
     requireService(caller);
     const { userId: ownerId } = requireUser(caller);
     checkPageSize(first, 'first');
     const text = checkQuery(query);
     const exclude = isUuid(excludeConversationId) ? excludeConversationId : undefined;
-    const switchedOn = this.context.repositories.memories
-      .recallEnabled(ownerId)
-      .then((enabled) => enabled ?? true);
+    const switchedOn =
+      switchRead ??
+      this.context.repositories.memories.recallEnabled(ownerId).then((enabled) => enabled ?? true);
     return this.nearest(
       text,
       { ownerId, excludeConversationId: exclude },
@@ -75,7 +76,8 @@ export class SearchService {
    * one request per turn). It never rejects once its arguments are checked: a search that fails,
    * or that has not answered by `deadline` (epoch milliseconds), recalls nothing, logged, and the
    * turn is answered without it; the search itself runs on to its own timeout. A message longer
-   * than a query may be is searched by its beginning.
+   * than a query may be is searched by its beginning. `switchRead` is the owner's recall switch
+   * when the request reads it anyway (a first message's context); else the search reads it.
    */
   recallFor(
     caller: Caller,
@@ -83,10 +85,11 @@ export class SearchService {
     excludeConversationId: string | null,
     first: number,
     deadline: number,
+    switchRead?: Promise<boolean>,
   ): Promise<SearchHitRecord[]> {
     checkPageSize(first, 'recall.first');
     const query = message.trim().slice(0, MAX_QUERY_LENGTH);
-    const search = this.recallMessages(caller, query, excludeConversationId, first);
+    const search = this.recallMessages(caller, query, excludeConversationId, first, switchRead);
     return withTimeout(search, Math.max(0, deadline - Date.now()), 'recall').catch((error: unknown) => {
       this.search.logger.warn({ err: error }, 'recall unavailable; the turn is answered without it');
       return [];

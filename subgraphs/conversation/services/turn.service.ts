@@ -104,8 +104,17 @@ export class TurnService {
       );
     }
     traceTurn('conversation.turn-received', caller.requestId);
-    const recalling = this.recallBeside(caller, input, recall);
     const reading = this.read(caller, { conversationId: null, leafId: null, historyLimit: 1 });
+    // The context holds the owner's recall switch: the recall need not read it again.
+    const recalling = this.recallBeside(
+      caller,
+      input,
+      recall,
+      reading.then(
+        (context) => context.recallEnabled,
+        () => false,
+      ),
+    );
     // Settled either way here, so that a failed write leaves no unhandled rejection behind it.
     const read = reading.then(
       (context) => ({ context }),
@@ -128,6 +137,7 @@ export class TurnService {
     caller: Caller,
     input: TurnMessage,
     recall: TurnRecall | null,
+    switchRead?: Promise<boolean>,
   ): Promise<SearchHitRecord[]> | null {
     if (!recall) return null;
     requireService(caller);
@@ -136,7 +146,14 @@ export class TurnService {
       throw badUserInput('recall.budgetMs', `recall.budgetMs must be between 1 and ${MAX_RECALL_BUDGET_MS}`);
     }
     const deadline = Date.now() + budgetMs;
-    return this.search.recallFor(caller, input.content, input.conversationId ?? null, first, deadline);
+    return this.search.recallFor(
+      caller,
+      input.content,
+      input.conversationId ?? null,
+      first,
+      deadline,
+      switchRead,
+    );
   }
 
   async read(caller: Caller, query: TurnQuery): Promise<TurnContextRecord> {

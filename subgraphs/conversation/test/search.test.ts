@@ -212,6 +212,38 @@ describe('semantic search', () => {
       expect(dataOf(switchedOff).appendTurn.recalled).toEqual([]);
     });
 
+    it("recalls beside a first message's write by the switch its context reads, and nothing once it is off", async () => {
+      const fern = await harness.newUser();
+      const chat = harness.chatFor(fern.userId);
+      const there = await append(harness, fern, { content: 'Our dog Pepper loves long walks on the beach' });
+      await recallUntilFound(chat, 'what does my dog love', there.id);
+      const firstTurn = async () => {
+        const response = await chat.request<{
+          appendTurn: AppendedTurn & { context: { recallEnabled: boolean } };
+        }>(
+          `mutation($input: AppendTurnInput!, $recall: TurnRecallInput) {
+            appendTurn(input: $input, withContext: true, recall: $recall) {
+              userMessage { id conversation { id } } reply { id status } recalled { score message { id } }
+              context { recallEnabled }
+            }
+          }`,
+          {
+            input: { content: 'What does my dog Pepper love?', replyModel: 'offline/echo' },
+            recall: { first: 3, budgetMs: 5_000 },
+          },
+        );
+        return dataOf(response).appendTurn;
+      };
+      const on = await firstTurn();
+      expect(on.context.recallEnabled).toBe(true);
+      expect((on.recalled ?? []).map((hit) => hit.message.id)).toContain(there.id);
+
+      await harness.direct(fern).request(`mutation { setRecallEnabled(enabled: false) }`);
+      const off = await firstTurn();
+      expect(off.context.recallEnabled).toBe(false);
+      expect(off.recalled).toEqual([]);
+    });
+
     it("refuses a turn's recall it cannot run, naming the field, and writes nothing", async () => {
       const emil = await harness.newUser();
       const chat = harness.chatFor(emil.userId);
