@@ -95,7 +95,34 @@ describe('the conversation subgraph client', () => {
     });
   });
 
-  it('reads the answer’s data', async () => {
+  it('reads the answer’s data: dates as dates, a parent as its id', async () => {
+    const client = await answering((_request, _body, response) =>
+      json(response, 200, {
+        data: {
+          messagePath: [
+            {
+              id: 'm-1',
+              role: 'USER',
+              content: 'Hello',
+              status: 'COMPLETE',
+              createdAt: '2026-01-01T00:00:00.000Z',
+              conversation: { id: 'c-1', title: 'Greetings' },
+              parent: null,
+              promptTokens: null,
+              completionTokens: null,
+              model: null,
+            },
+          ],
+        },
+      }),
+    );
+
+    await expect(client.messagePath(caller, 'm-1', 10)).resolves.toEqual([
+      expect.objectContaining({ id: 'm-1', parentId: null, createdAt: new Date('2026-01-01T00:00:00.000Z') }),
+    ]);
+  });
+
+  it('reads a recall’s hits as a prompt uses them', async () => {
     const client = await answering((_request, _body, response) =>
       json(response, 200, {
         data: {
@@ -106,13 +133,7 @@ describe('the conversation subgraph client', () => {
                 id: 'm-1',
                 role: 'USER',
                 content: 'Hello',
-                status: 'COMPLETE',
-                createdAt: '2026-01-01T00:00:00.000Z',
                 conversation: { id: 'c-1', title: 'Greetings' },
-                parent: null,
-                promptTokens: null,
-                completionTokens: null,
-                model: null,
               },
             },
           ],
@@ -123,11 +144,12 @@ describe('the conversation subgraph client', () => {
     await expect(client.recallMessages(caller, 'hello', null, 3)).resolves.toEqual([
       {
         score: 0.5,
-        message: expect.objectContaining({
+        message: {
           id: 'm-1',
-          parentId: null,
-          createdAt: new Date('2026-01-01T00:00:00.000Z'),
-        }),
+          role: 'USER',
+          content: 'Hello',
+          conversation: { id: 'c-1', title: 'Greetings' },
+        },
       },
     ]);
   });

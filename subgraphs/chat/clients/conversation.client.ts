@@ -180,10 +180,21 @@ const wireTurnContext = z.object({
   history: z.array(wireMessage),
 });
 
-const wireRecallHit = z.object({ score: z.number(), message: wireMessage });
+/** A recall hit: only what a prompt uses (no parent, whose lookup would cost the subgraph a read). */
+const RECALL_HIT_FIELDS = 'score message { id role content conversation { id title } }';
+
+const wireRecallHit = z.object({
+  score: z.number(),
+  message: z.object({
+    id: z.string(),
+    role: z.enum(['USER', 'ASSISTANT', 'SYSTEM']),
+    content: z.string(),
+    conversation: z.object({ id: z.string(), title: z.string() }),
+  }),
+});
 
 const APPENDED_TURN_FIELDS = `userMessage { ${MESSAGE_FIELDS} } reply { ${MESSAGE_FIELDS} }
-  recalled { score message { ${MESSAGE_FIELDS} } }`;
+  recalled { ${RECALL_HIT_FIELDS} }`;
 
 const wireAppendedTurn = z.object({
   userMessage: wireMessage,
@@ -313,9 +324,7 @@ export class ConversationSubgraphClient implements ConversationClient {
     const data = await this.request(
       caller,
       `query RecallMessages($query: String!, $exclude: ID, $first: Int) {
-        recallMessages(query: $query, excludeConversationId: $exclude, first: $first) {
-          score message { ${MESSAGE_FIELDS} }
-        }
+        recallMessages(query: $query, excludeConversationId: $exclude, first: $first) { ${RECALL_HIT_FIELDS} }
       }`,
       { query, exclude: excludeConversationId, first },
     );

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { captureLogs } from '../../../common/testing/logger';
-import type { RecallHit, StoredMessage } from '../records/message.record';
+import type { RecallHit } from '../records/message.record';
 import { userCaller } from '../testing/chat-config';
 import { Recall } from './recall';
 
@@ -10,14 +10,8 @@ const hit = (content: string): RecallHit => ({
     id: randomUUID(),
     role: 'USER',
     content,
-    status: 'COMPLETE',
-    createdAt: new Date(),
     conversation: { id: randomUUID(), title: 'Elsewhere' },
-    parentId: null,
-    promptTokens: null,
-    completionTokens: null,
-    model: null,
-  } satisfies StoredMessage,
+  },
 });
 
 /** A search each call of which answers only when the test says so. */

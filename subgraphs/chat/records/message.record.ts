@@ -16,9 +16,12 @@ export interface StoredMessage {
 }
 
 /** A message from another conversation like the one being answered, with how alike they are. */
+/** A message recall found, as much of it as a prompt and `Generation.context` use. */
+export type RecalledMessage = Pick<StoredMessage, 'id' | 'role' | 'content' | 'conversation'>;
+
 export interface RecallHit {
   score: number;
-  message: StoredMessage;
+  message: RecalledMessage;
 }
 
 /** The title a conversation has until someone names it (the conversation subgraph's default). */

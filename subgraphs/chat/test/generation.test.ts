@@ -226,13 +226,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
         id: randomUUID(),
         role: 'USER',
         content: 'My sourdough starter is called Bob',
-        status: 'COMPLETE',
-        createdAt: new Date(),
         conversation: { id: randomUUID(), title: 'Baking' },
-        parentId: null,
-        promptTokens: null,
-        completionTokens: null,
-        model: null,
       },
     };
     const provider = new ScriptedProvider();

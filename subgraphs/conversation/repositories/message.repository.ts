@@ -5,7 +5,8 @@ import {
   MessageStatus,
   type OwnedMessageRecord,
 } from '../records/message.record';
-import { DEFAULT_TITLE } from '../records/conversation.record';
+import { type ConversationRecord, DEFAULT_TITLE } from '../records/conversation.record';
+import { conversationFromRow, type ConversationRow } from './conversation.repository';
 import { queueMessageUpserts } from './search-outbox.repository';
 
 /** A raw `messages` row as PostgreSQL returns it (timestamps may arrive as strings, as in JSON). */
@@ -84,6 +85,27 @@ export class MessageRepository {
       ownerId === null ? [ids] : [ids, ownerId],
     );
     return rows.map(toOwnedRecord);
+  }
+
+  /**
+   * As `findByIds`, each message with its conversation, in one statement: what a recall's hits
+   * answer with (their conversations' titles) without a second read.
+   */
+  async findByIdsWithConversations(
+    ids: readonly string[],
+    ownerId: string,
+  ): Promise<{ message: OwnedMessageRecord; conversation: ConversationRecord }[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.em.execute<(MessageRow & { owner_id: string; conversation: ConversationRow })[]>(
+      `select ${MESSAGE_COLUMNS}, c.owner_id, row_to_json(c) as conversation
+       from messages m join conversations c on c.id = m.conversation_id
+       where m.id in (?) and c.owner_id = ?`,
+      [ids, ownerId],
+    );
+    return rows.map((row) => ({
+      message: toOwnedRecord(row),
+      conversation: conversationFromRow(row.conversation),
+    }));
   }
 
   /**

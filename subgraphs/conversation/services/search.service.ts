@@ -115,13 +115,21 @@ export class SearchService {
     const matches = await this.upstream('chroma', () => this.search.index.query(vector, scope, limit));
     if (traceKey) traceTurn('conversation.recall-searched', traceKey);
     // PostgreSQL has the last word: a vector whose message is gone (or not the caller's) is dropped.
-    const messages = await this.context.loaders.message.loadMany(matches.map((match) => match.messageId));
+    // Read with its conversation, primed for the answer's fields, so that nothing is read again.
+    const found = await this.context.repositories.messages.findByIdsWithConversations(
+      matches.map((match) => match.messageId),
+      scope.ownerId,
+    );
     if (traceKey) traceTurn('conversation.recall-checked', traceKey);
-    return matches.flatMap((match, i) => {
-      const message = messages[i];
-      return message && !(message instanceof Error) && message.ownerId === scope.ownerId
-        ? [{ score: match.score, message }]
-        : [];
+    const { loaders } = this.context;
+    const messages = new Map(found.map(({ message }) => [message.id, message]));
+    for (const { message, conversation } of found) {
+      loaders.message.prime(message.id, message);
+      loaders.conversation.prime(conversation.id, conversation);
+    }
+    return matches.flatMap((match) => {
+      const message = messages.get(match.messageId);
+      return message ? [{ score: match.score, message }] : [];
     });
   }
 

@@ -16,14 +16,20 @@ const RECALL = `query($query: String!, $exclude: ID) {
 
 const APPEND_TURN = `mutation($input: AppendTurnInput!, $recall: TurnRecallInput) {
   appendTurn(input: $input, recall: $recall) {
-    userMessage { id conversation { id } } reply { id status } recalled { score message { id } }
+    userMessage { id conversation { id } } reply { id status }
+    recalled { score message { id role content conversation { id title } } }
   }
 }`;
 
 interface AppendedTurn {
   userMessage: { id: string; conversation: { id: string } };
   reply: { id: string; status: string };
-  recalled: { score: number; message: { id: string } }[] | null;
+  recalled:
+    | {
+        score: number;
+        message: { id: string; role: string; content: string; conversation: { id: string; title: string } };
+      }[]
+    | null;
 }
 
 /** A turn written in `conversationId` as chat writes one, asking for `recall` beside the write. */
@@ -182,6 +188,13 @@ describe('semantic search', () => {
       expect(turn.reply.status).toBe('STREAMING');
       const recalled = (turn.recalled ?? []).map((hit) => hit.message.id);
       expect(recalled).toContain(there.id);
+      // What a prompt quotes: the message and the conversation it is from.
+      expect(turn.recalled?.find((hit) => hit.message.id === there.id)?.message).toEqual({
+        id: there.id,
+        role: 'USER',
+        content: 'My cat Miso only eats salmon for dinner',
+        conversation: { id: there.conversation.id, title: expect.any(String) },
+      });
       // Never the conversation the turn is in, its earlier messages or the message just written.
       expect(recalled).not.toContain(here.id);
       expect(recalled).not.toContain(turn.userMessage.id);
