@@ -22,6 +22,7 @@ import { loadChatConfig } from '../subgraphs/chat/config';
 import { MemoryConversationStore } from '../subgraphs/chat/testing/memory-conversation-store';
 import type { ChatProvider, ProviderChunk } from '../subgraphs/chat/providers/provider';
 import { sleep } from '../subgraphs/chat/support/sleep';
+import { productionTimes } from './support/paced-model';
 
 /*
  * `npm run bench:chat`: how many concurrent generations one chat process sustains, and the
@@ -151,9 +152,12 @@ function runGeneration(
             const event = data.chat;
             if (event.seq !== lastSeq + 1) result.outOfOrder++;
             lastSeq = event.seq;
+            // One event may carry several tokens (those that waited for the same append): each counts.
             if (event.type === 'TOKEN' && event.delta) {
-              result.tokens++;
-              result.latencies.push(arrived - Number(event.delta));
+              for (const produced of productionTimes(event.delta)) {
+                result.tokens++;
+                result.latencies.push(arrived - produced);
+              }
             }
             if (event.type === 'ERROR' || event.type === 'STOPPED') finish(true);
           },

@@ -8,8 +8,17 @@ export interface Pace {
   intervalMs: number;
 }
 
-/** The time a token left the model: the same clock (this process's) the subscribers read. */
-export const productionTime = (delta: string): number => Number.parseFloat(delta);
+/**
+ * The times the tokens of a delta left the model: the same clock (this process's) the subscribers
+ * read. Each token is its time and a space; chat joins the tokens that come while an event waits
+ * for Redis into one event, so a delta may hold several.
+ */
+export const productionTimes = (delta: string): number[] =>
+  delta
+    .split(' ')
+    .filter((token) => token !== '')
+    .map(Number.parseFloat)
+    .filter((time) => !Number.isNaN(time));
 
 /**
  * A stand-in for an OpenAI-compatible model server on a loopback port (the chat subgraph runs

@@ -2,7 +2,7 @@ import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { GraphQLRequestError, StreamDisconnectedError } from '../../clients/chat-client/errors';
 import { toStreamError } from '../../clients/chat-client/resumable-events';
-import { productionTime } from './paced-model';
+import { productionTimes } from './paced-model';
 
 /** Where subscribers connect: a gateway, or the chat subgraph itself. */
 export interface StreamEndpoint {
@@ -23,8 +23,11 @@ export interface Arrival {
   type: string;
   at: number;
   delta: string | null;
-  /** TOKEN: when the model sent it, if the model wrote that in the delta (bench/support/paced-model.ts). */
-  producedAt?: number;
+  /**
+   * TOKEN: when the model sent each of its tokens, as the model wrote them in the delta
+   * (bench/support/paced-model.ts); unset for a model that does not.
+   */
+  producedAt?: number[];
 }
 
 /** What one subscriber received of one generation, and how its subscription ended. */
@@ -146,9 +149,14 @@ export function follow(
             const { seq, type, delta } = event;
             // Sent while a generation waits (here, for every subscriber): not an event of the reply.
             if (type === 'HEARTBEAT') return;
-            const produced = type === 'TOKEN' && delta !== null ? productionTime(delta) : NaN;
-            const producedAt = Number.isNaN(produced) ? undefined : produced;
-            followed.events.push({ seq, type, at, delta, producedAt });
+            const times = type === 'TOKEN' && delta !== null ? productionTimes(delta) : [];
+            followed.events.push({
+              seq,
+              type,
+              at,
+              delta,
+              ...(times.length > 0 ? { producedAt: times } : {}),
+            });
             started();
           },
           error: (failure: unknown) => {
@@ -256,13 +264,18 @@ export function summarize(run: StreamRun, tokensPerReply: number): StreamSummary
     events.forEach((event, i) => {
       if (event.seq !== (events[i - 1]?.seq ?? 0) + 1) outOfOrder++;
       if (!isToken(event)) return;
-      if (event.producedAt !== undefined) latencyMs.push(event.at - event.producedAt);
+      for (const produced of event.producedAt ?? []) latencyMs.push(event.at - produced);
       firstToken = Math.min(firstToken, event.at);
       lastToken = Math.max(lastToken, event.at);
     });
     if (ended !== 'complete' || events.at(-1)?.type !== 'DONE') failedStreams++;
   }
-  const deliveredTokens = run.followed.reduce((sum, { events }) => sum + events.filter(isToken).length, 0);
+  // Counted by the model's tokens, not by events: a late event carries every token that waited for it.
+  const deliveredTokens = run.followed.reduce(
+    (sum, { events }) =>
+      sum + events.filter(isToken).reduce((count, event) => count + (event.producedAt?.length ?? 1), 0),
+    0,
+  );
   return {
     streams: run.followed.length,
     expectedTokens: run.followed.length * tokensPerReply,
