@@ -76,6 +76,12 @@ export const persistedHashOf = (extensions: unknown): string | undefined => {
   return typeof hash === 'string' ? hash : undefined;
 };
 
+const withoutPersistedQuery = (extensions: StreamingRequest['extensions']) => {
+  if (!extensions) return extensions;
+  const { persistedQuery: _found, ...rest } = extensions;
+  return rest;
+};
+
 /**
  * The subscription operation a request carries (a POSTed body, or GET's `query` parameter), if any.
  * A POST asking for multipart by persisted hash alone is looked up here, so that it streams; any
@@ -90,12 +96,15 @@ async function subscriptionIn(
   const carried: unknown = req.method === 'POST' ? req.body : req.method === 'GET' ? req.query : undefined;
   const request = carried as Partial<StreamingRequest> | undefined;
   let query = request?.query;
+  let extensions = request?.extensions;
   if (query === undefined && req.method === 'POST' && acceptsMultipartSubscription(req.headers.accept)) {
-    const hash = persistedHashOf(request?.extensions);
+    const hash = persistedHashOf(extensions);
     if (hash !== undefined) query = await options.documentByHash?.(hash);
+    // Found by its hash: the hash has done its work, and there is nothing to check or register again.
+    if (query !== undefined) extensions = withoutPersistedQuery(extensions);
   }
   if (typeof query !== 'string') return null;
-  const parsed = parseStreamingRequest({ ...request, query }, options.maxTokens);
+  const parsed = parseStreamingRequest({ ...request, query, extensions }, options.maxTokens);
   if (!('document' in parsed)) return null;
   const operation = getOperationAST(parsed.document, parsed.operationName ?? undefined);
   return operation?.operation === 'subscription' ? parsed : null;

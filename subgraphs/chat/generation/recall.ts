@@ -43,14 +43,9 @@ export class Recall {
    * subgraph does within the budget whatever the search does.
    */
   async within<T>(write: (recall: TurnRecall | null) => Promise<T>): Promise<T> {
-    const { limit, timeoutMs, maxInFlight, logger } = this.options;
-    if (this.inFlight >= maxInFlight) {
-      logger.debug({ inFlight: this.inFlight }, 'recall skipped: as many searches in flight as allowed');
-      return write(null);
-    }
-    this.inFlight += 1;
+    if (!this.take()) return write(null);
     try {
-      return await write({ first: limit, budgetMs: timeoutMs });
+      return await write({ first: this.options.limit, budgetMs: this.options.timeoutMs });
     } finally {
       this.inFlight -= 1;
     }
@@ -62,12 +57,8 @@ export class Recall {
    * searches, the reply is written without it.
    */
   start(caller: UserCaller, query: string, excludeConversationId: string | null): Promise<RecallHit[]> {
-    const { conversations, limit, timeoutMs, maxInFlight, logger } = this.options;
-    if (this.inFlight >= maxInFlight) {
-      logger.debug({ inFlight: this.inFlight }, 'recall skipped: as many searches in flight as allowed');
-      return NOTHING_RECALLED;
-    }
-    this.inFlight += 1;
+    const { conversations, limit, timeoutMs, logger } = this.options;
+    if (!this.take()) return NOTHING_RECALLED;
     const search = conversations.recallMessages(caller, query, excludeConversationId, limit);
     // Counted until the search ends, not the reply's wait: a timed-out search still holds the search's resources.
     const ended = () => {
@@ -78,5 +69,18 @@ export class Recall {
       logger.warn({ err: error }, 'recall unavailable; replying without it');
       return [];
     });
+  }
+
+  /** Takes a slot for a recall; false, logged, when all `maxInFlight` are taken. */
+  private take(): boolean {
+    if (this.inFlight >= this.options.maxInFlight) {
+      this.options.logger.debug(
+        { inFlight: this.inFlight },
+        'recall skipped: as many searches in flight as allowed',
+      );
+      return false;
+    }
+    this.inFlight += 1;
+    return true;
   }
 }

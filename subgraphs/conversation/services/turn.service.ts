@@ -79,7 +79,7 @@ export class TurnService {
     const recalling = this.recallBeside(caller, input, recall);
     const { userMessage, reply } = await this.messages.appendTurn(caller, input, replyModel);
     traceTurn('conversation.turn-written', caller.requestId);
-    return { userMessage, reply, context: null, recalled: await outside(recalling, userMessage) };
+    return { userMessage, reply, context: null, recalled: recalling && (await recalling) };
   }
 
   /**
@@ -129,7 +129,7 @@ export class TurnService {
         .catch(() => undefined);
       throw result.error;
     }
-    return { userMessage, reply, context: result.context, recalled: await outside(recalling, userMessage) };
+    return { userMessage, reply, context: result.context, recalled: recalling && (await recalling) };
   }
 
   /** Starts the recall a turn asks for, its arguments checked before anything is written. */
@@ -186,13 +186,4 @@ export class TurnService {
       history: stored.history,
     };
   }
-}
-
-/** What a recall found outside the turn's own conversation (a first message's is new, and in no search yet). */
-async function outside(
-  recalling: Promise<SearchHitRecord[]> | null,
-  turn: MessageRecord,
-): Promise<SearchHitRecord[] | null> {
-  if (!recalling) return null;
-  return (await recalling).filter((hit) => hit.message.conversationId !== turn.conversationId);
 }
