@@ -38,6 +38,7 @@ import { stopChannel } from './store/redis-keys';
 import { reconnectedWithin } from './store/redis-reconnects';
 import { StreamReaderRepository } from './repositories/stream-reader.repository';
 import { GenerationStreamHub } from './streams/stream-hub';
+import { TokenEventPacing } from './streams/token-pacing';
 import { sleep } from './support/sleep';
 
 /** Replacements for the configured provider or conversation subgraph (tests, the benchmark). */
@@ -225,6 +226,11 @@ async function buildRuntime(
     settings: runnerSettings(config),
     logger,
     streams: hub,
+    pacing: new TokenEventPacing({
+      minIntervalMs: config.TOKEN_EVENT_INTERVAL_MS,
+      eventsPerSecond: config.TOKEN_EVENTS_PER_SECOND,
+      maxIntervalMs: config.TOKEN_EVENT_MAX_INTERVAL_MS,
+    }),
   });
   const supervisor = stack.use('running generations', new GenerationSupervisor(runner, logger), (running) =>
     running.shutdown(config.SHUTDOWN_GRACE_MS),
@@ -298,7 +304,6 @@ function runnerSettings(config: ChatConfig) {
   return {
     maxOutputTokens: config.LLM_MAX_OUTPUT_TOKENS,
     checkpointIntervalMs: config.CHECKPOINT_INTERVAL_MS,
-    tokenEventIntervalMs: config.TOKEN_EVENT_INTERVAL_MS,
     leaseMs: config.GENERATION_LEASE_MS,
     finalSaveDeadlineMs: config.FINAL_SAVE_DEADLINE_MS,
   };

@@ -111,6 +111,14 @@ export const chatEnv = {
    * together, as one event (the first at once). 0 sends each chunk once the one before is stored.
    */
   TOKEN_EVENT_INTERVAL_MS: env.int(20, 0),
+  /**
+   * The token events a second the process aims to send across every reply it streams: past it,
+   * each reply's interval grows (up to TOKEN_EVENT_MAX_INTERVAL_MS) so that a burst of replies
+   * sends fewer, larger events (streams/token-pacing.ts). 0 keeps TOKEN_EVENT_INTERVAL_MS always.
+   */
+  TOKEN_EVENTS_PER_SECOND: env.int(1_000, 0),
+  /** The longest a reply's tokens wait for their event under load (never less than TOKEN_EVENT_INTERVAL_MS). */
+  TOKEN_EVENT_MAX_INTERVAL_MS: env.int(200, 0),
   /** How often a streaming reply's content is saved to the conversation subgraph. */
   CHECKPOINT_INTERVAL_MS: env.int(1_000, 10),
   /**

@@ -21,6 +21,7 @@ import {
 import { type GenerationEvent, GenerationEventType, terminalEvent } from '../streams/generation-event';
 import { EventStoreUnavailable, GenerationStreamWriter } from '../streams/stream-writer';
 import type { GenerationStreamHub, OwnedStream } from '../streams/stream-hub';
+import type { TokenEventPacing } from '../streams/token-pacing';
 import { backoffDelay, sleep } from '../support/sleep';
 import { LeaseKeeper } from './lease-keeper';
 import { buildPrompt, type Prompt } from './prompt';
@@ -31,8 +32,6 @@ export interface RunnerSettings {
   /** The deployment's output limit: no reply's own may exceed it (the event stream is sized by it). */
   maxOutputTokens: number;
   checkpointIntervalMs: number;
-  /** The shortest time between two token events of a reply (see StreamWriterOptions.tokenEventIntervalMs). */
-  tokenEventIntervalMs: number;
   leaseMs: number;
   /** How long a finished reply retries its save (and the end of its stream) before leaving it to recovery. */
   finalSaveDeadlineMs: number;
@@ -49,6 +48,8 @@ export interface RunnerDependencies {
   logger: Logger;
   /** This process's subscribers: they get each event from the writer, not from Redis (see own). */
   streams: Pick<GenerationStreamHub, 'own'>;
+  /** The interval between a reply's token events, shared by every reply this process streams. */
+  pacing: TokenEventPacing;
 }
 
 export interface GenerationJob {
@@ -149,7 +150,7 @@ class GenerationRun {
     this.stream = deps.streams.own(this.record.id);
     this.writer = new GenerationStreamWriter(deps.events, this.record.id, {
       retryWindowMs: deps.settings.leaseMs,
-      tokenEventIntervalMs: deps.settings.tokenEventIntervalMs,
+      tokenEventIntervalMs: () => deps.pacing.intervalMs(),
       onAcknowledged: (events) => this.onAcknowledged(events),
     });
     this.lease = new LeaseKeeper(
@@ -256,6 +257,7 @@ class GenerationRun {
     const maxTokenEvents = this.deps.settings.maxOutputTokens;
     traceTurn('chat.provider-called', this.record.id);
     const chunks = this.deps.provider.stream((this.prompt as Prompt).request, this.abort.signal);
+    const streamed = this.deps.pacing.begin();
     try {
       for await (const chunk of chunks) {
         if (chunk.kind === 'finish') continue;
@@ -273,6 +275,8 @@ class GenerationRun {
       // The tokens already received are part of the reply if Redis takes them.
       await this.writer.flush().catch(() => undefined);
       throw error;
+    } finally {
+      streamed();
     }
     await this.writer.flush();
   }

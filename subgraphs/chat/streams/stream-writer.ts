@@ -20,11 +20,12 @@ export interface StreamWriterOptions {
   /** Told each batch once Redis holds it, in order (GenerationStreamHub.own delivers them locally). */
   onAcknowledged?: (events: readonly GenerationEvent[]) => void;
   /**
-   * The shortest time between two enqueued appends that carry tokens (0: none). Tokens enqueued
-   * sooner wait for it and leave as one TOKEN event, so a model that streams faster than a client
-   * can show costs a few events a reply, not one per chunk; the first token never waits.
+   * The shortest time between two enqueued appends that carry tokens, asked before each one (none:
+   * 0). Tokens enqueued sooner wait for it and leave as one TOKEN event, so a model that streams
+   * faster than a client can show costs a few events a reply, not one per chunk; the first token
+   * never waits. A function, so the interval can follow the process's load (TokenEventPacing).
    */
-  tokenEventIntervalMs?: number;
+  tokenEventIntervalMs?: () => number;
 }
 
 /** Adjacent TOKEN events as one, their deltas joined: what a subscriber shows is the same text. */
@@ -156,7 +157,7 @@ export class GenerationStreamWriter {
   /** How long pending tokens still wait for the token interval: 0 when none do, or flush() hurries. */
   private tokenIntervalLeft(): number {
     if (this.hurry || !this.pending.some((event) => event.type === GenerationEventType.TOKEN)) return 0;
-    return this.lastTokensAt + (this.options.tokenEventIntervalMs ?? 0) - Date.now();
+    return this.lastTokensAt + (this.options.tokenEventIntervalMs?.() ?? 0) - Date.now();
   }
 
   private async sleepUnlessHurried(ms: number): Promise<void> {

@@ -10,6 +10,7 @@ import {
   joinTokens,
   type StreamWriterOptions,
 } from '../streams/stream-writer';
+import { TokenEventPacing } from '../streams/token-pacing';
 
 /** Resolves once `condition` holds, checked every few milliseconds. */
 async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
@@ -100,7 +101,7 @@ describe('the writer of a generation stream', () => {
     const withInterval = async (told: GenerationEvent[][] = []) => {
       const writer = await started({
         retryWindowMs: 1_000,
-        tokenEventIntervalMs: INTERVAL_MS,
+        tokenEventIntervalMs: () => INTERVAL_MS,
         onAcknowledged: (events) => told.push([...events]),
       });
       told.length = 0;
@@ -152,6 +153,32 @@ describe('the writer of a generation stream', () => {
       expect(writer.text()).toBe('Once upon a time');
       await writer.flush();
       expect(writer.text()).toBe('Once upon a time there was');
+    });
+
+    it('asks the interval before each event, so tokens wait longer while the process streams more replies', async () => {
+      const pacing = new TokenEventPacing({ minIntervalMs: 0, eventsPerSecond: 100, maxIntervalMs: INTERVAL_MS });
+      const told: GenerationEvent[][] = [];
+      const { id, writer } = await started({
+        retryWindowMs: 1_000,
+        tokenEventIntervalMs: () => pacing.intervalMs(),
+        onAcknowledged: (events) => told.push([...events]),
+      });
+      told.length = 0;
+      // Alone, within the budget: every token its own event as soon as the one before is stored.
+      writer.enqueue(token('a '));
+      await until(() => told.length === 1);
+      writer.enqueue(token('time '));
+      await until(() => told.length === 2);
+      // Nine more replies streaming: ten at 100 events a second, each reply's tokens wait 100 ms.
+      const others = Array.from({ length: 9 }, () => pacing.begin());
+      writer.enqueue(token('there '));
+      writer.enqueue(token('was '));
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      expect(told).toHaveLength(2);
+      await until(() => told.length === 3);
+      expect(told[2]).toEqual([{ seq: 6, ...token('there was ') }]);
+      others.forEach((end) => end());
+      expect(await log.replyText(id)).toBe('Once upon a time there was ');
     });
 
     it('never holds an event that carries no token', async () => {
