@@ -202,6 +202,11 @@ const wireAppendedTurn = z.object({
   recalled: z.array(wireRecallHit).nullable(),
 });
 
+/** Built once: zod compiles a schema on its first parse, which a schema made per call pays every time. */
+const wireAppendedFirstTurn = wireAppendedTurn.extend({ context: wireTurnContext });
+const wireMessages = z.array(wireMessage);
+const wireRecallHits = z.array(wireRecallHit);
+
 /**
  * Codes the conversation subgraph may answer with that mean the same to chat's callers; its
  * UPSTREAM_UNAVAILABLE keeps the store it names (PostgreSQL down is not the subgraph down).
@@ -295,7 +300,7 @@ export class ConversationSubgraphClient implements ConversationClient {
       }`,
       { input, recall },
     );
-    return this.parse(wireAppendedTurn.extend({ context: wireTurnContext }), data.appendTurn, 'appendTurn');
+    return this.parse(wireAppendedFirstTurn, data.appendTurn, 'appendTurn');
   }
 
   async updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<void> {
@@ -312,7 +317,7 @@ export class ConversationSubgraphClient implements ConversationClient {
       `query MessagePath($leafId: ID!, $limit: Int) { messagePath(leafId: $leafId, limit: $limit) { ${MESSAGE_FIELDS} } }`,
       { leafId, limit },
     );
-    return this.parse(z.array(wireMessage), data.messagePath, 'messagePath');
+    return this.parse(wireMessages, data.messagePath, 'messagePath');
   }
 
   async recallMessages(
@@ -328,7 +333,7 @@ export class ConversationSubgraphClient implements ConversationClient {
       }`,
       { query, exclude: excludeConversationId, first },
     );
-    return this.parse(z.array(wireRecallHit), data.recallMessages, 'recallMessages');
+    return this.parse(wireRecallHits, data.recallMessages, 'recallMessages');
   }
 
   /** Every STREAMING message, read a page at a time (the field is bounded like every list). */
@@ -342,7 +347,7 @@ export class ConversationSubgraphClient implements ConversationClient {
         }`,
         { first: MAX_PAGE_SIZE, after: messages.at(-1)?.id ?? null },
       );
-      const page = this.parse(z.array(wireMessage), data.streamingMessages, 'streamingMessages');
+      const page = this.parse(wireMessages, data.streamingMessages, 'streamingMessages');
       messages.push(...page);
       if (page.length < MAX_PAGE_SIZE) return messages;
     }
