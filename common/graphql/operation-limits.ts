@@ -103,22 +103,33 @@ export function checkOperationLimits(
 /**
  * Whether a value's JSON encoding is longer than `maxBytes`, found by walking it and stopping as
  * soon as it is: no string of the whole is built, and a huge value costs no more than the bound.
- * Strings are counted in UTF-8 bytes, without escapes (a slight underestimate at worst).
+ * Strings are counted in UTF-8 bytes, without escapes (a slight underestimate at worst). A value far
+ * under the bound (a subscription's event, most responses) is settled by a first walk that counts
+ * every character as three bytes, the most UTF-8 takes for one, without measuring any string.
  */
 export function jsonLongerThan(value: unknown, maxBytes: number): boolean {
+  return jsonSizeAbove(value, maxBytes, atMostBytes) && jsonSizeAbove(value, maxBytes, Buffer.byteLength);
+}
+
+/** UTF-8 takes at most three bytes for each UTF-16 unit (a surrogate pair, four for two). */
+const atMostBytes = (text: string) => text.length * 3;
+
+function jsonSizeAbove(value: unknown, maxBytes: number, stringBytes: (text: string) => number): boolean {
   let bytes = 0;
   const stack: unknown[] = [value];
   while (stack.length > 0) {
     const next = stack.pop();
-    if (typeof next === 'string') bytes += Buffer.byteLength(next) + 2;
+    if (typeof next === 'string') bytes += stringBytes(next) + 2;
     else if (next === null || typeof next !== 'object') bytes += String(next).length;
     else if (Array.isArray(next)) {
       bytes += 1 + next.length;
       for (const item of next) stack.push(item);
     } else {
-      for (const [key, item] of Object.entries(next)) {
+      const object = next as Record<string, unknown>;
+      for (const key of Object.keys(object)) {
+        const item = object[key];
         if (item === undefined) continue;
-        bytes += Buffer.byteLength(key) + 4;
+        bytes += stringBytes(key) + 4;
         stack.push(item);
       }
       bytes += 2;
