@@ -200,7 +200,10 @@ class GenerationRun {
   private async write(): Promise<Outcome | null> {
     const checkpoints = setInterval(() => this.onCheckpoint(), this.deps.settings.checkpointIntervalMs);
     try {
-      await this.writer.append([{ type: GenerationEventType.START, model: this.record.model }]);
+      // Not waited for: the prompt is built and the provider called while Redis takes START, and
+      // the first token follows it in the writer's queue. Should the append fail, the first token's
+      // enqueue (or the flush) reports it.
+      this.writer.enqueue({ type: GenerationEventType.START, model: this.record.model });
       await this.preparePrompt();
       await this.streamReply();
       return this.writer.text().trim()
