@@ -190,6 +190,32 @@ export class GenerationRepository {
   }
 
   /**
+   * As create, for the first reply of a conversation its turn has just created, with that reply's
+   * hold on the conversation's slot in the same transaction: one round trip instead of two. Nobody
+   * else can hold the slot of a conversation whose id is not out yet; should it be held all the
+   * same, this rejects, and the record it wrote is left to recovery, as a reply whose process died
+   * would be (its lease runs out and it is settled).
+   */
+  async createInNewConversation(record: GenerationRecord, leaseMs: number): Promise<void> {
+    const leaseUntil = Date.now() + leaseMs;
+    const results = await this.writeRecord(record, { leaseUntil })
+      .zadd(redisKeys.unsettled, leaseUntil, record.id)
+      .set(
+        redisKeys.conversationActive(record.conversationId),
+        slotValue(record.userId, record.id),
+        'PX',
+        leaseMs,
+        'NX',
+      )
+      .exec();
+    throwFirstError(results);
+    const [, claimed] = results?.at(-1) ?? [];
+    if (claimed !== 'OK') {
+      throw new Error(`the slot of new conversation ${record.conversationId} was already held`);
+    }
+  }
+
+  /**
    * Writes a running generation back after Redis lost it: its record, the index from its message,
    * its unsettled entry and its conversation slot (unless another generation took the slot meanwhile).
    */

@@ -148,14 +148,15 @@ export class ChatService {
       let plan!: ReplyPlan;
       await this.orFail(user, reply, async () => {
         plan = this.plan(context, requestedModel);
-        await this.claimNewConversation(reservation, userMessage.conversation.id);
       });
+      // The new conversation's slot is taken with the generation's record, in one transaction.
       const generation = await this.launch(
         reservation,
         [userMessage],
         plan,
         reply,
         Promise.resolve(plan.reply.recallEnabled ? (recalled ?? []) : []),
+        { inNewConversation: true },
       );
       traceTurn('chat.generation-started', generation.id, user.requestId);
       return { conversationId: userMessage.conversation.id, userMessage, generation };
@@ -330,6 +331,7 @@ export class ChatService {
     { model, reply }: ReplyPlan,
     assistant: StoredMessage,
     recalled: Promise<RecallHit[]>,
+    { inNewConversation = false } = {},
   ): Promise<GenerationRecord> {
     const { caller: user, generationId } = reservation;
     const answered = history.at(-1) as StoredMessage;
@@ -349,7 +351,12 @@ export class ChatService {
       error: null,
       context: EMPTY_CONTEXT,
     };
-    await this.orFail(user, assistant, () => this.deps.generations.create(generation, this.deps.leaseMs));
+    await this.orFail(user, assistant, () =>
+      inNewConversation
+        ? this.deps.generations.createInNewConversation(generation, this.deps.leaseMs)
+        : this.deps.generations.create(generation, this.deps.leaseMs),
+    );
+    if (inNewConversation) reservation.conversationId = generation.conversationId;
     this.deps.supervisor.launch({ generation: { ...generation }, caller: user, history, reply, recalled });
     return generation;
   }

@@ -458,6 +458,31 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     stream.finish();
   });
 
+  it("stores a first reply's record and its hold on the new conversation in one transaction, refusing a slot already held", async () => {
+    const runtime = await start();
+    const generations = new GenerationRepository(runtime.redis, 3_600);
+    const sam = userCaller(randomUUID());
+    const conversationId = randomUUID();
+    const first = streamingGeneration({ id: randomUUID(), userId: sam.userId, conversationId });
+    await generations.createInNewConversation(first, 60_000);
+    expect(await generations.get(first.id)).toMatchObject({ id: first.id, status: 'STREAMING' });
+    expect(await runtime.redis.zscore(redisKeys.unsettled, first.id)).not.toBeNull();
+    // The slot is the first reply's: claiming it for another generation names the holder.
+    expect(
+      await generations.claimConversation(conversationId, sam.userId, randomUUID(), 60_000),
+    ).toMatchObject({
+      userId: sam.userId,
+      generationId: first.id,
+    });
+    const second = streamingGeneration({ id: randomUUID(), userId: sam.userId, conversationId });
+    await expect(generations.createInNewConversation(second, 60_000)).rejects.toThrow(/already held/);
+    expect(
+      await generations.claimConversation(conversationId, sam.userId, randomUUID(), 60_000),
+    ).toMatchObject({
+      generationId: first.id,
+    });
+  });
+
   it('limits concurrent generations per user, with QUOTA_EXCEEDED naming the limit', async () => {
     const provider = new ScriptedProvider();
     const { services } = await start({ QUOTA_CONCURRENT_GENERATIONS: '1' }, provider);
