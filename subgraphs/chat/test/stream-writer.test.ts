@@ -156,7 +156,11 @@ describe('the writer of a generation stream', () => {
     });
 
     it('asks the interval before each event, so tokens wait longer while the process streams more replies', async () => {
-      const pacing = new TokenEventPacing({ minIntervalMs: 0, eventsPerSecond: 100, maxIntervalMs: INTERVAL_MS });
+      const pacing = new TokenEventPacing({
+        minIntervalMs: 0,
+        eventsPerSecond: 100,
+        maxIntervalMs: INTERVAL_MS,
+      });
       const told: GenerationEvent[][] = [];
       const { id, writer } = await started({
         retryWindowMs: 1_000,
