@@ -197,6 +197,24 @@ export class GenerationRepository {
    * would be (its lease runs out and it is settled).
    */
   async createInNewConversation(record: GenerationRecord, leaseMs: number): Promise<void> {
+    if (!(await this.writeHoldingSlot(record, leaseMs))) {
+      throw new Error(`the slot of new conversation ${record.conversationId} was already held`);
+    }
+  }
+
+  /**
+   * Writes a running generation back after Redis lost it: its record, the index from its message,
+   * its unsettled entry and its conversation slot (unless another generation took the slot meanwhile).
+   */
+  async restore(record: GenerationRecord, leaseMs: number): Promise<void> {
+    await this.writeHoldingSlot(record, leaseMs);
+  }
+
+  /**
+   * The record, its unsettled entry and its conversation's slot, unless someone holds the slot, in
+   * one transaction; true when the slot is now the record's.
+   */
+  private async writeHoldingSlot(record: GenerationRecord, leaseMs: number): Promise<boolean> {
     const leaseUntil = Date.now() + leaseMs;
     const results = await this.writeRecord(record, { leaseUntil })
       .zadd(redisKeys.unsettled, leaseUntil, record.id)
@@ -209,29 +227,7 @@ export class GenerationRepository {
       )
       .exec();
     throwFirstError(results);
-    const [, claimed] = results?.at(-1) ?? [];
-    if (claimed !== 'OK') {
-      throw new Error(`the slot of new conversation ${record.conversationId} was already held`);
-    }
-  }
-
-  /**
-   * Writes a running generation back after Redis lost it: its record, the index from its message,
-   * its unsettled entry and its conversation slot (unless another generation took the slot meanwhile).
-   */
-  async restore(record: GenerationRecord, leaseMs: number): Promise<void> {
-    const leaseUntil = Date.now() + leaseMs;
-    await this.writeRecord(record, { leaseUntil })
-      .zadd(redisKeys.unsettled, leaseUntil, record.id)
-      .set(
-        redisKeys.conversationActive(record.conversationId),
-        slotValue(record.userId, record.id),
-        'PX',
-        leaseMs,
-        'NX',
-      )
-      .exec()
-      .then(throwFirstError);
+    return results?.at(-1)?.[1] === 'OK';
   }
 
   async get(id: string): Promise<GenerationRecord | null> {
