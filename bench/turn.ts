@@ -33,6 +33,7 @@ import {
   type TurnRecord,
   SEND_MODES,
   type SendMode,
+  type TurnOptions,
   turnsAtOnce,
   turnsAtRate,
 } from './support/turns';
@@ -69,6 +70,7 @@ const { values: args } = parseArgs({
     docs: { type: 'boolean', default: true },
     quick: { type: 'boolean', default: false },
     send: { type: 'string', default: 'chat' },
+    conversation: { type: 'string', default: 'new' },
   },
   allowNegative: true,
 });
@@ -101,6 +103,20 @@ function sendModes(list: string): SendMode[] {
   return modes as SendMode[];
 }
 const modes = sendModes(options.send);
+
+/**
+ * --conversation: `new` (each turn a first message, in a conversation of its own) or `continue`
+ * (each user's turns follow one another in one conversation of theirs, started by their first turn:
+ * a follow-up reads the conversation and its history before it writes).
+ */
+function conversationsFor(mode: string): Map<string, string> | undefined {
+  if (mode === 'new') return undefined;
+  if (mode === 'continue') return new Map();
+  throw new Error(`--conversation takes new or continue; got "${mode}"`);
+}
+/** Each user's conversation when turns continue one, kept across levels. */
+const conversations = conversationsFor(options.conversation);
+const turnOptions = (send: SendMode): TurnOptions => ({ send, conversations });
 
 const label = (spec: LevelSpec) =>
   (spec.kind === 'at-once'
@@ -200,13 +216,14 @@ async function runLevel(
       ? await play(
           bench,
           bench.users.slice(0, spec.users),
-          (connected) => turnsAtOnce(gatewayUrl, connected, spec.rounds, firstNumber, spec.send),
+          (connected) => turnsAtOnce(gatewayUrl, connected, spec.rounds, firstNumber, turnOptions(spec.send)),
           idleCpuPerSecond,
         )
       : await play(
           bench,
           bench.users.slice(0, usersForRate(spec.rate)),
-          (connected) => turnsAtRate(gatewayUrl, connected, spec.rate, spec.seconds, firstNumber, spec.send),
+          (connected) =>
+            turnsAtRate(gatewayUrl, connected, spec.rate, spec.seconds, firstNumber, turnOptions(spec.send)),
           idleCpuPerSecond,
         );
   const { turns, used } = played;
@@ -315,7 +332,7 @@ async function main(): Promise<void> {
       const rounds = Math.ceil(warmup / players.length);
       for (const send of modes) {
         await play(bench, players, (connected) =>
-          turnsAtOnce(platform.gatewayUrl, connected, rounds, turnNumber, send),
+          turnsAtOnce(platform.gatewayUrl, connected, rounds, turnNumber, turnOptions(send)),
         );
         turnNumber += rounds * players.length;
       }

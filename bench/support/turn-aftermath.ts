@@ -86,14 +86,21 @@ export class TurnAftermath {
     }
   }
 
-  /** The assistant replies saved in these conversations, by conversation id. */
-  async savedReplies(conversationIds: string[]): Promise<Map<string, SavedReply>> {
+  /** The assistant replies saved in these conversations, oldest first, by conversation id. */
+  async savedReplies(conversationIds: string[]): Promise<Map<string, SavedReply[]>> {
     const { rows } = await this.pg.query<{ conversation_id: string; content: string; status: string }>(
       `select conversation_id, content, status from ${this.schema}.messages
-        where conversation_id = any($1::uuid[]) and role = 'ASSISTANT'`,
-      [conversationIds],
+        where conversation_id = any($1::uuid[]) and role = 'ASSISTANT'
+        order by created_at, id`,
+      [[...new Set(conversationIds)]],
     );
-    return new Map(rows.map((row) => [row.conversation_id, { content: row.content, status: row.status }]));
+    const replies = new Map<string, SavedReply[]>();
+    for (const row of rows) {
+      const saved = replies.get(row.conversation_id) ?? [];
+      saved.push({ content: row.content, status: row.status });
+      replies.set(row.conversation_id, saved);
+    }
+    return replies;
   }
 
   async close(): Promise<void> {

@@ -30,7 +30,7 @@ const whole = (conversationId: string) =>
     [8, 'DONE', null],
   ]);
 
-const saved = (...ids: string[]) => new Map(ids.map((id) => [id, { content: SAVED, status: 'COMPLETE' }]));
+const saved = (...ids: string[]) => new Map(ids.map((id) => [id, [{ content: SAVED, status: 'COMPLETE' }]]));
 
 describe('checkTokens', () => {
   it('finds nothing wrong when every saved token came, in order', () => {
@@ -82,8 +82,39 @@ describe('checkTokens', () => {
     expect(checkTokens([repeated], saved('b'))).toMatchObject({ lost: 0, reordered: 1, mismatched: 1 });
   });
 
+  it("matches a conversation's turns with its newest replies, in the order the turns were due", () => {
+    const earlier = { content: 'A reply from an earlier level. ', status: 'COMPLETE' };
+    const second = { content: 'The second reply. ', status: 'COMPLETE' };
+    const firstTurn = { ...whole('a'), dueAt: 10 };
+    const secondTurn = {
+      ...turn('a', [
+        [1, 'START', null],
+        [2, 'TOKEN', 'The second '],
+        [3, 'TOKEN', 'reply. '],
+        [4, 'DONE', null],
+      ]),
+      dueAt: 20,
+    };
+    const replies = new Map([['a', [earlier, { content: SAVED, status: 'COMPLETE' }, second]]]);
+    // Given in either order: each turn is matched by when it was due.
+    expect(checkTokens([secondTurn, firstTurn], replies)).toEqual({
+      received: 8,
+      events: 7,
+      saved: 8,
+      lost: 0,
+      reordered: 0,
+      mismatched: 0,
+    });
+    // A turn more than the conversation has replies for has none saved.
+    expect(
+      checkTokens([{ ...firstTurn, dueAt: 5 }, firstTurn, secondTurn], new Map([['a', [second]]])),
+    ).toMatchObject({
+      mismatched: 2,
+    });
+  });
+
   it('counts a turn whose reply was not saved, or saved otherwise, as mismatched', () => {
-    const replies = new Map([['b', { content: 'Something else entirely. ', status: 'COMPLETE' }]]);
+    const replies = new Map([['b', [{ content: 'Something else entirely. ', status: 'COMPLETE' }]]]);
     expect(checkTokens([whole('a'), whole('b')], replies).mismatched).toBe(2);
   });
 });

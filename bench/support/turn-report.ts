@@ -77,27 +77,42 @@ export interface TurnRun {
   levels: LevelResult[];
 }
 
-/** Compares each turn's received tokens with its saved reply. */
-export function checkTokens(turns: TurnRecord[], saved: Map<string, SavedReply>): TokenCheck {
+/**
+ * Compares each turn's received tokens with its saved reply. A conversation's turns of a level are
+ * its newest replies, in the order the turns were due (a user's turns follow one another), so a
+ * conversation continued across levels is matched by its last replies.
+ */
+export function checkTokens(turns: TurnRecord[], saved: Map<string, SavedReply[]>): TokenCheck {
   const check: TokenCheck = { received: 0, events: 0, saved: 0, lost: 0, reordered: 0, mismatched: 0 };
+  const byConversation = new Map<string, TurnRecord[]>();
   for (const turn of turns) {
     if (!turn.conversationId) continue;
-    const tokens = turn.events.filter((event) => event.type === 'TOKEN');
-    const reply = saved.get(turn.conversationId);
-    const savedTokens = reply ? splitIntoWords(reply.content).length : 0;
-    const receivedTokens = tokens.reduce((sum, event) => sum + splitIntoWords(event.delta ?? '').length, 0);
-    check.received += receivedTokens;
-    check.events += tokens.length;
-    check.saved += savedTokens;
-    check.lost += Math.max(0, savedTokens - receivedTokens);
-    let latest = 0;
-    for (const { seq } of turn.events) {
-      if (seq <= latest) check.reordered += 1;
-      latest = Math.max(latest, seq);
-    }
-    if (!reply || tokens.map((event) => event.delta).join('') !== reply.content) check.mismatched += 1;
+    byConversation.set(turn.conversationId, [...(byConversation.get(turn.conversationId) ?? []), turn]);
+  }
+  for (const [conversationId, ofConversation] of byConversation) {
+    const replies = saved.get(conversationId) ?? [];
+    const first = replies.length - ofConversation.length;
+    ofConversation
+      .sort((a, b) => a.dueAt - b.dueAt)
+      .forEach((turn, i) => checkTurn(check, turn, first + i < 0 ? undefined : replies[first + i]));
   }
   return check;
+}
+
+function checkTurn(check: TokenCheck, turn: TurnRecord, reply: SavedReply | undefined): void {
+  const tokens = turn.events.filter((event) => event.type === 'TOKEN');
+  const savedTokens = reply ? splitIntoWords(reply.content).length : 0;
+  const receivedTokens = tokens.reduce((sum, event) => sum + splitIntoWords(event.delta ?? '').length, 0);
+  check.received += receivedTokens;
+  check.events += tokens.length;
+  check.saved += savedTokens;
+  check.lost += Math.max(0, savedTokens - receivedTokens);
+  let latest = 0;
+  for (const { seq } of turn.events) {
+    if (seq <= latest) check.reordered += 1;
+    latest = Math.max(latest, seq);
+  }
+  if (!reply || tokens.map((event) => event.delta).join('') !== reply.content) check.mismatched += 1;
 }
 
 /** The latencies of a level's turns, from each turn being due, sorted; failed turns have none. */

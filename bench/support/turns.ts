@@ -82,20 +82,40 @@ interface SendAnswer {
 export type SendMode = 'chat' | 'mutation';
 export const SEND_MODES: readonly SendMode[] = ['chat', 'mutation'];
 
-/** One turn, sent `send`'s way; starts at `dueAt` (performance.now()), in a new conversation each time. */
+/** How turns are taken: sent `send`'s way, and in a new conversation each, or in each user's own. */
+export interface TurnOptions {
+  send: SendMode;
+  /**
+   * Given, each user's turns continue one conversation of theirs (the one their last turn was in,
+   * by user id, kept here across levels): a follow-up message, whose turn reads the conversation
+   * and its history before it writes. Absent, every turn is a first message in a new conversation.
+   */
+  conversations?: Map<string, string>;
+}
+
+/** One turn, as `options` say; starts at `dueAt` (performance.now()). */
 export async function takeTurn(
   gatewayUrl: string,
   user: ConnectedUser,
   dueAt: number,
   content: string,
-  send: SendMode,
+  { send, conversations }: TurnOptions,
 ): Promise<TurnRecord> {
   // No timer when it is due already: even a 0 ms one would add a millisecond to every latency.
   const wait = dueAt - performance.now();
   if (wait > 0) await delay(wait);
-  return send === 'chat'
-    ? chatTurn(gatewayUrl, user, dueAt, content)
-    : mutationTurn(gatewayUrl, user, dueAt, content);
+  const input = { content, conversationId: conversations?.get(user.id) ?? null };
+  const turn =
+    send === 'chat'
+      ? await chatTurn(gatewayUrl, user, dueAt, input)
+      : await mutationTurn(gatewayUrl, user, dueAt, input);
+  if (conversations && turn.conversationId) conversations.set(user.id, turn.conversationId);
+  return turn;
+}
+
+interface TurnInput {
+  content: string;
+  conversationId: string | null;
 }
 
 interface StartedEvent {
@@ -110,13 +130,13 @@ async function chatTurn(
   gatewayUrl: string,
   user: ConnectedUser,
   dueAt: number,
-  content: string,
+  input: TurnInput,
 ): Promise<TurnRecord> {
   const turn: TurnRecord = { dueAt, events: [], ended: 'send-failed' };
   const followed = await follow(
     user.socket,
     CHAT,
-    { input: { content } },
+    { input },
     { url: gatewayUrl },
     FOLLOW_TIMEOUT_MS,
     (event, at) => {
@@ -139,7 +159,7 @@ async function mutationTurn(
   gatewayUrl: string,
   user: ConnectedUser,
   dueAt: number,
-  content: string,
+  input: TurnInput,
 ): Promise<TurnRecord> {
   const turn: TurnRecord = { dueAt, requestId: randomUUID(), events: [], ended: 'send-failed' };
   try {
@@ -150,7 +170,7 @@ async function mutationTurn(
         [REQUEST_ID_HEADER]: turn.requestId as string,
         ...bearer(user.accessToken),
       },
-      body: JSON.stringify(requestBody(SendMessageDocument, { input: { content } })),
+      body: JSON.stringify(requestBody(SendMessageDocument, { input })),
       signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
     });
     const body = (await response.json()) as SendAnswer;
@@ -193,7 +213,7 @@ export async function turnsAtOnce(
   users: ConnectedUser[],
   rounds: number,
   firstNumber: number,
-  send: SendMode = 'chat',
+  options: TurnOptions = { send: 'chat' },
 ): Promise<TurnRecord[]> {
   const turns: TurnRecord[] = [];
   for (let round = 0; round < rounds; round++) {
@@ -201,7 +221,7 @@ export async function turnsAtOnce(
     turns.push(
       ...(await Promise.all(
         users.map((user, i) =>
-          takeTurn(gatewayUrl, user, dueAt, question(firstNumber + round * users.length + i), send),
+          takeTurn(gatewayUrl, user, dueAt, question(firstNumber + round * users.length + i), options),
         ),
       )),
     );
@@ -219,7 +239,7 @@ export function turnsAtRate(
   rate: number,
   seconds: number,
   firstNumber: number,
-  send: SendMode = 'chat',
+  options: TurnOptions = { send: 'chat' },
 ): Promise<TurnRecord[]> {
   const count = Math.max(1, Math.round(rate * seconds));
   const start = performance.now();
@@ -230,7 +250,7 @@ export function turnsAtRate(
         users[i % users.length],
         start + (i * 1000) / rate,
         question(firstNumber + i),
-        send,
+        options,
       ),
     ),
   );
