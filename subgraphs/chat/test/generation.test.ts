@@ -501,6 +501,41 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     (await provider.nextStream()).finish();
   });
 
+  it('gives the quota back when the conversation is busy, and the conversation back when the quota is spent', async () => {
+    const provider = new ScriptedProvider();
+    const { services } = await start({ QUOTA_CONCURRENT_GENERATIONS: '2' }, provider);
+    const ivan = userCaller(randomUUID());
+    const busy = await services.chat.send(ivan, { content: 'One' });
+    const first = await provider.nextStream();
+    const idle = await services.chat.send(ivan, { content: 'Two' });
+    (await provider.nextStream()).finish();
+    await eventually(async () =>
+      expect((await services.usage.report(ivan, ivan.userId, 1)).activeGenerations).toBe(1),
+    );
+    // Refused for the busy conversation: the quota it was admitted to is free again.
+    await expect(
+      services.chat.send(ivan, { conversationId: busy.conversationId, content: 'Again' }),
+    ).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { field: 'conversationId' } });
+    expect((await services.usage.report(ivan, ivan.userId, 1)).activeGenerations).toBe(1);
+    // One more reply fills the quota; a send into the idle conversation is refused for it, and
+    // leaves that conversation free once the quota is.
+    const third = services.chat.send(ivan, { content: 'Three' });
+    await third;
+    const thirdStream = await provider.nextStream();
+    await expect(
+      services.chat.send(ivan, { conversationId: idle.conversationId, content: 'Four' }),
+    ).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED' });
+    first.finish();
+    thirdStream.finish();
+    await eventually(async () =>
+      expect((await services.usage.report(ivan, ivan.userId, 1)).activeGenerations).toBe(0),
+    );
+    await expect(
+      services.chat.send(ivan, { conversationId: idle.conversationId, content: 'Five' }),
+    ).resolves.toBeDefined();
+    (await provider.nextStream()).finish();
+  });
+
   it('limits tokens per day, with QUOTA_EXCEEDED and when it resets', async () => {
     const provider = new ScriptedProvider();
     const { services } = await start({ QUOTA_DAILY_TOKENS: '100' }, provider);
