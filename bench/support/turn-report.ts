@@ -87,7 +87,9 @@ export function checkTokens(turns: TurnRecord[], saved: Map<string, SavedReply[]
   const byConversation = new Map<string, TurnRecord[]>();
   for (const turn of turns) {
     if (!turn.conversationId) continue;
-    byConversation.set(turn.conversationId, [...(byConversation.get(turn.conversationId) ?? []), turn]);
+    const ofConversation = byConversation.get(turn.conversationId) ?? [];
+    ofConversation.push(turn);
+    byConversation.set(turn.conversationId, ofConversation);
   }
   for (const [conversationId, ofConversation] of byConversation) {
     const replies = saved.get(conversationId) ?? [];

@@ -116,7 +116,7 @@ export class ChatService {
       });
       traceTurn('chat.turn-appended', caller.requestId);
       await this.orFail(user, reply, () =>
-        this.claimNewConversation(reservation, userMessage.conversation.id),
+        this.claimWrittenConversation(reservation, userMessage.conversation.id),
       );
       const history = [...this.before(turn.history), userMessage];
       const generation = await this.launch(reservation, history, plan, reply, recalled);
@@ -273,8 +273,11 @@ export class ChatService {
     );
   }
 
-  /** A conversation sendMessage has just created cannot be held by anyone yet. */
-  private async claimNewConversation(reservation: Reservation, conversationId: string): Promise<void> {
+  /**
+   * The slot of a conversation known only once the turn is written (a send naming only its parent
+   * message); a reservation that holds its conversation's slot already keeps it.
+   */
+  private async claimWrittenConversation(reservation: Reservation, conversationId: string): Promise<void> {
     if (reservation.conversationId === null) await this.claimConversation(reservation, conversationId);
   }
 
