@@ -21,6 +21,8 @@ export interface StoredTurnContext {
   memories: MemoryRecord[];
   /** The branch ending at the leaf (or the conversation's active leaf), oldest first. */
   history: MessageRecord[];
+  /** The message the history's first one answers, when the history was cut short of the root. */
+  beforeHistory: MessageRecord | null;
 }
 
 /** A turn's messages with their conversation: new (inserted with them), or existing (its activity). */
@@ -56,7 +58,8 @@ export class TurnRepository {
   /**
    * Everything a turn's prompt needs in one statement: the leaf (`leafId`, owned) or else the
    * conversation's active leaf, the conversation, the owner's instructions, recall switch and
-   * memories, and the newest `historyLimit` messages of the branch ending at the leaf.
+   * memories, and the newest `historyLimit` messages of the branch ending at the leaf, with the
+   * message before them (what the first of them answers: its `parent` then needs no read).
    */
   async context(
     ownerId: string,
@@ -92,8 +95,10 @@ export class TurnRepository {
           ) m) as memories,
          (select coalesce(json_agg(m order by m.depth), '[]') from (select ${MESSAGE_COLUMNS} from path m) m)
            as history`,
-      [leafId, ownerId, conversationId, ownerId, historyLimit, ownerId, ownerId, ownerId, MAX_MEMORIES],
+      [leafId, ownerId, conversationId, ownerId, historyLimit + 1, ownerId, ownerId, ownerId, MAX_MEMORIES],
     );
+    const path = row.history.map(messageFromRow);
+    const cut = path.length > historyLimit;
     return {
       leaf: row.leaf && { ...messageFromRow(row.leaf), ownerId: row.leaf.owner_id },
       conversation: row.conversation && conversationFromRow(row.conversation),
@@ -108,7 +113,8 @@ export class TurnRepository {
         text: memory.text,
         createdAt: new Date(memory.created_at),
       })),
-      history: row.history.map(messageFromRow),
+      history: cut ? path.slice(1) : path,
+      beforeHistory: cut ? path[0] : null,
     };
   }
 

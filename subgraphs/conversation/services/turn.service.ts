@@ -176,6 +176,13 @@ export class TurnService {
     if (leaf && query.conversationId !== null && leaf.conversationId !== query.conversationId) {
       throw notFound('Message');
     }
+    // Read for the owner: what the answer selects of them (each message's conversation and parent)
+    // needs no read of its own.
+    const { loaders } = this.context;
+    if (conversation) loaders.conversation.prime(conversation.id, conversation);
+    for (const message of stored.beforeHistory ? [stored.beforeHistory, ...stored.history] : stored.history) {
+      loaders.message.prime(message.id, { ...message, ownerId });
+    }
     const settings = conversation?.settings ?? DEFAULT_CONVERSATION_SETTINGS;
     return {
       conversationId: conversation?.id ?? null,

@@ -151,9 +151,12 @@ describe('query count', () => {
   });
 
   describe("a chat turn's reads and writes (what the send path waits on)", () => {
-    const TURN_CONTEXT = `query($conversationId: ID, $leafId: ID) {
-      turnContext(conversationId: $conversationId, leafId: $leafId, historyLimit: 50) {
-        conversationId settings { model } instructions { aboutMe } memories { id } recallEnabled history { id }
+    // The selection chat's client makes (subgraphs/chat/clients/conversation.client.ts).
+    const TURN_CONTEXT = `query($conversationId: ID, $leafId: ID, $historyLimit: Int!) {
+      turnContext(conversationId: $conversationId, leafId: $leafId, historyLimit: $historyLimit) {
+        conversationId settings { model } instructions { aboutMe } memories { id } recallEnabled
+        history { id role content status createdAt conversation { id title } parent { id }
+          promptTokens completionTokens model }
       }
     }`;
     // The selection chat's client makes (subgraphs/chat/clients/conversation.client.ts).
@@ -167,13 +170,26 @@ describe('query count', () => {
       appendTurn: { userMessage: { id: string; conversation: { id: string } }; reply: { id: string } };
     };
 
-    it('reads a turn’s context in one statement, whatever it holds', async () => {
+    it('reads a turn’s context in one statement, whatever it holds and however short its history is cut', async () => {
       const chat = harness.chatFor(user.userId);
-      const read = (variables: Record<string, unknown>) => async () =>
-        expect(dataOf(await chat.request(TURN_CONTEXT, variables))).toBeTruthy();
+      type History = { id: string; parent: { id: string } | null }[];
+      let history: History = [];
+      const read = (variables: Record<string, unknown>) => async () => {
+        const answer = await chat.request<{ turnContext: { history: History } }>(TURN_CONTEXT, {
+          historyLimit: 50,
+          ...variables,
+        });
+        history = dataOf(answer).turnContext.history;
+      };
       expect(await queriesFor(read({}))).toBe(1);
+      expect(history).toEqual([]);
       expect(await queriesFor(read({ conversationId: conversationIds[0] }))).toBe(1);
       expect(await queriesFor(read({ leafId: messageIds[0] }))).toBe(1);
+      expect(history.map((message) => message.parent)).toEqual([null, { id: history[0].id }]);
+      // Cut short of the root, its first message's parent is still answered.
+      const [question] = history;
+      expect(await queriesFor(read({ leafId: messageIds[0], historyLimit: 1 }))).toBe(1);
+      expect(history).toEqual([expect.objectContaining({ id: messageIds[0], parent: { id: question.id } })]);
     });
 
     it('stores a first message, its conversation and the reply in one statement', async () => {
