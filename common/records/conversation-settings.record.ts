@@ -32,6 +32,21 @@ export const DEFAULT_CONVERSATION_SETTINGS: ConversationSettings = {
 };
 
 /**
+ * The settings as one string, equal exactly when the settings are: what chat planned a reply with,
+ * for the conversation subgraph to compare with what it stores when it writes the turn.
+ */
+export const settingsKey = (settings: ConversationSettings): string =>
+  JSON.stringify([
+    settings.model,
+    settings.systemPrompt,
+    settings.temperature,
+    settings.topP,
+    settings.maxOutputTokens,
+    settings.recallEnabled,
+    settings.instructionsEnabled,
+  ]);
+
+/**
  * Refuses a setting above what the chosen model allows, as BAD_USER_INPUT naming `field` (say
  * `settings.temperature`): the conversation subgraph when settings are stored, chat when a turn
  * uses them. Nothing to check when either the setting or the limit is unset.

@@ -38,7 +38,7 @@ export class InternalResolver {
     @Arg('withContext', {
       defaultValue: false,
       description:
-        "Also read the turn's context (`AppendedTurn.context`) beside the write, in this one request: only for a first message (no `conversationId`, `parentId` or `asRoot`), which has no conversation to own or hold before it is written.",
+        "Also read the turn's context (`AppendedTurn.context`) in this one request: for a first message (no `conversationId`, `parentId` or `asRoot`) beside the write; for a follow-up (a `conversationId` alone, with `expectedSettings`) once it is written, its history ending at the user's message.",
     })
     withContext: boolean,
     @Arg('recall', () => TurnRecallInput, {
@@ -47,12 +47,27 @@ export class InternalResolver {
         "Also recall from the owner's other conversations by the user's message, searched beside the write (`AppendedTurn.recalled`).",
     })
     recall: TurnRecallInput | null | undefined,
+    @Arg('expectedSettings', () => String, {
+      nullable: true,
+      description:
+        "A follow-up's: the conversation's settings as the reply was planned with (chat's `settingsKey`); the turn is written only while they are still those, else BAD_USER_INPUT on `expectedSettings` and nothing written.",
+    })
+    expectedSettings: string | null | undefined,
+    @Arg('historyLimit', () => Int, {
+      defaultValue: 50,
+      description: "A follow-up's: the most messages of the context's history.",
+    })
+    historyLimit: number,
     @Ctx() ctx: ConversationContext,
   ) {
     const { replyModel, ...message } = input;
-    return withContext
+    if (!withContext) return ctx.turns.append(ctx.caller, message, replyModel, recall ?? null);
+    return message.conversationId == null
       ? ctx.turns.appendFirst(ctx.caller, message, replyModel, recall ?? null)
-      : ctx.turns.append(ctx.caller, message, replyModel, recall ?? null);
+      : ctx.turns.appendFollowUp(ctx.caller, message, replyModel, recall ?? null, {
+          expectedSettings: expectedSettings ?? null,
+          historyLimit,
+        });
   }
 
   @Mutation(() => Message, { description: "Internal: a streaming message's checkpoint or final state." })

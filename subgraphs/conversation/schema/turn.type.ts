@@ -49,7 +49,7 @@ export class AppendedTurn {
   @Field(() => TurnContext, {
     nullable: true,
     description:
-      "What the reply's prompt is built from, as `turnContext` answers it, read beside the write: only when `appendTurn` is asked `withContext` (a first message), else null.",
+      "What the reply's prompt is built from, as `turnContext` answers it: only when `appendTurn` is asked `withContext` (a first message's, read beside the write; a follow-up's, read once it is written, its history ending at the user's message), else null.",
   })
   context!: TurnContext | null;
 

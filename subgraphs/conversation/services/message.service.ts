@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { badUserInput, notFound } from '../../../common/errors/errors';
 import { isUuid } from '../../../common/util/ids';
-import { DEFAULT_CONVERSATION_SETTINGS } from '../../../common/records/conversation-settings.record';
+import {
+  DEFAULT_CONVERSATION_SETTINGS,
+  settingsKey,
+} from '../../../common/records/conversation-settings.record';
 import {
   buildConnection,
   checkPageSize,
@@ -115,19 +118,29 @@ export class MessageService {
     caller: Caller,
     input: Omit<AppendMessage, 'role' | 'status' | 'model'>,
     replyModel: string,
+    expectedSettings: string | null = null,
   ): Promise<{ userMessage: MessageRecord; reply: MessageRecord }> {
     requireService(caller);
     const { userId: ownerId } = requireUser(caller);
     this.checkModel(replyModel);
-    const [userMessage, reply] = await this.insert(ownerId, { ...input, role: MessageRole.USER }, replyModel);
+    const [userMessage, reply] = await this.insert(
+      ownerId,
+      { ...input, role: MessageRole.USER },
+      replyModel,
+      expectedSettings,
+    );
     return { userMessage, reply: reply as MessageRecord };
   }
 
-  /** `input` as the active leaf, and, given a model, a STREAMING assistant reply under it as the new leaf. */
+  /**
+   * `input` as the active leaf, and, given a model, a STREAMING assistant reply under it as the new
+   * leaf; given `expectedSettings` (a `settingsKey`), only while the conversation's settings are those.
+   */
   private async insert(
     ownerId: string,
     input: AppendMessage,
     replyModel: string | null,
+    expectedSettings: string | null = null,
   ): Promise<[MessageRecord, MessageRecord | null]> {
     this.checkContent(input.content);
     if (input.model) this.checkModel(input.model);
@@ -181,7 +194,7 @@ export class MessageService {
     // A new conversation and its messages are one statement; an existing one is locked first.
     const [message, reply] = input.conversationId
       ? await this.context.repositories.withTransaction(async ({ conversations, messages, turns }) =>
-          write(turns, await this.placeInExisting(ownerId, input, conversations, messages)),
+          write(turns, await this.placeInExisting(ownerId, input, conversations, messages, expectedSettings)),
         )
       : await write(this.context.repositories.turns, this.placeInNew(ownerId));
     await this.context.cache.conversationChanged(ownerId, message.conversationId);
@@ -200,19 +213,27 @@ export class MessageService {
 
   /**
    * Locks the owner's conversation until the transaction ends, then finds the new message's
-   * parent and checks the versions left under it: two appends cannot both take the last one.
+   * parent and checks the versions left under it: two appends cannot both take the last one. The
+   * lock also holds its settings still, so a turn checked against them is written under them.
    */
   private async placeInExisting(
     ownerId: string,
     input: AppendMessage,
     conversations: Repositories['conversations'],
     messages: Repositories['messages'],
+    expectedSettings: string | null,
   ): Promise<AppendTarget> {
     const conversationId = input.conversationId as string;
     const conversation = isUuid(conversationId)
       ? await conversations.lockOwned(ownerId, conversationId)
       : null;
     if (!conversation) throw notFound('Conversation');
+    if (expectedSettings !== null && settingsKey(conversation.settings) !== expectedSettings) {
+      throw badUserInput(
+        'expectedSettings',
+        "The conversation's settings changed since the reply was planned",
+      );
+    }
     const parentId = input.asRoot ? null : (input.parentId ?? conversation.activeLeafId);
     const place =
       parentId === null || isUuid(parentId) ? await messages.placeUnder(conversation.id, parentId) : null;

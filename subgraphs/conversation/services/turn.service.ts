@@ -43,7 +43,7 @@ export interface TurnContextRecord {
 export interface AppendedTurnRecord {
   userMessage: MessageRecord;
   reply: MessageRecord;
-  /** The reply's context: only for a first message, else null. */
+  /** The reply's context: when asked for (a first message's, a follow-up's), else null. */
   context: TurnContextRecord | null;
   /** What the recall found: null when none was asked for. */
   recalled: SearchHitRecord[] | null;
@@ -123,13 +123,56 @@ export class TurnService {
     const { userMessage, reply } = await this.messages.appendTurn(caller, input, replyModel);
     traceTurn('conversation.turn-written', caller.requestId);
     const result = await read;
-    if ('error' in result) {
-      await this.messages
-        .update(caller, { id: reply.id, status: MessageStatus.FAILED })
-        .catch(() => undefined);
-      throw result.error;
-    }
+    if ('error' in result) return this.failReply(caller, reply, result.error);
     return { userMessage, reply, context: result.context, recalled: recalling && (await recalling) };
+  }
+
+  /**
+   * Internal: a follow-up (a message at the active leaf of an existing conversation) with the
+   * STREAMING reply under it, written only while the conversation's settings are those chat planned
+   * the reply with (`expectedSettings`, their `settingsKey`; else BAD_USER_INPUT on
+   * `expectedSettings`, nothing written), and the turn's context read once it is written, its history
+   * the newest `historyLimit` messages ending at the user's: one request for what is otherwise a read
+   * and then a write. Chat sends it only for a conversation it has seen the caller own, so the slot
+   * it holds first is never another user's. Should the read fail, the reply is marked FAILED and
+   * the read's error is the answer, as for a first message.
+   */
+  async appendFollowUp(
+    caller: Caller,
+    input: TurnMessage,
+    replyModel: string,
+    recall: TurnRecall | null,
+    { expectedSettings, historyLimit }: { expectedSettings: string | null; historyLimit: number },
+  ): Promise<AppendedTurnRecord> {
+    if (input.conversationId == null || input.parentId != null || input.asRoot || expectedSettings === null) {
+      throw badUserInput(
+        'withContext',
+        'A message in an existing conversation is appended with its context only at its active leaf (no parentId or asRoot) and against expectedSettings',
+      );
+    }
+    checkPageSize(historyLimit, 'historyLimit');
+    traceTurn('conversation.turn-received', caller.requestId);
+    const recalling = this.recallBeside(caller, input, recall);
+    const { userMessage, reply } = await this.messages.appendTurn(
+      caller,
+      input,
+      replyModel,
+      expectedSettings,
+    );
+    traceTurn('conversation.turn-written', caller.requestId);
+    let context: TurnContextRecord;
+    try {
+      context = await this.read(caller, { conversationId: null, leafId: userMessage.id, historyLimit });
+    } catch (error) {
+      return this.failReply(caller, reply, error);
+    }
+    return { userMessage, reply, context, recalled: recalling && (await recalling) };
+  }
+
+  /** A written turn whose context could not be read: nothing would ever finish its reply. */
+  private async failReply(caller: Caller, reply: MessageRecord, error: unknown): Promise<never> {
+    await this.messages.update(caller, { id: reply.id, status: MessageStatus.FAILED }).catch(() => undefined);
+    throw error;
   }
 
   /** Starts the recall a turn asks for, its arguments checked before anything is written. */

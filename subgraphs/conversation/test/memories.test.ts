@@ -1,5 +1,9 @@
 import { Client as PgClient } from 'pg';
 import { errorCodes } from '../../../common/testing/graphql-client';
+import {
+  DEFAULT_CONVERSATION_SETTINGS,
+  settingsKey,
+} from '../../../common/records/conversation-settings.record';
 import { MAX_MEMORIES } from '../repositories/memory.repository';
 import { append, type Client, type Harness, dataOf, startConversationHarness } from '../testing/harness';
 
@@ -286,6 +290,85 @@ describe("a turn's internal operations: turnContext and appendTurn", () => {
         }),
       ),
     ).not.toEqual([]);
+  });
+
+  it('appends a follow-up withContext against the settings its reply was planned with: the turn, then its context, in one request', async () => {
+    const user = await harness.newUser();
+    await harness.direct(user).request(`mutation { remember(text: "Lives in Oslo.") { id } }`);
+    const chat = harness.chatFor(user.userId);
+    const first = await append(harness, user, { content: 'Hello' });
+    const conversationId = first.conversation.id;
+    const answer = await append(harness, user, { conversationId, role: 'ASSISTANT', content: 'Hi' });
+    const APPEND_FOLLOW_UP = `mutation($input: AppendTurnInput!, $expectedSettings: String, $historyLimit: Int!) {
+      appendTurn(input: $input, withContext: true, expectedSettings: $expectedSettings, historyLimit: $historyLimit) {
+        userMessage { id } reply { id status parent { id } }
+        context { conversationId settings { systemPrompt } memories { text } recallEnabled history { id } }
+      }
+    }`;
+    type AppendedFollowUp = {
+      appendTurn: {
+        userMessage: { id: string };
+        reply: { id: string; status: string; parent: { id: string } };
+        context: Turn;
+      };
+    };
+    const followUp = (variables: Record<string, unknown>, content = 'And then?') =>
+      chat.request<AppendedFollowUp>(APPEND_FOLLOW_UP, {
+        input: { conversationId, content, replyModel: 'offline/echo' },
+        expectedSettings: settingsKey(DEFAULT_CONVERSATION_SETTINGS),
+        historyLimit: 50,
+        ...variables,
+      });
+    const history = async () =>
+      dataOf(await turn(user.userId, { conversationId })).turnContext.history.map((m) => m.id);
+
+    const appended = dataOf(await followUp({})).appendTurn;
+    expect(appended.reply).toMatchObject({ status: 'STREAMING', parent: { id: appended.userMessage.id } });
+    // The context as turnContext answers it at the user's message: what the reply is written from.
+    expect(appended.context).toEqual({
+      conversationId,
+      settings: { systemPrompt: null },
+      memories: [{ text: 'Lives in Oslo.' }],
+      recallEnabled: true,
+      history: [{ id: first.id }, { id: answer.id }, { id: appended.userMessage.id }],
+    });
+    const written = [first.id, answer.id, appended.userMessage.id, appended.reply.id];
+    expect(await history()).toEqual(written);
+    const shortHistory = dataOf(await followUp({ historyLimit: 1 }, 'Briefly?')).appendTurn;
+    expect(shortHistory.context.history).toEqual([{ id: shortHistory.userMessage.id }]);
+    written.push(shortHistory.userMessage.id, shortHistory.reply.id);
+
+    // Settings changed since the reply was planned: nothing is written, so the caller can plan again.
+    await harness
+      .direct(user)
+      .request(
+        `mutation($id: ID!) { updateConversationSettings(id: $id, settings: { systemPrompt: "Be brief." }) { id } }`,
+        {
+          id: conversationId,
+        },
+      );
+    const stale = await followUp({});
+    expect(errorCodes(stale)).toEqual(['BAD_USER_INPUT']);
+    expect(stale.errors?.[0].extensions?.field).toBe('expectedSettings');
+    expect(await history()).toEqual(written);
+
+    // Another user's conversation is not found, whatever the settings; a follow-up needs its settings and the active leaf.
+    const stranger = harness.chatFor((await harness.newUser()).userId);
+    const strangers = await stranger.request(APPEND_FOLLOW_UP, {
+      input: { conversationId, content: 'Mine now?', replyModel: 'offline/echo' },
+      expectedSettings: settingsKey({ ...DEFAULT_CONVERSATION_SETTINGS, systemPrompt: 'Be brief.' }),
+      historyLimit: 50,
+    });
+    expect(errorCodes(strangers)).toEqual(['NOT_FOUND']);
+    for (const variables of [
+      { expectedSettings: null },
+      { input: { conversationId, parentId: first.id, content: 'Branch', replyModel: 'offline/echo' } },
+    ]) {
+      const refused = await followUp(variables);
+      expect(errorCodes(refused)).toEqual(['BAD_USER_INPUT']);
+      expect(refused.errors?.[0].extensions?.field).toBe('withContext');
+    }
+    expect(await history()).toEqual(written);
   });
 
   it("marks a first message's reply FAILED when the context's read fails after the write, and answers the error", async () => {

@@ -1,3 +1,7 @@
+import {
+  DEFAULT_CONVERSATION_SETTINGS,
+  settingsKey,
+} from '../../../common/records/conversation-settings.record';
 import { countQueries, type QueryCounter } from '../../../common/testing/query-counter';
 import { append, type Client, type Harness, dataOf, startConversationHarness } from '../testing/harness';
 import { startTestIndexer, type TestIndexer } from '../testing/indexer';
@@ -151,12 +155,13 @@ describe('query count', () => {
   });
 
   describe("a chat turn's reads and writes (what the send path waits on)", () => {
-    // The selection chat's client makes (subgraphs/chat/clients/conversation.client.ts).
+    // The selections chat's client makes (subgraphs/chat/clients/conversation.client.ts).
+    const MESSAGE_FIELDS = `id role content status createdAt conversation { id title } parent { id }
+      promptTokens completionTokens model`;
     const TURN_CONTEXT = `query($conversationId: ID, $leafId: ID, $historyLimit: Int!) {
       turnContext(conversationId: $conversationId, leafId: $leafId, historyLimit: $historyLimit) {
         conversationId settings { model } instructions { aboutMe } memories { id } recallEnabled
-        history { id role content status createdAt conversation { id title } parent { id }
-          promptTokens completionTokens model }
+        history { ${MESSAGE_FIELDS} }
       }
     }`;
     // The selection chat's client makes (subgraphs/chat/clients/conversation.client.ts).
@@ -219,6 +224,29 @@ describe('query count', () => {
         );
       });
       expect(count).toBe(2);
+    });
+
+    it('stores a follow-up and reads its context, as chat selects it, in that transaction and one statement after', async () => {
+      const chat = harness.chatFor(user.userId);
+      const count = await queriesFor(async () => {
+        dataOf(
+          await chat.request(
+            `mutation($input: AppendTurnInput!, $expectedSettings: String) {
+              appendTurn(input: $input, withContext: true, expectedSettings: $expectedSettings, historyLimit: 50) {
+                userMessage { ${MESSAGE_FIELDS} } reply { ${MESSAGE_FIELDS} }
+                context { conversationId settings { model } instructions { aboutMe } memories { id } recallEnabled
+                  history { ${MESSAGE_FIELDS} } }
+              }
+            }`,
+            {
+              input: { conversationId: conversationIds[2], content: 'And then?', replyModel: 'offline/echo' },
+              expectedSettings: settingsKey(DEFAULT_CONVERSATION_SETTINGS),
+            },
+          ),
+        );
+      });
+      // BEGIN, the conversation locked (its settings compared), the parent, the write, COMMIT; the context.
+      expect(count).toBe(6);
     });
 
     it('stores a turn in an existing conversation in one transaction of three statements', async () => {
