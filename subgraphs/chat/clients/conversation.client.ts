@@ -54,6 +54,17 @@ export interface AppendTurnInput {
 /** A first message: no conversation yet, so nothing but the message and the reply's model. */
 export type FirstTurnInput = Pick<AppendTurnInput, 'content' | 'replyModel'>;
 
+/** A follow-up: a message at the active leaf of a conversation, and the reply's model. */
+export type FollowUpTurnInput = Pick<AppendTurnInput, 'content' | 'replyModel'> & { conversationId: string };
+
+/** What a follow-up is written against and read with. */
+export interface FollowUpTurnTerms {
+  /** The conversation's settings the reply was planned with, as `settingsKey` writes them. */
+  expectedSettings: string;
+  /** The most messages of the context's history, the user's message the last of them. */
+  historyLimit: number;
+}
+
 /** A written turn: the user's message, the STREAMING reply, and the recall when one was asked for. */
 export interface AppendedTurn {
   userMessage: StoredMessage;
@@ -98,6 +109,18 @@ export interface ConversationClient {
   appendFirstTurn(
     caller: UserCaller,
     input: FirstTurnInput,
+    recall: TurnRecall | null,
+  ): Promise<AppendedTurn & { context: TurnContext }>;
+  /**
+   * A follow-up and the STREAMING reply under it, written only while the conversation's settings
+   * are those the reply was planned with (else BAD_USER_INPUT on `expectedSettings`, nothing
+   * written), with the turn's context read once it is written, in one request. Should the read
+   * fail, the reply is marked FAILED and the call fails.
+   */
+  appendFollowUpTurn(
+    caller: UserCaller,
+    input: FollowUpTurnInput,
+    terms: FollowUpTurnTerms,
     recall: TurnRecall | null,
   ): Promise<AppendedTurn & { context: TurnContext }>;
   /** Saves a checkpoint or the final state; nothing is read back (no caller needs the message again). */
@@ -203,7 +226,7 @@ const wireAppendedTurn = z.object({
 });
 
 /** Built once: zod compiles a schema on its first parse, which a schema made per call pays every time. */
-const wireAppendedFirstTurn = wireAppendedTurn.extend({ context: wireTurnContext });
+const wireAppendedTurnWithContext = wireAppendedTurn.extend({ context: wireTurnContext });
 const wireMessages = z.array(wireMessage);
 const wireRecallHits = z.array(wireRecallHit);
 
@@ -300,7 +323,31 @@ export class ConversationSubgraphClient implements ConversationClient {
       }`,
       { input, recall },
     );
-    return this.parse(wireAppendedFirstTurn, data.appendTurn, 'appendTurn');
+    return this.parse(wireAppendedTurnWithContext, data.appendTurn, 'appendTurn');
+  }
+
+  async appendFollowUpTurn(
+    caller: UserCaller,
+    input: FollowUpTurnInput,
+    { expectedSettings, historyLimit }: FollowUpTurnTerms,
+    recall: TurnRecall | null,
+  ): Promise<AppendedTurn & { context: TurnContext }> {
+    const data = await this.request(
+      caller,
+      `mutation AppendFollowUpTurn(
+        $input: AppendTurnInput!, $recall: TurnRecallInput, $expectedSettings: String, $historyLimit: Int!
+      ) {
+        appendTurn(
+          input: $input, withContext: true, recall: $recall,
+          expectedSettings: $expectedSettings, historyLimit: $historyLimit
+        ) {
+          ${APPENDED_TURN_FIELDS}
+          context { ${TURN_CONTEXT_FIELDS} }
+        }
+      }`,
+      { input, recall, expectedSettings, historyLimit },
+    );
+    return this.parse(wireAppendedTurnWithContext, data.appendTurn, 'appendTurn');
   }
 
   async updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<void> {

@@ -17,7 +17,9 @@ import { MAX_PAGE_SIZE } from '../../../common/graphql/pagination';
 import {
   checkWithinModelLimit,
   DEFAULT_CONVERSATION_SETTINGS,
+  settingsKey,
 } from '../../../common/records/conversation-settings.record';
+import { type KnownConversation, KnownConversations } from './known-conversations';
 
 export interface SendMessage {
   conversationId?: string | null;
@@ -80,10 +82,14 @@ interface Reservation {
  * subgraph, which enforces ownership), adds the assistant message as STREAMING, records the
  * generation and hands it to the supervisor, all before answering. A conversation has at most one
  * generation at a time; quotas are checked before anything is written, and ownership of the
- * conversation or message named (through the conversation subgraph) before any quota or slot is
+ * conversation or message named (through the conversation subgraph, or as this process saw it
+ * answered for the caller before: a conversation never changes owner) before any quota or slot is
  * taken, so nobody can hold another user's conversation even for a moment.
  */
 export class ChatService {
+  /** Conversations this process has seen their owners use: a follow-up to one reads nothing first. */
+  private readonly known = new KnownConversations();
+
   constructor(private readonly deps: ChatServiceDependencies) {}
 
   async send(caller: Caller, input: SendMessage): Promise<StartedGeneration> {
@@ -96,13 +102,29 @@ export class ChatService {
     if (input.conversationId == null && input.parentMessageId == null) {
       return this.sendFirst(user, content, input.model);
     }
-    // One read for the whole turn, and ownership checked by it before anything shared is taken.
+    if (input.conversationId != null && input.parentMessageId == null) {
+      const known = this.known.ownedBy(input.conversationId, user.userId);
+      if (known) return this.sendFollowUp(user, input.conversationId, known, content, input.model);
+    }
+    return this.sendAfterRead(user, content, input);
+  }
+
+  /**
+   * A send that reads its turn first: one read for the whole turn, and ownership checked by it
+   * before anything shared is taken.
+   */
+  private async sendAfterRead(
+    user: UserCaller,
+    content: string,
+    input: SendMessage,
+  ): Promise<StartedGeneration> {
     const turn = await this.deps.conversations.turnContext(user, {
       conversationId: input.conversationId ?? null,
       leafId: input.parentMessageId ?? null,
       historyLimit: Math.max(1, this.deps.historyMessages - 1),
     });
-    traceTurn('chat.context-read', caller.requestId);
+    traceTurn('chat.context-read', user.requestId);
+    this.remember(user, turn.conversationId, turn);
     const plan = this.plan(turn, input.model);
     // The history read is the branch the message goes on: its leaf is the parent (an empty
     // conversation's first message is a root).
@@ -114,15 +136,87 @@ export class ChatService {
         content,
         replyModel: plan.model.id,
       });
-      traceTurn('chat.turn-appended', caller.requestId);
+      traceTurn('chat.turn-appended', user.requestId);
       await this.orFail(user, reply, () =>
         this.claimWrittenConversation(reservation, userMessage.conversation.id),
       );
       const history = [...this.before(turn.history), userMessage];
       const generation = await this.launch(reservation, history, plan, reply, recalled);
-      traceTurn('chat.generation-started', generation.id, caller.requestId);
+      traceTurn('chat.generation-started', generation.id, user.requestId);
       return { conversationId: userMessage.conversation.id, userMessage, generation };
     });
+  }
+
+  /**
+   * A follow-up to a conversation this process has seen the caller own (`known`: its settings and
+   * the owner's recall switch as last read). A conversation never changes owner, so its slot is
+   * taken before anything is read,
+   * and the turn is written in one request with the settings its reply was planned with, which the
+   * conversation subgraph compares with its own under the conversation's lock; the turn's context
+   * comes back with the write, as for a first message. Settings changed meanwhile (or no longer
+   * valid for the catalog): nothing was written, whatever was taken has been given back, and the
+   * send reads its turn first instead. A conversation gone since is NOT_FOUND, as it would be then.
+   */
+  private async sendFollowUp(
+    user: UserCaller,
+    conversationId: string,
+    known: KnownConversation,
+    content: string,
+    requestedModel: string | null | undefined,
+  ): Promise<StartedGeneration> {
+    const input = { conversationId, content, model: requestedModel };
+    let byKnown: ReplyPlan;
+    try {
+      byKnown = this.plan(
+        { ...FIRST_TURN, conversationId, settings: known.settings, recallEnabled: known.recallEnabled },
+        requestedModel,
+      );
+    } catch {
+      this.known.forget(conversationId);
+      return this.sendAfterRead(user, content, input);
+    }
+    try {
+      return await this.reserve(user, conversationId, async (reservation) => {
+        const { userMessage, reply, context, recalled } = await this.withRecall(byKnown, (recall) =>
+          this.deps.conversations.appendFollowUpTurn(
+            user,
+            { conversationId, content, replyModel: byKnown.model.id },
+            { expectedSettings: settingsKey(known.settings), historyLimit: this.deps.historyMessages },
+            recall,
+          ),
+        );
+        traceTurn('chat.context-read', user.requestId);
+        traceTurn('chat.turn-appended', user.requestId);
+        this.remember(user, conversationId, context);
+        let plan!: ReplyPlan;
+        // The settings the write was checked against, so the reply is the one its placeholder names.
+        await this.orFail(user, reply, async () => {
+          plan = this.plan({ ...context, settings: known.settings }, requestedModel);
+        });
+        const generation = await this.launch(
+          reservation,
+          context.history,
+          plan,
+          reply,
+          Promise.resolve(plan.reply.recallEnabled ? (recalled ?? []) : []),
+        );
+        traceTurn('chat.generation-started', generation.id, user.requestId);
+        return { conversationId, userMessage, generation };
+      });
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      const stale = error.code === 'BAD_USER_INPUT' && error.details.field === 'expectedSettings';
+      if (stale || error.code === 'NOT_FOUND') this.known.forget(conversationId);
+      if (stale) return this.sendAfterRead(user, content, input);
+      throw error;
+    }
+  }
+
+  /** What a turn's context told of its conversation: the caller owns it, with these settings. */
+  private remember(user: UserCaller, conversationId: string | null, turn: TurnContext): void {
+    if (conversationId === null) return;
+    const { settings, recallEnabled } = turn;
+    this.known.remember(conversationId, { ownerId: user.userId, settings, recallEnabled });
   }
 
   /**
@@ -145,6 +239,7 @@ export class ChatService {
       );
       traceTurn('chat.context-read', user.requestId);
       traceTurn('chat.turn-appended', user.requestId);
+      this.remember(user, userMessage.conversation.id, context);
       let plan!: ReplyPlan;
       await this.orFail(user, reply, async () => {
         plan = this.plan(context, requestedModel);
@@ -394,6 +489,7 @@ export class ChatService {
       historyLimit,
     });
     if (turn.history.at(-1)?.id !== messageId) throw notFound('Message');
+    this.remember(user, turn.conversationId, turn);
     return turn;
   }
 

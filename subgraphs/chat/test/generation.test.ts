@@ -173,12 +173,13 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     saves.mockRestore();
   });
 
-  it('reads each turn in one request and writes it in one more, which carries its recall: no request of its own, no history fetched afterwards', async () => {
+  it('writes a turn and reads its context in one request, which carries its recall; reads a conversation it does not know first', async () => {
     const calls: Record<string, number> = {};
     const recalls: unknown[] = [];
     const conversations = interceptCalls(store, (method, proceed, args) => {
       calls[method] = (calls[method] ?? 0) + 1;
       if (method === 'appendTurn' || method === 'appendFirstTurn') recalls.push(args[2]);
+      if (method === 'appendFollowUpTurn') recalls.push(args[3]);
       return proceed();
     });
     const { services } = await start(
@@ -205,15 +206,36 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     });
     events = await drain(await services.generations.follow(carol, second.generation.id, 0));
     expect(events.at(-1)?.event.type).toBe('DONE');
-    // One read (settings, instructions, memories, recall switch, history), one write (the message,
-    // the reply's placeholder and the recall beside them) and the reply's saves: no recall request,
+    // A follow-up in a conversation this process has seen its owner use: one write (the message, the
+    // reply's placeholder and the recall beside them), its context (settings, instructions, memories,
+    // recall switch, history) read back by the same request, and the reply's saves: no recall request,
     // no history fetch, no separate settings read, no second append.
+    expect(calls).toMatchObject({ appendFollowUpTurn: 1 });
+    for (const method of ['turnContext', 'appendTurn', 'recallMessages', 'messagePath', 'appendMessage']) {
+      expect(calls[method]).toBeUndefined();
+    }
+    for (const key of Object.keys(calls)) delete calls[key];
+
+    // Another process, which has not seen the conversation: one read (ownership checked before the
+    // conversation's slot is taken), then one write.
+    const { services: elsewhere } = await start(
+      { RECALL_TIMEOUT_MS: '50', RECALL_LIMIT: '4' },
+      undefined,
+      conversations,
+    );
+    const third = await elsewhere.chat.send(carol, {
+      conversationId: first.conversationId,
+      content: 'Still there?',
+    });
+    events = await drain(await elsewhere.generations.follow(carol, third.generation.id, 0));
+    expect(events.at(-1)?.event.type).toBe('DONE');
     expect(calls).toMatchObject({ turnContext: 1, appendTurn: 1 });
-    expect(calls.recallMessages).toBeUndefined();
-    expect(calls.messagePath).toBeUndefined();
-    expect(calls.appendMessage).toBeUndefined();
+    for (const method of ['appendFollowUpTurn', 'recallMessages', 'messagePath', 'appendMessage']) {
+      expect(calls[method]).toBeUndefined();
+    }
     // Each write asked for RECALL_LIMIT messages within RECALL_TIMEOUT_MS.
     expect(recalls).toEqual([
+      { first: 4, budgetMs: 50 },
       { first: 4, budgetMs: 50 },
       { first: 4, budgetMs: 50 },
     ]);
@@ -231,7 +253,7 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
     };
     const provider = new ScriptedProvider();
     const conversations = interceptCalls(store, (method, proceed) => {
-      if (method !== 'recallMessages' && method !== 'appendTurn') return proceed();
+      if (!['recallMessages', 'appendTurn', 'appendFollowUpTurn'].includes(method)) return proceed();
       return (proceed() as Promise<{ recalled?: RecallHit[] | null }>).then((answer) =>
         Array.isArray(answer) ? [recallableHit] : { ...answer, recalled: [recallableHit] },
       );
@@ -265,7 +287,8 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
   it('recalls nothing for a user who turned recall off, and asks for no recall once their switch is read', async () => {
     let recallsAsked = 0;
     const conversations = interceptCalls(store, (method, proceed, args) => {
-      if (method === 'recallMessages' || args[2]) recallsAsked++;
+      const recall = method === 'appendFollowUpTurn' ? args[3] : args[2];
+      if (method === 'recallMessages' || recall) recallsAsked++;
       return proceed();
     });
     const { services } = await start({}, undefined, conversations);

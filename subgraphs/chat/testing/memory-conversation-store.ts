@@ -7,6 +7,8 @@ import type {
   AppendTurnInput,
   ConversationClient,
   FirstTurnInput,
+  FollowUpTurnInput,
+  FollowUpTurnTerms,
   TurnQuery,
   UpdateMessageInput,
 } from '../clients/conversation.client';
@@ -16,6 +18,7 @@ import { type RecallHit, type StoredMessage, UNTITLED_CONVERSATION } from '../re
 import {
   type ConversationSettings,
   DEFAULT_CONVERSATION_SETTINGS,
+  settingsKey,
 } from '../../../common/records/conversation-settings.record';
 import type { TurnContext } from '../records/turn-context.record';
 
@@ -116,6 +119,28 @@ export class MemoryConversationStore implements ConversationClient {
       ...(await this.appendTurn(caller, { ...input, conversationId: null, parentId: null }, recall)),
       context,
     };
+  }
+
+  async appendFollowUpTurn(
+    caller: UserCaller,
+    input: FollowUpTurnInput,
+    { expectedSettings, historyLimit }: FollowUpTurnTerms,
+    recall: TurnRecall | null,
+  ): Promise<AppendedTurn & { context: TurnContext }> {
+    const conversation = this.ownedConversation(caller, input.conversationId);
+    if (settingsKey(conversation.settings) !== expectedSettings) {
+      throw badUserInput(
+        'expectedSettings',
+        "The conversation's settings changed since the reply was planned",
+      );
+    }
+    const appended = await this.appendTurn(caller, { ...input, parentId: null }, recall);
+    const context = await this.turnContext(caller, {
+      conversationId: null,
+      leafId: appended.userMessage.id,
+      historyLimit,
+    });
+    return { ...appended, context };
   }
 
   async updateMessage(caller: UserCaller, input: UpdateMessageInput): Promise<void> {
