@@ -28,6 +28,15 @@ export interface MessageRow {
 export const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.parent_id, m.depth, m.role, m.content, m.status, m.model,
   m.prompt_tokens, m.completion_tokens, m.created_at, m.updated_at`;
 
+/**
+ * A recursive walk's step up a branch: the parent of each message of the walk `step`, as `p`, looked
+ * up by its key. The `limit` keeps the planner from turning the lookup into a join, which it plans
+ * as a hash of the whole table per step whenever its statistics say the table is small (a new
+ * deployment, a table grown since it was last analysed): 50 steps then read it 50 times.
+ */
+export const parentOf = (step: string) =>
+  `cross join lateral (select * from messages where messages.id = ${step}.parent_id limit 1) p`;
+
 export const messageFromRow = (row: MessageRow): MessageRecord => ({
   id: row.id,
   conversationId: row.conversation_id,
@@ -193,7 +202,7 @@ export class MessageRepository {
       `with recursive branch as (
          select * from messages where id = ?
          union all
-         select p.* from messages p join branch b on p.id = b.parent_id where b.depth > ?
+         select p.* from branch b ${parentOf('b')} where b.depth > ?
        )
        select ${MESSAGE_COLUMNS} from branch m where m.depth between ? and ? order by m.depth`,
       [leafId, fromDepth, fromDepth, toDepth],
@@ -207,7 +216,7 @@ export class MessageRepository {
       `with recursive path as (
          select messages.*, 1 as steps from messages where id = ?
          union all
-         select p.*, path.steps + 1 from messages p join path on p.id = path.parent_id where path.steps < ?
+         select p.*, path.steps + 1 from path ${parentOf('path')} where path.steps < ?
        )
        select ${MESSAGE_COLUMNS} from path m order by m.depth`,
       [leafId, limit],

@@ -5,7 +5,7 @@ import type { MessageRecord, OwnedMessageRecord } from '../records/message.recor
 import type { InstructionsRecord } from '../records/preference.record';
 import { type ConversationRow, conversationFromRow, insertConversation } from './conversation.repository';
 import { MAX_MEMORIES } from './memory.repository';
-import { MESSAGE_COLUMNS, type MessageRow, messageFromRow } from './message.repository';
+import { MESSAGE_COLUMNS, type MessageRow, messageFromRow, parentOf } from './message.repository';
 import { queueMessageUpserts } from './search-outbox.repository';
 
 /** What one turn's prompt is built from, as stored; the service checks access and applies defaults. */
@@ -81,7 +81,7 @@ export class TurnRepository {
          select messages.*, 1 as steps from messages
          where id = coalesce((select id from leaf), (select active_leaf_id from conversation))
          union all
-         select p.*, path.steps + 1 from messages p join path on p.id = path.parent_id where path.steps < ?
+         select p.*, path.steps + 1 from path ${parentOf('path')} where path.steps < ?
        )
        select
          (select row_to_json(leaf) from leaf) as leaf,
