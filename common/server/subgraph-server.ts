@@ -1,6 +1,7 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import {
+  ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginInlineTraceDisabled,
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
@@ -131,6 +132,9 @@ export async function startSubgraphServer<Context extends BaseContext>(
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
+      // No type or field here has a cache hint, and Apollo's default cache-control plugin would wrap every
+      // resolver of the schema to compute one per field of every response (docs/performance.md, "Twelfth round").
+      ApolloServerPluginCacheControlDisabled(),
       requestIdPlugin(),
       guard.plugin,
       ...(spans ? [spans.plugin] : []),
