@@ -150,12 +150,12 @@ export class ChatService {
   /**
    * A follow-up to a conversation this process has seen the caller own (`known`: its settings and
    * the owner's recall switch as last read). A conversation never changes owner, so its slot is
-   * taken before anything is read,
-   * and the turn is written in one request with the settings its reply was planned with, which the
-   * conversation subgraph compares with its own under the conversation's lock; the turn's context
-   * comes back with the write, as for a first message. Settings changed meanwhile (or no longer
-   * valid for the catalog): nothing was written, whatever was taken has been given back, and the
-   * send reads its turn first instead. A conversation gone since is NOT_FOUND, as it would be then.
+   * taken before anything is read, and the turn is written in one request with the settings its
+   * reply was planned with, which the conversation subgraph compares with its own under the
+   * conversation's lock; the turn's context comes back with the write, as for a first message.
+   * Settings changed meanwhile (or no longer valid for the catalog): nothing was written, whatever
+   * was taken has been given back, and the send reads its turn first instead. A conversation gone
+   * since is NOT_FOUND, as it would be then.
    */
   private async sendFollowUp(
     user: UserCaller,
