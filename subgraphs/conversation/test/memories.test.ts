@@ -371,37 +371,51 @@ describe("a turn's internal operations: turnContext and appendTurn", () => {
     expect(await history()).toEqual(written);
   });
 
-  it("marks a first message's reply FAILED when the context's read fails after the write, and answers the error", async () => {
-    const user = await harness.newUser();
-    const schema = harness.env.CONVERSATION_DB_SCHEMA;
-    const database = new PgClient({ connectionString: harness.env.DATABASE_URL });
-    await database.connect();
-    // The read needs the owner's memories; the write never touches them.
-    await database.query(`alter table "${schema}".memories rename to memories_away`);
-    let answer: Awaited<ReturnType<Client['request']>>;
-    try {
-      answer = await harness.chatFor(user.userId).request(
-        `mutation($input: AppendTurnInput!) {
-          appendTurn(input: $input, withContext: true) { reply { id } context { recallEnabled } }
+  it.each([
+    ['a first message', false],
+    ['a follow-up', true],
+  ])(
+    "marks %s's reply FAILED when the context's read fails after the write, and answers the error",
+    async (_, followUp) => {
+      const user = await harness.newUser();
+      const conversationId = followUp
+        ? (await append(harness, user, { content: 'Hello' })).conversation.id
+        : null;
+      const schema = harness.env.CONVERSATION_DB_SCHEMA;
+      const database = new PgClient({ connectionString: harness.env.DATABASE_URL });
+      await database.connect();
+      // The read needs the owner's memories; the write never touches them.
+      await database.query(`alter table "${schema}".memories rename to memories_away`);
+      let answer: Awaited<ReturnType<Client['request']>>;
+      try {
+        answer = await harness.chatFor(user.userId).request(
+          `mutation($input: AppendTurnInput!, $expectedSettings: String) {
+          appendTurn(input: $input, withContext: true, expectedSettings: $expectedSettings) {
+            reply { id } context { recallEnabled }
+          }
         }`,
-        { input: { content: 'Hello', replyModel: 'offline/echo' } },
-      );
-    } finally {
-      await database.query(`alter table "${schema}".memories_away rename to memories`);
-    }
-    expect(errorCodes(answer)).not.toEqual([]);
-    expect(answer.data ?? null).toBeNull();
-    // The turn was written; nothing would ever finish its reply, so it is FAILED, not STREAMING.
-    const { rows } = await database.query<{ role: string; status: string }>(
-      `select m.role, m.status from "${schema}".messages m
+          {
+            input: { conversationId, content: 'Hello again', replyModel: 'offline/echo' },
+            expectedSettings: followUp ? settingsKey(DEFAULT_CONVERSATION_SETTINGS) : null,
+          },
+        );
+      } finally {
+        await database.query(`alter table "${schema}".memories_away rename to memories`);
+      }
+      expect(errorCodes(answer)).not.toEqual([]);
+      expect(answer.data ?? null).toBeNull();
+      // The turn was written; nothing would ever finish its reply, so it is FAILED, not STREAMING.
+      const { rows } = await database.query<{ role: string; status: string; content: string }>(
+        `select m.role, m.status, m.content from "${schema}".messages m
          join "${schema}".conversations c on c.id = m.conversation_id
-        where c.owner_id = $1 order by m.depth`,
-      [user.userId],
-    );
-    await database.end();
-    expect(rows).toEqual([
-      { role: 'USER', status: 'COMPLETE' },
-      { role: 'ASSISTANT', status: 'FAILED' },
-    ]);
-  });
+        where c.owner_id = $1 and m.content <> 'Hello' order by m.depth`,
+        [user.userId],
+      );
+      await database.end();
+      expect(rows).toEqual([
+        { role: 'USER', status: 'COMPLETE', content: 'Hello again' },
+        { role: 'ASSISTANT', status: 'FAILED', content: '' },
+      ]);
+    },
+  );
 });
