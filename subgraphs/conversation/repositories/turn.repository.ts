@@ -7,6 +7,7 @@ import { type ConversationRow, conversationFromRow, insertConversation } from '.
 import { MAX_MEMORIES } from './memory.repository';
 import { MESSAGE_COLUMNS, type MessageRow, messageFromRow, parentOf } from './message.repository';
 import { queueMessageUpserts } from './search-outbox.repository';
+import { executePrepared } from '../../../common/stores/prepared-statement';
 
 /** What one turn's prompt is built from, as stored; the service checks access and applies defaults. */
 export interface StoredTurnContext {
@@ -67,7 +68,9 @@ export class TurnRepository {
     leafId: string | null,
     historyLimit: number,
   ): Promise<StoredTurnContext> {
-    const [row] = await this.em.execute<ContextRow[]>(
+    const [row] = await executePrepared<ContextRow>(
+      this.em,
+      'turn-context',
       `with recursive
        leaf as (
          select ${MESSAGE_COLUMNS}, c.owner_id from messages m join conversations c on c.id = m.conversation_id
