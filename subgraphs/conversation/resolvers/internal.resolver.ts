@@ -50,7 +50,7 @@ export class InternalResolver {
     @Arg('expectedSettings', () => String, {
       nullable: true,
       description:
-        "A follow-up's: the conversation's settings as the reply was planned with (chat's `settingsKey`); the turn is written only while they are still those, else BAD_USER_INPUT on `expectedSettings` and nothing written.",
+        "The conversation's settings as the reply was planned with (chat's `settingsKey`; required for a follow-up withContext): a turn in an existing conversation is written only while they are still those, else BAD_USER_INPUT on `expectedSettings` and nothing written.",
     })
     expectedSettings: string | null | undefined,
     @Arg('historyLimit', () => Int, {
@@ -61,7 +61,9 @@ export class InternalResolver {
     @Ctx() ctx: ConversationContext,
   ) {
     const { replyModel, ...message } = input;
-    if (!withContext) return ctx.turns.append(ctx.caller, message, replyModel, recall ?? null);
+    if (!withContext) {
+      return ctx.turns.append(ctx.caller, message, replyModel, recall ?? null, expectedSettings ?? null);
+    }
     return message.conversationId == null
       ? ctx.turns.appendFirst(ctx.caller, message, replyModel, recall ?? null)
       : ctx.turns.appendFollowUp(ctx.caller, message, replyModel, recall ?? null, {

@@ -67,17 +67,24 @@ export class TurnService {
   /**
    * Internal: the user's message as the active leaf and the STREAMING reply under it, in one
    * transaction; and, when `recall` asks, the recall for the reply searched beside that write and
-   * answered with it, so a turn is one request from chat however much it reads.
+   * answered with it, so a turn is one request from chat however much it reads. Given
+   * `expectedSettings`, a turn in an existing conversation is written only while its settings are those.
    */
   async append(
     caller: Caller,
     input: TurnMessage,
     replyModel: string,
     recall: TurnRecall | null,
+    expectedSettings: string | null = null,
   ): Promise<AppendedTurnRecord> {
     traceTurn('conversation.turn-received', caller.requestId);
     const recalling = this.recallBeside(caller, input, recall);
-    const { userMessage, reply } = await this.messages.appendTurn(caller, input, replyModel);
+    const { userMessage, reply } = await this.messages.appendTurn(
+      caller,
+      input,
+      replyModel,
+      expectedSettings,
+    );
     traceTurn('conversation.turn-written', caller.requestId);
     return { userMessage, reply, context: null, recalled: recalling && (await recalling) };
   }

@@ -350,6 +350,16 @@ describe("a turn's internal operations: turnContext and appendTurn", () => {
     const stale = await followUp({});
     expect(errorCodes(stale)).toEqual(['BAD_USER_INPUT']);
     expect(stale.errors?.[0].extensions?.field).toBe('expectedSettings');
+    const staleWithoutContext = await chat.request(
+      `mutation($input: AppendTurnInput!, $expectedSettings: String) {
+        appendTurn(input: $input, expectedSettings: $expectedSettings) { reply { id } }
+      }`,
+      {
+        input: { conversationId, content: 'And then?', replyModel: 'offline/echo' },
+        expectedSettings: settingsKey(DEFAULT_CONVERSATION_SETTINGS),
+      },
+    );
+    expect(staleWithoutContext.errors?.[0].extensions?.field).toBe('expectedSettings');
     expect(await history()).toEqual(written);
 
     // Another user's conversation is not found, whatever the settings; a follow-up needs its settings and the active leaf.
