@@ -4,6 +4,7 @@ import {
   DEFAULT_CONVERSATION_SETTINGS,
   settingsKey,
 } from '../../../common/records/conversation-settings.record';
+import { withSchemaChangeLock } from '../../../common/stores/database';
 import { MAX_MEMORIES } from '../repositories/memory.repository';
 import { append, type Client, type Harness, dataOf, startConversationHarness } from '../testing/harness';
 
@@ -394,8 +395,13 @@ describe("a turn's internal operations: turnContext and appendTurn", () => {
       const schema = harness.env.CONVERSATION_DB_SCHEMA;
       const database = new PgClient({ connectionString: harness.env.DATABASE_URL });
       await database.connect();
-      // The read needs the owner's memories; the write never touches them.
-      await database.query(`alter table "${schema}".memories rename to memories_away`);
+      // The read needs the owner's memories; the write never touches them. Renamed under the
+      // schema-change lock: another test file's migration reading the catalog meanwhile would fail.
+      const rename = (from: string, to: string) =>
+        withSchemaChangeLock(harness.env.DATABASE_URL, () =>
+          database.query(`alter table "${schema}".${from} rename to ${to}`),
+        );
+      await rename('memories', 'memories_away');
       let answer: Awaited<ReturnType<Client['request']>>;
       try {
         answer = await harness.chatFor(user.userId).request(
@@ -410,11 +416,12 @@ describe("a turn's internal operations: turnContext and appendTurn", () => {
           },
         );
       } finally {
-        await database.query(`alter table "${schema}".memories_away rename to memories`);
+        await rename('memories_away', 'memories');
       }
       expect(errorCodes(answer)).not.toEqual([]);
       expect(answer.data ?? null).toBeNull();
-      // The turn was written; nothing would ever finish its reply, so it is FAILED, not STREAMING.
+      // The turn was written (a follow-up's under the first message); nothing would ever finish its
+      // reply, so it is FAILED, not STREAMING.
       const { rows } = await database.query<{ role: string; status: string; content: string }>(
         `select m.role, m.status, m.content from "${schema}".messages m
          join "${schema}".conversations c on c.id = m.conversation_id
