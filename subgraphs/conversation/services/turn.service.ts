@@ -77,15 +77,13 @@ export class TurnService {
     recall: TurnRecall | null,
     expectedSettings: string | null = null,
   ): Promise<AppendedTurnRecord> {
-    traceTurn('conversation.turn-received', caller.requestId);
-    const recalling = this.recallBeside(caller, input, recall);
-    const { userMessage, reply } = await this.messages.appendTurn(
+    const { userMessage, reply, recalling } = await this.write(
       caller,
       input,
       replyModel,
+      recall,
       expectedSettings,
     );
-    traceTurn('conversation.turn-written', caller.requestId);
     return { userMessage, reply, context: null, recalled: recalling && (await recalling) };
   }
 
@@ -158,15 +156,13 @@ export class TurnService {
       );
     }
     checkPageSize(historyLimit, 'historyLimit');
-    traceTurn('conversation.turn-received', caller.requestId);
-    const recalling = this.recallBeside(caller, input, recall);
-    const { userMessage, reply } = await this.messages.appendTurn(
+    const { userMessage, reply, recalling } = await this.write(
       caller,
       input,
       replyModel,
+      recall,
       expectedSettings,
     );
-    traceTurn('conversation.turn-written', caller.requestId);
     let context: TurnContextRecord;
     try {
       context = await this.read(caller, { conversationId: null, leafId: userMessage.id, historyLimit });
@@ -174,6 +170,25 @@ export class TurnService {
       return this.failReply(caller, reply, error);
     }
     return { userMessage, reply, context, recalled: recalling && (await recalling) };
+  }
+
+  /** Writes a turn, its recall (when asked for) searched beside the write and left running. */
+  private async write(
+    caller: Caller,
+    input: TurnMessage,
+    replyModel: string,
+    recall: TurnRecall | null,
+    expectedSettings: string | null,
+  ): Promise<{
+    userMessage: MessageRecord;
+    reply: MessageRecord;
+    recalling: Promise<SearchHitRecord[]> | null;
+  }> {
+    traceTurn('conversation.turn-received', caller.requestId);
+    const recalling = this.recallBeside(caller, input, recall);
+    const written = await this.messages.appendTurn(caller, input, replyModel, expectedSettings);
+    traceTurn('conversation.turn-written', caller.requestId);
+    return { ...written, recalling };
   }
 
   /** A written turn whose context could not be read: nothing would ever finish its reply. */
