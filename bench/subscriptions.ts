@@ -1,6 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   CONNECTION_DIGEST,
@@ -11,7 +11,9 @@ import {
   signIdentity,
 } from '../common/identity/identity';
 import { registerUser } from '../common/testing/auth';
+import { toMonotonicMs } from './support/clock';
 import { PacedModel } from './support/paced-model';
+import { formatProfileSummary, summariseProfileDirectory, type TimeRange } from './support/profile-summary';
 import { CpuWindow, watchMemory } from './support/process-usage';
 import { type BenchServer, BenchServices } from './support/services';
 import { formatStreamRow, STREAM_TABLE_HEADER } from './support/stream-report';
@@ -31,6 +33,10 @@ import { runStreams, type StreamEndpoint, summarize } from './support/streams';
  * every `--reference-every`-th stream is also followed directly on the chat subgraph in the same
  * run, and each token's arrival through the gateway is compared with its arrival there (both
  * copies leave the chat process's one Redis read together). Figures and method: docs/subscriptions.md.
+ *
+ * `--profile DIR` runs the subgraphs' process and this gateway under `node --cpu-prof` (DIR/subgraphs,
+ * DIR/gateway) and prints where their time went while the measured tokens flowed (DIR/summary.md;
+ * the windows, on the profiles' clock in ms, in DIR/windows.json).
  */
 
 const { values: args } = parseArgs({
@@ -44,6 +50,7 @@ const { values: args } = parseArgs({
     'reference-every': { type: 'string', default: '5' },
     'cross-streams': { type: 'string', default: '100' },
     'start-concurrency': { type: 'string', default: '16' },
+    profile: { type: 'string' },
   },
 });
 
@@ -77,24 +84,35 @@ async function main(): Promise<void> {
   const workDir = await mkdtemp(join(tmpdir(), 'bench-subscriptions-'));
   const services = new BenchServices(workDir);
   const model = await PacedModel.start();
+  const profileDir = args.profile && resolve(args.profile);
+  /** The measured windows, for the profiles' summary. */
+  const measured: TimeRange[] = [];
+  const profiled = async (service: string): Promise<string[]> => {
+    if (!profileDir) return [];
+    await mkdir(join(profileDir, service), { recursive: true });
+    return ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, service)}`];
+  };
   try {
     console.log('Starting the subgraphs, this gateway and Hive Gateway...');
-    const subgraphs = await services.startSubgraphs({
-      LLM_PROVIDER: 'openai-compatible',
-      LLM_BASE_URL: model.url,
-      // Replies are held until every stream of a run has started (seconds, at 1,000 streams).
-      LLM_FIRST_TOKEN_TIMEOUT_MS: '600000',
-      // One user owns every stream (Hive Gateway signs one fixed identity), so its quotas go.
-      QUOTA_CONCURRENT_GENERATIONS: String(largest * 2),
-      QUOTA_DAILY_TOKENS: '1000000000',
-      // Not what is measured, and they load the two cores the gateways share: the prompt's recall
-      // (a Chroma search per reply) off, and content saved every 5 s rather than every second.
-      RECALL_ENABLED: 'false',
-      CHECKPOINT_INTERVAL_MS: '5000',
-      GENERATION_LEASE_MS: '30000',
-      // The runs outlast the default 15 minutes, and every run connects with the same token.
-      ACCESS_TOKEN_TTL_SECONDS: '86400',
-    });
+    const subgraphs = await services.startSubgraphs(
+      {
+        LLM_PROVIDER: 'openai-compatible',
+        LLM_BASE_URL: model.url,
+        // Replies are held until every stream of a run has started (seconds, at 1,000 streams).
+        LLM_FIRST_TOKEN_TIMEOUT_MS: '600000',
+        // One user owns every stream (Hive Gateway signs one fixed identity), so its quotas go.
+        QUOTA_CONCURRENT_GENERATIONS: String(largest * 2),
+        QUOTA_DAILY_TOKENS: '1000000000',
+        // Not what is measured, and they load the two cores the gateways share: the prompt's recall
+        // (a Chroma search per reply) off, and content saved every 5 s rather than every second.
+        RECALL_ENABLED: 'false',
+        CHECKPOINT_INTERVAL_MS: '5000',
+        GENERATION_LEASE_MS: '30000',
+        // The runs outlast the default 15 minutes, and every run connects with the same token.
+        ACCESS_TOKEN_TTL_SECONDS: '86400',
+      },
+      await profiled('subgraphs'),
+    );
     const user = await registerUser({ gatewayUrl: subgraphs.seedUrl }, { displayName: 'Bench User' });
     const identity: Identity = {
       userId: user.id,
@@ -105,10 +123,11 @@ async function main(): Promise<void> {
     };
     const secret = subgraphs.env.IDENTITY_SECRET;
     const [ours, hive] = await Promise.all([
-      services.startOurGateway(subgraphs, {
-        SUBSCRIPTIONS_PER_CONNECTION: String(perSocket),
-        SUBSCRIPTIONS_PER_USER: String(largest * 2),
-      }),
+      services.startOurGateway(
+        subgraphs,
+        { SUBSCRIPTIONS_PER_CONNECTION: String(perSocket), SUBSCRIPTIONS_PER_USER: String(largest * 2) },
+        await profiled('gateway'),
+      ),
       services.startHiveGateway(subgraphs, identity),
     ]);
     // As the gateway's upstream pool: its service identity per connection, the user's per operation.
@@ -197,6 +216,10 @@ async function main(): Promise<void> {
       const window = new CpuWindow([subgraphs.pid, ...(target.server ? [target.server.pid] : [])]);
       const result = await run(target, streams, query, intervalMs, () => window.begin());
       const used = window.end();
+      measured.push({
+        from: toMonotonicMs(used.startedAt),
+        to: toMonotonicMs(used.startedAt + used.seconds * 1000),
+      });
       const [subgraphsCpu, gatewayCpu] = used.cpuSeconds;
       console.log(
         formatStreamRow({
@@ -234,6 +257,13 @@ async function main(): Promise<void> {
     await services.stop();
     await model.close();
     await rm(workDir, { recursive: true, force: true });
+  }
+  if (profileDir) {
+    // The processes wrote their profiles as they stopped.
+    const summary = formatProfileSummary(summariseProfileDirectory(profileDir, { ranges: measured }));
+    await writeFile(join(profileDir, 'summary.md'), `${summary}\n`);
+    await writeFile(join(profileDir, 'windows.json'), JSON.stringify(measured));
+    console.log(`\nCPU profiles in ${profileDir}; where the time went:\n\n${summary}`);
   }
 }
 

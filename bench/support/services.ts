@@ -64,14 +64,19 @@ export class BenchServices {
 
   /**
    * The subgraphs (bench/support/subgraphs-process.ts); resolves with what that process prints once
-   * they listen. `env` overrides the platform's settings (say, the model provider).
+   * they listen. `env` overrides the platform's settings (say, the model provider); `execArgv` goes
+   * to Node (say, --cpu-prof).
    */
-  async startSubgraphs(env: Record<string, string> = {}): Promise<RunningSubgraphs & { pid: number }> {
+  async startSubgraphs(
+    env: Record<string, string> = {},
+    execArgv: string[] = [],
+  ): Promise<RunningSubgraphs & { pid: number }> {
     const { child, logPath } = this.spawn(
       'subgraphs',
-      [join(dist, 'bench/support/subgraphs-process.js'), JSON.stringify(env)],
-      // A pipe, so that the process stops (and drops its namespace) when this one dies.
-      { stdin: 'pipe' },
+      [...execArgv, join(dist, 'bench/support/subgraphs-process.js'), JSON.stringify(env)],
+      // A pipe, so that the process stops (and drops its namespace) when this one dies; graphql-js
+      // skips its development checks in production, as the services do when `npm start` runs them.
+      { stdin: 'pipe', env: { NODE_ENV: 'production' } },
     );
     const started = Date.now();
     for (;;) {
@@ -85,11 +90,18 @@ export class BenchServices {
     }
   }
 
-  /** This gateway (dist/gateway/main.js) in front of the subgraphs; `env` adds to its settings. */
-  async startOurGateway(subgraphs: RunningSubgraphs, env: Record<string, string> = {}): Promise<BenchServer> {
+  /**
+   * This gateway (dist/gateway/main.js) in front of the subgraphs; `env` adds to its settings,
+   * `execArgv` goes to Node (say, --cpu-prof).
+   */
+  async startOurGateway(
+    subgraphs: RunningSubgraphs,
+    env: Record<string, string> = {},
+    execArgv: string[] = [],
+  ): Promise<BenchServer> {
     const port = await findFreePort();
     const budget = '100000000/60';
-    const { child } = this.spawn('gateway', [join(dist, 'gateway/main.js')], {
+    const { child } = this.spawn('gateway', [...execArgv, join(dist, 'gateway/main.js')], {
       env: {
         ...subgraphs.env,
         NODE_ENV: 'production',
