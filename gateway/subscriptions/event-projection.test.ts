@@ -6,6 +6,7 @@ import {
   type FormattedExecutionResult,
   type GraphQLFormattedError,
   parse,
+  print,
 } from 'graphql';
 import { silentLogger } from '../../common/testing/logger';
 import type { GatewayContext } from '../context';
@@ -380,5 +381,68 @@ describe('compileEventProjection compiles no projection', () => {
     const plan = planner.plan(document, undefined, 'deferred');
     if (plan.node?.kind !== 'Subscription') throw new Error('expected a subscription plan');
     expect(compileEventProjection(planner.apiSchema, document, undefined, {}, plan.node)).toBeUndefined();
+  });
+});
+
+describe('compileEventProjection, compiled once per document', () => {
+  /** A projection of `document` as the executor compiles it for one subscription with these variables. */
+  function projectionOf(
+    document: ReturnType<typeof parse>,
+    variables: Record<string, unknown>,
+    over = planner,
+  ): EventProjection | undefined {
+    const source = print(document);
+    const request = { document, source, variables, context };
+    const prepared = prepare(over, request);
+    if ('refused' in prepared) throw new Error(prepared.refused.errors?.[0].message);
+    const plan = planEvents(prepared, request);
+    if ('refused' in plan) throw new Error(plan.refused.errors?.[0].message);
+    return compileEventProjection(
+      over.apiSchema,
+      document,
+      prepared.operationName,
+      prepared.variables,
+      plan.subscription,
+    );
+  }
+  const event = { data: { event: { n: 1, label: 'one' } } };
+
+  it('serves every subscription of one document', () => {
+    const document = parse('subscription { event { n label } }');
+    const first = projectionOf(document, {});
+    const second = projectionOf(document, {});
+    expect(first?.(event)).toEqual({ data: { event: { n: 1, label: 'one' } } });
+    expect(second?.(event)).toEqual(first?.(event));
+  });
+
+  it('decides @include and @skip with each subscription’s own variables', () => {
+    const document = parse(
+      'subscription ($withLabel: Boolean!) { event { n label @include(if: $withLabel) } }',
+    );
+    const withLabel = projectionOf(document, { withLabel: true });
+    const without = projectionOf(document, { withLabel: false });
+    const againWith = projectionOf(document, { withLabel: true });
+    expect(withLabel?.(event)).toEqual({ data: { event: { n: 1, label: 'one' } } });
+    expect(without?.(event)).toEqual({ data: { event: { n: 1 } } });
+    expect(againWith?.(event)).toEqual(withLabel?.(event));
+  });
+
+  it('compiles the same document again for another supergraph', () => {
+    const document = parse('subscription { event { n label } }');
+    expect(projectionOf(document, {})).toBeDefined();
+    // The next supergraph's Event has no label: the document no longer reads over its API schema.
+    const next = composeServices([
+      {
+        name: 'events',
+        url: 'http://events.invalid',
+        typeDefs: parse(eventsSdl.replace('label: String\n', '')),
+      },
+      { name: 'people', url: 'http://people.invalid', typeDefs: parse(peopleSdl) },
+    ]);
+    if (next.errors) throw next.errors[0];
+    const nextPlanner = new SupergraphPlanner(next.supergraphSdl);
+    const plan = planner.plan(document, undefined, 'compiled-again').node;
+    if (plan?.kind !== 'Subscription') throw new Error('expected a subscription plan');
+    expect(compileEventProjection(nextPlanner.apiSchema, document, undefined, {}, plan)).toBeUndefined();
   });
 });

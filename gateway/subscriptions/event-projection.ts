@@ -89,6 +89,8 @@ interface Compilation {
   schema: Schema;
   /** The coerced variables over the operation's defaults, as result shaping reads them. */
   variables: Record<string, unknown>;
+  /** Set once an `@include`/`@skip` condition is read from `variables`: the shapes then hold for these alone. */
+  readVariable: boolean;
   /**
    * Each shape compiled, by its type and selection sets: an object's fields are compiled for every
    * type its `__typename` may name and for none, so without this a selection would be compiled
@@ -103,6 +105,11 @@ interface Compilation {
  * than the primary subgraph or rewrites what the primary answers, or its operation uses what the
  * projector does not model (a directive other than `@include`/`@skip`, introspection, an
  * `@include`/`@skip` condition that is not a boolean).
+ *
+ * What it is compiled from is compiled once per API schema, document and operation name (the
+ * transports hand the same parsed document to every subscription with the same text): reading the
+ * operation over the schema cost the gateway half a millisecond of each `chat` subscription. Only an
+ * operation whose `@include`/`@skip` reads a variable is compiled again for each subscription's variables.
  */
 export function compileEventProjection(
   apiSchema: Schema,
@@ -112,27 +119,82 @@ export function compileEventProjection(
   subscription: SubscriptionNode,
 ): EventProjection | undefined {
   if (!servedByPrimaryAlone(subscription)) return undefined;
-  let operation: Operation;
-  try {
-    operation = operationFromDocument(apiSchema, document, { operationName, validate: false });
-  } catch {
-    return undefined;
-  }
-  const rootType = apiSchema.schemaDefinition.rootType(operation.rootKind);
-  if (!rootType) return undefined;
-  const compilation: Compilation = {
-    schema: apiSchema,
-    variables: { ...operation.collectDefaultedVariableValues(), ...variables },
-    shapes: new Map(),
-    selectionSetIds: new Map(),
-  };
-  const root = compileObjectShape(compilation, rootType, [operation.selectionSet], false);
+  const compiled = compiledOperation(apiSchema, document, operationName);
+  if (!compiled) return undefined;
+  const root = compiled.variableFree
+    ? compiled.root
+    : compileRoot(apiSchema, compiled.operation, variables).root;
   if (!root) return undefined;
   return (event) => {
     if (event.errors !== undefined || !isRecord(event.data)) return undefined;
     const data = projectObject(root, event.data);
     return data === UNSURE ? undefined : { data: data as ExecutionResult['data'] };
   };
+}
+
+/** An operation read over the API schema, and its root shape when no variable decides it. */
+interface CompiledOperation {
+  operation: Operation;
+  /** Whether `root` holds for any variables: no `@include`/`@skip` read one. */
+  variableFree: boolean;
+  root: ObjectShape | undefined;
+}
+
+const compiledOperations = new WeakMap<
+  Schema,
+  WeakMap<DocumentNode, Map<string, CompiledOperation | null>>
+>();
+
+/** `null` (remembered too) when the operation does not read over the schema. */
+function compiledOperation(
+  apiSchema: Schema,
+  document: DocumentNode,
+  operationName: string | undefined,
+): CompiledOperation | null {
+  let bySchema = compiledOperations.get(apiSchema);
+  if (!bySchema) compiledOperations.set(apiSchema, (bySchema = new WeakMap()));
+  let byName = bySchema.get(document);
+  if (!byName) bySchema.set(document, (byName = new Map()));
+  const key = operationName ?? '';
+  let compiled = byName.get(key);
+  if (compiled === undefined) {
+    compiled = compileOperation(apiSchema, document, operationName);
+    byName.set(key, compiled);
+  }
+  return compiled;
+}
+
+function compileOperation(
+  apiSchema: Schema,
+  document: DocumentNode,
+  operationName: string | undefined,
+): CompiledOperation | null {
+  let operation: Operation;
+  try {
+    operation = operationFromDocument(apiSchema, document, { operationName, validate: false });
+  } catch {
+    return null;
+  }
+  const { root, readVariable } = compileRoot(apiSchema, operation, {});
+  return { operation, variableFree: !readVariable, root };
+}
+
+function compileRoot(
+  apiSchema: Schema,
+  operation: Operation,
+  variables: Record<string, unknown>,
+): { root: ObjectShape | undefined; readVariable: boolean } {
+  const rootType = apiSchema.schemaDefinition.rootType(operation.rootKind);
+  if (!rootType) return { root: undefined, readVariable: false };
+  const compilation: Compilation = {
+    schema: apiSchema,
+    variables: { ...operation.collectDefaultedVariableValues(), ...variables },
+    readVariable: false,
+    shapes: new Map(),
+    selectionSetIds: new Map(),
+  };
+  const root = compileObjectShape(compilation, rootType, [operation.selectionSet], false);
+  return { root, readVariable: compilation.readVariable };
 }
 
 /** No entity fetch follows the primary, and the primary's answer is used as it comes. */
@@ -340,6 +402,7 @@ function isSkipped(compilation: Compilation, selection: Selection): boolean | un
   for (const directive of selection.element.appliedDirectives) {
     if (directive.name !== 'skip' && directive.name !== 'include') return undefined;
     const condition: unknown = directive.arguments().if;
+    if (condition instanceof Variable) compilation.readVariable = true;
     const value = condition instanceof Variable ? compilation.variables[condition.name] : condition;
     if (typeof value !== 'boolean') return undefined;
     if (value === (directive.name === 'skip')) skipped = true;
