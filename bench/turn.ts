@@ -61,7 +61,7 @@ const { values: args } = parseArgs({
     rates: { type: 'string', default: '5,20,50' },
     duration: { type: 'string', default: '20' },
     turns: { type: 'string', default: '40' },
-    warmup: { type: 'string', default: '40' },
+    warmup: { type: 'string', default: '400' },
     idle: { type: 'string', default: '5' },
     'log-level': { type: 'string', default: 'info' },
     profile: { type: 'string' },
@@ -84,7 +84,7 @@ const root = projectRoot();
 const DRAIN_TIMEOUT_MS = 60_000;
 /** Users a rate level shares its turns among: each sends about every two seconds. */
 const usersForRate = (rate: number) => Math.max(2, Math.ceil(rate * 2));
-/** Users of the warm-up round. */
+/** The fewest users of a warm-up round; it plays as many at once as the largest level has. */
 const WARMUP_USERS = 10;
 const SERVICES_IN_PROFILE = ['gateway', 'auth', 'conversation', 'chat'] as const;
 
@@ -328,7 +328,10 @@ async function main(): Promise<void> {
     const warmup = Number(options.warmup);
     if (warmup > 0) {
       console.log(`Warming up: ${warmup} turns...`);
-      const players = users.slice(0, Math.min(WARMUP_USERS, warmup));
+      // As many at once as the largest level, so that no level meets the platform's first burst of
+      // that size: the first costs more, and its tail far more, however many turns came before at
+      // fewer users at once (docs/performance.md, "Warm-up").
+      const players = users.slice(0, Math.min(largest, warmup));
       const rounds = Math.ceil(warmup / players.length);
       for (const send of modes) {
         await play(bench, players, (connected) =>
