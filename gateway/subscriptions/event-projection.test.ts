@@ -389,16 +389,15 @@ describe('compileEventProjection, compiled once per document', () => {
   function projectionOf(
     document: ReturnType<typeof parse>,
     variables: Record<string, unknown>,
-    over = planner,
   ): EventProjection | undefined {
     const source = print(document);
     const request = { document, source, variables, context };
-    const prepared = prepare(over, request);
+    const prepared = prepare(planner, request);
     if ('refused' in prepared) throw new Error(prepared.refused.errors?.[0].message);
     const plan = planEvents(prepared, request);
     if ('refused' in plan) throw new Error(plan.refused.errors?.[0].message);
     return compileEventProjection(
-      over.apiSchema,
+      planner.apiSchema,
       document,
       prepared.operationName,
       prepared.variables,
