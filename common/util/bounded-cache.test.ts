@@ -33,4 +33,12 @@ describe('BoundedCache', () => {
     expect(cache.getOrSet('k', make)).toBe(first);
     expect(made).toBe(1);
   });
+
+  it('forgets a deleted key', () => {
+    const cache = new BoundedCache<string, number>(2);
+    cache.set('a', 1);
+    cache.delete('a');
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.size).toBe(0);
+  });
 });

@@ -1,4 +1,5 @@
 import type { ConversationSettings } from '../../../common/records/conversation-settings.record';
+import { BoundedCache } from '../../../common/util/bounded-cache';
 
 /** The most conversations a process remembers; past it, the least recently used are forgotten. */
 const CAPACITY = 10_000;
@@ -19,9 +20,11 @@ export interface KnownConversation {
  * (ChatService.sendFollowUp), and so may the switch, which it applies to the recall itself.
  */
 export class KnownConversations {
-  private readonly entries = new Map<string, KnownConversation>();
+  private readonly entries: BoundedCache<string, KnownConversation>;
 
-  constructor(private readonly capacity = CAPACITY) {}
+  constructor(capacity = CAPACITY) {
+    this.entries = new BoundedCache(capacity);
+  }
 
   /** The conversation if it is known to be `ownerId`'s; else undefined. */
   ownedBy(conversationId: string, ownerId: string): KnownConversation | undefined {
@@ -31,10 +34,7 @@ export class KnownConversations {
 
   /** What the conversation subgraph answered for its owner. */
   remember(conversationId: string, known: KnownConversation): void {
-    // Taken out and put back: a Map iterates in insertion order, so the first entry is the least recent.
-    this.entries.delete(conversationId);
     this.entries.set(conversationId, known);
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
   }
 
   forget(conversationId: string): void {
