@@ -21,6 +21,7 @@ import {
 } from '@apollo/federation-internals';
 import type { SubscriptionNode } from '@apollo/query-planner';
 import type { DocumentNode, ExecutionResult, FormattedExecutionResult } from 'graphql';
+import { oncePerDocument } from '../../common/graphql/once-per-document';
 
 /**
  * The fast path for a subscription whose every event is served by its primary fetch alone (its plan
@@ -140,9 +141,10 @@ interface CompiledOperation {
   root: ObjectShape | undefined;
 }
 
+/** Per API schema: per document (as long as it lives), each operation name's compilation. */
 const compiledOperations = new WeakMap<
   Schema,
-  WeakMap<DocumentNode, Map<string, CompiledOperation | null>>
+  (document: DocumentNode) => Map<string, CompiledOperation | null>
 >();
 
 /** `null` (remembered too) when the operation does not read over the schema. */
@@ -151,17 +153,12 @@ function compiledOperation(
   document: DocumentNode,
   operationName: string | undefined,
 ): CompiledOperation | null {
-  let bySchema = compiledOperations.get(apiSchema);
-  if (!bySchema) compiledOperations.set(apiSchema, (bySchema = new WeakMap()));
-  let byName = bySchema.get(document);
-  if (!byName) bySchema.set(document, (byName = new Map()));
+  let byDocument = compiledOperations.get(apiSchema);
+  if (!byDocument) compiledOperations.set(apiSchema, (byDocument = oncePerDocument(() => new Map())));
+  const byName = byDocument(document);
   const key = operationName ?? '';
-  let compiled = byName.get(key);
-  if (compiled === undefined) {
-    compiled = compileOperation(apiSchema, document, operationName);
-    byName.set(key, compiled);
-  }
-  return compiled;
+  if (!byName.has(key)) byName.set(key, compileOperation(apiSchema, document, operationName));
+  return byName.get(key) as CompiledOperation | null;
 }
 
 function compileOperation(
