@@ -13,7 +13,12 @@ import {
 import { registerUser } from '../common/testing/auth';
 import { toMonotonicMs } from './support/clock';
 import { PacedModel } from './support/paced-model';
-import { formatProfileSummary, summariseProfileDirectory, type TimeRange } from './support/profile-summary';
+import {
+  cpuProfileArgs,
+  formatProfileSummary,
+  summariseProfileDirectory,
+  type TimeRange,
+} from './support/profile-summary';
 import { CpuWindow, watchMemory } from './support/process-usage';
 import { type BenchServer, BenchServices } from './support/services';
 import { formatStreamRow, STREAM_TABLE_HEADER } from './support/stream-report';
@@ -90,7 +95,7 @@ async function main(): Promise<void> {
   const profiled = async (service: string): Promise<string[]> => {
     if (!profileDir) return [];
     await mkdir(join(profileDir, service), { recursive: true });
-    return ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, service)}`];
+    return cpuProfileArgs(join(profileDir, service));
   };
   try {
     console.log('Starting the subgraphs, this gateway and Hive Gateway...');

@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../common/config/paths';
 import { toMonotonicMs } from './support/clock';
-import { formatProfileSummary, summariseProfileDirectory } from './support/profile-summary';
+import { cpuProfileArgs, formatProfileSummary, summariseProfileDirectory } from './support/profile-summary';
 import { CpuWindow, type CpuUsed } from './support/process-usage';
 import { BenchServices, nodeEntry } from './support/services';
 import { type PendingWork, TurnAftermath, waitForQuiet, waitUntilSettled } from './support/turn-aftermath';
@@ -302,7 +302,7 @@ async function main(): Promise<void> {
       ...(options.trace ? { BENCH_TURN_TRACE_DIR: traceDir } : {}),
     },
     execArgv: (service) => [
-      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, service)}`] : []),
+      ...(profileDir ? cpuProfileArgs(join(profileDir, service)) : []),
       ...(options.trace ? ['-r', recorder] : []),
     ],
   });

@@ -13,6 +13,9 @@ import { fixed, markdownTable } from './markdown';
  *   node dist/bench/support/profile-summary.js DIR [TOP]
  */
 
+/** Node's options that make a process write its V8 CPU profile into `dir` as it exits. */
+export const cpuProfileArgs = (dir: string): string[] => ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+
 /** The parts of a .cpuprofile file (Chrome DevTools' Profile) read here. */
 interface CpuProfile {
   nodes: {
