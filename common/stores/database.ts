@@ -154,6 +154,9 @@ export async function createDatabase({
       },
     },
     allowGlobalContext: false,
+    // em.create only builds an entity: repositories insert it natively, and a queued entity would make a
+    // later read of its kind flush, entering MikroORM's AsyncLocalStorage (see ./transaction.ts).
+    persistOnCreate: false,
     debug: false,
     loggerFactory: () => new OrmLogger(logger),
     discovery: { warnWhenNoEntities: false },

@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { EntityManager, PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { inTransaction } from '../../../common/stores/transaction';
 import { ConversationRepository } from './conversation.repository';
 import { MemoryRepository } from './memory.repository';
 import { MessageRepository } from './message.repository';
@@ -27,7 +28,7 @@ const repositoriesFor = (em: EntityManager): Repositories => ({
   preferences: new PreferenceRepository(em),
   memories: new MemoryRepository(em),
   turns: new TurnRepository(em),
-  withTransaction: (work) => em.transactional((transaction) => work(repositoriesFor(transaction))),
+  withTransaction: (work) => inTransaction(em, (transaction) => work(repositoriesFor(transaction))),
 });
 
 /** Repositories over a unit of work of their own (an EntityManager fork): one per request or job round. */
