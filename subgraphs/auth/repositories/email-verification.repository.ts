@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { inTransaction } from '../../../common/stores/transaction';
 import { EmailVerificationTokenEntity } from '../store/entities/email-verification-token.entity';
 import { confirmAddressIn } from './user.repository';
 
@@ -16,13 +17,13 @@ export class EmailVerificationRepository {
 
   /** Stores a new token for the user, retiring the earlier ones. */
   async issue(token: NewVerificationToken): Promise<void> {
-    await this.em.fork().transactional(async (tx) => {
+    await inTransaction(this.em, async (tx) => {
       await tx.nativeUpdate(
         EmailVerificationTokenEntity,
         { userId: token.userId, usedAt: null },
         { usedAt: new Date() },
       );
-      tx.persist(Object.assign(new EmailVerificationTokenEntity(), token));
+      await tx.insert(Object.assign(new EmailVerificationTokenEntity(), token));
     });
   }
 
@@ -36,7 +37,7 @@ export class EmailVerificationRepository {
     email: string,
     adminEmails: readonly string[],
   ): Promise<{ promoted: boolean } | null> {
-    return this.em.fork().transactional(async (tx) => {
+    return inTransaction(this.em, async (tx) => {
       const spent = await tx.nativeUpdate(
         EmailVerificationTokenEntity,
         { tokenHash, userId, email, usedAt: null, expiresAt: { $gt: new Date() } },

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { inTransaction } from '../../../common/stores/transaction';
 import { PasswordResetTokenEntity } from '../store/entities/password-reset-token.entity';
 import { UserEntity } from '../store/entities/user.entity';
 import { confirmAddressIn } from './user.repository';
@@ -11,13 +12,13 @@ export class PasswordResetRepository {
 
   /** Stores a new token for the user, retiring the earlier ones. */
   async issue(token: { tokenHash: string; userId: string; expiresAt: Date }): Promise<void> {
-    await this.em.fork().transactional(async (tx) => {
+    await inTransaction(this.em, async (tx) => {
       await tx.nativeUpdate(
         PasswordResetTokenEntity,
         { userId: token.userId, usedAt: null },
         { usedAt: new Date() },
       );
-      tx.persist(Object.assign(new PasswordResetTokenEntity(), token));
+      await tx.insert(Object.assign(new PasswordResetTokenEntity(), token));
     });
   }
 
@@ -36,7 +37,7 @@ export class PasswordResetRepository {
     passwordHash: string,
     adminEmails: readonly string[],
   ): Promise<{ promoted: boolean } | null> {
-    return this.em.fork().transactional(async (tx) => {
+    return inTransaction(this.em, async (tx) => {
       const spent = await tx.nativeUpdate(PasswordResetTokenEntity, usable(tokenHash), {
         usedAt: new Date(),
       });

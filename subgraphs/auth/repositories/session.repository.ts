@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { inTransaction } from '../../../common/stores/transaction';
 import type { SessionRevocationList } from '../../../common/identity/session-revocation';
 import type { RefreshTokenRotation, SessionRecord } from '../records/session.record';
 import { RefreshTokenEntity } from '../store/entities/refresh-token.entity';
@@ -38,9 +39,9 @@ export class SessionRepository {
       userAgent: session.userAgent,
       expiresAt: session.expiresAt,
     });
-    await this.em.fork().transactional(async (em) => {
-      await em.persistAndFlush(entity);
-      await em.persistAndFlush(
+    await inTransaction(this.em, async (em) => {
+      await em.insert(entity);
+      await em.insert(
         Object.assign(new RefreshTokenEntity(), {
           tokenHash: session.refreshTokenHash,
           sessionId: entity.id,
@@ -57,7 +58,7 @@ export class SessionRepository {
    * and then find no row.
    */
   rotate(presentedHash: string, nextHash: string, expiresAt: Date): Promise<RefreshTokenRotation> {
-    return this.em.fork().transactional(async (em): Promise<RefreshTokenRotation> => {
+    return inTransaction(this.em, async (em): Promise<RefreshTokenRotation> => {
       const [rotated] = await em.execute<{ session_id: string }[]>(
         `update "refresh_tokens" set "rotated_at" = now()
           where "token_hash" = ? and "rotated_at" is null and "expires_at" > now()

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { inTransaction } from '../../../common/stores/transaction';
 import type { SigningKeyRecord } from '../records/signing-key.record';
 import { SigningKeyEntity } from '../store/entities/signing-key.entity';
 
@@ -30,25 +31,24 @@ export class SigningKeyRepository {
 
   /** Stores the key `make` makes if there is none; the table is locked meanwhile, so replicas starting together make one. */
   async insertIfNone(make: () => Promise<SigningKeyRecord>): Promise<void> {
-    await this.em.fork().transactional(async (em) => {
+    await inTransaction(this.em, async (em) => {
       await em.execute('lock table "signing_keys" in share row exclusive mode');
       if ((await em.count(SigningKeyEntity)) > 0) return;
-      em.persist(Object.assign(new SigningKeyEntity(), await make()));
+      await em.insert(Object.assign(new SigningKeyEntity(), await make()));
     });
   }
 
   async insert(key: SigningKeyRecord): Promise<void> {
-    await this.em.fork().persistAndFlush(Object.assign(new SigningKeyEntity(), key));
+    await this.em.fork().insert(Object.assign(new SigningKeyEntity(), key));
   }
 
   /** Replaces the stored private JWKs of these keys (same key ids), all or none. */
   async replacePrivateJwks(keys: readonly Pick<SigningKeyRecord, 'kid' | 'privateJwk'>[]): Promise<void> {
     if (keys.length === 0) return;
-    const em = this.em.fork();
-    const stored = await em.find(SigningKeyEntity, { kid: { $in: keys.map((key) => key.kid) } });
-    const replacements = new Map(keys.map((key) => [key.kid, key.privateJwk]));
-    for (const key of stored) key.privateJwk = replacements.get(key.kid) ?? key.privateJwk;
-    await em.flush();
+    await inTransaction(this.em, async (em) => {
+      for (const { kid, privateJwk } of keys)
+        await em.nativeUpdate(SigningKeyEntity, { kid }, { privateJwk });
+    });
   }
 
   deleteByKids(kids: readonly string[]): Promise<number> {

@@ -99,7 +99,7 @@ export class UserRepository {
   async insert(user: NewUser): Promise<UserRecord | null> {
     const entity = Object.assign(new UserEntity(), user);
     try {
-      await this.em.fork().persistAndFlush(entity);
+      await this.em.fork().insert(entity);
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) return null;
       throw error;
@@ -114,12 +114,11 @@ export class UserRepository {
   /** Sets the role and records that it was set (so ADMIN_EMAILS leaves it alone); null if no such account. */
   async setRole(id: string, role: Role): Promise<UserRecord | null> {
     const em = this.em.fork();
-    const user = await em.findOne(UserEntity, { id });
+    const user = await em.findOne(UserEntity, { id }, { disableIdentityMap: true });
     if (!user) return null;
-    user.role = role;
-    user.roleSetAt = new Date();
-    await em.flush();
-    return toRecord(user);
+    const changed = { role, roleSetAt: new Date() };
+    await em.nativeUpdate(UserEntity, { id }, changed);
+    return toRecord(Object.assign(user, changed));
   }
 
   /** Up to `limit` accounts after `after`, oldest first. */
