@@ -47,6 +47,7 @@ export class ResilientProvider implements ChatProvider {
       const attemptAbort = linkedController(signal);
       const chunks = this.inner.stream(request, attemptAbort.signal)[Symbol.asyncIterator]();
       let started = false;
+      let ended = false;
       try {
         for (;;) {
           const next: IteratorResult<ProviderChunk> = await withDeadline(
@@ -55,7 +56,10 @@ export class ResilientProvider implements ChatProvider {
             started ? providerErrors.idleTimeout : providerErrors.firstTokenTimeout,
             attemptAbort,
           );
-          if (next.done) return;
+          if (next.done) {
+            ended = true;
+            return;
+          }
           started ||= next.value.kind === 'text';
           yield storable(next.value);
         }
@@ -64,7 +68,7 @@ export class ResilientProvider implements ChatProvider {
         if (started || !this.shouldRetry(error, attempt)) throw error;
         await this.pause(error as ProviderError, attempt, signal);
       } finally {
-        attemptAbort.dispose();
+        attemptAbort.dispose({ cancel: !ended });
         // Runs the provider's own cleanup; not awaited, as an aborted request may take a moment to unwind.
         chunks.return?.(undefined)?.catch(() => undefined);
       }
@@ -74,6 +78,7 @@ export class ResilientProvider implements ChatProvider {
   async complete(request: ProviderRequest, signal: AbortSignal): Promise<string> {
     for (let attempt = 0; ; attempt++) {
       const attemptAbort = linkedController(signal);
+      let ended = false;
       try {
         const text = await withDeadline(
           this.inner.complete(request, attemptAbort.signal),
@@ -81,13 +86,14 @@ export class ResilientProvider implements ChatProvider {
           providerErrors.firstTokenTimeout,
           attemptAbort,
         );
+        ended = true;
         return withoutControlCharacters(text);
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         if (!this.shouldRetry(error, attempt)) throw error;
         await this.pause(error as ProviderError, attempt, signal);
       } finally {
-        attemptAbort.dispose();
+        attemptAbort.dispose({ cancel: !ended });
       }
     }
   }
@@ -115,8 +121,12 @@ export class ResilientProvider implements ChatProvider {
 interface LinkedController {
   signal: AbortSignal;
   abort: (reason: unknown) => void;
-  /** Aborts this attempt (a no-op if it already ended) and stops following the parent. */
-  dispose: () => void;
+  /**
+   * Stops following the parent and, with `cancel`, aborts the attempt (its request, if still running).
+   * An attempt that ended is not aborted: an abort builds a DOMException and runs the SDK's listeners,
+   * a cost per reply for nothing.
+   */
+  dispose: (options: { cancel: boolean }) => void;
 }
 
 /** An AbortController that also aborts when `parent` does, with the parent's reason. */
@@ -128,9 +138,9 @@ function linkedController(parent: AbortSignal): LinkedController {
   return {
     signal: controller.signal,
     abort: (reason) => controller.abort(reason),
-    dispose: () => {
+    dispose: ({ cancel }) => {
       parent.removeEventListener('abort', forward);
-      controller.abort();
+      if (cancel) controller.abort();
     },
   };
 }
