@@ -21,6 +21,8 @@ import {
 } from './support/profile-summary';
 import { CpuWindow, watchMemory } from './support/process-usage';
 import { type BenchServer, BenchServices } from './support/services';
+import type { RunningSubgraphs } from './support/subgraphs-process';
+import { startTurnPlatform, type TurnPlatform } from './support/turn-platform';
 import { formatStreamRow, STREAM_TABLE_HEADER } from './support/stream-report';
 import { runStreams, type StreamEndpoint, summarize } from './support/streams';
 
@@ -29,8 +31,9 @@ import { runStreams, type StreamEndpoint, summarize } from './support/streams';
  * through this gateway, through Hive Gateway 2.15.1 (same committed supergraph) and directly on
  * the chat subgraph over graphql-ws (the baseline). For each: tokens delivered and lost, each
  * token's latency, what the path adds to it (p50/p99), the gateway's CPU and memory, and the
- * delivered throughput. Each server runs in a process of its own; the model stand-in and the
- * subscribers run here.
+ * delivered throughput, and the CPU per token of the chat subgraph and of the two others. Each
+ * server runs in a process of its own, on data stores of this run's own (bench/support/turn-platform.ts);
+ * the model stand-in and the subscribers run here.
  *
  * The chat subgraph streams from a paced model stand-in (support/paced-model.ts) that holds the
  * N replies until every subscription is live, then sends them at once, each token's text being the
@@ -39,8 +42,8 @@ import { runStreams, type StreamEndpoint, summarize } from './support/streams';
  * run, and each token's arrival through the gateway is compared with its arrival there (both
  * copies leave the chat process's one Redis read together). Figures and method: docs/subscriptions.md.
  *
- * `--profile DIR` runs the subgraphs' process and this gateway under `node --cpu-prof` (DIR/subgraphs,
- * DIR/gateway) and prints where their time went while the measured tokens flowed (DIR/summary.md;
+ * `--profile DIR` runs the three subgraphs and this gateway under `node --cpu-prof` (DIR/chat,
+ * DIR/conversation, DIR/auth, DIR/gateway) and prints where their time went while the measured tokens flowed (DIR/summary.md;
  * the windows, on the profiles' clock in ms, in DIR/windows.json).
  */
 
@@ -97,10 +100,19 @@ async function main(): Promise<void> {
     await mkdir(join(profileDir, service), { recursive: true });
     return cpuProfileArgs(join(profileDir, service));
   };
+  const subgraphProfiles: Record<string, string[]> = {
+    chat: await profiled('chat'),
+    conversation: await profiled('conversation'),
+    auth: await profiled('auth'),
+  };
+  let platform: TurnPlatform | undefined;
   try {
-    console.log('Starting the subgraphs, this gateway and Hive Gateway...');
-    const subgraphs = await services.startSubgraphs(
-      {
+    console.log('Starting the platform, this gateway and Hive Gateway...');
+    // Each subgraph in a process of its own, as `npm start` runs them, so that chat's CPU per token
+    // is read apart from the replies' saves and titles in conversation.
+    platform = await startTurnPlatform(services, {
+      workDir,
+      env: {
         LLM_PROVIDER: 'openai-compatible',
         LLM_BASE_URL: model.url,
         // Replies are held until every stream of a run has started (seconds, at 1,000 streams).
@@ -116,9 +128,19 @@ async function main(): Promise<void> {
         // The runs outlast the default 15 minutes, and every run connects with the same token.
         ACCESS_TOKEN_TTL_SECONDS: '86400',
       },
-      await profiled('subgraphs'),
-    );
-    const user = await registerUser({ gatewayUrl: subgraphs.seedUrl }, { displayName: 'Bench User' });
+      execArgv: (service) => subgraphProfiles[service] ?? [],
+    });
+    const { pids } = platform;
+    const subgraphs: RunningSubgraphs = {
+      seedUrl: platform.gatewayUrl,
+      subgraphs: {
+        auth: platform.env.AUTH_URL,
+        conversation: platform.env.CONVERSATION_URL,
+        chat: platform.env.CHAT_URL,
+      },
+      env: platform.env,
+    };
+    const user = await registerUser({ gatewayUrl: platform.gatewayUrl }, { displayName: 'Bench User' });
     const identity: Identity = {
       userId: user.id,
       role: 'USER',
@@ -218,14 +240,15 @@ async function main(): Promise<void> {
       selection: string,
     ) => {
       const memory = target.server && watchMemory(target.server.pid);
-      const window = new CpuWindow([subgraphs.pid, ...(target.server ? [target.server.pid] : [])]);
+      const { chat, conversation, auth } = pids;
+      const window = new CpuWindow([chat, conversation, auth, ...(target.server ? [target.server.pid] : [])]);
       const result = await run(target, streams, query, intervalMs, () => window.begin());
       const used = window.end();
       measured.push({
         from: toMonotonicMs(used.startedAt),
         to: toMonotonicMs(used.startedAt + used.seconds * 1000),
       });
-      const [subgraphsCpu, gatewayCpu] = used.cpuSeconds;
+      const [chatCpu, conversationCpu, authCpu, gatewayCpu] = used.cpuSeconds;
       console.log(
         formatStreamRow({
           target: target.name,
@@ -235,7 +258,8 @@ async function main(): Promise<void> {
           summary: summarize(result, tokens),
           cpu: {
             seconds: used.seconds,
-            subgraphs: subgraphsCpu,
+            chat: chatCpu,
+            otherSubgraphs: conversationCpu + authCpu,
             bench: used.ownCpuSeconds,
             gateway: gatewayCpu,
           },
@@ -259,7 +283,8 @@ async function main(): Promise<void> {
     for (const target of targets.filter((t) => t.server))
       await measure(target, crossStreams, intervalAt(0), WITH_TITLE, '+ message { conversation { title } }');
   } finally {
-    await services.stop();
+    // The platform's stop stops every process started here (this gateway and Hive Gateway too), then the stores.
+    await (platform ? platform.stop() : services.stop());
     await model.close();
     await rm(workDir, { recursive: true, force: true });
   }

@@ -9,8 +9,11 @@ export interface StreamRow {
   streams: number;
   tokensPerSecondEach: number;
   summary: StreamSummary;
-  /** While the tokens flowed: seconds, and CPU seconds of the subgraphs, this process and the gateway. */
-  cpu: { seconds: number; subgraphs: number; bench: number; gateway?: number };
+  /**
+   * While the tokens flowed: seconds, and CPU seconds of the chat subgraph, of the two others (auth
+   * and conversation: the replies' saves and titles), of this process and of the gateway.
+   */
+  cpu: { seconds: number; chat: number; otherSubgraphs: number; bench: number; gateway?: number };
   gatewayMemory?: ProcessMemory;
   /** The machine's 1-minute load average at the end: anything else running skews the figures. */
   load: number;
@@ -33,8 +36,9 @@ const COLUMNS = [
   'gateway CPU µs per token',
   'gateway peak RSS MB',
   'RSS MB added per 1,000 subs',
-  'subgraphs CPU',
-  'subgraphs CPU µs per token',
+  'chat CPU',
+  'chat CPU µs per token',
+  'auth + conversation CPU µs per token',
   'bench CPU',
   'load',
 ];
@@ -70,8 +74,9 @@ export function formatStreamRow(row: StreamRow): string {
     fixed(cpu.gateway === undefined ? undefined : (cpu.gateway / s.deliveredTokens) * 1e6, 0),
     fixed(memory?.peakRssMb, 0),
     fixed(perThousand(memory && memory.peakRssMb - memory.startRssMb), 0),
-    percent(cpu.subgraphs),
-    fixed((cpu.subgraphs / s.deliveredTokens) * 1e6, 0),
+    percent(cpu.chat),
+    fixed((cpu.chat / s.deliveredTokens) * 1e6, 0),
+    fixed((cpu.otherSubgraphs / s.deliveredTokens) * 1e6, 0),
     percent(cpu.bench),
     fixed(row.load, 1),
   ];
