@@ -1,43 +1,20 @@
-import type { MikroORM } from '@mikro-orm/core';
-import {
-  type EntityManager,
-  type PostgreSqlDriver,
-  UniqueConstraintViolationException,
-} from '@mikro-orm/postgresql';
-import { dropSchemas } from '../testing/cleanup';
-import { testServers } from '../testing/env';
-import { silentLogger } from '../testing/logger';
-import { testNamespace } from '../testing/namespace';
-import { createDatabase } from './database';
+import { type EntityManager, UniqueConstraintViolationException } from '@mikro-orm/postgresql';
+import { type NotesDatabase, openNotesDatabase } from '../testing/notes-database';
 import { executePrepared } from './prepared-statement';
 
 describe('a prepared statement', () => {
-  const schema = testNamespace('prepared');
-  const { databaseUrl } = testServers();
-  let orm: MikroORM<PostgreSqlDriver>;
+  let database: NotesDatabase;
 
   beforeAll(async () => {
-    orm = await createDatabase({
-      url: databaseUrl,
-      schema,
-      entities: [],
-      migrations: [],
-      logger: silentLogger(),
-      poolSize: 1,
-    });
-    await orm.em.getConnection().execute(`create schema if not exists "${schema}"`);
-    await orm.em.getConnection().execute(`create table "${schema}".notes (id int primary key, text text)`);
+    database = await openNotesDatabase('prepared', 1);
   });
-  afterAll(async () => {
-    await orm?.close();
-    await dropSchemas(databaseUrl, [schema]);
-  });
+  afterAll(() => database?.drop());
 
-  const em = () => orm.em.fork() as EntityManager;
+  const em = () => database.em();
   const insert = (on: EntityManager, id: number, text: string) =>
-    executePrepared(on, 'insert-note', `insert into "${schema}".notes values (?, ?)`, [id, text]);
+    executePrepared(on, 'insert-note', `insert into ${database.notes} values (?, ?)`, [id, text]);
   const read = (on: EntityManager, id: number) =>
-    executePrepared<{ text: string }>(on, 'read-note', `select text from "${schema}".notes where id = ?`, [
+    executePrepared<{ text: string }>(on, 'read-note', `select text from ${database.notes} where id = ?`, [
       id,
     ]);
 
@@ -46,7 +23,7 @@ describe('a prepared statement', () => {
     for (let id = 1; id <= 8; id++) expect(await read(em(), id)).toEqual([{ text: `note ${id}` }]);
     expect(await read(em(), 99)).toEqual([]);
     // Prepared on the connection (the pool has one), once each, under their names.
-    const prepared = await orm.em
+    const prepared = await database.orm.em
       .getConnection()
       .execute<{ name: string }[]>('select name from pg_prepared_statements order by name');
     expect(prepared.map((statement) => statement.name)).toEqual(['insert-note', 'read-note']);

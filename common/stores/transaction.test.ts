@@ -1,44 +1,25 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { MikroORM } from '@mikro-orm/core';
-import type { EntityManager, PostgreSqlDriver } from '@mikro-orm/postgresql';
-import { dropSchemas } from '../testing/cleanup';
-import { testServers } from '../testing/env';
-import { silentLogger } from '../testing/logger';
-import { testNamespace } from '../testing/namespace';
-import { createDatabase } from './database';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { type NotesDatabase, openNotesDatabase } from '../testing/notes-database';
 import { inTransaction } from './transaction';
 
 describe('a transaction', () => {
-  const schema = testNamespace('transaction');
-  const { databaseUrl } = testServers();
-  let orm: MikroORM<PostgreSqlDriver>;
+  let database: NotesDatabase;
 
   beforeAll(async () => {
-    orm = await createDatabase({
-      url: databaseUrl,
-      schema,
-      entities: [],
-      migrations: [],
-      logger: silentLogger(),
-      poolSize: 2,
-    });
-    await orm.em.getConnection().execute(`create schema if not exists "${schema}"`);
-    await orm.em.getConnection().execute(`create table "${schema}".notes (id int primary key, text text)`);
+    database = await openNotesDatabase('transaction', 2);
   });
-  afterAll(async () => {
-    await orm?.close();
-    await dropSchemas(databaseUrl, [schema]);
-  });
+  afterAll(() => database?.drop());
   afterEach(() => jest.restoreAllMocks());
 
-  const em = () => orm.em.fork() as EntityManager;
+  const em = () => database.em();
   const insert = (on: EntityManager, id: number, text: string) =>
-    on.execute(`insert into "${schema}".notes values (?, ?)`, [id, text]);
+    on.execute(`insert into ${database.notes} values (?, ?)`, [id, text]);
   const texts = async (on: EntityManager = em()) =>
-    (await on.execute<{ text: string }[]>(`select text from "${schema}".notes order by id`)).map(
+    (await on.execute<{ text: string }[]>(`select text from ${database.notes} order by id`)).map(
       (row) => row.text,
     );
-  const clear = () => em().execute(`delete from "${schema}".notes`);
+  const clear = () => em().execute(`delete from ${database.notes}`);
   beforeEach(clear);
 
   it('commits what its work wrote when the work returns, and returns what the work returned', async () => {
