@@ -21,10 +21,10 @@ import {
 } from './support/profile-summary';
 import { CpuWindow, watchMemory } from './support/process-usage';
 import { type BenchServer, BenchServices } from './support/services';
-import type { RunningSubgraphs } from './support/subgraphs-process';
-import { startTurnPlatform, type TurnPlatform } from './support/turn-platform';
 import { formatStreamRow, STREAM_TABLE_HEADER } from './support/stream-report';
 import { runStreams, type StreamEndpoint, summarize } from './support/streams';
+import type { RunningSubgraphs } from './support/subgraphs-process';
+import { startTurnPlatform, type TurnPlatform } from './support/turn-platform';
 
 /*
  * `npm run bench:subscriptions`: N concurrent reply streams at a fixed token pace, followed
@@ -43,8 +43,8 @@ import { runStreams, type StreamEndpoint, summarize } from './support/streams';
  * copies leave the chat process's one Redis read together). Figures and method: docs/subscriptions.md.
  *
  * `--profile DIR` runs the three subgraphs and this gateway under `node --cpu-prof` (DIR/chat,
- * DIR/conversation, DIR/auth, DIR/gateway) and prints where their time went while the measured tokens flowed (DIR/summary.md;
- * the windows, on the profiles' clock in ms, in DIR/windows.json).
+ * DIR/conversation, DIR/auth, DIR/gateway) and prints where their time went while the measured
+ * tokens flowed (DIR/summary.md; the windows, on the profiles' clock in ms, in DIR/windows.json).
  */
 
 const { values: args } = parseArgs({
