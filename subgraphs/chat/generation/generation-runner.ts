@@ -2,6 +2,7 @@ import { AppError } from '../../../common/errors/errors';
 import type { Logger } from '../../../common/logging/logger';
 import { traceTurn } from '../../../common/logging/turn-trace';
 import type { UserCaller } from '../../../common/identity/caller';
+import { settlesWithin } from '../../../common/util/timeout';
 import type { ConversationClient } from '../clients/conversation.client';
 import { type RecallHit, type StoredMessage, UNTITLED_CONVERSATION } from '../records/message.record';
 import {
@@ -384,15 +385,9 @@ class GenerationRun {
 
   /** Whether `work` settled before `deadline` (rejecting as it does); it goes on regardless. */
   private async beforeDeadline(work: Promise<void>, deadline: number): Promise<boolean> {
-    // A bare timer rather than an aborted sleep: an abort builds a DOMException, at every save.
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<false>((resolve) => {
-      timer = setTimeout(resolve, Math.max(0, deadline - Date.now()), false);
-    });
     try {
-      return await Promise.race([work.then(() => true), late]);
+      return await settlesWithin(work, Math.max(0, deadline - Date.now()));
     } finally {
-      clearTimeout(timer);
       work.catch(() => undefined);
     }
   }
