@@ -3,6 +3,8 @@ import { Client } from 'pg';
 export interface QueryCounter {
   /** SQL statements sent since the counter started (or was last reset). */
   readonly count: number;
+  /** Of those, the ones sent as text to be parsed and planned afresh, not as a named prepared statement. */
+  readonly unprepared: number;
   reset: () => void;
   stop: () => void;
 }
@@ -18,14 +20,19 @@ export function countQueries(schema: string): QueryCounter {
   const original = prototype.query;
   const counter = {
     count: 0,
-    reset: () => void (counter.count = 0),
+    unprepared: 0,
+    reset: () => void (counter.count = counter.unprepared = 0),
     stop: () => void (prototype.query = original),
   };
   prototype.query = function countedQuery(
     this: { connectionParameters?: { options?: string } },
     ...args: unknown[]
   ) {
-    if (this.connectionParameters?.options?.includes(`search_path=${schema}`)) counter.count++;
+    if (this.connectionParameters?.options?.includes(`search_path=${schema}`)) {
+      counter.count++;
+      const [query] = args as [{ name?: string } | string];
+      if (typeof query === 'string' || !query.name) counter.unprepared++;
+    }
     return original.apply(this, args);
   };
   return counter;

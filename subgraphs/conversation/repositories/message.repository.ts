@@ -8,6 +8,8 @@ import {
 import { type ConversationRecord, DEFAULT_TITLE } from '../records/conversation.record';
 import { conversationFromRow, type ConversationRow } from './conversation.repository';
 import { queueMessageUpserts } from './search-outbox.repository';
+import { executePrepared } from '../../../common/stores/prepared-statement';
+import { isUuid } from '../../../common/util/ids';
 
 /** A raw `messages` row as PostgreSQL returns it (timestamps may arrive as strings, as in JSON). */
 export interface MessageRow {
@@ -104,12 +106,16 @@ export class MessageRepository {
     ids: readonly string[],
     ownerId: string,
   ): Promise<{ message: OwnedMessageRecord; conversation: ConversationRecord }[]> {
-    if (ids.length === 0) return [];
-    const rows = await this.em.execute<(MessageRow & { owner_id: string; conversation: ConversationRow })[]>(
+    // One array parameter, not a list of values, so that every call is the same prepared statement.
+    const wellFormed = ids.filter((id) => isUuid(id));
+    if (wellFormed.length === 0) return [];
+    const rows = await executePrepared<MessageRow & { owner_id: string; conversation: ConversationRow }>(
+      this.em,
+      'messages-with-conversations',
       `select ${MESSAGE_COLUMNS}, c.owner_id, row_to_json(c) as conversation
        from messages m join conversations c on c.id = m.conversation_id
-       where m.id in (?) and c.owner_id = ?`,
-      [ids, ownerId],
+       where m.id = any(?::uuid[]) and c.owner_id = ?`,
+      [wellFormed, ownerId],
     );
     return rows.map((row) => ({
       message: toOwnedRecord(row),
@@ -134,9 +140,11 @@ export class MessageRepository {
   ): Promise<SavedMessage | null> {
     // Blank is judged on ASCII whitespace alone: at worst an entry more than isIndexable would
     // queue (the indexer skips it), never one fewer.
-    const rows = await this.em.execute<
-      (MessageRow & { owner_id: string; saved: boolean; queued: boolean; titled: boolean })[]
+    const rows = await executePrepared<
+      MessageRow & { owner_id: string; saved: boolean; queued: boolean; titled: boolean }
     >(
+      this.em,
+      'message-save',
       `with input as (
          select ?::uuid as id, ?::uuid as owner_id, ?::text as content, ?::text as status,
            ?::integer as prompt_tokens, ?::integer as completion_tokens, ?::timestamptz as at,
@@ -264,14 +272,22 @@ export class MessageRepository {
     conversationId: string,
     parentId: string | null,
   ): Promise<{ parent: MessageRecord | null; children: number } | null> {
-    const rows = await this.em.execute<(MessageRow & { children: string })[]>(
+    const rows =
       parentId === null
-        ? `select null as id, count(*) as children from messages m
-           where m.conversation_id = ? and m.parent_id is null`
-        : `select ${MESSAGE_COLUMNS}, (select count(*) from messages s where s.parent_id = m.id) as children
-           from messages m where m.id = ? and m.conversation_id = ?`,
-      parentId === null ? [conversationId] : [parentId, conversationId],
-    );
+        ? await executePrepared<MessageRow & { children: string }>(
+            this.em,
+            'message-place-at-root',
+            `select null as id, count(*) as children from messages m
+             where m.conversation_id = ? and m.parent_id is null`,
+            [conversationId],
+          )
+        : await executePrepared<MessageRow & { children: string }>(
+            this.em,
+            'message-place-under',
+            `select ${MESSAGE_COLUMNS}, (select count(*) from messages s where s.parent_id = m.id) as children
+             from messages m where m.id = ? and m.conversation_id = ?`,
+            [parentId, conversationId],
+          );
     const [row] = rows;
     if (!row) return null;
     return { parent: row.id === null ? null : messageFromRow(row), children: Number(row.children) };

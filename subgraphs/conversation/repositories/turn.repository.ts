@@ -140,8 +140,13 @@ export class TurnRepository {
           ],
         };
     // Every row is checked against the foreign keys at the end of the statement, so the
-    // conversation, its messages and its active leaf may refer to each other in any order.
-    await this.em.execute(
+    // conversation, its messages and its active leaf may refer to each other in any order. Prepared
+    // under a name per shape: a new conversation or not, how many messages, whether any is queued.
+    const queued = indexable.length > 0;
+    const shape = `${turn.isNewConversation ? 'new' : 'existing'}-${messages.length}-${queued ? 'queued' : 'unqueued'}`;
+    await executePrepared(
+      this.em,
+      `turn-insert-${shape}`,
       `with conversation_written as (${conversationWrite.sql}),
        messages_written as (
          insert into messages (id, conversation_id, parent_id, depth, role, content, status, model,
@@ -149,7 +154,7 @@ export class TurnRepository {
          values ${messages.map(() => MESSAGE_VALUES).join(', ')}
          returning id, conversation_id
        )
-       ${indexable.length > 0 ? `, outbox_written as (${queueMessageUpserts('messages_written where id in (?)')})` : ''}
+       ${queued ? `, outbox_written as (${queueMessageUpserts('messages_written where id = any(?::uuid[])')})` : ''}
        select 1`,
       [
         ...conversationWrite.params,
@@ -165,9 +170,8 @@ export class TurnRepository {
           message.createdAt,
           message.updatedAt,
         ]),
-        ...(indexable.length > 0 ? [indexable.map((message) => message.id)] : []),
+        ...(queued ? [indexable.map((message) => message.id)] : []),
       ],
-      'run',
     );
   }
 }

@@ -5,6 +5,11 @@ import {
 import { countQueries, type QueryCounter } from '../../../common/testing/query-counter';
 import { append, type Client, type Harness, dataOf, startConversationHarness } from '../testing/harness';
 import { startTestIndexer, type TestIndexer } from '../testing/indexer';
+import { createDatabase } from '../../../common/stores/database';
+import { silentLogger } from '../../../common/testing/logger';
+import { openRepositories } from '../repositories';
+import { conversationEntities } from '../store/entities';
+import { conversationMigrations } from '../store/migrations';
 
 const LIST_SELECTION = `edges { node {
   id title lastMessage { id content parent { id } siblings { id } conversation { id } }
@@ -99,8 +104,11 @@ describe('query count', () => {
       expect(
         await queriesFor(save({ content: 'Once upon a time.', status: 'COMPLETE', completionTokens: 5 })),
       ).toBe(1);
+      // A prepared statement: planned once per connection, not once per save.
+      expect(counter.unprepared).toBe(0);
       expect(await queriesFor(save({ promptTokens: 12 }))).toBe(1);
       expect(await queriesFor(save({ content: 'late checkpoint' }))).toBe(1);
+      expect(counter.unprepared).toBe(0);
     });
 
     it('renames a conversation in one statement', async () => {
@@ -207,6 +215,7 @@ describe('query count', () => {
         );
       });
       expect(count).toBe(1);
+      expect(counter.unprepared).toBe(0);
     });
 
     it('stores a first message with its context in two statements, read and written side by side', async () => {
@@ -224,6 +233,27 @@ describe('query count', () => {
         );
       });
       expect(count).toBe(2);
+      expect(counter.unprepared).toBe(0);
+    });
+
+    it("checks a recall's hits against their messages in one prepared statement, however many", async () => {
+      const orm = await createDatabase({
+        url: harness.env.DATABASE_URL,
+        schema: harness.env.CONVERSATION_DB_SCHEMA,
+        entities: conversationEntities,
+        migrations: conversationMigrations,
+        logger: silentLogger(),
+      });
+      try {
+        const { messages } = openRepositories(orm);
+        const check = (ids: string[]) => async () =>
+          expect(await messages.findByIdsWithConversations(ids, user.userId)).toHaveLength(ids.length);
+        expect(await queriesFor(check(messageIds.slice(0, 1)))).toBe(1);
+        expect(await queriesFor(check(messageIds.slice(0, 5)))).toBe(1);
+        expect(counter.unprepared).toBe(0);
+      } finally {
+        await orm.close();
+      }
     });
 
     it('stores a follow-up and reads its context, as chat selects it, in that transaction and one statement after', async () => {
@@ -247,6 +277,8 @@ describe('query count', () => {
       });
       // BEGIN, the conversation locked (its settings compared), the parent, the write, COMMIT; the context.
       expect(count).toBe(6);
+      // The parent, the write and the context are prepared statements; BEGIN, the lock and COMMIT are not.
+      expect(counter.unprepared).toBe(3);
     });
 
     it('stores a turn in an existing conversation in one transaction of three statements', async () => {
