@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { ClientContext, Redis, Result } from 'ioredis';
 import type { Logger } from '../logging/logger';
 
 export interface SharedSlotsOptions {
@@ -32,6 +32,13 @@ for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', expiry, ARGV[i]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`;
 
+declare module 'ioredis' {
+  interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
+    acquireSharedSlot(key: string, max: number, ttlMs: number, id: string): Result<number, Context>;
+    renewSharedSlots(key: string, ttlMs: number, ...ids: string[]): Result<number, Context>;
+  }
+}
+
 type Release = () => void;
 
 /**
@@ -53,6 +60,9 @@ export class SharedSlots {
     private readonly redis: Redis,
     private readonly options: SharedSlotsOptions,
   ) {
+    // Sent by their SHA (EVALSHA), not their text, once Redis has them.
+    redis.defineCommand('acquireSharedSlot', { numberOfKeys: 1, lua: ACQUIRE });
+    redis.defineCommand('renewSharedSlots', { numberOfKeys: 1, lua: RENEW });
     this.renewal = setInterval(() => void this.renew(), Math.max(100, Math.floor(options.ttlMs / 3)));
     this.renewal.unref();
   }
@@ -63,7 +73,7 @@ export class SharedSlots {
     const id = randomUUID();
     let taken: unknown;
     try {
-      taken = await this.redis.eval(ACQUIRE, 1, key, max, this.options.ttlMs, id);
+      taken = await this.redis.acquireSharedSlot(key, max, this.options.ttlMs, id);
     } catch (error) {
       return this.acquireLocally(owner, max, error);
     }
@@ -111,7 +121,7 @@ export class SharedSlots {
   private async renew(): Promise<void> {
     if (this.held.size === 0) return;
     const pipeline = this.redis.pipeline();
-    for (const [key, ids] of this.held) pipeline.eval(RENEW, 1, key, this.options.ttlMs, ...ids);
+    for (const [key, ids] of this.held) pipeline.renewSharedSlots(key, this.options.ttlMs, ...ids);
     // A failed renewal is retried on the next tick; slots expire only after ttlMs without one.
     await pipeline.exec().catch(() => undefined);
   }
