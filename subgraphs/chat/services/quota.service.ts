@@ -19,10 +19,24 @@ export class QuotaService {
     private readonly limits: QuotaLimits,
   ) {}
 
-  /** Reserves a concurrency slot for the generation, or throws QUOTA_EXCEEDED saying which limit. */
+  /**
+   * Reserves a concurrency slot for the generation, or throws QUOTA_EXCEEDED saying which limit.
+   * The day's tokens are read and the slot taken side by side (their commands go to Redis in one
+   * write); a slot taken for a send the day's tokens refuse, or when the read fails, is given back,
+   * and the day's limit is the answer before the concurrent one, as when they ran in turn.
+   */
   async admit(userId: string, generationId: string, now = new Date()): Promise<void> {
-    const used = await this.ledger.tokensToday(userId, now);
-    if (used >= this.limits.dailyTokens) {
+    const [used, acquired] = await Promise.allSettled([
+      this.ledger.tokensToday(userId, now),
+      this.limiter.acquire(userId, generationId, this.limits.concurrentGenerations),
+    ]);
+    const refused = used.status === 'rejected' || used.value >= this.limits.dailyTokens;
+    if (refused && acquired.status === 'fulfilled' && acquired.value) {
+      // Its lease would end it anyway: a release that fails is not the answer.
+      await this.limiter.release(userId, generationId).catch(() => undefined);
+    }
+    if (used.status === 'rejected') throw used.reason;
+    if (used.value >= this.limits.dailyTokens) {
       const resetsAt = nextUtcMidnight(now);
       throw new AppError(
         'QUOTA_EXCEEDED',
@@ -30,7 +44,8 @@ export class QuotaService {
         { quota: 'DAILY_TOKENS', limit: this.limits.dailyTokens, resetsAt: resetsAt.toISOString() },
       );
     }
-    if (!(await this.limiter.acquire(userId, generationId, this.limits.concurrentGenerations))) {
+    if (acquired.status === 'rejected') throw acquired.reason;
+    if (!acquired.value) {
       throw new AppError(
         'QUOTA_EXCEEDED',
         `You already have ${this.limits.concurrentGenerations} replies being generated; wait for one to finish or stop it`,

@@ -575,6 +575,8 @@ describe('the generation pipeline (in-memory conversation store, real Redis)', (
       code: 'QUOTA_EXCEEDED',
       details: { quota: 'DAILY_TOKENS', limit: 100, resetsAt: expect.any(String) },
     });
+    // The concurrency slot taken beside the day's tokens went back with the refusal.
+    expect((await services.usage.report(ivan, ivan.userId, 1)).activeGenerations).toBe(0);
   });
 
   it('regenerates as a sibling of the reply and edits as a sibling of the message', async () => {
