@@ -346,8 +346,9 @@ class GenerationRun {
     // A checkpoint in flight should land before the final save; one that lands after it (a hung
     // database) changes nothing, since the conversation subgraph keeps a final message's content.
     if (this.checkpoint) await this.beforeDeadline(this.checkpoint, deadline);
-    // What the stream holds is what subscribers read: settle an append left in doubt first.
-    await this.writer.repair().catch(() => undefined);
+    // What the stream holds is what subscribers read: settle an append left in doubt first (with
+    // none, the stream holds what the writer counted, or the DONE append finds what Redis lost).
+    if (this.writer.inDoubt) await this.writer.repair().catch(() => undefined);
     const saved = await this.saveUntil(deadline);
     if (saved === 'timeout') return this.handOver(usage);
     if (saved === 'settled') await this.endUntil(deadline, usage);
@@ -419,9 +420,9 @@ class GenerationRun {
     for (let attempt = 0; ; attempt++) {
       if (this.fenced) return;
       try {
-        // The repair before the save usually settled the stream already; the DONE append below
-        // finds a stream Redis shortened meanwhile anyway (and appends what it lost again).
-        if (!this.writer.repaired) await this.writer.repair();
+        // An append still in doubt (Redis was away for the repair before the save) is settled
+        // now; the DONE append below finds a stream Redis shortened anyway (and appends what it lost).
+        if (this.writer.inDoubt) await this.writer.repair();
         // The repair adopted an append that Redis took but never confirmed: save that text too.
         if (this.savedContent !== null && this.savedContent !== this.writer.text()) {
           await this.saveMessage().catch((error: unknown) => {

@@ -72,8 +72,6 @@ export class GenerationStreamWriter {
   private hurry = false;
   /** Ends the wait for the token interval early (flush). */
   private wake: (() => void) | null = null;
-  /** The seq at which a repair last found the stream holding exactly what this writer wrote (-1: never). */
-  private repairedAtSeq = -1;
 
   constructor(
     private readonly log: GenerationEventRepository,
@@ -87,11 +85,12 @@ export class GenerationStreamWriter {
   }
 
   /**
-   * A repair found the stream holding exactly what this writer acknowledged, and nothing has been
-   * appended or left in doubt since: another repair now would only read the same top again.
+   * An append gave up without an answer, and no repair or later append has settled it: Redis may
+   * hold it or not, so `text()` may lack what subscribers read. Otherwise the next append checks
+   * the stream's top itself (and writes again what Redis lost), so a repair first reads nothing new.
    */
-  get repaired(): boolean {
-    return this.repairedAtSeq === this.seq && this.uncertain === null;
+  get inDoubt(): boolean {
+    return this.uncertain !== null;
   }
 
   /** The reply as far as Redis acknowledged it. */
@@ -179,7 +178,6 @@ export class GenerationStreamWriter {
     return this.serially(async () => {
       const last = await this.log.last(this.generationId);
       await this.reconcile(last?.seq ?? 0, last ? encodeEvent(last) : []);
-      this.repairedAtSeq = this.seq;
     });
   }
 

@@ -230,13 +230,11 @@ describe('the writer of a generation stream', () => {
     expect((await stored(id)).map((event) => event.seq)).toEqual([1, 2, 3]);
   });
 
-  it('counts as repaired after a repair until it appends again', async () => {
+  it('is in doubt about nothing while Redis answers every append', async () => {
     const { writer } = await started();
-    expect(writer.repaired).toBe(false);
-    await writer.repair();
-    expect(writer.repaired).toBe(true);
+    expect(writer.inDoubt).toBe(false);
     await writer.append([token('a time')]);
-    expect(writer.repaired).toBe(false);
+    expect(writer.inDoubt).toBe(false);
   });
 
   it('refuses to go on over events it did not write', async () => {
@@ -268,7 +266,9 @@ describe('the writer of a generation stream', () => {
 
     it('adopts an append Redis had taken though it never said so', async () => {
       await log.append(id, 1, [{ seq: 2, type: GenerationEventType.TOKEN, delta: 'lost?' }]);
+      expect(writer.inDoubt).toBe(true);
       await writer.repair();
+      expect(writer.inDoubt).toBe(false);
       expect(writer.text()).toBe('lost?');
       await writer.append([token(' No.')]);
       expect(await log.replyText(id)).toBe('lost? No.');
@@ -277,9 +277,9 @@ describe('the writer of a generation stream', () => {
     });
 
     it('leaves it out when Redis never took it', async () => {
-      expect(writer.repaired).toBe(false);
+      expect(writer.inDoubt).toBe(true);
       await writer.repair();
-      expect(writer.repaired).toBe(true);
+      expect(writer.inDoubt).toBe(false);
       expect(writer.text()).toBe('');
       expect(told).toEqual([1]);
       await writer.append([token('Found.')]);
