@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { MessageStatus } from '../records/message.record';
 import { type DueEntries, type OutboxMessage, OutboxOperation } from '../records/search-outbox.record';
 import { SearchOutboxEntity } from '../store/entities/search-outbox.entity';
+import { executePrepared } from '../../../common/stores/prepared-statement';
 
 /** An entry taken off the outbox, with the message it names (its columns null when there is none). */
 interface TakenRow {
@@ -55,8 +56,11 @@ export class SearchOutboxRepository {
 
   /** Whether any entry is due; outside a transaction, so that a round with nothing to do is one statement. */
   async anyDue(): Promise<boolean> {
-    const [row] = await this.em.execute<{ due: boolean }[]>(
+    const [row] = await executePrepared<{ due: boolean }>(
+      this.em,
+      'search-outbox-any-due',
       'select exists (select from search_outbox where available_at <= now()) as due',
+      [],
     );
     return row.due;
   }
@@ -69,7 +73,9 @@ export class SearchOutboxRepository {
    * the lock taken and get nothing.
    */
   async takeDue(limit: number): Promise<DueEntries> {
-    const rows = await this.em.execute<TakenRow[]>(
+    const rows = await executePrepared<TakenRow>(
+      this.em,
+      'search-outbox-take-due',
       `with lock as (
          select pg_try_advisory_xact_lock(hashtext(current_schema() || '.search_outbox')) as locked
        ),

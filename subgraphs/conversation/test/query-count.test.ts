@@ -149,6 +149,7 @@ describe('query count', () => {
     it('finds nothing due in one statement', async () => {
       await testIndexer.indexer.drain();
       expect(await queriesFor(() => testIndexer.indexer.runOnce())).toBe(1);
+      expect(counter.unprepared).toBe(0);
     });
 
     it('applies due entries, the messages they name read with them, in four', async () => {
@@ -159,6 +160,8 @@ describe('query count', () => {
       // The peek, then the transaction: BEGIN, the claim (lock, entries and messages), COMMIT.
       expect(await queriesFor(async () => (applied = await testIndexer.indexer.runOnce()))).toBe(4);
       expect(applied).toBe(2);
+      // The peek and the claim are prepared statements: only BEGIN and COMMIT are sent as text.
+      expect(counter.unprepared).toBe(2);
     });
   });
 
