@@ -48,9 +48,14 @@ export async function tracedHttpCall<T extends { status: number }>(
 
 /** What a POST's span says of its request: the method and where it goes. */
 export function postAttributes(url: string): Attributes {
+  return requestAttributes('POST', url);
+}
+
+/** What a request's span says of it: its method and where it goes. */
+export function requestAttributes(method: string, url: string): Attributes {
   const server = new URL(url);
   return {
-    'http.request.method': 'POST',
+    'http.request.method': method,
     'url.full': url,
     'server.address': server.hostname,
     'server.port': Number(server.port || (server.protocol === 'https:' ? 443 : 80)),

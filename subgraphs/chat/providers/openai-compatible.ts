@@ -1,5 +1,8 @@
+import { trace } from '@opentelemetry/api';
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import { keepAliveAgent } from '../../../common/http/keep-alive-agent';
+import { nodeFetch } from '../../../common/http/node-fetch';
 import type { Logger } from '../../../common/logging/logger';
 import {
   type ChatProvider,
@@ -18,6 +21,10 @@ export interface OpenAICompatibleOptions {
   apiKey?: string;
   logger: Logger;
 }
+
+const tracer = trace.getTracer('llm-chat/chat');
+/** As many connections to the model server as replies in flight, as with the global fetch. */
+const MAX_CONNECTIONS = Infinity;
 
 /** The SDK insists on a key; servers that need none ignore whatever is sent. */
 const KEYLESS_PLACEHOLDER = 'no-key';
@@ -47,6 +54,8 @@ export class OpenAICompatibleProvider implements ChatProvider, ModelSource {
       baseURL: options.baseUrl,
       // Retries and timeouts are the pipeline's (resilient-provider.ts): one policy for every provider.
       maxRetries: 0,
+      // Over node:http rather than the global fetch: a reply's chunks skip undici's web streams.
+      fetch: nodeFetch(keepAliveAgent(options.baseUrl, MAX_CONNECTIONS), tracer),
       logLevel: 'warn',
       logger: {
         error: (message) => log.error(redact(message)),
