@@ -9,6 +9,8 @@ import { findFreePort } from '../common/util/free-port';
 import { eventually } from '../common/testing/wait';
 import { findOnPath } from '../scripts/platform/executables';
 import { exited, spawnLogged } from '../scripts/platform/processes';
+import { checkRedis } from '../scripts/platform/redis';
+import { waitUntil } from '../scripts/platform/wait';
 
 describe('the one Redis connection factory', () => {
   it('reads plain, TLS and Sentinel URLs', () => {
@@ -83,6 +85,11 @@ describe('the one Redis connection factory', () => {
         ].join('\n'),
       );
       start([config, '--sentinel'], 'sentinel');
+      // Up before the client asks: ioredis keeps a refused sentinel's socket on a 2 s timer after it
+      // gives up on it, which outlives the test file (jest then reports a worker that failed to exit).
+      await waitUntil('the sentinel', () => checkRedis(`redis://127.0.0.1:${sentinelPort}`), {
+        timeoutMs: 15_000,
+      });
 
       client = createRedis({
         url: `redis+sentinel://:m4ster@127.0.0.1:${sentinelPort}/primary`,
