@@ -2,8 +2,11 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import { createRedis, redisConnection } from '../common/stores/redis';
+import { deleteRedisKeys } from '../common/testing/cleanup';
+import { testServers } from '../common/testing/env';
 import { silentLogger } from '../common/testing/logger';
 import { findFreePort } from '../common/util/free-port';
 import { eventually } from '../common/testing/wait';
@@ -38,6 +41,66 @@ describe('the one Redis connection factory', () => {
       enableTLSForSentinelMode: true,
     });
     expect(() => redisConnection('redis+sentinel://s1:26379')).toThrow(/names its master/);
+  });
+
+  describe('writing commands', () => {
+    const prefix = `redis-connection-test-${process.pid}:`;
+    let redis: Redis;
+    beforeAll(async () => {
+      redis = createRedis({ url: testServers().redisUrl, keyPrefix: prefix, logger: silentLogger() });
+      await eventually(() => expect(redis.status).toBe('ready'));
+    });
+    afterAll(async () => {
+      redis.disconnect();
+      await deleteRedisKeys(testServers().redisUrl, prefix);
+    });
+
+    /** The system calls the connection's socket makes while `work` runs: the commands each one carried. */
+    async function writesDuring(work: () => Promise<unknown>): Promise<number[]> {
+      const socket = redis.stream as Socket & {
+        _write(chunk: unknown, encoding: string, callback: () => void): void;
+        _writev(chunks: unknown[], callback: () => void): void;
+      };
+      const [write, writev] = [socket._write, socket._writev];
+      const writes: number[] = [];
+      socket._write = function (...args) {
+        writes.push(1);
+        return write.apply(this, args);
+      };
+      socket._writev = function (chunks, callback) {
+        writes.push(chunks.length);
+        return writev.call(this, chunks, callback);
+      };
+      try {
+        await work();
+      } finally {
+        socket._write = write;
+        socket._writev = writev;
+      }
+      return writes;
+    }
+
+    it('sends the commands issued in one tick in one write, each with its own answer', async () => {
+      let answers: unknown[] = [];
+      const writes = await writesDuring(async () => {
+        answers = await Promise.all([
+          redis.set('a', '1'),
+          redis.incr('counter'),
+          redis.get('a'),
+          Promise.resolve().then(() => redis.incr('counter')),
+        ]);
+      });
+      expect(writes).toEqual([4]);
+      expect(answers).toEqual(['OK', 1, '1', 2]);
+    });
+
+    it('sends a command of a later tick without waiting for more', async () => {
+      const writes = await writesDuring(async () => {
+        await redis.set('b', '1');
+        await redis.get('b');
+      });
+      expect(writes).toEqual([1, 1]);
+    });
   });
 
   describe('through a real Sentinel, with a password', () => {

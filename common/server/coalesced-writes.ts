@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
+import { tickCorker } from '../util/tick-writes';
 
 /**
  * Frames buffered for a connection below which a send is acknowledged at once rather than when the
@@ -24,17 +25,9 @@ type SendCallback = (error?: Error) => void;
  */
 export function coalesceWrites(socket: WebSocket, connection: Socket): void {
   const send = socket.send.bind(socket) as (...args: unknown[]) => void;
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    connection.uncork();
-  };
+  const corkForTick = tickCorker(connection);
   socket.send = ((...args: unknown[]) => {
-    if (!corked && connection.writable) {
-      corked = true;
-      connection.cork();
-      process.nextTick(uncork);
-    }
+    corkForTick();
     const callback = args.at(-1);
     if (typeof callback !== 'function' || socket.bufferedAmount >= EARLY_ACK_HIGH_WATER_BYTES) {
       send(...args);
