@@ -181,6 +181,7 @@ describe('the gateway over HTTP', () => {
         'gateway_rate_limit_refusals_total',
         'gateway_streamed_tokens_total',
         'process_resident_memory_bytes',
+        'nodejs_eventloop_lag_p99_seconds',
       ]) {
         expect(text).toContain(name);
       }
