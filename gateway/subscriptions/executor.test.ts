@@ -1,12 +1,19 @@
+import type { Duplex } from 'node:stream';
 import { composeServices } from '@apollo/composition';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { type ExecutionResult, GraphQLError, parse } from 'graphql';
-import type { Identity } from '../../common/identity/identity';
+import {
+  IDENTITY_HEADER,
+  type Identity,
+  operationDigest,
+  signIdentity,
+} from '../../common/identity/identity';
 import { createRedis } from '../../common/stores/redis';
 import { deleteRedisKeys } from '../../common/testing/cleanup';
 import { TEST_IDENTITY_SECRET, testServers } from '../../common/testing/env';
 import { silentLogger } from '../../common/testing/logger';
 import { testNamespace } from '../../common/testing/namespace';
+import { eventually } from '../../common/testing/wait';
 import { startTestSubgraph } from '../../common/testing/test-subgraph';
 import type { BaseContext, RunningSubgraph } from '../../common/server/subgraph-server';
 import type { GatewayContext } from '../context';
@@ -301,5 +308,82 @@ describe('SubscriptionExecutor', () => {
     await until(() => openTicks === 0);
     expect(upstream.openSubscriptions('events')).toBe(0);
     expect(await result.next()).toEqual({ done: true, value: undefined });
+  });
+
+  describe('its upstream sockets', () => {
+    // Long enough that subscriptions one after another always find the socket open, even on a busy machine.
+    const IDLE_CLOSE_MS = 1_000;
+    let pool: UpstreamPool;
+    beforeEach(() => {
+      pool = new UpstreamPool({
+        urls: { events: events.url },
+        socketsPerSubgraph: 2,
+        keepAliveMs: 10_000,
+        maxQueuedEvents: 100,
+        identitySecret: TEST_IDENTITY_SECRET,
+        logger: silentLogger(),
+        idleCloseMs: IDLE_CLOSE_MS,
+      });
+    });
+    afterEach(() => pool.dispose());
+
+    /** A subscription as the executor sends it: the caller's identity signed for the events subgraph. */
+    const signed = (query: string) => {
+      const operation = { query, operationName: undefined, variables: {} };
+      const digest = operationDigest(operation);
+      const signature = signIdentity(identity, TEST_IDENTITY_SECRET, { audience: 'events', digest });
+      return { ...operation, extensions: { [IDENTITY_HEADER]: signature } };
+    };
+    const twoTicks = 'subscription { ticks(count: 2) { n } }';
+    const heldTick = 'subscription { ticks(count: 1, holdOpen: true) { n } }';
+    const drained = async (iterator: AsyncIterableIterator<unknown>) => {
+      for await (const event of iterator) expect(event).toMatchObject({ data: { ticks: {} } });
+    };
+
+    it('opens one socket for subscriptions one after another, and keeps it while they come', async () => {
+      const before = upgrades;
+      for (let i = 0; i < 3; i += 1) await drained(pool.subscribe('events', signed(twoTicks)));
+      expect(upgrades - before).toBe(1);
+      expect(pool.openSockets('events')).toBe(1);
+    });
+
+    it('opens a second socket only while the first carries a subscription', async () => {
+      const first = pool.subscribe('events', signed(heldTick));
+      await first.next();
+      const second = pool.subscribe('events', signed(heldTick));
+      await second.next();
+      expect(pool.openSockets('events')).toBe(2);
+      const third = pool.subscribe('events', signed(heldTick));
+      await third.next();
+      expect(pool.openSockets('events')).toBe(2);
+      await Promise.all([first, second, third].map((iterator) => iterator.return?.()));
+    });
+
+    it('closes a socket that carried nothing for the idle time, and opens another for the next subscription', async () => {
+      await drained(pool.subscribe('events', signed(twoTicks)));
+      expect(pool.openSockets('events')).toBe(1);
+      await eventually(() => expect(pool.openSockets('events')).toBe(0), { timeoutMs: IDLE_CLOSE_MS * 10 });
+
+      const before = upgrades;
+      await drained(pool.subscribe('events', signed(twoTicks)));
+      expect(upgrades - before).toBe(1);
+    });
+
+    it('connects again for the next subscription once its connection dropped', async () => {
+      const serverSockets: Duplex[] = [];
+      const track = (_request: unknown, socket: Duplex) => serverSockets.push(socket);
+      events.httpServer.on('upgrade', track);
+      try {
+        const first = pool.subscribe('events', signed(heldTick));
+        await first.next();
+        for (const socket of serverSockets) socket.destroy();
+        await expect(first.next()).rejects.toBeDefined();
+
+        await drained(pool.subscribe('events', signed(twoTicks)));
+        expect(serverSockets).toHaveLength(2);
+      } finally {
+        events.httpServer.off('upgrade', track);
+      }
+    });
   });
 });

@@ -21,6 +21,8 @@ export interface UpstreamPoolOptions {
   /** Signs the gateway's service identity into each socket's `connection_init`. */
   identitySecret: string;
   logger: Logger;
+  /** How long a socket carrying no subscription stays open for the next one (default 5 s). */
+  idleCloseMs?: number;
 }
 
 export interface UpstreamRequest {
@@ -33,17 +35,26 @@ export interface UpstreamRequest {
 interface Socket {
   client: Client;
   open: number;
+  /** Closes the socket once it has carried nothing for `idleCloseMs`; set while it carries nothing. */
+  idle?: NodeJS.Timeout;
+  /** Closed by the pool (idle, or the pool disposed): its last subscriptions' releases arm nothing. */
+  closed?: boolean;
 }
+
+const DEFAULT_IDLE_CLOSE_MS = 5_000;
 
 const toWebSocketUrl = (url: string) => url.replace(/^http/, 'ws');
 
 /**
  * A few graphql-ws connections per subgraph, shared by every client subscription: graphql-ws
  * multiplexes subscriptions on one socket, so upstream sockets grow far slower than clients.
- * A subscription goes to the socket carrying the fewest; sockets connect lazily and close
- * when idle. Each connection opens with the gateway's service identity, signed afresh for that
- * subgraph (docs/protocol.md#subgraph-websockets); each subscription carries its user's. An upstream drop ends the subscriptions on it with an error (no silent retry,
- * which could replay events): clients resume with their own cursor.
+ * A subscription goes to the socket carrying the fewest; sockets connect on first use and close
+ * when idle. The pool closes them itself (a client is disposed, the next use opens another):
+ * graphql-ws's own lazy close leaves its timer running after `dispose()`, which held a stopped
+ * gateway's process open for the timer's length. Each connection opens with the gateway's service
+ * identity, signed afresh for that subgraph (docs/protocol.md#subgraph-websockets); each
+ * subscription carries its user's. An upstream drop ends the subscriptions on it with an error (no
+ * silent retry, which could replay events): clients resume with their own cursor.
  */
 export class UpstreamPool {
   private readonly sockets = new Map<string, Socket[]>();
@@ -60,10 +71,10 @@ export class UpstreamPool {
     onOverflow: () => void = () => undefined,
   ): AsyncIterableIterator<FormattedExecutionResult> {
     const socket = this.leastLoaded(service);
-    socket.open += 1;
+    this.acquire(socket);
     let released = false;
     const release = () => {
-      if (!released) socket.open -= 1;
+      if (!released) this.release(service, socket);
       released = true;
     };
     let unsubscribe = () => undefined as void;
@@ -101,31 +112,75 @@ export class UpstreamPool {
     return (this.sockets.get(service) ?? []).reduce((sum, socket) => sum + socket.open, 0);
   }
 
-  async dispose(): Promise<void> {
-    await Promise.all([...this.sockets.values()].flat().map((socket) => socket.client.dispose()));
-    this.sockets.clear();
+  /** Upstream sockets open or opening to a subgraph (for tests). */
+  openSockets(service: string): number {
+    return this.sockets.get(service)?.length ?? 0;
   }
 
+  async dispose(): Promise<void> {
+    const sockets = [...this.sockets.values()].flat();
+    this.sockets.clear();
+    await Promise.all(sockets.map((socket) => this.close(socket)));
+  }
+
+  /**
+   * The socket carrying the fewest subscriptions, a new one while fewer than `socketsPerSubgraph`
+   * are open and each of them carries some.
+   */
   private leastLoaded(service: string): Socket {
     const url = this.options.urls[service];
     if (!url) throw new Error(`No URL for subgraph ${service}`);
     let sockets = this.sockets.get(service);
     if (!sockets) {
-      sockets = Array.from({ length: this.options.socketsPerSubgraph }, () => ({
-        client: this.createClient(service, url),
-        open: 0,
-      }));
+      sockets = [];
       this.sockets.set(service, sockets);
     }
-    return sockets.reduce((least, socket) => (socket.open < least.open ? socket : least));
+    const least = sockets.reduce<Socket | undefined>(
+      (fewest, socket) => (fewest === undefined || socket.open < fewest.open ? socket : fewest),
+      undefined,
+    );
+    if (least && (least.open === 0 || sockets.length >= this.options.socketsPerSubgraph)) return least;
+    const opened: Socket = { client: this.createClient(service, url), open: 0 };
+    sockets.push(opened);
+    return opened;
+  }
+
+  private acquire(socket: Socket): void {
+    socket.open += 1;
+    clearTimeout(socket.idle);
+    socket.idle = undefined;
+  }
+
+  private release(service: string, socket: Socket): void {
+    socket.open -= 1;
+    if (socket.open > 0 || socket.closed) return;
+    socket.idle = setTimeout(() => {
+      if (socket.open > 0) return;
+      const sockets = this.sockets.get(service) ?? [];
+      const index = sockets.indexOf(socket);
+      if (index >= 0) sockets.splice(index, 1);
+      void this.close(socket);
+    }, this.options.idleCloseMs ?? DEFAULT_IDLE_CLOSE_MS).unref();
+  }
+
+  private async close(socket: Socket): Promise<void> {
+    socket.closed = true;
+    clearTimeout(socket.idle);
+    try {
+      await socket.client.dispose();
+    } catch {
+      // A socket that never connected has nothing to close: its failure already reached its subscriptions.
+    }
   }
 
   private createClient(service: string, url: string): Client {
     return createClient({
       url: toWebSocketUrl(url),
       webSocketImpl: WebSocket,
-      lazy: true,
-      lazyCloseTimeout: 5_000,
+      // Connected at once and kept until the pool closes it (release above); after a drop, the next
+      // subscription on it connects again.
+      lazy: false,
+      onNonLazyError: () => undefined,
       keepAlive: this.options.keepAliveMs,
       retryAttempts: 0,
       connectionParams: () => ({
