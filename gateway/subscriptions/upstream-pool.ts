@@ -37,8 +37,6 @@ interface Socket {
   open: number;
   /** Closes the socket once it has carried nothing for `idleCloseMs`; set while it carries nothing. */
   idle?: NodeJS.Timeout;
-  /** Closed by the pool (idle, or the pool disposed): its last subscriptions' releases arm nothing. */
-  closed?: boolean;
 }
 
 const DEFAULT_IDLE_CLOSE_MS = 5_000;
@@ -153,18 +151,17 @@ export class UpstreamPool {
 
   private release(service: string, socket: Socket): void {
     socket.open -= 1;
-    if (socket.open > 0 || socket.closed) return;
+    const sockets = this.sockets.get(service) ?? [];
+    // A socket the pool closed already (idle, or the pool disposed) is out of its list: nothing to arm.
+    if (socket.open > 0 || !sockets.includes(socket)) return;
     socket.idle = setTimeout(() => {
       if (socket.open > 0) return;
-      const sockets = this.sockets.get(service) ?? [];
-      const index = sockets.indexOf(socket);
-      if (index >= 0) sockets.splice(index, 1);
+      sockets.splice(sockets.indexOf(socket), 1);
       void this.close(socket);
     }, this.options.idleCloseMs ?? DEFAULT_IDLE_CLOSE_MS).unref();
   }
 
   private async close(socket: Socket): Promise<void> {
-    socket.closed = true;
     clearTimeout(socket.idle);
     try {
       await socket.client.dispose();
