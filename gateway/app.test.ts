@@ -1,3 +1,5 @@
+import diagnostics from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { deleteRedisKeys } from '../common/testing/cleanup';
@@ -29,5 +31,30 @@ describe('starting the gateway', () => {
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }
+  });
+});
+
+describe("the gateway's outbound calls", () => {
+  const namespace = testNamespace('gateway-outbound');
+  afterAll(() => deleteRedisKeys(testServers().redisUrl, `${namespace}:`));
+
+  it('go to no host it was not configured with: no cloud metadata probe, no telemetry to Apollo', async () => {
+    const hosts: string[] = [];
+    const onRequest = (message: unknown) =>
+      hosts.push(String((message as { request: ClientRequest }).request.host));
+    diagnostics.subscribe('http.client.request.start', onRequest);
+    try {
+      // The subgraphs and auth's keys at 127.0.0.1 (nothing listens there); nothing else is configured.
+      const gateway = await startGatewayInFront('http://127.0.0.1:9/graphql', namespace, silentLogger(), {
+        HOST: '127.0.0.1',
+        GATEWAY_PORT: '0',
+      });
+      await gateway.stop();
+      // A probe or an export started by either would have begun its request by now.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      diagnostics.unsubscribe('http.client.request.start', onRequest);
+    }
+    expect(hosts.filter((host) => host !== '127.0.0.1')).toEqual([]);
   });
 });

@@ -282,6 +282,8 @@ function federatedGateway(
 ): ApolloGateway {
   // The supergraph's @authenticated/@requiresScopes are enforced by the edge (plugins/edge-authorization.ts).
   acceptEnforcedSecurityFeatures();
+  // @apollo/gateway reads its telemetry switch from the environment only, when it is constructed.
+  process.env.APOLLO_TELEMETRY_DISABLED = String(config.APOLLO_TELEMETRY_DISABLED);
   const gateway = new ApolloGateway({
     supergraphSdl: manager,
     buildService: ({ name, url }) =>

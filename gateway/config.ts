@@ -124,6 +124,13 @@ export const gatewayEnv = {
    */
   OPERATOR_TOKEN: z.string().min(16).optional(),
   ACCESS_LOG_ENABLED: env.boolean(true),
+  /**
+   * Apollo Gateway's own telemetry, which @apollo/gateway turns on unless this is `true`: when the
+   * gateway is built it probes the cloud metadata endpoints (AWS, Azure, GCP, Alibaba), then sends the
+   * host's details to Apollo's servers every hour and on shutdown. Off here unless set to `false`: a
+   * self-hosted gateway calls no third party its operator did not configure.
+   */
+  APOLLO_TELEMETRY_DISABLED: env.boolean(true),
   // TRACING_ENABLED, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME: commonEnv (common/telemetry/tracing.ts).
 };
 
