@@ -1,8 +1,9 @@
+import { createHook } from 'node:async_hooks';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Socket } from 'node:net';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import { createRedis, redisConnection } from '../common/stores/redis';
 import { deleteRedisKeys } from '../common/testing/cleanup';
@@ -100,6 +101,52 @@ describe('the one Redis connection factory', () => {
         await redis.get('b');
       });
       expect(writes).toEqual([1, 1]);
+    });
+  });
+
+  describe('closing a client', () => {
+    /** A server that takes connections and answers every command but INFO, ioredis's ready check. */
+    async function unreadyServer(): Promise<{ url: string; close: () => Promise<void> }> {
+      const server = createServer((socket) => {
+        socket.on('data', (data) => {
+          // Each command is a RESP array; all but INFO get +OK.
+          for (const command of data.toString().split('*').slice(1)) {
+            if (!/\r\ninfo\r\n/i.test(command)) socket.write('+OK\r\n');
+          }
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      return {
+        url: `redis://127.0.0.1:${port}`,
+        close: () => new Promise((resolve) => server.close(() => resolve())),
+      };
+    }
+
+    it('leaves no timer running a moment after it was closed in the middle of its ready check', async () => {
+      const server = await unreadyServer();
+      const client = createRedis({ url: server.url, logger: silentLogger() });
+      const timers: NodeJS.Timeout[] = [];
+      const hook = createHook({
+        init: (_id, type, _trigger, resource) => {
+          if (type === 'Timeout') timers.push(resource as NodeJS.Timeout);
+        },
+      });
+      try {
+        await new Promise((resolve) => client.once('connect', resolve));
+        // Past the connection's own commands: the ready check is what is left unanswered.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        hook.enable();
+        client.disconnect();
+        // ioredis's own 2 s would still be running here, and keep the process alive.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      } finally {
+        hook.disable();
+        await server.close();
+      }
+      expect(client.status).toBe('end');
+      const running = timers.filter((timer) => !(timer as unknown as { _destroyed: boolean })._destroyed);
+      expect(running).toHaveLength(0);
     });
   });
 

@@ -13,6 +13,9 @@ export interface RedisOptions {
   logger: Logger;
 }
 
+/** See createRedis: a closing socket is destroyed if it has not closed by then. */
+const DISCONNECT_TIMEOUT_MS = 100;
+
 const SENTINEL_SCHEMES = ['redis+sentinel:', 'rediss+sentinel:'];
 const DEFAULT_SENTINEL_PORT = 26379;
 
@@ -69,6 +72,11 @@ export function createRedis({ url, keyPrefix, logger }: RedisOptions): Redis {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
+    // How long a closed connection's socket may take to close before it is destroyed. A close that cuts
+    // ioredis's ready check short makes it close a second time after the socket has gone, and that
+    // close's timer, which only the socket's closing clears, runs its whole length: with the default 2 s
+    // a stopped service's process, or a test's worker, stayed alive for it.
+    disconnectTimeout: DISCONNECT_TIMEOUT_MS,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
   };
   const redis = connection.url ? new Redis(connection.url, options) : new Redis(options);
