@@ -154,8 +154,8 @@ export class UpstreamPool {
     const sockets = this.sockets.get(service) ?? [];
     // A socket the pool closed already (idle, or the pool disposed) is out of its list: nothing to arm.
     if (socket.open > 0 || !sockets.includes(socket)) return;
+    // acquire() clears the timer, so it fires only on a socket that still carries nothing.
     socket.idle = setTimeout(() => {
-      if (socket.open > 0) return;
       sockets.splice(sockets.indexOf(socket), 1);
       void this.close(socket);
     }, this.options.idleCloseMs ?? DEFAULT_IDLE_CLOSE_MS).unref();
