@@ -150,6 +150,8 @@ async function clients(relayPort: number) {
 async function child(role: string) {
   let upstreamServer: Awaited<ReturnType<typeof upstream>> | undefined;
   let roundDone: ((count: number) => Promise<void>) | undefined;
+  // Ends with the parent, however the parent ends: the sockets would keep this process alive.
+  process.on('disconnect', () => process.exit());
   process.on('message', async (command: Command) => {
     if (command.kind === 'start') {
       if (role === 'upstream') {
